@@ -1,0 +1,130 @@
+// Package config loads the server configuration: a YAML file (sample in
+// etc/imagestack.yaml) with defaults for everything, and the STATE_DIR
+// environment override that `make run` documents.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Duration is a time.Duration written as "1h", "90s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses Go duration syntax.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 1h, 30s)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Std returns the value as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// Listener is one API's bind address and the URL clients reach it at.
+type Listener struct {
+	Listen    string `yaml:"listen"`
+	PublicURL string `yaml:"public_url"`
+}
+
+// Config is the whole server configuration.
+type Config struct {
+	StateDir string `yaml:"state_dir"`
+	Database struct {
+		// DSN is sqlite:<path> or mysql://user:pass@tcp(host:port)/db.
+		DSN string `yaml:"dsn"`
+	} `yaml:"database"`
+	Identity struct {
+		Listener        `yaml:",inline"`
+		Region          string   `yaml:"region"`
+		TokenExpiration Duration `yaml:"token_expiration"`
+	} `yaml:"identity"`
+	Image   Listener `yaml:"image"`
+	Compute struct {
+		Listener   `yaml:",inline"`
+		LibvirtURI string `yaml:"libvirt_uri"`
+		VirtType   string `yaml:"virt_type"`
+	} `yaml:"compute"`
+	Policy struct {
+		File           string   `yaml:"file"`
+		ReloadInterval Duration `yaml:"reload_interval"`
+	} `yaml:"policy"`
+	Log struct {
+		Format string `yaml:"format"` // json or text
+		Level  string `yaml:"level"`  // debug, info, warn, error
+	} `yaml:"log"`
+}
+
+// Default returns the configuration used when no file sets anything.
+func Default() Config {
+	var c Config
+	c.StateDir = "./var"
+	c.Identity.Listen = "127.0.0.1:5000"
+	c.Identity.Region = "RegionOne"
+	c.Identity.TokenExpiration = Duration(time.Hour)
+	c.Image.Listen = "127.0.0.1:9292"
+	c.Compute.Listen = "127.0.0.1:8774"
+	c.Compute.LibvirtURI = "qemu:///system"
+	c.Compute.VirtType = "kvm"
+	c.Policy.ReloadInterval = Duration(2 * time.Second)
+	c.Log.Format = "json"
+	c.Log.Level = "info"
+	return c
+}
+
+// Load reads path (if not empty) over the defaults, applies environment
+// overrides (STATE_DIR, IMAGESTACK_DATABASE_DSN) and fills derived values.
+// Unknown keys are errors, so a typo never silently falls back to a default.
+func Load(path string) (Config, error) {
+	c := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+		if c.Policy.File != "" && !filepath.IsAbs(c.Policy.File) {
+			// A relative policy path is relative to the config file.
+			c.Policy.File = filepath.Join(filepath.Dir(path), c.Policy.File)
+		}
+	}
+	if v := os.Getenv("STATE_DIR"); v != "" {
+		c.StateDir = v
+	}
+	if v := os.Getenv("IMAGESTACK_DATABASE_DSN"); v != "" {
+		c.Database.DSN = v
+	}
+	if c.Database.DSN == "" {
+		c.Database.DSN = "sqlite:" + filepath.Join(c.StateDir, "imagestack.db")
+	}
+	for _, l := range []*Listener{&c.Identity.Listener, &c.Image, &c.Compute.Listener} {
+		if l.PublicURL == "" {
+			l.PublicURL = "http://" + l.Listen
+		}
+		l.PublicURL = strings.TrimRight(l.PublicURL, "/")
+	}
+	switch c.Compute.VirtType {
+	case "kvm", "qemu":
+	default:
+		return c, fmt.Errorf("config: compute.virt_type must be kvm or qemu, not %q", c.Compute.VirtType)
+	}
+	if c.Identity.TokenExpiration <= 0 {
+		return c, errors.New("config: identity.token_expiration must be positive")
+	}
+	return c, nil
+}

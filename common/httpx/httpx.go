@@ -1,0 +1,178 @@
+// Package httpx holds the HTTP behaviour every API family shares: request ids,
+// structured access logs, panic recovery, and 404/405 answers in the family's
+// own error format.
+package httpx
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+)
+
+// ErrorWriter writes one error response in an API family's wire format
+// (Keystone, Glance and Nova error bodies differ).
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, status int, message string)
+
+// Family describes one API (identity, image, compute) for Wrap.
+type Family struct {
+	Name       string       // "identity", "image", "compute": appears in logs
+	Logger     *slog.Logger // access and error log
+	WriteError ErrorWriter
+	// ExtraRequestIDHeaders are set to the request id as well (Nova also sends
+	// x-compute-request-id).
+	ExtraRequestIDHeaders []string
+}
+
+type ctxKey int
+
+const infoKey ctxKey = 0
+
+// RequestInfo is what the access log reports about a request; inner layers
+// fill in the project once the caller is authenticated.
+type RequestInfo struct {
+	ID      string
+	Project string
+	User    string
+}
+
+// Info returns the request's RequestInfo (never nil inside Wrap).
+func Info(ctx context.Context) *RequestInfo {
+	if ri, ok := ctx.Value(infoKey).(*RequestInfo); ok {
+		return ri
+	}
+	return &RequestInfo{}
+}
+
+// RequestID returns the request's id, "req-<uuid>".
+func RequestID(ctx context.Context) string { return Info(ctx).ID }
+
+// Wrap installs the family's 404 and 405 handlers on router and returns the
+// handler that adds the request id, recovers panics and logs every request.
+func Wrap(router *mux.Router, fam Family) http.Handler {
+	router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fam.WriteError(w, r, http.StatusNotFound, "The resource could not be found.")
+	})
+	router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", strings.Join(AllowedMethods(router, r), ", "))
+		fam.WriteError(w, r, http.StatusMethodNotAllowed, "The method "+r.Method+" is not allowed for this resource.")
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &RequestInfo{ID: "req-" + uuid.NewString()}
+		rec := &recorder{ResponseWriter: w}
+		h := w.Header()
+		h.Set("X-Openstack-Request-Id", ri.ID)
+		for _, name := range fam.ExtraRequestIDHeaders {
+			h.Set(name, ri.ID)
+		}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey, ri))
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				fam.Logger.Error("panic serving request", "api", fam.Name, "request_id", ri.ID,
+					"method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				if !rec.wrote {
+					fam.WriteError(rec, r, http.StatusInternalServerError,
+						"An unexpected error prevented the server from fulfilling your request (request id "+ri.ID+").")
+				}
+			}
+			fam.Logger.Info("request", "api", fam.Name, "method", r.Method, "path", r.URL.Path,
+				"status", rec.statusOr200(), "bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000,
+				"request_id", ri.ID, "project", ri.Project, "user", ri.User, "remote", r.RemoteAddr)
+		}()
+		router.ServeHTTP(rec, r)
+	})
+}
+
+// AllowedMethods lists the methods some route of router accepts for r's path.
+func AllowedMethods(router *mux.Router, r *http.Request) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if router.Match(probe, &match) && match.MatchErr == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	sort.Strings(allowed)
+	return allowed
+}
+
+// recorder remembers the status and byte count for the access log, and whether
+// anything was written (a panic after that cannot send an error body).
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status = code
+		r.wrote = true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if !r.wrote {
+		r.status = http.StatusOK
+		r.wrote = true
+	}
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) statusOr200() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+// Flush lets streaming handlers push data through the recorder.
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap exposes the underlying writer to http.ResponseController.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// WriteJSON writes v as a JSON response with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "response encoding failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// DecodeJSON reads a JSON request body of at most limit bytes into v.
+func DecodeJSON(r *http.Request, limit int64, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	return nil
+}

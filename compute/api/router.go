@@ -1,0 +1,48 @@
+// Package api serves the Nova-subset compute API.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"imagestack/common/httpx"
+	"imagestack/policy"
+	"imagestack/policy/keystone"
+)
+
+// API is the compute HTTP API.
+type API struct {
+	tokens      keystone.TokenValidator
+	policy      *policy.Enforcer
+	baseURL     string
+	identityURL string
+	log         *slog.Logger
+}
+
+// New returns the compute API; baseURL is its public root (without /v2.1).
+func New(tokens keystone.TokenValidator, enforcer *policy.Enforcer, baseURL, identityURL string, log *slog.Logger) *API {
+	return &API{tokens: tokens, policy: enforcer, baseURL: strings.TrimRight(baseURL, "/"), identityURL: identityURL, log: log}
+}
+
+// Handler returns the complete compute server handler.
+func (a *API) Handler() http.Handler {
+	r := mux.NewRouter()
+	a.AddTo(r)
+	return httpx.Wrap(r, httpx.Family{Name: "compute", Logger: a.log, WriteError: writeError,
+		ExtraRequestIDHeaders: []string{"X-Compute-Request-Id"}})
+}
+
+// authenticated wraps a handler with token validation.
+func (a *API) authenticated(h http.HandlerFunc) http.Handler {
+	return keystone.RequireToken(a.tokens, a.identityURL, writeError)(h)
+}
+
+// AddTo holds the whole compute route table.
+func (a *API) AddTo(r *mux.Router) {
+	r.HandleFunc("/", a.listVersions).Methods(http.MethodGet)
+	r.HandleFunc("/v2.1", a.showVersion).Methods(http.MethodGet)
+	r.HandleFunc("/v2.1/", a.showVersion).Methods(http.MethodGet)
+}

@@ -1,0 +1,34 @@
+package api
+
+import (
+	"net/http"
+
+	"imagestack/common/httpx"
+)
+
+// supportedVersions are the Glance v2 versions advertised, newest first: the
+// same list real Glance 25 answers with a single store configured.
+var supportedVersions = []string{"2.15", "2.9", "2.7", "2.6", "2.5", "2.4", "2.3", "2.2", "2.1", "2.0"}
+
+// listVersions answers GET / (300, as Glance does for the root and unknown
+// versions) and GET /versions (200).
+func (a *API) listVersions(w http.ResponseWriter, r *http.Request) {
+	versions := make([]map[string]any, 0, len(supportedVersions))
+	for i, v := range supportedVersions {
+		status := "SUPPORTED"
+		if i == 0 {
+			status = "CURRENT"
+		}
+		versions = append(versions, map[string]any{
+			"id": "v" + v, "status": status,
+			"links": []map[string]string{{"rel": "self", "href": a.baseURL + "/v2/"}},
+		})
+	}
+	status := http.StatusMultipleChoices
+	if r.URL.Path == "/versions" {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, map[string]any{"versions": versions})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) { httpx.WriteJSON(w, status, v) }

@@ -1,0 +1,334 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"imagestack/common/db/dbtest"
+	"imagestack/policy"
+	"imagestack/policy/keystone"
+	"imagestack/policy/keystone/api"
+	"imagestack/policy/keystone/sqlstore"
+)
+
+type env struct {
+	t   *testing.T
+	srv *httptest.Server
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	store, err := sqlstore.New(dbtest.OpenSQLite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := keystone.NewService(store, keystone.Config{TokenTTL: time.Hour, PasswordIterations: 1000,
+		Services: []keystone.CatalogService{
+			{Type: "identity", Name: "keystone", URLs: map[string]string{"public": "http://id/v3", "internal": "http://id/v3", "admin": "http://id/v3"}},
+			{Type: "image", Name: "glance", URLs: map[string]string{"public": "http://img", "internal": "http://img", "admin": "http://img"}},
+		}}, log)
+	if err := svc.Bootstrap(t.Context(), keystone.DefaultAccounts, map[string]string{"admin": "adminpw", "demo": "demopw"}); err != nil {
+		t.Fatal(err)
+	}
+	enf, err := policy.NewEnforcer("", keystone.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t}
+	e.srv = httptest.NewServer(nil)
+	e.srv.Config.Handler = api.New(svc, enf, e.srv.URL, log).Handler()
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// do sends a request and decodes a JSON answer (if any) into a generic map.
+func (e *env) do(method, path, token string, body any, hdr ...string) (*http.Response, map[string]any) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	if token != "" {
+		req.Header.Set("X-Auth-Token", token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &m); err != nil {
+			e.t.Fatalf("%s %s: body is not JSON: %q", method, path, raw)
+		}
+	}
+	return resp, m
+}
+
+func passwordAuth(user, pw, project string) map[string]any {
+	a := map[string]any{"identity": map[string]any{"methods": []string{"password"},
+		"password": map[string]any{"user": map[string]any{"name": user, "domain": map[string]any{"name": "Default"}, "password": pw}}}}
+	if project != "" {
+		a["scope"] = map[string]any{"project": map[string]any{"name": project, "domain": map[string]any{"id": "default"}}}
+	}
+	return map[string]any{"auth": a}
+}
+
+func (e *env) token(user, pw, project string) string {
+	e.t.Helper()
+	resp, _ := e.do("POST", "/v3/auth/tokens", "", passwordAuth(user, pw, project))
+	if resp.StatusCode != 201 {
+		e.t.Fatalf("auth %s: %d", user, resp.StatusCode)
+	}
+	return resp.Header.Get("X-Subject-Token")
+}
+
+func TestVersions(t *testing.T) {
+	e := newEnv(t)
+	resp, body := e.do("GET", "/", "", nil)
+	if resp.StatusCode != 300 {
+		t.Fatalf("GET / = %d", resp.StatusCode)
+	}
+	v := body["versions"].(map[string]any)["values"].([]any)[0].(map[string]any)
+	if v["id"] != "v3.14" || v["status"] != "stable" {
+		t.Fatalf("version: %v", v)
+	}
+	if !strings.HasPrefix(resp.Header.Get("X-Openstack-Request-Id"), "req-") {
+		t.Fatalf("request id header: %q", resp.Header.Get("X-Openstack-Request-Id"))
+	}
+	resp, body = e.do("GET", "/v3", "", nil)
+	if resp.StatusCode != 200 || body["version"].(map[string]any)["id"] != "v3.14" {
+		t.Fatalf("GET /v3 = %d %v", resp.StatusCode, body)
+	}
+}
+
+func TestIssueTokenWireFormat(t *testing.T) {
+	e := newEnv(t)
+	resp, body := e.do("POST", "/v3/auth/tokens", "", passwordAuth("admin", "adminpw", "admin"))
+	if resp.StatusCode != 201 || resp.Header.Get("X-Subject-Token") == "" {
+		t.Fatalf("issue: %d %v", resp.StatusCode, body)
+	}
+	tok := body["token"].(map[string]any)
+	for _, k := range []string{"methods", "user", "project", "roles", "catalog", "expires_at", "issued_at", "audit_ids", "is_domain"} {
+		if _, ok := tok[k]; !ok {
+			t.Errorf("token body lacks %q", k)
+		}
+	}
+	if _, err := time.Parse("2006-01-02T15:04:05.000000Z", tok["expires_at"].(string)); err != nil {
+		t.Errorf("expires_at format: %v", err)
+	}
+	user := tok["user"].(map[string]any)
+	if user["name"] != "admin" || user["domain"].(map[string]any)["name"] != "Default" {
+		t.Errorf("user: %v", user)
+	}
+	if _, ok := user["password_expires_at"]; !ok {
+		t.Error("user.password_expires_at missing")
+	}
+	types := map[string]bool{}
+	for _, s := range tok["catalog"].([]any) {
+		svc := s.(map[string]any)
+		types[svc["type"].(string)] = true
+		for _, ep := range svc["endpoints"].([]any) {
+			m := ep.(map[string]any)
+			if m["region_id"] != "RegionOne" || m["url"] == "" {
+				t.Errorf("endpoint: %v", m)
+			}
+		}
+	}
+	if !types["image"] || !types["identity"] {
+		t.Errorf("catalog types: %v", types)
+	}
+}
+
+func TestAuthErrors(t *testing.T) {
+	e := newEnv(t)
+	resp, body := e.do("POST", "/v3/auth/tokens", "", passwordAuth("admin", "wrong", "admin"))
+	if resp.StatusCode != 401 {
+		t.Fatalf("bad password = %d", resp.StatusCode)
+	}
+	if errBody := body["error"].(map[string]any); errBody["code"].(float64) != 401 || errBody["title"] != "Unauthorized" {
+		t.Fatalf("error body: %v", body)
+	}
+	if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Keystone uri=") {
+		t.Fatalf("WWW-Authenticate: %q", resp.Header.Get("WWW-Authenticate"))
+	}
+	resp, _ = e.do("POST", "/v3/auth/tokens", "", map[string]any{"auth": "nonsense"})
+	if resp.StatusCode != 400 {
+		t.Fatalf("malformed body = %d", resp.StatusCode)
+	}
+	resp, _ = e.do("GET", "/v3/projects", "forged-token", nil)
+	if resp.StatusCode != 401 {
+		t.Fatalf("forged token = %d", resp.StatusCode)
+	}
+	resp, _ = e.do("GET", "/v3/projects", "", nil)
+	if resp.StatusCode != 401 {
+		t.Fatalf("no token = %d", resp.StatusCode)
+	}
+}
+
+func TestValidateAndRevoke(t *testing.T) {
+	e := newEnv(t)
+	admin := e.token("admin", "adminpw", "admin")
+	demo := e.token("demo", "demopw", "demo")
+	resp, body := e.do("GET", "/v3/auth/tokens", admin, nil, "X-Subject-Token", demo)
+	if resp.StatusCode != 200 || body["token"].(map[string]any)["project"].(map[string]any)["name"] != "demo" {
+		t.Fatalf("admin validates demo: %d %v", resp.StatusCode, body)
+	}
+	resp, _ = e.do("HEAD", "/v3/auth/tokens", demo, nil, "X-Subject-Token", demo)
+	if resp.StatusCode != 200 {
+		t.Fatalf("HEAD own token = %d", resp.StatusCode)
+	}
+	resp, _ = e.do("GET", "/v3/auth/tokens", demo, nil, "X-Subject-Token", admin)
+	if resp.StatusCode != 403 {
+		t.Fatalf("demo validating admin's token = %d", resp.StatusCode)
+	}
+	resp, _ = e.do("GET", "/v3/auth/tokens", admin, nil, "X-Subject-Token", "bogus")
+	if resp.StatusCode != 404 {
+		t.Fatalf("validate bogus = %d", resp.StatusCode)
+	}
+	resp, _ = e.do("DELETE", "/v3/auth/tokens", admin, nil, "X-Subject-Token", demo)
+	if resp.StatusCode != 204 {
+		t.Fatalf("revoke = %d", resp.StatusCode)
+	}
+	resp, _ = e.do("GET", "/v3/auth/projects", demo, nil)
+	if resp.StatusCode != 401 {
+		t.Fatalf("revoked token used = %d", resp.StatusCode)
+	}
+}
+
+func TestProjectsUsersRolesAsAdmin(t *testing.T) {
+	e := newEnv(t)
+	admin := e.token("admin", "adminpw", "admin")
+	resp, body := e.do("POST", "/v3/projects", admin, map[string]any{"project": map[string]any{"name": "p2", "description": "second"}})
+	if resp.StatusCode != 201 {
+		t.Fatalf("create project = %d %v", resp.StatusCode, body)
+	}
+	p := body["project"].(map[string]any)
+	if p["domain_id"] != "default" || p["enabled"] != true || p["links"].(map[string]any)["self"] == "" {
+		t.Fatalf("project view: %v", p)
+	}
+	pid := p["id"].(string)
+	resp, _ = e.do("POST", "/v3/projects", admin, map[string]any{"project": map[string]any{"name": "p2"}})
+	if resp.StatusCode != 409 {
+		t.Fatalf("duplicate project = %d", resp.StatusCode)
+	}
+	resp, body = e.do("GET", "/v3/projects?name=p2", admin, nil)
+	if resp.StatusCode != 200 || len(body["projects"].([]any)) != 1 {
+		t.Fatalf("list by name: %v", body)
+	}
+	resp, body = e.do("POST", "/v3/users", admin, map[string]any{"user": map[string]any{"name": "u2", "password": "x", "default_project_id": pid}})
+	if resp.StatusCode != 201 {
+		t.Fatalf("create user = %d %v", resp.StatusCode, body)
+	}
+	uid := body["user"].(map[string]any)["id"].(string)
+	if _, leaked := body["user"].(map[string]any)["password"]; leaked {
+		t.Fatal("user view leaks the password")
+	}
+	_, body = e.do("GET", "/v3/roles?name=member", admin, nil)
+	rid := body["roles"].([]any)[0].(map[string]any)["id"].(string)
+	resp, _ = e.do("PUT", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+	if resp.StatusCode != 204 {
+		t.Fatalf("grant = %d", resp.StatusCode)
+	}
+	resp, _ = e.do("HEAD", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+	if resp.StatusCode != 204 {
+		t.Fatalf("check grant = %d", resp.StatusCode)
+	}
+	resp, body = e.do("GET", "/v3/role_assignments?user.id="+uid+"&include_names", admin, nil)
+	ras := body["role_assignments"].([]any)
+	if resp.StatusCode != 200 || len(ras) != 1 {
+		t.Fatalf("assignments: %v", body)
+	}
+	ra := ras[0].(map[string]any)
+	if ra["role"].(map[string]any)["name"] != "member" || ra["scope"].(map[string]any)["project"].(map[string]any)["name"] != "p2" {
+		t.Fatalf("assignment: %v", ra)
+	}
+	_, body = e.do("GET", "/v3/role_assignments?user.id="+uid+"&effective", admin, nil)
+	if n := len(body["role_assignments"].([]any)); n != 2 {
+		t.Fatalf("effective assignments (member + implied reader) = %d", n)
+	}
+	// u2 can now scope to p2 and see it in its project list.
+	u2 := e.token("u2", "x", "p2")
+	resp, body = e.do("GET", "/v3/auth/projects", u2, nil)
+	if resp.StatusCode != 200 || len(body["projects"].([]any)) != 1 {
+		t.Fatalf("u2 auth/projects: %v", body)
+	}
+	resp, _ = e.do("GET", "/v3/users/"+uid+"/projects", u2, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("own projects = %d", resp.StatusCode)
+	}
+	// Password change via PATCH.
+	resp, _ = e.do("PATCH", "/v3/users/"+uid, admin, map[string]any{"user": map[string]any{"password": "y"}})
+	if resp.StatusCode != 200 {
+		t.Fatalf("set password = %d", resp.StatusCode)
+	}
+	resp, _ = e.do("POST", "/v3/auth/tokens", "", passwordAuth("u2", "x", "p2"))
+	if resp.StatusCode != 401 {
+		t.Fatalf("old password = %d", resp.StatusCode)
+	}
+	e.token("u2", "y", "p2")
+	// Removal and deletes.
+	resp, _ = e.do("DELETE", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+	if resp.StatusCode != 204 {
+		t.Fatalf("revoke grant = %d", resp.StatusCode)
+	}
+	resp, _ = e.do("DELETE", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+	if resp.StatusCode != 404 {
+		t.Fatalf("revoke absent grant = %d", resp.StatusCode)
+	}
+	resp, _ = e.do("DELETE", "/v3/users/"+uid, admin, nil)
+	if resp.StatusCode != 204 {
+		t.Fatalf("delete user = %d", resp.StatusCode)
+	}
+	resp, _ = e.do("DELETE", "/v3/projects/"+pid, admin, nil)
+	if resp.StatusCode != 204 {
+		t.Fatalf("delete project = %d", resp.StatusCode)
+	}
+	resp, body = e.do("GET", "/v3/projects/"+pid, admin, nil)
+	if resp.StatusCode != 404 || !strings.Contains(body["error"].(map[string]any)["message"].(string), pid) {
+		t.Fatalf("deleted project = %d %v", resp.StatusCode, body)
+	}
+}
+
+func TestNonAdminForbidden(t *testing.T) {
+	e := newEnv(t)
+	demo := e.token("demo", "demopw", "demo")
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/v3/projects"}, {"POST", "/v3/projects"}, {"GET", "/v3/users"}, {"POST", "/v3/users"},
+		{"GET", "/v3/roles"}, {"POST", "/v3/roles"}, {"GET", "/v3/role_assignments"}, {"GET", "/v3/domains"},
+	} {
+		resp, body := e.do(c.method, c.path, demo, map[string]any{"project": map[string]any{"name": "x"}, "user": map[string]any{"name": "x"}, "role": map[string]any{"name": "x"}})
+		if resp.StatusCode != 403 || body["error"].(map[string]any)["code"].(float64) != 403 {
+			t.Errorf("%s %s as member = %d %v", c.method, c.path, resp.StatusCode, body)
+		}
+	}
+}
+
+func TestUnknownRouteAndMethod(t *testing.T) {
+	e := newEnv(t)
+	resp, body := e.do("GET", "/v3/nothing-here", "", nil)
+	if resp.StatusCode != 404 || body["error"].(map[string]any)["code"].(float64) != 404 {
+		t.Fatalf("unknown route = %d %v", resp.StatusCode, body)
+	}
+	resp, _ = e.do("PUT", "/v3/auth/tokens", "", nil)
+	if resp.StatusCode != 405 {
+		t.Fatalf("wrong method = %d", resp.StatusCode)
+	}
+	if allow := resp.Header.Get("Allow"); allow != "DELETE, GET, HEAD, POST" {
+		t.Fatalf("Allow = %q", allow)
+	}
+}

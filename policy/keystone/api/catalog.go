@@ -1,0 +1,43 @@
+package api
+
+import "net/http"
+
+// listServices answers GET /v3/services from the configured catalog.
+func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
+	if !a.authorize(w, r, "identity:list_services", nil) {
+		return
+	}
+	out := []any{}
+	for _, s := range a.svc.Catalog() {
+		out = append(out, map[string]any{"id": s.ID, "type": s.Type, "name": s.Name, "enabled": true,
+			"links": a.selfLink("/v3/services/" + s.ID)})
+	}
+	writeJSON(w, r, http.StatusOK, map[string]any{"services": out, "links": a.collectionLinks(r)})
+}
+
+// listEndpoints answers GET /v3/endpoints from the configured catalog.
+func (a *API) listEndpoints(w http.ResponseWriter, r *http.Request) {
+	if !a.authorize(w, r, "identity:list_endpoints", nil) {
+		return
+	}
+	out := []any{}
+	for _, s := range a.svc.Catalog() {
+		for _, e := range s.Endpoints {
+			out = append(out, map[string]any{"id": e.ID, "interface": e.Interface, "region": e.Region,
+				"region_id": e.RegionID, "url": e.URL, "service_id": s.ID, "enabled": true,
+				"links": a.selfLink("/v3/endpoints/" + e.ID)})
+		}
+	}
+	writeJSON(w, r, http.StatusOK, map[string]any{"endpoints": out, "links": a.collectionLinks(r)})
+}
+
+// listRegions answers GET /v3/regions: the one configured region.
+func (a *API) listRegions(w http.ResponseWriter, r *http.Request) {
+	if !a.authorize(w, r, "identity:list_regions", nil) {
+		return
+	}
+	region := a.svc.Config().Region
+	writeJSON(w, r, http.StatusOK, map[string]any{"regions": []any{map[string]any{
+		"id": region, "description": "", "parent_region_id": nil, "links": a.selfLink("/v3/regions/" + region),
+	}}, "links": a.collectionLinks(r)})
+}

@@ -1,0 +1,446 @@
+// Package sqlstore keeps identity data in the metadata database (SQLite or
+// MySQL) through gorm. It converts driver errors into keystone.ErrNotFound and
+// keystone.ErrConflict at its boundary.
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"imagestack/common/db"
+	"imagestack/policy/keystone"
+)
+
+type domainRow struct {
+	ID          string `gorm:"primaryKey"`
+	Name        string
+	Description string
+	Enabled     bool
+}
+
+func (domainRow) TableName() string { return "identity_domains" }
+
+type projectRow struct {
+	ID          string `gorm:"primaryKey"`
+	Name        string
+	DomainID    string
+	Description string
+	Enabled     bool
+	CreatedAt   time.Time
+}
+
+func (projectRow) TableName() string { return "identity_projects" }
+
+type userRow struct {
+	ID               string `gorm:"primaryKey"`
+	Name             string
+	DomainID         string
+	DefaultProjectID string
+	Email            string
+	Description      string
+	Enabled          bool
+	PasswordHash     string
+	CreatedAt        time.Time
+}
+
+func (userRow) TableName() string { return "identity_users" }
+
+type roleRow struct {
+	ID          string `gorm:"primaryKey"`
+	Name        string
+	Description string
+}
+
+func (roleRow) TableName() string { return "identity_roles" }
+
+type assignmentRow struct {
+	UserID     string `gorm:"primaryKey"`
+	TargetType string `gorm:"primaryKey"`
+	TargetID   string `gorm:"primaryKey"`
+	RoleID     string `gorm:"primaryKey"`
+}
+
+func (assignmentRow) TableName() string { return "identity_assignments" }
+
+type tokenRow struct {
+	Hash      string `gorm:"primaryKey"`
+	UserID    string
+	ProjectID string
+	DomainID  string
+	Methods   string
+	AuditIDs  string `gorm:"column:audit_ids"`
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+func (tokenRow) TableName() string { return "identity_tokens" }
+
+// Store implements keystone.Store on gorm.
+type Store struct{ db *gorm.DB }
+
+// New migrates the identity schema to the newest version and returns the store.
+func New(gdb *gorm.DB) (*Store, error) {
+	if err := db.Migrate(gdb, Component, Migrations); err != nil {
+		return nil, err
+	}
+	return &Store{db: gdb}, nil
+}
+
+var _ keystone.Store = (*Store)(nil)
+
+// classify turns gorm/driver errors into keystone error kinds.
+func classify(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", what, keystone.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey), isDuplicate(err):
+		return fmt.Errorf("%s: %w", what, keystone.ErrConflict)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// isDuplicate catches unique violations that gorm's translator misses
+// (the pure-Go SQLite driver reports them only as text).
+func isDuplicate(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "Duplicate entry")
+}
+
+func (s *Store) first(ctx context.Context, dst any, what string, query string, args ...any) error {
+	return classify(s.db.WithContext(ctx).Where(query, args...).Take(dst).Error, what)
+}
+
+// deleteOne deletes by primary key and reports ErrNotFound when nothing matched.
+func deleteOne(tx *gorm.DB, model any, what, id string) error {
+	res := tx.Where("id = ?", id).Delete(model)
+	if res.Error != nil {
+		return classify(res.Error, what)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%s: %w", what, keystone.ErrNotFound)
+	}
+	return nil
+}
+
+// --- domains
+
+func (s *Store) CreateDomain(ctx context.Context, d keystone.Domain) error {
+	return classify(s.db.WithContext(ctx).Create(&domainRow{ID: d.ID, Name: d.Name, Description: d.Description, Enabled: d.Enabled}).Error, "create domain")
+}
+
+func (s *Store) GetDomain(ctx context.Context, id string) (keystone.Domain, error) {
+	var r domainRow
+	err := s.first(ctx, &r, "domain "+id, "id = ?", id)
+	return keystone.Domain(r), err
+}
+
+func (s *Store) FindDomain(ctx context.Context, name string) (keystone.Domain, error) {
+	var r domainRow
+	err := s.first(ctx, &r, "domain "+name, "name = ?", name)
+	return keystone.Domain(r), err
+}
+
+func (s *Store) ListDomains(ctx context.Context, name string) ([]keystone.Domain, error) {
+	q := s.db.WithContext(ctx).Order("name, id")
+	if name != "" {
+		q = q.Where("name = ?", name)
+	}
+	var rows []domainRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, classify(err, "list domains")
+	}
+	out := make([]keystone.Domain, len(rows))
+	for i, r := range rows {
+		out[i] = keystone.Domain(r)
+	}
+	return out, nil
+}
+
+// --- projects
+
+func (s *Store) CreateProject(ctx context.Context, p keystone.Project) error {
+	return classify(s.db.WithContext(ctx).Create(&projectRow{ID: p.ID, Name: p.Name, DomainID: p.DomainID,
+		Description: p.Description, Enabled: p.Enabled, CreatedAt: p.CreatedAt}).Error, "create project")
+}
+
+func (s *Store) GetProject(ctx context.Context, id string) (keystone.Project, error) {
+	var r projectRow
+	err := s.first(ctx, &r, "project "+id, "id = ?", id)
+	return keystone.Project(r), err
+}
+
+func (s *Store) FindProject(ctx context.Context, domainID, name string) (keystone.Project, error) {
+	var r projectRow
+	err := s.first(ctx, &r, "project "+name, "domain_id = ? AND name = ?", domainID, name)
+	return keystone.Project(r), err
+}
+
+func (s *Store) ListProjects(ctx context.Context, f keystone.ProjectFilter) ([]keystone.Project, error) {
+	q := s.db.WithContext(ctx).Order("name, id")
+	if f.Name != "" {
+		q = q.Where("name = ?", f.Name)
+	}
+	if f.DomainID != "" {
+		q = q.Where("domain_id = ?", f.DomainID)
+	}
+	if f.Enabled != nil {
+		q = q.Where("enabled = ?", *f.Enabled)
+	}
+	if f.IDs != nil {
+		if len(f.IDs) == 0 {
+			return nil, nil
+		}
+		q = q.Where("id IN ?", f.IDs)
+	}
+	var rows []projectRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, classify(err, "list projects")
+	}
+	out := make([]keystone.Project, len(rows))
+	for i, r := range rows {
+		out[i] = keystone.Project(r)
+	}
+	return out, nil
+}
+
+func (s *Store) UpdateProject(ctx context.Context, p keystone.Project) error {
+	res := s.db.WithContext(ctx).Model(&projectRow{}).Where("id = ?", p.ID).
+		Updates(map[string]any{"name": p.Name, "description": p.Description, "enabled": p.Enabled})
+	if res.Error != nil {
+		return classify(res.Error, "update project")
+	}
+	return s.existsAfterUpdate(ctx, res, &projectRow{}, "project "+p.ID, p.ID)
+}
+
+// existsAfterUpdate distinguishes "no such row" from "row unchanged": MySQL
+// reports zero affected rows for an update that changes nothing.
+func (s *Store) existsAfterUpdate(ctx context.Context, res *gorm.DB, model any, what, id string) error {
+	if res.RowsAffected > 0 {
+		return nil
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Model(model).Where("id = ?", id).Count(&n).Error; err != nil {
+		return classify(err, what)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, keystone.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Store) DeleteProject(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := deleteOne(tx, &projectRow{}, "project "+id, id); err != nil {
+			return err
+		}
+		if err := tx.Where("target_type = ? AND target_id = ?", keystone.TargetProject, id).Delete(&assignmentRow{}).Error; err != nil {
+			return classify(err, "delete project assignments")
+		}
+		return classify(tx.Where("project_id = ?", id).Delete(&tokenRow{}).Error, "delete project tokens")
+	})
+}
+
+// --- users
+
+func userToRow(u keystone.User) userRow { return userRow(u) }
+
+func (s *Store) CreateUser(ctx context.Context, u keystone.User) error {
+	r := userToRow(u)
+	return classify(s.db.WithContext(ctx).Create(&r).Error, "create user")
+}
+
+func (s *Store) GetUser(ctx context.Context, id string) (keystone.User, error) {
+	var r userRow
+	err := s.first(ctx, &r, "user "+id, "id = ?", id)
+	return keystone.User(r), err
+}
+
+func (s *Store) FindUser(ctx context.Context, domainID, name string) (keystone.User, error) {
+	var r userRow
+	err := s.first(ctx, &r, "user "+name, "domain_id = ? AND name = ?", domainID, name)
+	return keystone.User(r), err
+}
+
+func (s *Store) ListUsers(ctx context.Context, f keystone.UserFilter) ([]keystone.User, error) {
+	q := s.db.WithContext(ctx).Order("name, id")
+	if f.Name != "" {
+		q = q.Where("name = ?", f.Name)
+	}
+	if f.DomainID != "" {
+		q = q.Where("domain_id = ?", f.DomainID)
+	}
+	if f.Enabled != nil {
+		q = q.Where("enabled = ?", *f.Enabled)
+	}
+	var rows []userRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, classify(err, "list users")
+	}
+	out := make([]keystone.User, len(rows))
+	for i, r := range rows {
+		out[i] = keystone.User(r)
+	}
+	return out, nil
+}
+
+func (s *Store) UpdateUser(ctx context.Context, u keystone.User) error {
+	res := s.db.WithContext(ctx).Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{
+		"name": u.Name, "default_project_id": u.DefaultProjectID, "email": u.Email,
+		"description": u.Description, "enabled": u.Enabled, "password_hash": u.PasswordHash,
+	})
+	if res.Error != nil {
+		return classify(res.Error, "update user")
+	}
+	return s.existsAfterUpdate(ctx, res, &userRow{}, "user "+u.ID, u.ID)
+}
+
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := deleteOne(tx, &userRow{}, "user "+id, id); err != nil {
+			return err
+		}
+		if err := tx.Where("user_id = ?", id).Delete(&assignmentRow{}).Error; err != nil {
+			return classify(err, "delete user assignments")
+		}
+		return classify(tx.Where("user_id = ?", id).Delete(&tokenRow{}).Error, "delete user tokens")
+	})
+}
+
+// --- roles
+
+func (s *Store) CreateRole(ctx context.Context, r keystone.Role) error {
+	return classify(s.db.WithContext(ctx).Create(&roleRow{ID: r.ID, Name: r.Name, Description: r.Description}).Error, "create role")
+}
+
+func (s *Store) GetRole(ctx context.Context, id string) (keystone.Role, error) {
+	var r roleRow
+	err := s.first(ctx, &r, "role "+id, "id = ?", id)
+	return keystone.Role(r), err
+}
+
+func (s *Store) FindRole(ctx context.Context, name string) (keystone.Role, error) {
+	var r roleRow
+	err := s.first(ctx, &r, "role "+name, "name = ?", name)
+	return keystone.Role(r), err
+}
+
+func (s *Store) ListRoles(ctx context.Context, name string) ([]keystone.Role, error) {
+	q := s.db.WithContext(ctx).Order("name, id")
+	if name != "" {
+		q = q.Where("name = ?", name)
+	}
+	var rows []roleRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, classify(err, "list roles")
+	}
+	out := make([]keystone.Role, len(rows))
+	for i, r := range rows {
+		out[i] = keystone.Role(r)
+	}
+	return out, nil
+}
+
+func (s *Store) UpdateRole(ctx context.Context, r keystone.Role) error {
+	res := s.db.WithContext(ctx).Model(&roleRow{}).Where("id = ?", r.ID).
+		Updates(map[string]any{"name": r.Name, "description": r.Description})
+	if res.Error != nil {
+		return classify(res.Error, "update role")
+	}
+	return s.existsAfterUpdate(ctx, res, &roleRow{}, "role "+r.ID, r.ID)
+}
+
+func (s *Store) DeleteRole(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := deleteOne(tx, &roleRow{}, "role "+id, id); err != nil {
+			return err
+		}
+		return classify(tx.Where("role_id = ?", id).Delete(&assignmentRow{}).Error, "delete role assignments")
+	})
+}
+
+// --- assignments
+
+func (s *Store) AddAssignment(ctx context.Context, a keystone.Assignment) error {
+	row := assignmentRow(a)
+	err := s.db.WithContext(ctx).Create(&row).Error
+	if err != nil && (errors.Is(err, gorm.ErrDuplicatedKey) || isDuplicate(err)) {
+		return nil // granting twice is not an error in Keystone
+	}
+	return classify(err, "add assignment")
+}
+
+func (s *Store) RemoveAssignment(ctx context.Context, a keystone.Assignment) error {
+	res := s.db.WithContext(ctx).Where("user_id = ? AND target_type = ? AND target_id = ? AND role_id = ?",
+		a.UserID, a.TargetType, a.TargetID, a.RoleID).Delete(&assignmentRow{})
+	if res.Error != nil {
+		return classify(res.Error, "remove assignment")
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("assignment: %w", keystone.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Store) ListAssignments(ctx context.Context, f keystone.AssignmentFilter) ([]keystone.Assignment, error) {
+	q := s.db.WithContext(ctx).Order("user_id, target_type, target_id, role_id")
+	for col, v := range map[string]string{"user_id": f.UserID, "target_type": f.TargetType, "target_id": f.TargetID, "role_id": f.RoleID} {
+		if v != "" {
+			q = q.Where(col+" = ?", v)
+		}
+	}
+	var rows []assignmentRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, classify(err, "list assignments")
+	}
+	out := make([]keystone.Assignment, len(rows))
+	for i, r := range rows {
+		out[i] = keystone.Assignment(r)
+	}
+	return out, nil
+}
+
+// --- tokens
+
+func (s *Store) CreateToken(ctx context.Context, t keystone.TokenRecord) error {
+	row := tokenRow{Hash: t.Hash, UserID: t.UserID, ProjectID: t.ProjectID, DomainID: t.DomainID,
+		Methods: strings.Join(t.Methods, " "), AuditIDs: strings.Join(t.AuditIDs, " "),
+		IssuedAt: t.IssuedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC()}
+	return classify(s.db.WithContext(ctx).Create(&row).Error, "create token")
+}
+
+func (s *Store) GetToken(ctx context.Context, hash string) (keystone.TokenRecord, error) {
+	var r tokenRow
+	if err := s.first(ctx, &r, "token", "hash = ?", hash); err != nil {
+		return keystone.TokenRecord{}, err
+	}
+	return keystone.TokenRecord{Hash: r.Hash, UserID: r.UserID, ProjectID: r.ProjectID, DomainID: r.DomainID,
+		Methods: strings.Fields(r.Methods), AuditIDs: strings.Fields(r.AuditIDs),
+		IssuedAt: r.IssuedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC()}, nil
+}
+
+func (s *Store) DeleteToken(ctx context.Context, hash string) error {
+	res := s.db.WithContext(ctx).Where("hash = ?", hash).Delete(&tokenRow{})
+	if res.Error != nil {
+		return classify(res.Error, "delete token")
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("token: %w", keystone.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Store) DeleteUserTokens(ctx context.Context, userID string) error {
+	return classify(s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&tokenRow{}).Error, "delete user tokens")
+}
+
+func (s *Store) DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Where("expires_at < ?", t.UTC()).Delete(&tokenRow{})
+	return res.RowsAffected, classify(res.Error, "delete expired tokens")
+}

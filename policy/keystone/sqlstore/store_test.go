@@ -1,0 +1,94 @@
+package sqlstore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"imagestack/common/db"
+	"imagestack/common/db/dbtest"
+	"imagestack/policy/keystone"
+	"imagestack/policy/keystone/sqlstore"
+	"imagestack/policy/keystone/storetest"
+)
+
+func TestStoreConformance(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		s, err := sqlstore.New(gdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		storetest.Run(t, s)
+	})
+}
+
+// TestUpgradeMatchesFresh builds the schema of each older version, stores data
+// in it, upgrades, and checks the result equals a fresh database and kept the data.
+func TestUpgradeMatchesFresh(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, fresh *gorm.DB) {
+		if err := db.Migrate(fresh, sqlstore.Component, sqlstore.Migrations); err != nil {
+			t.Fatal(err)
+		}
+		want, err := db.Describe(fresh, sqlstore.Tables...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, must := range []string{"table identity_users", "column email", "column password_hash", "index uq_identity_projects_domain_name [domain_id name] unique=true", "table identity_tokens"} {
+			if !strings.Contains(want, must) {
+				t.Fatalf("schema description lacks %q:\n%s", must, want)
+			}
+		}
+		latest := sqlstore.Migrations[len(sqlstore.Migrations)-1].Version
+		for from := 1; from < latest; from++ {
+			var old *gorm.DB
+			if db.EngineOf(fresh) == db.MySQL {
+				old = dbtest.OpenMySQL(t)
+			} else {
+				old = dbtest.OpenSQLite(t)
+			}
+			if err := db.MigrateTo(old, sqlstore.Component, sqlstore.Migrations, from); err != nil {
+				t.Fatalf("migrate to %d: %v", from, err)
+			}
+			if err := old.Exec("INSERT INTO identity_domains (id, name, description, enabled) VALUES ('default','Default','',1)").Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := old.Exec("INSERT INTO identity_users (id, name, domain_id, default_project_id, enabled, password_hash, created_at) VALUES ('u1','ann','default','',1,'x',?)", time.Now().UTC()).Error; err != nil {
+				t.Fatal(err)
+			}
+			s, err := sqlstore.New(old)
+			if err != nil {
+				t.Fatalf("upgrade from %d: %v", from, err)
+			}
+			got, err := db.Describe(old, sqlstore.Tables...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Fatalf("schema upgraded from v%d differs from fresh:\n--- upgraded\n%s\n--- fresh\n%s", from, got, want)
+			}
+			u, err := s.GetUser(context.Background(), "u1")
+			if err != nil || u.Name != "ann" || u.DomainID != keystone.DefaultDomainID {
+				t.Fatalf("data lost in upgrade from v%d: %+v %v", from, u, err)
+			}
+			v, _ := db.Version(old, sqlstore.Component)
+			if v != latest {
+				t.Fatalf("version after upgrade = %d, want %d", v, latest)
+			}
+		}
+	})
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	gdb := dbtest.OpenSQLite(t)
+	future := append([]db.Migration{}, sqlstore.Migrations...)
+	future = append(future, db.Migration{Version: 999, Name: "future", Up: func(*gorm.DB) error { return nil }})
+	if err := db.Migrate(gdb, sqlstore.Component, future); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlstore.New(gdb); err == nil {
+		t.Fatal("a database newer than the program must be refused")
+	}
+}

@@ -1,0 +1,220 @@
+// Package tests holds black-box tests: they build the real server binary, start
+// it on free ports with its own state directory, and drive it with the real
+// clients (gophercloud v2 and Debian's openstack CLI).
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+var serverBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "imagestack-bin")
+	if err != nil {
+		panic(err)
+	}
+	serverBin = filepath.Join(dir, "imagestack")
+	build := exec.Command("go", "build", "-o", serverBin, "../cmd/imagestack")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building server:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Server is one running imagestack process.
+type Server struct {
+	t                 *testing.T
+	StateDir          string
+	ConfigPath        string
+	IdentityURL       string // root, e.g. http://127.0.0.1:41234
+	ImageURL          string
+	ComputeURL        string
+	Env               []string // extra environment for the process
+	cmd               *exec.Cmd
+	log               *bytes.Buffer
+	cloudsPrintedPath string
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// NewServer writes a config with free ports and starts the server. extra
+// config YAML (may be empty) is appended to the generated file.
+func NewServer(t *testing.T, env []string, extra string) *Server {
+	t.Helper()
+	s := &Server{t: t, StateDir: t.TempDir(), Env: env}
+	id, img, cmp := freePort(t), freePort(t), freePort(t)
+	s.IdentityURL, s.ImageURL, s.ComputeURL = "http://"+id, "http://"+img, "http://"+cmp
+	cfg := fmt.Sprintf("identity: {listen: %q}\nimage: {listen: %q}\ncompute: {listen: %q, virt_type: qemu}\nlog: {format: text, level: info}\n%s", id, img, cmp, extra)
+	s.ConfigPath = filepath.Join(t.TempDir(), "imagestack.yaml")
+	if err := os.WriteFile(s.ConfigPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Start launches the process and waits until all three APIs answer.
+func (s *Server) Start() {
+	t := s.t
+	t.Helper()
+	s.log = &bytes.Buffer{}
+	s.cmd = exec.Command(serverBin, "-config", s.ConfigPath)
+	s.cmd.Env = append(append(os.Environ(), "STATE_DIR="+s.StateDir), s.Env...)
+	stdout, _ := s.cmd.StdoutPipe()
+	s.cmd.Stderr = s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			if p, ok := strings.CutPrefix(line, "clouds.yaml written to "); ok {
+				s.cloudsPrintedPath = strings.TrimSpace(p)
+			}
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, u := range []string{s.IdentityURL + "/v3", s.ImageURL + "/versions", s.ComputeURL + "/"} {
+		for {
+			resp, err := http.Get(u)
+			if err == nil {
+				resp.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) || s.cmd.ProcessState != nil {
+				t.Fatalf("server did not come up (%s): %v\n%s", u, err, s.log.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// Stop ends the process (SIGTERM, then kill).
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	s.cmd = nil
+	if s.t.Failed() {
+		s.t.Logf("server log:\n%s", s.log.String())
+	}
+}
+
+// CloudsPath is $STATE_DIR/clouds.yaml.
+func (s *Server) CloudsPath() string { return filepath.Join(s.StateDir, "clouds.yaml") }
+
+// Cloud returns the auth section of a cloud in clouds.yaml.
+func (s *Server) Cloud(name string) map[string]string {
+	s.t.Helper()
+	data, err := os.ReadFile(s.CloudsPath())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var doc struct {
+		Clouds map[string]struct {
+			Auth map[string]string `yaml:"auth"`
+		} `yaml:"clouds"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		s.t.Fatalf("clouds.yaml: %v", err)
+	}
+	c, ok := doc.Clouds[name]
+	if !ok {
+		s.t.Fatalf("clouds.yaml has no cloud %q", name)
+	}
+	return c.Auth
+}
+
+// CLI runs Debian's openstack CLI against the server as cloud and returns
+// stdout, stderr and the exit error.
+func (s *Server) CLI(cloud string, args ...string) (string, string, error) {
+	s.t.Helper()
+	return s.runCLI(s.CloudsPath(), cloud, args...)
+}
+
+// CLIAs runs the CLI as another user, through a clouds.yaml of its own (the
+// CLI gives a cloud's project precedence over --os-project-name).
+func (s *Server) CLIAs(user, password, project string, args ...string) (string, string, error) {
+	s.t.Helper()
+	path := filepath.Join(s.t.TempDir(), "clouds.yaml")
+	doc := fmt.Sprintf("clouds:\n  other:\n    auth: {auth_url: %q, username: %q, password: %q, project_name: %q, user_domain_name: Default, project_domain_name: Default}\n    region_name: RegionOne\n    identity_api_version: 3\n",
+		s.IdentityURL+"/v3", user, password, project)
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	return s.runCLI(path, "other", args...)
+}
+
+func (s *Server) runCLI(clouds, cloud string, args ...string) (string, string, error) {
+	s.t.Helper()
+	if _, err := exec.LookPath("openstack"); err != nil {
+		s.t.Fatal("the openstack CLI is not installed: run `make test` as root, which installs python3-openstackclient")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "openstack", append([]string{"--os-cloud", cloud}, args...)...)
+	cmd.Env = append(cleanEnv(), "OS_CLIENT_CONFIG_FILE="+clouds)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// MustCLI is CLI failing the test on error.
+func (s *Server) MustCLI(cloud string, args ...string) string {
+	s.t.Helper()
+	out, errOut, err := s.CLI(cloud, args...)
+	if err != nil {
+		s.t.Fatalf("openstack %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// cleanEnv is the test's environment without OS_* variables, so a developer's
+// own cloud settings cannot leak into the CLI runs.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OS_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
