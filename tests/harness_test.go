@@ -49,8 +49,9 @@ type Server struct {
 	ComputeURL        string
 	Env               []string // extra environment for the process
 	cmd               *exec.Cmd
+	exited            chan struct{}
 	log               *bytes.Buffer
-	cloudsPrintedPath string
+	printedPath       chan string // receives the clouds.yaml path the server prints
 }
 
 func freePort(t *testing.T) string {
@@ -70,9 +71,25 @@ func NewServer(t *testing.T, env []string, extra string) *Server {
 	s := &Server{t: t, StateDir: t.TempDir(), Env: env}
 	id, img, cmp := freePort(t), freePort(t), freePort(t)
 	s.IdentityURL, s.ImageURL, s.ComputeURL = "http://"+id, "http://"+img, "http://"+cmp
-	cfg := fmt.Sprintf("identity: {listen: %q}\nimage: {listen: %q}\ncompute: {listen: %q, virt_type: qemu}\nlog: {format: text, level: info}\n%s", id, img, cmp, extra)
+	cfg := map[string]map[string]any{
+		"identity": {"listen": id}, "image": {"listen": img}, "compute": {"listen": cmp, "virt_type": "qemu"},
+		"log": {"format": "text", "level": "info"},
+	}
+	var more map[string]map[string]any
+	if err := yaml.Unmarshal([]byte(extra), &more); err != nil {
+		t.Fatalf("extra config: %v", err)
+	}
+	for section, kv := range more {
+		if cfg[section] == nil {
+			cfg[section] = map[string]any{}
+		}
+		for k, v := range kv {
+			cfg[section][k] = v
+		}
+	}
+	data, _ := yaml.Marshal(cfg)
 	s.ConfigPath = filepath.Join(t.TempDir(), "imagestack.yaml")
-	if err := os.WriteFile(s.ConfigPath, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(s.ConfigPath, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s.Start()
@@ -92,15 +109,17 @@ func (s *Server) Start() {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
+	s.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(s.cmd, s.exited)
+	s.printedPath = make(chan string, 1)
+	go func(out chan<- string) {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			line := sc.Text()
-			if p, ok := strings.CutPrefix(line, "clouds.yaml written to "); ok {
-				s.cloudsPrintedPath = strings.TrimSpace(p)
+			if p, ok := strings.CutPrefix(sc.Text(), "clouds.yaml written to "); ok {
+				out <- strings.TrimSpace(p)
 			}
 		}
-	}()
+	}(s.printedPath)
 	deadline := time.Now().Add(30 * time.Second)
 	for _, u := range []string{s.IdentityURL + "/v3", s.ImageURL + "/versions", s.ComputeURL + "/"} {
 		for {
@@ -109,7 +128,12 @@ func (s *Server) Start() {
 				resp.Body.Close()
 				break
 			}
-			if time.Now().After(deadline) || s.cmd.ProcessState != nil {
+			select {
+			case <-s.exited:
+				t.Fatalf("server exited during start-up:\n%s", s.log.String())
+			default:
+			}
+			if time.Now().After(deadline) {
 				t.Fatalf("server did not come up (%s): %v\n%s", u, err, s.log.String())
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -123,17 +147,25 @@ func (s *Server) Stop() {
 		return
 	}
 	_ = s.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.exited:
 	case <-time.After(10 * time.Second):
 		_ = s.cmd.Process.Kill()
-		<-done
+		<-s.exited
 	}
 	s.cmd = nil
 	if s.t.Failed() {
 		s.t.Logf("server log:\n%s", s.log.String())
+	}
+}
+
+// PrintedCloudsPath returns the clouds.yaml path the server printed on start.
+func (s *Server) PrintedCloudsPath() string {
+	select {
+	case p := <-s.printedPath:
+		return p
+	case <-time.After(5 * time.Second):
+		return ""
 	}
 }
 

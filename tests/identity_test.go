@@ -73,14 +73,8 @@ func TestGophercloudAuthAndEndpoints(t *testing.T) {
 // python3-openstackclient.
 func TestOpenstackCLIIdentity(t *testing.T) {
 	s := NewServer(t, nil, "")
-	if s.cloudsPrintedPath == "" {
-		// The path is printed before the listeners start; give the reader a moment.
-		for i := 0; i < 50 && s.cloudsPrintedPath == ""; i++ {
-			s.MustCLI("demo", "catalog", "list", "-f", "value")
-		}
-	}
-	if !strings.HasSuffix(s.cloudsPrintedPath, "/clouds.yaml") {
-		t.Fatalf("server did not print the clouds.yaml path (got %q)", s.cloudsPrintedPath)
+	if p := s.PrintedCloudsPath(); p != s.CloudsPath() {
+		t.Fatalf("server printed clouds.yaml path %q, want %q", p, s.CloudsPath())
 	}
 	if st, err := os.Stat(s.CloudsPath()); err != nil || st.Mode().Perm()&0o077 != 0 {
 		t.Fatalf("clouds.yaml must exist and be private: %v %v", st.Mode(), err)
