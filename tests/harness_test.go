@@ -41,17 +41,17 @@ func TestMain(m *testing.M) {
 
 // Server is one running imagestack process.
 type Server struct {
-	t                 *testing.T
-	StateDir          string
-	ConfigPath        string
-	IdentityURL       string // root, e.g. http://127.0.0.1:41234
-	ImageURL          string
-	ComputeURL        string
-	Env               []string // extra environment for the process
-	cmd               *exec.Cmd
-	exited            chan struct{}
-	log               *bytes.Buffer
-	printedPath       chan string // receives the clouds.yaml path the server prints
+	t           *testing.T
+	StateDir    string
+	ConfigPath  string
+	IdentityURL string // root, e.g. http://127.0.0.1:41234
+	ImageURL    string
+	ComputeURL  string
+	Env         []string // extra environment for the process
+	cmd         *exec.Cmd
+	exited      chan struct{}
+	log         *bytes.Buffer
+	printedPath chan string // receives the clouds.yaml path the server prints
 }
 
 func freePort(t *testing.T) string {
