@@ -80,6 +80,10 @@ func (s *Service) Config() Config { return s.cfg }
 // SetClock replaces the time source (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
+// InvalidateCache drops every cached token validation (also done by every
+// identity write through this service).
+func (s *Service) InvalidateCache() { s.changed() }
+
 // changed invalidates every cached validation after an identity write.
 func (s *Service) changed() {
 	s.gen.Add(1)

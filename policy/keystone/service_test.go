@@ -19,7 +19,9 @@ type fixture struct {
 	pass map[string]string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
+
+func newFixtureTB(t testing.TB) *fixture {
 	t.Helper()
 	store, err := sqlstore.New(dbtest.OpenSQLite(t))
 	if err != nil {

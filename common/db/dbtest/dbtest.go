@@ -29,7 +29,7 @@ func Each(t *testing.T, fn func(t *testing.T, gdb *gorm.DB)) {
 }
 
 // OpenSQLite returns a fresh SQLite database in the test's temp dir.
-func OpenSQLite(t *testing.T) *gorm.DB {
+func OpenSQLite(t testing.TB) *gorm.DB {
 	t.Helper()
 	gdb, err := db.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -41,7 +41,7 @@ func OpenSQLite(t *testing.T) *gorm.DB {
 
 // MySQLDSN returns a DSN for a new, uniquely named database on the test
 // server, dropped when the test ends.
-func MySQLDSN(t *testing.T) string {
+func MySQLDSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("TEST_MYSQL_DSN")
 	if base == "" {
@@ -71,7 +71,7 @@ func MySQLDSN(t *testing.T) string {
 }
 
 // OpenMySQL returns a fresh, empty MySQL database.
-func OpenMySQL(t *testing.T) *gorm.DB {
+func OpenMySQL(t testing.TB) *gorm.DB {
 	t.Helper()
 	dsn := MySQLDSN(t)
 	gdb, err := db.Open(context.Background(), dsn)
