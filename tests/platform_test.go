@@ -188,3 +188,19 @@ func TestServerOnMariaDB(t *testing.T) {
 		t.Fatalf("project list on MariaDB: %q", out)
 	}
 }
+
+// TestPortInUse: a second instance on the same ports fails before it touches
+// its state (no clouds.yaml pointing at the other instance's identity).
+func TestPortInUse(t *testing.T) {
+	s := NewServer(t, nil, "")
+	state := t.TempDir()
+	cmd := exec.Command(serverBin, "-config", s.ConfigPath)
+	cmd.Env = append(os.Environ(), "STATE_DIR="+state)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "address already in use") {
+		t.Fatalf("second instance: err=%v output=%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(state, "clouds.yaml")); !os.IsNotExist(err) {
+		t.Fatalf("second instance wrote clouds.yaml: %v", err)
+	}
+}

@@ -61,6 +61,17 @@ func run(configPath string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// Bind every port before touching state, so a port already in use (say,
+	// another instance) fails start-up before clouds.yaml is rewritten.
+	listeners, err := listenAll(map[string]string{"identity": cfg.Identity.Listen, "image": cfg.Image.Listen, "compute": cfg.Compute.Listen})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
@@ -110,45 +121,44 @@ func run(configPath string) error {
 	fmt.Printf("clouds.yaml written to %s\n  try: OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=demo openstack image list\n", abs, abs)
 
 	identityURL := cfg.Identity.PublicURL
-	servers := []*server{
-		{name: "identity", addr: cfg.Identity.Listen, handler: identityapi.New(identity, enforcer, cfg.Identity.PublicURL, log).Handler()},
-		{name: "image", addr: cfg.Image.Listen, handler: glanceapi.New(identity, enforcer, cfg.Image.PublicURL, identityURL, log).Handler()},
-		{name: "compute", addr: cfg.Compute.Listen, handler: computeapi.New(identity, enforcer, cfg.Compute.PublicURL, identityURL, log).Handler()},
+	handlers := map[string]http.Handler{
+		"identity": identityapi.New(identity, enforcer, cfg.Identity.PublicURL, log).Handler(),
+		"image":    glanceapi.New(identity, enforcer, cfg.Image.PublicURL, identityURL, log).Handler(),
+		"compute":  computeapi.New(identity, enforcer, cfg.Compute.PublicURL, identityURL, log).Handler(),
 	}
-	return serveAll(ctx, log, servers)
+	return serveAll(ctx, log, listeners, handlers)
 }
 
 func sameURL(u string) map[string]string {
 	return map[string]string{"public": u, "internal": u, "admin": u}
 }
 
-type server struct {
-	name, addr string
-	handler    http.Handler
-}
-
-// serveAll binds every listener first (so a port conflict fails start-up
-// before anything is served), then serves until ctx ends.
-func serveAll(ctx context.Context, log *slog.Logger, servers []*server) error {
-	var lns []net.Listener
-	for _, s := range servers {
-		ln, err := net.Listen("tcp", s.addr)
+// listenAll binds every API's address; on any failure it releases the others.
+func listenAll(addrs map[string]string) (map[string]net.Listener, error) {
+	lns := map[string]net.Listener{}
+	for name, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
 			}
-			return fmt.Errorf("%s API: %w", s.name, err)
+			return nil, fmt.Errorf("%s API: %w", name, err)
 		}
-		lns = append(lns, ln)
+		lns[name] = ln
 	}
-	errc := make(chan error, len(servers))
-	var https []*http.Server
-	for i, s := range servers {
-		hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+	return lns, nil
+}
+
+// serveAll serves each API on its listener until ctx ends or one fails.
+func serveAll(ctx context.Context, log *slog.Logger, lns map[string]net.Listener, handlers map[string]http.Handler) error {
+	errc := make(chan error, len(lns))
+	var servers []*http.Server
+	for name, ln := range lns {
+		hs := &http.Server{Handler: handlers[name], ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-		https = append(https, hs)
-		log.Info("listening", "api", s.name, "addr", lns[i].Addr().String())
-		go func(ln net.Listener) { errc <- hs.Serve(ln) }(lns[i])
+		servers = append(servers, hs)
+		log.Info("listening", "api", name, "addr", ln.Addr().String())
+		go func(ln net.Listener) { errc <- hs.Serve(ln) }(ln)
 	}
 	var err error
 	select {
@@ -157,7 +167,7 @@ func serveAll(ctx context.Context, log *slog.Logger, servers []*server) error {
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, hs := range https {
+	for _, hs := range servers {
 		_ = hs.Shutdown(shutdown)
 	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
