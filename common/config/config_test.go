@@ -1,0 +1,72 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"imagestack/common/config"
+)
+
+func write(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsAndDerivedValues(t *testing.T) {
+	t.Setenv("STATE_DIR", "")
+	t.Setenv("IMAGESTACK_DATABASE_DSN", "")
+	c, err := config.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Identity.Listen != "127.0.0.1:5000" || c.Image.Listen != "127.0.0.1:9292" || c.Compute.Listen != "127.0.0.1:8774" {
+		t.Fatalf("default ports: %+v", c)
+	}
+	if c.Identity.PublicURL != "http://127.0.0.1:5000" || c.Database.DSN != "sqlite:var/imagestack.db" {
+		t.Fatalf("derived: %q %q", c.Identity.PublicURL, c.Database.DSN)
+	}
+	if c.Identity.TokenExpiration.Std() != time.Hour {
+		t.Fatalf("token expiration default %v", c.Identity.TokenExpiration.Std())
+	}
+}
+
+func TestFileAndEnvironment(t *testing.T) {
+	p := write(t, "state_dir: /srv/x\nidentity:\n  listen: 0.0.0.0:5001\n  public_url: https://id.example.org/\n  token_expiration: 90s\npolicy:\n  file: p.yaml\n")
+	t.Setenv("STATE_DIR", "/tmp/elsewhere")
+	t.Setenv("IMAGESTACK_DATABASE_DSN", "")
+	c, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StateDir != "/tmp/elsewhere" || c.Database.DSN != "sqlite:/tmp/elsewhere/imagestack.db" {
+		t.Fatalf("STATE_DIR override: %q %q", c.StateDir, c.Database.DSN)
+	}
+	if c.Identity.PublicURL != "https://id.example.org" || c.Identity.TokenExpiration.Std() != 90*time.Second {
+		t.Fatalf("identity: %+v", c.Identity)
+	}
+	if c.Policy.File != filepath.Join(filepath.Dir(p), "p.yaml") {
+		t.Fatalf("policy path must be relative to the config file: %q", c.Policy.File)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	cases := map[string]string{
+		"identity:\n  listn: x\n":               "field listn not found",
+		"identity:\n  token_expiration: soon\n": "not a duration",
+		"compute:\n  virt_type: xen\n":          "virt_type must be kvm or qemu",
+		"identity:\n  token_expiration: -1s\n":  "must be positive",
+	}
+	for content, want := range cases {
+		_, err := config.Load(write(t, content))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", content, err, want)
+		}
+	}
+}
