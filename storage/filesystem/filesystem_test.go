@@ -1,0 +1,46 @@
+package filesystem_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"imagestack/storage/filesystem"
+	"imagestack/storage/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	s, err := filesystem.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Run(t, s, storetest.Options{Leftovers: s.TempFiles})
+}
+
+// TestCrashLeftoversRemovedAtOpen simulates a crash mid-write: the temporary
+// file is gone once the store is opened again, and no blob appeared.
+func TestCrashLeftoversRemovedAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filesystem.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tmp", "img.12345"), []byte("half an image"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s.TempFiles() != 1 {
+		t.Fatal("setup")
+	}
+	s, err = filesystem.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.TempFiles() != 0 {
+		t.Fatal("temporary file of an interrupted write survived a restart")
+	}
+	if _, err := s.Put(context.Background(), "img", bytes.NewReader([]byte("x"))); err != nil {
+		t.Fatal(err)
+	}
+}
