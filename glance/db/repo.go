@@ -1,0 +1,318 @@
+// Package db keeps images and members in the metadata database (SQLite or
+// MySQL) through gorm, converting driver errors into glance.ErrNotFound and
+// glance.ErrConflict at its boundary.
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	commondb "imagestack/common/db"
+	"imagestack/glance"
+)
+
+type imageRow struct {
+	ID              string `gorm:"primaryKey"`
+	Name            *string
+	Status          string
+	Visibility      string
+	Deleted         bool
+	Protected       bool
+	OSHidden        bool `gorm:"column:os_hidden"`
+	Owner           *string
+	ContainerFormat *string
+	DiskFormat      *string
+	MinRAM          int `gorm:"column:min_ram"`
+	MinDisk         int
+	Size            *int64
+	VirtualSize     *int64 `gorm:"column:virtual_size"`
+	Checksum        *string
+	OSHashAlgo      *string `gorm:"column:os_hash_algo"`
+	OSHashValue     *string `gorm:"column:os_hash_value"`
+	BlobKey         string
+	CreatedAt       time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt       time.Time `gorm:"autoUpdateTime:false"`
+	DeletedAt       *time.Time
+}
+
+func (imageRow) TableName() string { return "images" }
+
+type propertyRow struct {
+	ImageID string `gorm:"primaryKey"`
+	Name    string `gorm:"primaryKey"`
+	Value   string
+}
+
+func (propertyRow) TableName() string { return "image_properties" }
+
+type tagRow struct {
+	ImageID string `gorm:"primaryKey"`
+	Value   string `gorm:"primaryKey"`
+}
+
+func (tagRow) TableName() string { return "image_tags" }
+
+type memberRow struct {
+	ImageID   string `gorm:"primaryKey"`
+	Member    string `gorm:"primaryKey"`
+	Status    string
+	CreatedAt time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
+}
+
+func (memberRow) TableName() string { return "image_members" }
+
+// Repo implements glance.Repository.
+type Repo struct{ db *gorm.DB }
+
+var _ glance.Repository = (*Repo)(nil)
+
+// New migrates the image schema and returns the repository.
+func New(gdb *gorm.DB) (*Repo, error) {
+	if err := commondb.Migrate(gdb, Component, Migrations); err != nil {
+		return nil, err
+	}
+	return &Repo{db: gdb}, nil
+}
+
+// dbTime is the precision every engine stores exactly (MySQL datetime(3)).
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+func classify(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", what, glance.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey), strings.Contains(err.Error(), "UNIQUE constraint failed"), strings.Contains(err.Error(), "Duplicate entry"):
+		return fmt.Errorf("%s: %w", what, glance.ErrConflict)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func toRow(im *glance.Image) imageRow {
+	return imageRow{ID: im.ID, Name: im.Name, Status: im.Status, Visibility: im.Visibility, Protected: im.Protected,
+		OSHidden: im.OSHidden, Owner: im.Owner, ContainerFormat: im.ContainerFormat, DiskFormat: im.DiskFormat,
+		MinRAM: im.MinRAM, MinDisk: im.MinDisk, Size: im.Size, VirtualSize: im.VirtualSize, Checksum: im.Checksum,
+		OSHashAlgo: im.OSHashAlgo, OSHashValue: im.OSHashValue, BlobKey: im.BlobKey,
+		CreatedAt: dbTime(im.CreatedAt), UpdatedAt: dbTime(im.UpdatedAt)}
+}
+
+func fromRow(r *imageRow) *glance.Image {
+	return &glance.Image{ID: r.ID, Name: r.Name, Status: r.Status, Visibility: r.Visibility, Protected: r.Protected,
+		OSHidden: r.OSHidden, Owner: r.Owner, ContainerFormat: r.ContainerFormat, DiskFormat: r.DiskFormat,
+		MinRAM: r.MinRAM, MinDisk: r.MinDisk, Size: r.Size, VirtualSize: r.VirtualSize, Checksum: r.Checksum,
+		OSHashAlgo: r.OSHashAlgo, OSHashValue: r.OSHashValue, BlobKey: r.BlobKey,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Tags: []string{}, Properties: map[string]string{}}
+}
+
+// writeChildren replaces the image's tags and properties.
+func writeChildren(tx *gorm.DB, im *glance.Image) error {
+	if err := tx.Where("image_id = ?", im.ID).Delete(&propertyRow{}).Error; err != nil {
+		return err
+	}
+	if err := tx.Where("image_id = ?", im.ID).Delete(&tagRow{}).Error; err != nil {
+		return err
+	}
+	if len(im.Properties) > 0 {
+		props := make([]propertyRow, 0, len(im.Properties))
+		for k, v := range im.Properties {
+			props = append(props, propertyRow{ImageID: im.ID, Name: k, Value: v})
+		}
+		if err := tx.Create(&props).Error; err != nil {
+			return err
+		}
+	}
+	if len(im.Tags) > 0 {
+		tags := make([]tagRow, 0, len(im.Tags))
+		for _, t := range im.Tags {
+			tags = append(tags, tagRow{ImageID: im.ID, Value: t})
+		}
+		if err := tx.Create(&tags).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Create implements glance.Repository.
+func (r *Repo) Create(ctx context.Context, im *glance.Image) error {
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		row := toRow(im)
+		if err := tx.Create(&row).Error; err != nil {
+			return classify(err, "create image "+im.ID)
+		}
+		return classify(writeChildren(tx, im), "create image "+im.ID)
+	})
+}
+
+// Get implements glance.Repository.
+func (r *Repo) Get(ctx context.Context, id string) (*glance.Image, error) {
+	var row imageRow
+	if err := r.db.WithContext(ctx).Where("id = ? AND deleted = ?", id, false).Take(&row).Error; err != nil {
+		return nil, classify(err, "image "+id)
+	}
+	ims := []*glance.Image{fromRow(&row)}
+	if err := r.loadChildren(ctx, ims); err != nil {
+		return nil, err
+	}
+	return ims[0], nil
+}
+
+// loadChildren fills tags and properties of ims with two queries in all.
+func (r *Repo) loadChildren(ctx context.Context, ims []*glance.Image) error {
+	if len(ims) == 0 {
+		return nil
+	}
+	byID := make(map[string]*glance.Image, len(ims))
+	ids := make([]string, len(ims))
+	for i, im := range ims {
+		byID[im.ID], ids[i] = im, im.ID
+	}
+	var props []propertyRow
+	if err := r.db.WithContext(ctx).Where("image_id IN ?", ids).Find(&props).Error; err != nil {
+		return classify(err, "load properties")
+	}
+	for _, p := range props {
+		byID[p.ImageID].Properties[p.Name] = p.Value
+	}
+	var tags []tagRow
+	if err := r.db.WithContext(ctx).Where("image_id IN ?", ids).Order("value").Find(&tags).Error; err != nil {
+		return classify(err, "load tags")
+	}
+	for _, t := range tags {
+		im := byID[t.ImageID]
+		im.Tags = append(im.Tags, t.Value)
+	}
+	return nil
+}
+
+// Save implements glance.Repository.
+func (r *Repo) Save(ctx context.Context, im *glance.Image) error {
+	return r.Transition(ctx, im.Status, im)
+}
+
+// Transition implements glance.Repository.
+func (r *Repo) Transition(ctx context.Context, from string, im *glance.Image) error {
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		row := toRow(im)
+		res := tx.Model(&imageRow{}).Where("id = ? AND deleted = ? AND status = ?", im.ID, false, from).
+			Select("*").Omit("id", "created_at", "deleted", "deleted_at").Updates(&row)
+		if res.Error != nil {
+			return classify(res.Error, "update image "+im.ID)
+		}
+		if res.RowsAffected == 0 {
+			var n int64
+			if err := tx.Model(&imageRow{}).Where("id = ? AND deleted = ?", im.ID, false).Count(&n).Error; err != nil {
+				return classify(err, "update image "+im.ID)
+			}
+			if n == 0 {
+				return fmt.Errorf("image %s: %w", im.ID, glance.ErrNotFound)
+			}
+			var cur imageRow
+			if err := tx.Select("status").Where("id = ?", im.ID).Take(&cur).Error; err == nil && cur.Status != from {
+				return fmt.Errorf("image %s is %s, not %s: %w", im.ID, cur.Status, from, glance.ErrConflict)
+			}
+			// MySQL reports 0 rows for an update that changed nothing.
+		}
+		return classify(writeChildren(tx, im), "update image "+im.ID)
+	})
+}
+
+// Delete implements glance.Repository.
+func (r *Repo) Delete(ctx context.Context, id string) error {
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := dbTime(time.Now())
+		res := tx.Model(&imageRow{}).Where("id = ? AND deleted = ?", id, false).
+			Updates(map[string]any{"deleted": true, "deleted_at": now, "status": glance.StatusDeleted, "updated_at": now})
+		if res.Error != nil {
+			return classify(res.Error, "delete image "+id)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("image %s: %w", id, glance.ErrNotFound)
+		}
+		for _, m := range []any{&propertyRow{}, &tagRow{}, &memberRow{}} {
+			if err := tx.Where("image_id = ?", id).Delete(m).Error; err != nil {
+				return classify(err, "delete image "+id)
+			}
+		}
+		return nil
+	})
+}
+
+// ListByStatus implements glance.Repository.
+func (r *Repo) ListByStatus(ctx context.Context, statuses ...string) ([]*glance.Image, error) {
+	var rows []imageRow
+	if err := r.db.WithContext(ctx).Where("deleted = ? AND status IN ?", false, statuses).Order("id").Find(&rows).Error; err != nil {
+		return nil, classify(err, "list images by status")
+	}
+	out := make([]*glance.Image, len(rows))
+	for i := range rows {
+		out[i] = fromRow(&rows[i])
+	}
+	return out, r.loadChildren(ctx, out)
+}
+
+// --- members
+
+// AddMember implements glance.Repository.
+func (r *Repo) AddMember(ctx context.Context, m glance.Member) error {
+	row := memberRow{ImageID: m.ImageID, Member: m.MemberID, Status: m.Status, CreatedAt: dbTime(m.CreatedAt), UpdatedAt: dbTime(m.UpdatedAt)}
+	return classify(r.db.WithContext(ctx).Create(&row).Error, "member "+m.MemberID)
+}
+
+func memberFromRow(r memberRow) glance.Member {
+	return glance.Member{ImageID: r.ImageID, MemberID: r.Member, Status: r.Status, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// GetMember implements glance.Repository.
+func (r *Repo) GetMember(ctx context.Context, imageID, memberID string) (glance.Member, error) {
+	var row memberRow
+	err := r.db.WithContext(ctx).Where("image_id = ? AND member = ?", imageID, memberID).Take(&row).Error
+	return memberFromRow(row), classify(err, "member "+memberID)
+}
+
+// ListMembers implements glance.Repository.
+func (r *Repo) ListMembers(ctx context.Context, imageID string) ([]glance.Member, error) {
+	var rows []memberRow
+	if err := r.db.WithContext(ctx).Where("image_id = ?", imageID).Order("member").Find(&rows).Error; err != nil {
+		return nil, classify(err, "list members")
+	}
+	out := make([]glance.Member, len(rows))
+	for i, row := range rows {
+		out[i] = memberFromRow(row)
+	}
+	return out, nil
+}
+
+// UpdateMember implements glance.Repository.
+func (r *Repo) UpdateMember(ctx context.Context, m glance.Member) error {
+	res := r.db.WithContext(ctx).Model(&memberRow{}).Where("image_id = ? AND member = ?", m.ImageID, m.MemberID).
+		Updates(map[string]any{"status": m.Status, "updated_at": dbTime(m.UpdatedAt)})
+	if res.Error != nil {
+		return classify(res.Error, "update member")
+	}
+	if res.RowsAffected == 0 {
+		if _, err := r.GetMember(ctx, m.ImageID, m.MemberID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteMember implements glance.Repository.
+func (r *Repo) DeleteMember(ctx context.Context, imageID, memberID string) error {
+	res := r.db.WithContext(ctx).Where("image_id = ? AND member = ?", imageID, memberID).Delete(&memberRow{})
+	if res.Error != nil {
+		return classify(res.Error, "delete member")
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("member %s: %w", memberID, glance.ErrNotFound)
+	}
+	return nil
+}

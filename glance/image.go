@@ -1,0 +1,155 @@
+// Package glance is the image domain: the Image and Member types, Glance's
+// status machine and property rules, the errors the image API maps to
+// statuses, and the repository interface the service layer persists through.
+package glance
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Image statuses, as Glance names them.
+const (
+	StatusQueued        = "queued"
+	StatusSaving        = "saving"
+	StatusActive        = "active"
+	StatusKilled        = "killed"
+	StatusDeleted       = "deleted"
+	StatusPendingDelete = "pending_delete"
+	StatusDeactivated   = "deactivated"
+	StatusUploading     = "uploading"
+	StatusImporting     = "importing"
+)
+
+// Statuses lists every status, in the order of Glance's schema enum.
+var Statuses = []string{StatusQueued, StatusSaving, StatusActive, StatusKilled, StatusDeleted,
+	StatusUploading, StatusImporting, StatusPendingDelete, StatusDeactivated}
+
+// transitions is Glance's status machine: from -> allowed targets.
+var transitions = map[string][]string{
+	StatusQueued:      {StatusSaving, StatusUploading, StatusImporting, StatusActive, StatusDeleted},
+	StatusSaving:      {StatusActive, StatusKilled, StatusDeleted, StatusQueued},
+	StatusUploading:   {StatusImporting, StatusQueued, StatusDeleted},
+	StatusImporting:   {StatusActive, StatusDeleted, StatusQueued},
+	StatusActive:      {StatusPendingDelete, StatusDeleted, StatusDeactivated},
+	StatusKilled:      {StatusDeleted},
+	StatusDeactivated: {StatusActive, StatusDeleted},
+}
+
+// CanTransition reports whether Glance allows going from one status to another.
+func CanTransition(from, to string) bool { return slices.Contains(transitions[from], to) }
+
+// NeedsFormats reports whether entering status requires both disk and
+// container formats (Glance refuses to store data of unknown format).
+func NeedsFormats(status string) bool {
+	return status == StatusSaving || status == StatusActive || status == StatusImporting
+}
+
+// Visibilities.
+const (
+	VisibilityPublic    = "public"
+	VisibilityCommunity = "community"
+	VisibilityShared    = "shared"
+	VisibilityPrivate   = "private"
+)
+
+// Visibilities lists them in the order of Glance's schema enum.
+var Visibilities = []string{VisibilityCommunity, VisibilityPublic, VisibilityPrivate, VisibilityShared}
+
+// DiskFormats and ContainerFormats are Glance's defaults.
+var (
+	DiskFormats      = []string{"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"}
+	ContainerFormats = []string{"ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"}
+)
+
+// Image is an image record. Nil pointers are JSON nulls.
+type Image struct {
+	ID              string
+	Name            *string
+	Status          string
+	Visibility      string
+	Protected       bool
+	OSHidden        bool
+	Owner           *string
+	ContainerFormat *string
+	DiskFormat      *string
+	MinRAM          int
+	MinDisk         int
+	Size            *int64
+	VirtualSize     *int64
+	Checksum        *string // md5 hex
+	OSHashAlgo      *string
+	OSHashValue     *string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	Tags            []string          // sorted, unique
+	Properties      map[string]string // extra properties
+	// BlobKey names the image data in the store ("" when there is none).
+	// It is never shown to clients.
+	BlobKey string
+}
+
+// Clone returns a deep copy, so that a failed update cannot corrupt a cached original.
+func (im *Image) Clone() *Image {
+	c := *im
+	c.Tags = slices.Clone(im.Tags)
+	c.Properties = make(map[string]string, len(im.Properties))
+	for k, v := range im.Properties {
+		c.Properties[k] = v
+	}
+	return &c
+}
+
+// OwnerID is the owner or "".
+func (im *Image) OwnerID() string {
+	if im.Owner == nil {
+		return ""
+	}
+	return *im.Owner
+}
+
+// Member status values.
+const (
+	MemberPending  = "pending"
+	MemberAccepted = "accepted"
+	MemberRejected = "rejected"
+)
+
+// Member is a project an image is shared with.
+type Member struct {
+	ImageID   string
+	MemberID  string // project id
+	Status    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// coreProperties are the image's own fields; everything else is an extra property.
+var coreProperties = map[string]bool{
+	"id": true, "name": true, "status": true, "visibility": true, "protected": true, "os_hidden": true,
+	"checksum": true, "os_hash_algo": true, "os_hash_value": true, "owner": true, "size": true,
+	"virtual_size": true, "container_format": true, "disk_format": true, "created_at": true,
+	"updated_at": true, "tags": true, "min_ram": true, "min_disk": true,
+}
+
+// readOnlyProperties may never be set by clients (403).
+var readOnlyProperties = map[string]bool{
+	"status": true, "checksum": true, "os_hash_algo": true, "os_hash_value": true, "size": true,
+	"virtual_size": true, "created_at": true, "updated_at": true,
+}
+
+// reservedProperties are attributes clients may not set or use as extra properties (403).
+var reservedProperties = map[string]bool{
+	"self": true, "file": true, "schema": true, "location": true, "locations": true,
+	"deleted": true, "deleted_at": true, "direct_url": true, "stores": true,
+}
+
+// IsCore reports whether name is one of the image's own fields.
+func IsCore(name string) bool { return coreProperties[name] }
+
+// IsForbidden reports whether clients may never write name: read-only and
+// reserved attributes, and the os_glance_ namespace Glance keeps for itself.
+func IsForbidden(name string) bool {
+	return readOnlyProperties[name] || reservedProperties[name] || strings.HasPrefix(name, "os_glance")
+}
