@@ -43,7 +43,7 @@ PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/go/bin
 log() { printf 'test-env: %s\n' "$*" >&2; }
 failed=()
 fail() {
-	log "ERROR: $*"
+	if [ "$root" = 1 ]; then log "ERROR: $1: $2"; else log "WARNING: $1: $2"; fi
 	failed+=("$1")
 }
 root=0
@@ -267,35 +267,25 @@ qemu_conf_set() {
 }
 
 libvirt_setup() {
-	local have=1 c
+	local c
 	for c in libvirtd virtlogd virsh qemu-system-x86_64 qemu-img; do
-		command -v "$c" >/dev/null || have=0
-	done
-	if [ "$have" = 0 ]; then
-		if [ "$root" = 0 ]; then
-			fail libvirt "libvirt/QEMU are not installed (run as root to install them)"
-			return
-		fi
+		command -v "$c" >/dev/null && continue
 		apt_install libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils || {
 			fail libvirt "could not install libvirt and QEMU"
 			return
 		}
-	fi
-	[ "$root" = 1 ] || {
-		virsh_ok || fail libvirt "libvirtd is not answering on $LIBVIRT_URI (run as root to start it)"
-		return
-	}
-	local changed=0
-	if [ -f "$QEMU_CONF" ]; then
-		# QEMU runs as root: no per-image chown dance, and no re-probing of
-		# QEMU on every domain start.
-		qemu_conf_set user root && changed=1
-		qemu_conf_set group root && changed=1
-		[ "$changed" = 1 ] && log "set user/group = \"root\" in $QEMU_CONF"
-	else
+		break
+	done
+	[ -f "$QEMU_CONF" ] || {
 		fail libvirt "$QEMU_CONF is missing (libvirt-daemon-driver-qemu not installed?)"
 		return
-	fi
+	}
+	# QEMU runs as root: no chown of every image and no re-probe of QEMU on
+	# each domain start.
+	local changed=0
+	qemu_conf_set user root && changed=1
+	qemu_conf_set group root && changed=1
+	[ "$changed" = 1 ] && log "set user/group = \"root\" in $QEMU_CONF"
 	if [ "$changed" = 1 ] && running libvirtd /run/libvirtd.pid; then
 		log "restarting libvirtd to apply $QEMU_CONF"
 		local pid
@@ -306,7 +296,7 @@ libvirt_setup() {
 			return
 		}
 	fi
-	if virsh_ok; then return; fi
+	virsh_ok && return
 	# No networks or pools are needed (domains are defined without NICs); do not
 	# let libvirtd try to bring up the default NAT network (dnsmasq, iptables).
 	rm -f /etc/libvirt/qemu/networks/autostart/default.xml
@@ -321,19 +311,16 @@ libvirt_setup() {
 		libvirtd -d </dev/null >>/var/log/libvirt/imagestack-start.log 2>&1 ||
 			fail libvirt "libvirtd -d failed (see /var/log/libvirt/imagestack-start.log)"
 	fi
-	wait_for 120 virsh_ok || fail libvirt "libvirtd did not answer on $LIBVIRT_URI within 120 s (see /var/log/libvirt/)"
+	wait_for 120 virsh_ok || {
+		fail libvirt "libvirtd did not answer on $LIBVIRT_URI within 120 s (see /var/log/libvirt/)"
+		return
+	}
 	[ -e /dev/kvm ] || log "note: no /dev/kvm, QEMU will emulate (TCG) and be slow"
 }
-# The qemu.conf check runs every time as root (it is cheap); the rest only when
-# libvirtd does not answer.
-if [ "$root" = 1 ] || ! virsh_ok; then
-	if [ "$root" = 1 ] && virsh_ok && [ -f "$QEMU_CONF" ] && grep -qxF 'user = "root"' "$QEMU_CONF" &&
-		grep -qxF 'group = "root"' "$QEMU_CONF" &&
-		[ "$(grep -cE '^(user|group)[[:space:]]*=' "$QEMU_CONF")" = 2 ]; then
-		: # all good, fast path
-	else
-		libvirt_setup
-	fi
+if [ "$root" = 1 ]; then
+	libvirt_setup # cheap when all is well: a few greps and one virsh call
+elif ! virsh_ok; then
+	fail libvirt "cannot connect to $LIBVIRT_URI as $(id -un) (libvirtd not running, or this user may not use it; run as root to install/start it)"
 fi
 
 # --- OpenStack clients -------------------------------------------------------

@@ -1,0 +1,193 @@
+package service
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+
+	"imagestack/glance"
+	"imagestack/storage"
+)
+
+func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+
+// errTooLarge marks a body that went past the size cap.
+var errTooLarge = errors.New("image exceeds the size cap")
+
+// capReader fails as soon as more than max bytes have been read, so at most
+// max plus one read buffer is ever consumed.
+type capReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n > c.max {
+		return n, errTooLarge
+	}
+	return n, err
+}
+
+// digestReader hashes (md5 and sha512) and inspects the header of every byte
+// read through it.
+type digestReader struct {
+	r      io.Reader
+	md5    hash.Hash
+	sha512 hash.Hash
+	head   []byte
+}
+
+const headSize = 4096
+
+func (d *digestReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if n > 0 {
+		d.md5.Write(p[:n])
+		d.sha512.Write(p[:n])
+		if len(d.head) < headSize {
+			take := min(n, headSize-len(d.head))
+			d.head = append(d.head, p[:take]...)
+		}
+	}
+	return n, err
+}
+
+func blobKey(imageID string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return imageID + "-" + hex.EncodeToString(b[:])
+}
+
+// Upload streams body into the image's data: queued -> saving -> active. Any
+// failure (client gone, cap exceeded, store error, rejected format) returns
+// the image to queued with no data left behind. Of two concurrent uploads
+// exactly one proceeds; the other gets ErrConflict.
+func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reader) (*glance.Image, error) {
+	im, err := s.load(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, c, "upload_image", im, "upload data to this image"); err != nil {
+		return nil, err
+	}
+	if im.Status != glance.StatusQueued {
+		return nil, glance.Errorf(glance.ErrConflict, "Image status transition from %s to saving is not allowed", im.Status)
+	}
+	if im.DiskFormat == nil || im.ContainerFormat == nil {
+		return nil, glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
+	}
+	saving := im.Clone()
+	saving.Status, saving.BlobKey, saving.UpdatedAt = glance.StatusSaving, blobKey(id), s.stamp()
+	if err := s.repo.Transition(ctx, glance.StatusQueued, saving); err != nil {
+		if errors.Is(err, glance.ErrConflict) {
+			return nil, glance.Errorf(glance.ErrConflict, "Image %s is already receiving data", id)
+		}
+		return nil, err
+	}
+
+	dr := &digestReader{r: &capReader{r: body, max: s.cfg.SizeCap}, md5: md5.New(), sha512: sha512.New()}
+	size, err := s.store.Put(ctx, saving.BlobKey, dr)
+	if err == nil {
+		err = inspect(dr.head, size, saving)
+	}
+	if err != nil {
+		s.abortUpload(ctx, saving)
+		return nil, uploadError(err, s.cfg.SizeCap)
+	}
+	active := saving.Clone()
+	md5sum, sha := hex.EncodeToString(dr.md5.Sum(nil)), hex.EncodeToString(dr.sha512.Sum(nil))
+	algo := "sha512"
+	active.Status, active.Size, active.Checksum, active.OSHashAlgo, active.OSHashValue, active.UpdatedAt =
+		glance.StatusActive, &size, &md5sum, &algo, &sha, s.stamp()
+	if err := s.repo.Transition(ctx, glance.StatusSaving, active); err != nil {
+		s.removeBlob(ctx, saving.BlobKey)
+		if errors.Is(err, glance.ErrNotFound) || errors.Is(err, glance.ErrConflict) {
+			return nil, glance.Errorf(glance.ErrGone, "Image %s was deleted during the upload", id)
+		}
+		return nil, err
+	}
+	return active, nil
+}
+
+// abortUpload puts the image back to queued and removes any data, even when
+// the request's context is already cancelled.
+func (s *Service) abortUpload(ctx context.Context, saving *glance.Image) {
+	ctx = context.WithoutCancel(ctx)
+	s.removeBlob(ctx, saving.BlobKey)
+	queued := saving.Clone()
+	queued.Status, queued.BlobKey, queued.UpdatedAt = glance.StatusQueued, "", s.stamp()
+	if err := s.repo.Transition(ctx, glance.StatusSaving, queued); err != nil && !errors.Is(err, glance.ErrNotFound) {
+		s.log.Error("could not return image to queued after a failed upload", "image", saving.ID, "err", err)
+	}
+}
+
+// uploadError maps what went wrong during an upload to the client's answer.
+func uploadError(err error, limit int64) error {
+	var ge *glance.Error
+	switch {
+	case errors.As(err, &ge):
+		return err
+	case errors.Is(err, errTooLarge):
+		return glance.Errorf(glance.ErrTooLarge, "Image exceeds the storage quota: the size cap is %d bytes.", limit)
+	case errors.Is(err, storage.ErrFull):
+		return glance.Errorf(glance.ErrTooLarge, "Image storage media is full.")
+	case errors.Is(err, storage.ErrUnavailable):
+		return glance.Errorf(glance.ErrUnavailable, "The image store is unavailable; try again later.")
+	case errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF):
+		return glance.Errorf(glance.ErrBadRequest, "The upload was interrupted: %v", err)
+	}
+	return fmt.Errorf("upload: %w", err)
+}
+
+// OpenData returns the image (after download_image) and a reader over
+// [offset, offset+length) of its data; length < 0 reads to the end. A nil
+// reader with a nil error means the image has no data yet.
+func (s *Service) OpenData(ctx context.Context, c Caller, id string, offset, length int64) (*glance.Image, io.ReadCloser, error) {
+	im, err := s.load(ctx, c, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.authorize(ctx, c, "download_image", im, "download this image"); err != nil {
+		return nil, nil, err
+	}
+	if im.Status == glance.StatusDeactivated && !c.IsAdmin {
+		return nil, nil, glance.Errorf(glance.ErrForbidden, "The requested image has been deactivated. Image data download is forbidden.")
+	}
+	if im.Status != glance.StatusActive && im.Status != glance.StatusDeactivated || im.BlobKey == "" || im.Size == nil {
+		return im, nil, nil
+	}
+	rc, err := s.store.Get(ctx, im.BlobKey, offset, length)
+	switch {
+	case err == nil:
+		return im, rc, nil
+	case isNotFound(err):
+		s.log.Error("data of an active image is missing from the store", "image", id, "key", im.BlobKey)
+		return nil, nil, glance.Errorf(glance.ErrNotFound, "Image data for %s is missing from the store.", id)
+	case errors.Is(err, storage.ErrUnavailable):
+		return nil, nil, glance.Errorf(glance.ErrUnavailable, "The image store is unavailable; try again later.")
+	}
+	return nil, nil, err
+}
+
+// RecoverInterrupted returns images a crash left in saving to queued and
+// removes their partial data. Run it at start-up, before serving.
+func (s *Service) RecoverInterrupted(ctx context.Context) (int, error) {
+	ims, err := s.repo.ListByStatus(ctx, glance.StatusSaving)
+	if err != nil {
+		return 0, err
+	}
+	for _, im := range ims {
+		s.abortUpload(ctx, im)
+		s.log.Warn("upload interrupted by a restart; image returned to queued", "image", im.ID)
+	}
+	return len(ims), nil
+}

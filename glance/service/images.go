@@ -1,0 +1,205 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+
+	"github.com/google/uuid"
+
+	"imagestack/glance"
+	"imagestack/policy"
+)
+
+// Create registers a new queued image from a decoded JSON object (numbers as
+// json.Number).
+func (s *Service) Create(ctx context.Context, c Caller, body map[string]any) (*glance.Image, error) {
+	now := s.stamp()
+	owner := c.Project()
+	im := &glance.Image{Status: glance.StatusQueued, Visibility: glance.VisibilityShared, CreatedAt: now, UpdatedAt: now,
+		Tags: []string{}, Properties: map[string]string{}}
+	if owner != "" {
+		im.Owner = &owner
+	}
+	names := make([]string, 0, len(body))
+	for k := range body {
+		names = append(names, k)
+	}
+	sort.Strings(names) // deterministic error reporting
+	for _, k := range names {
+		if glance.IsForbidden(k) {
+			return nil, forbiddenAttribute(k)
+		}
+		if err := setProperty(im, k, body[k]); err != nil {
+			return nil, err
+		}
+	}
+	if im.ID == "" {
+		im.ID = uuid.NewString()
+	}
+	target := policy.Target{"project_id": c.Project(), "owner": im.OwnerID(), "visibility": im.Visibility}
+	if !s.authz.Enforce("add_image", target, c.Creds) {
+		return nil, glance.Errorf(glance.ErrForbidden, "You are not authorized to create this image.")
+	}
+	if err := s.checkVisibilityChange(ctx, c, im); err != nil {
+		return nil, err
+	}
+	if err := s.repo.Create(ctx, im); err != nil {
+		if errors.Is(err, glance.ErrConflict) {
+			return nil, glance.Errorf(glance.ErrConflict, "An image with identifier %s already exists", im.ID)
+		}
+		return nil, err
+	}
+	return im, nil
+}
+
+// checkVisibilityChange applies publicize_image / communitize_image.
+func (s *Service) checkVisibilityChange(ctx context.Context, c Caller, im *glance.Image) error {
+	switch im.Visibility {
+	case glance.VisibilityPublic:
+		return s.authorize(ctx, c, "publicize_image", im, "publicize images")
+	case glance.VisibilityCommunity:
+		return s.authorize(ctx, c, "communitize_image", im, "communitize images")
+	}
+	return nil
+}
+
+// Get returns an image the caller may see.
+func (s *Service) Get(ctx context.Context, c Caller, id string) (*glance.Image, error) {
+	return s.load(ctx, c, id)
+}
+
+// List returns one page of the images the caller may see.
+func (s *Service) List(ctx context.Context, c Caller, q glance.ListQuery) ([]*glance.Image, error) {
+	if !s.authz.Enforce("get_images", policy.Target{"project_id": c.Project()}, c.Creds) {
+		return nil, glance.Errorf(glance.ErrForbidden, "You are not authorized to list images.")
+	}
+	q.ProjectID, q.IsAdmin = c.Project(), c.IsAdmin
+	ims, err := s.repo.List(ctx, q)
+	if errors.Is(err, glance.ErrNotFound) && q.Marker != "" {
+		return nil, glance.Errorf(glance.ErrBadRequest, "marker not found: %s", q.Marker)
+	}
+	return ims, err
+}
+
+// Delete removes an image and its data.
+func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
+	im, err := s.load(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, c, "delete_image", im, "delete this image"); err != nil {
+		return err
+	}
+	if im.Protected {
+		return glance.Errorf(glance.ErrForbidden, "Image %s is protected and cannot be deleted.", id)
+	}
+	if im.Status == glance.StatusSaving || im.Status == glance.StatusImporting {
+		// The uploader owns the blob until it finishes; it cleans up when it
+		// finds the image gone.
+		s.log.Info("deleting an image while its data is being written", "image", id)
+	}
+	if err := s.repo.Delete(ctx, id); err != nil {
+		return err
+	}
+	s.removeBlob(ctx, im.BlobKey)
+	return nil
+}
+
+// removeBlob deletes image data; a failure is logged, never shown to the
+// client whose image is already gone.
+func (s *Service) removeBlob(ctx context.Context, key string) {
+	if key == "" {
+		return
+	}
+	if err := s.store.Delete(context.WithoutCancel(ctx), key); err != nil && !isNotFound(err) {
+		s.log.Error("could not delete image data; it is now orphaned", "key", key, "err", err)
+	}
+}
+
+// Deactivate and Reactivate toggle an active image's data availability.
+func (s *Service) Deactivate(ctx context.Context, c Caller, id string) error {
+	return s.toggle(ctx, c, id, "deactivate", glance.StatusActive, glance.StatusDeactivated)
+}
+
+// Reactivate makes a deactivated image active again.
+func (s *Service) Reactivate(ctx context.Context, c Caller, id string) error {
+	return s.toggle(ctx, c, id, "reactivate", glance.StatusDeactivated, glance.StatusActive)
+}
+
+func (s *Service) toggle(ctx context.Context, c Caller, id, rule, from, to string) error {
+	im, err := s.load(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, c, rule, im, rule+" this image"); err != nil {
+		return err
+	}
+	if im.Status == to {
+		return nil // Glance treats a repeated (de)activation as success
+	}
+	if im.Status != from {
+		return glance.Errorf(glance.ErrForbidden, "Not allowed to %s image in status '%s'", rule, im.Status)
+	}
+	next := im.Clone()
+	next.Status, next.UpdatedAt = to, s.stamp()
+	if err := s.repo.Transition(ctx, from, next); err != nil {
+		return err
+	}
+	return nil
+}
+
+// AddTag adds one tag (idempotent).
+func (s *Service) AddTag(ctx context.Context, c Caller, id, tag string) error {
+	if err := checkTag(tag); err != nil {
+		return err
+	}
+	return s.modify(ctx, c, id, func(im *glance.Image) error {
+		if !slices.Contains(im.Tags, tag) {
+			im.Tags = append(im.Tags, tag)
+			slices.Sort(im.Tags)
+		}
+		return nil
+	})
+}
+
+// DeleteTag removes one tag; ErrNotFound when absent.
+func (s *Service) DeleteTag(ctx context.Context, c Caller, id, tag string) error {
+	return s.modify(ctx, c, id, func(im *glance.Image) error {
+		i := slices.Index(im.Tags, tag)
+		if i < 0 {
+			return glance.Errorf(glance.ErrNotFound, "Tag %s not found", tag)
+		}
+		im.Tags = slices.Delete(im.Tags, i, i+1)
+		return nil
+	})
+}
+
+// modify loads, authorizes modify_image, applies change and saves.
+func (s *Service) modify(ctx context.Context, c Caller, id string, change func(*glance.Image) error) error {
+	im, err := s.load(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, c, "modify_image", im, "modify this image"); err != nil {
+		return err
+	}
+	next := im.Clone()
+	if err := change(next); err != nil {
+		return err
+	}
+	next.UpdatedAt = s.stamp()
+	return s.saveOrConflict(ctx, next)
+}
+
+func (s *Service) saveOrConflict(ctx context.Context, im *glance.Image) error {
+	err := s.repo.Save(ctx, im)
+	if errors.Is(err, glance.ErrConflict) {
+		return glance.Errorf(glance.ErrConflict, "Image %s changed state meanwhile; retry.", im.ID)
+	}
+	if errors.Is(err, glance.ErrNotFound) {
+		return glance.Errorf(glance.ErrNotFound, "No image found with ID %s", im.ID)
+	}
+	return err
+}

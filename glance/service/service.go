@@ -1,0 +1,127 @@
+// Package service is the image service: it applies Glance's rules
+// (visibility, policy, status machine, property rules) and keeps database
+// rows and blobs in step, so that the HTTP handlers stay thin.
+package service
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"imagestack/glance"
+	"imagestack/policy"
+	"imagestack/storage"
+)
+
+// Authorizer is the policy engine as the service needs it.
+type Authorizer interface {
+	// Enforce reports whether creds may perform rule on target.
+	Enforce(rule string, target policy.Target, creds policy.Credentials) bool
+}
+
+// Caller is who is asking.
+type Caller struct {
+	Creds   policy.Credentials
+	IsAdmin bool // derived from the policy's context_is_admin
+}
+
+// Project is the caller's project id.
+func (c Caller) Project() string { return c.Creds.ProjectID }
+
+// Config holds the operator's limits.
+type Config struct {
+	// SizeCap is the largest image accepted, in bytes (Glance's image_size_cap).
+	SizeCap int64
+}
+
+// DefaultSizeCap is Glance's default image_size_cap, 1 TiB.
+const DefaultSizeCap = 1 << 40
+
+// Service implements the image operations.
+type Service struct {
+	repo  glance.Repository
+	store storage.Store
+	authz Authorizer
+	cfg   Config
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// New returns an image service.
+func New(repo glance.Repository, store storage.Store, authz Authorizer, cfg Config, log *slog.Logger) *Service {
+	if cfg.SizeCap <= 0 {
+		cfg.SizeCap = DefaultSizeCap
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{repo: repo, store: store, authz: authz, cfg: cfg, log: log, now: time.Now}
+}
+
+// NewCaller builds a Caller, deciding admin-ness with the policy.
+func (s *Service) NewCaller(creds policy.Credentials) Caller {
+	return Caller{Creds: creds, IsAdmin: s.authz.Enforce("context_is_admin", policy.Target{}, creds)}
+}
+
+// now truncated to the second, the precision Glance shows.
+func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+// target is Glance's policy target for an image: project_id is the owner,
+// member_id the caller's project when the caller is a member.
+func (s *Service) target(ctx context.Context, c Caller, im *glance.Image) policy.Target {
+	t := policy.Target{"project_id": im.OwnerID(), "owner": im.OwnerID(), "visibility": im.Visibility, "id": im.ID}
+	if im.Visibility == glance.VisibilityShared && c.Project() != "" && c.Project() != im.OwnerID() {
+		if _, err := s.repo.GetMember(ctx, im.ID, c.Project()); err == nil {
+			t["member_id"] = c.Project()
+		}
+	}
+	return t
+}
+
+// visible is Glance's is_image_visible: may the caller know the image exists?
+func (s *Service) visible(ctx context.Context, c Caller, im *glance.Image) (bool, error) {
+	switch {
+	case c.IsAdmin, im.Owner == nil, im.Visibility == glance.VisibilityPublic, im.Visibility == glance.VisibilityCommunity:
+		return true, nil
+	case c.Project() == "":
+		return false, nil
+	case c.Project() == im.OwnerID():
+		return true, nil
+	case im.Visibility == glance.VisibilityShared:
+		_, err := s.repo.GetMember(ctx, im.ID, c.Project())
+		if errors.Is(err, glance.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	return false, nil
+}
+
+// load returns an image the caller may see and, by policy, get; anything
+// else is ErrNotFound, so that existence never leaks.
+func (s *Service) load(ctx context.Context, c Caller, id string) (*glance.Image, error) {
+	im, err := s.repo.Get(ctx, id)
+	if errors.Is(err, glance.ErrNotFound) {
+		return nil, glance.Errorf(glance.ErrNotFound, "No image found with ID %s", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.visible(ctx, c, im)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !s.authz.Enforce("get_image", s.target(ctx, c, im), c.Creds) {
+		return nil, glance.Errorf(glance.ErrNotFound, "No image found with ID %s", id)
+	}
+	return im, nil
+}
+
+// authorize checks rule on a loaded (visible) image; denial is 403.
+func (s *Service) authorize(ctx context.Context, c Caller, rule string, im *glance.Image, what string) error {
+	if s.authz.Enforce(rule, s.target(ctx, c, im), c.Creds) {
+		return nil
+	}
+	return glance.Errorf(glance.ErrForbidden, "You are not authorized to %s.", what)
+}
