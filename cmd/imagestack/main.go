@@ -20,10 +20,13 @@ import (
 	"imagestack/common/db"
 	computeapi "imagestack/compute/api"
 	glanceapi "imagestack/glance/api"
+	glancedb "imagestack/glance/db"
+	glanceservice "imagestack/glance/service"
 	"imagestack/policy"
 	"imagestack/policy/keystone"
 	identityapi "imagestack/policy/keystone/api"
 	"imagestack/policy/keystone/sqlstore"
+	"imagestack/storage/filesystem"
 )
 
 func main() {
@@ -120,10 +123,25 @@ func run(configPath string) error {
 	abs, _ := filepath.Abs(clouds)
 	fmt.Printf("clouds.yaml written to %s\n  try: OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=demo openstack image list\n", abs, abs)
 
+	images, err := glancedb.New(gdb)
+	if err != nil {
+		return err
+	}
+	blobs, err := filesystem.New(cfg.Image.FilesystemDir)
+	if err != nil {
+		return err
+	}
+	imageService := glanceservice.New(images, blobs, enforcer, glanceservice.Config{SizeCap: cfg.Image.SizeCap}, log)
+	if n, err := imageService.RecoverInterrupted(ctx); err != nil {
+		return fmt.Errorf("recover interrupted uploads: %w", err)
+	} else if n > 0 {
+		log.Warn("returned images interrupted mid-upload to queued", "count", n)
+	}
+
 	identityURL := cfg.Identity.PublicURL
 	handlers := map[string]http.Handler{
 		"identity": identityapi.New(identity, enforcer, cfg.Identity.PublicURL, log).Handler(),
-		"image":    glanceapi.New(identity, enforcer, cfg.Image.PublicURL, identityURL, log).Handler(),
+		"image":    glanceapi.New(imageService, identity, cfg.Image.PublicURL, identityURL, log).Handler(),
 		"compute":  computeapi.New(identity, enforcer, cfg.Compute.PublicURL, identityURL, log).Handler(),
 	}
 	return serveAll(ctx, log, listeners, handlers)

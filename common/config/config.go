@@ -50,7 +50,13 @@ type Config struct {
 		Region          string   `yaml:"region"`
 		TokenExpiration Duration `yaml:"token_expiration"`
 	} `yaml:"identity"`
-	Image   Listener `yaml:"image"`
+	Image struct {
+		Listener `yaml:",inline"`
+		// SizeCap is the largest image accepted, in bytes (Glance's image_size_cap).
+		SizeCap int64 `yaml:"size_cap"`
+		// FilesystemDir holds image blobs (default $STATE_DIR/images).
+		FilesystemDir string `yaml:"filesystem_dir"`
+	} `yaml:"image"`
 	Compute struct {
 		Listener   `yaml:",inline"`
 		LibvirtURI string `yaml:"libvirt_uri"`
@@ -74,6 +80,7 @@ func Default() Config {
 	c.Identity.Region = "RegionOne"
 	c.Identity.TokenExpiration = Duration(time.Hour)
 	c.Image.Listen = "127.0.0.1:9292"
+	c.Image.SizeCap = 1 << 40
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
 	c.Compute.VirtType = "kvm"
@@ -112,7 +119,13 @@ func Load(path string) (Config, error) {
 	if c.Database.DSN == "" {
 		c.Database.DSN = "sqlite:" + filepath.Join(c.StateDir, "imagestack.db")
 	}
-	for _, l := range []*Listener{&c.Identity.Listener, &c.Image, &c.Compute.Listener} {
+	if c.Image.FilesystemDir == "" {
+		c.Image.FilesystemDir = filepath.Join(c.StateDir, "images")
+	}
+	if c.Image.SizeCap <= 0 {
+		return c, errors.New("config: image.size_cap must be positive")
+	}
+	for _, l := range []*Listener{&c.Identity.Listener, &c.Image.Listener, &c.Compute.Listener} {
 		if l.PublicURL == "" {
 			l.PublicURL = "http://" + l.Listen
 		}

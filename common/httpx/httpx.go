@@ -145,6 +145,26 @@ func (r *recorder) statusOr200() int {
 	return r.status
 }
 
+// ReadFrom keeps the server's zero-copy path (sendfile) for file downloads.
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	if !r.wrote {
+		r.status, r.wrote = http.StatusOK, true
+	}
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err := rf.ReadFrom(src)
+		r.bytes += n
+		return n, err
+	}
+	n, err := io.Copy(onlyWriter{r.ResponseWriter}, src)
+	r.bytes += n
+	return n, err
+}
+
+// onlyWriter hides a writer's other methods from io.Copy.
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
+
 // Flush lets streaming handlers push data through the recorder.
 func (r *recorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {

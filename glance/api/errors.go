@@ -1,13 +1,54 @@
 package api
 
 import (
+	"errors"
 	"html"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"imagestack/common/httpx"
+	"imagestack/glance"
 )
+
+// statusOf is the image API's one error table: service error kind -> status.
+var statusOf = []struct {
+	kind   error
+	status int
+}{
+	{glance.ErrBadRequest, http.StatusBadRequest},
+	{glance.ErrForbidden, http.StatusForbidden},
+	{glance.ErrNotFound, http.StatusNotFound},
+	{glance.ErrConflict, http.StatusConflict},
+	{glance.ErrTooLarge, http.StatusRequestEntityTooLarge},
+	{glance.ErrGone, http.StatusGone},
+	{glance.ErrUnsupported, http.StatusUnsupportedMediaType},
+	{glance.ErrUnsatisfiable, http.StatusRequestedRangeNotSatisfiable},
+	{glance.ErrUnavailable, http.StatusServiceUnavailable},
+}
+
+// fail answers err: known kinds with their status and message, anything else
+// as a logged 500 naming only the request id.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	for _, e := range statusOf {
+		if errors.Is(err, e.kind) {
+			if e.status == http.StatusServiceUnavailable {
+				w.Header().Set("Retry-After", "30")
+			}
+			writeError(w, r, e.status, glance.Message(err))
+			return
+		}
+	}
+	id := httpx.RequestID(r.Context())
+	a.log.Error("image request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, r, http.StatusInternalServerError,
+		"An unexpected error prevented the server from fulfilling your request (request id "+id+").")
+}
+
+// badRequest answers a malformed request.
+func badRequest(w http.ResponseWriter, r *http.Request, msg string) {
+	writeError(w, r, http.StatusBadRequest, msg)
+}
 
 // writeError writes an error the way Glance (webob) does: JSON
 // {"code","title","message"} when the client accepts JSON, else a small HTML

@@ -1,4 +1,5 @@
-// Package api serves the Glance v2 image API.
+// Package api serves the Glance v2 image API. Handlers parse and render;
+// the rules live in glance/service, and errors become statuses in errors.go.
 package api
 
 import (
@@ -9,14 +10,14 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
-	"imagestack/policy"
+	"imagestack/glance/service"
 	"imagestack/policy/keystone"
 )
 
 // API is the image HTTP API.
 type API struct {
+	svc         *service.Service
 	tokens      keystone.TokenValidator
-	policy      *policy.Enforcer
 	baseURL     string
 	identityURL string
 	log         *slog.Logger
@@ -24,8 +25,8 @@ type API struct {
 
 // New returns the image API. baseURL is its public root; identityURL is sent
 // in 401 challenges.
-func New(tokens keystone.TokenValidator, enforcer *policy.Enforcer, baseURL, identityURL string, log *slog.Logger) *API {
-	return &API{tokens: tokens, policy: enforcer, baseURL: strings.TrimRight(baseURL, "/"), identityURL: identityURL, log: log}
+func New(svc *service.Service, tokens keystone.TokenValidator, baseURL, identityURL string, log *slog.Logger) *API {
+	return &API{svc: svc, tokens: tokens, baseURL: strings.TrimRight(baseURL, "/"), identityURL: identityURL, log: log}
 }
 
 // Handler returns the complete image server handler.
@@ -44,4 +45,33 @@ func (a *API) authenticated(h http.HandlerFunc) http.Handler {
 func (a *API) AddTo(r *mux.Router) {
 	r.HandleFunc("/", a.listVersions).Methods(http.MethodGet)
 	r.HandleFunc("/versions", a.listVersions).Methods(http.MethodGet)
+	r.HandleFunc("/v2", a.listVersions).Methods(http.MethodGet)
+	r.HandleFunc("/v2/", a.listVersions).Methods(http.MethodGet)
+
+	route := func(path string, h http.HandlerFunc, methods ...string) {
+		r.Handle("/v2"+path, a.authenticated(h)).Methods(methods...)
+	}
+	route("/images", a.listImages, http.MethodGet)
+	route("/images", a.createImage, http.MethodPost)
+	route("/images/{image_id}", a.showImage, http.MethodGet)
+	route("/images/{image_id}", a.updateImage, http.MethodPatch)
+	route("/images/{image_id}", a.deleteImage, http.MethodDelete)
+	route("/images/{image_id}/actions/deactivate", a.deactivateImage, http.MethodPost)
+	route("/images/{image_id}/actions/reactivate", a.reactivateImage, http.MethodPost)
+	route("/images/{image_id}/file", a.uploadData, http.MethodPut)
+	route("/images/{image_id}/file", a.downloadData, http.MethodGet)
+	route("/images/{image_id}/tags/{tag}", a.addTag, http.MethodPut)
+	route("/images/{image_id}/tags/{tag}", a.deleteTag, http.MethodDelete)
+	route("/images/{image_id}/members", a.listMembers, http.MethodGet)
+	route("/images/{image_id}/members", a.addMember, http.MethodPost)
+	route("/images/{image_id}/members/{member_id}", a.showMember, http.MethodGet)
+	route("/images/{image_id}/members/{member_id}", a.updateMember, http.MethodPut)
+	route("/images/{image_id}/members/{member_id}", a.deleteMember, http.MethodDelete)
+	route("/schemas/{name}", a.showSchema, http.MethodGet)
+	route("/info/usage", a.showUsage, http.MethodGet)
+}
+
+// caller is the authenticated caller of r.
+func (a *API) caller(r *http.Request) service.Caller {
+	return a.svc.NewCaller(keystone.TokenFrom(r.Context()).Credentials())
 }

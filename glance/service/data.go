@@ -148,34 +148,40 @@ func uploadError(err error, limit int64) error {
 	return fmt.Errorf("upload: %w", err)
 }
 
-// OpenData returns the image (after download_image) and a reader over
-// [offset, offset+length) of its data; length < 0 reads to the end. A nil
-// reader with a nil error means the image has no data yet.
-func (s *Service) OpenData(ctx context.Context, c Caller, id string, offset, length int64) (*glance.Image, io.ReadCloser, error) {
+// Downloadable returns the image when the caller may download its data
+// (download_image; deactivated images only for admins).
+func (s *Service) Downloadable(ctx context.Context, c Caller, id string) (*glance.Image, error) {
 	im, err := s.load(ctx, c, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := s.authorize(ctx, c, "download_image", im, "download this image"); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if im.Status == glance.StatusDeactivated && !c.IsAdmin {
-		return nil, nil, glance.Errorf(glance.ErrForbidden, "The requested image has been deactivated. Image data download is forbidden.")
+		return nil, glance.Errorf(glance.ErrForbidden, "The requested image has been deactivated. Image data download is forbidden.")
 	}
-	if im.Status != glance.StatusActive && im.Status != glance.StatusDeactivated || im.BlobKey == "" || im.Size == nil {
-		return im, nil, nil
-	}
+	return im, nil
+}
+
+// HasData reports whether im has stored data to read.
+func HasData(im *glance.Image) bool {
+	return (im.Status == glance.StatusActive || im.Status == glance.StatusDeactivated) && im.BlobKey != "" && im.Size != nil
+}
+
+// ReadData opens length bytes of im's data from offset (length < 0: to the end).
+func (s *Service) ReadData(ctx context.Context, im *glance.Image, offset, length int64) (io.ReadCloser, error) {
 	rc, err := s.store.Get(ctx, im.BlobKey, offset, length)
 	switch {
 	case err == nil:
-		return im, rc, nil
+		return rc, nil
 	case isNotFound(err):
-		s.log.Error("data of an active image is missing from the store", "image", id, "key", im.BlobKey)
-		return nil, nil, glance.Errorf(glance.ErrNotFound, "Image data for %s is missing from the store.", id)
+		s.log.Error("data of an active image is missing from the store", "image", im.ID, "key", im.BlobKey)
+		return nil, glance.Errorf(glance.ErrNotFound, "Image data for %s is missing from the store.", im.ID)
 	case errors.Is(err, storage.ErrUnavailable):
-		return nil, nil, glance.Errorf(glance.ErrUnavailable, "The image store is unavailable; try again later.")
+		return nil, glance.Errorf(glance.ErrUnavailable, "The image store is unavailable; try again later.")
 	}
-	return nil, nil, err
+	return nil, err
 }
 
 // RecoverInterrupted returns images a crash left in saving to queued and
