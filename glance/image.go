@@ -136,13 +136,17 @@ var coreProperties = map[string]bool{
 // readOnlyProperties may never be set by clients (403).
 var readOnlyProperties = map[string]bool{
 	"status": true, "checksum": true, "os_hash_algo": true, "os_hash_value": true, "size": true,
-	"virtual_size": true, "created_at": true, "updated_at": true,
+	"virtual_size": true, "created_at": true, "updated_at": true, "self": true, "file": true, "schema": true,
 }
 
 // reservedProperties are attributes clients may not set or use as extra properties (403).
 var reservedProperties = map[string]bool{
-	"self": true, "file": true, "schema": true, "location": true, "locations": true,
-	"deleted": true, "deleted_at": true, "direct_url": true, "stores": true,
+	"location": true, "locations": true, "deleted": true, "deleted_at": true, "direct_url": true, "stores": true,
+}
+
+// IsReserved reports whether name is kept for the service's own use.
+func IsReserved(name string) bool {
+	return reservedProperties[name] || strings.HasPrefix(name, "os_glance")
 }
 
 // IsCore reports whether name is one of the image's own fields.

@@ -29,7 +29,7 @@ func parseListQuery(v url.Values) (glance.ListQuery, error) {
 	if s := v.Get("limit"); v.Has("limit") {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return q, paramError("limit param must be an integer >= 0")
+			return q, paramError("limit param must be positive")
 		}
 		q.Limit = min(n, maxLimit)
 	}
@@ -131,7 +131,10 @@ func parseIn(key, val string) ([]string, error) {
 	case "in":
 		return splitIn(rest)
 	}
-	return nil, paramError("Unable to filter on '" + key + "' with operator '" + op + "'")
+	if slices.Contains([]string{"neq", "gt", "gte", "lt", "lte"}, op) {
+		return nil, paramError("Unable to filter on '" + key + "' with operator '" + op + "'")
+	}
+	return nil, paramError("Unable to filter by unknown operator '" + op + "'.")
 }
 
 // splitIn splits a comma list in which items may be double-quoted.
@@ -158,8 +161,10 @@ func splitIn(s string) ([]string, error) {
 
 func parseTimeFilter(key, val string) (glance.TimeFilter, error) {
 	op, rest, found := strings.Cut(val, ":")
-	if !found || !slices.Contains([]string{"gt", "gte", "lt", "lte", "eq", "neq"}, op) {
-		return glance.TimeFilter{}, paramError("Invalid operator for " + key + ": use gt, gte, lt, lte, eq or neq, e.g. gte:2026-01-01T00:00:00Z")
+	if !found {
+		op, rest = "eq", val // no operator means equality, as in Glance
+	} else if !slices.Contains([]string{"gt", "gte", "lt", "lte", "eq", "neq"}, op) {
+		return glance.TimeFilter{}, paramError("Unable to filter by unknown operator '" + op + "'.")
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
 		if t, err := time.Parse(layout, rest); err == nil {
@@ -175,7 +180,7 @@ func parseSort(v url.Values) ([]glance.SortKey, error) {
 	keys, dirs := v["sort_key"], v["sort_dir"]
 	if v.Has("sort") {
 		if len(keys) > 0 || len(dirs) > 0 {
-			return nil, paramError("The sort param cannot be used with sort_key or sort_dir")
+			return nil, paramError("Old and new sorting syntax cannot be combined")
 		}
 		var out []glance.SortKey
 		for _, part := range strings.Split(v.Get("sort"), ",") {

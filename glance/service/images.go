@@ -78,7 +78,7 @@ func (s *Service) List(ctx context.Context, c Caller, q glance.ListQuery) ([]*gl
 	q.ProjectID, q.IsAdmin = c.Project(), c.IsAdmin
 	ims, err := s.repo.List(ctx, q)
 	if errors.Is(err, glance.ErrNotFound) && q.Marker != "" {
-		return nil, glance.Errorf(glance.ErrBadRequest, "marker not found: %s", q.Marker)
+		return nil, glance.Errorf(glance.ErrBadRequest, "No image found with ID %s", q.Marker)
 	}
 	return ims, err
 }

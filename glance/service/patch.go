@@ -75,7 +75,7 @@ func (s *Service) applyOp(next, orig *glance.Image, op PatchOp, c Caller) error 
 		return setProperty(next, name, op.Value)
 	case "remove":
 		if glance.IsCore(name) {
-			return glance.Errorf(glance.ErrForbidden, "Properties %s must be specified, they cannot be removed.", name)
+			return glance.Errorf(glance.ErrForbidden, "Property %s may not be removed.", name)
 		}
 		if !exists {
 			return glance.Errorf(glance.ErrConflict, "Property %s does not exist.", name)

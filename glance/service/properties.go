@@ -134,9 +134,13 @@ func checkTag(s string) error {
 	return nil
 }
 
-// forbiddenAttribute answers a client trying to write a protected attribute.
+// forbiddenAttribute answers a client trying to write a protected attribute,
+// in Glance's words.
 func forbiddenAttribute(name string) error {
-	return glance.Errorf(glance.ErrForbidden, "Attribute '%s' is read-only or reserved.", name)
+	if glance.IsReserved(name) {
+		return glance.Errorf(glance.ErrForbidden, "Attribute '%s' is reserved.", name)
+	}
+	return glance.Errorf(glance.ErrForbidden, "Attribute '%s' is read-only.", name)
 }
 
 func jsonText(v any) string {
