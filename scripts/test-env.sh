@@ -46,6 +46,7 @@ fail() {
 	if [ "$root" = 1 ]; then log "ERROR: $1: $2"; else log "WARNING: $1: $2"; fi
 	failed+=("$1")
 }
+has_failed() { [[ " ${failed[*]} " == *" $1 "* ]]; }
 root=0
 [ "$(id -u)" = 0 ] && root=1
 
@@ -61,7 +62,8 @@ wait_for() {
 }
 
 # One run at a time: two `make test` started together must not both build
-# MinIO or start a second daemon.
+# MinIO or start a second daemon. Every daemon is started with `9>&-`: one that
+# inherited the lock would hold it for its whole life and block later runs.
 if [ "$root" = 1 ]; then
 	mkdir -p /run/lock
 	lockfile=/run/lock/imagestack-test-env.lock
@@ -80,8 +82,10 @@ fi
 
 # --- Debian packages ---------------------------------------------------------
 policy_rc_created=0
+# shellcheck disable=SC2317 # invoked by the traps
 cleanup() { [ "$policy_rc_created" = 1 ] && rm -f /usr/sbin/policy-rc.d; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 
 # apt_wait: wait (up to 15 min) while another apt/dpkg, e.g. a background
 # `apt-get install`, holds the package locks.
@@ -165,10 +169,11 @@ mysql_setup() {
 		datadir=$(my_print_defaults --mysqld 2>/dev/null | sed -n 's/^--datadir=//p' | tail -n1)
 		datadir=${datadir:-/var/lib/mysql}
 		if [ ! -d "$datadir/mysql" ]; then
-			log "initialising the MariaDB data directory $datadir"
-			mkdir -p "$datadir" && chown mysql:mysql "$datadir"
+			log "initialising the MariaDB data directory $datadir (log: /var/log/mysql/imagestack-install-db.log)"
+			mkdir -p "$datadir" /var/log/mysql && chown mysql:mysql "$datadir"
 			mariadb-install-db --user=mysql --datadir="$datadir" --auth-root-authentication-method=normal \
-				--skip-test-db </dev/null >&2 || {
+				--skip-test-db </dev/null >/var/log/mysql/imagestack-install-db.log 2>&1 || {
+				tail -n 20 /var/log/mysql/imagestack-install-db.log >&2
 				fail MariaDB "mariadb-install-db failed for $datadir"
 				return
 			}
@@ -178,7 +183,7 @@ mysql_setup() {
 		chown mysql:adm /var/log/mysql 2>/dev/null || chown mysql /var/log/mysql
 		log "starting $mariadbd (messages: /var/log/mysql/error.log or /var/log/mysql/imagestack-start.log)"
 		start-stop-daemon --start --oknodo --background --output /var/log/mysql/imagestack-start.log \
-			--exec "$mariadbd" -- --user=mysql --bind-address=127.0.0.1 --port=3306 >&2
+			--exec "$mariadbd" -- --user=mysql --bind-address=127.0.0.1 --port=3306 >&2 9>&-
 		wait_for 90 mysql_alive || {
 			fail MariaDB "MariaDB did not answer on 127.0.0.1:3306 within 90 s (see /var/log/mysql/)"
 			return
@@ -223,7 +228,7 @@ minio_setup() {
 		mkdir -p "$TOOLS/bin"
 		rm -f "$minio_stamp"
 		local t0=$SECONDS
-		if (cd / && GOBIN=$TOOLS/bin GOFLAGS= GOWORK=off GOTOOLCHAIN=local \
+		if (cd / && GOBIN=$TOOLS/bin GOFLAGS='' GOWORK=off GOTOOLCHAIN=local \
 			go install "github.com/minio/minio@$MINIO_VERSION" </dev/null) >&2; then
 			echo "$MINIO_VERSION" >"$minio_stamp"
 			log "MinIO built in $((SECONDS - t0)) s"
@@ -235,15 +240,15 @@ minio_setup() {
 	mkdir -p "$MINIO_DATA"
 	log "starting MinIO on 127.0.0.1:$MINIO_PORT (data: $MINIO_DATA, log: $minio_log)"
 	MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD \
-		setsid -f "$minio_bin" server "$MINIO_DATA" --address "127.0.0.1:$MINIO_PORT" \
-		--console-address "127.0.0.1:$MINIO_CONSOLE_PORT" >>"$minio_log" 2>&1 </dev/null
+		setsid -f nohup "$minio_bin" server "$MINIO_DATA" --address "127.0.0.1:$MINIO_PORT" \
+		--console-address "127.0.0.1:$MINIO_CONSOLE_PORT" >>"$minio_log" 2>&1 </dev/null 9>&-
 	wait_for 60 minio_live || {
 		fail MinIO "MinIO did not become healthy on 127.0.0.1:$MINIO_PORT within 60 s (log: $minio_log)"
 		return
 	}
 }
 minio_live || minio_setup
-if [[ " ${failed[*]} " != *" MinIO "* ]] && ! minio_auth; then
+if ! has_failed MinIO && ! minio_auth; then
 	fail MinIO "the MinIO on 127.0.0.1:$MINIO_PORT rejects $MINIO_USER/$MINIO_PASSWORD (another server? set MINIO_PORT or TEST_MINIO_ACCESS_KEY/TEST_MINIO_SECRET_KEY)"
 fi
 
@@ -252,17 +257,23 @@ virsh_ok() { virsh -c "$LIBVIRT_URI" version >/dev/null 2>&1; }
 
 # qemu_conf_set KEY VALUE: make `KEY = "VALUE"` the active setting in qemu.conf,
 # replacing an active line or else the commented default (`#KEY = ...`).
-# Returns 0 when the file changed.
+# Returns 0 when the file changed, 1 when it was already so, 2 on error.
 qemu_conf_set() {
 	local key=$1 line="$1 = \"$2\""
-	grep -qxF "$line" "$QEMU_CONF" && ! grep -vxF "$line" "$QEMU_CONF" | grep -qE "^$key[[:space:]]*=" && return 1
-	if grep -qE "^$key[[:space:]]*=" "$QEMU_CONF"; then
-		sed -i -E "s|^$key[[:space:]]*=.*|$line|" "$QEMU_CONF"
-	elif grep -qE "^#$key[[:space:]]*=" "$QEMU_CONF"; then
-		sed -i -E "0,/^#$key[[:space:]]*=/s|^#$key[[:space:]]*=.*|$line|" "$QEMU_CONF"
+	grep -qxF "$line" "$QEMU_CONF" && ! grep -vxF "$line" "$QEMU_CONF" | grep -qE "^${key}[[:space:]]*=" && return 1
+	local new
+	if grep -qE "^${key}[[:space:]]*=" "$QEMU_CONF"; then
+		new=$(sed -E "s|^${key}[[:space:]]*=.*|$line|" "$QEMU_CONF") || return 2
+	elif grep -qE "^#${key}[[:space:]]*=" "$QEMU_CONF"; then
+		new=$(sed -E "0,/^#${key}[[:space:]]*=/s|^#${key}[[:space:]]*=.*|$line|" "$QEMU_CONF") || return 2
 	else
-		printf '%s\n' "$line" >>"$QEMU_CONF"
+		new=$(cat "$QEMU_CONF") || return 2
+		new+=$'\n'$line
 	fi
+	# Rewrite in place rather than `sed -i` (which renames a new file over the
+	# old one, and fails when qemu.conf is a bind mount).
+	printf '%s\n' "$new" >"$QEMU_CONF" || return 2
+	grep -qxF "$line" "$QEMU_CONF" || return 2
 	return 0
 }
 
@@ -282,9 +293,14 @@ libvirt_setup() {
 	}
 	# QEMU runs as root: no chown of every image and no re-probe of QEMU on
 	# each domain start.
-	local changed=0
-	qemu_conf_set user root && changed=1
-	qemu_conf_set group root && changed=1
+	local changed=0 k rc
+	for k in user group; do
+		qemu_conf_set "$k" root
+		rc=$?
+		[ "$rc" = 0 ] && changed=1
+		[ "$rc" = 2 ] && fail libvirt "could not set $k = \"root\" in $QEMU_CONF"
+	done
+	has_failed libvirt && return
 	[ "$changed" = 1 ] && log "set user/group = \"root\" in $QEMU_CONF"
 	if [ "$changed" = 1 ] && running libvirtd /run/libvirtd.pid; then
 		log "restarting libvirtd to apply $QEMU_CONF"
@@ -303,12 +319,12 @@ libvirt_setup() {
 	mkdir -p /var/log/libvirt
 	if ! running virtlogd /run/virtlogd.pid; then
 		log "starting virtlogd"
-		virtlogd -d </dev/null >>/var/log/libvirt/imagestack-start.log 2>&1 ||
+		virtlogd -d </dev/null >>/var/log/libvirt/imagestack-start.log 2>&1 9>&- ||
 			fail libvirt "virtlogd -d failed (see /var/log/libvirt/imagestack-start.log)"
 	fi
 	if ! running libvirtd /run/libvirtd.pid; then
 		log "starting libvirtd"
-		libvirtd -d </dev/null >>/var/log/libvirt/imagestack-start.log 2>&1 ||
+		libvirtd -d </dev/null >>/var/log/libvirt/imagestack-start.log 2>&1 9>&- ||
 			fail libvirt "libvirtd -d failed (see /var/log/libvirt/imagestack-start.log)"
 	fi
 	wait_for 120 virsh_ok || {
@@ -336,7 +352,6 @@ if ! clients_ok; then
 fi
 
 # --- Output ------------------------------------------------------------------
-has_failed() { [[ " ${failed[*]} " == *" $1 "* ]]; }
 if [ "$root" = 1 ] && [ "${#failed[@]}" != 0 ]; then
 	log "FAILED: ${failed[*]} could not be made to work; see the errors above"
 	echo false
