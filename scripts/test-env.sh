@@ -83,7 +83,7 @@ fi
 # --- Debian packages ---------------------------------------------------------
 policy_rc_created=0
 # shellcheck disable=SC2317 # invoked by the traps
-cleanup() { [ "$policy_rc_created" = 1 ] && rm -f /usr/sbin/policy-rc.d; }
+cleanup() { if [ "$policy_rc_created" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 

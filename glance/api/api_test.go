@@ -1,0 +1,285 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"imagestack/common/db/dbtest"
+	"imagestack/glance/api"
+	glancedb "imagestack/glance/db"
+	"imagestack/glance/service"
+	"imagestack/policy"
+	"imagestack/policy/keystone"
+	"imagestack/storage/filesystem"
+)
+
+// tokens is a fake identity: each token names a project and its roles.
+type tokens map[string]*keystone.Token
+
+func (t tokens) Validate(_ context.Context, id string) (*keystone.Token, error) {
+	if tok, ok := t[id]; ok {
+		return tok, nil
+	}
+	return nil, keystone.ErrNotFound
+}
+
+func token(project string, roles ...string) *keystone.Token {
+	tok := &keystone.Token{User: keystone.User{ID: "u-" + project}, Project: &keystone.Project{ID: project}}
+	for _, r := range roles {
+		tok.Roles = append(tok.Roles, keystone.Role{Name: r})
+	}
+	return tok
+}
+
+type env struct {
+	t   *testing.T
+	srv *httptest.Server
+}
+
+func newEnv(t *testing.T, sizeCap int64) *env {
+	repo, err := glancedb.New(dbtest.OpenSQLite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := filesystem.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	enf, _ := policy.NewEnforcer("", policy.GlanceDefaults)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := service.New(repo, fs, enf, service.Config{SizeCap: sizeCap}, log)
+	toks := tokens{"a": token("A", "member", "reader"), "b": token("B", "member", "reader"), "adm": token("Z", "admin", "member", "reader")}
+	srv := httptest.NewServer(nil)
+	srv.Config.Handler = api.New(svc, toks, srv.URL, "http://identity", log).Handler()
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv}
+}
+
+func (e *env) req(method, path, tok string, body io.Reader, hdr ...string) (*http.Response, []byte) {
+	e.t.Helper()
+	r, _ := http.NewRequest(method, e.srv.URL+path, body)
+	r.Header.Set("X-Auth-Token", tok)
+	r.Header.Set("Accept", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func (e *env) create(tok, body string) map[string]any {
+	e.t.Helper()
+	resp, b := e.req("POST", "/v2/images", tok, strings.NewReader(body), "Content-Type", "application/json")
+	if resp.StatusCode != 201 {
+		e.t.Fatalf("create: %d %s", resp.StatusCode, b)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return m
+}
+
+func TestCreateWireFormat(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	resp, b := e.req("POST", "/v2/images", "a", strings.NewReader(`{"name":"x","foo":"bar","min_ram":64}`), "Content-Type", "application/json")
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	if resp.StatusCode != 201 || resp.Header.Get("Location") != e.srv.URL+"/v2/images/"+m["id"].(string) ||
+		resp.Header.Get("OpenStack-image-import-methods") == "" {
+		t.Fatalf("create: %d %v", resp.StatusCode, resp.Header)
+	}
+	for _, k := range []string{"id", "name", "status", "visibility", "protected", "os_hidden", "checksum", "os_hash_algo", "os_hash_value",
+		"owner", "size", "virtual_size", "container_format", "disk_format", "min_ram", "min_disk", "created_at", "updated_at", "tags", "self", "file", "schema"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("image lacks %q", k)
+		}
+	}
+	if m["foo"] != "bar" || m["min_ram"] != 64.0 || m["size"] != nil || m["visibility"] != "shared" || m["owner"] != "A" {
+		t.Fatalf("view: %v", m)
+	}
+	for body, status := range map[string]int{
+		`{"status":"active"}`: 403, `{"os_glance_x":"1"}`: 403, `{"self":"x"}`: 403, `{"min_ram":-1}`: 400,
+		`{"visibility":"nope"}`: 400, `{"extra":5}`: 400, `[1]`: 400, `{bad json`: 400, `{"id":"nope"}`: 400,
+		`{"visibility":"public"}`: 403, `{"owner":"B"}`: 403,
+	} {
+		if resp, b := e.req("POST", "/v2/images", "a", strings.NewReader(body), "Content-Type", "application/json"); resp.StatusCode != status {
+			t.Errorf("create %s = %d %s, want %d", body, resp.StatusCode, b, status)
+		}
+	}
+	if resp, _ := e.req("POST", "/v2/images", "a", strings.NewReader(`{"id":"`+m["id"].(string)+`"}`), "Content-Type", "application/json"); resp.StatusCode != 409 {
+		t.Fatalf("duplicate id = %d", resp.StatusCode)
+	}
+}
+
+func TestPatchMediaTypes(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	id := e.create("a", `{"name":"x"}`)["id"].(string)
+	resp, _ := e.req("PATCH", "/v2/images/"+id, "a", strings.NewReader(`[]`), "Content-Type", "application/json")
+	if resp.StatusCode != 415 || !strings.Contains(resp.Header.Get("Accept-Patch"), "openstack-images-v2.1-json-patch") {
+		t.Fatalf("wrong media type: %d %v", resp.StatusCode, resp.Header)
+	}
+	v21 := "application/openstack-images-v2.1-json-patch"
+	v20 := "application/openstack-images-v2.0-json-patch"
+	steps := []struct {
+		mt, body string
+		status   int
+	}{
+		{v21, `[{"op":"add","path":"/k~1x","value":"1"}]`, 200},
+		{v21, `[{"op":"add","path":"/k~1x","value":"2"}]`, 200},
+		{v20, `[{"add":"/k~1x","value":"3"}]`, 409},
+		{v20, `[{"replace":"/k~1x","value":"3"}]`, 200},
+		{v21, `[{"op":"add","path":"/tags/0","value":"x"}]`, 400},
+		{v21, `[{"op":"move","path":"/name","value":"x"}]`, 400},
+		{v21, `[{"op":"add","path":"name","value":"x"}]`, 400},
+		{v21, `[{"op":"replace","path":"/name"}]`, 400},
+		{v21, `{"op":"add"}`, 400},
+	}
+	for _, s := range steps {
+		if resp, b := e.req("PATCH", "/v2/images/"+id, "a", strings.NewReader(s.body), "Content-Type", s.mt); resp.StatusCode != s.status {
+			t.Errorf("%s %s = %d %s, want %d", s.mt, s.body, resp.StatusCode, b, s.status)
+		}
+	}
+	_, b := e.req("GET", "/v2/images/"+id, "a", nil)
+	if !strings.Contains(string(b), `"k/x":"3"`) {
+		t.Fatalf("escaped pointer property: %s", b)
+	}
+}
+
+func TestListParametersAndLinks(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	for range 3 {
+		e.create("a", `{"name":"same","color":"red"}`)
+	}
+	resp, b := e.req("GET", "/v2/images?limit=2&color=red&sort=name:asc,created_at&os_hidden=false", "a", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("list: %d %s", resp.StatusCode, b)
+	}
+	var page map[string]any
+	json.Unmarshal(b, &page)
+	next, _ := page["next"].(string)
+	u, err := url.Parse(next)
+	if err != nil || u.Path != "/v2/images" || u.Query().Get("color") != "red" || u.Query().Get("sort") != "name:asc,created_at" || u.Query().Get("marker") == "" || u.Query().Get("limit") != "2" {
+		t.Fatalf("next link must keep every parameter: %q", next)
+	}
+	if page["first"] != "/v2/images?limit=2&color=red&sort=name:asc,created_at&os_hidden=false" || page["schema"] != "/v2/schemas/images" {
+		t.Fatalf("first/schema: %v", page)
+	}
+	for _, q := range []string{"limit=x", "limit=-1", "marker=nope", "sort_key=bogus", "sort_dir=sideways", "sort=name&sort_key=id",
+		"visibility=x", "member_status=x", "os_hidden=x", "protected=x", "size_min=x", "size_max=-1", "created_at=x:2020",
+		"created_at=gt:notadate", "name=gt:x", "status=in:\"x"} {
+		if resp, b := e.req("GET", "/v2/images?"+q, "a", nil); resp.StatusCode != 400 {
+			t.Errorf("?%s = %d %s, want 400", q, resp.StatusCode, b)
+		}
+	}
+	if resp, _ := e.req("GET", "/v2/images?limit=5000", "a", nil); resp.StatusCode != 200 {
+		t.Fatal("a limit above the maximum is capped, not refused")
+	}
+	// The last page has no next link.
+	_, b = e.req("GET", next, "a", nil)
+	page = nil
+	json.Unmarshal(b, &page)
+	if _, has := page["next"]; has || len(page["images"].([]any)) != 1 {
+		t.Fatalf("last page: %s", b)
+	}
+}
+
+func TestDataWireFormat(t *testing.T) {
+	e := newEnv(t, 1<<20)
+	id := e.create("a", `{"disk_format":"raw","container_format":"bare"}`)["id"].(string)
+	if resp, _ := e.req("GET", "/v2/images/"+id+"/file", "a", nil); resp.StatusCode != 204 {
+		t.Fatalf("download without data = %d", resp.StatusCode)
+	}
+	if resp, _ := e.req("PUT", "/v2/images/"+id+"/file", "a", strings.NewReader("x")); resp.StatusCode != 415 {
+		t.Fatalf("upload without octet-stream = %d", resp.StatusCode)
+	}
+	// Chunked upload (no Content-Length) over the cap: 413, image still queued.
+	pr, pw := io.Pipe()
+	go func() {
+		chunk := make([]byte, 64<<10)
+		for i := 0; i < 64; i++ {
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	resp, b := e.req("PUT", "/v2/images/"+id+"/file", "a", pr, "Content-Type", "application/octet-stream")
+	pr.CloseWithError(errors.New("done"))
+	if resp.StatusCode != 413 {
+		t.Fatalf("over cap = %d %s", resp.StatusCode, b)
+	}
+	_, b = e.req("GET", "/v2/images/"+id, "a", nil)
+	if !strings.Contains(string(b), `"status":"queued"`) {
+		t.Fatalf("after 413: %s", b)
+	}
+	data := []byte("0123456789abcdef")
+	if resp, b := e.req("PUT", "/v2/images/"+id+"/file", "a", bytes.NewReader(data), "Content-Type", "application/octet-stream"); resp.StatusCode != 204 {
+		t.Fatalf("upload = %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := e.req("PUT", "/v2/images/"+id+"/file", "a", bytes.NewReader(data), "Content-Type", "application/octet-stream"); resp.StatusCode != 409 {
+		t.Fatalf("second upload = %d", resp.StatusCode)
+	}
+	resp, b = e.req("GET", "/v2/images/"+id+"/file", "a", nil)
+	if resp.StatusCode != 200 || !bytes.Equal(b, data) || resp.Header.Get("Content-MD5") != "4032af8d61035123906e58e067140cc5" || resp.Header.Get("Content-Length") != "16" {
+		t.Fatalf("download: %d %v %q", resp.StatusCode, resp.Header, b)
+	}
+	for rng, want := range map[string]string{"bytes=2-4": "234", "bytes=-3": "def", "bytes=14-": "ef", "bytes=10-99": "abcdef"} {
+		resp, b := e.req("GET", "/v2/images/"+id+"/file", "a", nil, "Range", rng)
+		if resp.StatusCode != 206 || string(b) != want || !strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes ") {
+			t.Errorf("Range %s: %d %q %v", rng, resp.StatusCode, b, resp.Header.Get("Content-Range"))
+		}
+	}
+	for _, rng := range []string{"bytes=16-", "bytes=5-2", "items=1-2", "bytes=0-1,3-4"} {
+		if resp, _ := e.req("GET", "/v2/images/"+id+"/file", "a", nil, "Range", rng); resp.StatusCode != 416 {
+			t.Errorf("Range %s = %d, want 416", rng, resp.StatusCode)
+		}
+	}
+}
+
+func TestHiddenImagesAre404(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	id := e.create("a", `{"visibility":"private"}`)["id"].(string)
+	for _, c := range []struct{ method, path string }{
+		{"GET", ""}, {"DELETE", ""}, {"GET", "/file"}, {"PUT", "/tags/x"}, {"GET", "/members"}, {"POST", "/actions/deactivate"},
+	} {
+		if resp, _ := e.req(c.method, "/v2/images/"+id+c.path, "b", nil); resp.StatusCode != 404 {
+			t.Errorf("%s %s by another project = %d, want 404", c.method, c.path, resp.StatusCode)
+		}
+	}
+	if resp, _ := e.req("GET", "/v2/images/"+id, "adm", nil); resp.StatusCode != 200 {
+		t.Fatalf("admin sees every image: %d", resp.StatusCode)
+	}
+	if resp, _ := e.req("GET", "/v2/images/"+id, "", nil); resp.StatusCode != 401 {
+		t.Fatalf("no token: %d", resp.StatusCode)
+	}
+	if resp, _ := e.req("DELETE", "/v2/images/"+id+"/tags/absent", "a", nil); resp.StatusCode != 404 {
+		t.Fatalf("deleting an absent tag: %d", resp.StatusCode)
+	}
+	if resp, _ := e.req("PUT", "/v2/images/"+id+"/tags/"+strings.Repeat("t", 256), "a", nil); resp.StatusCode != 400 {
+		t.Fatalf("a 256-character tag: %d", resp.StatusCode)
+	}
+}
+
+func TestSchemas(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	for _, name := range []string{"image", "images", "member", "members"} {
+		resp, b := e.req("GET", "/v2/schemas/"+name, "a", nil)
+		var m map[string]any
+		if resp.StatusCode != 200 || json.Unmarshal(b, &m) != nil || m["name"] != name {
+			t.Errorf("schema %s: %d %s", name, resp.StatusCode, b)
+		}
+	}
+}
