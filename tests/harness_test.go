@@ -169,6 +169,16 @@ func (s *Server) PrintedCloudsPath() string {
 	}
 }
 
+// Kill ends the process abruptly (SIGKILL), as a crash would.
+func (s *Server) Kill() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd = nil
+}
+
 // CloudsPath is $STATE_DIR/clouds.yaml.
 func (s *Server) CloudsPath() string { return filepath.Join(s.StateDir, "clouds.yaml") }
 
