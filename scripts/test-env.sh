@@ -190,10 +190,12 @@ mysql_setup() {
 		}
 	fi
 	if ! mysql_ok; then
-		# Debian's root@localhost authenticates through the unix socket only;
-		# the tests connect over TCP as root@127.0.0.1 with an empty password.
-		log "allowing root@127.0.0.1 with an empty password"
+		# Debian's root@localhost authenticates through the unix socket only,
+		# and without skip-name-resolve a TCP client from 127.0.0.1 is matched
+		# as root@localhost; the tests connect over TCP with an empty password.
+		log "allowing root with an empty password over TCP (root@localhost, root@127.0.0.1)"
 		mysql --protocol=socket -uroot >&2 <<-'SQL' || true
+			ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('');
 			CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
 			ALTER USER 'root'@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('');
 			GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;

@@ -52,6 +52,22 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// Direct is implemented by readers that Get returns when the data can be
+// sent without copying through user space: Direct returns a reader the
+// operating system can splice to a socket (an *os.File, or an
+// *io.LimitedReader of one, which Go's net package sends with sendfile).
+type Direct interface {
+	Direct() io.Reader
+}
+
+// Source returns the reader to copy from: rc's Direct reader when it has one.
+func Source(rc io.Reader) io.Reader {
+	if d, ok := rc.(Direct); ok {
+		return d.Direct()
+	}
+	return rc
+}
+
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
 
 // ValidKey reports whether key is acceptable to every backend: 1 to 200

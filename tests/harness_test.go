@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 
 // Server is one running imagestack process.
 type Server struct {
-	t           *testing.T
+	t           testing.TB
 	StateDir    string
 	ConfigPath  string
 	IdentityURL string // root, e.g. http://127.0.0.1:41234
@@ -54,7 +54,7 @@ type Server struct {
 	printedPath chan string // receives the clouds.yaml path the server prints
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -66,7 +66,7 @@ func freePort(t *testing.T) string {
 
 // NewServer writes a config with free ports and starts the server. extra
 // config YAML (may be empty) is appended to the generated file.
-func NewServer(t *testing.T, env []string, extra string) *Server {
+func NewServer(t testing.TB, env []string, extra string) *Server {
 	t.Helper()
 	s := &Server{t: t, StateDir: t.TempDir(), Env: env}
 	id, img, cmp := freePort(t), freePort(t), freePort(t)

@@ -24,7 +24,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/pagination"
 )
 
-func imageClient(t *testing.T, s *Server, cloud string) *gophercloud.ServiceClient {
+func imageClient(t testing.TB, s *Server, cloud string) *gophercloud.ServiceClient {
 	t.Helper()
 	provider, err := openstack.AuthenticatedClient(t.Context(), authOptions(s, cloud))
 	if err != nil {

@@ -2,13 +2,10 @@ package service
 
 import (
 	"context"
-	"crypto/md5"
 	"crypto/rand"
-	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 
 	"imagestack/glance"
@@ -21,7 +18,8 @@ func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
 var errTooLarge = errors.New("image exceeds the size cap")
 
 // capReader fails as soon as more than max bytes have been read, so at most
-// max plus one read buffer is ever consumed.
+// max plus one read buffer is ever consumed. The failure is sticky: callers
+// that retry (io.ReadFull) get it again instead of more data.
 type capReader struct {
 	r   io.Reader
 	n   int64
@@ -29,34 +27,13 @@ type capReader struct {
 }
 
 func (c *capReader) Read(p []byte) (int, error) {
+	if c.n > c.max {
+		return 0, errTooLarge
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	if c.n > c.max {
-		return n, errTooLarge
-	}
-	return n, err
-}
-
-// digestReader hashes (md5 and sha512) and inspects the header of every byte
-// read through it.
-type digestReader struct {
-	r      io.Reader
-	md5    hash.Hash
-	sha512 hash.Hash
-	head   []byte
-}
-
-const headSize = 4096
-
-func (d *digestReader) Read(p []byte) (int, error) {
-	n, err := d.r.Read(p)
-	if n > 0 {
-		d.md5.Write(p[:n])
-		d.sha512.Write(p[:n])
-		if len(d.head) < headSize {
-			take := min(n, headSize-len(d.head))
-			d.head = append(d.head, p[:take]...)
-		}
+		return 0, errTooLarge
 	}
 	return n, err
 }
@@ -94,8 +71,9 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 		return nil, err
 	}
 
-	dr := &digestReader{r: &capReader{r: body, max: s.cfg.SizeCap}, md5: md5.New(), sha512: sha512.New()}
+	dr := newDigestReader(&capReader{r: body, max: s.cfg.SizeCap})
 	size, err := s.store.Put(ctx, saving.BlobKey, dr)
+	md5sum, sha := dr.Sums()
 	if err == nil {
 		err = inspect(dr.head, size, saving)
 	}
@@ -104,7 +82,6 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 		return nil, uploadError(err, s.cfg.SizeCap)
 	}
 	active := saving.Clone()
-	md5sum, sha := hex.EncodeToString(dr.md5.Sum(nil)), hex.EncodeToString(dr.sha512.Sum(nil))
 	algo := "sha512"
 	active.Status, active.Size, active.Checksum, active.OSHashAlgo, active.OSHashValue, active.UpdatedAt =
 		glance.StatusActive, &size, &md5sum, &algo, &sha, s.stamp()

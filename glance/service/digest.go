@@ -1,0 +1,107 @@
+package service
+
+import (
+	"crypto/md5"
+	"crypto/sha512"
+	"encoding/hex"
+	"hash"
+	"io"
+	"sync"
+)
+
+// digestReader computes md5 and sha512 of everything read through it, each
+// on its own goroutine, so that hashing runs beside the network and disk work
+// instead of after it. It also keeps the first headSize bytes for format
+// inspection. At most chunksInFlight buffers are held, whatever the size of
+// the stream.
+type digestReader struct {
+	src    io.Reader
+	head   []byte
+	free   chan []byte
+	md5    *hashWorker
+	sha512 *hashWorker
+	err    error
+}
+
+const (
+	headSize       = 4096
+	chunkSize      = 1 << 20
+	chunksInFlight = 4
+)
+
+// hashWorker feeds chunks to one hash on its own goroutine.
+type hashWorker struct {
+	h    hash.Hash
+	in   chan *chunk
+	done chan struct{}
+}
+
+// chunk is a buffer shared by both workers; the last one to finish frees it.
+type chunk struct {
+	buf  []byte
+	n    int
+	refs sync.WaitGroup
+}
+
+func newHashWorker(h hash.Hash, free chan []byte) *hashWorker {
+	w := &hashWorker{h: h, in: make(chan *chunk, chunksInFlight), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for c := range w.in {
+			w.h.Write(c.buf[:c.n])
+			c.refs.Done()
+		}
+	}()
+	return w
+}
+
+func newDigestReader(src io.Reader) *digestReader {
+	d := &digestReader{src: src, free: make(chan []byte, chunksInFlight)}
+	for range chunksInFlight {
+		d.free <- make([]byte, chunkSize)
+	}
+	d.md5 = newHashWorker(md5.New(), d.free)
+	d.sha512 = newHashWorker(sha512.New(), d.free)
+	return d
+}
+
+// Read fills p from the source and hands a copy of the bytes to the hashers.
+func (d *digestReader) Read(p []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
+	buf := <-d.free
+	// Fill the chunk (HTTP bodies arrive a few KiB at a time) so that hashing
+	// and disk writes work on large blocks.
+	n, err := io.ReadFull(d.src, buf[:min(len(p), len(buf))])
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	if n > 0 {
+		copy(p, buf[:n])
+		if len(d.head) < headSize {
+			d.head = append(d.head, buf[:min(n, headSize-len(d.head))]...)
+		}
+		c := &chunk{buf: buf, n: n}
+		c.refs.Add(2)
+		d.md5.in <- c
+		d.sha512.in <- c
+		go func() { c.refs.Wait(); d.free <- buf }()
+	} else {
+		d.free <- buf
+	}
+	if err != nil {
+		d.err = err
+	}
+	return n, err
+}
+
+// Sums stops the workers and returns the hex md5 and sha512 of all bytes read.
+// Call it once, after the last Read.
+func (d *digestReader) Sums() (string, string) {
+	close(d.md5.in)
+	close(d.sha512.in)
+	<-d.md5.done
+	<-d.sha512.done
+	return hex.EncodeToString(d.md5.h.Sum(nil)), hex.EncodeToString(d.sha512.h.Sum(nil))
+}
