@@ -270,12 +270,20 @@ func TestOpenstackCLIImages(t *testing.T) {
 	}
 
 	// glanceclient: image-create with --file streams chunked.
-	c := s.Cloud("demo")
+	glanceEnv := cloudEnv(s.Cloud("demo"))
 	cmd := exec.Command("glance", "image-create", "--name", "via-glance", "--disk-format", "raw", "--container-format", "bare", "--file", raw)
-	cmd.Env = append(cleanEnv(), "OS_AUTH_URL="+c["auth_url"], "OS_USERNAME="+c["username"], "OS_PASSWORD="+c["password"],
-		"OS_PROJECT_NAME="+c["project_name"], "OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_DOMAIN_NAME=Default")
+	cmd.Env = glanceEnv
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("glance image-create: %v\n%s", err, out)
+	}
+	// glanceclient validates every image it lists or shows against
+	// /v2/schemas/image: these fail if the schema is not truthful.
+	for _, args := range [][]string{{"image-list"}, {"image-show", show("demo", "img-qcow2")["id"].(string)}, {"member-list", "--image-id", id}} {
+		cmd = exec.Command("glance", args...)
+		cmd.Env = glanceEnv
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("glance %v: %v\n%s", args, err, out)
+		}
 	}
 	if m = show("demo", "via-glance"); m["status"] != "active" || m["checksum"] != rawMD5 {
 		t.Fatalf("glanceclient upload: %v", m)
@@ -287,4 +295,11 @@ func TestOpenstackCLIImages(t *testing.T) {
 	if out = s.MustCLI("demo", "image", "list", "-f", "value"); strings.TrimSpace(out) != "" {
 		t.Fatalf("images left: %q", out)
 	}
+}
+
+// cloudEnv is the OS_* environment for clients that do not read clouds.yaml
+// (glanceclient's and novaclient's own commands).
+func cloudEnv(auth map[string]string) []string {
+	return append(cleanEnv(), "OS_AUTH_URL="+auth["auth_url"], "OS_USERNAME="+auth["username"], "OS_PASSWORD="+auth["password"],
+		"OS_PROJECT_NAME="+auth["project_name"], "OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_DOMAIN_NAME=Default")
 }
