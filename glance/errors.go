@@ -2,7 +2,8 @@ package glance
 
 import (
 	"errors"
-	"fmt"
+
+	"imagestack/common/apierr"
 )
 
 // Error kinds. Every error of the image service wraps one of them; the image
@@ -20,24 +21,10 @@ var (
 )
 
 // Error is an error of a kind with the message clients see.
-type Error struct {
-	Kind error
-	Msg  string
-}
-
-func (e *Error) Error() string { return e.Msg }
-func (e *Error) Unwrap() error { return e.Kind }
+type Error = apierr.Error
 
 // Errorf returns an *Error of kind with a client-facing message.
-func Errorf(kind error, format string, args ...any) error {
-	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
-}
+func Errorf(kind error, format string, args ...any) error { return apierr.New(kind, format, args...) }
 
 // Message is the client-facing text of err.
-func Message(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Msg
-	}
-	return "An unexpected error occurred."
-}
+func Message(err error) string { return apierr.Message(err, "An unexpected error occurred.") }

@@ -6,8 +6,9 @@ package keystone
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
+
+	"imagestack/common/apierr"
 )
 
 // DefaultDomainID is the id of the domain every bootstrap entity lives in, as in
@@ -150,18 +151,10 @@ var (
 )
 
 // Error is an error of a given kind with the message clients see.
-type Error struct {
-	Kind error
-	Msg  string
-}
-
-func (e *Error) Error() string { return e.Msg }
-func (e *Error) Unwrap() error { return e.Kind }
+type Error = apierr.Error
 
 // errorf builds an *Error of kind with a client-facing message.
-func errorf(kind error, format string, args ...any) error {
-	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
-}
+func errorf(kind error, format string, args ...any) error { return apierr.New(kind, format, args...) }
 
 // Message returns the client-facing message of err: the text of an *Error, or
 // a generic text for anything else (internal details stay in the logs).
