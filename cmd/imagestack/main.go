@@ -18,7 +18,10 @@ import (
 
 	"imagestack/common/config"
 	"imagestack/common/db"
+	"imagestack/compute"
 	computeapi "imagestack/compute/api"
+	computedb "imagestack/compute/db"
+	computeservice "imagestack/compute/service"
 	glanceapi "imagestack/glance/api"
 	glancedb "imagestack/glance/db"
 	glanceservice "imagestack/glance/service"
@@ -138,11 +141,20 @@ func run(configPath string) error {
 		log.Warn("returned images interrupted mid-upload to queued", "count", n)
 	}
 
+	computeRepo, err := computedb.New(gdb)
+	if err != nil {
+		return err
+	}
+	computeService := computeservice.New(computeRepo, enforcer, log)
+	if err := computeService.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
+		return fmt.Errorf("default flavors: %w", err)
+	}
+
 	identityURL := cfg.Identity.PublicURL
 	handlers := map[string]http.Handler{
 		"identity": identityapi.New(identity, enforcer, cfg.Identity.PublicURL, log).Handler(),
 		"image":    glanceapi.New(imageService, identity, cfg.Image.PublicURL, identityURL, log).Handler(),
-		"compute":  computeapi.New(identity, enforcer, cfg.Compute.PublicURL, identityURL, log).Handler(),
+		"compute":  computeapi.New(computeService, identity, cfg.Compute.PublicURL, identityURL, log).Handler(),
 	}
 	return serveAll(ctx, log, listeners, handlers)
 }

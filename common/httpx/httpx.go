@@ -31,6 +31,10 @@ type Family struct {
 	// ExtraRequestIDHeaders are set to the request id as well (Nova also sends
 	// x-compute-request-id).
 	ExtraRequestIDHeaders []string
+	// Middleware, if set, wraps the router inside the request-id, logging and
+	// recovery layer, so that it applies to every response, 404s included
+	// (Nova's microversion headers).
+	Middleware func(http.Handler) http.Handler
 }
 
 type ctxKey int
@@ -66,6 +70,10 @@ func Wrap(router *mux.Router, fam Family) http.Handler {
 		w.Header().Set("Allow", strings.Join(AllowedMethods(router, r), ", "))
 		fam.WriteError(w, r, http.StatusMethodNotAllowed, "The method "+r.Method+" is not allowed for this resource.")
 	})
+	var inner http.Handler = router
+	if fam.Middleware != nil {
+		inner = fam.Middleware(router)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := &RequestInfo{ID: "req-" + uuid.NewString()}
@@ -92,7 +100,7 @@ func Wrap(router *mux.Router, fam Family) http.Handler {
 				"status", rec.statusOr200(), "bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000,
 				"request_id", ri.ID, "project", ri.Project, "user", ri.User, "remote", r.RemoteAddr)
 		}()
-		router.ServeHTTP(rec, r)
+		inner.ServeHTTP(rec, r)
 	})
 }
 

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"imagestack/common/httpx"
+	"imagestack/compute"
 )
 
 // faultNames is Nova's status -> error body key table.
@@ -13,6 +15,33 @@ var faultNames = map[int]string{
 	429: "overLimit", 501: "notImplemented", 503: "serviceUnavailable",
 }
 
+// statusOf is the compute API's one error table: service error kind -> status.
+var statusOf = []struct {
+	kind   error
+	status int
+}{
+	{compute.ErrBadRequest, http.StatusBadRequest},
+	{compute.ErrForbidden, http.StatusForbidden},
+	{compute.ErrNotFound, http.StatusNotFound},
+	{compute.ErrConflict, http.StatusConflict},
+	{compute.ErrOverQuota, http.StatusForbidden},
+	{compute.ErrUnavailable, http.StatusServiceUnavailable},
+}
+
+// fail answers err with its Nova fault, or a logged 500.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	for _, e := range statusOf {
+		if errors.Is(err, e.kind) {
+			writeError(w, r, e.status, compute.Message(err))
+			return
+		}
+	}
+	id := httpx.RequestID(r.Context())
+	a.log.Error("compute request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, r, http.StatusInternalServerError,
+		"Unexpected API Error. Please report this at the operator's support channel and attach the request id "+id+".")
+}
+
 // writeError writes Nova's error body: {"<faultName>":{"code","message"}}.
 func writeError(w http.ResponseWriter, r *http.Request, status int, message string) {
 	name, ok := faultNames[status]
@@ -20,4 +49,8 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, message stri
 		name = "computeFault"
 	}
 	httpx.WriteJSON(w, status, map[string]any{name: map[string]any{"code": status, "message": message}})
+}
+
+func badRequest(w http.ResponseWriter, r *http.Request, msg string) {
+	writeError(w, r, http.StatusBadRequest, msg)
 }

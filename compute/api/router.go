@@ -1,4 +1,5 @@
-// Package api serves the Nova-subset compute API.
+// Package api serves the Nova-subset compute API. Handlers parse and render;
+// rules live in compute/service; errors become Nova faults in errors.go.
 package api
 
 import (
@@ -9,35 +10,31 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
-	"imagestack/policy"
+	"imagestack/compute/service"
 	"imagestack/policy/keystone"
 )
 
 // API is the compute HTTP API.
 type API struct {
+	svc         *service.Service
 	tokens      keystone.TokenValidator
-	policy      *policy.Enforcer
 	baseURL     string
 	identityURL string
 	log         *slog.Logger
 }
 
 // New returns the compute API; baseURL is its public root (without /v2.1).
-func New(tokens keystone.TokenValidator, enforcer *policy.Enforcer, baseURL, identityURL string, log *slog.Logger) *API {
-	return &API{tokens: tokens, policy: enforcer, baseURL: strings.TrimRight(baseURL, "/"), identityURL: identityURL, log: log}
+func New(svc *service.Service, tokens keystone.TokenValidator, baseURL, identityURL string, log *slog.Logger) *API {
+	return &API{svc: svc, tokens: tokens, baseURL: strings.TrimRight(baseURL, "/"), identityURL: identityURL, log: log}
 }
 
-// Handler returns the complete compute server handler.
+// Handler returns the complete compute server handler: microversion
+// negotiation around every route, request ids, logs and Nova-style errors.
 func (a *API) Handler() http.Handler {
 	r := mux.NewRouter()
 	a.AddTo(r)
 	return httpx.Wrap(r, httpx.Family{Name: "compute", Logger: a.log, WriteError: writeError,
-		ExtraRequestIDHeaders: []string{"X-Compute-Request-Id"}})
-}
-
-// authenticated wraps a handler with token validation.
-func (a *API) authenticated(h http.HandlerFunc) http.Handler {
-	return keystone.RequireToken(a.tokens, a.identityURL, writeError)(h)
+		ExtraRequestIDHeaders: []string{"X-Compute-Request-Id"}, Middleware: withMicroversion})
 }
 
 // AddTo holds the whole compute route table.
@@ -45,4 +42,25 @@ func (a *API) AddTo(r *mux.Router) {
 	r.HandleFunc("/", a.listVersions).Methods(http.MethodGet)
 	r.HandleFunc("/v2.1", a.showVersion).Methods(http.MethodGet)
 	r.HandleFunc("/v2.1/", a.showVersion).Methods(http.MethodGet)
+
+	route := func(path string, h http.HandlerFunc, methods ...string) {
+		r.Handle("/v2.1"+path, keystone.RequireToken(a.tokens, a.identityURL, writeError)(h)).Methods(methods...)
+	}
+	route("/flavors", a.listFlavors, http.MethodGet)
+	route("/flavors", a.createFlavor, http.MethodPost)
+	route("/flavors/detail", a.listFlavorsDetail, http.MethodGet)
+	route("/flavors/{flavor_id}", a.showFlavor, http.MethodGet)
+	route("/flavors/{flavor_id}", a.deleteFlavor, http.MethodDelete)
+	route("/flavors/{flavor_id}/os-extra_specs", a.listExtraSpecs, http.MethodGet)
+	route("/flavors/{flavor_id}/os-extra_specs", a.createExtraSpecs, http.MethodPost)
+	route("/flavors/{flavor_id}/os-extra_specs/{key}", a.showExtraSpec, http.MethodGet)
+	route("/flavors/{flavor_id}/os-extra_specs/{key}", a.updateExtraSpec, http.MethodPut)
+	route("/flavors/{flavor_id}/os-extra_specs/{key}", a.deleteExtraSpec, http.MethodDelete)
+	route("/os-availability-zone", a.listAvailabilityZones, http.MethodGet)
+	route("/os-availability-zone/detail", a.listAvailabilityZonesDetail, http.MethodGet)
+}
+
+// caller is the authenticated caller of r.
+func (a *API) caller(r *http.Request) service.Caller {
+	return a.svc.NewCaller(keystone.TokenFrom(r.Context()).Credentials())
 }

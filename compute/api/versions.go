@@ -6,16 +6,13 @@ import (
 	"imagestack/common/httpx"
 )
 
-// MaxMicroversion is the newest compute microversion fully implemented.
-const MaxMicroversion = "2.1"
-
 func (a *API) versionDocs() []map[string]any {
 	link := func(path string) []map[string]string {
 		return []map[string]string{{"rel": "self", "href": a.baseURL + path}}
 	}
 	return []map[string]any{
 		{"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "", "updated": "2011-01-21T11:33:21Z", "links": link("/v2/")},
-		{"id": "v2.1", "status": "CURRENT", "version": MaxMicroversion, "min_version": "2.1", "updated": "2013-07-23T11:33:21Z", "links": link("/v2.1/")},
+		{"id": "v2.1", "status": "CURRENT", "version": maxMicroversion, "min_version": minMicroversion, "updated": "2013-07-23T11:33:21Z", "links": link("/v2.1/")},
 	}
 }
 

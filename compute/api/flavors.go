@@ -1,0 +1,260 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"imagestack/common/httpx"
+	"imagestack/compute"
+	"imagestack/compute/service"
+)
+
+const maxLimit = 1000
+
+func (a *API) flavorLinks(id string) []map[string]string {
+	return []map[string]string{
+		{"rel": "self", "href": a.baseURL + "/v2.1/flavors/" + id},
+		{"rel": "bookmark", "href": a.baseURL + "/flavors/" + id},
+	}
+}
+
+func (a *API) flavorBrief(f compute.Flavor) map[string]any {
+	return map[string]any{"id": f.ID, "name": f.Name, "links": a.flavorLinks(f.ID)}
+}
+
+// flavorDetail renders Nova's full flavor (swap is "" when zero, as Nova does).
+func (a *API) flavorDetail(f compute.Flavor) map[string]any {
+	var swap any = ""
+	if f.Swap > 0 {
+		swap = f.Swap
+	}
+	return map[string]any{
+		"id": f.ID, "name": f.Name, "ram": f.RAM, "vcpus": f.VCPUs, "disk": f.Disk, "swap": swap,
+		"rxtx_factor": f.RxTxFactor, "OS-FLV-EXT-DATA:ephemeral": f.Ephemeral, "OS-FLV-DISABLED:disabled": f.Disabled,
+		"os-flavor-access:is_public": f.IsPublic, "links": a.flavorLinks(f.ID),
+	}
+}
+
+// parseFlavorQuery reads minRam, minDisk, is_public, sort_key/sort_dir, limit and marker.
+func parseFlavorQuery(q url.Values) (compute.FlavorFilter, service.FlavorScope, string) {
+	var f compute.FlavorFilter
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"minRam", &f.MinRAM}, {"minDisk", &f.MinDisk}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return f, 0, "Invalid " + p.name + " filter [" + v + "]"
+			}
+			*p.dst = n
+		}
+	}
+	scope := service.FlavorsDefault
+	if v, ok := q["is_public"]; ok {
+		switch strings.ToLower(v[0]) {
+		case "none":
+			scope = service.FlavorsAll
+		case "true", "t", "1", "yes", "y", "on":
+			scope = service.FlavorsPublic
+		case "false", "f", "0", "no", "n", "off":
+			scope = service.FlavorsPrivate
+		default:
+			return f, 0, "Invalid is_public filter [" + v[0] + "]"
+		}
+	}
+	if k := q.Get("sort_key"); k != "" {
+		if !flavorSortKeyValid(k) {
+			return f, 0, "Invalid sort_key " + k
+		}
+		f.SortKey = k
+	}
+	switch d := q.Get("sort_dir"); d {
+	case "", "asc":
+	case "desc":
+		f.SortDesc = true
+	default:
+		return f, 0, "Invalid sort_dir " + d
+	}
+	f.Limit = maxLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return f, 0, "limit param must be an integer"
+		}
+		f.Limit = min(n, maxLimit)
+	}
+	f.Marker = q.Get("marker")
+	return f, scope, ""
+}
+
+var flavorSortKeys = []string{"flavorid", "id", "name", "memory_mb", "vcpus", "root_gb", "swap", "ephemeral_gb", "rxtx_factor", "created_at", "disabled", "is_public"}
+
+func flavorSortKeyValid(k string) bool {
+	for _, s := range flavorSortKeys {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *API) flavorPage(w http.ResponseWriter, r *http.Request, detail bool) {
+	f, scope, msg := parseFlavorQuery(r.URL.Query())
+	if msg != "" {
+		badRequest(w, r, msg)
+		return
+	}
+	fl, err := a.svc.ListFlavors(r.Context(), a.caller(r), f, scope)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	views := make([]any, len(fl))
+	for i, fv := range fl {
+		if detail {
+			views[i] = a.flavorDetail(fv)
+		} else {
+			views[i] = a.flavorBrief(fv)
+		}
+	}
+	body := map[string]any{"flavors": views}
+	if r.URL.Query().Get("limit") != "" && len(fl) == f.Limit && len(fl) > 0 {
+		q := r.URL.Query()
+		q.Set("marker", fl[len(fl)-1].ID)
+		body["flavors_links"] = []map[string]string{{"rel": "next", "href": a.baseURL + r.URL.Path + "?" + q.Encode()}}
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
+}
+
+func (a *API) listFlavors(w http.ResponseWriter, r *http.Request)       { a.flavorPage(w, r, false) }
+func (a *API) listFlavorsDetail(w http.ResponseWriter, r *http.Request) { a.flavorPage(w, r, true) }
+
+func (a *API) showFlavor(w http.ResponseWriter, r *http.Request) {
+	f, err := a.svc.GetFlavor(r.Context(), a.caller(r), mux.Vars(r)["flavor_id"])
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"flavor": a.flavorDetail(f)})
+}
+
+// decodeBody reads a JSON object body keeping numbers exact.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		err = dec.Decode(v)
+	}
+	if err != nil {
+		badRequest(w, r, "Malformed request body")
+		return false
+	}
+	return true
+}
+
+// intField reads a Nova integer parameter, which may also be a digit string.
+func intField(m map[string]any, key string, def int) (int, bool) {
+	v, ok := m[key]
+	if !ok || v == nil {
+		return def, true
+	}
+	var s string
+	switch t := v.(type) {
+	case json.Number:
+		s = t.String()
+	case string:
+		s = t
+	default:
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
+}
+
+func (a *API) createFlavor(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Flavor map[string]any `json:"flavor"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	m := body.Flavor
+	if m == nil {
+		badRequest(w, r, "Invalid input for field/attribute flavor: 'flavor' is a required property")
+		return
+	}
+	f := compute.Flavor{RxTxFactor: 1.0, IsPublic: true}
+	name, ok := m["name"].(string)
+	if !ok {
+		badRequest(w, r, "Invalid input for field/attribute name: a string is required")
+		return
+	}
+	f.Name = strings.TrimSpace(name)
+	for _, fld := range []struct {
+		key      string
+		dst      *int
+		required bool
+	}{{"ram", &f.RAM, true}, {"vcpus", &f.VCPUs, true}, {"disk", &f.Disk, true}, {"swap", &f.Swap, false}, {"OS-FLV-EXT-DATA:ephemeral", &f.Ephemeral, false}} {
+		if _, present := m[fld.key]; fld.required && !present {
+			badRequest(w, r, "Invalid input for field/attribute flavor: '"+fld.key+"' is a required property")
+			return
+		}
+		n, ok := intField(m, fld.key, 0)
+		if !ok {
+			badRequest(w, r, "Invalid input for field/attribute "+fld.key+": an integer is required")
+			return
+		}
+		*fld.dst = n
+	}
+	if id, present := m["id"]; present && id != nil {
+		switch t := id.(type) {
+		case string:
+			f.ID = t
+		case json.Number:
+			f.ID = t.String()
+		default:
+			badRequest(w, r, "Invalid input for field/attribute id")
+			return
+		}
+	}
+	if v, present := m["rxtx_factor"]; present {
+		n, ok := v.(json.Number)
+		x, err := n.Float64()
+		if !ok || err != nil {
+			badRequest(w, r, "Invalid input for field/attribute rxtx_factor: a number is required")
+			return
+		}
+		f.RxTxFactor = x
+	}
+	if v, present := m["os-flavor-access:is_public"]; present {
+		b, ok := v.(bool)
+		if !ok {
+			badRequest(w, r, "Invalid input for field/attribute os-flavor-access:is_public: a boolean is required")
+			return
+		}
+		f.IsPublic = b
+	}
+	f, err := a.svc.CreateFlavor(r.Context(), a.caller(r), f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"flavor": a.flavorDetail(f)})
+}
+
+func (a *API) deleteFlavor(w http.ResponseWriter, r *http.Request) {
+	if err := a.svc.DeleteFlavor(r.Context(), a.caller(r), mux.Vars(r)["flavor_id"]); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}

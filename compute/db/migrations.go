@@ -1,0 +1,49 @@
+package db
+
+import (
+	"time"
+
+	"gorm.io/gorm"
+
+	commondb "imagestack/common/db"
+)
+
+// Component is the name under which compute migrations are recorded.
+const Component = "compute"
+
+// Migrations is the compute schema history; each step uses structs frozen at
+// its version.
+var Migrations = []commondb.Migration{
+	{Version: 1, Name: "flavors and extra specs", Up: migrate1},
+}
+
+// Tables lists the compute tables, for schema comparisons.
+var Tables = []string{"flavors", "flavor_extra_specs"}
+
+type v1Flavor struct {
+	ID         string    `gorm:"primaryKey;size:255"`
+	Name       string    `gorm:"size:255;not null;uniqueIndex:uq_flavors_name"`
+	RAM        int       `gorm:"column:memory_mb;not null"`
+	VCPUs      int       `gorm:"column:vcpus;not null"`
+	Disk       int       `gorm:"column:root_gb;not null"`
+	Swap       int       `gorm:"not null"`
+	Ephemeral  int       `gorm:"column:ephemeral_gb;not null"`
+	RxTxFactor float64   `gorm:"not null"`
+	IsPublic   bool      `gorm:"not null"`
+	Disabled   bool      `gorm:"not null"`
+	CreatedAt  time.Time `gorm:"not null"`
+}
+
+func (v1Flavor) TableName() string { return "flavors" }
+
+type v1ExtraSpec struct {
+	FlavorID string `gorm:"primaryKey;size:255"`
+	Key      string `gorm:"primaryKey;column:spec_key;size:255"`
+	Value    string `gorm:"size:255;not null"`
+}
+
+func (v1ExtraSpec) TableName() string { return "flavor_extra_specs" }
+
+func migrate1(tx *gorm.DB) error {
+	return tx.Migrator().AutoMigrate(&v1Flavor{}, &v1ExtraSpec{})
+}

@@ -1,0 +1,89 @@
+// Package compute is the server domain: flavors, servers and their states,
+// the errors the compute API maps to statuses, and the interfaces the service
+// layer uses (repository, hypervisor, image service).
+package compute
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"imagestack/common/apierr"
+)
+
+// Error kinds of the compute service; the compute API maps them to Nova's
+// fault names and statuses in one table.
+var (
+	ErrBadRequest  = errors.New("bad request")
+	ErrForbidden   = errors.New("forbidden")
+	ErrNotFound    = errors.New("not found")
+	ErrConflict    = errors.New("conflict")
+	ErrOverQuota   = errors.New("over quota")
+	ErrUnavailable = errors.New("service unavailable")
+)
+
+// Errorf returns a compute error of kind with a client-facing message.
+func Errorf(kind error, format string, args ...any) error { return apierr.New(kind, format, args...) }
+
+// Message is the client-facing text of err.
+func Message(err error) string {
+	return apierr.Message(err, "Unexpected API Error. Please report this at the operator's support channel.")
+}
+
+// Flavor is a hardware template.
+type Flavor struct {
+	ID         string
+	Name       string
+	RAM        int // MiB
+	VCPUs      int
+	Disk       int // GiB, root disk
+	Swap       int // MiB
+	Ephemeral  int // GiB
+	RxTxFactor float64
+	IsPublic   bool
+	Disabled   bool
+	CreatedAt  time.Time
+}
+
+// DefaultFlavors are devstack's: created at first start when no flavor exists.
+var DefaultFlavors = []Flavor{
+	{ID: "1", Name: "m1.tiny", RAM: 512, VCPUs: 1, Disk: 1},
+	{ID: "2", Name: "m1.small", RAM: 2048, VCPUs: 1, Disk: 20},
+	{ID: "3", Name: "m1.medium", RAM: 4096, VCPUs: 2, Disk: 40},
+	{ID: "4", Name: "m1.large", RAM: 8192, VCPUs: 4, Disk: 80},
+	{ID: "5", Name: "m1.xlarge", RAM: 16384, VCPUs: 8, Disk: 160},
+	{ID: "42", Name: "m1.nano", RAM: 128, VCPUs: 1, Disk: 1},
+	{ID: "84", Name: "m1.micro", RAM: 192, VCPUs: 1, Disk: 1},
+}
+
+// FlavorFilter narrows a flavor listing, as Nova's query parameters do.
+type FlavorFilter struct {
+	MinRAM, MinDisk int
+	// IsPublic: nil = both, else only public or only private flavors.
+	IsPublic *bool
+	SortKey  string // flavorid (default), name, memory_mb, vcpus, root_gb, ...
+	SortDesc bool
+	Limit    int
+	Marker   string
+}
+
+// FlavorRepository persists flavors and their extra specs. Errors wrap
+// ErrNotFound or ErrConflict where stated.
+type FlavorRepository interface {
+	// CreateFlavor stores a flavor; ErrConflict when its id or name is taken.
+	CreateFlavor(ctx context.Context, f Flavor) error
+	// GetFlavor returns a flavor, or ErrNotFound.
+	GetFlavor(ctx context.Context, id string) (Flavor, error)
+	// ListFlavors returns one page; an unknown marker is ErrNotFound.
+	ListFlavors(ctx context.Context, f FlavorFilter) ([]Flavor, error)
+	// DeleteFlavor removes a flavor and its extra specs, or ErrNotFound.
+	DeleteFlavor(ctx context.Context, id string) error
+	// CountFlavors returns how many flavors exist (for first-start seeding).
+	CountFlavors(ctx context.Context) (int64, error)
+	// ExtraSpecs returns a flavor's extra specs (empty map when none).
+	ExtraSpecs(ctx context.Context, flavorID string) (map[string]string, error)
+	// SetExtraSpecs adds or overwrites extra specs.
+	SetExtraSpecs(ctx context.Context, flavorID string, specs map[string]string) error
+	// DeleteExtraSpec removes one extra spec, or ErrNotFound.
+	DeleteExtraSpec(ctx context.Context, flavorID, key string) error
+}

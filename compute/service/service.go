@@ -1,0 +1,76 @@
+// Package service is the compute service: flavors and servers with Nova's
+// rules (policy, validation, states), between the compute API and the
+// repository, image service and hypervisor.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"imagestack/compute"
+	"imagestack/policy"
+)
+
+// Authorizer is the policy engine as the service needs it.
+type Authorizer interface {
+	// Enforce reports whether creds may perform rule on target.
+	Enforce(rule string, target policy.Target, creds policy.Credentials) bool
+}
+
+// Caller is who is asking.
+type Caller struct {
+	Creds   policy.Credentials
+	IsAdmin bool
+}
+
+// Service implements compute operations.
+type Service struct {
+	flavors compute.FlavorRepository
+	authz   Authorizer
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New returns a compute service.
+func New(flavors compute.FlavorRepository, authz Authorizer, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{flavors: flavors, authz: authz, log: log, now: time.Now}
+}
+
+// NewCaller builds a Caller, deciding admin-ness with the policy.
+func (s *Service) NewCaller(creds policy.Credentials) Caller {
+	return Caller{Creds: creds, IsAdmin: s.authz.Enforce("context_is_admin", policy.Target{}, creds)}
+}
+
+// authorize checks a Nova rule against the caller's own project (Nova's
+// target for project-level APIs); denial is 403.
+func (s *Service) authorize(c Caller, rule string, target policy.Target) error {
+	if target == nil {
+		target = policy.Target{"project_id": c.Creds.ProjectID, "user_id": c.Creds.UserID}
+	}
+	if s.authz.Enforce(rule, target, c.Creds) {
+		return nil
+	}
+	return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
+}
+
+// Authorize checks a project-level rule for the caller (403 on denial).
+func (s *Service) Authorize(c Caller, rule string) error { return s.authorize(c, rule, nil) }
+
+// EnsureDefaultFlavors creates the default flavors when none exists yet.
+func (s *Service) EnsureDefaultFlavors(ctx context.Context, defaults []compute.Flavor) error {
+	n, err := s.flavors.CountFlavors(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	for _, f := range defaults {
+		f.RxTxFactor, f.IsPublic, f.CreatedAt = 1.0, true, s.now().UTC()
+		if err := s.flavors.CreateFlavor(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
