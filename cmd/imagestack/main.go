@@ -21,6 +21,8 @@ import (
 	"imagestack/compute"
 	computeapi "imagestack/compute/api"
 	computedb "imagestack/compute/db"
+	"imagestack/compute/imagecache"
+	computelibvirt "imagestack/compute/libvirt"
 	computeservice "imagestack/compute/service"
 	glanceapi "imagestack/glance/api"
 	glancedb "imagestack/glance/db"
@@ -145,7 +147,20 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	computeService := computeservice.New(computeRepo, enforcer, log)
+	cache, err := imagecache.New(filepath.Join(cfg.StateDir, "compute", "base"))
+	if err != nil {
+		return err
+	}
+	deps := computeservice.Deps{Flavors: computeRepo, Servers: computeRepo, Images: localImages{imageService}, Cache: cache}
+	if hv, err := computelibvirt.New(computelibvirt.Config{URI: cfg.Compute.LibvirtURI, VirtType: cfg.Compute.VirtType,
+		Dir: filepath.Join(cfg.StateDir, "compute", "instances")}); err != nil {
+		log.Warn("libvirt is not reachable: servers cannot be created", "uri", cfg.Compute.LibvirtURI, "err", err)
+	} else {
+		deps.Hypervisor = hv
+		defer hv.Close()
+	}
+	computeService := computeservice.New(deps, enforcer, log)
+	defer computeService.Wait()
 	if err := computeService.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
 		return fmt.Errorf("default flavors: %w", err)
 	}

@@ -43,7 +43,7 @@ func newServer(t *testing.T) *httptest.Server {
 	}
 	enf, _ := policy.NewEnforcer("", policy.NovaDefaults)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(repo, enf, log)
+	svc := service.New(service.Deps{Flavors: repo, Servers: repo}, enf, log)
 	if err := svc.EnsureDefaultFlavors(context.Background(), compute.DefaultFlavors); err != nil {
 		t.Fatal(err)
 	}

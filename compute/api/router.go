@@ -56,6 +56,12 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/flavors/{flavor_id}/os-extra_specs/{key}", a.showExtraSpec, http.MethodGet)
 	route("/flavors/{flavor_id}/os-extra_specs/{key}", a.updateExtraSpec, http.MethodPut)
 	route("/flavors/{flavor_id}/os-extra_specs/{key}", a.deleteExtraSpec, http.MethodDelete)
+	route("/servers", a.listServers, http.MethodGet)
+	route("/servers", a.createServer, http.MethodPost)
+	route("/servers/detail", a.listServersDetail, http.MethodGet)
+	route("/servers/{server_id}", a.showServer, http.MethodGet)
+	route("/servers/{server_id}", a.deleteServer, http.MethodDelete)
+	route("/servers/{server_id}/action", a.serverAction, http.MethodPost)
 	route("/os-availability-zone", a.listAvailabilityZones, http.MethodGet)
 	route("/os-availability-zone/detail", a.listAvailabilityZonesDetail, http.MethodGet)
 }

@@ -15,10 +15,11 @@ const Component = "compute"
 // its version.
 var Migrations = []commondb.Migration{
 	{Version: 1, Name: "flavors and extra specs", Up: migrate1},
+	{Version: 2, Name: "servers and metadata", Up: migrate2},
 }
 
 // Tables lists the compute tables, for schema comparisons.
-var Tables = []string{"flavors", "flavor_extra_specs"}
+var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -46,4 +47,39 @@ func (v1ExtraSpec) TableName() string { return "flavor_extra_specs" }
 
 func migrate1(tx *gorm.DB) error {
 	return tx.Migrator().AutoMigrate(&v1Flavor{}, &v1ExtraSpec{})
+}
+
+type v2Server struct {
+	ID            string     `gorm:"primaryKey;size:36"`
+	Name          string     `gorm:"size:255;not null"`
+	ProjectID     string     `gorm:"size:255;not null;index:ix_servers_project"`
+	UserID        string     `gorm:"size:255;not null"`
+	ImageID       string     `gorm:"size:36;not null"`
+	FlavorID      string     `gorm:"size:255;not null"`
+	RAM           int        `gorm:"column:memory_mb;not null"`
+	VCPUs         int        `gorm:"column:vcpus;not null"`
+	Disk          int        `gorm:"column:root_gb;not null"`
+	VMState       string     `gorm:"size:30;not null;index:ix_servers_vm_state"`
+	TaskState     string     `gorm:"size:30;not null"`
+	PowerState    int        `gorm:"not null"`
+	ReservationID string     `gorm:"size:32;not null;index:ix_servers_reservation"`
+	KeyName       string     `gorm:"size:255;not null"`
+	Fault         string     `gorm:"type:text"`
+	CreatedAt     time.Time  `gorm:"not null;index:ix_servers_created_at"`
+	UpdatedAt     time.Time  `gorm:"not null;index:ix_servers_updated_at"`
+	LaunchedAt    *time.Time ``
+}
+
+func (v2Server) TableName() string { return "servers" }
+
+type v2Metadata struct {
+	ServerID string `gorm:"primaryKey;size:36"`
+	Key      string `gorm:"primaryKey;column:meta_key;size:255"`
+	Value    string `gorm:"size:255;not null"`
+}
+
+func (v2Metadata) TableName() string { return "server_metadata" }
+
+func migrate2(tx *gorm.DB) error {
+	return tx.Migrator().AutoMigrate(&v2Server{}, &v2Metadata{})
 }

@@ -5,7 +5,9 @@ package service
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"imagestack/compute"
@@ -24,21 +26,55 @@ type Caller struct {
 	IsAdmin bool
 }
 
+// Quotas are per-project limits (Nova's defaults unless configured).
+type Quotas struct {
+	Instances, Cores, RAM int
+}
+
+// DefaultQuotas are Nova's default quotas.
+var DefaultQuotas = Quotas{Instances: 10, Cores: 20, RAM: 51200}
+
+// ImageCache is the per-host base image cache.
+type ImageCache interface {
+	// Get returns the local path of an image, downloading it once.
+	Get(ctx context.Context, imageID, checksum string, download func(ctx context.Context, w io.Writer) error) (string, error)
+}
+
+// Deps are the service's collaborators; cmd wires them.
+type Deps struct {
+	Flavors    compute.FlavorRepository
+	Servers    compute.ServerRepository
+	Images     compute.Images
+	Hypervisor compute.Hypervisor // nil: servers cannot be created (no libvirt)
+	Cache      ImageCache
+	Quotas     Quotas
+}
+
 // Service implements compute operations.
 type Service struct {
+	Deps
 	flavors compute.FlavorRepository
 	authz   Authorizer
 	log     *slog.Logger
 	now     func() time.Time
+	tasks   sync.WaitGroup // background boots and actions
+	locks   sync.Map       // server id -> *sync.Mutex: one operation at a time per server
 }
 
 // New returns a compute service.
-func New(flavors compute.FlavorRepository, authz Authorizer, log *slog.Logger) *Service {
+func New(deps Deps, authz Authorizer, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{flavors: flavors, authz: authz, log: log, now: time.Now}
+	if deps.Quotas == (Quotas{}) {
+		deps.Quotas = DefaultQuotas
+	}
+	return &Service{Deps: deps, flavors: deps.Flavors, authz: authz, log: log, now: time.Now}
 }
+
+// Wait blocks until background work (boots, actions) has finished; tests and
+// shutdown use it.
+func (s *Service) Wait() { s.tasks.Wait() }
 
 // NewCaller builds a Caller, deciding admin-ness with the policy.
 func (s *Service) NewCaller(creds policy.Credentials) Caller {

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"imagestack/compute"
+	"imagestack/glance"
+	glanceservice "imagestack/glance/service"
+	"imagestack/policy"
+	"imagestack/storage"
+)
+
+// localImages gives compute the embedded image service, acting with the
+// credentials of the user whose server needs the image.
+type localImages struct{ svc *glanceservice.Service }
+
+var _ compute.Images = localImages{}
+
+func (l localImages) Get(ctx context.Context, user policy.Credentials, id string) (compute.ImageInfo, error) {
+	im, err := l.svc.Get(ctx, l.svc.NewCaller(user), id)
+	if errors.Is(err, glance.ErrNotFound) {
+		return compute.ImageInfo{}, fmt.Errorf("image %s: %w", id, compute.ErrNotFound)
+	}
+	if err != nil {
+		return compute.ImageInfo{}, err
+	}
+	info := compute.ImageInfo{ID: im.ID, Status: im.Status, MinRAM: im.MinRAM, MinDisk: im.MinDisk, Properties: im.Properties}
+	if im.Name != nil {
+		info.Name = *im.Name
+	}
+	if im.DiskFormat != nil {
+		info.DiskFormat = *im.DiskFormat
+	}
+	if im.Checksum != nil {
+		info.Checksum = *im.Checksum
+	}
+	if im.Size != nil {
+		info.Size = *im.Size
+	}
+	if im.VirtualSize != nil {
+		info.VirtualSize = *im.VirtualSize
+	}
+	return info, nil
+}
+
+func (l localImages) Download(ctx context.Context, user policy.Credentials, id string, w io.Writer) error {
+	im, err := l.svc.Downloadable(ctx, l.svc.NewCaller(user), id)
+	if err != nil {
+		return err
+	}
+	if !glanceservice.HasData(im) {
+		return fmt.Errorf("image %s has no data", id)
+	}
+	rc, err := l.svc.ReadData(ctx, im, 0, -1)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(w, storage.Source(rc))
+	return err
+}

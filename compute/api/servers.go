@@ -1,0 +1,305 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"imagestack/common/httpx"
+	"imagestack/compute"
+	"imagestack/compute/service"
+)
+
+// novaTime is the format of Nova's created/updated fields.
+func novaTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// usageTime is the format of OS-SRV-USG fields (microseconds, no zone).
+func usageTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000000")
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (a *API) serverLinks(id string) []map[string]string {
+	return []map[string]string{
+		{"rel": "self", "href": a.baseURL + "/v2.1/servers/" + id},
+		{"rel": "bookmark", "href": a.baseURL + "/servers/" + id},
+	}
+}
+
+// serverDetail renders the full server as Nova 2.1 does.
+func (a *API) serverDetail(sv *compute.Server) map[string]any {
+	md := sv.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	v := map[string]any{
+		"id": sv.ID, "name": sv.Name, "status": sv.Status(), "tenant_id": sv.ProjectID, "user_id": sv.UserID,
+		"metadata": md, "hostId": hostID(sv.ProjectID), "created": novaTime(sv.CreatedAt), "updated": novaTime(sv.UpdatedAt),
+		"image":     map[string]any{"id": sv.ImageID, "links": []map[string]string{{"rel": "bookmark", "href": a.baseURL + "/images/" + sv.ImageID}}},
+		"flavor":    map[string]any{"id": sv.FlavorID, "links": []map[string]string{{"rel": "bookmark", "href": a.baseURL + "/flavors/" + sv.FlavorID}}},
+		"addresses": map[string]any{}, "accessIPv4": "", "accessIPv6": "", "links": a.serverLinks(sv.ID),
+		"key_name": nullable(sv.KeyName), "config_drive": "", "progress": 0,
+		"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": zoneName,
+		"OS-EXT-STS:vm_state": sv.VMState, "OS-EXT-STS:task_state": nullable(sv.TaskState), "OS-EXT-STS:power_state": int(sv.PowerState),
+		"OS-SRV-USG:launched_at": usageTime(sv.LaunchedAt), "OS-SRV-USG:terminated_at": nil,
+		"os-extended-volumes:volumes_attached": []any{}, "security_groups": []map[string]string{{"name": "default"}},
+	}
+	if sv.VMState == compute.VMError && sv.Fault != "" {
+		v["fault"] = map[string]any{"code": 500, "message": sv.Fault, "created": novaTime(sv.UpdatedAt)}
+	}
+	return v
+}
+
+// hostID is Nova's opaque per-project host identifier (a hash).
+func hostID(project string) string { return compute.HostID(project) }
+
+func (a *API) listServers(w http.ResponseWriter, r *http.Request)       { a.serverPage(w, r, false) }
+func (a *API) listServersDetail(w http.ResponseWriter, r *http.Request) { a.serverPage(w, r, true) }
+
+// statusToVMState maps the status filter to vm_state values.
+var statusToVMState = map[string]string{"ACTIVE": compute.VMActive, "BUILD": compute.VMBuilding, "SHUTOFF": compute.VMStopped,
+	"ERROR": compute.VMError, "DELETED": compute.VMDeleted}
+
+func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
+	q := r.URL.Query()
+	var f compute.ServerFilter
+	f.Limit = maxLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			badRequest(w, r, "limit param must be an integer")
+			return
+		}
+		f.Limit = min(n, maxLimit)
+	}
+	f.Marker, f.ImageID, f.FlavorID, f.ReservationID = q.Get("marker"), q.Get("image"), q.Get("flavor"), q.Get("reservation_id")
+	if st := q.Get("status"); st != "" {
+		vm, ok := statusToVMState[st]
+		if !ok {
+			vm = "nonexistent-status" // Nova answers an unknown status with an empty list
+		}
+		f.Status = vm
+	}
+	if cs := q.Get("changes-since"); cs != "" {
+		t, err := time.Parse(time.RFC3339, cs)
+		if err != nil {
+			if t, err = time.Parse("2006-01-02T15:04:05", cs); err != nil {
+				badRequest(w, r, "Invalid filter field: changes-since.")
+				return
+			}
+		}
+		f.ChangesSince = &t
+	}
+	var nameRE *regexp.Regexp
+	if n := q.Get("name"); n != "" {
+		re, err := regexp.Compile(n)
+		if err != nil {
+			badRequest(w, r, "Invalid regular expression for name filter: "+n)
+			return
+		}
+		nameRE = re
+	}
+	allTenants := false
+	if v := q.Get("all_tenants"); v != "" && v != "0" && v != "false" && v != "False" {
+		allTenants = true
+	}
+	list, err := a.svc.List(r.Context(), a.caller(r), f, allTenants)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	views := []any{}
+	var last string
+	for _, sv := range list {
+		if nameRE != nil && !nameRE.MatchString(sv.Name) {
+			continue
+		}
+		last = sv.ID
+		if detail {
+			views = append(views, a.serverDetail(sv))
+		} else {
+			views = append(views, map[string]any{"id": sv.ID, "name": sv.Name, "links": a.serverLinks(sv.ID)})
+		}
+	}
+	body := map[string]any{"servers": views}
+	if q.Get("limit") != "" && len(list) == f.Limit && last != "" {
+		nq := r.URL.Query()
+		nq.Set("marker", last)
+		body["servers_links"] = []map[string]string{{"rel": "next", "href": a.baseURL + r.URL.Path + "?" + nq.Encode()}}
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
+}
+
+func (a *API) showServer(w http.ResponseWriter, r *http.Request) {
+	sv, err := a.svc.Get(r.Context(), a.caller(r), mux.Vars(r)["server_id"])
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"server": a.serverDetail(sv)})
+}
+
+// createServer answers POST /servers with 202.
+func (a *API) createServer(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Server *struct {
+			Name                string            `json:"name"`
+			ImageRef            string            `json:"imageRef"`
+			FlavorRef           json.RawMessage   `json:"flavorRef"`
+			MinCount            json.RawMessage   `json:"min_count"`
+			MaxCount            json.RawMessage   `json:"max_count"`
+			Metadata            map[string]string `json:"metadata"`
+			KeyName             string            `json:"key_name"`
+			ReturnReservationID bool              `json:"return_reservation_id"`
+		} `json:"server"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	if body.Server == nil {
+		badRequest(w, r, "Invalid input for field/attribute server: 'server' is a required property")
+		return
+	}
+	s := body.Server
+	req := service.CreateRequest{Name: s.Name, ImageRef: s.ImageRef, Metadata: s.Metadata, KeyName: s.KeyName, MinCount: 1, MaxCount: 1}
+	if req.ImageRef == "" {
+		badRequest(w, r, "Invalid input for field/attribute imageRef: a boot image is required (volume boot is not supported).")
+		return
+	}
+	ref, ok := stringOrNumber(s.FlavorRef)
+	if !ok || ref == "" {
+		badRequest(w, r, "Invalid input for field/attribute flavorRef.")
+		return
+	}
+	req.FlavorRef = ref
+	for _, c := range []struct {
+		raw json.RawMessage
+		dst *int
+		key string
+	}{{s.MinCount, &req.MinCount, "min_count"}, {s.MaxCount, &req.MaxCount, "max_count"}} {
+		if len(c.raw) == 0 {
+			continue
+		}
+		v, ok := stringOrNumber(c.raw)
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n < 1 {
+			badRequest(w, r, "Invalid input for field/attribute "+c.key+": it must be an integer >= 1.")
+			return
+		}
+		*c.dst = n
+	}
+	if len(s.MaxCount) == 0 && req.MinCount > 1 {
+		req.MaxCount = req.MinCount
+	}
+	res, err := a.svc.Create(r.Context(), a.caller(r), req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if s.ReturnReservationID {
+		httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"reservation_id": res.ReservationID})
+		return
+	}
+	first := res.Servers[0]
+	w.Header().Set("Location", a.baseURL+"/v2.1/servers/"+first.ID)
+	httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"server": map[string]any{
+		"id": first.ID, "links": a.serverLinks(first.ID), "OS-DCF:diskConfig": "MANUAL",
+		"security_groups": []map[string]string{{"name": "default"}}, "adminPass": res.AdminPass,
+	}})
+}
+
+// stringOrNumber reads a JSON string or number as text.
+func stringOrNumber(raw json.RawMessage) (string, bool) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, true
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n.String(), true
+	}
+	return "", false
+}
+
+func (a *API) deleteServer(w http.ResponseWriter, r *http.Request) {
+	if err := a.svc.Delete(r.Context(), a.caller(r), mux.Vars(r)["server_id"]); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// serverAction answers POST /servers/{id}/action.
+func (a *API) serverAction(w http.ResponseWriter, r *http.Request) {
+	var body map[string]json.RawMessage
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	if len(body) != 1 {
+		badRequest(w, r, "There is no such action: the body must name exactly one action.")
+		return
+	}
+	id := mux.Vars(r)["server_id"]
+	c := a.caller(r)
+	for action, raw := range body {
+		var err error
+		switch action {
+		case "os-start":
+			err = a.svc.Start(r.Context(), c, id)
+		case "os-stop":
+			err = a.svc.Stop(r.Context(), c, id)
+		case "reboot":
+			var rb struct {
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(raw, &rb) != nil || (rb.Type != "SOFT" && rb.Type != "HARD") {
+				badRequest(w, r, "Invalid input for field/attribute type: must be SOFT or HARD.")
+				return
+			}
+			err = a.svc.Reboot(r.Context(), c, id, rb.Type == "HARD")
+		case "os-getConsoleOutput":
+			var co struct {
+				Length json.RawMessage `json:"length"`
+			}
+			json.Unmarshal(raw, &co)
+			lines := 0
+			if len(co.Length) > 0 && string(co.Length) != "null" {
+				v, _ := stringOrNumber(co.Length)
+				n, perr := strconv.Atoi(v)
+				if perr != nil || n < -1 {
+					badRequest(w, r, "Invalid input for field/attribute length.")
+					return
+				}
+				lines = n
+			}
+			out, err := a.svc.ConsoleOutput(r.Context(), c, id, lines)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			httpx.WriteJSON(w, http.StatusOK, map[string]string{"output": out})
+			return
+		default:
+			badRequest(w, r, "There is no such action: "+action)
+			return
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusAccepted)
+}

@@ -1,0 +1,191 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"imagestack/compute"
+)
+
+type serverRow struct {
+	ID            string `gorm:"primaryKey"`
+	Name          string
+	ProjectID     string
+	UserID        string
+	ImageID       string
+	FlavorID      string
+	RAM           int `gorm:"column:memory_mb"`
+	VCPUs         int `gorm:"column:vcpus"`
+	Disk          int `gorm:"column:root_gb"`
+	VMState       string
+	TaskState     string
+	PowerState    int
+	ReservationID string
+	KeyName       string
+	Fault         string
+	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt     time.Time `gorm:"autoUpdateTime:false"`
+	LaunchedAt    *time.Time
+}
+
+func (serverRow) TableName() string { return "servers" }
+
+type metadataRow struct {
+	ServerID string `gorm:"primaryKey"`
+	Key      string `gorm:"primaryKey;column:meta_key"`
+	Value    string
+}
+
+func (metadataRow) TableName() string { return "server_metadata" }
+
+var _ compute.ServerRepository = (*Repo)(nil)
+
+func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+func serverToRow(s *compute.Server) serverRow {
+	r := serverRow{ID: s.ID, Name: s.Name, ProjectID: s.ProjectID, UserID: s.UserID, ImageID: s.ImageID, FlavorID: s.FlavorID,
+		RAM: s.RAM, VCPUs: s.VCPUs, Disk: s.Disk, VMState: s.VMState, TaskState: s.TaskState, PowerState: int(s.PowerState),
+		ReservationID: s.ReservationID, KeyName: s.KeyName, Fault: s.Fault, CreatedAt: ms(s.CreatedAt), UpdatedAt: ms(s.UpdatedAt)}
+	if s.LaunchedAt != nil {
+		t := ms(*s.LaunchedAt)
+		r.LaunchedAt = &t
+	}
+	return r
+}
+
+func serverFromRow(r *serverRow) *compute.Server {
+	s := &compute.Server{ID: r.ID, Name: r.Name, ProjectID: r.ProjectID, UserID: r.UserID, ImageID: r.ImageID, FlavorID: r.FlavorID,
+		RAM: r.RAM, VCPUs: r.VCPUs, Disk: r.Disk, VMState: r.VMState, TaskState: r.TaskState, PowerState: compute.PowerState(r.PowerState),
+		ReservationID: r.ReservationID, KeyName: r.KeyName, Fault: r.Fault, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Metadata: map[string]string{}}
+	if r.LaunchedAt != nil {
+		t := r.LaunchedAt.UTC()
+		s.LaunchedAt = &t
+	}
+	return s
+}
+
+func writeMetadata(tx *gorm.DB, s *compute.Server) error {
+	if err := tx.Where("server_id = ?", s.ID).Delete(&metadataRow{}).Error; err != nil {
+		return err
+	}
+	if len(s.Metadata) == 0 {
+		return nil
+	}
+	rows := make([]metadataRow, 0, len(s.Metadata))
+	for k, v := range s.Metadata {
+		rows = append(rows, metadataRow{ServerID: s.ID, Key: k, Value: v})
+	}
+	return tx.Create(&rows).Error
+}
+
+// CreateServers implements compute.ServerRepository.
+func (r *Repo) CreateServers(ctx context.Context, servers []*compute.Server) error {
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, s := range servers {
+			row := serverToRow(s)
+			if err := tx.Create(&row).Error; err != nil {
+				return classify(err, "server "+s.ID)
+			}
+			if err := writeMetadata(tx, s); err != nil {
+				return classify(err, "server metadata")
+			}
+		}
+		return nil
+	})
+}
+
+func (r *Repo) loadMetadata(ctx context.Context, servers []*compute.Server) error {
+	if len(servers) == 0 {
+		return nil
+	}
+	byID := make(map[string]*compute.Server, len(servers))
+	ids := make([]string, len(servers))
+	for i, s := range servers {
+		byID[s.ID], ids[i] = s, s.ID
+	}
+	var rows []metadataRow
+	if err := r.db.WithContext(ctx).Where("server_id IN ?", ids).Find(&rows).Error; err != nil {
+		return classify(err, "server metadata")
+	}
+	for _, m := range rows {
+		byID[m.ServerID].Metadata[m.Key] = m.Value
+	}
+	return nil
+}
+
+// GetServer implements compute.ServerRepository.
+func (r *Repo) GetServer(ctx context.Context, id string) (*compute.Server, error) {
+	var row serverRow
+	if err := r.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return nil, classify(err, "server "+id)
+	}
+	s := []*compute.Server{serverFromRow(&row)}
+	return s[0], r.loadMetadata(ctx, s)
+}
+
+// ListServers implements compute.ServerRepository.
+func (r *Repo) ListServers(ctx context.Context, f compute.ServerFilter) ([]*compute.Server, error) {
+	q := r.db.WithContext(ctx).Model(&serverRow{})
+	if f.ChangesSince != nil {
+		q = q.Where("updated_at >= ?", ms(*f.ChangesSince))
+	} else {
+		q = q.Where("vm_state <> ?", compute.VMDeleted)
+	}
+	for col, v := range map[string]string{"project_id": f.ProjectID, "vm_state": f.Status, "image_id": f.ImageID, "flavor_id": f.FlavorID, "reservation_id": f.ReservationID} {
+		if v != "" {
+			q = q.Where(col+" = ?", v)
+		}
+	}
+	if f.Marker != "" {
+		var m serverRow
+		if err := r.db.WithContext(ctx).Where("id = ?", f.Marker).Take(&m).Error; err != nil {
+			return nil, classify(err, "marker "+f.Marker)
+		}
+		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", m.CreatedAt, m.CreatedAt, m.ID)
+	}
+	q = q.Order("created_at DESC").Order("id DESC")
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	var rows []serverRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, classify(err, "list servers")
+	}
+	out := make([]*compute.Server, len(rows))
+	for i := range rows {
+		out[i] = serverFromRow(&rows[i])
+	}
+	return out, r.loadMetadata(ctx, out)
+}
+
+// UpdateServer implements compute.ServerRepository.
+func (r *Repo) UpdateServer(ctx context.Context, s *compute.Server) error {
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		row := serverToRow(s)
+		res := tx.Model(&serverRow{}).Where("id = ?", s.ID).Select("*").Omit("id", "created_at").Updates(&row)
+		if res.Error != nil {
+			return classify(res.Error, "server "+s.ID)
+		}
+		if res.RowsAffected == 0 {
+			var n int64
+			tx.Model(&serverRow{}).Where("id = ?", s.ID).Count(&n)
+			if n == 0 {
+				return fmt.Errorf("server %s: %w", s.ID, compute.ErrNotFound)
+			}
+		}
+		return classify(writeMetadata(tx, s), "server metadata")
+	})
+}
+
+// CountUsage implements compute.ServerRepository.
+func (r *Repo) CountUsage(ctx context.Context, projectID string) (int, int, int, error) {
+	var res struct{ N, V, R int }
+	err := r.db.WithContext(ctx).Model(&serverRow{}).
+		Select("COUNT(*) AS n, COALESCE(SUM(vcpus),0) AS v, COALESCE(SUM(memory_mb),0) AS r").
+		Where("project_id = ? AND vm_state <> ?", projectID, compute.VMDeleted).Scan(&res).Error
+	return res.N, res.V, res.R, classify(err, "usage")
+}

@@ -1,0 +1,144 @@
+package compute
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"time"
+
+	"imagestack/policy"
+)
+
+// vm_state values (Nova's).
+const (
+	VMBuilding = "building"
+	VMActive   = "active"
+	VMStopped  = "stopped"
+	VMError    = "error"
+	VMDeleted  = "deleted"
+)
+
+// task_state values used here ("" is null: no task running).
+const (
+	TaskNone           = ""
+	TaskScheduling     = "scheduling"
+	TaskSpawning       = "spawning"
+	TaskPoweringOn     = "powering-on"
+	TaskPoweringOff    = "powering-off"
+	TaskRebooting      = "rebooting"
+	TaskRebootingHard  = "rebooting_hard"
+	TaskDeleting       = "deleting"
+	TaskRebuilding     = "rebuilding"
+	TaskImageSnapshot  = "image_snapshot"
+	TaskImagePending   = "image_pending_upload"
+	TaskImageUploading = "image_uploading"
+)
+
+// PowerState is Nova's power_state number.
+type PowerState int
+
+// Power states.
+const (
+	PowerNoState  PowerState = 0
+	PowerRunning  PowerState = 1
+	PowerPaused   PowerState = 3
+	PowerShutdown PowerState = 4
+	PowerCrashed  PowerState = 6
+)
+
+// Server is a VM record.
+type Server struct {
+	ID, Name             string
+	ProjectID, UserID    string
+	ImageID              string
+	FlavorID             string
+	RAM, VCPUs, Disk     int // copied from the flavor at create time
+	VMState, TaskState   string
+	PowerState           PowerState
+	ReservationID        string
+	KeyName              string
+	Metadata             map[string]string
+	Fault                string // message of the last failure, shown with ERROR
+	CreatedAt, UpdatedAt time.Time
+	LaunchedAt           *time.Time
+}
+
+// Status is the API status Nova derives from vm_state and task_state.
+func (s *Server) Status() string {
+	switch s.VMState {
+	case VMBuilding:
+		return "BUILD"
+	case VMStopped:
+		return "SHUTOFF"
+	case VMError:
+		return "ERROR"
+	case VMDeleted:
+		return "DELETED"
+	case VMActive:
+		switch s.TaskState {
+		case TaskRebooting:
+			return "REBOOT"
+		case TaskRebootingHard:
+			return "HARD_REBOOT"
+		case TaskRebuilding:
+			return "REBUILD"
+		}
+		return "ACTIVE"
+	}
+	return "UNKNOWN"
+}
+
+// ServerFilter narrows a server listing.
+type ServerFilter struct {
+	ProjectID     string // "" = every project (admins with all_tenants)
+	Status        string // vm_state to match, "" = any but deleted
+	ImageID       string
+	FlavorID      string
+	ReservationID string
+	ChangesSince  *time.Time
+	Limit         int
+	Marker        string
+}
+
+// ServerRepository persists servers. Errors wrap ErrNotFound where stated.
+type ServerRepository interface {
+	// CreateServers stores new servers atomically.
+	CreateServers(ctx context.Context, servers []*Server) error
+	// GetServer returns a server (deleted ones included), or ErrNotFound.
+	GetServer(ctx context.Context, id string) (*Server, error)
+	// ListServers returns matching servers, newest first; unknown marker is ErrNotFound.
+	ListServers(ctx context.Context, f ServerFilter) ([]*Server, error)
+	// UpdateServer overwrites the server's mutable fields and metadata.
+	UpdateServer(ctx context.Context, s *Server) error
+	// CountUsage returns a project's live servers and their vcpus and ram.
+	CountUsage(ctx context.Context, projectID string) (instances, vcpus, ram int, err error)
+}
+
+// ImageInfo is what compute needs to know about an image.
+type ImageInfo struct {
+	ID, Name, Status     string
+	DiskFormat, Checksum string
+	MinRAM, MinDisk      int
+	Size                 int64
+	VirtualSize          int64
+	Properties           map[string]string
+}
+
+// Images is the image service as compute sees it; cmd wires it to the
+// embedded Glance (or a client of an external one). Calls act with the
+// credentials of the user whose server needs the image.
+type Images interface {
+	// Get returns an image the user may see, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, user policy.Credentials, id string) (ImageInfo, error)
+	// Download streams the image data to w.
+	Download(ctx context.Context, user policy.Credentials, id string, w io.Writer) error
+}
+
+// HostID is Nova's opaque host identifier for a project: a hash, so that a
+// project can tell whether two of its servers share a host without learning
+// the host's name.
+func HostID(project string) string {
+	sum := sha256.Sum224([]byte(project + "imagestack-host"))
+	return hex.EncodeToString(sum[:])
+}
