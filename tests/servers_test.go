@@ -1,0 +1,197 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"os"
+)
+
+// requireLibvirt fails (never skips) when the test machine has no libvirt:
+// `make test` starts it.
+func requireLibvirt(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TEST_LIBVIRT_URI") == "" {
+		t.Fatal("TEST_LIBVIRT_URI is not set: run `make test`, which starts libvirtd")
+	}
+}
+
+// TestOpenstackCLIServers boots a tiny image with the openstack CLI and checks
+// what its users see: ACTIVE, the guest's console output, a batch, power
+// actions, a refused flavor, and deletion.
+func TestOpenstackCLIServers(t *testing.T) {
+	requireLibvirt(t)
+	s := NewServer(t, nil, "")
+	marker := "IMAGESTACK-CLI-BOOT"
+	s.MustCLI("demo", "image", "create", "--file", bootImage(t, marker), "--disk-format", "raw", "--container-format", "bare", "--min-disk", "1", "tiny")
+
+	out := s.MustCLI("demo", "server", "create", "--image", "tiny", "--flavor", "m1.nano", "--wait", "-f", "json", "vm1")
+	var created map[string]any
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created["status"] != "ACTIVE" {
+		t.Fatalf("server create --wait: %s", out)
+	}
+	waitConsole(t, s, "vm1", marker)
+
+	s.MustCLI("demo", "server", "stop", "vm1")
+	waitStatus2(t, s, "vm1", "SHUTOFF")
+	s.MustCLI("demo", "server", "start", "vm1")
+	waitStatus2(t, s, "vm1", "ACTIVE")
+	s.MustCLI("demo", "server", "reboot", "--hard", "vm1")
+	waitStatus2(t, s, "vm1", "ACTIVE")
+	if _, errOut, err := s.CLI("demo", "server", "start", "vm1"); err == nil || !strings.Contains(errOut, "409") {
+		t.Fatalf("starting an active server: %v %s", err, errOut)
+	}
+
+	s.MustCLI("demo", "server", "create", "--image", "tiny", "--flavor", "m1.nano", "--min", "3", "--max", "3", "--wait", "batch")
+	out = s.MustCLI("demo", "server", "list", "--name", "^batch", "-f", "value", "-c", "Status")
+	if strings.Count(out, "ACTIVE") != 3 {
+		t.Fatalf("batch of 3: %q", out)
+	}
+
+	// A flavor whose disk is below the image's min_disk is refused with 400.
+	s.MustCLI("demo", "image", "set", "--min-disk", "5", "tiny")
+	if _, errOut, err := s.CLI("demo", "server", "create", "--image", "tiny", "--flavor", "m1.nano", "small"); err == nil || !strings.Contains(errOut, "400") {
+		t.Fatalf("flavor below min_disk: %v %s", err, errOut)
+	}
+
+	s.MustCLI("demo", "server", "delete", "--wait", "vm1", "batch-1", "batch-2", "batch-3")
+	if out = s.MustCLI("demo", "server", "list", "-f", "value"); strings.TrimSpace(out) != "" {
+		t.Fatalf("servers left: %q", out)
+	}
+}
+
+func waitConsole(t *testing.T, s *Server, name, marker string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, _, _ := s.CLI("demo", "console", "log", "show", name)
+		if strings.Contains(out, marker) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("console of %s never showed %q: %q", name, marker, out)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func waitStatus2(t *testing.T, s *Server, name, status string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, _, _ := s.CLI("demo", "server", "show", "-f", "value", "-c", "status", name)
+		if strings.TrimSpace(out) == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server %s stayed %q, want %s", name, strings.TrimSpace(out), status)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// TestGophercloudServers creates, lists, gets, acts on and deletes servers
+// with gophercloud v2.
+func TestGophercloudServers(t *testing.T) {
+	requireLibvirt(t)
+	s := NewServer(t, nil, "")
+	ctx := t.Context()
+	ic := imageClient(t, s, "demo")
+	cc := computeClient(t, s, "demo")
+	im, err := images.Create(ctx, ic, images.CreateOpts{Name: "gc-boot", DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(bootImage(t, "GOPHERCLOUD-BOOT"))
+	defer f.Close()
+	if err := imagedata.Upload(ctx, ic, im.ID, f).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := servers.Create(ctx, cc, servers.CreateOpts{Name: "gc1", ImageRef: im.ID, FlavorRef: "42", Metadata: map[string]string{"role": "test"}}, nil).Extract()
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if srv.AdminPass == "" {
+		t.Fatal("create must return adminPass")
+	}
+	waitServer(t, ctx, cc, srv.ID, "ACTIVE")
+	got, err := servers.Get(ctx, cc, srv.ID).Extract()
+	if err != nil || got.Metadata["role"] != "test" || got.Image["id"] != im.ID || got.Flavor["id"] != "42" {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	pages, err := servers.List(cc, servers.ListOpts{Name: "gc"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := servers.ExtractServers(pages)
+	if len(list) != 1 || list[0].ID != srv.ID {
+		t.Fatalf("list: %+v", list)
+	}
+	if err := servers.Stop(ctx, cc, srv.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitServer(t, ctx, cc, srv.ID, "SHUTOFF")
+	if err := servers.Start(ctx, cc, srv.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitServer(t, ctx, cc, srv.ID, "ACTIVE")
+	if err := servers.Reboot(ctx, cc, srv.ID, servers.RebootOpts{Type: servers.SoftReboot}).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitServer(t, ctx, cc, srv.ID, "ACTIVE")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := servers.ShowConsoleOutput(ctx, cc, srv.ID, servers.ShowConsoleOutputOpts{Length: 10}).Extract()
+		if err == nil && strings.Contains(out, "GOPHERCLOUD-BOOT") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("console output: %q %v", out, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Another project's caller learns nothing about the server.
+	admin := computeClient(t, s, "admin")
+	if _, err := servers.Get(ctx, admin, "00000000-0000-0000-0000-000000000000").Extract(); !gophercloud.ResponseCodeIs(err, 404) {
+		t.Fatalf("unknown server: %v", err)
+	}
+	if err := servers.Delete(ctx, cc, srv.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		_, err := servers.Get(ctx, cc, srv.ID).Extract()
+		if gophercloud.ResponseCodeIs(err, 404) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not gone after delete: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func waitServer(t *testing.T, ctx context.Context, c *gophercloud.ServiceClient, id, status string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		sv, err := servers.Get(ctx, c, id).Extract()
+		if err == nil && sv.Status == status && sv.TaskState == "" {
+			return
+		}
+		if err == nil && sv.Status == "ERROR" {
+			t.Fatalf("server %s went to ERROR: %+v", id, sv.Fault)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server %s: %+v %v, want %s", id, sv, err, status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
