@@ -34,4 +34,10 @@ type Hypervisor interface {
 	PowerState(ctx context.Context, serverID string) (PowerState, error)
 	// ConsoleOutput returns the last lines of the serial console (all when lines <= 0).
 	ConsoleOutput(ctx context.Context, serverID string, lines int) (string, error)
+	// Rebuild replaces the server's disk with a fresh one over spec's base
+	// image and boots it again; the server keeps its identity.
+	Rebuild(ctx context.Context, spec SpawnSpec) error
+	// Snapshot writes a consistent, standalone qcow2 copy of the server's
+	// disk to dst. A running guest is paused while its disk is read.
+	Snapshot(ctx context.Context, serverID, dst string) error
 }

@@ -133,6 +133,21 @@ type Images interface {
 	Get(ctx context.Context, user policy.Credentials, id string) (ImageInfo, error)
 	// Download streams the image data to w.
 	Download(ctx context.Context, user policy.Credentials, id string, w io.Writer) error
+	// Create registers a new private image owned by the user's project and
+	// returns its id.
+	Create(ctx context.Context, user policy.Credentials, req NewImage) (string, error)
+	// Upload streams data into a queued image.
+	Upload(ctx context.Context, user policy.Credentials, id string, r io.Reader) error
+	// Delete removes an image (used to clean up a failed snapshot).
+	Delete(ctx context.Context, user policy.Credentials, id string) error
+}
+
+// NewImage describes an image to create (a server snapshot).
+type NewImage struct {
+	Name                        string
+	DiskFormat, ContainerFormat string
+	MinRAM, MinDisk             int
+	Properties                  map[string]string
 }
 
 // HostID is Nova's opaque host identifier for a project: a hash, so that a

@@ -3,6 +3,8 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +13,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
-	"os"
 )
 
 // requireLibvirt fails (never skips) when the test machine has no libvirt:
@@ -194,4 +195,46 @@ func waitServer(t *testing.T, ctx context.Context, c *gophercloud.ServiceClient,
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// TestSnapshotAndRebuild is the seed's story: a VM whose guest changed its
+// disk is captured as a private image, a new VM booted from that image shows
+// the change, and a deliberately damaged VM is recovered by a rebuild.
+func TestSnapshotAndRebuild(t *testing.T) {
+	requireLibvirt(t)
+	s := NewServer(t, nil, "")
+	s.MustCLI("demo", "image", "create", "--file", statefulDisk(t, "ORIGINAL"), "--disk-format", "raw", "--container-format", "bare",
+		"--property", "os_distro=testos", "stateful")
+	s.MustCLI("demo", "server", "create", "--image", "stateful", "--flavor", "m1.nano", "--wait", "vm")
+	waitConsole(t, s, "vm", "STATE:ORIGINAL") // the guest has now written CHANGED to its disk
+
+	s.MustCLI("demo", "server", "image", "create", "--wait", "--name", "snap", "vm")
+	var snap map[string]any
+	json.Unmarshal([]byte(s.MustCLI("demo", "image", "show", "-f", "json", "snap")), &snap)
+	props, _ := snap["properties"].(map[string]any)
+	vmID := strings.TrimSpace(s.MustCLI("demo", "server", "show", "-f", "value", "-c", "id", "vm"))
+	demoProject := strings.TrimSpace(s.MustCLI("demo", "token", "issue", "-f", "value", "-c", "project_id"))
+	if snap["status"] != "active" || snap["visibility"] != "private" || snap["owner"] != demoProject ||
+		props["image_type"] != "snapshot" || props["instance_uuid"] != vmID || props["os_distro"] != "testos" {
+		t.Fatalf("snapshot image: %v", snap)
+	}
+	if st := strings.TrimSpace(s.MustCLI("demo", "server", "show", "-f", "value", "-c", "OS-EXT-STS:task_state", "vm")); st != "None" {
+		t.Fatalf("task_state after the snapshot: %q", st)
+	}
+	s.MustCLI("demo", "server", "create", "--image", "snap", "--flavor", "m1.nano", "--wait", "vm2")
+	waitConsole(t, s, "vm2", "STATE:CHANGED")
+
+	// Damage vm's disk (zero its boot sector), then recover it by a rebuild.
+	s.MustCLI("demo", "server", "stop", "vm")
+	waitStatus2(t, s, "vm", "SHUTOFF")
+	disk := s.StateDir + "/compute/instances/" + vmID + "/disk.qcow2"
+	if out, err := exec.Command("qemu-io", "-f", "qcow2", "-c", "write -z 0 512", disk).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-io: %v %s", err, out)
+	}
+	s.MustCLI("demo", "server", "rebuild", "--image", "stateful", "--wait", "vm")
+	if id := strings.TrimSpace(s.MustCLI("demo", "server", "show", "-f", "value", "-c", "id", "vm")); id != vmID {
+		t.Fatalf("rebuild changed the server id: %s", id)
+	}
+	waitConsole(t, s, "vm", "STATE:ORIGINAL")
+	s.MustCLI("demo", "server", "delete", "--wait", "vm", "vm2")
 }

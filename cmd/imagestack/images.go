@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"imagestack/compute"
 	"imagestack/glance"
@@ -61,4 +63,30 @@ func (l localImages) Download(ctx context.Context, user policy.Credentials, id s
 	defer rc.Close()
 	_, err = io.Copy(w, storage.Source(rc))
 	return err
+}
+
+func (l localImages) Create(ctx context.Context, user policy.Credentials, req compute.NewImage) (string, error) {
+	body := map[string]any{
+		"name": req.Name, "visibility": "private", "disk_format": req.DiskFormat, "container_format": req.ContainerFormat,
+		"min_ram": json.Number(strconv.Itoa(req.MinRAM)), "min_disk": json.Number(strconv.Itoa(req.MinDisk)),
+	}
+	for k, v := range req.Properties {
+		if !glance.IsCore(k) && !glance.IsForbidden(k) {
+			body[k] = v
+		}
+	}
+	im, err := l.svc.Create(ctx, l.svc.NewCaller(user), body)
+	if err != nil {
+		return "", err
+	}
+	return im.ID, nil
+}
+
+func (l localImages) Upload(ctx context.Context, user policy.Credentials, id string, r io.Reader) error {
+	_, err := l.svc.Upload(ctx, l.svc.NewCaller(user), id, r)
+	return err
+}
+
+func (l localImages) Delete(ctx context.Context, user policy.Credentials, id string) error {
+	return l.svc.Delete(ctx, l.svc.NewCaller(user), id)
 }

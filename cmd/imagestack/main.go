@@ -151,7 +151,8 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	deps := computeservice.Deps{Flavors: computeRepo, Servers: computeRepo, Images: localImages{imageService}, Cache: cache}
+	deps := computeservice.Deps{Flavors: computeRepo, Servers: computeRepo, Images: localImages{imageService}, Cache: cache,
+		SnapshotDir: filepath.Join(cfg.StateDir, "compute", "snapshots")}
 	if hv, err := computelibvirt.New(computelibvirt.Config{URI: cfg.Compute.LibvirtURI, VirtType: cfg.Compute.VirtType,
 		Dir: filepath.Join(cfg.StateDir, "compute", "instances")}); err != nil {
 		log.Warn("libvirt is not reachable: servers cannot be created", "uri", cfg.Compute.LibvirtURI, "err", err)
@@ -169,7 +170,7 @@ func run(configPath string) error {
 	handlers := map[string]http.Handler{
 		"identity": identityapi.New(identity, enforcer, cfg.Identity.PublicURL, log).Handler(),
 		"image":    glanceapi.New(imageService, identity, cfg.Image.PublicURL, identityURL, log).Handler(),
-		"compute":  computeapi.New(computeService, identity, cfg.Compute.PublicURL, identityURL, log).Handler(),
+		"compute":  computeapi.New(computeService, identity, cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
 	}
 	return serveAll(ctx, log, listeners, handlers)
 }

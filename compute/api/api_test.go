@@ -49,7 +49,7 @@ func newServer(t *testing.T) *httptest.Server {
 	}
 	srv := httptest.NewServer(nil)
 	toks := tokens{"member": token("A", "member", "reader"), "admin": token("Z", "admin", "member", "reader")}
-	srv.Config.Handler = api.New(svc, toks, srv.URL, "http://identity", log).Handler()
+	srv.Config.Handler = api.New(svc, toks, srv.URL, "http://image", "http://identity", log).Handler()
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -19,13 +19,15 @@ type API struct {
 	svc         *service.Service
 	tokens      keystone.TokenValidator
 	baseURL     string
+	imageURL    string // image service root, for snapshot Location headers
 	identityURL string
 	log         *slog.Logger
 }
 
 // New returns the compute API; baseURL is its public root (without /v2.1).
-func New(svc *service.Service, tokens keystone.TokenValidator, baseURL, identityURL string, log *slog.Logger) *API {
-	return &API{svc: svc, tokens: tokens, baseURL: strings.TrimRight(baseURL, "/"), identityURL: identityURL, log: log}
+func New(svc *service.Service, tokens keystone.TokenValidator, baseURL, imageURL, identityURL string, log *slog.Logger) *API {
+	return &API{svc: svc, tokens: tokens, baseURL: strings.TrimRight(baseURL, "/"), imageURL: strings.TrimRight(imageURL, "/"),
+		identityURL: identityURL, log: log}
 }
 
 // Handler returns the complete compute server handler: microversion

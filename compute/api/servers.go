@@ -1,6 +1,8 @@
 package api
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -292,6 +294,41 @@ func (a *API) serverAction(w http.ResponseWriter, r *http.Request) {
 			}
 			httpx.WriteJSON(w, http.StatusOK, map[string]string{"output": out})
 			return
+		case "rebuild":
+			var rb struct {
+				ImageRef string `json:"imageRef"`
+				Name     string `json:"name"`
+			}
+			if json.Unmarshal(raw, &rb) != nil || rb.ImageRef == "" {
+				badRequest(w, r, "Invalid input for field/attribute imageRef: 'imageRef' is a required property")
+				return
+			}
+			sv, err := a.svc.Rebuild(r.Context(), c, id, rb.ImageRef, rb.Name)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			view := a.serverDetail(sv)
+			view["adminPass"] = randomPass()
+			httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"server": view})
+			return
+		case "createImage":
+			var ci struct {
+				Name     string            `json:"name"`
+				Metadata map[string]string `json:"metadata"`
+			}
+			if json.Unmarshal(raw, &ci) != nil {
+				badRequest(w, r, "Invalid input for field/attribute createImage.")
+				return
+			}
+			imageID, err := a.svc.CreateImage(r.Context(), c, id, ci.Name, ci.Metadata)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			w.Header().Set("Location", a.imageURL+"/v2/images/"+imageID)
+			w.WriteHeader(http.StatusAccepted)
+			return
 		default:
 			badRequest(w, r, "There is no such action: "+action)
 			return
@@ -302,4 +339,12 @@ func (a *API) serverAction(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// randomPass is the adminPass Nova returns on rebuild (no guest agent here
+// applies it; clients only display it).
+func randomPass() string {
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }

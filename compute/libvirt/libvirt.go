@@ -305,3 +305,42 @@ func (d *Driver) ConsoleOutput(ctx context.Context, serverID string, lines int) 
 	}
 	return out, nil
 }
+
+// Rebuild implements compute.Hypervisor.
+func (d *Driver) Rebuild(ctx context.Context, spec compute.SpawnSpec) error {
+	if err := d.Destroy(ctx, spec.ServerID); err != nil {
+		return err
+	}
+	return d.Spawn(ctx, spec)
+}
+
+// Snapshot implements compute.Hypervisor: the guest is paused while
+// qemu-img copies the disk (through its backing file) into a standalone qcow2.
+func (d *Driver) Snapshot(ctx context.Context, serverID, dst string) error {
+	l, dom, err := d.lookup(serverID)
+	if err != nil {
+		return err
+	}
+	state, _, err := l.DomainGetState(dom, 0)
+	if err != nil {
+		return err
+	}
+	if golibvirt.DomainState(state) == golibvirt.DomainRunning {
+		if err := l.DomainSuspend(dom); err != nil {
+			return fmt.Errorf("pause for snapshot: %w", err)
+		}
+		defer func() {
+			if err := l.DomainResume(dom); err != nil {
+				_ = err // the service reconciles a guest left paused
+			}
+		}()
+	}
+	// -U: QEMU still holds the image open (paused); the copy is consistent
+	// because the guest cannot write while paused.
+	out, err := exec.CommandContext(ctx, "qemu-img", "convert", "-U", "-q", "-O", "qcow2", d.diskPath(serverID), dst).CombinedOutput()
+	if err != nil {
+		os.Remove(dst)
+		return fmt.Errorf("qemu-img convert: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

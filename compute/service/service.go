@@ -48,6 +48,8 @@ type Deps struct {
 	Hypervisor compute.Hypervisor // nil: servers cannot be created (no libvirt)
 	Cache      ImageCache
 	Quotas     Quotas
+	// SnapshotDir holds server snapshots between copy and upload.
+	SnapshotDir string
 }
 
 // Service implements compute operations.

@@ -1,0 +1,168 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"imagestack/compute"
+)
+
+// nonInheritable are base-image properties a snapshot does not copy (Nova's
+// list, plus what describes the snapshot itself).
+var nonInheritable = map[string]bool{
+	"cache_in_nova": true, "bittorrent": true, "img_signature": true, "img_signature_hash_method": true,
+	"img_signature_key_type": true, "img_signature_certificate_uuid": true, "image_type": true,
+	"instance_uuid": true, "user_id": true, "base_image_ref": true, "os_hash_algo": true, "os_hash_value": true,
+}
+
+// CreateImage snapshots a server into a new private image owned by the
+// server's project and returns the image id at once; the data follows in the
+// background while the server's task_state goes image_snapshot ->
+// image_pending_upload -> image_uploading -> null.
+func (s *Service) CreateImage(ctx context.Context, c Caller, id, name string, metadata map[string]string) (string, error) {
+	sv, err := s.Get(ctx, c, id)
+	if err != nil {
+		return "", err
+	}
+	if !s.authz.Enforce("os_compute_api:servers:create_image", serverTarget(sv), c.Creds) {
+		return "", compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:servers:create_image to be performed.")
+	}
+	if name == "" {
+		return "", compute.Errorf(compute.ErrBadRequest, "Invalid input for field/attribute name: the image needs a name.")
+	}
+	if sv.TaskState != compute.TaskNone || (sv.VMState != compute.VMActive && sv.VMState != compute.VMStopped) {
+		return "", compute.Errorf(compute.ErrConflict, "Cannot 'createImage' instance %s while it is in vm_state %s", id, sv.VMState)
+	}
+	if s.Hypervisor == nil {
+		return "", compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
+	}
+	if _, err := s.update(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskImageSnapshot }); err != nil {
+		return "", err
+	}
+	props := map[string]string{}
+	req := compute.NewImage{Name: name, DiskFormat: "qcow2", ContainerFormat: "bare"}
+	if base, err := s.Images.Get(ctx, c.Creds, sv.ImageID); err == nil {
+		for k, v := range base.Properties {
+			if !nonInheritable[k] {
+				props[k] = v
+			}
+		}
+		req.MinRAM, req.MinDisk = base.MinRAM, base.MinDisk
+	}
+	for k, v := range metadata {
+		props[k] = v
+	}
+	props["image_type"], props["instance_uuid"], props["user_id"], props["base_image_ref"] = "snapshot", sv.ID, c.Creds.UserID, sv.ImageID
+	req.Properties = props
+	imageID, err := s.Images.Create(ctx, c.Creds, req)
+	if err != nil {
+		s.update(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone })
+		return "", err
+	}
+	s.background(id, func(ctx context.Context) {
+		if err := s.snapshot(ctx, c, id, imageID); err != nil {
+			s.log.Error("snapshot failed; image removed", "server", id, "image", imageID, "err", err)
+			if derr := s.Images.Delete(ctx, c.Creds, imageID); derr != nil {
+				s.log.Error("could not delete the failed snapshot image", "image", imageID, "err", derr)
+			}
+		}
+		if _, err := s.update(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone }); err != nil {
+			s.log.Error("could not clear the snapshot task", "server", id, "err", err)
+		}
+	})
+	return imageID, nil
+}
+
+// snapshot copies the server's disk to a temporary file and uploads it.
+func (s *Service) snapshot(ctx context.Context, c Caller, serverID, imageID string) error {
+	if _, err := s.update(ctx, serverID, func(sv *compute.Server) { sv.TaskState = compute.TaskImagePending }); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.SnapshotDir, 0o750); err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.SnapshotDir, imageID+".qcow2")
+	defer os.Remove(tmp)
+	if err := s.Hypervisor.Snapshot(ctx, serverID, tmp); err != nil {
+		return err
+	}
+	if _, err := s.update(ctx, serverID, func(sv *compute.Server) { sv.TaskState = compute.TaskImageUploading }); err != nil {
+		return err
+	}
+	f, err := os.Open(tmp)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := s.Images.Upload(ctx, c.Creds, imageID, io.Reader(f)); err != nil {
+		return fmt.Errorf("upload snapshot: %w", err)
+	}
+	return nil
+}
+
+// Rebuild gives a server a fresh disk from imageRef (the same image or
+// another one), keeping its id: the way to recover a damaged server.
+func (s *Service) Rebuild(ctx context.Context, c Caller, id, imageRef, name string) (*compute.Server, error) {
+	sv, err := s.Get(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.authz.Enforce("os_compute_api:servers:rebuild", serverTarget(sv), c.Creds) {
+		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:servers:rebuild to be performed.")
+	}
+	if sv.TaskState != compute.TaskNone || (sv.VMState != compute.VMActive && sv.VMState != compute.VMStopped && sv.VMState != compute.VMError) {
+		return nil, compute.Errorf(compute.ErrConflict, "Cannot 'rebuild' instance %s while it is in vm_state %s", id, sv.VMState)
+	}
+	f := compute.Flavor{ID: sv.FlavorID, RAM: sv.RAM, VCPUs: sv.VCPUs, Disk: sv.Disk}
+	if _, err := s.checkImageFits(ctx, c, imageRef, f); err != nil {
+		return nil, err
+	}
+	if s.Hypervisor == nil {
+		return nil, compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
+	}
+	sv, err = s.update(ctx, id, func(sv *compute.Server) {
+		sv.TaskState, sv.ImageID = compute.TaskRebuilding, imageRef
+		if name != "" {
+			sv.Name = name
+		}
+		if sv.VMState == compute.VMError {
+			sv.VMState, sv.Fault = compute.VMActive, ""
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.background(id, func(ctx context.Context) {
+		im, err := s.Images.Get(ctx, c.Creds, imageRef)
+		if err != nil {
+			s.failServer(ctx, id, err)
+			return
+		}
+		base, err := s.Cache.Get(ctx, im.ID, im.Checksum, func(ctx context.Context, w io.Writer) error {
+			return s.Images.Download(ctx, c.Creds, im.ID, w)
+		})
+		if err != nil {
+			s.failServer(ctx, id, err)
+			return
+		}
+		cur, err := s.Servers.GetServer(ctx, id)
+		if err != nil {
+			return
+		}
+		spec := compute.SpawnSpec{ServerID: id, Name: cur.Name, MemoryMiB: cur.RAM, VCPUs: cur.VCPUs, RootGB: cur.Disk, BaseImage: base, BaseFormat: im.DiskFormat}
+		if err := s.Hypervisor.Rebuild(ctx, spec); err != nil {
+			s.failServer(ctx, id, err)
+			return
+		}
+		now := s.now().UTC()
+		if _, err := s.update(ctx, id, func(sv *compute.Server) {
+			sv.VMState, sv.TaskState, sv.PowerState, sv.LaunchedAt = compute.VMActive, compute.TaskNone, compute.PowerRunning, &now
+		}); err != nil {
+			s.log.Error("rebuild: could not record the result", "server", id, "err", err)
+		}
+	})
+	return sv, nil
+}
