@@ -151,7 +151,7 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	deps := computeservice.Deps{Flavors: computeRepo, Servers: computeRepo, Images: localImages{imageService}, Cache: cache,
+	deps := computeservice.Deps{Flavors: computeRepo, Servers: computeRepo, KeyPairs: computeRepo, Images: localImages{imageService}, Cache: cache,
 		SnapshotDir: filepath.Join(cfg.StateDir, "compute", "snapshots")}
 	if hv, err := computelibvirt.New(computelibvirt.Config{URI: cfg.Compute.LibvirtURI, VirtType: cfg.Compute.VirtType,
 		Dir: filepath.Join(cfg.StateDir, "compute", "instances")}); err != nil {

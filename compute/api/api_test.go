@@ -43,7 +43,7 @@ func newServer(t *testing.T) *httptest.Server {
 	}
 	enf, _ := policy.NewEnforcer("", policy.NovaDefaults)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(service.Deps{Flavors: repo, Servers: repo}, enf, log)
+	svc := service.New(service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo}, enf, log)
 	if err := svc.EnsureDefaultFlavors(context.Background(), compute.DefaultFlavors); err != nil {
 		t.Fatal(err)
 	}
@@ -212,5 +212,41 @@ func TestAvailabilityZones(t *testing.T) {
 	}
 	if resp, _ := do(t, srv, "GET", "/v2.1/os-availability-zone/detail", "admin", ""); resp.StatusCode != 200 {
 		t.Fatalf("detail as admin: %d", resp.StatusCode)
+	}
+}
+
+func TestKeyPairsAndLimits(t *testing.T) {
+	srv := newServer(t)
+	resp, body := do(t, srv, "POST", "/v2.1/os-keypairs", "member", `{"keypair":{"name":"gen"}}`)
+	kp, _ := body["keypair"].(map[string]any)
+	if resp.StatusCode != 200 || !strings.Contains(kp["private_key"].(string), "OPENSSH PRIVATE KEY") || !strings.HasPrefix(kp["public_key"].(string), "ssh-ed25519 ") {
+		t.Fatalf("generate: %d %v", resp.StatusCode, body)
+	}
+	pub := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0Bq0+Q9xrSd9Ldv9rQ0YlK8Hj1ZJk3s3hJY1b6e0a test@host"
+	resp, body = do(t, srv, "POST", "/v2.1/os-keypairs", "member", `{"keypair":{"name":"imp","public_key":"`+pub+`"}}`)
+	if resp.StatusCode != 200 || body["keypair"].(map[string]any)["private_key"] != nil || body["keypair"].(map[string]any)["fingerprint"] == "" {
+		t.Fatalf("import: %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, srv, "POST", "/v2.1/os-keypairs", "member", `{"keypair":{"name":"imp","public_key":"`+pub+`"}}`); resp.StatusCode != 409 {
+		t.Fatalf("duplicate key pair: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, srv, "POST", "/v2.1/os-keypairs", "member", `{"keypair":{"name":"bad","public_key":"not a key"}}`); resp.StatusCode != 400 {
+		t.Fatalf("invalid public key: %d", resp.StatusCode)
+	}
+	_, body = do(t, srv, "GET", "/v2.1/os-keypairs", "member", "")
+	if len(body["keypairs"].([]any)) != 2 {
+		t.Fatalf("list: %v", body)
+	}
+	// Key pairs are per user: another user does not see them.
+	if resp, _ := do(t, srv, "GET", "/v2.1/os-keypairs/imp", "admin", ""); resp.StatusCode != 404 {
+		t.Fatalf("another user's key pair: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, srv, "DELETE", "/v2.1/os-keypairs/imp", "member", ""); resp.StatusCode != 202 {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	_, body = do(t, srv, "GET", "/v2.1/limits", "member", "")
+	abs := body["limits"].(map[string]any)["absolute"].(map[string]any)
+	if abs["maxTotalInstances"] != 10.0 || abs["maxTotalCores"] != 20.0 || abs["totalInstancesUsed"] != 0.0 {
+		t.Fatalf("limits: %v", body)
 	}
 }

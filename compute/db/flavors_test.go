@@ -96,3 +96,7 @@ func compareStr(a, b string) int {
 	}
 	return 0
 }
+
+func TestComputeUpgradeMatchesFresh(t *testing.T) {
+	dbtest.UpgradeMatchesFresh(t, computedb.Component, computedb.Migrations, computedb.Tables)
+}

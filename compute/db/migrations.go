@@ -16,10 +16,11 @@ const Component = "compute"
 var Migrations = []commondb.Migration{
 	{Version: 1, Name: "flavors and extra specs", Up: migrate1},
 	{Version: 2, Name: "servers and metadata", Up: migrate2},
+	{Version: 3, Name: "key pairs", Up: migrate3},
 }
 
 // Tables lists the compute tables, for schema comparisons.
-var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata"}
+var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -83,3 +84,16 @@ func (v2Metadata) TableName() string { return "server_metadata" }
 func migrate2(tx *gorm.DB) error {
 	return tx.Migrator().AutoMigrate(&v2Server{}, &v2Metadata{})
 }
+
+type v3KeyPair struct {
+	UserID      string    `gorm:"primaryKey;size:255"`
+	Name        string    `gorm:"primaryKey;size:255"`
+	PublicKey   string    `gorm:"type:text;not null"`
+	Fingerprint string    `gorm:"size:255;not null"`
+	Type        string    `gorm:"size:10;not null"`
+	CreatedAt   time.Time `gorm:"not null"`
+}
+
+func (v3KeyPair) TableName() string { return "key_pairs" }
+
+func migrate3(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v3KeyPair{}) }

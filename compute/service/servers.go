@@ -92,6 +92,14 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 	if _, err := s.checkImageFits(ctx, c, req.ImageRef, f); err != nil {
 		return nil, err
 	}
+	if req.KeyName != "" {
+		if _, err := s.KeyPairs.GetKeyPair(ctx, c.Creds.UserID, req.KeyName); err != nil {
+			if errors.Is(err, compute.ErrNotFound) {
+				return nil, compute.Errorf(compute.ErrBadRequest, "Invalid key_name provided.")
+			}
+			return nil, err
+		}
+	}
 	if s.Hypervisor == nil {
 		return nil, compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
 	}

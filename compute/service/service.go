@@ -44,6 +44,7 @@ type ImageCache interface {
 type Deps struct {
 	Flavors    compute.FlavorRepository
 	Servers    compute.ServerRepository
+	KeyPairs   compute.KeyPairRepository
 	Images     compute.Images
 	Hypervisor compute.Hypervisor // nil: servers cannot be created (no libvirt)
 	Cache      ImageCache

@@ -87,3 +87,38 @@ func closeDB(gdb *gorm.DB) {
 		s.Close()
 	}
 }
+
+// UpgradeMatchesFresh checks on every engine that replaying migrations from
+// each older version ends with exactly the schema of a fresh database.
+func UpgradeMatchesFresh(t *testing.T, component string, migrations []db.Migration, tables []string) {
+	t.Helper()
+	Each(t, func(t *testing.T, fresh *gorm.DB) {
+		open := OpenSQLite
+		if db.EngineOf(fresh) == db.MySQL {
+			open = OpenMySQL
+		}
+		if err := db.Migrate(fresh, component, migrations); err != nil {
+			t.Fatal(err)
+		}
+		want, err := db.Describe(fresh, tables...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range migrations[:len(migrations)-1] {
+			old := open(t)
+			if err := db.MigrateTo(old, component, migrations, m.Version); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Migrate(old, component, migrations); err != nil {
+				t.Fatalf("upgrade from %d: %v", m.Version, err)
+			}
+			got, err := db.Describe(old, tables...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Fatalf("%s schema upgraded from v%d differs from fresh:\n--- upgraded\n%s\n--- fresh\n%s", component, m.Version, got, want)
+			}
+		}
+	})
+}

@@ -1,0 +1,110 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"imagestack/common/httpx"
+)
+
+// limits answers GET /limits with Nova's absolute limits and usage.
+func (a *API) showLimits(w http.ResponseWriter, r *http.Request) {
+	l, err := a.svc.Limits(r.Context(), a.caller(r))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": map[string]any{
+		"maxTotalInstances": l.Quotas.Instances, "maxTotalCores": l.Quotas.Cores, "maxTotalRAMSize": l.Quotas.RAM,
+		"totalInstancesUsed": l.InstancesUsed, "totalCoresUsed": l.CoresUsed, "totalRAMUsed": l.RAMUsed,
+		"maxTotalKeypairs": l.KeyPairs, "maxServerMeta": l.MetadataItems, "maxImageMeta": l.MetadataItems,
+		"maxPersonality": 5, "maxPersonalitySize": 10240, "maxServerGroups": l.ServerGroups,
+		"maxServerGroupMembers": l.ServerGroupMembers, "totalServerGroupsUsed": 0,
+		"maxSecurityGroups": 10, "maxSecurityGroupRules": 20, "totalSecurityGroupsUsed": 0,
+		"maxTotalFloatingIps": 10, "totalFloatingIpsUsed": 0,
+	}}})
+}
+
+func (a *API) listMetadata(w http.ResponseWriter, r *http.Request) {
+	md, err := a.svc.Metadata(r.Context(), a.caller(r), mux.Vars(r)["server_id"])
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"metadata": md})
+}
+
+// setMetadata answers POST (merge) and PUT (replace) .../metadata.
+func (a *API) setMetadata(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Metadata map[string]any `json:"metadata"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	md, ok := stringMap(body.Metadata)
+	if body.Metadata == nil || !ok {
+		badRequest(w, r, "Invalid input for field/attribute metadata: an object of strings is required")
+		return
+	}
+	rule, replace := "create", false
+	if r.Method == http.MethodPut {
+		rule, replace = "update_all", true
+	}
+	out, err := a.svc.SetMetadata(r.Context(), a.caller(r), mux.Vars(r)["server_id"], rule, md, replace)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"metadata": out})
+}
+
+func (a *API) showMetadataItem(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	md, err := a.svc.Metadata(r.Context(), a.caller(r), v["server_id"])
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	val, ok := md[v["key"]]
+	if !ok {
+		writeError(w, r, http.StatusNotFound, "Metadata item was not found")
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{v["key"]: val}})
+}
+
+// setMetadataItem answers PUT .../metadata/{key} {"meta": {key: value}}.
+func (a *API) setMetadataItem(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	var body struct {
+		Meta map[string]any `json:"meta"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	md, ok := stringMap(body.Meta)
+	if !ok || len(md) != 1 {
+		badRequest(w, r, "Request body must contain exactly one meta item")
+		return
+	}
+	if _, match := md[v["key"]]; !match {
+		badRequest(w, r, "Request body and URI mismatch")
+		return
+	}
+	if _, err := a.svc.SetMetadata(r.Context(), a.caller(r), v["server_id"], "update", md, false); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"meta": md})
+}
+
+func (a *API) deleteMetadataItem(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	if err := a.svc.DeleteMetadata(r.Context(), a.caller(r), v["server_id"], v["key"]); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

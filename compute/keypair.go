@@ -1,0 +1,27 @@
+package compute
+
+import (
+	"context"
+	"time"
+)
+
+// KeyPair is a user's SSH public key, injected into servers by name.
+type KeyPair struct {
+	UserID, Name string
+	PublicKey    string
+	Fingerprint  string
+	Type         string // ssh
+	CreatedAt    time.Time
+}
+
+// KeyPairRepository persists key pairs per user.
+type KeyPairRepository interface {
+	// CreateKeyPair stores a key pair; ErrConflict when the user has one of that name.
+	CreateKeyPair(ctx context.Context, k KeyPair) error
+	// GetKeyPair returns one, or ErrNotFound.
+	GetKeyPair(ctx context.Context, userID, name string) (KeyPair, error)
+	// ListKeyPairs returns a user's key pairs by name.
+	ListKeyPairs(ctx context.Context, userID string) ([]KeyPair, error)
+	// DeleteKeyPair removes one, or ErrNotFound.
+	DeleteKeyPair(ctx context.Context, userID, name string) error
+}

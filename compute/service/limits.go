@@ -1,0 +1,90 @@
+package service
+
+import (
+	"context"
+	"maps"
+
+	"imagestack/compute"
+)
+
+// Limits are a project's absolute limits and usage, as Nova's /limits shows them.
+type Limits struct {
+	Quotas                                Quotas
+	InstancesUsed, CoresUsed, RAMUsed     int
+	KeyPairs, MetadataItems, ServerGroups int
+	ServerGroupMembers                    int
+}
+
+// maxMetadataItems is Nova's default metadata_items quota.
+const maxMetadataItems = 128
+
+// Limits returns the caller's project limits and usage.
+func (s *Service) Limits(ctx context.Context, c Caller) (Limits, error) {
+	if err := s.authorize(c, "os_compute_api:limits", nil); err != nil {
+		return Limits{}, err
+	}
+	n, cores, ram, err := s.Servers.CountUsage(ctx, c.Creds.ProjectID)
+	if err != nil {
+		return Limits{}, err
+	}
+	return Limits{Quotas: s.Quotas, InstancesUsed: n, CoresUsed: cores, RAMUsed: ram,
+		KeyPairs: 100, MetadataItems: maxMetadataItems, ServerGroups: 10, ServerGroupMembers: 10}, nil
+}
+
+// Metadata returns a server's metadata.
+func (s *Service) Metadata(ctx context.Context, c Caller, id string) (map[string]string, error) {
+	sv, err := s.Get(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.authz.Enforce("os_compute_api:server-metadata:index", serverTarget(sv), c.Creds) {
+		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:server-metadata:index to be performed.")
+	}
+	return sv.Metadata, nil
+}
+
+// SetMetadata merges (replace=false) or replaces (replace=true) a server's
+// metadata; rule is the server-metadata policy rule of the call.
+func (s *Service) SetMetadata(ctx context.Context, c Caller, id, rule string, md map[string]string, replace bool) (map[string]string, error) {
+	sv, err := s.Get(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.authz.Enforce("os_compute_api:server-metadata:"+rule, serverTarget(sv), c.Creds) {
+		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:server-metadata:%s to be performed.", rule)
+	}
+	for k, v := range md {
+		if k == "" || len(k) > 255 || len(v) > 255 {
+			return nil, compute.Errorf(compute.ErrBadRequest, "Invalid metadata: keys are 1 to 255 characters and values at most 255.")
+		}
+	}
+	next := map[string]string{}
+	if !replace {
+		maps.Copy(next, sv.Metadata)
+	}
+	maps.Copy(next, md)
+	if len(next) > maxMetadataItems {
+		return nil, compute.Errorf(compute.ErrOverQuota, "Quota exceeded for metadata_items: at most %d items.", maxMetadataItems)
+	}
+	sv, err = s.update(ctx, id, func(sv *compute.Server) { sv.Metadata = next })
+	if err != nil {
+		return nil, err
+	}
+	return sv.Metadata, nil
+}
+
+// DeleteMetadata removes one metadata item; ErrNotFound when absent.
+func (s *Service) DeleteMetadata(ctx context.Context, c Caller, id, key string) error {
+	sv, err := s.Get(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	if !s.authz.Enforce("os_compute_api:server-metadata:delete", serverTarget(sv), c.Creds) {
+		return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:server-metadata:delete to be performed.")
+	}
+	if _, ok := sv.Metadata[key]; !ok {
+		return compute.Errorf(compute.ErrNotFound, "Metadata item was not found")
+	}
+	_, err = s.update(ctx, id, func(sv *compute.Server) { delete(sv.Metadata, key) })
+	return err
+}
