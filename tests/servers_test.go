@@ -238,3 +238,32 @@ func TestSnapshotAndRebuild(t *testing.T) {
 	waitConsole(t, s, "vm", "STATE:ORIGINAL")
 	s.MustCLI("demo", "server", "delete", "--wait", "vm", "vm2")
 }
+
+// TestStateFollowsLibvirt: a VM stopped behind the service's back shows as
+// SHUTOFF, through libvirt's events while running and at start-up after a
+// restart.
+func TestStateFollowsLibvirt(t *testing.T) {
+	requireLibvirt(t)
+	s := NewServer(t, nil, "")
+	uri := os.Getenv("TEST_LIBVIRT_URI")
+	s.MustCLI("demo", "image", "create", "--file", bootImage(t, "EVENTS"), "--disk-format", "raw", "--container-format", "bare", "ev")
+	s.MustCLI("demo", "server", "create", "--image", "ev", "--flavor", "m1.nano", "--wait", "ev1")
+	id := strings.TrimSpace(s.MustCLI("demo", "server", "show", "-f", "value", "-c", "id", "ev1"))
+	if out, err := exec.Command("virsh", "-c", uri, "destroy", "imagestack-"+id).CombinedOutput(); err != nil {
+		t.Fatalf("virsh destroy: %v %s", err, out)
+	}
+	waitStatus2(t, s, "ev1", "SHUTOFF")
+	s.MustCLI("demo", "server", "start", "ev1")
+	waitStatus2(t, s, "ev1", "ACTIVE")
+
+	s.Stop()
+	if out, err := exec.Command("virsh", "-c", uri, "destroy", "imagestack-"+id).CombinedOutput(); err != nil {
+		t.Fatalf("virsh destroy: %v %s", err, out)
+	}
+	s.Start()
+	waitStatus2(t, s, "ev1", "SHUTOFF")
+	s.MustCLI("demo", "server", "delete", "--wait", "ev1")
+	if out, _ := exec.Command("virsh", "-c", uri, "list", "--all", "--name").CombinedOutput(); strings.Contains(string(out), id) {
+		t.Fatalf("domain left after delete: %s", out)
+	}
+}

@@ -162,6 +162,10 @@ func run(configPath string) error {
 	}
 	computeService := computeservice.New(deps, enforcer, log)
 	defer computeService.Wait()
+	if err := computeService.Reconcile(ctx); err != nil {
+		return fmt.Errorf("reconcile servers with libvirt: %w", err)
+	}
+	go computeService.WatchEvents(ctx)
 	if err := computeService.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
 		return fmt.Errorf("default flavors: %w", err)
 	}

@@ -344,3 +344,30 @@ func (d *Driver) Snapshot(ctx context.Context, serverID, dst string) error {
 	}
 	return nil
 }
+
+// Events implements service.EventSource: ids of servers whose domains changed
+// lifecycle state (started, stopped, crashed, ...).
+func (d *Driver) Events(ctx context.Context) (<-chan string, error) {
+	l, err := d.conn()
+	if err != nil {
+		return nil, err
+	}
+	events, err := l.LifecycleEvents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan string, 16)
+	go func() {
+		defer close(out)
+		for ev := range events {
+			if id, ok := strings.CutPrefix(ev.Dom.Name, domainPrefix); ok {
+				select {
+				case out <- id:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
