@@ -147,7 +147,7 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	cache, err := imagecache.New(filepath.Join(cfg.StateDir, "compute", "base"))
+	cache, err := imagecache.New(filepath.Join(cfg.StateDir, "compute", "base"), log)
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -22,13 +24,17 @@ import (
 // Cache is a directory of base images named after their image ids.
 type Cache struct {
 	dir       string
+	log       *slog.Logger
 	group     singleflight.Group
 	mu        sync.Mutex
 	downloads atomic.Int64
 }
 
 // New opens a cache in dir, removing partial downloads a crash left.
-func New(dir string) (*Cache, error) {
+func New(dir string, log *slog.Logger) (*Cache, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
@@ -37,7 +43,7 @@ func New(dir string) (*Cache, error) {
 			os.Remove(p)
 		}
 	}
-	return &Cache{dir: dir}, nil
+	return &Cache{dir: dir, log: log}, nil
 }
 
 // Downloads is how many image downloads the cache has made.
@@ -69,6 +75,7 @@ func (c *Cache) Get(ctx context.Context, imageID, checksum string, download func
 
 func (c *Cache) fetch(ctx context.Context, path, checksum string, download func(context.Context, io.Writer) error) error {
 	c.downloads.Add(1)
+	start := time.Now()
 	tmp, err := os.CreateTemp(c.dir, filepath.Base(path)+".part*")
 	if err != nil {
 		return err
@@ -93,5 +100,9 @@ func (c *Cache) fetch(ctx context.Context, path, checksum string, download func(
 	if err := os.Chmod(tmp.Name(), 0o440); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	c.log.Info("image downloaded into the host cache", "image", filepath.Base(path), "duration_ms", time.Since(start).Milliseconds())
+	return nil
 }

@@ -16,7 +16,7 @@ import (
 )
 
 func TestOneDownloadForConcurrentBoots(t *testing.T) {
-	c, err := imagecache.New(t.TempDir())
+	c, err := imagecache.New(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestOneDownloadForConcurrentBoots(t *testing.T) {
 
 func TestChecksumMismatchRejected(t *testing.T) {
 	dir := t.TempDir()
-	c, _ := imagecache.New(dir)
+	c, _ := imagecache.New(dir, nil)
 	_, err := c.Get(context.Background(), "img2", "00000000000000000000000000000000", func(ctx context.Context, w io.Writer) error {
 		_, err := w.Write([]byte("tampered"))
 		return err
