@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -281,5 +282,48 @@ func TestSchemas(t *testing.T) {
 		if resp.StatusCode != 200 || json.Unmarshal(b, &m) != nil || m["name"] != name {
 			t.Errorf("schema %s: %d %s", name, resp.StatusCode, b)
 		}
+	}
+}
+
+func TestQuotasAndBaseProperties(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	var props []string
+	for i := range 129 {
+		props = append(props, `"p`+strconv.Itoa(i)+`":"v"`)
+	}
+	if resp, _ := e.req("POST", "/v2/images", "a", strings.NewReader("{"+strings.Join(props, ",")+"}"), "Content-Type", "application/json"); resp.StatusCode != 413 {
+		t.Fatalf("129 properties = %d, want 413", resp.StatusCode)
+	}
+	id := e.create("a", `{"name":"x","kernel_id":null}`)["id"].(string)
+	for body, status := range map[string]int{
+		`[{"op":"add","path":"/kernel_id","value":"bad"}]`:                               400,
+		`[{"op":"add","path":"/kernel_id","value":"` + id + `"}]`:                        200,
+		`[{"op":"add","path":"/cinder_encryption_key_deletion_policy","value":"bogus"}]`: 400,
+		`[{"op":"add","path":"/os_distro","value":"debian"}]`:                            200,
+	} {
+		resp, b := e.req("PATCH", "/v2/images/"+id, "a", strings.NewReader(body), "Content-Type", "application/openstack-images-v2.1-json-patch")
+		if resp.StatusCode != status {
+			t.Errorf("%s = %d %s, want %d", body, resp.StatusCode, b, status)
+		}
+	}
+	var tags []string
+	for i := range 129 {
+		tags = append(tags, `"t`+strconv.Itoa(i)+`"`)
+	}
+	resp, _ := e.req("PATCH", "/v2/images/"+id, "a", strings.NewReader(`[{"op":"replace","path":"/tags","value":[`+strings.Join(tags, ",")+`]}]`),
+		"Content-Type", "application/openstack-images-v2.1-json-patch")
+	if resp.StatusCode != 413 {
+		t.Fatalf("129 tags = %d, want 413", resp.StatusCode)
+	}
+	_, b := e.req("GET", "/v2/images?limit=0", "a", nil)
+	var page map[string]any
+	json.Unmarshal(b, &page)
+	if len(page["images"].([]any)) != 0 || page["next"] != nil {
+		t.Fatalf("limit=0: %s", b)
+	}
+	// An admin may set a membership's status on the member's behalf.
+	e.req("POST", "/v2/images/"+id+"/members", "a", strings.NewReader(`{"member":"B"}`), "Content-Type", "application/json")
+	if resp, b := e.req("PUT", "/v2/images/"+id+"/members/B", "adm", strings.NewReader(`{"status":"accepted"}`), "Content-Type", "application/json"); resp.StatusCode != 200 {
+		t.Fatalf("admin accepting: %d %s", resp.StatusCode, b)
 	}
 }

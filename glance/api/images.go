@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
+	"imagestack/glance"
 	"imagestack/glance/service"
 )
 
@@ -81,10 +82,13 @@ func (a *API) listImages(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	ims, err := a.svc.List(r.Context(), a.caller(r), q)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	var ims []*glance.Image
+	if q.Limit > 0 { // limit=0 asks for an empty page, as in Glance
+		ims, err = a.svc.List(r.Context(), a.caller(r), q)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	views := make([]any, len(ims))
 	last := ""

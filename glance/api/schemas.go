@@ -59,6 +59,24 @@ func imageSchema() map[string]any {
 			"self":             prop("string", "An image self url", "readOnly", true),
 			"file":             prop("string", "An image file url", "readOnly", true),
 			"schema":           prop("string", "An image schema url", "readOnly", true),
+			"direct_url":       prop("string", "URL to access the image file kept in external store", "readOnly", true),
+			"stores":           prop("string", "Store in which image data resides (only with several stores)", "readOnly", true),
+			"locations": prop("array", "A set of URLs to access the image file kept in external store", "items",
+				map[string]any{"type": "object", "properties": map[string]any{
+					"url": map[string]any{"type": "string", "maxLength": 255}, "metadata": map[string]any{"type": "object"}},
+					"required": []string{"url", "metadata"}}),
+			// Optional base properties: stored as extra properties, but
+			// glanceclient only sends the options its schema names.
+			"kernel_id":                prop(optString, "ID of image stored in Glance that should be used as the kernel when booting an AMI-style image.", "pattern", uuidRegex, "is_base", false),
+			"ramdisk_id":               prop(optString, "ID of image stored in Glance that should be used as the ramdisk when booting an AMI-style image.", "pattern", uuidRegex, "is_base", false),
+			"instance_uuid":            prop("string", "Metadata which can be used to record which instance this image is associated with.", "is_base", false),
+			"architecture":             prop("string", "Operating system architecture", "is_base", false),
+			"os_distro":                prop("string", "Common name of operating system distribution", "is_base", false),
+			"os_version":               prop("string", "Operating system version as specified by the distributor.", "is_base", false),
+			"description":              prop("string", "A human-readable string describing this image.", "is_base", false),
+			"cinder_encryption_key_id": prop("string", "Identifier in the key manager for the encryption key of this image's volumes.", "is_base", false),
+			"cinder_encryption_key_deletion_policy": prop("string", "When to delete the key of cinder_encryption_key_id.", "enum",
+				[]string{"on_image_deletion", "do_not_delete"}, "is_base", false),
 		},
 		"additionalProperties": map[string]any{"type": "string"},
 		"links": []map[string]string{

@@ -35,6 +35,9 @@ func (s *Service) Create(ctx context.Context, c Caller, body map[string]any) (*g
 			return nil, err
 		}
 	}
+	if err := checkQuotas(im); err != nil {
+		return nil, err
+	}
 	if im.ID == "" {
 		im.ID = uuid.NewString()
 	}
@@ -187,6 +190,9 @@ func (s *Service) modify(ctx context.Context, c Caller, id string, change func(*
 	}
 	next := im.Clone()
 	if err := change(next); err != nil {
+		return err
+	}
+	if err := checkQuotas(next); err != nil {
 		return err
 	}
 	next.UpdatedAt = s.stamp()

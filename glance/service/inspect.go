@@ -15,12 +15,15 @@ const (
 	qcow2DataFileBit      = 1 << 2
 )
 
-// inspect looks at the first bytes of the data: it sets virtual_size (from
-// the qcow2 header, or the data size for raw) and refuses qcow2 images that refer
-// to other files (a backing file or an external data file), which could make
-// a host read files it should not, as Glance's format inspector does.
+// inspect looks at the first bytes of the data. Whatever the image claims to
+// be, data in the qcow2 format that refers to other files (a backing file or
+// an external data file) is refused, as Glance's format inspector does: a
+// host opening it could be made to read files it should not. virtual_size
+// comes from the qcow2 header for qcow2 images and is the data size for raw
+// ones; other formats leave it unset, as Glance does.
 func inspect(head []byte, size int64, im *glance.Image) error {
-	if len(head) >= 32 && binary.BigEndian.Uint32(head) == qcow2Magic {
+	isQcow2 := len(head) >= 32 && binary.BigEndian.Uint32(head) == qcow2Magic
+	if isQcow2 {
 		version := binary.BigEndian.Uint32(head[4:])
 		if binary.BigEndian.Uint64(head[qcow2BackingOffsetPos:]) != 0 {
 			return glance.Errorf(glance.ErrBadRequest, "Image data is qcow2 with a backing file, which is not allowed.")
@@ -29,14 +32,17 @@ func inspect(head []byte, size int64, im *glance.Image) error {
 			binary.BigEndian.Uint64(head[qcow2IncompatPos:])&qcow2DataFileBit != 0 {
 			return glance.Errorf(glance.ErrBadRequest, "Image data is qcow2 with an external data file, which is not allowed.")
 		}
-		vs := int64(binary.BigEndian.Uint64(head[qcow2SizePos:]))
-		im.VirtualSize = &vs
+	}
+	if size == 0 || im.DiskFormat == nil {
 		return nil
 	}
-	if im.DiskFormat != nil && *im.DiskFormat == "qcow2" && size > 0 {
-		return glance.Errorf(glance.ErrBadRequest, "Image data is not in the qcow2 format its disk_format claims.")
-	}
-	if im.DiskFormat != nil && *im.DiskFormat == "raw" {
+	switch *im.DiskFormat {
+	case "qcow2":
+		if isQcow2 {
+			vs := int64(binary.BigEndian.Uint64(head[qcow2SizePos:]))
+			im.VirtualSize = &vs
+		}
+	case "raw":
 		vs := size
 		im.VirtualSize = &vs
 	}

@@ -33,6 +33,11 @@ func (s *Service) AddMember(ctx context.Context, c Caller, id, memberID string) 
 	if memberID == "" || len(memberID) > 255 {
 		return glance.Member{}, glance.Errorf(glance.ErrBadRequest, "Invalid member id %q", memberID)
 	}
+	if existing, err := s.repo.ListMembers(ctx, id); err != nil {
+		return glance.Member{}, err
+	} else if len(existing) >= maxMembers {
+		return glance.Member{}, glance.Errorf(glance.ErrTooLarge, "Attempted: %d, Maximum: %d: the image has too many members.", len(existing)+1, maxMembers)
+	}
 	now := s.stamp()
 	m := glance.Member{ImageID: id, MemberID: memberID, Status: glance.MemberPending, CreatedAt: now, UpdatedAt: now}
 	if err := s.repo.AddMember(ctx, m); err != nil {
@@ -87,7 +92,8 @@ func (s *Service) GetMember(ctx context.Context, c Caller, id, memberID string) 
 	return m, err
 }
 
-// UpdateMember sets a membership's status; only the member itself may.
+// UpdateMember sets a membership's status; only the member itself (or an
+// admin) may.
 func (s *Service) UpdateMember(ctx context.Context, c Caller, id, memberID, status string) (glance.Member, error) {
 	im, err := s.load(ctx, c, id)
 	if err != nil {
@@ -103,7 +109,7 @@ func (s *Service) UpdateMember(ctx context.Context, c Caller, id, memberID, stat
 	if err != nil {
 		return glance.Member{}, err
 	}
-	if memberID != c.Project() || !s.authz.Enforce("modify_member", s.memberTarget(ctx, c, im, memberID), c.Creds) {
+	if (memberID != c.Project() && !c.IsAdmin) || !s.authz.Enforce("modify_member", s.memberTarget(ctx, c, im, memberID), c.Creds) {
 		return glance.Member{}, glance.Errorf(glance.ErrForbidden, "Only the member itself may change its membership status.")
 	}
 	m.Status, m.UpdatedAt = status, s.stamp()

@@ -35,6 +35,9 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, ops []PatchOp
 			return nil, err
 		}
 	}
+	if err := checkQuotas(next); err != nil {
+		return nil, err
+	}
 	if next.OwnerID() != im.OwnerID() && !c.IsAdmin {
 		return nil, glance.Errorf(glance.ErrForbidden, "You are not permitted to modify 'owner' on this image.")
 	}

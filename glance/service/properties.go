@@ -111,6 +111,23 @@ func setProperty(im *glance.Image, name string, value any) error {
 		}
 		slices.Sort(tags)
 		im.Tags = tags
+	case "kernel_id", "ramdisk_id":
+		// Base properties of Glance's schema: a UUID, or null to unset.
+		if value == nil {
+			delete(im.Properties, name)
+			return nil
+		}
+		s, ok := value.(string)
+		if !ok || !uuidPattern.MatchString(s) {
+			return bad("Invalid value for '%s': %v does not match the UUID pattern", name, jsonText(value))
+		}
+		im.Properties[name] = s
+	case "cinder_encryption_key_deletion_policy":
+		s, ok := value.(string)
+		if !ok || (s != "on_image_deletion" && s != "do_not_delete") {
+			return bad("Invalid value for '%s': must be on_image_deletion or do_not_delete", name)
+		}
+		im.Properties[name] = s
 	default:
 		if utf8.RuneCountInString(name) > 255 || name == "" {
 			return bad("Invalid property name '%s'", name)

@@ -38,6 +38,25 @@ type Config struct {
 // DefaultSizeCap is Glance's default image_size_cap, 1 TiB.
 const DefaultSizeCap = 1 << 40
 
+// Glance's per-image quotas (image_property_quota, image_tag_quota,
+// image_member_quota): going past them is 413.
+const (
+	maxProperties = 128
+	maxTags       = 128
+	maxMembers    = 128
+)
+
+// checkQuotas refuses an image with too many properties or tags.
+func checkQuotas(im *glance.Image) error {
+	if len(im.Properties) > maxProperties {
+		return glance.Errorf(glance.ErrTooLarge, "Attempted: %d, Maximum: %d: the image has too many properties.", len(im.Properties), maxProperties)
+	}
+	if len(im.Tags) > maxTags {
+		return glance.Errorf(glance.ErrTooLarge, "Attempted: %d, Maximum: %d: the image has too many tags.", len(im.Tags), maxTags)
+	}
+	return nil
+}
+
 // Service implements the image operations.
 type Service struct {
 	repo  glance.Repository

@@ -188,10 +188,15 @@ func TestFormatInspection(t *testing.T) {
 		{"plain qcow2", qcow2Header(1<<30, 0, 0), true},
 		{"qcow2 with backing file", qcow2Header(1<<30, 200, 0), false},
 		{"qcow2 with external data file", qcow2Header(1<<30, 0, 4), false},
-		{"raw bytes claiming qcow2", bytes.Repeat([]byte{1}, 512), false},
+		{"qcow2 with a backing file, labelled raw", nil, false},
 	}
-	for _, c := range cases {
-		im := e.create(t, `{"disk_format":"qcow2","container_format":"bare"}`)
+	cases[3].data = qcow2Header(1<<30, 200, 0)
+	for i, c := range cases {
+		format := "qcow2"
+		if i == 3 {
+			format = "raw"
+		}
+		im := e.create(t, `{"disk_format":"`+format+`","container_format":"bare"}`)
 		got, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(c.data))
 		if c.ok {
 			if err != nil || *got.VirtualSize != 1<<30 {
@@ -208,6 +213,13 @@ func TestFormatInspection(t *testing.T) {
 	}
 	if n := e.blobs(t); n != 1 {
 		t.Fatalf("rejected uploads left data: %d blobs, want 1", n)
+	}
+	// Arbitrary bytes labelled qcow2 are stored, as Glance 25 does (tempest
+	// uploads such data), with no virtual size.
+	im := e.create(t, `{"disk_format":"qcow2","container_format":"bare"}`)
+	got, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(bytes.Repeat([]byte{1}, 512)))
+	if err != nil || got.VirtualSize != nil {
+		t.Fatalf("non-qcow2 bytes labelled qcow2: %v %+v", err, got)
 	}
 }
 
