@@ -158,6 +158,27 @@ func TestGophercloudServers(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// createImage: gophercloud reads the image id from the Location header
+	// and the microversion header.
+	imageID, err := servers.CreateImage(ctx, cc, srv.ID, servers.CreateImageOpts{Name: "gc-snap", Metadata: map[string]string{"purpose": "backup"}}).ExtractImageID()
+	if err != nil {
+		t.Fatalf("createImage: %v", err)
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		snap, err := images.Get(ctx, ic, imageID).Extract()
+		if err == nil && snap.Status == images.ImageStatusActive {
+			if snap.Visibility != images.ImageVisibilityPrivate || snap.Properties["image_type"] != "snapshot" || snap.Properties["purpose"] != "backup" {
+				t.Fatalf("snapshot: %+v", snap)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("snapshot never became active: %+v %v", snap, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	waitServer(t, ctx, cc, srv.ID, "ACTIVE")
 	// Another project's caller learns nothing about the server.
 	admin := computeClient(t, s, "admin")
 	if _, err := servers.Get(ctx, admin, "00000000-0000-0000-0000-000000000000").Extract(); !gophercloud.ResponseCodeIs(err, 404) {
@@ -265,5 +286,57 @@ func TestStateFollowsLibvirt(t *testing.T) {
 	s.MustCLI("demo", "server", "delete", "--wait", "ev1")
 	if out, _ := exec.Command("virsh", "-c", uri, "list", "--all", "--name").CombinedOutput(); strings.Contains(string(out), id) {
 		t.Fatalf("domain left after delete: %s", out)
+	}
+}
+
+// TestServerCreateRefusals: unusable images and flavors are 400, quota 403.
+func TestServerCreateRefusals(t *testing.T) {
+	requireLibvirt(t)
+	s := NewServer(t, nil, "")
+	ctx := t.Context()
+	ic, cc := imageClient(t, s, "demo"), computeClient(t, s, "demo")
+	adminImages := imageClient(t, s, "admin")
+	upload := func(c *gophercloud.ServiceClient, name string, opts images.CreateOpts) string {
+		opts.Name, opts.DiskFormat, opts.ContainerFormat = name, "raw", "bare"
+		im, err := images.Create(ctx, c, opts).Extract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := os.Open(bootImage(t, "X"))
+		defer f.Close()
+		if err := imagedata.Upload(ctx, c, im.ID, f).ExtractErr(); err != nil {
+			t.Fatal(err)
+		}
+		return im.ID
+	}
+	ok := upload(ic, "ok", images.CreateOpts{})
+	needsRAM := upload(ic, "ram", images.CreateOpts{MinRAM: 1024})
+	needsDisk := upload(ic, "disk", images.CreateOpts{MinDisk: 2})
+	private := images.ImageVisibilityPrivate
+	othersPrivate := upload(adminImages, "private", images.CreateOpts{Visibility: &private})
+	queued, _ := images.Create(ctx, ic, images.CreateOpts{Name: "queued", DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
+
+	for name, c := range map[string]struct {
+		image, flavor string
+		min           int
+		code          int
+	}{
+		"missing image":           {"00000000-0000-0000-0000-000000000000", "42", 1, 400},
+		"queued image":            {queued.ID, "42", 1, 400},
+		"another project private": {othersPrivate, "42", 1, 400},
+		"flavor ram below min":    {needsRAM, "42", 1, 400},
+		"flavor disk below min":   {needsDisk, "42", 1, 400},
+		"missing flavor":          {ok, "nope", 1, 400},
+		"over the instance quota": {ok, "42", 11, 403},
+	} {
+		_, err := servers.Create(ctx, cc, servers.CreateOpts{Name: "x", ImageRef: c.image, FlavorRef: c.flavor, Min: c.min}, nil).Extract()
+		if !gophercloud.ResponseCodeIs(err, c.code) {
+			t.Errorf("%s: %v, want %d", name, err, c.code)
+		}
+	}
+	if out, _ := servers.List(cc, nil).AllPages(ctx); out != nil {
+		if list, _ := servers.ExtractServers(out); len(list) != 0 {
+			t.Fatalf("refused creates left servers: %+v", list)
+		}
 	}
 }
