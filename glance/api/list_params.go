@@ -34,6 +34,9 @@ func parseListQuery(v url.Values) (glance.ListQuery, error) {
 		q.Limit = min(n, maxLimit)
 	}
 	q.Marker = v.Get("marker")
+	if v.Has("marker") && q.Marker == "" {
+		return q, paramError("Invalid marker: it may not be empty")
+	}
 	sort, err := parseSort(v)
 	if err != nil {
 		return q, err
@@ -161,10 +164,8 @@ func splitIn(s string) ([]string, error) {
 
 func parseTimeFilter(key, val string) (glance.TimeFilter, error) {
 	op, rest, found := strings.Cut(val, ":")
-	if !found {
+	if !found || !slices.Contains([]string{"gt", "gte", "lt", "lte", "eq", "neq"}, op) {
 		op, rest = "eq", val // no operator means equality, as in Glance
-	} else if !slices.Contains([]string{"gt", "gte", "lt", "lte", "eq", "neq"}, op) {
-		return glance.TimeFilter{}, paramError("Unable to filter by unknown operator '" + op + "'.")
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
 		if t, err := time.Parse(layout, rest); err == nil {

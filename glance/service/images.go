@@ -79,6 +79,15 @@ func (s *Service) List(ctx context.Context, c Caller, q glance.ListQuery) ([]*gl
 		return nil, glance.Errorf(glance.ErrForbidden, "You are not authorized to list images.")
 	}
 	q.ProjectID, q.IsAdmin = c.Project(), c.IsAdmin
+	if q.Marker != "" {
+		// Any image the caller may GET is a valid marker, as in Glance.
+		if _, err := s.load(ctx, c, q.Marker); err != nil {
+			if errors.Is(err, glance.ErrNotFound) {
+				return nil, glance.Errorf(glance.ErrBadRequest, "No image found with ID %s", q.Marker)
+			}
+			return nil, err
+		}
+	}
 	ims, err := s.repo.List(ctx, q)
 	if errors.Is(err, glance.ErrNotFound) && q.Marker != "" {
 		return nil, glance.Errorf(glance.ErrBadRequest, "No image found with ID %s", q.Marker)

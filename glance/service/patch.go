@@ -38,7 +38,7 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, ops []PatchOp
 	if err := checkQuotas(next); err != nil {
 		return nil, err
 	}
-	if next.OwnerID() != im.OwnerID() && !c.IsAdmin {
+	if touchesOwner(ops) && !c.IsAdmin {
 		return nil, glance.Errorf(glance.ErrForbidden, "You are not permitted to modify 'owner' on this image.")
 	}
 	next.UpdatedAt = s.stamp()
@@ -67,7 +67,9 @@ func (s *Service) applyOp(next, orig *glance.Image, op PatchOp, c Caller) error 
 	_, exists := next.Properties[name]
 	switch op.Op {
 	case "add":
-		if op.V20 && !glance.IsCore(name) && exists {
+		// The deprecated v2.0 dialect: add never overwrites, and core
+		// attributes always exist.
+		if op.V20 && (glance.IsCore(name) || exists) {
 			return glance.Errorf(glance.ErrConflict, "Property %s already present.", name)
 		}
 		return setProperty(next, name, op.Value)
@@ -87,4 +89,15 @@ func (s *Service) applyOp(next, orig *glance.Image, op PatchOp, c Caller) error 
 		return nil
 	}
 	return glance.Errorf(glance.ErrBadRequest, "Invalid operation: %q", op.Op)
+}
+
+// touchesOwner reports whether a PATCH writes the owner (admins only, even
+// when the value does not change, as in Glance).
+func touchesOwner(ops []PatchOp) bool {
+	for _, op := range ops {
+		if op.Path == "owner" {
+			return true
+		}
+	}
+	return false
 }

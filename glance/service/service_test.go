@@ -414,6 +414,8 @@ func TestPatchSemantics(t *testing.T) {
 	}{
 		{"v2.1 add overwrites", []service.PatchOp{{Op: "add", Path: "foo", Value: "baz"}}, nil},
 		{"v2.0 add existing conflicts", []service.PatchOp{{Op: "add", Path: "foo", Value: "x", V20: true}}, glance.ErrConflict},
+		{"v2.0 add on a core attribute conflicts", []service.PatchOp{{Op: "add", Path: "name", Value: "x", V20: true}}, glance.ErrConflict},
+		{"owner is admin-only, even unchanged", []service.PatchOp{{Op: "replace", Path: "owner", Value: "A"}}, glance.ErrForbidden},
 		{"replace missing conflicts", []service.PatchOp{{Op: "replace", Path: "nope", Value: "x"}}, glance.ErrConflict},
 		{"remove missing conflicts", []service.PatchOp{{Op: "remove", Path: "nope"}}, glance.ErrConflict},
 		{"remove core forbidden", []service.PatchOp{{Op: "remove", Path: "name"}}, glance.ErrForbidden},
