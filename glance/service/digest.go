@@ -26,7 +26,7 @@ type digestReader struct {
 const (
 	headSize       = 4096
 	chunkSize      = 1 << 20
-	chunksInFlight = 4
+	chunksInFlight = 16
 )
 
 // hashWorker feeds chunks to one hash on its own goroutine.
