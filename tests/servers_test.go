@@ -13,6 +13,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/gophercloud/gophercloud/v2/pagination"
 )
 
 // requireLibvirt fails (never skips) when the test machine has no libvirt:
@@ -338,5 +339,105 @@ func TestServerCreateRefusals(t *testing.T) {
 		if list, _ := servers.ExtractServers(out); len(list) != 0 {
 			t.Fatalf("refused creates left servers: %+v", list)
 		}
+	}
+}
+
+// TestServerListFilters: reservation ids, the status/image/flavor/name
+// filters, changes-since and paging links of GET /servers/detail.
+func TestServerListFilters(t *testing.T) {
+	requireLibvirt(t)
+	s := NewServer(t, nil, "")
+	ctx := t.Context()
+	ic, cc := imageClient(t, s, "demo"), computeClient(t, s, "demo")
+	im, _ := images.Create(ctx, ic, images.CreateOpts{Name: "lf", DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
+	f, _ := os.Open(bootImage(t, "LF"))
+	defer f.Close()
+	if err := imagedata.Upload(ctx, ic, im.ID, f).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().UTC().Add(-time.Second)
+	var body struct {
+		ReservationID string `json:"reservation_id"`
+	}
+	req := map[string]any{"server": map[string]any{"name": "web", "imageRef": im.ID, "flavorRef": "42",
+		"min_count": 2, "max_count": 2, "return_reservation_id": true}}
+	_, err := cc.Post(ctx, cc.ServiceURL("servers"), req, &body, &gophercloud.RequestOpts{OkCodes: []int{202}})
+	if err != nil || !strings.HasPrefix(body.ReservationID, "r-") {
+		t.Fatalf("return_reservation_id: %+v %v", body, err)
+	}
+	one, err := servers.Create(ctx, cc, servers.CreateOpts{Name: "db", ImageRef: im.ID, FlavorRef: "84"}, nil).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(opts servers.ListOpts) []servers.Server {
+		t.Helper()
+		pages, err := servers.List(cc, opts).AllPages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := servers.ExtractServers(pages)
+		return out
+	}
+	var byResBody struct {
+		Servers []servers.Server `json:"servers"`
+	}
+	if _, err := cc.Get(ctx, cc.ServiceURL("servers", "detail")+"?reservation_id="+body.ReservationID, &byResBody, nil); err != nil {
+		t.Fatal(err)
+	}
+	byRes := byResBody.Servers
+	if len(byRes) != 2 {
+		t.Fatalf("reservation filter: %d servers", len(byRes))
+	}
+	for _, sv := range append(byRes, servers.Server{ID: one.ID}) {
+		waitServer(t, ctx, cc, sv.ID, "ACTIVE")
+	}
+	if got := list(servers.ListOpts{Name: "^web-"}); len(got) != 2 {
+		t.Fatalf("name regex: %d", len(got))
+	}
+	if got := list(servers.ListOpts{Flavor: "84"}); len(got) != 1 || got[0].ID != one.ID {
+		t.Fatalf("flavor filter: %+v", got)
+	}
+	if got := list(servers.ListOpts{Image: im.ID, Status: "ACTIVE"}); len(got) != 3 {
+		t.Fatalf("image+status filter: %d", len(got))
+	}
+	if got := list(servers.ListOpts{Status: "SHUTOFF"}); len(got) != 0 {
+		t.Fatalf("status SHUTOFF: %d", len(got))
+	}
+	if got := list(servers.ListOpts{ChangesSince: before.Format(time.RFC3339)}); len(got) != 3 {
+		t.Fatalf("changes-since: %d", len(got))
+	}
+	// Paging one server at a time visits all three.
+	seen := map[string]bool{}
+	pages := 0
+	servers.List(cc, servers.ListOpts{Limit: 1}).EachPage(ctx, func(_ context.Context, p pagination.Page) (bool, error) {
+		pages++
+		svs, _ := servers.ExtractServers(p)
+		for _, sv := range svs {
+			seen[sv.ID] = true
+		}
+		return pages < 10, nil
+	})
+	if len(seen) != 3 {
+		t.Fatalf("paging with servers_links saw %d servers in %d pages", len(seen), pages)
+	}
+	for id := range seen {
+		servers.Delete(ctx, cc, id)
+	}
+	for id := range seen {
+		waitGoneT(t, ctx, cc, id)
+	}
+}
+
+func waitGoneT(t *testing.T, ctx context.Context, c *gophercloud.ServiceClient, id string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := servers.Get(ctx, c, id).Extract(); gophercloud.ResponseCodeIs(err, 404) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server %s not deleted", id)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
