@@ -16,25 +16,8 @@ import (
 	computedb "imagestack/compute/db"
 	"imagestack/compute/service"
 	"imagestack/policy"
-	"imagestack/policy/keystone"
+	"imagestack/policy/keystone/keystonetest"
 )
-
-type tokens map[string]*keystone.Token
-
-func (t tokens) Validate(_ context.Context, id string) (*keystone.Token, error) {
-	if tok, ok := t[id]; ok {
-		return tok, nil
-	}
-	return nil, keystone.ErrNotFound
-}
-
-func token(project string, roles ...string) *keystone.Token {
-	tok := &keystone.Token{User: keystone.User{ID: "u-" + project}, Project: &keystone.Project{ID: project}}
-	for _, r := range roles {
-		tok.Roles = append(tok.Roles, keystone.Role{Name: r})
-	}
-	return tok
-}
 
 func newServer(t *testing.T) *httptest.Server {
 	repo, err := computedb.New(dbtest.OpenSQLite(t))
@@ -48,7 +31,7 @@ func newServer(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(nil)
-	toks := tokens{"member": token("A", "member", "reader"), "admin": token("Z", "admin", "member", "reader")}
+	toks := keystonetest.Tokens{"member": keystonetest.Token("A", "member", "reader"), "admin": keystonetest.Token("Z", "admin", "member", "reader")}
 	srv.Config.Handler = api.New(svc, toks, srv.URL, "http://image", "http://identity", log).Handler()
 	t.Cleanup(srv.Close)
 	return srv

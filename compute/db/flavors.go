@@ -5,9 +5,7 @@ package db
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -53,17 +51,10 @@ func New(gdb *gorm.DB) (*Repo, error) {
 	return &Repo{db: gdb}, nil
 }
 
-func classify(err error, what string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return fmt.Errorf("%s: %w", what, compute.ErrNotFound)
-	case errors.Is(err, gorm.ErrDuplicatedKey), strings.Contains(err.Error(), "UNIQUE constraint failed"), strings.Contains(err.Error(), "Duplicate entry"):
-		return fmt.Errorf("%s: %w", what, compute.ErrConflict)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
+// classify converts gorm/driver errors into domain error kinds.
+func classify(err error, what string) error { return errorKinds.Classify(err, what) }
+
+var errorKinds = commondb.Kinds{NotFound: compute.ErrNotFound, Conflict: compute.ErrConflict}
 
 // CreateFlavor implements compute.FlavorRepository.
 func (r *Repo) CreateFlavor(ctx context.Context, f compute.Flavor) error {

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,27 +18,9 @@ import (
 	glancedb "imagestack/glance/db"
 	"imagestack/glance/service"
 	"imagestack/policy"
-	"imagestack/policy/keystone"
+	"imagestack/policy/keystone/keystonetest"
 	"imagestack/storage/filesystem"
 )
-
-// tokens is a fake identity: each token names a project and its roles.
-type tokens map[string]*keystone.Token
-
-func (t tokens) Validate(_ context.Context, id string) (*keystone.Token, error) {
-	if tok, ok := t[id]; ok {
-		return tok, nil
-	}
-	return nil, keystone.ErrNotFound
-}
-
-func token(project string, roles ...string) *keystone.Token {
-	tok := &keystone.Token{User: keystone.User{ID: "u-" + project}, Project: &keystone.Project{ID: project}}
-	for _, r := range roles {
-		tok.Roles = append(tok.Roles, keystone.Role{Name: r})
-	}
-	return tok
-}
 
 type env struct {
 	t   *testing.T
@@ -58,7 +39,7 @@ func newEnv(t *testing.T, sizeCap int64) *env {
 	enf, _ := policy.NewEnforcer("", policy.GlanceDefaults)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := service.New(repo, fs, enf, service.Config{SizeCap: sizeCap}, log)
-	toks := tokens{"a": token("A", "member", "reader"), "b": token("B", "member", "reader"), "adm": token("Z", "admin", "member", "reader")}
+	toks := keystonetest.Tokens{"a": keystonetest.Token("A", "member", "reader"), "b": keystonetest.Token("B", "member", "reader"), "adm": keystonetest.Token("Z", "admin", "member", "reader")}
 	srv := httptest.NewServer(nil)
 	srv.Config.Handler = api.New(svc, toks, srv.URL, "http://identity", log).Handler()
 	t.Cleanup(srv.Close)

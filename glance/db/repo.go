@@ -5,9 +5,7 @@ package db
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -83,17 +81,10 @@ func New(gdb *gorm.DB) (*Repo, error) {
 // dbTime is the precision every engine stores exactly (MySQL datetime(3)).
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
-func classify(err error, what string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return fmt.Errorf("%s: %w", what, glance.ErrNotFound)
-	case errors.Is(err, gorm.ErrDuplicatedKey), strings.Contains(err.Error(), "UNIQUE constraint failed"), strings.Contains(err.Error(), "Duplicate entry"):
-		return fmt.Errorf("%s: %w", what, glance.ErrConflict)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
+// classify converts gorm/driver errors into domain error kinds.
+func classify(err error, what string) error { return errorKinds.Classify(err, what) }
+
+var errorKinds = commondb.Kinds{NotFound: glance.ErrNotFound, Conflict: glance.ErrConflict}
 
 func toRow(im *glance.Image) imageRow {
 	return imageRow{ID: im.ID, Name: im.Name, Status: im.Status, Visibility: im.Visibility, Protected: im.Protected,

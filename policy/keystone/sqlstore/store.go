@@ -5,7 +5,6 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -94,24 +93,9 @@ func New(gdb *gorm.DB) (*Store, error) {
 var _ keystone.Store = (*Store)(nil)
 
 // classify turns gorm/driver errors into keystone error kinds.
-func classify(err error, what string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return fmt.Errorf("%s: %w", what, keystone.ErrNotFound)
-	case errors.Is(err, gorm.ErrDuplicatedKey), isDuplicate(err):
-		return fmt.Errorf("%s: %w", what, keystone.ErrConflict)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
+func classify(err error, what string) error { return errorKinds.Classify(err, what) }
 
-// isDuplicate catches unique violations that gorm's translator misses
-// (the pure-Go SQLite driver reports them only as text).
-func isDuplicate(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "Duplicate entry")
-}
+var errorKinds = db.Kinds{NotFound: keystone.ErrNotFound, Conflict: keystone.ErrConflict}
 
 func (s *Store) first(ctx context.Context, dst any, what string, query string, args ...any) error {
 	return classify(s.db.WithContext(ctx).Where(query, args...).Take(dst).Error, what)
@@ -370,7 +354,7 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 func (s *Store) AddAssignment(ctx context.Context, a keystone.Assignment) error {
 	row := assignmentRow(a)
 	err := s.db.WithContext(ctx).Create(&row).Error
-	if err != nil && (errors.Is(err, gorm.ErrDuplicatedKey) || isDuplicate(err)) {
+	if db.IsDuplicate(err) {
 		return nil // granting twice is not an error in Keystone
 	}
 	return classify(err, "add assignment")

@@ -1,0 +1,29 @@
+// Package keystonetest provides a fake token validator for API tests that
+// need authenticated callers without a running identity service.
+package keystonetest
+
+import (
+	"context"
+
+	"imagestack/policy/keystone"
+)
+
+// Tokens maps token ids to the tokens they stand for; unknown ids are invalid.
+type Tokens map[string]*keystone.Token
+
+// Validate implements keystone.TokenValidator.
+func (t Tokens) Validate(_ context.Context, id string) (*keystone.Token, error) {
+	if tok, ok := t[id]; ok {
+		return tok, nil
+	}
+	return nil, keystone.ErrNotFound
+}
+
+// Token is a project-scoped token of user "u-<project>" with the given roles.
+func Token(project string, roles ...string) *keystone.Token {
+	tok := &keystone.Token{User: keystone.User{ID: "u-" + project}, Project: &keystone.Project{ID: project}}
+	for _, r := range roles {
+		tok.Roles = append(tok.Roles, keystone.Role{Name: r})
+	}
+	return tok
+}
