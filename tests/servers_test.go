@@ -288,6 +288,9 @@ func TestStateFollowsLibvirt(t *testing.T) {
 	if out, _ := exec.Command("virsh", "-c", uri, "list", "--all", "--name").CombinedOutput(); strings.Contains(string(out), id) {
 		t.Fatalf("domain left after delete: %s", out)
 	}
+	if _, err := os.Stat(s.StateDir + "/compute/instances/" + id); !os.IsNotExist(err) {
+		t.Fatalf("server disk and console left after delete: %v", err)
+	}
 }
 
 // TestServerCreateRefusals: unusable images and flavors are 400, quota 403.
