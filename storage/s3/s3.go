@@ -1,0 +1,221 @@
+// Package s3 is a storage.Store on S3-compatible object storage (MinIO, AWS
+// S3, Ceph RGW) through minio-go. Uploads of unknown length stream as
+// multipart uploads, holding at most PartSize x Concurrency bytes; a failed
+// or cancelled upload is aborted, so no parts are left behind. It converts S3
+// errors into the storage sentinels at its boundary.
+package s3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"imagestack/storage"
+)
+
+// Config locates the bucket.
+type Config struct {
+	Endpoint  string // host:port
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	Region    string
+	UseTLS    bool
+	// CreateBucket creates the bucket when it does not exist.
+	CreateBucket bool
+	// PartSize (bytes, default 8 MiB) and Concurrency (default 4) bound the
+	// memory of one upload to their product.
+	PartSize    uint64
+	Concurrency uint
+}
+
+// Store implements storage.Store.
+type Store struct {
+	c   *minio.Client
+	cfg Config
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New connects and checks (or creates) the bucket.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.PartSize == 0 {
+		cfg.PartSize = 8 << 20
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 4
+	}
+	c, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure: cfg.UseTLS, Region: cfg.Region,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3 store: %w", err)
+	}
+	s := &Store{c: c, cfg: cfg}
+	ok, err := c.BucketExists(ctx, cfg.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("s3 store: bucket %s: %w", cfg.Bucket, s.classify(err))
+	}
+	if !ok {
+		if !cfg.CreateBucket {
+			return nil, fmt.Errorf("s3 store: bucket %s does not exist (set create_bucket to create it)", cfg.Bucket)
+		}
+		if err := c.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Region}); err != nil {
+			return nil, fmt.Errorf("s3 store: create bucket %s: %w", cfg.Bucket, s.classify(err))
+		}
+	}
+	return s, nil
+}
+
+// classify converts S3 and network errors into storage sentinels.
+func (s *Store) classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	resp := minio.ToErrorResponse(err)
+	switch {
+	case resp.Code == "NoSuchKey" || resp.StatusCode == http.StatusNotFound && resp.Code != "NoSuchBucket":
+		return fmt.Errorf("%w: %v", storage.ErrNotFound, err)
+	case resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed:
+		return fmt.Errorf("%w: %v", storage.ErrExists, err)
+	case resp.Code == "XMinioStorageFull" || resp.Code == "QuotaExceeded" || resp.Code == "EntityTooLarge":
+		return fmt.Errorf("%w: %v", storage.ErrFull, err)
+	case resp.StatusCode >= 500 || resp.Code == "SlowDown" || resp.Code == "NoSuchBucket":
+		return fmt.Errorf("%w: %v", storage.ErrUnavailable, err)
+	}
+	var netErr net.Error
+	var opErr *net.OpError
+	if errors.As(err, &netErr) || errors.As(err, &opErr) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: %v", storage.ErrUnavailable, err)
+	}
+	return err
+}
+
+// sourceError remembers the first error of the data source, so that a
+// failing client is reported as itself, not as a store error.
+type sourceError struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceError) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// Put implements storage.Store. The write is conditional (If-None-Match),
+// so of two concurrent Puts to one key exactly one succeeds.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	if !storage.ValidKey(key) {
+		return 0, fmt.Errorf("%w: %q", storage.ErrInvalidKey, key)
+	}
+	if _, err := s.Stat(ctx, key); err == nil {
+		return 0, fmt.Errorf("%w: %s", storage.ErrExists, key)
+	}
+	src := &sourceError{r: r}
+	opts := minio.PutObjectOptions{PartSize: s.cfg.PartSize, NumThreads: s.cfg.Concurrency, ConcurrentStreamParts: true,
+		ContentType: "application/octet-stream"}
+	opts.SetMatchETagExcept("*")
+	info, err := s.c.PutObject(ctx, s.cfg.Bucket, key, src, -1, opts)
+	if err != nil {
+		// minio-go aborts the multipart upload itself; make sure of it.
+		_ = s.c.RemoveIncompleteUpload(context.WithoutCancel(ctx), s.cfg.Bucket, key)
+		switch {
+		case src.err != nil:
+			return 0, src.err
+		case ctx.Err() != nil:
+			return 0, ctx.Err()
+		}
+		return 0, s.classify(err)
+	}
+	return info.Size, nil
+}
+
+// Get implements storage.Store, with a ranged GET for partial reads.
+func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	info, err := s.Stat(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if offset >= info.Size || length == 0 {
+		return io.NopCloser(bytes.NewReader(nil)), nil
+	}
+	opts := minio.GetObjectOptions{}
+	if offset > 0 || length > 0 {
+		end := int64(0) // to the end
+		if length > 0 {
+			end = min(offset+length, info.Size) - 1
+		}
+		if err := opts.SetRange(offset, end); err != nil {
+			return nil, err
+		}
+	}
+	obj, err := s.c.GetObject(ctx, s.cfg.Bucket, key, opts)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	return &object{obj: obj, s: s}, nil
+}
+
+// object converts read errors of a streaming GET.
+type object struct {
+	obj *minio.Object
+	s   *Store
+}
+
+func (o *object) Read(p []byte) (int, error) {
+	n, err := o.obj.Read(p)
+	if err != nil && err != io.EOF {
+		return n, o.s.classify(err)
+	}
+	return n, err
+}
+
+func (o *object) Close() error { return o.obj.Close() }
+
+// Stat implements storage.Store.
+func (s *Store) Stat(ctx context.Context, key string) (storage.Info, error) {
+	if !storage.ValidKey(key) {
+		return storage.Info{}, fmt.Errorf("%w: %q", storage.ErrInvalidKey, key)
+	}
+	info, err := s.c.StatObject(ctx, s.cfg.Bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return storage.Info{}, s.classify(err)
+	}
+	return storage.Info{Size: info.Size}, nil
+}
+
+// Delete implements storage.Store; it also aborts unfinished uploads of key.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if _, err := s.Stat(ctx, key); err != nil {
+		return err
+	}
+	if err := s.c.RemoveObject(ctx, s.cfg.Bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		return s.classify(err)
+	}
+	_ = s.c.RemoveIncompleteUpload(ctx, s.cfg.Bucket, key)
+	return nil
+}
+
+// IncompleteUploads counts unfinished multipart uploads in the bucket (the
+// conformance suite uses it to prove that failures leave no parts behind).
+func (s *Store) IncompleteUploads(ctx context.Context) int {
+	n := 0
+	for info := range s.c.ListIncompleteUploads(ctx, s.cfg.Bucket, "", true) {
+		if info.Err == nil {
+			n++
+		}
+	}
+	return n
+}
