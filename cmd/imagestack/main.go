@@ -31,7 +31,9 @@ import (
 	"imagestack/policy/keystone"
 	identityapi "imagestack/policy/keystone/api"
 	"imagestack/policy/keystone/sqlstore"
+	"imagestack/storage"
 	"imagestack/storage/filesystem"
+	s3store "imagestack/storage/s3"
 )
 
 func main() {
@@ -132,7 +134,7 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	blobs, err := filesystem.New(cfg.Image.FilesystemDir)
+	blobs, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -225,4 +227,14 @@ func serveAll(ctx context.Context, log *slog.Logger, lns map[string]net.Listener
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openStore opens the configured image data store.
+func openStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
+	if cfg.Image.Store == "s3" {
+		c := cfg.Image.S3
+		return s3store.New(ctx, s3store.Config{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey,
+			Region: c.Region, UseTLS: c.UseTLS, CreateBucket: c.CreateBucket, PartSize: c.PartSize, Concurrency: c.Concurrency})
+	}
+	return filesystem.New(cfg.Image.FilesystemDir)
 }

@@ -38,6 +38,19 @@ type Listener struct {
 	PublicURL string `yaml:"public_url"`
 }
 
+// S3Config locates an S3-compatible bucket for image data.
+type S3Config struct {
+	Endpoint     string `yaml:"endpoint"` // host:port
+	Bucket       string `yaml:"bucket"`
+	AccessKey    string `yaml:"access_key"`
+	SecretKey    string `yaml:"secret_key"`
+	Region       string `yaml:"region"`
+	UseTLS       bool   `yaml:"use_tls"`
+	CreateBucket bool   `yaml:"create_bucket"`
+	PartSize     uint64 `yaml:"part_size"`   // bytes per multipart part (default 8 MiB)
+	Concurrency  uint   `yaml:"concurrency"` // parts in flight (default 4)
+}
+
 // Config is the whole server configuration.
 type Config struct {
 	StateDir string `yaml:"state_dir"`
@@ -56,6 +69,9 @@ type Config struct {
 		SizeCap int64 `yaml:"size_cap"`
 		// FilesystemDir holds image blobs (default $STATE_DIR/images).
 		FilesystemDir string `yaml:"filesystem_dir"`
+		// Store is where image data goes: "file" (default) or "s3".
+		Store string   `yaml:"store"`
+		S3    S3Config `yaml:"s3"`
 	} `yaml:"image"`
 	Compute struct {
 		Listener   `yaml:",inline"`
@@ -121,6 +137,17 @@ func Load(path string) (Config, error) {
 	}
 	if c.Image.FilesystemDir == "" {
 		c.Image.FilesystemDir = filepath.Join(c.StateDir, "images")
+	}
+	switch c.Image.Store {
+	case "":
+		c.Image.Store = "file"
+	case "file":
+	case "s3":
+		if c.Image.S3.Endpoint == "" || c.Image.S3.Bucket == "" {
+			return c, errors.New("config: image.store s3 needs image.s3.endpoint and image.s3.bucket")
+		}
+	default:
+		return c, fmt.Errorf("config: image.store must be file or s3, not %q", c.Image.Store)
 	}
 	if c.Image.SizeCap <= 0 {
 		return c, errors.New("config: image.size_cap must be positive")
