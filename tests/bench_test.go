@@ -21,6 +21,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"imagestack/common/db/dbtest"
 )
@@ -352,5 +354,77 @@ func waitGone(b *testing.B, c *gophercloud.ServiceClient, id string) {
 			b.Fatalf("server %s not deleted", id)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// BenchmarkImageTransferS3 uploads (chunked) and downloads 2 GiB through
+// the API to the S3 store, against minio-go PutObject/GetObject of the same
+// bytes straight to the same MinIO, with the server's peak RSS growth.
+func BenchmarkImageTransferS3(b *testing.B) {
+	ep := os.Getenv("TEST_MINIO_ENDPOINT")
+	if ep == "" {
+		b.Fatal("TEST_MINIO_ENDPOINT is not set: run `make bench`, which starts MinIO")
+	}
+	ak, sk := os.Getenv("TEST_MINIO_ACCESS_KEY"), os.Getenv("TEST_MINIO_SECRET_KEY")
+	for b.Loop() {
+		const size = 2 << 30
+		mc, err := minio.New(ep, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, "")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := b.Context()
+		bucket := fmt.Sprintf("imagestack-bench-%d", time.Now().UnixNano())
+		if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := mc.PutObject(ctx, bucket, "baseline", newPattern(size), -1, minio.PutObjectOptions{PartSize: 8 << 20, NumThreads: 4, ConcurrentStreamParts: true}); err != nil {
+			b.Fatal(err)
+		}
+		putRate := mbps(size, time.Since(start))
+		start = time.Now()
+		obj, _ := mc.GetObject(ctx, bucket, "baseline", minio.GetObjectOptions{})
+		n, _ := io.CopyBuffer(io.Discard, obj, make([]byte, 1<<20))
+		obj.Close()
+		getRate := mbps(n, time.Since(start))
+		mc.RemoveObject(ctx, bucket, "baseline", minio.RemoveObjectOptions{})
+
+		s := NewServer(b, nil, fmt.Sprintf("image: {store: s3, s3: {endpoint: %q, bucket: %q, access_key: %q, secret_key: %q}}", ep, bucket, ak, sk))
+		c := imageClient(b, s, "demo")
+		pid := s.cmd.Process.Pid
+		im, err := images.Create(ctx, c, images.CreateOpts{Name: "bench-s3", DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
+		if err != nil {
+			b.Fatal(err)
+		}
+		rssBefore := procKB(pid, "VmRSS")
+		resetPeak(pid)
+		start = time.Now()
+		resp, err := uploadRaw(s, c.TokenID, im.ID, newPattern(size))
+		if err != nil || resp.StatusCode != 204 {
+			b.Fatalf("upload: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		up := mbps(size, time.Since(start))
+		upPeak := procKB(pid, "VmHWM")
+		resetPeak(pid)
+		req, _ := http.NewRequest("GET", s.ImageURL+"/v2/images/"+im.ID+"/file", nil)
+		req.Header.Set("X-Auth-Token", c.TokenID)
+		start = time.Now()
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("download: %v %v", resp, err)
+		}
+		n, _ = io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
+		resp.Body.Close()
+		down := mbps(n, time.Since(start))
+		downPeak := procKB(pid, "VmHWM")
+		fmt.Printf("S3 baselines (2 GiB, minio-go straight to MinIO): PutObject %.0f MiB/s, GetObject %.0f MiB/s\n", putRate, getRate)
+		fmt.Printf("S3 2 GiB chunked upload through the API: %.0f MiB/s = %.2f x PutObject; download %.0f MiB/s = %.2f x GetObject\n",
+			up, up/putRate, down, down/getRate)
+		fmt.Printf("S3 server RSS: %d MiB before; peak growth %.1f MiB during upload, %.1f MiB during download\n",
+			rssBefore>>10, float64(upPeak-rssBefore)/1024, float64(downPeak-rssBefore)/1024)
+		images.Delete(ctx, c, im.ID)
+		s.Stop()
+		mc.RemoveBucket(ctx, bucket)
 	}
 }
