@@ -33,13 +33,16 @@ func (s *Service) CreateImage(ctx context.Context, c Caller, id, name string, me
 	if name == "" {
 		return "", compute.Errorf(compute.ErrBadRequest, "Invalid input for field/attribute name: the image needs a name.")
 	}
-	if sv.TaskState != compute.TaskNone || (sv.VMState != compute.VMActive && sv.VMState != compute.VMStopped) {
-		return "", compute.Errorf(compute.ErrConflict, "Cannot 'createImage' instance %s while it is in vm_state %s", id, sv.VMState)
-	}
 	if s.Hypervisor == nil {
 		return "", compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
 	}
-	if _, err := s.update(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskImageSnapshot }); err != nil {
+	if _, err := s.updateIf(ctx, id, func(sv *compute.Server) error {
+		if sv.TaskState != compute.TaskNone || (sv.VMState != compute.VMActive && sv.VMState != compute.VMStopped) {
+			return compute.Errorf(compute.ErrConflict, "Cannot 'createImage' instance %s while it is in vm_state %s", id, sv.VMState)
+		}
+		sv.TaskState = compute.TaskImageSnapshot
+		return nil
+	}); err != nil {
 		return "", err
 	}
 	props := map[string]string{}
@@ -113,9 +116,6 @@ func (s *Service) Rebuild(ctx context.Context, c Caller, id, imageRef, name stri
 	if !s.authz.Enforce("os_compute_api:servers:rebuild", serverTarget(sv), c.Creds) {
 		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:servers:rebuild to be performed.")
 	}
-	if sv.TaskState != compute.TaskNone || (sv.VMState != compute.VMActive && sv.VMState != compute.VMStopped && sv.VMState != compute.VMError) {
-		return nil, compute.Errorf(compute.ErrConflict, "Cannot 'rebuild' instance %s while it is in vm_state %s", id, sv.VMState)
-	}
 	f := compute.Flavor{ID: sv.FlavorID, RAM: sv.RAM, VCPUs: sv.VCPUs, Disk: sv.Disk}
 	if _, err := s.checkImageFits(ctx, c, imageRef, f); err != nil {
 		return nil, err
@@ -123,7 +123,10 @@ func (s *Service) Rebuild(ctx context.Context, c Caller, id, imageRef, name stri
 	if s.Hypervisor == nil {
 		return nil, compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
 	}
-	sv, err = s.update(ctx, id, func(sv *compute.Server) {
+	sv, err = s.updateIf(ctx, id, func(sv *compute.Server) error {
+		if sv.TaskState != compute.TaskNone || (sv.VMState != compute.VMActive && sv.VMState != compute.VMStopped && sv.VMState != compute.VMError) {
+			return compute.Errorf(compute.ErrConflict, "Cannot 'rebuild' instance %s while it is in vm_state %s", id, sv.VMState)
+		}
 		sv.TaskState, sv.ImageID = compute.TaskRebuilding, imageRef
 		if name != "" {
 			sv.Name = name
@@ -131,6 +134,7 @@ func (s *Service) Rebuild(ctx context.Context, c Caller, id, imageRef, name stri
 		if sv.VMState == compute.VMError {
 			sv.VMState, sv.Fault = compute.VMActive, ""
 		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -58,15 +58,18 @@ func (s *Service) SetMetadata(ctx context.Context, c Caller, id, rule string, md
 			return nil, compute.Errorf(compute.ErrBadRequest, "Invalid metadata: keys are 1 to 255 characters and values at most 255.")
 		}
 	}
-	next := map[string]string{}
-	if !replace {
-		maps.Copy(next, sv.Metadata)
-	}
-	maps.Copy(next, md)
-	if len(next) > maxMetadataItems {
-		return nil, compute.Errorf(compute.ErrOverQuota, "Quota exceeded for metadata_items: at most %d items.", maxMetadataItems)
-	}
-	sv, err = s.update(ctx, id, func(sv *compute.Server) { sv.Metadata = next })
+	sv, err = s.updateIf(ctx, id, func(sv *compute.Server) error {
+		next := map[string]string{}
+		if !replace {
+			maps.Copy(next, sv.Metadata)
+		}
+		maps.Copy(next, md)
+		if len(next) > maxMetadataItems {
+			return compute.Errorf(compute.ErrOverQuota, "Quota exceeded for metadata_items: at most %d items.", maxMetadataItems)
+		}
+		sv.Metadata = next
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}

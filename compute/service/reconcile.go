@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -58,35 +59,33 @@ func (s *Service) SyncServer(ctx context.Context, id string, clearTask bool) {
 	mu, _ := s.locks.LoadOrStore(id, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
-	sv, err := s.Servers.GetServer(ctx, id)
-	if err != nil || sv.VMState == compute.VMDeleted || sv.VMState == compute.VMError {
-		return
-	}
-	if sv.TaskState != compute.TaskNone && !clearTask {
-		return
-	}
 	ps, err := s.Hypervisor.PowerState(ctx, id)
 	if err != nil {
 		s.log.Warn("could not read power state", "server", id, "err", err)
 		return
 	}
-	next := *sv
-	next.TaskState, next.PowerState = compute.TaskNone, ps
-	switch ps {
-	case compute.PowerRunning, compute.PowerPaused:
-		next.VMState = compute.VMActive
-	default:
-		next.VMState = compute.VMStopped
-	}
-	if next.VMState == sv.VMState && next.PowerState == sv.PowerState && next.TaskState == sv.TaskState {
-		return
-	}
-	next.UpdatedAt = s.now().UTC()
-	s.log.Info("server state reconciled from the hypervisor", "server", id, "vm_state", next.VMState, "power_state", int(ps))
-	if err := s.Servers.UpdateServer(ctx, &next); err != nil {
+	_, err = s.updateIf(ctx, id, func(sv *compute.Server) error {
+		if sv.VMState == compute.VMDeleted || sv.VMState == compute.VMError || (sv.TaskState != compute.TaskNone && !clearTask) {
+			return errUnchanged
+		}
+		vm := compute.VMStopped
+		if ps == compute.PowerRunning || ps == compute.PowerPaused {
+			vm = compute.VMActive
+		}
+		if vm == sv.VMState && ps == sv.PowerState && sv.TaskState == compute.TaskNone {
+			return errUnchanged
+		}
+		sv.VMState, sv.PowerState, sv.TaskState = vm, ps, compute.TaskNone
+		s.log.Info("server state reconciled from the hypervisor", "server", id, "vm_state", vm, "power_state", int(ps))
+		return nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
 		s.log.Error("could not record reconciled state", "server", id, "err", err)
 	}
 }
+
+// errUnchanged tells updateIf that there is nothing to save.
+var errUnchanged = errors.New("unchanged")
 
 // WatchEvents keeps servers in step with hypervisor events until ctx ends,
 // resubscribing when the hypervisor connection drops.

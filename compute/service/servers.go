@@ -175,13 +175,26 @@ func (s *Service) background(serverID string, work func(ctx context.Context)) {
 	}()
 }
 
-// update loads a server, applies change and saves it.
+// update loads a server, applies change and saves it, holding the server's
+// row lock so that concurrent updates (an API call during a background
+// boot, say) never overwrite each other.
 func (s *Service) update(ctx context.Context, id string, change func(*compute.Server)) (*compute.Server, error) {
+	return s.updateIf(ctx, id, func(sv *compute.Server) error { change(sv); return nil })
+}
+
+// updateIf is update whose change may refuse (its error is returned and
+// nothing is saved): check-and-set of a server's state in one step.
+func (s *Service) updateIf(ctx context.Context, id string, change func(*compute.Server) error) (*compute.Server, error) {
+	mu, _ := s.rows.LoadOrStore(id, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	sv, err := s.Servers.GetServer(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	change(sv)
+	if err := change(sv); err != nil {
+		return nil, err
+	}
 	sv.UpdatedAt = s.now().UTC()
 	return sv, s.Servers.UpdateServer(ctx, sv)
 }
@@ -278,10 +291,13 @@ func (s *Service) act(ctx context.Context, c Caller, id, rule, action, task stri
 	if !s.authz.Enforce(rule, serverTarget(sv), c.Creds) {
 		return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
 	}
-	if sv.TaskState != compute.TaskNone || !allowed(sv) {
-		return compute.Errorf(compute.ErrConflict, "Cannot '%s' instance %s while it is in vm_state %s", action, id, sv.VMState)
-	}
-	if _, err := s.update(ctx, id, func(sv *compute.Server) { sv.TaskState = task }); err != nil {
+	if _, err := s.updateIf(ctx, id, func(sv *compute.Server) error {
+		if sv.TaskState != compute.TaskNone || !allowed(sv) {
+			return compute.Errorf(compute.ErrConflict, "Cannot '%s' instance %s while it is in vm_state %s", action, id, sv.VMState)
+		}
+		sv.TaskState = task
+		return nil
+	}); err != nil {
 		return err
 	}
 	s.background(id, func(ctx context.Context) {
@@ -360,6 +376,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 			s.log.Error("could not record deleted server", "server", id, "err", err)
 		}
 		s.locks.Delete(id)
+		s.rows.Delete(id)
 	})
 	return nil
 }

@@ -62,6 +62,7 @@ type Service struct {
 	now     func() time.Time
 	tasks   sync.WaitGroup // background boots and actions
 	locks   sync.Map       // server id -> *sync.Mutex: one operation at a time per server
+	rows    sync.Map       // server id -> *sync.Mutex: one read-modify-write at a time per server
 }
 
 // New returns a compute service.
