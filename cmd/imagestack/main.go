@@ -27,6 +27,7 @@ import (
 	glanceapi "imagestack/glance/api"
 	glancedb "imagestack/glance/db"
 	glanceservice "imagestack/glance/service"
+	"imagestack/glance/webfetch"
 	"imagestack/policy"
 	"imagestack/policy/keystone"
 	identityapi "imagestack/policy/keystone/api"
@@ -139,6 +140,17 @@ func run(configPath string) error {
 		return err
 	}
 	imageService := glanceservice.New(images, blobs, enforcer, glanceservice.Config{SizeCap: cfg.Image.SizeCap}, log)
+	staging, err := filesystem.New(filepath.Join(cfg.StateDir, "staging"))
+	if err != nil {
+		return err
+	}
+	allowed, err := glanceservice.AllowedNetworksFromStrings(cfg.Image.WebDownload.AllowedNetworks)
+	if err != nil {
+		return err
+	}
+	imageService.EnableImport(glanceservice.ImportDeps{Staging: staging, Tasks: images,
+		Fetcher: webfetch.New(webfetch.Policy{AllowedNetworks: allowed, MaxRedirects: cfg.Image.WebDownload.MaxRedirects})})
+	defer imageService.WaitImports()
 	if n, err := imageService.RecoverInterrupted(ctx); err != nil {
 		return fmt.Errorf("recover interrupted uploads: %w", err)
 	} else if n > 0 {

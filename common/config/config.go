@@ -72,6 +72,12 @@ type Config struct {
 		// Store is where image data goes: "file" (default) or "s3".
 		Store string   `yaml:"store"`
 		S3    S3Config `yaml:"s3"`
+		// WebDownload limits what the web-download import may fetch.
+		WebDownload struct {
+			// AllowedNetworks are CIDRs exempt from the public-address rule.
+			AllowedNetworks []string `yaml:"allowed_networks"`
+			MaxRedirects    int      `yaml:"max_redirects"`
+		} `yaml:"web_download"`
 	} `yaml:"image"`
 	Compute struct {
 		Listener   `yaml:",inline"`

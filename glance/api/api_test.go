@@ -12,11 +12,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"imagestack/common/db/dbtest"
 	"imagestack/glance/api"
 	glancedb "imagestack/glance/db"
 	"imagestack/glance/service"
+	"imagestack/glance/webfetch"
 	"imagestack/policy"
 	"imagestack/policy/keystone/keystonetest"
 	"imagestack/storage/filesystem"
@@ -39,6 +41,11 @@ func newEnv(t *testing.T, sizeCap int64) *env {
 	enf, _ := policy.NewEnforcer("", policy.GlanceDefaults)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := service.New(repo, fs, enf, service.Config{SizeCap: sizeCap}, log)
+	staging, err := filesystem.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.EnableImport(service.ImportDeps{Staging: staging, Tasks: repo, Fetcher: webfetch.New(webfetch.Policy{})})
 	toks := keystonetest.Tokens{"a": keystonetest.Token("A", "member", "reader"), "b": keystonetest.Token("B", "member", "reader"), "adm": keystonetest.Token("Z", "admin", "member", "reader")}
 	srv := httptest.NewServer(nil)
 	srv.Config.Handler = api.New(svc, toks, srv.URL, "http://identity", log).Handler()
@@ -306,5 +313,67 @@ func TestQuotasAndBaseProperties(t *testing.T) {
 	e.req("POST", "/v2/images/"+id+"/members", "a", strings.NewReader(`{"member":"B"}`), "Content-Type", "application/json")
 	if resp, b := e.req("PUT", "/v2/images/"+id+"/members/B", "adm", strings.NewReader(`{"status":"accepted"}`), "Content-Type", "application/json"); resp.StatusCode != 200 {
 		t.Fatalf("admin accepting: %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestImportAPI(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	id := e.create("a", `{"disk_format":"raw","container_format":"bare"}`)["id"].(string)
+	imp := func(body string) int {
+		resp, _ := e.req("POST", "/v2/images/"+id+"/import", "a", strings.NewReader(body), "Content-Type", "application/json")
+		return resp.StatusCode
+	}
+	if c := imp(`{"method":{"name":"glance-direct"}}`); c != 409 {
+		t.Fatalf("glance-direct before staging = %d, want 409", c)
+	}
+	if c := imp(`{"method":{"name":"web-download","uri":"file:///etc/passwd"}}`); c != 400 {
+		t.Fatalf("web-download of file:// = %d, want 400", c)
+	}
+	if c := imp(`{"method":{"name":"copy-image"}}`); c != 400 {
+		t.Fatalf("copy-image with one store = %d, want 400", c)
+	}
+	if c := imp(`{"method":{"name":"bogus"}}`); c != 400 {
+		t.Fatalf("unknown method = %d, want 400", c)
+	}
+	if resp, _ := e.req("PUT", "/v2/images/"+id+"/stage", "a", strings.NewReader("staged bytes"), "Content-Type", "application/octet-stream"); resp.StatusCode != 204 {
+		t.Fatalf("stage = %d", resp.StatusCode)
+	}
+	_, b := e.req("GET", "/v2/images/"+id, "a", nil)
+	if !strings.Contains(string(b), `"status":"uploading"`) || !strings.Contains(string(b), `"size":12`) {
+		t.Fatalf("after stage: %s", b)
+	}
+	if resp, _ := e.req("PUT", "/v2/images/"+id+"/stage", "a", strings.NewReader("x"), "Content-Type", "application/octet-stream"); resp.StatusCode != 409 {
+		t.Fatalf("second stage = %d, want 409", resp.StatusCode)
+	}
+	if c := imp(`{"method":{"name":"glance-direct"}}`); c != 202 {
+		t.Fatalf("glance-direct import = %d", c)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, b = e.req("GET", "/v2/images/"+id, "a", nil)
+		if strings.Contains(string(b), `"status":"active"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("import never finished: %s", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(string(b), `"os_glance_import_task"`) || !strings.Contains(string(b), `"size":12`) {
+		t.Fatalf("imported image: %s", b)
+	}
+	_, b = e.req("GET", "/v2/images/"+id+"/tasks", "a", nil)
+	if !strings.Contains(string(b), `"status":"success"`) {
+		t.Fatalf("image tasks: %s", b)
+	}
+	if resp, _ := e.req("GET", "/v2/tasks", "a", nil); resp.StatusCode != 403 {
+		t.Fatalf("tasks API as member = %d, want 403 (tasks_api_access)", resp.StatusCode)
+	}
+	if resp, _ := e.req("GET", "/v2/tasks", "adm", nil); resp.StatusCode != 200 {
+		t.Fatalf("tasks API as admin = %d", resp.StatusCode)
+	}
+	_, b = e.req("GET", "/v2/info/import", "a", nil)
+	if !strings.Contains(string(b), "glance-direct") || !strings.Contains(string(b), "web-download") {
+		t.Fatalf("import info: %s", b)
 	}
 }

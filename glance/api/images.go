@@ -58,7 +58,9 @@ func (a *API) createImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", a.baseURL+"/v2/images/"+im.ID)
-	w.Header().Set("OpenStack-image-import-methods", "glance-direct,web-download,copy-image")
+	if methods := a.svc.ImportMethods(); len(methods) > 0 {
+		w.Header().Set("OpenStack-image-import-methods", strings.Join(methods, ","))
+	}
 	httpx.WriteJSON(w, http.StatusCreated, imageView(im))
 }
 

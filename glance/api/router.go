@@ -67,6 +67,12 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/images/{image_id}/members/{member_id}", a.showMember, http.MethodGet)
 	route("/images/{image_id}/members/{member_id}", a.updateMember, http.MethodPut)
 	route("/images/{image_id}/members/{member_id}", a.deleteMember, http.MethodDelete)
+	route("/images/{image_id}/stage", a.stageData, http.MethodPut)
+	route("/images/{image_id}/import", a.importImage, http.MethodPost)
+	route("/images/{image_id}/tasks", a.listImageTasks, http.MethodGet)
+	route("/info/import", a.showImportInfo, http.MethodGet)
+	route("/tasks", a.listTasks, http.MethodGet)
+	route("/tasks/{task_id}", a.showTask, http.MethodGet)
 	route("/schemas/{name}", a.showSchema, http.MethodGet)
 	route("/info/usage", a.showUsage, http.MethodGet)
 }

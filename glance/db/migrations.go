@@ -15,10 +15,11 @@ const Component = "image"
 // its version.
 var Migrations = []commondb.Migration{
 	{Version: 1, Name: "images, properties, tags, members", Up: migrate1},
+	{Version: 2, Name: "import tasks", Up: migrate2},
 }
 
 // Tables lists the image tables, for schema comparisons.
-var Tables = []string{"images", "image_properties", "image_tags", "image_members"}
+var Tables = []string{"images", "image_properties", "image_tags", "image_members", "tasks"}
 
 type v1Image struct {
 	ID              string     `gorm:"primaryKey;size:36"`
@@ -74,3 +75,23 @@ func (v1Member) TableName() string { return "image_members" }
 func migrate1(tx *gorm.DB) error {
 	return tx.Migrator().AutoMigrate(&v1Image{}, &v1Property{}, &v1Tag{}, &v1Member{})
 }
+
+type v2Task struct {
+	ID        string     `gorm:"primaryKey;size:36"`
+	Type      string     `gorm:"size:30;not null"`
+	Status    string     `gorm:"size:30;not null"`
+	Owner     string     `gorm:"size:255;not null;index:ix_tasks_owner"`
+	UserID    string     `gorm:"size:255;not null"`
+	ImageID   string     `gorm:"size:36;not null;index:ix_tasks_image"`
+	RequestID string     `gorm:"size:64;not null"`
+	Input     string     `gorm:"type:text;not null"`
+	Result    string     `gorm:"type:text;not null"`
+	Message   string     `gorm:"type:text;not null"`
+	CreatedAt time.Time  `gorm:"not null"`
+	UpdatedAt time.Time  `gorm:"not null"`
+	ExpiresAt *time.Time ``
+}
+
+func (v2Task) TableName() string { return "tasks" }
+
+func migrate2(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v2Task{}) }

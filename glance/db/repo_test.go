@@ -290,3 +290,7 @@ func TestListQueryCount(t *testing.T) {
 		}
 	})
 }
+
+func TestImageUpgradeMatchesFresh(t *testing.T) {
+	dbtest.UpgradeMatchesFresh(t, glancedb.Component, glancedb.Migrations, glancedb.Tables)
+}

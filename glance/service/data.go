@@ -70,25 +70,31 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 		}
 		return nil, err
 	}
+	return s.storeData(ctx, saving, body)
+}
 
+// storeData streams body into the blob of an image already moved to saving
+// or importing (with its BlobKey chosen), hashing and inspecting on the way,
+// and activates it. Any failure returns the image to queued with no data left.
+func (s *Service) storeData(ctx context.Context, cur *glance.Image, body io.Reader) (*glance.Image, error) {
 	dr := newDigestReader(&capReader{r: body, max: s.cfg.SizeCap})
-	size, err := s.store.Put(ctx, saving.BlobKey, dr)
+	size, err := s.store.Put(ctx, cur.BlobKey, dr)
 	md5sum, sha := dr.Sums()
 	if err == nil {
-		err = inspect(dr.head, size, saving)
+		err = inspect(dr.head, size, cur)
 	}
 	if err != nil {
-		s.abortUpload(ctx, saving)
+		s.abortUpload(ctx, cur)
 		return nil, uploadError(err, s.cfg.SizeCap)
 	}
-	active := saving.Clone()
+	active := cur.Clone()
 	algo := "sha512"
 	active.Status, active.Size, active.Checksum, active.OSHashAlgo, active.OSHashValue, active.UpdatedAt =
 		glance.StatusActive, &size, &md5sum, &algo, &sha, s.stamp()
-	if err := s.repo.Transition(ctx, glance.StatusSaving, active); err != nil {
-		s.removeBlob(ctx, saving.BlobKey)
+	if err := s.repo.Transition(ctx, cur.Status, active); err != nil {
+		s.removeBlob(ctx, cur.BlobKey)
 		if errors.Is(err, glance.ErrNotFound) || errors.Is(err, glance.ErrConflict) {
-			return nil, glance.Errorf(glance.ErrGone, "Image %s was deleted during the upload", id)
+			return nil, glance.Errorf(glance.ErrGone, "Image %s was deleted during the upload", cur.ID)
 		}
 		return nil, err
 	}
@@ -97,13 +103,14 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 
 // abortUpload puts the image back to queued and removes any data, even when
 // the request's context is already cancelled.
-func (s *Service) abortUpload(ctx context.Context, saving *glance.Image) {
+func (s *Service) abortUpload(ctx context.Context, cur *glance.Image) {
 	ctx = context.WithoutCancel(ctx)
-	s.removeBlob(ctx, saving.BlobKey)
-	queued := saving.Clone()
+	s.removeBlob(ctx, cur.BlobKey)
+	queued := cur.Clone()
 	queued.Status, queued.BlobKey, queued.UpdatedAt = glance.StatusQueued, "", s.stamp()
-	if err := s.repo.Transition(ctx, glance.StatusSaving, queued); err != nil && !errors.Is(err, glance.ErrNotFound) {
-		s.log.Error("could not return image to queued after a failed upload", "image", saving.ID, "err", err)
+	delete(queued.Properties, "os_glance_importing_to_stores")
+	if err := s.repo.Transition(ctx, cur.Status, queued); err != nil && !errors.Is(err, glance.ErrNotFound) {
+		s.log.Error("could not return image to queued after a failed upload", "image", cur.ID, "err", err)
 	}
 }
 
@@ -161,14 +168,17 @@ func (s *Service) ReadData(ctx context.Context, im *glance.Image, offset, length
 	return nil, err
 }
 
-// RecoverInterrupted returns images a crash left in saving to queued and
-// removes their partial data. Run it at start-up, before serving.
+// RecoverInterrupted returns images a crash left in saving, uploading or
+// importing to queued and removes their partial and staged data. Run it at start-up, before serving.
 func (s *Service) RecoverInterrupted(ctx context.Context) (int, error) {
-	ims, err := s.repo.ListByStatus(ctx, glance.StatusSaving)
+	ims, err := s.repo.ListByStatus(ctx, glance.StatusSaving, glance.StatusImporting, glance.StatusUploading)
 	if err != nil {
 		return 0, err
 	}
 	for _, im := range ims {
+		if s.staging != nil {
+			s.staging.Delete(ctx, im.ID)
+		}
 		s.abortUpload(ctx, im)
 		s.log.Warn("upload interrupted by a restart; image returned to queued", "image", im.ID)
 	}

@@ -59,12 +59,14 @@ func checkQuotas(im *glance.Image) error {
 
 // Service implements the image operations.
 type Service struct {
-	repo  glance.Repository
-	store storage.Store
-	authz Authorizer
-	cfg   Config
-	log   *slog.Logger
-	now   func() time.Time
+	importState
+	taskRepo glance.TaskRepository
+	repo     glance.Repository
+	store    storage.Store
+	authz    Authorizer
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New returns an image service.

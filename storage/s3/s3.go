@@ -114,13 +114,31 @@ func (s *sourceError) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Put implements storage.Store. The write is conditional (If-None-Match),
-// so of two concurrent Puts to one key exactly one succeeds.
+// lockKey names the marker that claims a key for one writer. Keys never
+// contain '/', so markers cannot collide with blobs.
+func lockKey(key string) string { return "locks/" + key }
+
+// Put implements storage.Store. A writer first claims the key with a small
+// conditional (If-None-Match) marker, which S3 servers enforce for single
+// PUTs though not for multipart completions; of two concurrent Puts to one
+// key exactly one succeeds. The marker goes when the write ends.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	if !storage.ValidKey(key) {
 		return 0, fmt.Errorf("%w: %q", storage.ErrInvalidKey, key)
 	}
 	if _, err := s.Stat(ctx, key); err == nil {
+		return 0, fmt.Errorf("%w: %s", storage.ErrExists, key)
+	}
+	claim := minio.PutObjectOptions{}
+	claim.SetMatchETagExcept("*")
+	if _, err := s.c.PutObject(ctx, s.cfg.Bucket, lockKey(key), bytes.NewReader(nil), 0, claim); err != nil {
+		if err := s.classify(err); errors.Is(err, storage.ErrExists) {
+			return 0, fmt.Errorf("%w: %s is being written", storage.ErrExists, key)
+		}
+		return 0, s.classify(err)
+	}
+	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.cfg.Bucket, lockKey(key), minio.RemoveObjectOptions{})
+	if _, err := s.Stat(ctx, key); err == nil { // finished while we claimed
 		return 0, fmt.Errorf("%w: %s", storage.ErrExists, key)
 	}
 	src := &sourceError{r: r}

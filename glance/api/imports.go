@@ -1,0 +1,114 @@
+package api
+
+import (
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"imagestack/common/httpx"
+	"imagestack/glance"
+	"imagestack/glance/service"
+)
+
+// stageData answers PUT /v2/images/{id}/stage (glance-direct staging).
+func (a *API) stageData(w http.ResponseWriter, r *http.Request) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/octet-stream" {
+		writeError(w, r, http.StatusUnsupportedMediaType, "The Content-Type of image data must be application/octet-stream.")
+		return
+	}
+	if err := a.svc.Stage(r.Context(), a.caller(r), mux.Vars(r)["image_id"], r.Body); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// importImage answers POST /v2/images/{id}/import with 202.
+func (a *API) importImage(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Method *struct {
+			Name string `json:"name"`
+			URI  string `json:"uri"`
+		} `json:"method"`
+		Stores    []string `json:"stores"`
+		AllStores bool     `json:"all_stores"`
+	}
+	if !decodeJSON(w, r, &body) {
+		return
+	}
+	if body.Method == nil || body.Method.Name == "" {
+		badRequest(w, r, "Import request requires a 'method' with a 'name'.")
+		return
+	}
+	req := service.ImportRequest{Method: body.Method.Name, URI: body.Method.URI, Stores: body.Stores, AllStores: body.AllStores}
+	if _, err := a.svc.Import(r.Context(), a.caller(r), mux.Vars(r)["image_id"], req, httpx.RequestID(r.Context())); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// showImportInfo answers GET /v2/info/import.
+func (a *API) showImportInfo(w http.ResponseWriter, r *http.Request) {
+	methods := a.svc.ImportMethods()
+	if methods == nil {
+		methods = []string{}
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"import-methods": map[string]any{
+		"description": "Import methods available.", "type": "array", "value": methods,
+	}})
+}
+
+// taskTime is the format of task timestamps (no zone, as Glance shows them).
+func taskTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000") }
+
+func taskView(t *glance.Task) map[string]any {
+	v := map[string]any{
+		"id": t.ID, "type": t.Type, "status": t.Status, "owner": t.Owner, "image_id": t.ImageID,
+		"request_id": t.RequestID, "user_id": t.UserID, "input": t.Input, "result": t.Result, "message": t.Message,
+		"created_at": taskTime(t.CreatedAt), "updated_at": taskTime(t.UpdatedAt), "expires_at": nil,
+		"deleted": false, "deleted_at": nil, "self": "/v2/tasks/" + t.ID, "schema": "/v2/schemas/task",
+	}
+	if t.ExpiresAt != nil {
+		v["expires_at"] = taskTime(*t.ExpiresAt)
+	}
+	return v
+}
+
+func taskList(ts []*glance.Task) []any {
+	out := make([]any, len(ts))
+	for i, t := range ts {
+		out[i] = taskView(t)
+	}
+	return out
+}
+
+func (a *API) listTasks(w http.ResponseWriter, r *http.Request) {
+	ts, err := a.svc.Tasks(r.Context(), a.caller(r))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"tasks": taskList(ts), "schema": "/v2/schemas/tasks", "first": "/v2/tasks"})
+}
+
+func (a *API) showTask(w http.ResponseWriter, r *http.Request) {
+	t, err := a.svc.Task(r.Context(), a.caller(r), mux.Vars(r)["task_id"])
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, taskView(t))
+}
+
+func (a *API) listImageTasks(w http.ResponseWriter, r *http.Request) {
+	ts, err := a.svc.ImageTasks(r.Context(), a.caller(r), mux.Vars(r)["image_id"])
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"tasks": taskList(ts)})
+}
