@@ -40,7 +40,9 @@ type ListQuery struct {
 	CreatedAt, UpdatedAt                                []TimeFilter
 	OSHidden, Protected                                 *bool
 	Checksum, OSHashValue                               *string
-	Properties                                          map[string]string
+	// Exact matches on integer core attributes (size, virtual_size, min_ram, min_disk).
+	IntEquals  map[string]int64
+	Properties map[string]string
 
 	Sort   []SortKey // applied in order, then created_at and id as tie-breakers
 	Limit  int

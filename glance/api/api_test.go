@@ -173,6 +173,16 @@ func TestListParametersAndLinks(t *testing.T) {
 			t.Errorf("?%s = %d %s, want 400", q, resp.StatusCode, b)
 		}
 	}
+	e.create("a", `{"name":"ram","min_ram":512}`)
+	_, b = e.req("GET", "/v2/images?min_ram=512", "a", nil)
+	page = nil
+	json.Unmarshal(b, &page)
+	if n := len(page["images"].([]any)); n != 1 {
+		t.Fatalf("min_ram filters on the core attribute: %d images", n)
+	}
+	if resp, _ := e.req("GET", "/v2/images?size=abc", "a", nil); resp.StatusCode != 400 {
+		t.Fatalf("size=abc = %d", resp.StatusCode)
+	}
 	if resp, _ := e.req("GET", "/v2/images?limit=5000", "a", nil); resp.StatusCode != 200 {
 		t.Fatal("a limit above the maximum is capped, not refused")
 	}

@@ -107,6 +107,15 @@ func parseListQuery(v url.Values) (glance.ListQuery, error) {
 					q.UpdatedAt = append(q.UpdatedAt, tf)
 				}
 			}
+		case "size", "virtual_size", "min_ram", "min_disk":
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil {
+				return q, paramError("Invalid value for " + key + ": " + val + " is not an integer")
+			}
+			if q.IntEquals == nil {
+				q.IntEquals = map[string]int64{}
+			}
+			q.IntEquals[key] = n
 		case "tag":
 			q.Tags = append(q.Tags, vals...)
 		case "owner":

@@ -192,6 +192,12 @@ func filtered(db *gorm.DB, q glance.ListQuery) *gorm.DB {
 	if q.OSHashValue != nil {
 		db = db.Where("os_hash_value = ?", *q.OSHashValue)
 	}
+	for col, v := range q.IntEquals {
+		switch col {
+		case "size", "virtual_size", "min_ram", "min_disk":
+			db = db.Where(col+" = ?", v)
+		}
+	}
 	if q.SizeMin != nil {
 		db = db.Where("size >= ?", *q.SizeMin)
 	}
