@@ -233,3 +233,29 @@ func TestKeyPairsAndLimits(t *testing.T) {
 		t.Fatalf("limits: %v", body)
 	}
 }
+
+func TestHorizonSupportEndpoints(t *testing.T) {
+	srv := newServer(t)
+	resp, body := do(t, srv, "GET", "/v2.1/os-quota-sets/A", "member", "")
+	if resp.StatusCode != 200 || body["quota_set"].(map[string]any)["instances"] != 10.0 {
+		t.Fatalf("own quota set: %d %v", resp.StatusCode, body)
+	}
+	resp, body = do(t, srv, "GET", "/v2.1/os-quota-sets/A/detail", "member", "")
+	if d := body["quota_set"].(map[string]any)["cores"].(map[string]any); resp.StatusCode != 200 || d["limit"] != 20.0 || d["in_use"] != 0.0 {
+		t.Fatalf("quota detail: %v", body)
+	}
+	if resp, _ := do(t, srv, "GET", "/v2.1/os-quota-sets/B", "member", ""); resp.StatusCode != 403 {
+		t.Fatalf("another project's quotas as member: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, srv, "GET", "/v2.1/os-quota-sets/B", "admin", ""); resp.StatusCode != 200 {
+		t.Fatalf("another project's quotas as admin: %d", resp.StatusCode)
+	}
+	resp, body = do(t, srv, "GET", "/v2.1/os-simple-tenant-usage/A?start=2026-01-01T00:00:00&end=2026-01-02T00:00:00", "member", "")
+	if resp.StatusCode != 200 || body["tenant_usage"].(map[string]any)["total_hours"] != 0.0 {
+		t.Fatalf("usage: %d %v", resp.StatusCode, body)
+	}
+	resp, body = do(t, srv, "GET", "/v2.1/os-server-groups", "member", "")
+	if resp.StatusCode != 200 || len(body["server_groups"].([]any)) != 0 {
+		t.Fatalf("server groups: %d %v", resp.StatusCode, body)
+	}
+}

@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"maps"
+	"time"
 
 	"imagestack/compute"
+	"imagestack/policy"
 )
 
 // Limits are a project's absolute limits and usage, as Nova's /limits shows them.
@@ -90,4 +92,62 @@ func (s *Service) DeleteMetadata(ctx context.Context, c Caller, id, key string) 
 	}
 	_, err = s.update(ctx, id, func(sv *compute.Server) { delete(sv.Metadata, key) })
 	return err
+}
+
+// ProjectLimits returns another project's limits for an admin, or the
+// caller's own (os-quota-sets).
+func (s *Service) ProjectLimits(ctx context.Context, c Caller, project string) (Limits, error) {
+	target := policy.Target{"project_id": project}
+	if !s.authz.Enforce("os_compute_api:os-quota-sets:show", target, c.Creds) {
+		return Limits{}, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.")
+	}
+	n, cores, ram, err := s.Servers.CountUsage(ctx, project)
+	if err != nil {
+		return Limits{}, err
+	}
+	return Limits{Quotas: s.Quotas, InstancesUsed: n, CoresUsed: cores, RAMUsed: ram,
+		KeyPairs: 100, MetadataItems: maxMetadataItems, ServerGroups: 10, ServerGroupMembers: 10}, nil
+}
+
+// ServerUsage is one server's share of a usage report.
+type ServerUsage struct {
+	ID, Name, Flavor, State string
+	RAM, Disk, VCPUs        int
+	Hours                   float64
+	Started                 time.Time
+}
+
+// Usage is a project's usage over a period (os-simple-tenant-usage).
+type Usage struct {
+	Servers                               []ServerUsage
+	Hours, VCPUHours, RAMHours, DiskHours float64
+}
+
+// Usage sums the project's live servers' running time within [start, end).
+func (s *Service) Usage(ctx context.Context, c Caller, project string, start, end time.Time) (Usage, error) {
+	if !s.authz.Enforce("os_compute_api:os-simple-tenant-usage:show", policy.Target{"project_id": project}, c.Creds) {
+		return Usage{}, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:os-simple-tenant-usage:show to be performed.")
+	}
+	list, err := s.Servers.ListServers(ctx, compute.ServerFilter{ProjectID: project})
+	if err != nil {
+		return Usage{}, err
+	}
+	var u Usage
+	for _, sv := range list {
+		from, to := sv.CreatedAt, end
+		if start.After(from) {
+			from = start
+		}
+		if !to.After(from) {
+			continue
+		}
+		h := to.Sub(from).Hours()
+		u.Servers = append(u.Servers, ServerUsage{ID: sv.ID, Name: sv.Name, Flavor: sv.FlavorID, State: sv.VMState,
+			RAM: sv.RAM, Disk: sv.Disk, VCPUs: sv.VCPUs, Hours: h, Started: sv.CreatedAt})
+		u.Hours += h
+		u.VCPUHours += h * float64(sv.VCPUs)
+		u.RAMHours += h * float64(sv.RAM)
+		u.DiskHours += h * float64(sv.Disk)
+	}
+	return u, nil
 }
