@@ -168,10 +168,11 @@ func (s *Service) ReadData(ctx context.Context, im *glance.Image, offset, length
 	return nil, err
 }
 
-// RecoverInterrupted returns images a crash left in saving, uploading or
-// importing to queued and removes their partial and staged data. Run it at start-up, before serving.
+// RecoverInterrupted returns images a crash left in saving or importing to
+// queued and removes their partial (and, for imports, staged) data. Run it at start-up, before serving.
 func (s *Service) RecoverInterrupted(ctx context.Context) (int, error) {
-	ims, err := s.repo.ListByStatus(ctx, glance.StatusSaving, glance.StatusImporting, glance.StatusUploading)
+	// Staged images (uploading) wait for their import and keep their data.
+	ims, err := s.repo.ListByStatus(ctx, glance.StatusSaving, glance.StatusImporting)
 	if err != nil {
 		return 0, err
 	}

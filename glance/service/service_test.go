@@ -448,3 +448,35 @@ func TestPatchSemantics(t *testing.T) {
 		t.Fatalf("changing disk_format of an active image: %v", err)
 	}
 }
+
+func TestRestartKeepsStagedDataAndResetsImports(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	staging, err := filesystem.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.EnableImport(service.ImportDeps{Staging: staging, Tasks: e.repo})
+	staged := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+	if err := e.svc.Stage(e.ctx, e.caller(ownerA), staged.ID, bytes.NewReader([]byte("staged"))); err != nil {
+		t.Fatal(err)
+	}
+	importing := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+	cur, _ := e.repo.Get(e.ctx, importing.ID)
+	next := cur.Clone()
+	next.Status, next.BlobKey = glance.StatusImporting, importing.ID+"-x"
+	if err := e.repo.Transition(e.ctx, glance.StatusQueued, next); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RecoverInterrupted(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.status(t, staged.ID); s != glance.StatusUploading {
+		t.Fatalf("a staged image waiting for import became %s", s)
+	}
+	if _, err := staging.Stat(e.ctx, staged.ID); err != nil {
+		t.Fatalf("staged data lost at restart: %v", err)
+	}
+	if s := e.status(t, importing.ID); s != glance.StatusQueued {
+		t.Fatalf("an interrupted import stayed %s", s)
+	}
+}
