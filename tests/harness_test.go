@@ -260,3 +260,20 @@ func cleanEnv() []string {
 	}
 	return env
 }
+
+// eventually polls cond until it holds or timeout passes; then it fails the
+// test with what cond last reported.
+func eventually(t testing.TB, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v: %s", timeout, state)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -89,17 +89,10 @@ func TestImportWithTheCLI(t *testing.T) {
 
 func waitImage(t *testing.T, s *Server, name, status string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	eventually(t, 30*time.Second, func() (bool, string) {
 		out, _, _ := s.CLI("demo", "image", "show", "-f", "value", "-c", "status", name)
-		if strings.TrimSpace(out) == status {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("image %s stayed %q, want %s", name, strings.TrimSpace(out), status)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return strings.TrimSpace(out) == status, "image " + name + " is " + strings.TrimSpace(out) + ", want " + status
+	})
 }
 
 // waitTask waits until the image's latest import task has status.

@@ -71,32 +71,18 @@ func TestOpenstackCLIServers(t *testing.T) {
 
 func waitConsole(t *testing.T, s *Server, name, marker string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	eventually(t, 30*time.Second, func() (bool, string) {
 		out, _, _ := s.CLI("demo", "console", "log", "show", name)
-		if strings.Contains(out, marker) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("console of %s never showed %q: %q", name, marker, out)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return strings.Contains(out, marker), "console of " + name + " lacks " + marker + ": " + out
+	})
 }
 
 func waitStatus2(t *testing.T, s *Server, name, status string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	eventually(t, 30*time.Second, func() (bool, string) {
 		out, _, _ := s.CLI("demo", "server", "show", "-f", "value", "-c", "status", name)
-		if strings.TrimSpace(out) == status {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server %s stayed %q, want %s", name, strings.TrimSpace(out), status)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return strings.TrimSpace(out) == status, "server " + name + " is " + strings.TrimSpace(out) + ", want " + status
+	})
 }
 
 // TestGophercloudServers creates, lists, gets, acts on and deletes servers
