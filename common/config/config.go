@@ -135,6 +135,13 @@ func Load(path string) (Config, error) {
 	if v := os.Getenv("STATE_DIR"); v != "" {
 		c.StateDir = v
 	}
+	// Absolute, because paths below it are handed to other programs (qemu-img
+	// records a server's base image path in its overlay; libvirt opens disks).
+	abs, err := filepath.Abs(c.StateDir)
+	if err != nil {
+		return c, fmt.Errorf("config: state_dir: %w", err)
+	}
+	c.StateDir = abs
 	if v := os.Getenv("IMAGESTACK_DATABASE_DSN"); v != "" {
 		c.Database.DSN = v
 	}

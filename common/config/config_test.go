@@ -29,7 +29,8 @@ func TestDefaultsAndDerivedValues(t *testing.T) {
 	if c.Identity.Listen != "127.0.0.1:5000" || c.Image.Listen != "127.0.0.1:9292" || c.Compute.Listen != "127.0.0.1:8774" {
 		t.Fatalf("default ports: %+v", c)
 	}
-	if c.Identity.PublicURL != "http://127.0.0.1:5000" || c.Database.DSN != "sqlite:var/imagestack.db" {
+	wd, _ := os.Getwd()
+	if c.Identity.PublicURL != "http://127.0.0.1:5000" || c.Database.DSN != "sqlite:"+filepath.Join(wd, "var", "imagestack.db") || c.StateDir != filepath.Join(wd, "var") {
 		t.Fatalf("derived: %q %q", c.Identity.PublicURL, c.Database.DSN)
 	}
 	if c.Identity.TokenExpiration.Std() != time.Hour {
