@@ -387,3 +387,16 @@ func TestImportAPI(t *testing.T) {
 		t.Fatalf("import info: %s", b)
 	}
 }
+
+func TestHealthcheckAndVersions(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	resp, b := e.req("GET", "/healthcheck", "", nil)
+	if resp.StatusCode != 200 || string(b) != "OK" {
+		t.Fatalf("healthcheck: %d %q", resp.StatusCode, b)
+	}
+	for path, status := range map[string]int{"/": 300, "/versions": 200, "/versions/": 200} {
+		if resp, _ := e.req("GET", path, "", nil); resp.StatusCode != status {
+			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, status)
+		}
+	}
+}

@@ -25,7 +25,7 @@ func (a *API) listVersions(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	status := http.StatusMultipleChoices
-	if r.URL.Path == "/versions" {
+	if r.URL.Path == "/versions" || r.URL.Path == "/versions/" {
 		status = http.StatusOK
 	}
 	writeJSON(w, status, map[string]any{"versions": versions})
