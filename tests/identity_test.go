@@ -122,7 +122,7 @@ func TestOpenstackCLIIdentity(t *testing.T) {
 	if !strings.Contains(out, `"member"`) || !strings.Contains(out, "p2@Default") {
 		t.Fatalf("role assignment list: %s", out)
 	}
-	out, errOut, err = s.CLIAs("u2", "x", "p2", "token", "issue", "-f", "json")
+	out, errOut, _ = s.CLIAs("u2", "x", "p2", "token", "issue", "-f", "json")
 	if err := json.Unmarshal([]byte(out), &tok); err != nil || tok["project_id"] == "" {
 		t.Fatalf("u2 token scoped to p2: %q %s", out, errOut)
 	}

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,7 +25,6 @@ type Cache struct {
 	dir       string
 	log       *slog.Logger
 	group     singleflight.Group
-	mu        sync.Mutex
 	downloads atomic.Int64
 }
 

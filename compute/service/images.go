@@ -139,34 +139,6 @@ func (s *Service) Rebuild(ctx context.Context, c Caller, id, imageRef, name stri
 	if err != nil {
 		return nil, err
 	}
-	s.background(id, func(ctx context.Context) {
-		im, err := s.Images.Get(ctx, c.Creds, imageRef)
-		if err != nil {
-			s.failServer(ctx, id, err)
-			return
-		}
-		base, err := s.Cache.Get(ctx, im.ID, im.Checksum, func(ctx context.Context, w io.Writer) error {
-			return s.Images.Download(ctx, c.Creds, im.ID, w)
-		})
-		if err != nil {
-			s.failServer(ctx, id, err)
-			return
-		}
-		cur, err := s.Servers.GetServer(ctx, id)
-		if err != nil {
-			return
-		}
-		spec := compute.SpawnSpec{ServerID: id, Name: cur.Name, MemoryMiB: cur.RAM, VCPUs: cur.VCPUs, RootGB: cur.Disk, BaseImage: base, BaseFormat: im.DiskFormat}
-		if err := s.Hypervisor.Rebuild(ctx, spec); err != nil {
-			s.failServer(ctx, id, err)
-			return
-		}
-		now := s.now().UTC()
-		if _, err := s.update(ctx, id, func(sv *compute.Server) {
-			sv.VMState, sv.TaskState, sv.PowerState, sv.LaunchedAt = compute.VMActive, compute.TaskNone, compute.PowerRunning, &now
-		}); err != nil {
-			s.log.Error("rebuild: could not record the result", "server", id, "err", err)
-		}
-	})
+	s.background(id, func(ctx context.Context) { s.provision(ctx, c, id, imageRef, s.Hypervisor.Rebuild) })
 	return sv, nil
 }

@@ -219,9 +219,16 @@ func (s *Service) boot(ctx context.Context, c Caller, id string) {
 	if sv.VMState == compute.VMDeleted {
 		return
 	}
-	im, err := s.Images.Get(ctx, c.Creds, sv.ImageID)
+	s.provision(ctx, c, id, sv.ImageID, s.Hypervisor.Spawn)
+}
+
+// provision readies the server's base image (downloaded once into the host
+// cache) and hands place (Spawn or Rebuild) the server's spec; the server
+// ends ACTIVE and running, or in ERROR with the cause.
+func (s *Service) provision(ctx context.Context, c Caller, id, imageRef string, place func(context.Context, compute.SpawnSpec) error) {
+	im, err := s.Images.Get(ctx, c.Creds, imageRef)
 	if err != nil {
-		s.failServer(ctx, id, fmt.Errorf("image %s: %w", sv.ImageID, err))
+		s.failServer(ctx, id, fmt.Errorf("image %s: %w", imageRef, err))
 		return
 	}
 	base, err := s.Cache.Get(ctx, im.ID, im.Checksum, func(ctx context.Context, w io.Writer) error {
@@ -231,9 +238,13 @@ func (s *Service) boot(ctx context.Context, c Caller, id string) {
 		s.failServer(ctx, id, err)
 		return
 	}
+	sv, err := s.Servers.GetServer(ctx, id)
+	if err != nil {
+		return
+	}
 	spec := compute.SpawnSpec{ServerID: id, Name: sv.Name, MemoryMiB: sv.RAM, VCPUs: sv.VCPUs, RootGB: sv.Disk,
 		BaseImage: base, BaseFormat: im.DiskFormat}
-	if err := s.Hypervisor.Spawn(ctx, spec); err != nil {
+	if err := place(ctx, spec); err != nil {
 		s.failServer(ctx, id, err)
 		return
 	}
@@ -241,7 +252,7 @@ func (s *Service) boot(ctx context.Context, c Caller, id string) {
 	if _, err := s.update(ctx, id, func(sv *compute.Server) {
 		sv.VMState, sv.TaskState, sv.PowerState, sv.LaunchedAt = compute.VMActive, compute.TaskNone, compute.PowerRunning, &now
 	}); err != nil {
-		s.log.Error("boot: could not record active server", "server", id, "err", err)
+		s.log.Error("could not record the active server", "server", id, "err", err)
 	}
 }
 

@@ -53,7 +53,7 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "upload_image", im, "upload data to this image"); err != nil {
+	if err := s.authorize(c, "upload_image", im.target(c), "upload data to this image"); err != nil {
 		return nil, err
 	}
 	if im.Status != glance.StatusQueued {
@@ -139,13 +139,13 @@ func (s *Service) Downloadable(ctx context.Context, c Caller, id string) (*glanc
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "download_image", im, "download this image"); err != nil {
+	if err := s.authorize(c, "download_image", im.target(c), "download this image"); err != nil {
 		return nil, err
 	}
 	if im.Status == glance.StatusDeactivated && !c.IsAdmin {
 		return nil, glance.Errorf(glance.ErrForbidden, "The requested image has been deactivated. Image data download is forbidden.")
 	}
-	return im, nil
+	return im.Image, nil
 }
 
 // HasData reports whether im has stored data to read.

@@ -45,7 +45,7 @@ func (s *Service) Create(ctx context.Context, c Caller, body map[string]any) (*g
 	if !s.authz.Enforce("add_image", target, c.Creds) {
 		return nil, glance.Errorf(glance.ErrForbidden, "You are not authorized to create this image.")
 	}
-	if err := s.checkVisibilityChange(ctx, c, im); err != nil {
+	if err := s.checkVisibilityChange(c, targetFor(c, im, false)); err != nil {
 		return nil, err
 	}
 	if err := s.repo.Create(ctx, im); err != nil {
@@ -57,20 +57,25 @@ func (s *Service) Create(ctx context.Context, c Caller, body map[string]any) (*g
 	return im, nil
 }
 
-// checkVisibilityChange applies publicize_image / communitize_image.
-func (s *Service) checkVisibilityChange(ctx context.Context, c Caller, im *glance.Image) error {
-	switch im.Visibility {
+// checkVisibilityChange applies publicize_image / communitize_image to the
+// target of an image with its new visibility.
+func (s *Service) checkVisibilityChange(c Caller, t policy.Target) error {
+	switch t["visibility"] {
 	case glance.VisibilityPublic:
-		return s.authorize(ctx, c, "publicize_image", im, "publicize images")
+		return s.authorize(c, "publicize_image", t, "publicize images")
 	case glance.VisibilityCommunity:
-		return s.authorize(ctx, c, "communitize_image", im, "communitize images")
+		return s.authorize(c, "communitize_image", t, "communitize images")
 	}
 	return nil
 }
 
 // Get returns an image the caller may see.
 func (s *Service) Get(ctx context.Context, c Caller, id string) (*glance.Image, error) {
-	return s.load(ctx, c, id)
+	im, err := s.load(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	return im.Image, nil
 }
 
 // List returns one page of the images the caller may see.
@@ -101,7 +106,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, c, "delete_image", im, "delete this image"); err != nil {
+	if err := s.authorize(c, "delete_image", im.target(c), "delete this image"); err != nil {
 		return err
 	}
 	if im.Protected {
@@ -145,7 +150,7 @@ func (s *Service) toggle(ctx context.Context, c Caller, id, rule, from, to strin
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, c, rule, im, rule+" this image"); err != nil {
+	if err := s.authorize(c, rule, im.target(c), rule+" this image"); err != nil {
 		return err
 	}
 	if im.Status == to {
@@ -194,7 +199,7 @@ func (s *Service) modify(ctx context.Context, c Caller, id string, change func(*
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, c, "modify_image", im, "modify this image"); err != nil {
+	if err := s.authorize(c, "modify_image", im.target(c), "modify this image"); err != nil {
 		return err
 	}
 	next := im.Clone()

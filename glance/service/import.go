@@ -57,7 +57,7 @@ func (s *Service) Stage(ctx context.Context, c Caller, id string, body io.Reader
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, c, "upload_image", im, "stage data for this image"); err != nil {
+	if err := s.authorize(c, "upload_image", im.target(c), "stage data for this image"); err != nil {
 		return err
 	}
 	if im.Status != glance.StatusQueued {
@@ -109,7 +109,7 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "upload_image", im, "import data into this image"); err != nil {
+	if err := s.authorize(c, "upload_image", im.target(c), "import data into this image"); err != nil {
 		return nil, err
 	}
 	if len(req.Stores) > 0 || req.AllStores {
@@ -218,9 +218,10 @@ func (s *Service) markFailedImport(ctx context.Context, id string) {
 func (s *Service) finishTask(ctx context.Context, task *glance.Task, err error) {
 	task.UpdatedAt = s.stamp()
 	if err != nil {
-		task.Status, task.Message = glance.TaskFailure, glance.Message(uploadError(err, s.cfg.SizeCap))
-		if task.Message == "An unexpected error occurred." {
-			task.Message = err.Error()
+		task.Status, task.Message = glance.TaskFailure, err.Error()
+		var ge *glance.Error
+		if errors.As(uploadError(err, s.cfg.SizeCap), &ge) {
+			task.Message = ge.Msg // the client-facing wording, when there is one
 		}
 	} else {
 		task.Status, task.Result = glance.TaskSuccess, map[string]any{"image_id": task.ImageID}

@@ -10,8 +10,8 @@ import (
 )
 
 // memberTarget adds the member being acted on to the image's policy target.
-func (s *Service) memberTarget(ctx context.Context, c Caller, im *glance.Image, memberID string) policy.Target {
-	t := s.target(ctx, c, im)
+func memberTarget(c Caller, im *loaded, memberID string) policy.Target {
+	t := im.target(c)
 	if memberID != "" {
 		t["member_id"] = memberID
 	}
@@ -24,7 +24,7 @@ func (s *Service) AddMember(ctx context.Context, c Caller, id, memberID string) 
 	if err != nil {
 		return glance.Member{}, err
 	}
-	if !s.authz.Enforce("add_member", s.target(ctx, c, im), c.Creds) || (!c.IsAdmin && im.OwnerID() != c.Project()) {
+	if !s.authz.Enforce("add_member", im.target(c), c.Creds) || (!c.IsAdmin && im.OwnerID() != c.Project()) {
 		return glance.Member{}, glance.Errorf(glance.ErrForbidden, "You are not authorized to add members to image %s.", id)
 	}
 	if im.Visibility != glance.VisibilityShared {
@@ -56,7 +56,7 @@ func (s *Service) ListMembers(ctx context.Context, c Caller, id string) ([]glanc
 	if err != nil {
 		return nil, err
 	}
-	if !s.authz.Enforce("get_members", s.target(ctx, c, im), c.Creds) {
+	if !s.authz.Enforce("get_members", im.target(c), c.Creds) {
 		return nil, glance.Errorf(glance.ErrForbidden, "You are not authorized to list members of image %s.", id)
 	}
 	if im.Visibility != glance.VisibilityShared {
@@ -82,7 +82,7 @@ func (s *Service) GetMember(ctx context.Context, c Caller, id, memberID string) 
 	if !c.IsAdmin && im.OwnerID() != c.Project() && memberID != c.Project() {
 		return glance.Member{}, notFound
 	}
-	if !s.authz.Enforce("get_member", s.memberTarget(ctx, c, im, memberID), c.Creds) {
+	if !s.authz.Enforce("get_member", memberTarget(c, im, memberID), c.Creds) {
 		return glance.Member{}, notFound
 	}
 	m, err := s.repo.GetMember(ctx, id, memberID)
@@ -109,7 +109,7 @@ func (s *Service) UpdateMember(ctx context.Context, c Caller, id, memberID, stat
 	if err != nil {
 		return glance.Member{}, err
 	}
-	if (memberID != c.Project() && !c.IsAdmin) || !s.authz.Enforce("modify_member", s.memberTarget(ctx, c, im, memberID), c.Creds) {
+	if (memberID != c.Project() && !c.IsAdmin) || !s.authz.Enforce("modify_member", memberTarget(c, im, memberID), c.Creds) {
 		return glance.Member{}, glance.Errorf(glance.ErrForbidden, "Only the member itself may change its membership status.")
 	}
 	m.Status, m.UpdatedAt = status, s.stamp()
@@ -125,7 +125,7 @@ func (s *Service) DeleteMember(ctx context.Context, c Caller, id, memberID strin
 	if err != nil {
 		return err
 	}
-	if !s.authz.Enforce("delete_member", s.target(ctx, c, im), c.Creds) || (!c.IsAdmin && im.OwnerID() != c.Project()) {
+	if !s.authz.Enforce("delete_member", im.target(c), c.Creds) || (!c.IsAdmin && im.OwnerID() != c.Project()) {
 		return glance.Errorf(glance.ErrForbidden, "You are not authorized to remove members of image %s.", id)
 	}
 	if err := s.repo.DeleteMember(ctx, id, memberID); err != nil {

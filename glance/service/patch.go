@@ -21,17 +21,17 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, ops []PatchOp
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "modify_image", im, "modify this image"); err != nil {
+	if err := s.authorize(c, "modify_image", im.target(c), "modify this image"); err != nil {
 		return nil, err
 	}
 	next := im.Clone()
 	for _, op := range ops {
-		if err := s.applyOp(next, im, op, c); err != nil {
+		if err := s.applyOp(next, im.Image, op, c); err != nil {
 			return nil, err
 		}
 	}
 	if next.Visibility != im.Visibility {
-		if err := s.checkVisibilityChange(ctx, c, next); err != nil {
+		if err := s.checkVisibilityChange(c, targetFor(c, next, im.member)); err != nil {
 			return nil, err
 		}
 	}

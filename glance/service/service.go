@@ -88,40 +88,55 @@ func (s *Service) NewCaller(creds policy.Credentials) Caller {
 // now truncated to the second, the precision Glance shows.
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Second) }
 
-// target is Glance's policy target for an image: project_id is the owner,
+// loaded is an image the caller may see, with what policy checks on it
+// need, so that the caller's membership is looked up once per request.
+type loaded struct {
+	*glance.Image
+	member bool // the caller's project is a member of this shared image
+}
+
+// targetFor is Glance's policy target for an image: project_id is the owner,
 // member_id the caller's project when the caller is a member.
-func (s *Service) target(ctx context.Context, c Caller, im *glance.Image) policy.Target {
+func targetFor(c Caller, im *glance.Image, member bool) policy.Target {
 	t := policy.Target{"project_id": im.OwnerID(), "owner": im.OwnerID(), "visibility": im.Visibility, "id": im.ID}
-	if im.Visibility == glance.VisibilityShared && c.Project() != "" && c.Project() != im.OwnerID() {
-		if _, err := s.repo.GetMember(ctx, im.ID, c.Project()); err == nil {
-			t["member_id"] = c.Project()
-		}
+	if member {
+		t["member_id"] = c.Project()
 	}
 	return t
 }
 
+// target is the loaded image's policy target.
+func (l *loaded) target(c Caller) policy.Target { return targetFor(c, l.Image, l.member) }
+
+// isMember reports whether the caller's project is a member of a shared
+// image it does not own (any membership status).
+func (s *Service) isMember(ctx context.Context, c Caller, im *glance.Image) (bool, error) {
+	if im.Visibility != glance.VisibilityShared || c.Project() == "" || c.Project() == im.OwnerID() {
+		return false, nil
+	}
+	_, err := s.repo.GetMember(ctx, im.ID, c.Project())
+	if errors.Is(err, glance.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // visible is Glance's is_image_visible: may the caller know the image exists?
-func (s *Service) visible(ctx context.Context, c Caller, im *glance.Image) (bool, error) {
+func visible(c Caller, im *glance.Image, member bool) bool {
 	switch {
 	case c.IsAdmin, im.Owner == nil, im.Visibility == glance.VisibilityPublic, im.Visibility == glance.VisibilityCommunity:
-		return true, nil
+		return true
 	case c.Project() == "":
-		return false, nil
+		return false
 	case c.Project() == im.OwnerID():
-		return true, nil
-	case im.Visibility == glance.VisibilityShared:
-		_, err := s.repo.GetMember(ctx, im.ID, c.Project())
-		if errors.Is(err, glance.ErrNotFound) {
-			return false, nil
-		}
-		return err == nil, err
+		return true
 	}
-	return false, nil
+	return member
 }
 
 // load returns an image the caller may see and, by policy, get; anything
 // else is ErrNotFound, so that existence never leaks.
-func (s *Service) load(ctx context.Context, c Caller, id string) (*glance.Image, error) {
+func (s *Service) load(ctx context.Context, c Caller, id string) (*loaded, error) {
 	im, err := s.repo.Get(ctx, id)
 	if errors.Is(err, glance.ErrNotFound) {
 		return nil, glance.Errorf(glance.ErrNotFound, "No image found with ID %s", id)
@@ -129,19 +144,20 @@ func (s *Service) load(ctx context.Context, c Caller, id string) (*glance.Image,
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.visible(ctx, c, im)
+	member, err := s.isMember(ctx, c, im)
 	if err != nil {
 		return nil, err
 	}
-	if !ok || !s.authz.Enforce("get_image", s.target(ctx, c, im), c.Creds) {
+	l := &loaded{Image: im, member: member}
+	if !visible(c, im, member) || !s.authz.Enforce("get_image", l.target(c), c.Creds) {
 		return nil, glance.Errorf(glance.ErrNotFound, "No image found with ID %s", id)
 	}
-	return im, nil
+	return l, nil
 }
 
-// authorize checks rule on a loaded (visible) image; denial is 403.
-func (s *Service) authorize(ctx context.Context, c Caller, rule string, im *glance.Image, what string) error {
-	if s.authz.Enforce(rule, s.target(ctx, c, im), c.Creds) {
+// authorize checks rule on a policy target; denial is 403.
+func (s *Service) authorize(c Caller, rule string, t policy.Target, what string) error {
+	if s.authz.Enforce(rule, t, c.Creds) {
 		return nil
 	}
 	return glance.Errorf(glance.ErrForbidden, "You are not authorized to %s.", what)
