@@ -42,7 +42,8 @@ type Store interface {
 
 	// Get opens the blob for reading length bytes from offset (length < 0:
 	// to the end). An offset beyond the end reads nothing. ErrNotFound when
-	// the key holds no blob.
+	// the key holds no blob. The reader may implement io.WriterTo to send
+	// its data without a user-space copy, so callers copy with io.Copy.
 	Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
 
 	// Stat returns the blob's size, or ErrNotFound.
@@ -50,22 +51,6 @@ type Store interface {
 
 	// Delete removes the blob, or returns ErrNotFound.
 	Delete(ctx context.Context, key string) error
-}
-
-// Direct is implemented by readers that Get returns when the data can be
-// sent without copying through user space: Direct returns a reader the
-// operating system can splice to a socket (an *os.File, or an
-// *io.LimitedReader of one, which Go's net package sends with sendfile).
-type Direct interface {
-	Direct() io.Reader
-}
-
-// Source returns the reader to copy from: rc's Direct reader when it has one.
-func Source(rc io.Reader) io.Reader {
-	if d, ok := rc.(Direct); ok {
-		return d.Direct()
-	}
-	return rc
 }
 
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)

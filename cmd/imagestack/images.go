@@ -12,7 +12,6 @@ import (
 	"imagestack/glance"
 	glanceservice "imagestack/glance/service"
 	"imagestack/policy"
-	"imagestack/storage"
 )
 
 // localImages gives compute the embedded image service, acting with the
@@ -61,7 +60,7 @@ func (l localImages) Download(ctx context.Context, user policy.Credentials, id s
 		return err
 	}
 	defer rc.Close()
-	_, err = io.Copy(w, storage.Source(rc))
+	_, err = io.Copy(w, rc)
 	return err
 }
 

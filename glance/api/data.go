@@ -11,7 +11,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/glance/service"
-	"imagestack/storage"
 )
 
 // uploadData answers PUT /v2/images/{id}/file: the body (Content-Length or
@@ -68,7 +67,7 @@ func (a *API) downloadData(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	if _, err := io.Copy(w, storage.Source(rc)); err != nil {
+	if _, err := io.Copy(w, rc); err != nil {
 		a.log.Info("image download ended early", "image", im.ID, "err", err)
 	}
 }
