@@ -85,15 +85,19 @@ type Image struct {
 	UpdatedAt       time.Time
 	Tags            []string          // sorted, unique
 	Properties      map[string]string // extra properties
-	// BlobKey names the image data in the store ("" when there is none).
-	// It is never shown to clients.
+	// BlobKey names the image data ("" when there is none); the data has
+	// this key in every store that holds it. It is never shown to clients.
 	BlobKey string
+	// Locations are the stores holding (or receiving) the data, oldest
+	// first. Loaded by Get and List; written only through LocationRepository.
+	Locations []Location
 }
 
 // Clone returns a deep copy, so that a failed update cannot corrupt a cached original.
 func (im *Image) Clone() *Image {
 	c := *im
 	c.Tags = slices.Clone(im.Tags)
+	c.Locations = slices.Clone(im.Locations)
 	c.Properties = make(map[string]string, len(im.Properties))
 	for k, v := range im.Properties {
 		c.Properties[k] = v

@@ -53,6 +53,8 @@ type ListQuery struct {
 // images. Errors wrap ErrNotFound or ErrConflict where stated; anything else
 // is an internal failure.
 type Repository interface {
+	LocationRepository
+
 	// Create stores a new image; ErrConflict when its id was ever used.
 	Create(ctx context.Context, im *Image) error
 	// Get returns the image with tags and properties, or ErrNotFound.
@@ -70,7 +72,7 @@ type Repository interface {
 	// what makes exactly one of two concurrent uploads win.
 	Transition(ctx context.Context, from string, im *Image) error
 	// Delete marks the image deleted (its id stays taken) and drops its tags,
-	// properties and members. ErrNotFound when absent.
+	// properties, members and locations. ErrNotFound when absent.
 	Delete(ctx context.Context, id string) error
 	// ListByStatus returns every image in one of the statuses (start-up recovery).
 	ListByStatus(ctx context.Context, statuses ...string) ([]*Image, error)

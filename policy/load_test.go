@@ -21,9 +21,15 @@ var baseRules = []policy.Rule{
 	{Name: "admin_or_owner", Check: "rule:admin_required or rule:owner"},
 }
 
+// writeFile replaces path atomically (temp file, rename): a watcher on a
+// loaded machine can otherwise see the file truncated for two polls in a row.
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -82,7 +82,7 @@ func (l localImages) Create(ctx context.Context, user policy.Credentials, req co
 }
 
 func (l localImages) Upload(ctx context.Context, user policy.Credentials, id string, r io.Reader) error {
-	_, err := l.svc.Upload(ctx, l.svc.NewCaller(user), id, r)
+	_, err := l.svc.Upload(ctx, l.svc.NewCaller(user), id, r, "")
 	return err
 }
 

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -140,6 +141,15 @@ func run(configPath string) error {
 		return err
 	}
 	imageService := glanceservice.New(images, blobs, enforcer, glanceservice.Config{SizeCap: cfg.Image.SizeCap}, log)
+	if len(cfg.Image.Stores) > 0 {
+		backends, err := openStores(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if err := imageService.UseStores(backends, cfg.Image.DefaultStore); err != nil {
+			return err
+		}
+	}
 	staging, err := filesystem.New(filepath.Join(cfg.StateDir, "staging"))
 	if err != nil {
 		return err
@@ -241,12 +251,38 @@ func serveAll(ctx context.Context, log *slog.Logger, lns map[string]net.Listener
 	return nil
 }
 
-// openStore opens the configured image data store.
+// openStore opens the configured single image data store.
 func openStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
 	if cfg.Image.Store == "s3" {
-		c := cfg.Image.S3
-		return s3store.New(ctx, s3store.Config{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey,
-			Region: c.Region, UseTLS: c.UseTLS, CreateBucket: c.CreateBucket, PartSize: c.PartSize, Concurrency: c.Concurrency})
+		return openS3(ctx, cfg.Image.S3)
 	}
 	return filesystem.New(cfg.Image.FilesystemDir)
+}
+
+func openS3(ctx context.Context, c config.S3Config) (*s3store.Store, error) {
+	return s3store.New(ctx, s3store.Config{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey,
+		Region: c.Region, UseTLS: c.UseTLS, CreateBucket: c.CreateBucket, PartSize: c.PartSize, Concurrency: c.Concurrency, MaxRetries: c.MaxRetries})
+}
+
+// openStores opens image.stores, with what /v2/info/stores/detail shows.
+func openStores(ctx context.Context, cfg config.Config) ([]glanceservice.Backend, error) {
+	var out []glanceservice.Backend
+	for _, sc := range cfg.Image.Stores {
+		b := glanceservice.Backend{StoreInfo: glanceservice.StoreInfo{ID: sc.ID, Type: sc.Type, Description: sc.Description}}
+		var err error
+		switch sc.Type {
+		case "s3":
+			b.Store, err = openS3(ctx, sc.S3)
+			b.Properties = map[string]any{"bucket": sc.S3.Bucket, "endpoint": sc.S3.Endpoint,
+				"s3_store_large_object_chunk_size": cmp.Or(sc.S3.PartSize, 8<<20) >> 20, "s3_store_thread_pools": cmp.Or(sc.S3.Concurrency, 4)}
+		default:
+			b.Store, err = filesystem.New(sc.FilesystemDir)
+			b.Properties = map[string]any{"data_dir": sc.FilesystemDir, "chunk_size": 1 << 20, "thin_provisioning": false}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("image store %s: %w", sc.ID, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }

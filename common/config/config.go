@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -49,6 +50,18 @@ type S3Config struct {
 	CreateBucket bool   `yaml:"create_bucket"`
 	PartSize     uint64 `yaml:"part_size"`   // bytes per multipart part (default 8 MiB)
 	Concurrency  uint   `yaml:"concurrency"` // parts in flight (default 4)
+	MaxRetries   int    `yaml:"max_retries"` // attempts per S3 request (default 3)
+}
+
+// StoreConfig is one of several image stores (Glance's enabled_backends).
+type StoreConfig struct {
+	// ID names the store in the API (X-Image-Meta-Store, "stores").
+	ID          string `yaml:"id"`
+	Type        string `yaml:"type"` // file or s3
+	Description string `yaml:"description"`
+	// FilesystemDir holds a file store's blobs (default $STATE_DIR/stores/<id>).
+	FilesystemDir string   `yaml:"filesystem_dir"`
+	S3            S3Config `yaml:"s3"`
 }
 
 // Config is the whole server configuration.
@@ -72,6 +85,11 @@ type Config struct {
 		// Store is where image data goes: "file" (default) or "s3".
 		Store string   `yaml:"store"`
 		S3    S3Config `yaml:"s3"`
+		// Stores, when set, configures several stores at once and replaces
+		// store, filesystem_dir and s3 above. DefaultStore (default: the
+		// first) receives data when a request names no store.
+		Stores       []StoreConfig `yaml:"stores"`
+		DefaultStore string        `yaml:"default_store"`
 		// WebDownload limits what the web-download import may fetch.
 		WebDownload struct {
 			// AllowedNetworks are CIDRs exempt from the public-address rule.
@@ -162,6 +180,9 @@ func Load(path string) (Config, error) {
 	default:
 		return c, fmt.Errorf("config: image.store must be file or s3, not %q", c.Image.Store)
 	}
+	if err := c.checkStores(); err != nil {
+		return c, err
+	}
 	if c.Image.SizeCap <= 0 {
 		return c, errors.New("config: image.size_cap must be positive")
 	}
@@ -180,4 +201,43 @@ func Load(path string) (Config, error) {
 		return c, errors.New("config: identity.token_expiration must be positive")
 	}
 	return c, nil
+}
+
+var storeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+
+// checkStores validates image.stores and fills in its defaults.
+func (c *Config) checkStores() error {
+	if len(c.Image.Stores) == 0 {
+		if c.Image.DefaultStore != "" {
+			return errors.New("config: image.default_store needs image.stores")
+		}
+		return nil
+	}
+	seen := map[string]bool{}
+	for i := range c.Image.Stores {
+		st := &c.Image.Stores[i]
+		if !storeIDPattern.MatchString(st.ID) || seen[st.ID] {
+			return fmt.Errorf("config: image.stores[%d]: id %q must be unique, 1-63 letters, digits, '-' or '_'", i, st.ID)
+		}
+		seen[st.ID] = true
+		switch st.Type {
+		case "file":
+			if st.FilesystemDir == "" {
+				st.FilesystemDir = filepath.Join(c.StateDir, "stores", st.ID)
+			}
+		case "s3":
+			if st.S3.Endpoint == "" || st.S3.Bucket == "" {
+				return fmt.Errorf("config: image.stores[%d] (%s): type s3 needs s3.endpoint and s3.bucket", i, st.ID)
+			}
+		default:
+			return fmt.Errorf("config: image.stores[%d] (%s): type must be file or s3, not %q", i, st.ID, st.Type)
+		}
+	}
+	if c.Image.DefaultStore == "" {
+		c.Image.DefaultStore = c.Image.Stores[0].ID
+	}
+	if !seen[c.Image.DefaultStore] {
+		return fmt.Errorf("config: image.default_store %q is not one of image.stores", c.Image.DefaultStore)
+	}
+	return nil
 }

@@ -59,15 +59,30 @@ func TestFileAndEnvironment(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	cases := map[string]string{
-		"identity:\n  listn: x\n":               "field listn not found",
-		"identity:\n  token_expiration: soon\n": "not a duration",
-		"compute:\n  virt_type: xen\n":          "virt_type must be kvm or qemu",
-		"identity:\n  token_expiration: -1s\n":  "must be positive",
+		"identity:\n  listn: x\n":                                        "field listn not found",
+		"identity:\n  token_expiration: soon\n":                          "not a duration",
+		"compute:\n  virt_type: xen\n":                                   "virt_type must be kvm or qemu",
+		"identity:\n  token_expiration: -1s\n":                           "must be positive",
+		"image:\n  stores: [{id: a, type: file}, {id: a, type: file}]\n": "must be unique",
+		"image:\n  stores: [{id: a, type: nfs}]\n":                       "type must be file or s3",
+		"image:\n  stores: [{id: a, type: s3}]\n":                        "needs s3.endpoint",
+		"image:\n  stores: [{id: a, type: file}]\n  default_store: b\n":  "not one of image.stores",
+		"image:\n  default_store: b\n":                                   "needs image.stores",
 	}
 	for content, want := range cases {
 		_, err := config.Load(write(t, content))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", content, err, want)
 		}
+	}
+}
+
+func TestStores(t *testing.T) {
+	c, err := config.Load(write(t, "state_dir: /srv/x\nimage:\n  stores: [{id: fast, type: file}, {id: far, type: file, filesystem_dir: /mnt/far}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Image.DefaultStore != "fast" || c.Image.Stores[0].FilesystemDir != "/srv/x/stores/fast" || c.Image.Stores[1].FilesystemDir != "/mnt/far" {
+		t.Fatalf("stores: %+v default %q", c.Image.Stores, c.Image.DefaultStore)
 	}
 }

@@ -21,7 +21,7 @@ func (a *API) uploadData(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusUnsupportedMediaType, "The Content-Type of image data must be application/octet-stream.")
 		return
 	}
-	if _, err := a.svc.Upload(r.Context(), a.caller(r), mux.Vars(r)["image_id"], r.Body); err != nil {
+	if _, err := a.svc.Upload(r.Context(), a.caller(r), mux.Vars(r)["image_id"], r.Body, r.Header.Get("X-Image-Meta-Store")); err != nil {
 		a.fail(w, r, err)
 		return
 	}

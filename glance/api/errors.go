@@ -50,31 +50,30 @@ func badRequest(w http.ResponseWriter, r *http.Request, msg string) {
 	writeError(w, r, http.StatusBadRequest, msg)
 }
 
-// writeError writes an error the way Glance (webob) does: JSON
-// {"code","title","message"} when the client accepts JSON, else a small HTML
-// page. glanceclient and openstacksdk read either.
+// writeError writes an error the way Glance (webob 1.8) does, choosing the
+// format from Accept: an HTML page when it mentions html or */*, JSON
+// {"code","title","message"} when it mentions application/json, plain text
+// otherwise (no Accept at all included). glanceclient and openstacksdk read
+// any of them.
 func writeError(w http.ResponseWriter, r *http.Request, status int, message string) {
 	title := http.StatusText(status)
 	code := strconv.Itoa(status) + " " + title
-	if acceptsJSON(r) {
+	var body, ctype string
+	switch accept := strings.Join(r.Header.Values("Accept"), ","); {
+	case strings.Contains(accept, "html") || strings.Contains(accept, "*/*"):
+		body = "<html>\n <head>\n  <title>" + code + "</title>\n </head>\n <body>\n  <h1>" + code + "</h1>\n  " +
+			html.EscapeString(message) + "<br /><br />\n\n\n\n </body>\n</html>"
+		ctype = "text/html; charset=UTF-8"
+	case strings.Contains(accept, "application/json"):
 		httpx.WriteJSON(w, status, map[string]any{"code": code, "title": title, "message": message})
 		return
+	default:
+		body, ctype = code+"\n\n"+message+"\n\n   ", "text/plain; charset=UTF-8"
 	}
-	body := "<html>\n <head>\n  <title>" + code + "</title>\n </head>\n <body>\n  <h1>" + code + "</h1>\n  " +
-		html.EscapeString(message) + "<br /><br />\n\n\n\n </body>\n</html>"
-	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write([]byte(body))
 	}
-}
-
-func acceptsJSON(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept") {
-		if strings.Contains(v, "application/json") {
-			return true
-		}
-	}
-	return false
 }

@@ -61,7 +61,10 @@ func (a *API) createImage(w http.ResponseWriter, r *http.Request) {
 	if methods := a.svc.ImportMethods(); len(methods) > 0 {
 		w.Header().Set("OpenStack-image-import-methods", strings.Join(methods, ","))
 	}
-	httpx.WriteJSON(w, http.StatusCreated, imageView(im))
+	if a.svc.MultiStore() {
+		w.Header().Set("OpenStack-image-store-ids", strings.Join(a.svc.StoreIDs(), ","))
+	}
+	httpx.WriteJSON(w, http.StatusCreated, a.view(im))
 }
 
 func (a *API) showImage(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +73,7 @@ func (a *API) showImage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, imageView(im))
+	httpx.WriteJSON(w, http.StatusOK, a.view(im))
 }
 
 func (a *API) listImages(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +98,7 @@ func (a *API) listImages(w http.ResponseWriter, r *http.Request) {
 	views := make([]any, len(ims))
 	last := ""
 	for i, im := range ims {
-		views[i] = imageView(im)
+		views[i] = a.view(im)
 		last = im.ID
 	}
 	first, next := pageLinks(r.URL.RawQuery, q.Limit > 0 && len(ims) == q.Limit, last)
@@ -133,7 +136,7 @@ func (a *API) updateImage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, imageView(im))
+	httpx.WriteJSON(w, http.StatusOK, a.view(im))
 }
 
 // parsePatch reads both PATCH dialects into service operations.

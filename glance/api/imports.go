@@ -33,8 +33,9 @@ func (a *API) importImage(w http.ResponseWriter, r *http.Request) {
 			Name string `json:"name"`
 			URI  string `json:"uri"`
 		} `json:"method"`
-		Stores    []string `json:"stores"`
-		AllStores bool     `json:"all_stores"`
+		Stores               []string `json:"stores"`
+		AllStores            bool     `json:"all_stores"`
+		AllStoresMustSucceed *bool    `json:"all_stores_must_succeed"`
 	}
 	if !decodeJSON(w, r, &body) {
 		return
@@ -43,7 +44,8 @@ func (a *API) importImage(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, r, "Import request requires a 'method' with a 'name'.")
 		return
 	}
-	req := service.ImportRequest{Method: body.Method.Name, URI: body.Method.URI, Stores: body.Stores, AllStores: body.AllStores}
+	req := service.ImportRequest{Method: body.Method.Name, URI: body.Method.URI, Stores: body.Stores, AllStores: body.AllStores,
+		AllStoresMustSucceed: body.AllStoresMustSucceed, HeaderStore: r.Header.Get("X-Image-Meta-Store")}
 	if _, err := a.svc.Import(r.Context(), a.caller(r), mux.Vars(r)["image_id"], req, httpx.RequestID(r.Context())); err != nil {
 		a.fail(w, r, err)
 		return
@@ -60,6 +62,50 @@ func (a *API) showImportInfo(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"import-methods": map[string]any{
 		"description": "Import methods available.", "type": "array", "value": methods,
 	}})
+}
+
+// showStores answers GET /v2/info/stores: 404 with a single store.
+func (a *API) showStores(w http.ResponseWriter, r *http.Request) { a.writeStores(w, r, false) }
+
+// showStoresDetail answers GET /v2/info/stores/detail (stores_info_detail,
+// admin by default): each store's type and backend settings too.
+func (a *API) showStoresDetail(w http.ResponseWriter, r *http.Request) { a.writeStores(w, r, true) }
+
+func (a *API) writeStores(w http.ResponseWriter, r *http.Request, detail bool) {
+	infos, def, err := a.svc.StoresInfo(a.caller(r), detail)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]map[string]any, len(infos))
+	for i, in := range infos {
+		st := map[string]any{"id": in.ID}
+		if in.Description != "" {
+			st["description"] = in.Description
+		}
+		if in.ID == def {
+			st["default"] = "true" // a string, as Glance sends it
+		}
+		if detail {
+			props := in.Properties
+			if props == nil {
+				props = map[string]any{}
+			}
+			st["type"], st["properties"] = in.Type, props
+		}
+		out[i] = st
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"stores": out})
+}
+
+// deleteFromStore answers DELETE /v2/stores/{store_id}/{image_id} with 204.
+func (a *API) deleteFromStore(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	if err := a.svc.DeleteFromStore(r.Context(), a.caller(r), v["store_id"], v["image_id"]); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // taskTime is the format of task timestamps (no zone, as Glance shows them).

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"time"
 
 	"imagestack/glance"
@@ -42,6 +43,17 @@ func imageView(im *glance.Image) map[string]any {
 	v["self"] = "/v2/images/" + im.ID
 	v["file"] = "/v2/images/" + im.ID + "/file"
 	v["schema"] = "/v2/schemas/image"
+	return v
+}
+
+// view is imageView plus, with several stores, the stores holding the data.
+func (a *API) view(im *glance.Image) map[string]any {
+	v := imageView(im)
+	if a.svc.MultiStore() {
+		if st := im.ActiveStores(); len(st) > 0 {
+			v["stores"] = strings.Join(st, ",")
+		}
+	}
 	return v
 }
 

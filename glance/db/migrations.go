@@ -16,10 +16,11 @@ const Component = "image"
 var Migrations = []commondb.Migration{
 	{Version: 1, Name: "images, properties, tags, members", Up: migrate1},
 	{Version: 2, Name: "import tasks", Up: migrate2},
+	{Version: 3, Name: "image locations (several stores)", Up: migrate3},
 }
 
 // Tables lists the image tables, for schema comparisons.
-var Tables = []string{"images", "image_properties", "image_tags", "image_members", "tasks"}
+var Tables = []string{"images", "image_properties", "image_tags", "image_members", "tasks", "image_locations"}
 
 type v1Image struct {
 	ID              string     `gorm:"primaryKey;size:36"`
@@ -95,3 +96,14 @@ type v2Task struct {
 func (v2Task) TableName() string { return "tasks" }
 
 func migrate2(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v2Task{}) }
+
+type v3Location struct {
+	ImageID   string    `gorm:"primaryKey;size:36"`
+	Store     string    `gorm:"primaryKey;size:255"`
+	Status    string    `gorm:"size:20;not null;index:ix_image_locations_status"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+func (v3Location) TableName() string { return "image_locations" }
+
+func migrate3(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v3Location{}) }

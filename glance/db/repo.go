@@ -65,6 +65,15 @@ type memberRow struct {
 
 func (memberRow) TableName() string { return "image_members" }
 
+type locationRow struct {
+	ImageID   string `gorm:"primaryKey"`
+	Store     string `gorm:"primaryKey"`
+	Status    string
+	CreatedAt time.Time `gorm:"autoCreateTime:false"`
+}
+
+func (locationRow) TableName() string { return "image_locations" }
+
 // Repo implements glance.Repository.
 type Repo struct{ db *gorm.DB }
 
@@ -155,7 +164,8 @@ func (r *Repo) Get(ctx context.Context, id string) (*glance.Image, error) {
 	return ims[0], nil
 }
 
-// loadChildren fills tags and properties of ims with two queries in all.
+// loadChildren fills tags, properties and locations of ims with three
+// queries in all.
 func (r *Repo) loadChildren(ctx context.Context, ims []*glance.Image) error {
 	if len(ims) == 0 {
 		return nil
@@ -179,6 +189,14 @@ func (r *Repo) loadChildren(ctx context.Context, ims []*glance.Image) error {
 	for _, t := range tags {
 		im := byID[t.ImageID]
 		im.Tags = append(im.Tags, t.Value)
+	}
+	var locs []locationRow
+	if err := r.db.WithContext(ctx).Where("image_id IN ?", ids).Order("created_at, store").Find(&locs).Error; err != nil {
+		return classify(err, "load locations")
+	}
+	for _, l := range locs {
+		im := byID[l.ImageID]
+		im.Locations = append(im.Locations, glance.Location{Store: l.Store, Status: l.Status})
 	}
 	return nil
 }
@@ -227,7 +245,7 @@ func (r *Repo) Delete(ctx context.Context, id string) error {
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("image %s: %w", id, glance.ErrNotFound)
 		}
-		for _, m := range []any{&propertyRow{}, &tagRow{}, &memberRow{}} {
+		for _, m := range []any{&propertyRow{}, &tagRow{}, &memberRow{}, &locationRow{}} {
 			if err := tx.Where("image_id = ?", id).Delete(m).Error; err != nil {
 				return classify(err, "delete image "+id)
 			}
@@ -247,6 +265,89 @@ func (r *Repo) ListByStatus(ctx context.Context, statuses ...string) ([]*glance.
 		out[i] = fromRow(&rows[i])
 	}
 	return out, r.loadChildren(ctx, out)
+}
+
+// --- locations
+
+// AddLocation implements glance.LocationRepository.
+func (r *Repo) AddLocation(ctx context.Context, imageID, store, status string) error {
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&imageRow{}).Where("id = ? AND deleted = ?", imageID, false).Count(&n).Error; err != nil {
+			return classify(err, "image "+imageID)
+		}
+		if n == 0 {
+			return fmt.Errorf("image %s: %w", imageID, glance.ErrNotFound)
+		}
+		// Milliseconds (what every engine keeps) order the locations.
+		row := locationRow{ImageID: imageID, Store: store, Status: status, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+		return classify(tx.Create(&row).Error, "location of image "+imageID+" in store "+store)
+	})
+}
+
+// SetLocationStatus implements glance.LocationRepository.
+func (r *Repo) SetLocationStatus(ctx context.Context, imageID, store, status string) error {
+	res := r.db.WithContext(ctx).Model(&locationRow{}).Where("image_id = ? AND store = ?", imageID, store).Update("status", status)
+	if res.Error != nil {
+		return classify(res.Error, "location of image "+imageID)
+	}
+	if res.RowsAffected == 0 {
+		var n int64
+		if err := r.db.WithContext(ctx).Model(&locationRow{}).Where("image_id = ? AND store = ?", imageID, store).Count(&n).Error; err != nil {
+			return classify(err, "location of image "+imageID)
+		}
+		if n == 0 { // MySQL reports 0 rows for an update that changed nothing
+			return fmt.Errorf("image %s has no location in store %s: %w", imageID, store, glance.ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// RemoveLocation implements glance.LocationRepository.
+func (r *Repo) RemoveLocation(ctx context.Context, imageID, store string) error {
+	res := r.db.WithContext(ctx).Where("image_id = ? AND store = ?", imageID, store).Delete(&locationRow{})
+	if res.Error != nil {
+		return classify(res.Error, "location of image "+imageID)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("image %s has no location in store %s: %w", imageID, store, glance.ErrNotFound)
+	}
+	return nil
+}
+
+// ListLocations implements glance.LocationRepository.
+func (r *Repo) ListLocations(ctx context.Context, status string) ([]glance.LocationRef, error) {
+	var rows []locationRow
+	err := r.db.WithContext(ctx).Where("status = ? AND image_id IN (?)", status,
+		r.db.Model(&imageRow{}).Select("id").Where("deleted = ?", false)).Order("image_id, store").Find(&rows).Error
+	if err != nil {
+		return nil, classify(err, "list locations")
+	}
+	out := make([]glance.LocationRef, len(rows))
+	for i, l := range rows {
+		out[i] = glance.LocationRef{ImageID: l.ImageID, Store: l.Store}
+	}
+	return out, nil
+}
+
+// AdoptUnplacedData implements glance.LocationRepository.
+func (r *Repo) AdoptUnplacedData(ctx context.Context, store string) (int, error) {
+	var ids []string
+	err := r.db.WithContext(ctx).Model(&imageRow{}).
+		Where("deleted = ? AND blob_key <> '' AND status IN ? AND id NOT IN (?)", false,
+			[]string{glance.StatusActive, glance.StatusDeactivated}, r.db.Model(&locationRow{}).Select("image_id")).
+		Pluck("id", &ids).Error
+	if err != nil {
+		return 0, classify(err, "find unplaced image data")
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for _, id := range ids {
+		row := locationRow{ImageID: id, Store: store, Status: glance.LocationActive, CreatedAt: now}
+		if err := r.db.WithContext(ctx).Create(&row).Error; err != nil && !commondb.IsDuplicate(err) {
+			return 0, classify(err, "place image data")
+		}
+	}
+	return len(ids), nil
 }
 
 // --- members

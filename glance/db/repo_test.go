@@ -285,7 +285,7 @@ func TestListQueryCount(t *testing.T) {
 			}
 			counts[limit] = count
 		}
-		if counts[1] != counts[5] || counts[5] != counts[50] || counts[1] > 4 {
+		if counts[1] != counts[5] || counts[5] != counts[50] || counts[1] > 5 { // marker, page, properties, tags, locations
 			t.Fatalf("queries per page by limit: %v", counts)
 		}
 	})
@@ -293,4 +293,84 @@ func TestListQueryCount(t *testing.T) {
 
 func TestImageUpgradeMatchesFresh(t *testing.T) {
 	dbtest.UpgradeMatchesFresh(t, glancedb.Component, glancedb.Migrations, glancedb.Tables)
+}
+
+func TestLocations(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		r, err := glancedb.New(gdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		im := newImage("00000000-0000-0000-0000-0000000000a1", "A", glance.VisibilityPrivate, 0)
+		if err := r.Create(ctx, im); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.AddLocation(ctx, im.ID, "fast", glance.LocationActive); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond) // locations are ordered by arrival
+		if err := r.AddLocation(ctx, im.ID, "cheap", glance.LocationPending); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.AddLocation(ctx, im.ID, "cheap", glance.LocationPending); !errors.Is(err, glance.ErrConflict) {
+			t.Fatalf("second location in one store: %v", err)
+		}
+		if err := r.AddLocation(ctx, "00000000-0000-0000-0000-00000000dead", "fast", glance.LocationActive); !errors.Is(err, glance.ErrNotFound) {
+			t.Fatalf("location of a missing image: %v", err)
+		}
+		got, _ := r.Get(ctx, im.ID)
+		want := []glance.Location{{Store: "fast", Status: glance.LocationActive}, {Store: "cheap", Status: glance.LocationPending}}
+		if !slices.Equal(got.Locations, want) {
+			t.Fatalf("locations: %v", got.Locations)
+		}
+		// Save and Transition leave locations alone.
+		got.Locations = nil
+		if err := r.Save(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if refs, err := r.ListLocations(ctx, glance.LocationPending); err != nil || len(refs) != 1 || refs[0] != (glance.LocationRef{ImageID: im.ID, Store: "cheap"}) {
+			t.Fatalf("pending locations: %v %v", refs, err)
+		}
+		if err := r.SetLocationStatus(ctx, im.ID, "cheap", glance.LocationActive); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetLocationStatus(ctx, im.ID, "cheap", glance.LocationActive); err != nil {
+			t.Fatalf("setting the same status again: %v", err)
+		}
+		if err := r.SetLocationStatus(ctx, im.ID, "nowhere", glance.LocationActive); !errors.Is(err, glance.ErrNotFound) {
+			t.Fatalf("status of a missing location: %v", err)
+		}
+		if got, _ := r.Get(ctx, im.ID); !slices.Equal(got.ActiveStores(), []string{"fast", "cheap"}) {
+			t.Fatalf("active stores: %v", got.ActiveStores())
+		}
+		if err := r.RemoveLocation(ctx, im.ID, "fast"); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.RemoveLocation(ctx, im.ID, "fast"); !errors.Is(err, glance.ErrNotFound) {
+			t.Fatalf("removing twice: %v", err)
+		}
+
+		// Data from before locations existed is placed in the given store.
+		old := newImage("00000000-0000-0000-0000-0000000000a2", "A", glance.VisibilityPrivate, 1)
+		old.Status, old.BlobKey = glance.StatusActive, "legacy-key"
+		if err := r.Create(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := r.AdoptUnplacedData(ctx, "fast"); err != nil || n != 1 {
+			t.Fatalf("adopt: %d %v", n, err)
+		}
+		if n, err := r.AdoptUnplacedData(ctx, "fast"); err != nil || n != 0 {
+			t.Fatalf("adopt twice: %d %v", n, err)
+		}
+		if got, _ := r.Get(ctx, old.ID); !slices.Equal(got.ActiveStores(), []string{"fast"}) {
+			t.Fatalf("adopted: %v", got.Locations)
+		}
+		if err := r.Delete(ctx, im.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetLocationStatus(ctx, im.ID, "cheap", glance.LocationActive); !errors.Is(err, glance.ErrNotFound) {
+			t.Fatalf("locations survived the image: %v", err)
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"imagestack/glance"
 	"imagestack/storage"
@@ -47,8 +48,13 @@ func blobKey(imageID string) string {
 // Upload streams body into the image's data: queued -> saving -> active. Any
 // failure (client gone, cap exceeded, store error, rejected format) returns
 // the image to queued with no data left behind. Of two concurrent uploads
-// exactly one proceeds; the other gets ErrConflict.
-func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reader) (*glance.Image, error) {
+// exactly one proceeds; the other gets ErrConflict. store names the store
+// to write to ("" for the default; ignored with a single store).
+func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reader, store string) (*glance.Image, error) {
+	store, err := s.targetStore(store)
+	if err != nil {
+		return nil, err
+	}
 	im, err := s.load(ctx, c, id)
 	if err != nil {
 		return nil, err
@@ -70,15 +76,30 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 		}
 		return nil, err
 	}
-	return s.storeData(ctx, saving, body)
+	ready, err := s.writeData(ctx, saving, body, store)
+	if err != nil {
+		return nil, err
+	}
+	return s.activate(ctx, saving, ready)
 }
 
-// storeData streams body into the blob of an image already moved to saving
-// or importing (with its BlobKey chosen), hashing and inspecting on the way,
-// and activates it. Any failure returns the image to queued with no data left.
-func (s *Service) storeData(ctx context.Context, cur *glance.Image, body io.Reader) (*glance.Image, error) {
+// writeData streams body into store as the blob of an image already moved
+// to saving or importing (with its BlobKey chosen), hashing and inspecting
+// on the way. It returns cur with the new location (pending), size and
+// hashes filled in, not yet saved. Any failure returns the image to queued
+// with no data left.
+func (s *Service) writeData(ctx context.Context, cur *glance.Image, body io.Reader, store string) (*glance.Image, error) {
+	if err := s.repo.AddLocation(ctx, cur.ID, store, glance.LocationPending); err != nil {
+		s.abortUpload(ctx, cur)
+		if errors.Is(err, glance.ErrNotFound) {
+			return nil, glance.Errorf(glance.ErrGone, "Image %s was deleted during the upload", cur.ID)
+		}
+		return nil, err
+	}
+	cur = cur.Clone()
+	cur.Locations = append(cur.Locations, glance.Location{Store: store, Status: glance.LocationPending})
 	dr := newDigestReader(&capReader{r: body, max: s.cfg.SizeCap})
-	size, err := s.store.Put(ctx, cur.BlobKey, dr)
+	size, err := s.stores.byID[store].Put(ctx, cur.BlobKey, dr)
 	md5sum, sha := dr.Sums()
 	if err == nil {
 		err = inspect(dr.head, size, cur)
@@ -87,12 +108,37 @@ func (s *Service) storeData(ctx context.Context, cur *glance.Image, body io.Read
 		s.abortUpload(ctx, cur)
 		return nil, uploadError(err, s.cfg.SizeCap)
 	}
-	active := cur.Clone()
 	algo := "sha512"
-	active.Status, active.Size, active.Checksum, active.OSHashAlgo, active.OSHashValue, active.UpdatedAt =
-		glance.StatusActive, &size, &md5sum, &algo, &sha, s.stamp()
-	if err := s.repo.Transition(ctx, cur.Status, active); err != nil {
-		s.removeBlob(ctx, cur.BlobKey)
+	cur.Size, cur.Checksum, cur.OSHashAlgo, cur.OSHashValue = &size, &md5sum, &algo, &sha
+	return cur, nil
+}
+
+// activate marks the pending locations of ready active and moves the image
+// from cur's status to active with ready's size and hashes, keeping what
+// else changed on the image meanwhile (properties edited during an import).
+// When the image was deleted meanwhile, its data goes too.
+func (s *Service) activate(ctx context.Context, cur, ready *glance.Image) (*glance.Image, error) {
+	active, err := s.repo.Get(ctx, cur.ID)
+	if err == nil && active.Status != cur.Status {
+		err = glance.ErrConflict
+	}
+	for _, l := range ready.Locations {
+		if l.Status == glance.LocationPending && err == nil {
+			err = s.repo.SetLocationStatus(ctx, cur.ID, l.Store, glance.LocationActive)
+		}
+	}
+	if err == nil {
+		active.Status, active.UpdatedAt = glance.StatusActive, s.stamp()
+		active.Size, active.VirtualSize, active.Checksum = ready.Size, ready.VirtualSize, ready.Checksum
+		active.OSHashAlgo, active.OSHashValue = ready.OSHashAlgo, ready.OSHashValue
+		active.Locations = slices.Clone(ready.Locations)
+		for i := range active.Locations {
+			active.Locations[i].Status = glance.LocationActive
+		}
+		err = s.repo.Transition(ctx, cur.Status, active)
+	}
+	if err != nil {
+		s.abortUpload(ctx, ready)
 		if errors.Is(err, glance.ErrNotFound) || errors.Is(err, glance.ErrConflict) {
 			return nil, glance.Errorf(glance.ErrGone, "Image %s was deleted during the upload", cur.ID)
 		}
@@ -101,13 +147,20 @@ func (s *Service) storeData(ctx context.Context, cur *glance.Image, body io.Read
 	return active, nil
 }
 
-// abortUpload puts the image back to queued and removes any data, even when
-// the request's context is already cancelled.
+// abortUpload puts the image back to queued and removes its data and
+// locations, even when the request's context is already cancelled.
 func (s *Service) abortUpload(ctx context.Context, cur *glance.Image) {
 	ctx = context.WithoutCancel(ctx)
-	s.removeBlob(ctx, cur.BlobKey)
+	for _, l := range cur.Locations {
+		s.removeBlob(ctx, l.Store, cur.BlobKey)
+		_ = s.repo.RemoveLocation(ctx, cur.ID, l.Store)
+	}
+	if len(cur.Locations) == 0 { // written before locations were recorded
+		s.removeBlob(ctx, s.stores.defaultStore, cur.BlobKey)
+	}
 	queued := cur.Clone()
-	queued.Status, queued.BlobKey, queued.UpdatedAt = glance.StatusQueued, "", s.stamp()
+	queued.Status, queued.BlobKey, queued.Locations, queued.UpdatedAt = glance.StatusQueued, "", nil, s.stamp()
+	queued.Size, queued.Checksum, queued.OSHashAlgo, queued.OSHashValue, queued.VirtualSize = nil, nil, nil, nil, nil
 	delete(queued.Properties, "os_glance_importing_to_stores")
 	if err := s.repo.Transition(ctx, cur.Status, queued); err != nil && !errors.Is(err, glance.ErrNotFound) {
 		s.log.Error("could not return image to queued after a failed upload", "image", cur.ID, "err", err)
@@ -150,17 +203,16 @@ func (s *Service) Downloadable(ctx context.Context, c Caller, id string) (*glanc
 
 // HasData reports whether im has stored data to read.
 func HasData(im *glance.Image) bool {
-	return (im.Status == glance.StatusActive || im.Status == glance.StatusDeactivated) && im.BlobKey != "" && im.Size != nil
+	return (im.Status == glance.StatusActive || im.Status == glance.StatusDeactivated) && len(im.ActiveStores()) > 0 && im.Size != nil
 }
 
 // ReadData opens length bytes of im's data from offset (length < 0: to the end).
 func (s *Service) ReadData(ctx context.Context, im *glance.Image, offset, length int64) (io.ReadCloser, error) {
-	rc, err := s.store.Get(ctx, im.BlobKey, offset, length)
+	rc, err := s.openData(ctx, im, offset, length)
 	switch {
 	case err == nil:
 		return rc, nil
 	case isNotFound(err):
-		s.log.Error("data of an active image is missing from the store", "image", im.ID, "key", im.BlobKey)
 		return nil, glance.Errorf(glance.ErrNotFound, "Image data for %s is missing from the store.", im.ID)
 	case errors.Is(err, storage.ErrUnavailable):
 		return nil, glance.Errorf(glance.ErrUnavailable, "The image store is unavailable; try again later.")
@@ -169,8 +221,16 @@ func (s *Service) ReadData(ctx context.Context, im *glance.Image, offset, length
 }
 
 // RecoverInterrupted returns images a crash left in saving or importing to
-// queued and removes their partial (and, for imports, staged) data. Run it at start-up, before serving.
+// queued and removes their partial (and, for imports, staged) data, and
+// removes copies to further stores that a crash cut short. Data stored
+// before locations were recorded is placed in the default store. Run it at
+// start-up, before serving.
 func (s *Service) RecoverInterrupted(ctx context.Context) (int, error) {
+	if n, err := s.repo.AdoptUnplacedData(ctx, s.stores.defaultStore); err != nil {
+		return 0, err
+	} else if n > 0 {
+		s.log.Info("image data without a recorded store placed in the default store", "images", n, "store", s.stores.defaultStore)
+	}
 	// Staged images (uploading) wait for their import and keep their data.
 	ims, err := s.repo.ListByStatus(ctx, glance.StatusSaving, glance.StatusImporting)
 	if err != nil {
@@ -183,5 +243,19 @@ func (s *Service) RecoverInterrupted(ctx context.Context) (int, error) {
 		s.abortUpload(ctx, im)
 		s.log.Warn("upload interrupted by a restart; image returned to queued", "image", im.ID)
 	}
-	return len(ims), nil
+	copies, err := s.repo.ListLocations(ctx, glance.LocationPending)
+	if err != nil {
+		return len(ims), err
+	}
+	for _, ref := range copies {
+		im, err := s.repo.Get(ctx, ref.ImageID)
+		if err != nil {
+			continue
+		}
+		s.removeBlob(ctx, ref.Store, im.BlobKey)
+		_ = s.repo.RemoveLocation(ctx, ref.ImageID, ref.Store)
+		s.endStoreImport(ctx, ref.ImageID, ref.Store, false)
+		s.log.Warn("copy of image data interrupted by a restart; partial copy removed", "image", ref.ImageID, "store", ref.Store)
+	}
+	return len(ims) + len(copies), nil
 }

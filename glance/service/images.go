@@ -120,19 +120,10 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	if err := s.repo.Delete(ctx, id); err != nil {
 		return err
 	}
-	s.removeBlob(ctx, im.BlobKey)
+	for _, l := range im.Locations {
+		s.removeBlob(ctx, l.Store, im.BlobKey)
+	}
 	return nil
-}
-
-// removeBlob deletes image data; a failure is logged, never shown to the
-// client whose image is already gone.
-func (s *Service) removeBlob(ctx context.Context, key string) {
-	if key == "" {
-		return
-	}
-	if err := s.store.Delete(context.WithoutCancel(ctx), key); err != nil && !isNotFound(err) {
-		s.log.Error("could not delete image data; it is now orphaned", "key", key, "err", err)
-	}
 }
 
 // Deactivate and Reactivate toggle an active image's data availability.

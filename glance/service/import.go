@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -37,10 +38,14 @@ func (s *Service) EnableImport(d ImportDeps) {
 	s.staging, s.taskRepo, s.fetcher = d.Staging, d.Tasks, d.Fetcher
 }
 
-// ImportMethods lists the methods this service accepts.
+// ImportMethods lists the methods this service accepts (copy-image only
+// with several stores).
 func (s *Service) ImportMethods() []string {
 	if s.staging == nil {
 		return nil
+	}
+	if s.stores.multi {
+		return []string{glance.ImportGlanceDirect, glance.ImportWebDownload, glance.ImportCopyImage}
 	}
 	return []string{glance.ImportGlanceDirect, glance.ImportWebDownload}
 }
@@ -91,16 +96,28 @@ func (s *Service) Stage(ctx context.Context, c Caller, id string, body io.Reader
 	return nil
 }
 
-// ImportRequest is a parsed POST /v2/images/{id}/import body.
+// ImportRequest is a parsed POST /v2/images/{id}/import request.
 type ImportRequest struct {
 	Method, URI string
-	Stores      []string
-	AllStores   bool
+	// Stores is nil when the body has no "stores".
+	Stores    []string
+	AllStores bool
+	// AllStoresMustSucceed is nil when absent (true).
+	AllStoresMustSucceed *bool
+	// HeaderStore is the X-Image-Meta-Store header.
+	HeaderStore string
+}
+
+func (r ImportRequest) mustSucceed() bool {
+	return r.AllStoresMustSucceed == nil || *r.AllStoresMustSucceed
 }
 
 // Import starts an import and returns its task: glance-direct takes staged
-// data (image uploading), web-download fetches a URL (image queued). A
-// failed import leaves the image queued, importable again, with no data.
+// data (image uploading), web-download fetches a URL (image queued),
+// copy-image copies an active image's data to more stores. A failed import
+// leaves the image queued, importable again, with no data; a failed copy
+// leaves the image as it was. The task is nil when there was nothing to do
+// (copy-image to all stores of an image already in all of them).
 func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportRequest, requestID string) (*glance.Task, error) {
 	if s.staging == nil {
 		return nil, glance.Errorf(glance.ErrNotFound, "The image import API is not enabled.")
@@ -109,11 +126,15 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 	if err != nil {
 		return nil, err
 	}
+	if req.Method == glance.ImportCopyImage && s.stores.multi {
+		return s.importCopy(ctx, c, im, req, requestID)
+	}
 	if err := s.authorize(c, "upload_image", im.target(c), "import data into this image"); err != nil {
 		return nil, err
 	}
-	if len(req.Stores) > 0 || req.AllStores {
-		return nil, glance.Errorf(glance.ErrBadRequest, "Only one store is configured: do not name stores.")
+	targets, err := s.importTargets(req)
+	if err != nil {
+		return nil, err
 	}
 	from := glance.StatusQueued
 	switch req.Method {
@@ -140,7 +161,7 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 	now := s.stamp()
 	task := &glance.Task{ID: uuid.NewString(), Type: "api_image_import", Status: glance.TaskPending, Owner: c.Project(),
 		UserID: c.Creds.UserID, ImageID: id, RequestID: requestID, CreatedAt: now, UpdatedAt: now,
-		Input:  map[string]any{"image_id": id, "import_req": map[string]any{"method": map[string]any{"name": req.Method, "uri": req.URI}}},
+		Input:  importInput(id, req, targets),
 		Result: map[string]any{}}
 	if err := s.taskRepo.CreateTask(ctx, task); err != nil {
 		return nil, err
@@ -148,7 +169,7 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 	importing := im.Clone()
 	importing.Status, importing.BlobKey, importing.UpdatedAt = glance.StatusImporting, blobKey(id), now
 	importing.Properties["os_glance_import_task"] = task.ID
-	importing.Properties["os_glance_importing_to_stores"] = ""
+	importing.Properties["os_glance_importing_to_stores"] = s.storeList(targets)
 	importing.Properties["os_glance_failed_import"] = ""
 	if err := s.repo.Transition(ctx, from, importing); err != nil {
 		s.finishTask(context.WithoutCancel(ctx), task, fmt.Errorf("image changed state: %w", err))
@@ -160,7 +181,7 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 	s.running.Add(1)
 	go func() {
 		defer s.running.Done()
-		s.runImport(context.WithoutCancel(ctx), c, task, importing, req)
+		s.runImport(context.WithoutCancel(ctx), task, importing, req, targets)
 	}()
 	return task, nil
 }
@@ -174,8 +195,30 @@ func precheckURI(raw string) error {
 	return nil
 }
 
-// runImport moves the data in and records the outcome on the task.
-func (s *Service) runImport(ctx context.Context, c Caller, task *glance.Task, im *glance.Image, req ImportRequest) {
+// importInput is what a task shows as its input.
+func importInput(id string, req ImportRequest, targets []string) map[string]any {
+	method := map[string]any{"name": req.Method}
+	if req.URI != "" {
+		method["uri"] = req.URI
+	}
+	return map[string]any{"image_id": id, "import_req": map[string]any{"method": method}, "backend": targets}
+}
+
+// storeList is the value of os_glance_importing_to_stores for targets:
+// empty with a single store, whose name clients never see.
+func (s *Service) storeList(targets []string) string {
+	if !s.stores.multi {
+		return ""
+	}
+	return strings.Join(targets, ",")
+}
+
+// runImport moves the data into the first target store, then copies it to
+// the others, and records the outcome on the task. With
+// all_stores_must_succeed (the default) the image becomes active only once
+// every store has it, and any failure undoes the whole import; otherwise it
+// becomes active with the first store and failed copies are only recorded.
+func (s *Service) runImport(ctx context.Context, task *glance.Task, im *glance.Image, req ImportRequest, targets []string) {
 	task.Status, task.UpdatedAt = glance.TaskProcessing, s.stamp()
 	_ = s.taskRepo.UpdateTask(ctx, task)
 	var src io.ReadCloser
@@ -189,8 +232,9 @@ func (s *Service) runImport(ctx context.Context, c Caller, task *glance.Task, im
 			err = errTooLarge
 		}
 	}
+	var ready *glance.Image
 	if err == nil {
-		_, err = s.storeData(ctx, im, src)
+		ready, err = s.writeData(ctx, im, src, targets[0])
 		src.Close()
 	} else {
 		s.abortUpload(ctx, im)
@@ -199,23 +243,205 @@ func (s *Service) runImport(ctx context.Context, c Caller, task *glance.Task, im
 		_ = s.staging.Delete(ctx, im.ID)
 	}
 	if err != nil {
-		s.markFailedImport(ctx, im.ID)
+		s.markFailedImport(ctx, im.ID, targets[0])
+		s.finishTask(ctx, task, err)
+		return
 	}
+	s.endStoreImport(ctx, im.ID, targets[0], true)
+	rest := targets[1:]
+	if !req.mustSucceed() {
+		active, err := s.activate(ctx, im, ready)
+		if err == nil {
+			s.copyAll(ctx, active, rest)
+		}
+		s.finishTask(ctx, task, err)
+		return
+	}
+	for _, store := range rest {
+		err := s.repo.AddLocation(ctx, im.ID, store, glance.LocationPending)
+		if err == nil {
+			err = s.copyToStore(ctx, ready, []string{targets[0]}, store)
+		}
+		if err != nil {
+			s.abortUpload(ctx, ready)
+			s.markFailedImport(ctx, im.ID, store)
+			s.finishTask(ctx, task, fmt.Errorf("copying the data to store %s: %w", store, err))
+			return
+		}
+		ready.Locations = append(ready.Locations, glance.Location{Store: store, Status: glance.LocationActive})
+		s.endStoreImport(ctx, im.ID, store, true)
+	}
+	_, err = s.activate(ctx, im, ready)
 	s.finishTask(ctx, task, err)
 }
 
-// markFailedImport records a failed import on the (queued) image.
-func (s *Service) markFailedImport(ctx context.Context, id string) {
-	cur, err := s.repo.Get(ctx, id)
-	if err != nil {
-		return
+// copyAll copies an active image's data to each store (locations not yet
+// added), recording each outcome on the image; it reports the failures.
+func (s *Service) copyAll(ctx context.Context, im *glance.Image, stores []string) []string {
+	var failed []string
+	from := im.ActiveStores()
+	for _, store := range stores {
+		err := s.repo.AddLocation(ctx, im.ID, store, glance.LocationPending)
+		if err == nil {
+			err = s.copyToStore(ctx, im, from, store)
+		}
+		if err != nil {
+			s.log.Error("copying image data to a store failed", "image", im.ID, "store", store, "err", err)
+			failed = append(failed, store)
+		}
+		s.endStoreImport(ctx, im.ID, store, err == nil)
 	}
-	cur.Properties["os_glance_failed_import"] = "local"
-	delete(cur.Properties, "os_glance_importing_to_stores")
-	_ = s.repo.Save(ctx, cur)
+	return failed
 }
 
+// importCopy starts a copy-image import: the active image's data goes to
+// more stores (copy_image policy, admin by default). Each target gets a
+// pending location at once, which is what refuses a second copy to the same
+// store while one runs.
+func (s *Service) importCopy(ctx context.Context, c Caller, im *loaded, req ImportRequest, requestID string) (*glance.Task, error) {
+	if err := s.authorize(c, "copy_image", im.target(c), "copy this image to other stores"); err != nil {
+		return nil, err
+	}
+	if im.Status != glance.StatusActive {
+		return nil, glance.Errorf(glance.ErrConflict, "Only images with status active can be targeted for copying")
+	}
+	targets, err := s.importTargets(req)
+	if err != nil {
+		return nil, err
+	}
+	var todo []string
+	for _, t := range targets {
+		if im.HasLocation(t) {
+			if req.AllStores {
+				continue
+			}
+			return nil, glance.Errorf(glance.ErrBadRequest, "Image is already present at store '%s'", t)
+		}
+		todo = append(todo, t)
+	}
+	if len(todo) == 0 {
+		return nil, nil
+	}
+	for i, t := range todo {
+		if err := s.repo.AddLocation(ctx, im.ID, t, glance.LocationPending); err != nil {
+			for _, added := range todo[:i] {
+				_ = s.repo.RemoveLocation(context.WithoutCancel(ctx), im.ID, added)
+			}
+			if errors.Is(err, glance.ErrConflict) {
+				return nil, glance.Errorf(glance.ErrConflict, "New operation on image '%s' is not permitted as prior operation is still in progress", im.ID)
+			}
+			return nil, err
+		}
+	}
+	now := s.stamp()
+	task := &glance.Task{ID: uuid.NewString(), Type: "api_image_import", Status: glance.TaskPending, Owner: c.Project(),
+		UserID: c.Creds.UserID, ImageID: im.ID, RequestID: requestID, CreatedAt: now, UpdatedAt: now,
+		Input: importInput(im.ID, req, todo), Result: map[string]any{}}
+	if err := s.taskRepo.CreateTask(ctx, task); err != nil {
+		for _, t := range todo {
+			_ = s.repo.RemoveLocation(context.WithoutCancel(ctx), im.ID, t)
+		}
+		return nil, err
+	}
+	s.editImportProperties(ctx, im.ID, func(p map[string]string) {
+		p["os_glance_import_task"] = task.ID
+		p["os_glance_importing_to_stores"] = strings.Join(todo, ",")
+		p["os_glance_failed_import"] = ""
+	})
+	src := im.Clone()
+	s.running.Add(1)
+	go func() {
+		defer s.running.Done()
+		ctx := context.WithoutCancel(ctx)
+		task.Status, task.UpdatedAt = glance.TaskProcessing, s.stamp()
+		_ = s.taskRepo.UpdateTask(ctx, task)
+		var failed []string
+		from := src.ActiveStores()
+		for _, store := range todo {
+			if err := s.copyToStore(ctx, src, from, store); err != nil {
+				s.log.Error("copying image data to a store failed", "image", src.ID, "store", store, "err", err)
+				failed = append(failed, store)
+				s.endStoreImport(ctx, src.ID, store, false)
+				continue
+			}
+			s.endStoreImport(ctx, src.ID, store, true)
+		}
+		var err error
+		if len(failed) > 0 && req.mustSucceed() {
+			err = fmt.Errorf("copying the data to stores %s failed", strings.Join(failed, ", "))
+		}
+		s.finishTask(ctx, task, err)
+	}()
+	return task, nil
+}
+
+// editImportProperties applies edit to the image's current properties and
+// saves them; the image may be in any status (a lost race is logged).
+func (s *Service) editImportProperties(ctx context.Context, id string, edit func(map[string]string)) {
+	ctx = context.WithoutCancel(ctx)
+	for range 3 {
+		cur, err := s.repo.Get(ctx, id)
+		if err != nil {
+			return
+		}
+		edit(cur.Properties)
+		if err = s.repo.Save(ctx, cur); err == nil || errors.Is(err, glance.ErrNotFound) {
+			return
+		}
+	}
+	s.log.Warn("could not record import progress on the image", "image", id)
+}
+
+// endStoreImport records that an import to store finished: the store leaves
+// os_glance_importing_to_stores and, on failure, joins os_glance_failed_import.
+func (s *Service) endStoreImport(ctx context.Context, id, store string, ok bool) {
+	if !s.stores.multi {
+		return
+	}
+	s.editImportProperties(ctx, id, func(p map[string]string) {
+		p["os_glance_importing_to_stores"] = removeFromList(p["os_glance_importing_to_stores"], store)
+		if !ok {
+			p["os_glance_failed_import"] = addToList(p["os_glance_failed_import"], store)
+		}
+	})
+}
+
+func removeFromList(list, item string) string {
+	var out []string
+	for _, x := range strings.Split(list, ",") {
+		if x != "" && x != item {
+			out = append(out, x)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+func addToList(list, item string) string {
+	if list == "" {
+		return item
+	}
+	if slices.Contains(strings.Split(list, ","), item) {
+		return list
+	}
+	return list + "," + item
+}
+
+// markFailedImport records a failed import on the (queued) image.
+func (s *Service) markFailedImport(ctx context.Context, id, store string) {
+	s.editImportProperties(ctx, id, func(p map[string]string) {
+		p["os_glance_failed_import"] = store
+		delete(p, "os_glance_importing_to_stores")
+	})
+}
+
+// finishTask records the outcome on the task and releases the image's
+// import lock (os_glance_import_task), as Glance does when a task ends.
 func (s *Service) finishTask(ctx context.Context, task *glance.Task, err error) {
+	s.editImportProperties(ctx, task.ImageID, func(p map[string]string) {
+		if p["os_glance_import_task"] == task.ID {
+			delete(p, "os_glance_import_task")
+		}
+	})
 	task.UpdatedAt = s.stamp()
 	if err != nil {
 		task.Status, task.Message = glance.TaskFailure, err.Error()

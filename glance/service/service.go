@@ -62,7 +62,7 @@ type Service struct {
 	importState
 	taskRepo glance.TaskRepository
 	repo     glance.Repository
-	store    storage.Store
+	stores   stores
 	authz    Authorizer
 	cfg      Config
 	log      *slog.Logger
@@ -77,7 +77,7 @@ func New(repo glance.Repository, store storage.Store, authz Authorizer, cfg Conf
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{repo: repo, store: store, authz: authz, cfg: cfg, log: log, now: time.Now}
+	return &Service{repo: repo, stores: singleStore(store), authz: authz, cfg: cfg, log: log, now: time.Now}
 }
 
 // NewCaller builds a Caller, deciding admin-ness with the policy.

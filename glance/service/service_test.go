@@ -139,7 +139,7 @@ func TestUploadComputesHashesAndSizes(t *testing.T) {
 	im := e.create(t, `{"name":"raw","disk_format":"raw","container_format":"bare"}`)
 	data := make([]byte, 5<<20+3)
 	rand.Read(data)
-	got, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(data))
+	got, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(data), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestUploadComputesHashesAndSizes(t *testing.T) {
 	if !bytes.Equal(part, data[10:15]) {
 		t.Fatal("ranged read differs")
 	}
-	if _, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(data)); !errors.Is(err, glance.ErrConflict) {
+	if _, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(data), ""); !errors.Is(err, glance.ErrConflict) {
 		t.Fatalf("upload into an active image: %v", err)
 	}
 }
@@ -197,7 +197,7 @@ func TestFormatInspection(t *testing.T) {
 			format = "raw"
 		}
 		im := e.create(t, `{"disk_format":"`+format+`","container_format":"bare"}`)
-		got, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(c.data))
+		got, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(c.data), "")
 		if c.ok {
 			if err != nil || *got.VirtualSize != 1<<30 {
 				t.Fatalf("%s: %v %+v", c.name, err, got)
@@ -217,7 +217,7 @@ func TestFormatInspection(t *testing.T) {
 	// Arbitrary bytes labelled qcow2 are stored, as Glance 25 does (tempest
 	// uploads such data), with no virtual size.
 	im := e.create(t, `{"disk_format":"qcow2","container_format":"bare"}`)
-	got, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(bytes.Repeat([]byte{1}, 512)))
+	got, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(bytes.Repeat([]byte{1}, 512)), "")
 	if err != nil || got.VirtualSize != nil {
 		t.Fatalf("non-qcow2 bytes labelled qcow2: %v %+v", err, got)
 	}
@@ -261,7 +261,7 @@ func TestFailedUploadsLeaveNothing(t *testing.T) {
 			defer func() { e.store.failAfter = -1 }()
 			im := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
 			body := &countingReader{r: c.body}
-			_, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, body)
+			_, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, body, "")
 			if err == nil {
 				t.Fatal("upload succeeded")
 			}
@@ -278,7 +278,7 @@ func TestFailedUploadsLeaveNothing(t *testing.T) {
 				t.Fatalf("read %d bytes for a cap of %d", body.n, sizeCap)
 			}
 			// The image can be uploaded again.
-			if _, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader([]byte("ok"))); err != nil {
+			if _, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader([]byte("ok")), ""); err != nil {
 				t.Fatalf("retry after failure: %v", err)
 			}
 			e.svc.Delete(e.ctx, e.caller(ownerA), im.ID)
@@ -292,11 +292,11 @@ func TestConcurrentUploadsOneWins(t *testing.T) {
 	pr, pw := io.Pipe()
 	first := make(chan error, 1)
 	go func() {
-		_, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, pr)
+		_, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, pr, "")
 		first <- err
 	}()
 	pw.Write(make([]byte, 1<<20)) // the first upload is now streaming
-	_, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader([]byte("second")))
+	_, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader([]byte("second")), "")
 	if !errors.Is(err, glance.ErrConflict) {
 		t.Fatalf("second concurrent upload: %v", err)
 	}
@@ -315,7 +315,7 @@ func TestDeleteDuringUpload(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, pr)
+		_, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, pr, "")
 		done <- err
 	}()
 	pw.Write(make([]byte, 1<<20))
@@ -441,7 +441,7 @@ func TestPatchSemantics(t *testing.T) {
 	if _, err := e.svc.Update(e.ctx, a, im.ID, fmtOps); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Upload(e.ctx, a, im.ID, bytes.NewReader([]byte("data"))); err != nil {
+	if _, err := e.svc.Upload(e.ctx, a, im.ID, bytes.NewReader([]byte("data")), ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.Update(e.ctx, a, im.ID, []service.PatchOp{{Op: "replace", Path: "disk_format", Value: "qcow2"}}); !errors.Is(err, glance.ErrForbidden) {
