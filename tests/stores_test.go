@@ -1,12 +1,14 @@
 package tests
 
 import (
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -63,9 +65,11 @@ func waitStores(t *testing.T, c *gophercloud.ServiceClient, id, want string) map
 	return m
 }
 
+// glanceCLI runs glanceclient with stdin closed: it takes any other
+// non-terminal stdin for image data.
 func glanceCLI(t *testing.T, s *Server, cloud string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command("glance", args...)
+	cmd := exec.Command("sh", append([]string{"-c", `exec glance "$@" <&-`, "glance"}, args...)...)
 	cmd.Env = cloudEnv(s.Cloud(cloud))
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -106,7 +110,11 @@ func fileBlobs(t *testing.T, dir string) int {
 // user may do, with glanceclient, the openstack CLI and gophercloud.
 func TestSeveralStores(t *testing.T) {
 	endpoint, _ := startMinIO(t)
+	webData := bytes.Repeat([]byte("web-download to several stores "), 20000)
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(webData) }))
+	defer web.Close()
 	s := NewServer(t, nil, `image:
+  web_download: {allowed_networks: ["127.0.0.1/32"]}
   default_store: fast
   stores:
     - {id: fast, type: file, description: "Local disk"}
@@ -241,6 +249,20 @@ func TestSeveralStores(t *testing.T) {
 	if m := waitStores(t, demo, staged.ID, "fast,cheap"); m["status"] != "active" || m["checksum"] != rawMD5 {
 		t.Fatalf("glance-direct to all stores: %v", m)
 	}
+	// glanceclient's image-create-via-import: web-download into both stores.
+	out := mustGlance(t, s, "demo", "image-create-via-import", "--name", "from-web", "--disk-format", "raw", "--container-format", "bare",
+		"--import-method", "web-download", "--uri", web.URL+"/disk.raw", "--stores", "fast,cheap", "--allow-failure", "False")
+	webID := ""
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(strings.ReplaceAll(line, "|", " ")); len(f) == 2 && f[0] == "id" {
+			webID = f[1]
+		}
+	}
+	webSum := md5.Sum(webData)
+	if m := waitStores(t, demo, webID, "fast,cheap"); m["status"] != "active" || m["checksum"] != hex.EncodeToString(webSum[:]) {
+		t.Fatalf("web-download to both stores: %v", m)
+	}
+
 	// Naming an unknown store in an import is a conflict; naming stores with
 	// all_stores a bad request.
 	other, _ := images.Create(ctx, demo, images.CreateOpts{Name: "other", DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
@@ -254,7 +276,7 @@ func TestSeveralStores(t *testing.T) {
 	}
 
 	// Deleting the images removes their data from every store.
-	for _, im := range []string{id, onCheap.ID, staged.ID, other.ID} {
+	for _, im := range []string{id, onCheap.ID, staged.ID, other.ID, webID} {
 		if err := images.Delete(ctx, demo, im).ExtractErr(); err != nil {
 			t.Fatal(err)
 		}
