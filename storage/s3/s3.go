@@ -1,8 +1,10 @@
 // Package s3 is a storage.Store on S3-compatible object storage (MinIO, AWS
 // S3, Ceph RGW) through minio-go. Uploads of unknown length stream as
-// multipart uploads, holding at most PartSize x Concurrency bytes; a failed
-// or cancelled upload is aborted, so no parts are left behind. It converts S3
-// errors into the storage sentinels at its boundary.
+// multipart uploads, holding at most PartSize x Concurrency bytes of parts
+// (reused from one upload to the next); a failed or cancelled upload is
+// aborted, so no parts are left behind. A blob can have at most 10,000
+// parts (78 GiB with the default 8 MiB parts). It converts S3 errors into
+// the storage sentinels at its boundary.
 package s3
 
 import (
@@ -43,8 +45,9 @@ type Config struct {
 
 // Store implements storage.Store.
 type Store struct {
-	c   *minio.Client
-	cfg Config
+	c    *minio.Client
+	cfg  Config
+	bufs *partBuffers
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -64,7 +67,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: %w", err)
 	}
-	s := &Store{c: c, cfg: cfg}
+	s := &Store{c: c, cfg: cfg, bufs: newPartBuffers(cfg.PartSize, cfg.Concurrency)}
 	ok, err := c.BucketExists(ctx, cfg.Bucket)
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: bucket %s: %w", cfg.Bucket, s.classify(err))
@@ -147,22 +150,21 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 		return 0, fmt.Errorf("%w: %s", storage.ErrExists, key)
 	}
 	src := &sourceError{r: r}
-	opts := minio.PutObjectOptions{PartSize: s.cfg.PartSize, NumThreads: s.cfg.Concurrency, ConcurrentStreamParts: true,
-		ContentType: "application/octet-stream"}
-	opts.SetMatchETagExcept("*")
-	info, err := s.c.PutObject(ctx, s.cfg.Bucket, key, src, -1, opts)
+	n, err := s.upload(ctx, key, src)
 	if err != nil {
-		// minio-go aborts the multipart upload itself; make sure of it.
+		// upload aborts its multipart upload; make sure of it.
 		_ = s.c.RemoveIncompleteUpload(context.WithoutCancel(ctx), s.cfg.Bucket, key)
 		switch {
 		case src.err != nil:
 			return 0, src.err
 		case ctx.Err() != nil:
 			return 0, ctx.Err()
+		case errors.Is(err, errTooManyParts):
+			return 0, fmt.Errorf("%w: %v", storage.ErrFull, err)
 		}
 		return 0, s.classify(err)
 	}
-	return info.Size, nil
+	return n, nil
 }
 
 // Get implements storage.Store, with a ranged GET for partial reads.

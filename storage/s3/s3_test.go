@@ -1,10 +1,12 @@
 package s3_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"testing"
 
@@ -60,5 +62,60 @@ func TestMissingBucketAndUnreachableStore(t *testing.T) {
 	cfg.Endpoint = "127.0.0.1:1" // nothing listens there
 	if _, err := s3.New(context.Background(), cfg); !errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("unreachable endpoint: %v, want ErrUnavailable", err)
+	}
+}
+
+// failAfter yields n bytes of data, then err.
+type failAfter struct {
+	data []byte
+	err  error
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// TestMultipart covers what the conformance suite's small blobs do not:
+// several parts (5 MiB each here), a part that is exactly full, and a
+// source failing after some parts went up.
+func TestMultipart(t *testing.T) {
+	cfg := testConfig(t)
+	s, err := s3.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for name, size := range map[string]int{"three-parts": 11<<20 + 3, "exact-parts": 10 << 20} {
+		data := make([]byte, size)
+		rand.Read(data)
+		n, err := s.Put(ctx, name, struct{ io.Reader }{bytes.NewReader(data)})
+		if err != nil || n != int64(size) {
+			t.Fatalf("%s: put %d %v", name, n, err)
+		}
+		rc, err := s.Get(ctx, name, 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(got, data) {
+			t.Fatalf("%s: read back %d bytes, differ", name, len(got))
+		}
+	}
+	boom := errors.New("client went away")
+	data := make([]byte, 12<<20)
+	if _, err := s.Put(ctx, "broken", &failAfter{data: data, err: boom}); !errors.Is(err, boom) {
+		t.Fatalf("failing source: %v", err)
+	}
+	if _, err := s.Stat(ctx, "broken"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a failed multipart upload left an object: %v", err)
+	}
+	if n := s.IncompleteUploads(ctx); n != 0 {
+		t.Fatalf("%d unfinished multipart uploads left", n)
 	}
 }
