@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"hash"
 	"io"
-	"sync"
+	"sync/atomic"
 )
 
 // digestReader computes md5 and sha512 of everything read through it, each
@@ -36,11 +36,12 @@ type hashWorker struct {
 	done chan struct{}
 }
 
-// chunk is a buffer shared by both workers; the last one to finish frees it.
+// chunk is a buffer shared by both workers; the last one to finish returns
+// it to the free list.
 type chunk struct {
 	buf  []byte
 	n    int
-	refs sync.WaitGroup
+	refs atomic.Int32
 }
 
 func newHashWorker(h hash.Hash, free chan []byte) *hashWorker {
@@ -49,7 +50,9 @@ func newHashWorker(h hash.Hash, free chan []byte) *hashWorker {
 		defer close(w.done)
 		for c := range w.in {
 			w.h.Write(c.buf[:c.n])
-			c.refs.Done()
+			if c.refs.Add(-1) == 0 {
+				free <- c.buf
+			}
 		}
 	}()
 	return w
@@ -83,10 +86,9 @@ func (d *digestReader) Read(p []byte) (int, error) {
 			d.head = append(d.head, buf[:min(n, headSize-len(d.head))]...)
 		}
 		c := &chunk{buf: buf, n: n}
-		c.refs.Add(2)
+		c.refs.Store(2)
 		d.md5.in <- c
 		d.sha512.in <- c
-		go func() { c.refs.Wait(); d.free <- buf }()
 	} else {
 		d.free <- buf
 	}
