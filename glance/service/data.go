@@ -243,6 +243,7 @@ func (s *Service) RecoverInterrupted(ctx context.Context) (int, error) {
 		s.abortUpload(ctx, im)
 		s.log.Warn("upload interrupted by a restart; image returned to queued", "image", im.ID)
 	}
+	s.failInterruptedTasks(ctx)
 	copies, err := s.repo.ListLocations(ctx, glance.LocationPending)
 	if err != nil {
 		return len(ims), err

@@ -434,6 +434,26 @@ func (s *Service) markFailedImport(ctx context.Context, id, store string) {
 	})
 }
 
+// failInterruptedTasks marks import tasks that a crash left pending or
+// processing as failed (their images were recovered already), releasing
+// their images' import locks.
+func (s *Service) failInterruptedTasks(ctx context.Context) {
+	if s.taskRepo == nil {
+		return
+	}
+	tasks, err := s.taskRepo.ListTasks(ctx, "", "")
+	if err != nil {
+		s.log.Error("could not list import tasks to recover", "err", err)
+		return
+	}
+	for _, t := range tasks {
+		if t.Status == glance.TaskPending || t.Status == glance.TaskProcessing {
+			s.finishTask(ctx, t, errors.New("the import was interrupted by a restart of the image service"))
+			s.log.Warn("import task interrupted by a restart marked failed", "task", t.ID, "image", t.ImageID)
+		}
+	}
+}
+
 // finishTask records the outcome on the task and releases the image's
 // import lock (os_glance_import_task), as Glance does when a task ends.
 func (s *Service) finishTask(ctx context.Context, task *glance.Task, err error) {

@@ -268,3 +268,27 @@ func TestSingleStoreHidesStores(t *testing.T) {
 		t.Fatal("copy-image offered with one store")
 	}
 }
+
+func TestRecoverInterruptedTask(t *testing.T) {
+	m := newMultiEnv(t)
+	im := m.activeImage(t, "a")
+	task := &glance.Task{ID: "00000000-0000-0000-0000-00000000000t", Type: "api_image_import", Status: glance.TaskProcessing,
+		Owner: "A", ImageID: im.ID, CreatedAt: time.Now(), UpdatedAt: time.Now(), Input: map[string]any{}, Result: map[string]any{}}
+	if err := m.repo.CreateTask(m.ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	im.Properties["os_glance_import_task"] = task.ID
+	if err := m.repo.Save(m.ctx, im); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.svc.RecoverInterrupted(m.ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.repo.GetTask(m.ctx, task.ID)
+	if err != nil || got.Status != glance.TaskFailure || !strings.Contains(got.Message, "restart") {
+		t.Fatalf("interrupted task after recovery: %+v %v", got, err)
+	}
+	if cur, _ := m.repo.Get(m.ctx, im.ID); cur.Properties["os_glance_import_task"] != "" {
+		t.Fatal("the import lock of an interrupted task was kept")
+	}
+}
