@@ -19,16 +19,6 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, s, storetest.Options{Leftovers: s.TempFiles})
 }
 
-// TestConformanceBuffered covers the path taken where O_DIRECT is refused.
-func TestConformanceBuffered(t *testing.T) {
-	s, err := filesystem.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	filesystem.WithoutDirectIO(s)
-	storetest.Run(t, s, storetest.Options{Leftovers: s.TempFiles})
-}
-
 // TestCrashLeftoversRemovedAtOpen simulates a crash mid-write: the temporary
 // file is gone once the store is opened again, and no blob appeared.
 func TestCrashLeftoversRemovedAtOpen(t *testing.T) {
