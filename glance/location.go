@@ -53,6 +53,12 @@ type LocationRepository interface {
 	AddLocation(ctx context.Context, imageID, store, status string) error
 	// SetLocationStatus changes a location's status; ErrNotFound when absent.
 	SetLocationStatus(ctx context.Context, imageID, store, status string) error
+	// RemoveCopy drops the image's active location in store, provided
+	// another active location remains, deciding both under the image's lock
+	// so that two concurrent removals cannot take the last two copies:
+	// ErrConflict when it is the last copy, ErrNotFound when store has no
+	// complete copy or the image is gone.
+	RemoveCopy(ctx context.Context, imageID, store string) error
 	// RemoveLocation drops a location; ErrNotFound when absent.
 	RemoveLocation(ctx context.Context, imageID, store string) error
 	// ListLocations returns every location with the given status, of images

@@ -59,3 +59,19 @@ var keyPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
 // characters of letters, digits, '.', '_' and '-', not starting with a dot
 // or dash (so a key can never name a path outside the store).
 func ValidKey(key string) bool { return keyPattern.MatchString(key) }
+
+// Fill reads from r until buf is full, r ends or r fails. Unlike
+// io.ReadFull it reports io.EOF only when r itself ended (n may then be
+// above zero), so a source that fails with io.ErrUnexpectedEOF (an HTTP body
+// cut short) is never mistaken for a complete stream.
+func Fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	commondb "imagestack/common/db"
 	"imagestack/glance"
@@ -269,15 +270,20 @@ func (r *Repo) ListByStatus(ctx context.Context, statuses ...string) ([]*glance.
 
 // --- locations
 
+// lockImage locks the image's row for the rest of tx (MySQL; SQLite's
+// transactions take the database write lock when they begin), so that
+// location changes and the image's deletion happen one after the other.
+func lockImage(tx *gorm.DB, imageID string) error {
+	var row imageRow
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id").Where("id = ? AND deleted = ?", imageID, false).Take(&row).Error
+	return classify(err, "image "+imageID)
+}
+
 // AddLocation implements glance.LocationRepository.
 func (r *Repo) AddLocation(ctx context.Context, imageID, store, status string) error {
 	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Model(&imageRow{}).Where("id = ? AND deleted = ?", imageID, false).Count(&n).Error; err != nil {
-			return classify(err, "image "+imageID)
-		}
-		if n == 0 {
-			return fmt.Errorf("image %s: %w", imageID, glance.ErrNotFound)
+		if err := lockImage(tx, imageID); err != nil {
+			return err
 		}
 		// Milliseconds (what every engine keeps) order the locations.
 		row := locationRow{ImageID: imageID, Store: store, Status: status, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
@@ -313,6 +319,31 @@ func (r *Repo) RemoveLocation(ctx context.Context, imageID, store string) error 
 		return fmt.Errorf("image %s has no location in store %s: %w", imageID, store, glance.ErrNotFound)
 	}
 	return nil
+}
+
+// RemoveCopy implements glance.LocationRepository.
+func (r *Repo) RemoveCopy(ctx context.Context, imageID, store string) error {
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockImage(tx, imageID); err != nil {
+			return err
+		}
+		var others int64
+		if err := tx.Model(&locationRow{}).Where("image_id = ? AND store <> ? AND status = ?", imageID, store, glance.LocationActive).
+			Count(&others).Error; err != nil {
+			return classify(err, "locations of image "+imageID)
+		}
+		if others == 0 {
+			return fmt.Errorf("image %s has no other complete copy than in %s: %w", imageID, store, glance.ErrConflict)
+		}
+		res := tx.Where("image_id = ? AND store = ? AND status = ?", imageID, store, glance.LocationActive).Delete(&locationRow{})
+		if res.Error != nil {
+			return classify(res.Error, "location of image "+imageID)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("image %s has no complete copy in store %s: %w", imageID, store, glance.ErrNotFound)
+		}
+		return nil
+	})
 }
 
 // ListLocations implements glance.LocationRepository.

@@ -344,6 +344,15 @@ func TestLocations(t *testing.T) {
 		if got, _ := r.Get(ctx, im.ID); !slices.Equal(got.ActiveStores(), []string{"fast", "cheap"}) {
 			t.Fatalf("active stores: %v", got.ActiveStores())
 		}
+		if err := r.RemoveCopy(ctx, im.ID, "cheap"); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.RemoveCopy(ctx, im.ID, "fast"); !errors.Is(err, glance.ErrConflict) {
+			t.Fatalf("removing the last copy: %v", err)
+		}
+		if err := r.RemoveCopy(ctx, im.ID, "cheap"); !errors.Is(err, glance.ErrNotFound) && !errors.Is(err, glance.ErrConflict) {
+			t.Fatalf("removing a copy that is gone: %v", err)
+		}
 		if err := r.RemoveLocation(ctx, im.ID, "fast"); err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"hash"
+	"imagestack/storage"
 	"io"
 	"sync/atomic"
 )
@@ -76,10 +77,7 @@ func (d *digestReader) Read(p []byte) (int, error) {
 	buf := <-d.free
 	// Fill the chunk (HTTP bodies arrive a few KiB at a time) so that hashing
 	// and disk writes work on large blocks.
-	n, err := io.ReadFull(d.src, buf[:min(len(p), len(buf))])
-	if err == io.ErrUnexpectedEOF {
-		err = io.EOF
-	}
+	n, err := storage.Fill(d.src, buf[:min(len(p), len(buf))])
 	if n > 0 {
 		copy(p, buf[:n])
 		if len(d.head) < headSize {

@@ -309,6 +309,13 @@ func (s *Service) importCopy(ctx context.Context, c Caller, im *loaded, req Impo
 	if err != nil {
 		return nil, err
 	}
+	if busy := im.Properties["os_glance_import_task"]; busy != "" {
+		// One import at a time, as in Glance: two tasks would record their
+		// progress over each other. A lock left by a finished task is stale.
+		if t, err := s.taskRepo.GetTask(ctx, busy); err == nil && (t.Status == glance.TaskPending || t.Status == glance.TaskProcessing) {
+			return nil, glance.Errorf(glance.ErrConflict, "New operation on image '%s' is not permitted as prior operation is still in progress", im.ID)
+		}
+	}
 	var todo []string
 	for _, t := range targets {
 		if im.HasLocation(t) {
@@ -448,6 +455,17 @@ func (s *Service) failInterruptedTasks(ctx context.Context) {
 	}
 	for _, t := range tasks {
 		if t.Status == glance.TaskPending || t.Status == glance.TaskProcessing {
+			// Stores the task had not reached yet count as failed.
+			s.editImportProperties(ctx, t.ImageID, func(p map[string]string) {
+				for _, st := range strings.Split(p["os_glance_importing_to_stores"], ",") {
+					if st != "" {
+						p["os_glance_failed_import"] = addToList(p["os_glance_failed_import"], st)
+					}
+				}
+				if _, ok := p["os_glance_importing_to_stores"]; ok {
+					p["os_glance_importing_to_stores"] = ""
+				}
+			})
 			s.finishTask(ctx, t, errors.New("the import was interrupted by a restart of the image service"))
 			s.log.Warn("import task interrupted by a restart marked failed", "task", t.ID, "image", t.ImageID)
 		}

@@ -192,8 +192,13 @@ func (s *Service) DeleteFromStore(ctx context.Context, c Caller, store, id strin
 	if !slices.Contains(active, store) {
 		return glance.Errorf(glance.ErrNotFound, "Image %s is not stored in store %s.", id, store)
 	}
-	if err := s.repo.RemoveLocation(ctx, id, store); err != nil {
-		if errors.Is(err, glance.ErrNotFound) {
+	// Checked again under the image's lock: a concurrent removal may have
+	// taken the other copy meanwhile.
+	if err := s.repo.RemoveCopy(ctx, id, store); err != nil {
+		switch {
+		case errors.Is(err, glance.ErrConflict):
+			return glance.Errorf(glance.ErrForbidden, "Cannot delete image data from the only store containing it. Consider deleting the image instead.")
+		case errors.Is(err, glance.ErrNotFound):
 			return glance.Errorf(glance.ErrNotFound, "Image %s is not stored in store %s.", id, store)
 		}
 		return err

@@ -278,8 +278,13 @@ func TestRecoverInterruptedTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	im.Properties["os_glance_import_task"] = task.ID
+	im.Properties["os_glance_importing_to_stores"] = "b"
 	if err := m.repo.Save(m.ctx, im); err != nil {
 		t.Fatal(err)
+	}
+	// While the task runs, a copy-image is refused.
+	if _, err := m.svc.Import(m.ctx, m.caller(admin), im.ID, service.ImportRequest{Method: glance.ImportCopyImage, Stores: []string{"b"}}, "r"); !errors.Is(err, glance.ErrConflict) {
+		t.Fatalf("copy-image while another import runs: %v", err)
 	}
 	if _, err := m.svc.RecoverInterrupted(m.ctx); err != nil {
 		t.Fatal(err)
@@ -288,7 +293,22 @@ func TestRecoverInterruptedTask(t *testing.T) {
 	if err != nil || got.Status != glance.TaskFailure || !strings.Contains(got.Message, "restart") {
 		t.Fatalf("interrupted task after recovery: %+v %v", got, err)
 	}
-	if cur, _ := m.repo.Get(m.ctx, im.ID); cur.Properties["os_glance_import_task"] != "" {
-		t.Fatal("the import lock of an interrupted task was kept")
+	if cur, _ := m.repo.Get(m.ctx, im.ID); cur.Properties["os_glance_import_task"] != "" || cur.Properties["os_glance_importing_to_stores"] != "" ||
+		cur.Properties["os_glance_failed_import"] != "b" {
+		t.Fatalf("image of an interrupted task: %v", cur.Properties)
+	}
+}
+
+// TestTruncatedBodyIsNotAnImage: an HTTP body cut short reports
+// io.ErrUnexpectedEOF; that must fail the upload, not store a shorter image.
+func TestTruncatedBodyIsNotAnImage(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	im := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+	body := &failingAfter{r: bytes.NewReader(make([]byte, 3<<20)), n: 1<<20 + 7, err: io.ErrUnexpectedEOF}
+	if _, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, body, ""); err == nil {
+		t.Fatal("a truncated body was stored as a complete image")
+	}
+	if e.status(t, im.ID) != glance.StatusQueued || e.blobs(t) != 0 {
+		t.Fatalf("after a truncated upload: %s, %d blobs", e.status(t, im.ID), e.blobs(t))
 	}
 }

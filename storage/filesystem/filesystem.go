@@ -150,12 +150,17 @@ func (w *writer) write(buf []byte, off int64) error {
 		return err
 	}
 	if end := off + int64(len(buf)); end-w.flushed >= flushWindow {
-		// Hints: a failure leaves the work to the final fsync, which reports it.
+		// Starting writeback is a hint; its failure leaves the work to fsync.
 		fd := int(w.f.Fd())
 		_ = unix.SyncFileRange(fd, w.flushed, end-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
 		if w.flushed > w.started {
-			_ = unix.SyncFileRange(fd, w.started, w.flushed-w.started,
-				unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
+			// Waiting reports (and consumes) writeback errors such as EIO:
+			// they must fail the write, or the final fsync would not see them.
+			if err := unix.SyncFileRange(fd, w.started, w.flushed-w.started,
+				unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER); err != nil &&
+				!errors.Is(err, syscall.ENOSYS) && !errors.Is(err, syscall.EINVAL) {
+				return err
+			}
 		}
 		w.started, w.flushed = w.flushed, end
 	}
@@ -202,12 +207,12 @@ func writeAll(ctx context.Context, f *os.File, r io.Reader) (int64, error) {
 		case <-failed:
 			return total, finish()
 		}
-		n, rerr := io.ReadFull(r, buf)
+		n, rerr := storage.Fill(r, buf)
 		if n > 0 {
 			writes <- write{buf[:n], total}
 			total += int64(n)
 		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/minio/minio-go/v7"
+
+	"imagestack/storage"
 )
 
 // maxParts is S3's limit on the parts of one multipart upload: a blob can
@@ -93,8 +95,8 @@ loop:
 			break loop
 		}
 		buf := s.bufs.get()
-		size, rerr := io.ReadFull(r, *buf)
-		if num == 1 && (rerr == io.EOF || rerr == io.ErrUnexpectedEOF) {
+		size, rerr := storage.Fill(r, *buf)
+		if num == 1 && rerr == io.EOF {
 			// Everything fits in one part: a single PUT.
 			defer func() { s.bufs.put(buf); <-slots }()
 			opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
@@ -104,11 +106,11 @@ loop:
 			return int64(size), err
 		}
 		switch {
-		case rerr == io.EOF: // the previous part was the last
+		case rerr == io.EOF && size == 0: // the previous part was the last
 			s.bufs.put(buf)
 			<-slots
 			break loop
-		case rerr != nil && rerr != io.ErrUnexpectedEOF:
+		case rerr != nil && rerr != io.EOF:
 			s.bufs.put(buf)
 			<-slots
 			cancel(rerr)
@@ -131,7 +133,7 @@ loop:
 		wg.Add(1)
 		go send(num, buf, size)
 		total += int64(size)
-		if rerr == io.ErrUnexpectedEOF { // a short part is the last
+		if rerr == io.EOF { // a short part is the last
 			break
 		}
 	}

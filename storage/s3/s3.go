@@ -222,14 +222,33 @@ func (s *Store) Stat(ctx context.Context, key string) (storage.Info, error) {
 }
 
 // Delete implements storage.Store; it also aborts unfinished uploads of key.
+//
+// Whether or not the object exists, it also aborts unfinished multipart
+// uploads to the key and removes its writer's claim: a write that a crash
+// interrupted would otherwise leave its parts in the bucket and keep the
+// key claimed for good; a write still running fails and cleans up.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if _, err := s.Stat(ctx, key); err != nil {
-		return err
+	if !storage.ValidKey(key) {
+		return fmt.Errorf("%w: %q", storage.ErrInvalidKey, key)
+	}
+	_, statErr := s.Stat(ctx, key)
+	if statErr != nil && !errors.Is(statErr, storage.ErrNotFound) {
+		return statErr
+	}
+	if err := s.c.RemoveIncompleteUpload(ctx, s.cfg.Bucket, key); err != nil {
+		if err := s.classify(err); errors.Is(err, storage.ErrUnavailable) {
+			return err
+		}
+	}
+	if err := s.c.RemoveObject(ctx, s.cfg.Bucket, lockKey(key), minio.RemoveObjectOptions{}); err != nil {
+		return s.classify(err)
+	}
+	if statErr != nil {
+		return statErr
 	}
 	if err := s.c.RemoveObject(ctx, s.cfg.Bucket, key, minio.RemoveObjectOptions{}); err != nil {
 		return s.classify(err)
 	}
-	_ = s.c.RemoveIncompleteUpload(ctx, s.cfg.Bucket, key)
 	return nil
 }
 

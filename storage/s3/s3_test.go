@@ -119,3 +119,37 @@ func TestMultipart(t *testing.T) {
 		t.Fatalf("%d unfinished multipart uploads left", n)
 	}
 }
+
+// TestDeleteClearsInterruptedWrite: a write a crash cut short leaves its
+// claim marker and an unfinished multipart upload; Delete clears both, so
+// the key can be written again (a copy-image retried after a restart).
+func TestDeleteClearsInterruptedWrite(t *testing.T) {
+	cfg := testConfig(t)
+	s, err := s3.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := minio.New(cfg.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, cfg.Bucket, "locks/img", bytes.NewReader(nil), 0, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (minio.Core{Client: c}).NewMultipartUpload(ctx, cfg.Bucket, "img", minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "img", bytes.NewReader([]byte("x"))); !errors.Is(err, storage.ErrExists) {
+		t.Fatalf("put to a claimed key: %v", err)
+	}
+	if err := s.Delete(ctx, "img"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("delete of an interrupted write: %v", err)
+	}
+	if n := s.IncompleteUploads(ctx); n != 0 {
+		t.Fatalf("%d unfinished uploads survived the delete", n)
+	}
+	if _, err := s.Put(ctx, "img", bytes.NewReader([]byte("x"))); err != nil {
+		t.Fatalf("put after the delete: %v", err)
+	}
+}
