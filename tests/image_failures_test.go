@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -127,4 +129,35 @@ type zeroReader struct{}
 func (zeroReader) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// TestBodyCutShort: a client announces Content-Length, sends part of it and
+// closes the connection. The server sees io.ErrUnexpectedEOF; the image must
+// stay queued with no data, never become a shorter active image.
+func TestBodyCutShort(t *testing.T) {
+	s := NewServer(t, nil, "")
+	c := imageClient(t, s, "demo")
+	im, err := images.Create(t.Context(), c, images.CreateOpts{Name: "cut", DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.ImageURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "PUT /v2/images/%s/file HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n",
+		im.ID, c.TokenID, 3<<20)
+	conn.Write(make([]byte, 1<<20+5))
+	conn.Close()
+	eventually(t, 10*time.Second, func() (bool, string) {
+		got, err := images.Get(t.Context(), c, im.ID).Extract()
+		return err == nil && got.Status == "queued", fmt.Sprintf("status %v %v", got, err)
+	})
+	time.Sleep(200 * time.Millisecond) // the upload's cleanup runs after the status change
+	if got, _ := images.Get(t.Context(), c, im.ID).Extract(); got.Status != "queued" || got.SizeBytes != 0 {
+		t.Fatalf("after a body cut short: %s, %d bytes", got.Status, got.SizeBytes)
+	}
+	if n := dirEntries(t, filepath.Join(s.StateDir, "images")); n != 0 {
+		t.Fatalf("a body cut short left %d files", n)
+	}
 }
