@@ -164,16 +164,7 @@ func benchTransfer(b *testing.B) {
 
 		resetPeak(pid)
 		dropCaches()
-		req, _ := http.NewRequest("GET", s.ImageURL+"/v2/images/"+im.ID+"/file", nil)
-		req.Header.Set("X-Auth-Token", c.TokenID)
-		start = time.Now()
-		resp, err = http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 200 {
-			b.Fatalf("download: %v %v", resp, err)
-		}
-		n, _ := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
-		resp.Body.Close()
-		down := mbps(n, time.Since(start))
+		n, down := timedDownload(b, s, c.TokenID, im.ID)
 		downPeak := procKB(pid, "VmHWM")
 		if n != size {
 			b.Fatalf("downloaded %d of %d bytes", n, size)
@@ -185,6 +176,20 @@ func benchTransfer(b *testing.B) {
 			size>>30, rssBefore>>10, float64(upPeak-rssBefore)/1024, float64(downPeak-rssBefore)/1024)
 		images.Delete(b.Context(), c, im.ID)
 	}
+}
+
+// timedDownload GETs the image's data and returns the bytes read and MiB/s.
+func timedDownload(b *testing.B, s *Server, token, id string) (int64, float64) {
+	req, _ := http.NewRequest("GET", s.ImageURL+"/v2/images/"+id+"/file", nil)
+	req.Header.Set("X-Auth-Token", token)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("download: %v %v", resp, err)
+	}
+	n, _ := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
+	resp.Body.Close()
+	return n, mbps(n, time.Since(start))
 }
 
 // BenchmarkImageList measures GET /v2/images?limit=1000 over 10,000 images
@@ -414,16 +419,7 @@ func BenchmarkImageTransferS3(b *testing.B) {
 				images.Delete(ctx, c, im.ID)
 				continue
 			}
-			req, _ := http.NewRequest("GET", s.ImageURL+"/v2/images/"+im.ID+"/file", nil)
-			req.Header.Set("X-Auth-Token", c.TokenID)
-			start = time.Now()
-			resp, err = http.DefaultClient.Do(req)
-			if err != nil || resp.StatusCode != 200 {
-				b.Fatalf("download: %v %v", resp, err)
-			}
-			n, _ = io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
-			resp.Body.Close()
-			down := mbps(n, time.Since(start))
+			_, down := timedDownload(b, s, c.TokenID, im.ID)
 			fmt.Printf("S3 baselines (2 GiB, minio-go straight to MinIO): PutObject %.0f MiB/s, GetObject %.0f MiB/s\n", putRate, getRate)
 			fmt.Printf("S3 2 GiB chunked upload through the API: %.0f MiB/s = %.2f x PutObject; download %.0f MiB/s = %.2f x GetObject\n",
 				up, up/putRate, down, down/getRate)

@@ -208,7 +208,7 @@ func HasData(im *glance.Image) bool {
 
 // ReadData opens length bytes of im's data from offset (length < 0: to the end).
 func (s *Service) ReadData(ctx context.Context, im *glance.Image, offset, length int64) (io.ReadCloser, error) {
-	rc, err := s.openData(ctx, im, offset, length)
+	rc, err := s.openData(ctx, im, im.ActiveStores(), offset, length)
 	switch {
 	case err == nil:
 		return rc, nil

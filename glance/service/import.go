@@ -252,7 +252,16 @@ func (s *Service) runImport(ctx context.Context, task *glance.Task, im *glance.I
 	if !req.mustSucceed() {
 		active, err := s.activate(ctx, im, ready)
 		if err == nil {
-			s.copyAll(ctx, active, rest)
+			var pending []string
+			for _, store := range rest {
+				if err := s.repo.AddLocation(ctx, im.ID, store, glance.LocationPending); err != nil {
+					s.log.Error("copying image data to a store failed", "image", im.ID, "store", store, "err", err)
+					s.endStoreImport(ctx, im.ID, store, false)
+					continue
+				}
+				pending = append(pending, store)
+			}
+			s.copyPending(ctx, active, pending)
 		}
 		s.finishTask(ctx, task, err)
 		return
@@ -275,16 +284,14 @@ func (s *Service) runImport(ctx context.Context, task *glance.Task, im *glance.I
 	s.finishTask(ctx, task, err)
 }
 
-// copyAll copies an active image's data to each store (locations not yet
-// added), recording each outcome on the image; it reports the failures.
-func (s *Service) copyAll(ctx context.Context, im *glance.Image, stores []string) []string {
+// copyPending copies an active image's data to each store, where a pending
+// location already waits for it, recording each outcome on the image; it
+// reports the failures.
+func (s *Service) copyPending(ctx context.Context, im *glance.Image, stores []string) []string {
 	var failed []string
 	from := im.ActiveStores()
 	for _, store := range stores {
-		err := s.repo.AddLocation(ctx, im.ID, store, glance.LocationPending)
-		if err == nil {
-			err = s.copyToStore(ctx, im, from, store)
-		}
+		err := s.copyToStore(ctx, im, from, store)
 		if err != nil {
 			s.log.Error("copying image data to a store failed", "image", im.ID, "store", store, "err", err)
 			failed = append(failed, store)
@@ -362,17 +369,7 @@ func (s *Service) importCopy(ctx context.Context, c Caller, im *loaded, req Impo
 		ctx := context.WithoutCancel(ctx)
 		task.Status, task.UpdatedAt = glance.TaskProcessing, s.stamp()
 		_ = s.taskRepo.UpdateTask(ctx, task)
-		var failed []string
-		from := src.ActiveStores()
-		for _, store := range todo {
-			if err := s.copyToStore(ctx, src, from, store); err != nil {
-				s.log.Error("copying image data to a store failed", "image", src.ID, "store", store, "err", err)
-				failed = append(failed, store)
-				s.endStoreImport(ctx, src.ID, store, false)
-				continue
-			}
-			s.endStoreImport(ctx, src.ID, store, true)
-		}
+		failed := s.copyPending(ctx, src, todo)
 		var err error
 		if len(failed) > 0 && req.mustSucceed() {
 			err = fmt.Errorf("copying the data to stores %s failed", strings.Join(failed, ", "))

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -133,7 +134,7 @@ func (s *Service) importTargets(req ImportRequest) ([]string, error) {
 			}
 		}
 	default:
-		targets = []string{cmpOr(req.HeaderStore, s.stores.defaultStore)}
+		targets = []string{cmp.Or(req.HeaderStore, s.stores.defaultStore)}
 	}
 	for _, id := range targets {
 		if _, ok := s.stores.byID[id]; !ok {
@@ -141,13 +142,6 @@ func (s *Service) importTargets(req ImportRequest) ([]string, error) {
 		}
 	}
 	return targets, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // removeBlob deletes image data from one store; a failure is logged, never
@@ -208,10 +202,10 @@ func (s *Service) DeleteFromStore(ctx context.Context, c Caller, store, id strin
 }
 
 // openData opens length bytes from offset of the image's data from the
-// first store that can serve it.
-func (s *Service) openData(ctx context.Context, im *glance.Image, offset, length int64) (io.ReadCloser, error) {
+// first of stores that can serve it.
+func (s *Service) openData(ctx context.Context, im *glance.Image, stores []string, offset, length int64) (io.ReadCloser, error) {
 	var firstErr error
-	for _, store := range im.ActiveStores() {
+	for _, store := range stores {
 		st, ok := s.stores.byID[store]
 		if !ok {
 			s.log.Error("image data is in a store that is no longer configured", "image", im.ID, "store", store)
@@ -238,13 +232,8 @@ func (s *Service) openData(ctx context.Context, im *glance.Image, offset, length
 // checking size and md5 on the way, and marks the location (already added
 // as pending) active. On failure the copy and its location are removed.
 func (s *Service) copyToStore(ctx context.Context, im *glance.Image, from []string, store string) error {
-	src := *im
-	src.Locations = nil
-	for _, f := range from {
-		src.Locations = append(src.Locations, glance.Location{Store: f, Status: glance.LocationActive})
-	}
 	err := func() error {
-		rc, err := s.openData(ctx, &src, 0, -1)
+		rc, err := s.openData(ctx, im, from, 0, -1)
 		if err != nil {
 			return err
 		}
