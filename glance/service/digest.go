@@ -26,8 +26,8 @@ type digestReader struct {
 
 const (
 	headSize       = 4096
-	chunkSize      = 1 << 20
-	chunksInFlight = 16
+	chunkSize      = 4 << 20
+	chunksInFlight = 4
 )
 
 // hashWorker feeds chunks to one hash on its own goroutine.

@@ -16,6 +16,25 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The test directory is on ext4 (or tmpfs since Linux 6.6): both take
+	// O_DIRECT, so the conformance run above covered that path.
+	direct, err := filesystem.TempOpenedDirect(s)
+	if err != nil || !direct {
+		t.Fatalf("temporary file not opened with O_DIRECT: %v %v", direct, err)
+	}
+	storetest.Run(t, s, storetest.Options{Leftovers: s.TempFiles})
+}
+
+// TestConformanceBuffered covers the path taken where O_DIRECT is refused.
+func TestConformanceBuffered(t *testing.T) {
+	s, err := filesystem.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	filesystem.WithoutDirectIO(s)
+	if direct, err := filesystem.TempOpenedDirect(s); err != nil || direct {
+		t.Fatalf("temporary file opened with O_DIRECT: %v %v", direct, err)
+	}
 	storetest.Run(t, s, storetest.Options{Leftovers: s.TempFiles})
 }
 

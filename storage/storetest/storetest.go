@@ -53,7 +53,7 @@ func Run(t *testing.T, s storage.Store, opt Options) {
 			}
 		}
 	}
-	data := make([]byte, 3<<20+17) // spans several buffers, not a multiple of any
+	data := make([]byte, 9<<20+17) // spans several buffers, not a multiple of any
 	_, _ = rand.Read(data)
 
 	t.Run("PutGetRoundTrip", func(t *testing.T) {
