@@ -126,19 +126,16 @@ func (s samples) median() float64 {
 	return c[len(c)/2]
 }
 
-func (s samples) String() string {
-	parts := make([]string, len(s))
-	for i, v := range s {
-		parts[i] = fmt.Sprintf("%.0f", v)
-	}
-	return strings.Join(parts, ", ")
-}
+// String lists the samples as whole numbers (MiB/s).
+func (s samples) String() string { return s.join("%.0f") }
 
-// ratios prints the samples with two decimals.
-func (s samples) ratios() string {
+// ratios lists the samples with two decimals.
+func (s samples) ratios() string { return s.join("%.2f") }
+
+func (s samples) join(format string) string {
 	parts := make([]string, len(s))
 	for i, v := range s {
-		parts[i] = fmt.Sprintf("%.2f", v)
+		parts[i] = fmt.Sprintf(format, v)
 	}
 	return strings.Join(parts, ", ")
 }
