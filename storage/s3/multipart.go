@@ -72,9 +72,10 @@ func (s *Store) upload(ctx context.Context, key string, r io.Reader) (int64, err
 		total    int64
 	)
 	slots := make(chan struct{}, s.cfg.Concurrency) // one per buffer held
+	release := func(buf *[]byte) { s.bufs.put(buf); <-slots }
 	send := func(num int, buf *[]byte, size int) {
 		defer wg.Done()
-		defer func() { s.bufs.put(buf); <-slots }()
+		defer release(buf)
 		data := (*buf)[:size]
 		sum := sha256.Sum256(data)
 		part, err := core.PutObjectPart(ctx, s.cfg.Bucket, key, uploadID, num, bytes.NewReader(data), int64(size),
@@ -98,7 +99,7 @@ loop:
 		size, rerr := storage.Fill(r, *buf)
 		if num == 1 && rerr == io.EOF {
 			// Everything fits in one part: a single PUT.
-			defer func() { s.bufs.put(buf); <-slots }()
+			defer release(buf)
 			opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
 			opts.SetMatchETagExcept("*")
 			sum := sha256.Sum256((*buf)[:size])
@@ -107,25 +108,21 @@ loop:
 		}
 		switch {
 		case rerr == io.EOF && size == 0: // the previous part was the last
-			s.bufs.put(buf)
-			<-slots
+			release(buf)
 			break loop
 		case rerr != nil && rerr != io.EOF:
-			s.bufs.put(buf)
-			<-slots
+			release(buf)
 			cancel(rerr)
 			break loop
 		case num > maxParts:
-			s.bufs.put(buf)
-			<-slots
+			release(buf)
 			cancel(errTooManyParts)
 			break loop
 		}
 		if num == 1 {
 			id, err := core.NewMultipartUpload(ctx, s.cfg.Bucket, key, minio.PutObjectOptions{ContentType: "application/octet-stream"})
 			if err != nil {
-				s.bufs.put(buf)
-				<-slots
+				release(buf)
 				return 0, err
 			}
 			uploadID = id

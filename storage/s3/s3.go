@@ -221,12 +221,11 @@ func (s *Store) Stat(ctx context.Context, key string) (storage.Info, error) {
 	return storage.Info{Size: info.Size}, nil
 }
 
-// Delete implements storage.Store; it also aborts unfinished uploads of key.
-//
-// Whether or not the object exists, it also aborts unfinished multipart
-// uploads to the key and removes its writer's claim: a write that a crash
-// interrupted would otherwise leave its parts in the bucket and keep the
-// key claimed for good; a write still running fails and cleans up.
+// Delete implements storage.Store. Whether or not the object exists, it
+// also aborts unfinished multipart uploads to the key and removes its
+// writer's claim: a write that a crash interrupted would otherwise leave its
+// parts in the bucket and keep the key claimed for good; a write still
+// running fails and cleans up.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if !storage.ValidKey(key) {
 		return fmt.Errorf("%w: %q", storage.ErrInvalidKey, key)
