@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -13,6 +14,11 @@ import (
 const (
 	defaultLimit = 25
 	maxLimit     = 1000
+	// maxInValues bounds an "in:" list, and maxMatchFilters the tag and
+	// extra-property filters of one request: each becomes a term of the
+	// query, and the engines refuse (or slow down on) very many of them.
+	maxInValues     = 1000
+	maxMatchFilters = 128
 )
 
 // paramError is a malformed list parameter (400).
@@ -39,6 +45,9 @@ func parseListQuery(v url.Values) (glance.ListQuery, error) {
 	}
 	sort, err := parseSort(v)
 	if err != nil {
+		return q, err
+	}
+	if err := checkSortUnique(sort); err != nil {
 		return q, err
 	}
 	q.Sort = sort
@@ -118,6 +127,9 @@ func parseListQuery(v url.Values) (glance.ListQuery, error) {
 			q.IntEquals[key] = n
 		case "tag":
 			q.Tags = append(q.Tags, vals...)
+			if len(q.Tags) > maxMatchFilters {
+				return q, paramError(fmt.Sprintf("Too many tag filters: at most %d.", maxMatchFilters))
+			}
 		case "owner":
 			q.Owner = &val
 		case "checksum":
@@ -126,6 +138,9 @@ func parseListQuery(v url.Values) (glance.ListQuery, error) {
 			q.OSHashValue = &val
 		default:
 			q.Properties[key] = val
+			if len(q.Properties) > maxMatchFilters {
+				return q, paramError(fmt.Sprintf("Too many property filters: at most %d.", maxMatchFilters))
+			}
 		}
 	}
 	return q, nil
@@ -167,6 +182,9 @@ func splitIn(s string) ([]string, error) {
 	}
 	if quoted {
 		return nil, paramError("Invalid 'in' filter: unbalanced quotes")
+	}
+	if len(out) >= maxInValues {
+		return nil, paramError(fmt.Sprintf("Invalid 'in' filter: at most %d values.", maxInValues))
 	}
 	return append(out, cur.String()), nil
 }
@@ -224,6 +242,20 @@ func parseSort(v url.Values) ([]glance.SortKey, error) {
 		out = append(out, sk)
 	}
 	return out, nil
+}
+
+// checkSortUnique refuses a key named twice: it orders nothing new, and
+// every key adds a term to the marker condition of each key after it (the
+// condition grows with the square of the number of keys).
+func checkSortUnique(keys []glance.SortKey) error {
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if seen[k.Key] {
+			return paramError("Sort key " + k.Key + " is given more than once; each sort key may appear once.")
+		}
+		seen[k.Key] = true
+	}
+	return nil
 }
 
 func sortKey(k, dir string, hasDir bool) (glance.SortKey, error) {
