@@ -18,6 +18,7 @@ var (
 	ErrUnavailable   = errors.New("service unavailable")
 	ErrUnsupported   = errors.New("unsupported media type")
 	ErrUnsatisfiable = errors.New("range not satisfiable")
+	ErrPrecondition  = errors.New("precondition failed")
 )
 
 // Error is an error of a kind with the message clients see.

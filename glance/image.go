@@ -83,8 +83,11 @@ type Image struct {
 	OSHashValue     *string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
-	Tags            []string          // sorted, unique
-	Properties      map[string]string // extra properties
+	// Version counts the stored changes of the image (clients see it as the
+	// ETag, and may send it back in If-Match).
+	Version    int64
+	Tags       []string          // sorted, unique
+	Properties map[string]string // extra properties
 	// BlobKey names the image data ("" when there is none); the data has
 	// this key in every store that holds it. It is never shown to clients.
 	BlobKey string

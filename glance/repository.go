@@ -63,14 +63,15 @@ type Repository interface {
 	// round trips does not depend on the page size or on how many tags and
 	// properties the images carry. An unknown marker is ErrNotFound.
 	List(ctx context.Context, q ListQuery) ([]*Image, error)
-	// Save overwrites the image's fields, tags and properties, provided its
-	// status is still im.Status; otherwise ErrConflict (someone else changed
-	// the state meanwhile).
-	Save(ctx context.Context, im *Image) error
-	// Transition atomically moves the image from status `from` to im.Status,
-	// writing im's fields; ErrConflict when it is no longer in `from`. This is
-	// what makes exactly one of two concurrent uploads win.
-	Transition(ctx context.Context, from string, im *Image) error
+	// Update applies change to the image's current state and stores the
+	// result, as one atomic step under the image's row lock: concurrent
+	// Updates of one image run one after the other, each seeing what the
+	// previous one wrote, so none undoes another. change may refuse (a state
+	// it does not expect, say): its error is returned and nothing is written.
+	// Every stored change increments Version. Locations are not written
+	// (LocationRepository does that). ErrNotFound when the image is absent
+	// or deleted.
+	Update(ctx context.Context, id string, change func(im *Image) error) (*Image, error)
 	// Delete marks the image deleted (its id stays taken) and drops its tags,
 	// properties, members and locations. ErrNotFound when absent.
 	Delete(ctx context.Context, id string) error

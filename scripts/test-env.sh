@@ -250,7 +250,9 @@ minio_setup() {
 	}
 }
 minio_live || minio_setup
-if ! has_failed MinIO && ! minio_auth; then
+# A MinIO that has just started answers its live probe before it accepts
+# credentials (it is still loading its IAM state): wait for what is checked.
+if ! has_failed MinIO && ! wait_for 60 minio_auth; then
 	fail MinIO "the MinIO on 127.0.0.1:$MINIO_PORT rejects $MINIO_USER/$MINIO_PASSWORD (another server? set MINIO_PORT or TEST_MINIO_ACCESS_KEY/TEST_MINIO_SECRET_KEY)"
 fi
 

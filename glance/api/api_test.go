@@ -486,3 +486,36 @@ func TestListRefusesRepeatedSortKeysAndHugeFilters(t *testing.T) {
 		t.Fatalf("every sort key once: %d, %d MiB allocated", resp.StatusCode, (m.TotalAlloc-before)>>20)
 	}
 }
+
+// GET and PATCH name the image's version in ETag; a PATCH whose If-Match
+// names another version changes nothing and is 412.
+func TestPatchIfMatch(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	id := e.create("a", `{"name":"n"}`)["id"].(string)
+	resp, _ := e.req("GET", "/v2/images/"+id, "a", nil)
+	etag := resp.Header.Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag on GET")
+	}
+	patch := func(name string, hdr ...string) (*http.Response, []byte) {
+		body := `[{"op":"replace","path":"/name","value":"` + name + `"}]`
+		return e.req("PATCH", "/v2/images/"+id, "a", strings.NewReader(body),
+			append([]string{"Content-Type", "application/openstack-images-v2.1-json-patch"}, hdr...)...)
+	}
+	resp, b := patch("first", "If-Match", etag)
+	if resp.StatusCode != 200 || resp.Header.Get("ETag") == etag || resp.Header.Get("ETag") == "" {
+		t.Fatalf("PATCH with the current ETag: %d %s (ETag %q)", resp.StatusCode, b, resp.Header.Get("ETag"))
+	}
+	if resp, b := patch("second", "If-Match", etag); resp.StatusCode != 412 {
+		t.Fatalf("PATCH with a stale ETag: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := patch("third", "If-Match", "*"); resp.StatusCode != 200 {
+		t.Fatalf("If-Match: * = %d", resp.StatusCode)
+	}
+	_, b = e.req("GET", "/v2/images/"+id, "a", nil)
+	var im map[string]any
+	json.Unmarshal(b, &im)
+	if im["name"] != "third" {
+		t.Fatalf("name = %v", im["name"])
+	}
+}

@@ -25,6 +25,7 @@ var statusOf = []struct {
 	{glance.ErrUnsupported, http.StatusUnsupportedMediaType},
 	{glance.ErrUnsatisfiable, http.StatusRequestedRangeNotSatisfiable},
 	{glance.ErrUnavailable, http.StatusServiceUnavailable},
+	{glance.ErrPrecondition, http.StatusPreconditionFailed},
 }
 
 // fail answers err: known kinds with their status and message, anything else

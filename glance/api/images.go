@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -73,6 +74,7 @@ func (a *API) showImage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	setETag(w, im)
 	httpx.WriteJSON(w, http.StatusOK, a.view(im))
 }
 
@@ -131,12 +133,43 @@ func (a *API) updateImage(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, r, err.Error())
 		return
 	}
-	im, err := a.svc.Update(r.Context(), a.caller(r), mux.Vars(r)["image_id"], ops)
+	im, err := a.svc.Update(r.Context(), a.caller(r), mux.Vars(r)["image_id"], ops, ifMatch(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	setETag(w, im)
 	httpx.WriteJSON(w, http.StatusOK, a.view(im))
+}
+
+// setETag names the image's version, which a client may send back in
+// If-Match to change the image only if nobody changed it meanwhile.
+func setETag(w http.ResponseWriter, im *glance.Image) {
+	w.Header().Set("ETag", `"`+strconv.FormatInt(im.Version, 10)+`"`)
+}
+
+// ifMatch reads If-Match (RFC 9110: "*" or a list of entity tags; weak tags
+// never match) into a version test; nil when the header is absent.
+func ifMatch(r *http.Request) func(int64) bool {
+	values := r.Header.Values("If-Match")
+	if len(values) == 0 {
+		return nil
+	}
+	var tags []string
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			tags = append(tags, strings.TrimSpace(t))
+		}
+	}
+	return func(version int64) bool {
+		want := `"` + strconv.FormatInt(version, 10) + `"`
+		for _, t := range tags {
+			if t == "*" || t == want {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // parsePatch reads both PATCH dialects into service operations.

@@ -90,7 +90,7 @@ func (r *Repo) List(ctx context.Context, q glance.ListQuery) ([]*glance.Image, e
 	for i := range rows {
 		out[i] = fromRow(&rows[i])
 	}
-	return out, r.loadChildren(ctx, out)
+	return out, loadChildren(r.db.WithContext(ctx), out)
 }
 
 // effectiveSort appends created_at and id (in the last key's direction) so

@@ -17,6 +17,7 @@ var Migrations = []commondb.Migration{
 	{Version: 1, Name: "images, properties, tags, members", Up: migrate1},
 	{Version: 2, Name: "import tasks", Up: migrate2},
 	{Version: 3, Name: "image locations (several stores)", Up: migrate3},
+	{Version: 4, Name: "image version (compare-and-set, ETag)", Up: migrate4},
 }
 
 // Tables lists the image tables, for schema comparisons.
@@ -107,3 +108,11 @@ type v3Location struct {
 func (v3Location) TableName() string { return "image_locations" }
 
 func migrate3(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v3Location{}) }
+
+type v4Image struct {
+	Version int64 `gorm:"not null;default:0"`
+}
+
+func (v4Image) TableName() string { return "images" }
+
+func migrate4(tx *gorm.DB) error { return tx.Migrator().AddColumn(&v4Image{}, "Version") }

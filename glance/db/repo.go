@@ -37,6 +37,7 @@ type imageRow struct {
 	CreatedAt       time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt       time.Time `gorm:"autoUpdateTime:false"`
 	DeletedAt       *time.Time
+	Version         int64
 }
 
 func (imageRow) TableName() string { return "images" }
@@ -101,14 +102,14 @@ func toRow(im *glance.Image) imageRow {
 		OSHidden: im.OSHidden, Owner: im.Owner, ContainerFormat: im.ContainerFormat, DiskFormat: im.DiskFormat,
 		MinRAM: im.MinRAM, MinDisk: im.MinDisk, Size: im.Size, VirtualSize: im.VirtualSize, Checksum: im.Checksum,
 		OSHashAlgo: im.OSHashAlgo, OSHashValue: im.OSHashValue, BlobKey: im.BlobKey,
-		CreatedAt: dbTime(im.CreatedAt), UpdatedAt: dbTime(im.UpdatedAt)}
+		CreatedAt: dbTime(im.CreatedAt), UpdatedAt: dbTime(im.UpdatedAt), Version: im.Version}
 }
 
 func fromRow(r *imageRow) *glance.Image {
 	return &glance.Image{ID: r.ID, Name: r.Name, Status: r.Status, Visibility: r.Visibility, Protected: r.Protected,
 		OSHidden: r.OSHidden, Owner: r.Owner, ContainerFormat: r.ContainerFormat, DiskFormat: r.DiskFormat,
 		MinRAM: r.MinRAM, MinDisk: r.MinDisk, Size: r.Size, VirtualSize: r.VirtualSize, Checksum: r.Checksum,
-		OSHashAlgo: r.OSHashAlgo, OSHashValue: r.OSHashValue, BlobKey: r.BlobKey,
+		OSHashAlgo: r.OSHashAlgo, OSHashValue: r.OSHashValue, BlobKey: r.BlobKey, Version: r.Version,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Tags: []string{}, Properties: map[string]string{}}
 }
 
@@ -159,15 +160,15 @@ func (r *Repo) Get(ctx context.Context, id string) (*glance.Image, error) {
 		return nil, classify(err, "image "+id)
 	}
 	ims := []*glance.Image{fromRow(&row)}
-	if err := r.loadChildren(ctx, ims); err != nil {
+	if err := loadChildren(r.db.WithContext(ctx), ims); err != nil {
 		return nil, err
 	}
 	return ims[0], nil
 }
 
 // loadChildren fills tags, properties and locations of ims with three
-// queries in all.
-func (r *Repo) loadChildren(ctx context.Context, ims []*glance.Image) error {
+// queries in all, through db (a transaction, or the pool with a context).
+func loadChildren(db *gorm.DB, ims []*glance.Image) error {
 	if len(ims) == 0 {
 		return nil
 	}
@@ -177,14 +178,14 @@ func (r *Repo) loadChildren(ctx context.Context, ims []*glance.Image) error {
 		byID[im.ID], ids[i] = im, im.ID
 	}
 	var props []propertyRow
-	if err := r.db.WithContext(ctx).Where("image_id IN ?", ids).Find(&props).Error; err != nil {
+	if err := db.Where("image_id IN ?", ids).Find(&props).Error; err != nil {
 		return classify(err, "load properties")
 	}
 	for _, p := range props {
 		byID[p.ImageID].Properties[p.Name] = p.Value
 	}
 	var tags []tagRow
-	if err := r.db.WithContext(ctx).Where("image_id IN ?", ids).Order("value").Find(&tags).Error; err != nil {
+	if err := db.Where("image_id IN ?", ids).Order("value").Find(&tags).Error; err != nil {
 		return classify(err, "load tags")
 	}
 	for _, t := range tags {
@@ -192,7 +193,7 @@ func (r *Repo) loadChildren(ctx context.Context, ims []*glance.Image) error {
 		im.Tags = append(im.Tags, t.Value)
 	}
 	var locs []locationRow
-	if err := r.db.WithContext(ctx).Where("image_id IN ?", ids).Order("created_at, store").Find(&locs).Error; err != nil {
+	if err := db.Where("image_id IN ?", ids).Order("created_at, store").Find(&locs).Error; err != nil {
 		return classify(err, "load locations")
 	}
 	for _, l := range locs {
@@ -202,36 +203,35 @@ func (r *Repo) loadChildren(ctx context.Context, ims []*glance.Image) error {
 	return nil
 }
 
-// Save implements glance.Repository.
-func (r *Repo) Save(ctx context.Context, im *glance.Image) error {
-	return r.Transition(ctx, im.Status, im)
-}
-
-// Transition implements glance.Repository.
-func (r *Repo) Transition(ctx context.Context, from string, im *glance.Image) error {
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		row := toRow(im)
-		res := tx.Model(&imageRow{}).Where("id = ? AND deleted = ? AND status = ?", im.ID, false, from).
-			Select("*").Omit("id", "created_at", "deleted", "deleted_at").Updates(&row)
+// Update implements glance.Repository: the row is locked (MySQL; SQLite's
+// immediate transactions lock the database when they begin), read with its
+// tags and properties, changed and written back with the next version.
+func (r *Repo) Update(ctx context.Context, id string, change func(*glance.Image) error) (*glance.Image, error) {
+	var out *glance.Image
+	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row imageRow
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND deleted = ?", id, false).Take(&row).Error
+		if err != nil {
+			return classify(err, "image "+id)
+		}
+		im := fromRow(&row)
+		if err := loadChildren(tx, []*glance.Image{im}); err != nil {
+			return err
+		}
+		if err := change(im); err != nil {
+			return err
+		}
+		im.ID, im.Version = id, row.Version+1
+		next := toRow(im)
+		res := tx.Model(&imageRow{}).Where("id = ?", id).
+			Select("*").Omit("id", "created_at", "deleted", "deleted_at").Updates(&next)
 		if res.Error != nil {
-			return classify(res.Error, "update image "+im.ID)
+			return classify(res.Error, "update image "+id)
 		}
-		if res.RowsAffected == 0 {
-			var n int64
-			if err := tx.Model(&imageRow{}).Where("id = ? AND deleted = ?", im.ID, false).Count(&n).Error; err != nil {
-				return classify(err, "update image "+im.ID)
-			}
-			if n == 0 {
-				return fmt.Errorf("image %s: %w", im.ID, glance.ErrNotFound)
-			}
-			var cur imageRow
-			if err := tx.Select("status").Where("id = ?", im.ID).Take(&cur).Error; err == nil && cur.Status != from {
-				return fmt.Errorf("image %s is %s, not %s: %w", im.ID, cur.Status, from, glance.ErrConflict)
-			}
-			// MySQL reports 0 rows for an update that changed nothing.
-		}
-		return classify(writeChildren(tx, im), "update image "+im.ID)
+		out = im
+		return classify(writeChildren(tx, im), "update image "+id)
 	})
+	return out, err
 }
 
 // Delete implements glance.Repository.
@@ -265,7 +265,7 @@ func (r *Repo) ListByStatus(ctx context.Context, statuses ...string) ([]*glance.
 	for i := range rows {
 		out[i] = fromRow(&rows[i])
 	}
-	return out, r.loadChildren(ctx, out)
+	return out, loadChildren(r.db.WithContext(ctx), out)
 }
 
 // --- locations

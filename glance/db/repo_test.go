@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,30 +57,48 @@ func TestRepository(t *testing.T) {
 		if *got.Name != "img-"+im.ID || !slices.Equal(got.Tags, []string{"a", "b"}) || got.Properties["os_distro"] != "debian" || !got.CreatedAt.Equal(im.CreatedAt) {
 			t.Fatalf("round trip: %+v", got)
 		}
-		// Transition is a compare-and-swap on the status.
-		next := got.Clone()
-		next.Status = glance.StatusSaving
-		if err := r.Transition(ctx, glance.StatusQueued, next); err != nil {
-			t.Fatal(err)
+		// Update changes the current state under the row lock, and refusals write nothing.
+		next, err := r.Update(ctx, im.ID, func(cur *glance.Image) error { cur.Status = glance.StatusSaving; return nil })
+		if err != nil || next.Version != got.Version+1 {
+			t.Fatalf("update: %v, version %d after %d", err, next.Version, got.Version)
 		}
-		again := got.Clone()
-		again.Status = glance.StatusSaving
-		if err := r.Transition(ctx, glance.StatusQueued, again); !errors.Is(err, glance.ErrConflict) {
-			t.Fatalf("second transition from queued: %v", err)
+		refused := errors.New("refused")
+		if _, err := r.Update(ctx, im.ID, func(cur *glance.Image) error { cur.Name = ptr("x"); return refused }); err != refused {
+			t.Fatalf("refused update: %v", err)
 		}
-		next.Status, next.Size, next.Checksum = glance.StatusActive, ptr(int64(42)), ptr("abc")
-		next.Properties = map[string]string{"os_distro": "ubuntu"}
-		next.Tags = []string{"z"}
-		if err := r.Transition(ctx, glance.StatusSaving, next); err != nil {
+		_, err = r.Update(ctx, im.ID, func(cur *glance.Image) error {
+			cur.Status, cur.Size, cur.Checksum = glance.StatusActive, ptr(int64(42)), ptr("abc")
+			cur.Properties = map[string]string{"os_distro": "ubuntu"}
+			cur.Tags = []string{"z"}
+			return nil
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 		got, _ = r.Get(ctx, im.ID)
-		if got.Status != glance.StatusActive || *got.Size != 42 || len(got.Properties) != 1 || !slices.Equal(got.Tags, []string{"z"}) {
-			t.Fatalf("after transition: %+v", got)
+		if got.Status != glance.StatusActive || *got.Size != 42 || *got.Name != "img-"+im.ID || len(got.Properties) != 1 || !slices.Equal(got.Tags, []string{"z"}) || got.Version != 2 {
+			t.Fatalf("after updates: %+v", got)
 		}
-		// Save with an unchanged status succeeds even when nothing changes.
-		if err := r.Save(ctx, got); err != nil {
-			t.Fatalf("no-op save: %v", err)
+		if _, err := r.Update(ctx, "00000000-0000-0000-0000-00000000dead", func(*glance.Image) error { return nil }); !errors.Is(err, glance.ErrNotFound) {
+			t.Fatalf("update of a missing image: %v", err)
+		}
+		// Concurrent updates run one after the other: none is lost.
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := r.Update(ctx, im.ID, func(cur *glance.Image) error {
+					cur.Properties[fmt.Sprintf("p%d", i)] = "v"
+					return nil
+				}); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if got, _ = r.Get(ctx, im.ID); len(got.Properties) != 9 || got.Version != 10 {
+			t.Fatalf("concurrent updates: %d properties, version %d", len(got.Properties), got.Version)
 		}
 		// Members.
 		m := glance.Member{ImageID: im.ID, MemberID: "B", Status: glance.MemberPending, CreatedAt: base, UpdatedAt: base}
@@ -324,9 +343,8 @@ func TestLocations(t *testing.T) {
 		if !slices.Equal(got.Locations, want) {
 			t.Fatalf("locations: %v", got.Locations)
 		}
-		// Save and Transition leave locations alone.
-		got.Locations = nil
-		if err := r.Save(ctx, got); err != nil {
+		// Update leaves locations alone.
+		if _, err := r.Update(ctx, im.ID, func(cur *glance.Image) error { cur.Locations = nil; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if refs, err := r.ListLocations(ctx, glance.LocationPending); err != nil || len(refs) != 1 || refs[0] != (glance.LocationRef{ImageID: im.ID, Store: "cheap"}) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"imagestack/glance"
 	"imagestack/storage"
@@ -72,12 +71,17 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 	if im.DiskFormat == nil || im.ContainerFormat == nil {
 		return nil, glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
 	}
-	saving := im.Clone()
-	saving.Status, saving.BlobKey, saving.UpdatedAt = glance.StatusSaving, blobKey(id), s.stamp()
-	if err := s.repo.Transition(ctx, glance.StatusQueued, saving); err != nil {
-		if errors.Is(err, glance.ErrConflict) {
-			return nil, glance.Errorf(glance.ErrConflict, "Image %s is already receiving data", id)
+	saving, err := s.transition(ctx, id, glance.StatusQueued, func(cur *glance.Image) error {
+		if cur.DiskFormat == nil || cur.ContainerFormat == nil {
+			return glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
 		}
+		cur.Status, cur.BlobKey = glance.StatusSaving, blobKey(id)
+		return nil
+	})
+	if errors.Is(err, glance.ErrConflict) {
+		return nil, glance.Errorf(glance.ErrConflict, "Image %s is already receiving data", id)
+	}
+	if err != nil {
 		return nil, err
 	}
 	ready, err := s.writeData(ctx, saving, body, store)
@@ -120,35 +124,45 @@ func (s *Service) writeData(ctx context.Context, cur *glance.Image, body io.Read
 // activate marks the pending locations of ready active and moves the image
 // from cur's status to active with ready's size and hashes, keeping what
 // else changed on the image meanwhile (properties edited during an import).
-// When the image was deleted meanwhile, its data goes too.
+// When the image was deleted meanwhile, its data goes too; when its formats
+// changed, the data (inspected as the old format) is refused.
 func (s *Service) activate(ctx context.Context, cur, ready *glance.Image) (*glance.Image, error) {
-	active, err := s.repo.Get(ctx, cur.ID)
-	if err == nil && active.Status != cur.Status {
-		err = glance.ErrConflict
-	}
+	var err error
 	for _, l := range ready.Locations {
 		if l.Status == glance.LocationPending && err == nil {
 			err = s.repo.SetLocationStatus(ctx, cur.ID, l.Store, glance.LocationActive)
 		}
 	}
+	var active *glance.Image
 	if err == nil {
-		active.Status, active.UpdatedAt = glance.StatusActive, s.stamp()
-		active.Size, active.VirtualSize, active.Checksum = ready.Size, ready.VirtualSize, ready.Checksum
-		active.OSHashAlgo, active.OSHashValue = ready.OSHashAlgo, ready.OSHashValue
-		active.Locations = slices.Clone(ready.Locations)
-		for i := range active.Locations {
-			active.Locations[i].Status = glance.LocationActive
-		}
-		err = s.repo.Transition(ctx, cur.Status, active)
+		active, err = s.transition(ctx, cur.ID, cur.Status, func(im *glance.Image) error {
+			if !sameFormats(im, cur) {
+				return glance.Errorf(glance.ErrConflict, "The image's disk or container format changed while its data was written; upload again.")
+			}
+			im.Status = glance.StatusActive
+			im.Size, im.VirtualSize, im.Checksum = ready.Size, ready.VirtualSize, ready.Checksum
+			im.OSHashAlgo, im.OSHashValue = ready.OSHashAlgo, ready.OSHashValue
+			return nil
+		})
 	}
 	if err != nil {
 		s.abortUpload(ctx, ready)
+		var ge *glance.Error
+		if errors.As(err, &ge) {
+			return nil, err
+		}
 		if errors.Is(err, glance.ErrNotFound) || errors.Is(err, glance.ErrConflict) {
 			return nil, glance.Errorf(glance.ErrGone, "Image %s was deleted during the upload", cur.ID)
 		}
 		return nil, err
 	}
 	return active, nil
+}
+
+// sameFormats reports whether a and b declare the same disk and container formats.
+func sameFormats(a, b *glance.Image) bool {
+	eq := func(x, y *string) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return eq(a.DiskFormat, b.DiskFormat) && eq(a.ContainerFormat, b.ContainerFormat)
 }
 
 // abortUpload puts the image back to queued and removes its data and
@@ -162,11 +176,13 @@ func (s *Service) abortUpload(ctx context.Context, cur *glance.Image) {
 	if len(cur.Locations) == 0 { // written before locations were recorded
 		s.removeBlob(ctx, s.stores.defaultStore, cur.BlobKey)
 	}
-	queued := cur.Clone()
-	queued.Status, queued.BlobKey, queued.Locations, queued.UpdatedAt = glance.StatusQueued, "", nil, s.stamp()
-	queued.Size, queued.Checksum, queued.OSHashAlgo, queued.OSHashValue, queued.VirtualSize = nil, nil, nil, nil, nil
-	delete(queued.Properties, "os_glance_importing_to_stores")
-	if err := s.repo.Transition(ctx, cur.Status, queued); err != nil && !errors.Is(err, glance.ErrNotFound) {
+	_, err := s.transition(ctx, cur.ID, cur.Status, func(im *glance.Image) error {
+		im.Status, im.BlobKey = glance.StatusQueued, ""
+		im.Size, im.Checksum, im.OSHashAlgo, im.OSHashValue, im.VirtualSize = nil, nil, nil, nil, nil
+		delete(im.Properties, "os_glance_importing_to_stores")
+		return nil
+	})
+	if err != nil && !errors.Is(err, glance.ErrNotFound) {
 		s.log.Error("could not return image to queued after a failed upload", "image", cur.ID, "err", err)
 	}
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 
@@ -150,12 +151,11 @@ func (s *Service) toggle(ctx context.Context, c Caller, id, rule, from, to strin
 	if im.Status != from {
 		return glance.Errorf(glance.ErrForbidden, "Not allowed to %s image in status '%s'", rule, im.Status)
 	}
-	next := im.Clone()
-	next.Status, next.UpdatedAt = to, s.stamp()
-	if err := s.repo.Transition(ctx, from, next); err != nil {
-		return err
+	_, err = s.transition(ctx, id, from, func(im *glance.Image) error { im.Status = to; return nil })
+	if errors.Is(err, glance.ErrConflict) {
+		return glance.Errorf(glance.ErrConflict, "Image %s changed state meanwhile; retry.", id)
 	}
-	return nil
+	return err
 }
 
 // AddTag adds one tag (idempotent).
@@ -184,7 +184,8 @@ func (s *Service) DeleteTag(ctx context.Context, c Caller, id, tag string) error
 	})
 }
 
-// modify loads, authorizes modify_image, applies change and saves.
+// modify loads, authorizes modify_image, applies change to the image's
+// current state and saves it.
 func (s *Service) modify(ctx context.Context, c Caller, id string, change func(*glance.Image) error) error {
 	im, err := s.load(ctx, c, id)
 	if err != nil {
@@ -193,24 +194,41 @@ func (s *Service) modify(ctx context.Context, c Caller, id string, change func(*
 	if err := s.authorize(c, "modify_image", im.target(c), "modify this image"); err != nil {
 		return err
 	}
-	next := im.Clone()
-	if err := change(next); err != nil {
-		return err
-	}
-	if err := checkQuotas(next); err != nil {
-		return err
-	}
-	next.UpdatedAt = s.stamp()
-	return s.saveOrConflict(ctx, next)
+	_, err = s.update(ctx, id, func(next *glance.Image) error {
+		if err := change(next); err != nil {
+			return err
+		}
+		return checkQuotas(next)
+	})
+	return err
 }
 
-func (s *Service) saveOrConflict(ctx context.Context, im *glance.Image) error {
-	err := s.repo.Save(ctx, im)
-	if errors.Is(err, glance.ErrConflict) {
-		return glance.Errorf(glance.ErrConflict, "Image %s changed state meanwhile; retry.", im.ID)
-	}
+// update applies change to the image's current state and stores it with a
+// new updated_at (see glance.Repository.Update); a vanished image is 404.
+func (s *Service) update(ctx context.Context, id string, change func(*glance.Image) error) (*glance.Image, error) {
+	im, err := s.repo.Update(ctx, id, func(im *glance.Image) error {
+		if err := change(im); err != nil {
+			return err
+		}
+		im.UpdatedAt = s.stamp()
+		return nil
+	})
 	if errors.Is(err, glance.ErrNotFound) {
-		return glance.Errorf(glance.ErrNotFound, "No image found with ID %s", im.ID)
+		var ge *glance.Error
+		if !errors.As(err, &ge) {
+			return nil, glance.Errorf(glance.ErrNotFound, "No image found with ID %s", id)
+		}
 	}
-	return err
+	return im, err
+}
+
+// transition is update for an image that must still be in status from:
+// ErrConflict (naming the status found) when it is not.
+func (s *Service) transition(ctx context.Context, id, from string, change func(*glance.Image) error) (*glance.Image, error) {
+	return s.update(ctx, id, func(im *glance.Image) error {
+		if im.Status != from {
+			return fmt.Errorf("image %s is %s, not %s: %w", id, im.Status, from, glance.ErrConflict)
+		}
+		return change(im)
+	})
 }

@@ -68,27 +68,30 @@ func (s *Service) Stage(ctx context.Context, c Caller, id string, body io.Reader
 	if im.Status != glance.StatusQueued {
 		return glance.Errorf(glance.ErrConflict, "Image status transition from %s to uploading is not allowed", im.Status)
 	}
-	next := im.Clone()
-	next.Status, next.UpdatedAt = glance.StatusUploading, s.stamp()
-	if err := s.repo.Transition(ctx, glance.StatusQueued, next); err != nil {
-		if errors.Is(err, glance.ErrConflict) {
-			return glance.Errorf(glance.ErrConflict, "Image %s is already receiving data", id)
-		}
+	_, err = s.transition(ctx, id, glance.StatusQueued, func(im *glance.Image) error {
+		im.Status = glance.StatusUploading
+		return nil
+	})
+	if errors.Is(err, glance.ErrConflict) {
+		return glance.Errorf(glance.ErrConflict, "Image %s is already receiving data", id)
+	}
+	if err != nil {
 		return err
 	}
 	_ = s.staging.Delete(ctx, id) // leftovers of an earlier failed attempt
 	n, err := s.staging.Put(ctx, id, &capReader{r: body, max: s.cfg.SizeCap})
 	if err == nil {
 		// Glance shows the staged size while the image waits for import.
-		staged := next.Clone()
-		staged.Size = &n
-		err = s.repo.Save(ctx, staged)
+		_, err = s.transition(ctx, id, glance.StatusUploading, func(im *glance.Image) error { im.Size = &n; return nil })
 	}
 	if err != nil {
-		_ = s.staging.Delete(context.WithoutCancel(ctx), id)
-		back := next.Clone()
-		back.Status, back.UpdatedAt = glance.StatusQueued, s.stamp()
-		if terr := s.repo.Transition(context.WithoutCancel(ctx), glance.StatusUploading, back); terr != nil && !errors.Is(terr, glance.ErrNotFound) {
+		ctx := context.WithoutCancel(ctx)
+		_ = s.staging.Delete(ctx, id)
+		_, terr := s.transition(ctx, id, glance.StatusUploading, func(im *glance.Image) error {
+			im.Status, im.Size = glance.StatusQueued, nil
+			return nil
+		})
+		if terr != nil && !errors.Is(terr, glance.ErrNotFound) {
 			s.log.Error("could not return image to queued after a failed stage", "image", id, "err", terr)
 		}
 		return uploadError(err, s.cfg.SizeCap)
@@ -166,12 +169,17 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 	if err := s.taskRepo.CreateTask(ctx, task); err != nil {
 		return nil, err
 	}
-	importing := im.Clone()
-	importing.Status, importing.BlobKey, importing.UpdatedAt = glance.StatusImporting, blobKey(id), now
-	importing.Properties["os_glance_import_task"] = task.ID
-	importing.Properties["os_glance_importing_to_stores"] = s.storeList(targets)
-	importing.Properties["os_glance_failed_import"] = ""
-	if err := s.repo.Transition(ctx, from, importing); err != nil {
+	importing, err := s.transition(ctx, id, from, func(cur *glance.Image) error {
+		if !sameFormats(cur, im.Image) {
+			return glance.Errorf(glance.ErrConflict, "Image %s changed meanwhile; retry.", id)
+		}
+		cur.Status, cur.BlobKey = glance.StatusImporting, blobKey(id)
+		cur.Properties["os_glance_import_task"] = task.ID
+		cur.Properties["os_glance_importing_to_stores"] = s.storeList(targets)
+		cur.Properties["os_glance_failed_import"] = ""
+		return nil
+	})
+	if err != nil {
 		s.finishTask(context.WithoutCancel(ctx), task, fmt.Errorf("image changed state: %w", err))
 		if errors.Is(err, glance.ErrConflict) {
 			return nil, glance.Errorf(glance.ErrConflict, "Image %s changed state meanwhile", id)
@@ -382,18 +390,10 @@ func (s *Service) importCopy(ctx context.Context, c Caller, im *loaded, req Impo
 // editImportProperties applies edit to the image's current properties and
 // saves them; the image may be in any status (a lost race is logged).
 func (s *Service) editImportProperties(ctx context.Context, id string, edit func(map[string]string)) {
-	ctx = context.WithoutCancel(ctx)
-	for range 3 {
-		cur, err := s.repo.Get(ctx, id)
-		if err != nil {
-			return
-		}
-		edit(cur.Properties)
-		if err = s.repo.Save(ctx, cur); err == nil || errors.Is(err, glance.ErrNotFound) {
-			return
-		}
+	_, err := s.update(context.WithoutCancel(ctx), id, func(im *glance.Image) error { edit(im.Properties); return nil })
+	if err != nil && !errors.Is(err, glance.ErrNotFound) {
+		s.log.Warn("could not record import progress on the image", "image", id, "err", err)
 	}
-	s.log.Warn("could not record import progress on the image", "image", id)
 }
 
 // endStoreImport records that an import to store finished: the store leaves

@@ -16,7 +16,11 @@ type PatchOp struct {
 }
 
 // Update applies a PATCH with Glance's semantics and returns the new image.
-func (s *Service) Update(ctx context.Context, c Caller, id string, ops []PatchOp) (*glance.Image, error) {
+// The operations apply to the image as it is when they are stored, so two
+// concurrent PATCHes both take effect, one after the other. ifMatch, when
+// not nil, is the client's If-Match: it says whether an image version may
+// be changed (ErrPrecondition otherwise, and nothing changes).
+func (s *Service) Update(ctx context.Context, c Caller, id string, ops []PatchOp, ifMatch func(version int64) bool) (*glance.Image, error) {
 	im, err := s.load(ctx, c, id)
 	if err != nil {
 		return nil, err
@@ -24,28 +28,32 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, ops []PatchOp
 	if err := s.authorize(c, "modify_image", im.target(c), "modify this image"); err != nil {
 		return nil, err
 	}
-	next := im.Clone()
-	for _, op := range ops {
-		if err := s.applyOp(next, im.Image, op, c); err != nil {
-			return nil, err
-		}
-	}
-	if next.Visibility != im.Visibility {
-		if err := s.checkVisibilityChange(c, targetFor(c, next, im.member)); err != nil {
-			return nil, err
-		}
-	}
-	if err := checkQuotas(next); err != nil {
-		return nil, err
-	}
 	if touchesOwner(ops) && !c.IsAdmin {
 		return nil, glance.Errorf(glance.ErrForbidden, "You are not permitted to modify 'owner' on this image.")
 	}
-	next.UpdatedAt = s.stamp()
-	if err := s.saveOrConflict(ctx, next); err != nil {
-		return nil, err
+	return s.update(ctx, id, func(next *glance.Image) error {
+		if ifMatch != nil && !ifMatch(next.Version) {
+			return glance.Errorf(glance.ErrPrecondition, "Image %s has changed since the version named in If-Match.", id)
+		}
+		return s.applyOps(c, next, im.member, ops)
+	})
+}
+
+// applyOps applies a PATCH's operations to next, the image's current state,
+// with the checks that depend on the result.
+func (s *Service) applyOps(c Caller, next *glance.Image, member bool, ops []PatchOp) error {
+	orig := next.Clone()
+	for _, op := range ops {
+		if err := s.applyOp(next, orig, op, c); err != nil {
+			return err
+		}
 	}
-	return next, nil
+	if next.Visibility != orig.Visibility {
+		if err := s.checkVisibilityChange(c, targetFor(c, next, member)); err != nil {
+			return err
+		}
+	}
+	return checkQuotas(next)
 }
 
 // applyOp applies one operation to next (orig is the image before the PATCH).
@@ -54,8 +62,11 @@ func (s *Service) applyOp(next, orig *glance.Image, op PatchOp, c Caller) error 
 	if name == "id" || glance.IsForbidden(name) {
 		return forbiddenAttribute(name)
 	}
-	if (name == "container_format" || name == "disk_format") && op.Op != "remove" &&
-		orig.Status != glance.StatusQueued && orig.Status != glance.StatusImporting {
+	// Formats describe data that is being (or was) inspected as that
+	// format: they may change only before any data arrives. (Glance also
+	// allows it while importing, where the new format would skip the
+	// inspection that ran on the old one.)
+	if (name == "container_format" || name == "disk_format") && op.Op != "remove" && orig.Status != glance.StatusQueued {
 		current := orig.DiskFormat
 		if name == "container_format" {
 			current = orig.ContainerFormat

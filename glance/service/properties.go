@@ -136,6 +136,9 @@ func setProperty(im *glance.Image, name string, value any) error {
 		if !ok {
 			return bad("Invalid value for '%s': %v is not of type 'string'", name, jsonText(value))
 		}
+		if len(s) > maxPropertyValue {
+			return bad("Invalid value for '%s': it is longer than %d bytes", name, maxPropertyValue)
+		}
 		if im.Properties == nil {
 			im.Properties = map[string]string{}
 		}

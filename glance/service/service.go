@@ -46,8 +46,23 @@ const (
 	maxMembers    = 128
 )
 
-// checkQuotas refuses an image with too many properties or tags.
+// Every image is shown whole in each list page that holds it, so its extra
+// properties are bounded in size too: one value at most what a MySQL TEXT
+// column holds, all of them together at most maxPropertyBytes.
+const (
+	maxPropertyValue = 65535
+	maxPropertyBytes = 256 << 10
+)
+
+// checkQuotas refuses an image with too many (or too large) properties or tags.
 func checkQuotas(im *glance.Image) error {
+	total := 0
+	for k, v := range im.Properties {
+		total += len(k) + len(v)
+	}
+	if total > maxPropertyBytes {
+		return glance.Errorf(glance.ErrTooLarge, "Attempted: %d, Maximum: %d: the image's extra properties take too many bytes.", total, maxPropertyBytes)
+	}
 	if len(im.Properties) > maxProperties {
 		return glance.Errorf(glance.ErrTooLarge, "Attempted: %d, Maximum: %d: the image has too many properties.", len(im.Properties), maxProperties)
 	}

@@ -10,9 +10,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -336,9 +338,11 @@ func TestRecoverInterrupted(t *testing.T) {
 	e := newEnv(t, 1<<30)
 	im := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
 	// Simulate a crash after the blob was written but before activation.
-	saving := im.Clone()
-	saving.Status, saving.BlobKey = glance.StatusSaving, im.ID+"-crash"
-	if err := e.repo.Transition(e.ctx, glance.StatusQueued, saving); err != nil {
+	saving, err := e.repo.Update(e.ctx, im.ID, func(cur *glance.Image) error {
+		cur.Status, cur.BlobKey = glance.StatusSaving, im.ID+"-crash"
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.fs.Put(e.ctx, saving.BlobKey, bytes.NewReader([]byte("partial"))); err != nil {
@@ -386,13 +390,13 @@ func TestVisibilityAndPolicy(t *testing.T) {
 	if len(list) != 1 || list[0].ID != shared.ID {
 		t.Fatalf("member's list: %v", list)
 	}
-	if _, err := e.svc.Update(e.ctx, b, shared.ID, []service.PatchOp{{Op: "replace", Path: "name", Value: "x"}}); !errors.Is(err, glance.ErrForbidden) {
+	if _, err := e.svc.Update(e.ctx, b, shared.ID, []service.PatchOp{{Op: "replace", Path: "name", Value: "x"}}, nil); !errors.Is(err, glance.ErrForbidden) {
 		t.Fatalf("member modifying the owner's image: %v", err)
 	}
-	if _, err := e.svc.Update(e.ctx, e.caller(ownerA), priv.ID, []service.PatchOp{{Op: "replace", Path: "visibility", Value: "public"}}); !errors.Is(err, glance.ErrForbidden) {
+	if _, err := e.svc.Update(e.ctx, e.caller(ownerA), priv.ID, []service.PatchOp{{Op: "replace", Path: "visibility", Value: "public"}}, nil); !errors.Is(err, glance.ErrForbidden) {
 		t.Fatalf("member publicizing: %v", err)
 	}
-	if _, err := e.svc.Update(e.ctx, e.caller(admin), priv.ID, []service.PatchOp{{Op: "replace", Path: "visibility", Value: "public"}}); err != nil {
+	if _, err := e.svc.Update(e.ctx, e.caller(admin), priv.ID, []service.PatchOp{{Op: "replace", Path: "visibility", Value: "public"}}, nil); err != nil {
 		t.Fatalf("admin publicizing: %v", err)
 	}
 	if _, err := e.svc.Get(e.ctx, b, priv.ID); err != nil {
@@ -427,7 +431,7 @@ func TestPatchSemantics(t *testing.T) {
 		{"bad disk format", []service.PatchOp{{Op: "add", Path: "disk_format", Value: "floppy"}}, glance.ErrBadRequest},
 	}
 	for _, c := range cases {
-		_, err := e.svc.Update(e.ctx, a, im.ID, c.ops)
+		_, err := e.svc.Update(e.ctx, a, im.ID, c.ops, nil)
 		if (c.kind == nil) != (err == nil) || (c.kind != nil && !errors.Is(err, c.kind)) {
 			t.Errorf("%s: error %v, want %v", c.name, err, c.kind)
 		}
@@ -438,13 +442,13 @@ func TestPatchSemantics(t *testing.T) {
 	}
 	// Formats are fixed once data is stored.
 	fmtOps := []service.PatchOp{{Op: "add", Path: "disk_format", Value: "raw"}, {Op: "add", Path: "container_format", Value: "bare"}}
-	if _, err := e.svc.Update(e.ctx, a, im.ID, fmtOps); err != nil {
+	if _, err := e.svc.Update(e.ctx, a, im.ID, fmtOps, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.Upload(e.ctx, a, im.ID, bytes.NewReader([]byte("data")), ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Update(e.ctx, a, im.ID, []service.PatchOp{{Op: "replace", Path: "disk_format", Value: "qcow2"}}); !errors.Is(err, glance.ErrForbidden) {
+	if _, err := e.svc.Update(e.ctx, a, im.ID, []service.PatchOp{{Op: "replace", Path: "disk_format", Value: "qcow2"}}, nil); !errors.Is(err, glance.ErrForbidden) {
 		t.Fatalf("changing disk_format of an active image: %v", err)
 	}
 }
@@ -461,10 +465,10 @@ func TestRestartKeepsStagedDataAndResetsImports(t *testing.T) {
 		t.Fatal(err)
 	}
 	importing := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
-	cur, _ := e.repo.Get(e.ctx, importing.ID)
-	next := cur.Clone()
-	next.Status, next.BlobKey = glance.StatusImporting, importing.ID+"-x"
-	if err := e.repo.Transition(e.ctx, glance.StatusQueued, next); err != nil {
+	if _, err := e.repo.Update(e.ctx, importing.ID, func(cur *glance.Image) error {
+		cur.Status, cur.BlobKey = glance.StatusImporting, importing.ID+"-x"
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.RecoverInterrupted(e.ctx); err != nil {
@@ -478,5 +482,111 @@ func TestRestartKeepsStagedDataAndResetsImports(t *testing.T) {
 	}
 	if s := e.status(t, importing.ID); s != glance.StatusQueued {
 		t.Fatalf("an interrupted import stayed %s", s)
+	}
+}
+
+// gateReader hands out its data only after release is closed, then fails.
+type gateReader struct {
+	started chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *gateReader) Read(p []byte) (int, error) {
+	g.once.Do(func() { close(g.started) })
+	<-g.release
+	return 0, io.ErrUnexpectedEOF
+}
+
+// Writes never undo each other: PATCHes made while data is being written
+// survive the upload's failure, concurrent PATCHes all take effect, and
+// formats are fixed once data starts to arrive (an import inspects the data
+// as the format declared when it began).
+func TestConcurrentChangesAreKept(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	a := e.caller(ownerA)
+	im := e.create(t, `{"name":"before","disk_format":"raw","container_format":"bare"}`)
+	g := &gateReader{started: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error)
+	go func() { _, err := e.svc.Upload(e.ctx, a, im.ID, g, ""); done <- err }()
+	<-g.started
+	if _, err := e.svc.Update(e.ctx, a, im.ID, []service.PatchOp{{Op: "replace", Path: "name", Value: "renamed"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"disk_format", "container_format"} {
+		op := []service.PatchOp{{Op: "replace", Path: path, Value: "ova"}}
+		if path == "disk_format" {
+			op[0].Value = "qcow2"
+		}
+		if _, err := e.svc.Update(e.ctx, a, im.ID, op, nil); !errors.Is(err, glance.ErrForbidden) {
+			t.Errorf("changing %s while saving: %v", path, err)
+		}
+	}
+	close(g.release)
+	if err := <-done; err == nil {
+		t.Fatal("the cut-short upload succeeded")
+	}
+	got, _ := e.svc.Get(e.ctx, a, im.ID)
+	if got.Status != glance.StatusQueued || *got.Name != "renamed" || *got.DiskFormat != "raw" {
+		t.Fatalf("after the failed upload: status %s, name %s, disk_format %s", got.Status, *got.Name, *got.DiskFormat)
+	}
+
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			op := []service.PatchOp{{Op: "add", Path: fmt.Sprintf("p%d", i), Value: "v"}}
+			if _, err := e.svc.Update(e.ctx, a, im.ID, op, nil); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, _ = e.svc.Get(e.ctx, a, im.ID)
+	if len(got.Properties) != 10 {
+		t.Fatalf("concurrent PATCHes kept %d of 10 properties: %v", len(got.Properties), got.Properties)
+	}
+	stale := func(v int64) bool { return v == got.Version-1 }
+	if _, err := e.svc.Update(e.ctx, a, im.ID, []service.PatchOp{{Op: "add", Path: "x", Value: "y"}}, stale); !errors.Is(err, glance.ErrPrecondition) {
+		t.Fatalf("PATCH with a stale If-Match: %v", err)
+	}
+	current := func(v int64) bool { return v == got.Version }
+	if next, err := e.svc.Update(e.ctx, a, im.ID, []service.PatchOp{{Op: "add", Path: "x", Value: "y"}}, current); err != nil || next.Version != got.Version+1 {
+		t.Fatalf("PATCH with the current If-Match: %v", err)
+	}
+}
+
+func TestFormatsFixedDuringImport(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	im := e.create(t, `{"disk_format":"qcow2","container_format":"bare"}`)
+	if _, err := e.repo.Update(e.ctx, im.ID, func(cur *glance.Image) error { cur.Status = glance.StatusImporting; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	op := []service.PatchOp{{Op: "replace", Path: "disk_format", Value: "raw"}}
+	if _, err := e.svc.Update(e.ctx, e.caller(ownerA), im.ID, op, nil); !errors.Is(err, glance.ErrForbidden) {
+		t.Fatalf("changing disk_format while importing: %v", err)
+	}
+}
+
+// A property value is at most what a MySQL TEXT holds (longer ones were a
+// 500 on MariaDB), and an image's properties together at most 256 KiB.
+func TestPropertySizeLimits(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	a := e.caller(ownerA)
+	im := e.create(t, `{"name":"n"}`)
+	long := strings.Repeat("x", 65536)
+	if _, err := e.svc.Update(e.ctx, a, im.ID, []service.PatchOp{{Op: "add", Path: "big", Value: long}}, nil); !errors.Is(err, glance.ErrBadRequest) {
+		t.Fatalf("a 64 KiB value: %v", err)
+	}
+	for i := range 5 {
+		op := []service.PatchOp{{Op: "add", Path: fmt.Sprintf("p%d", i), Value: long[:65000]}}
+		_, err := e.svc.Update(e.ctx, a, im.ID, op, nil)
+		if i < 4 && err != nil {
+			t.Fatal(err)
+		}
+		if i == 4 && !errors.Is(err, glance.ErrTooLarge) {
+			t.Fatalf("properties over 256 KiB: %v", err)
+		}
 	}
 }

@@ -277,9 +277,11 @@ func TestRecoverInterruptedTask(t *testing.T) {
 	if err := m.repo.CreateTask(m.ctx, task); err != nil {
 		t.Fatal(err)
 	}
-	im.Properties["os_glance_import_task"] = task.ID
-	im.Properties["os_glance_importing_to_stores"] = "b"
-	if err := m.repo.Save(m.ctx, im); err != nil {
+	if _, err := m.repo.Update(m.ctx, im.ID, func(cur *glance.Image) error {
+		cur.Properties["os_glance_import_task"] = task.ID
+		cur.Properties["os_glance_importing_to_stores"] = "b"
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	// While the task runs, a copy-image is refused.
