@@ -239,11 +239,13 @@ type genericNode struct {
 }
 
 func (g genericNode) eval(s *evalState) bool {
+	// As in oslo.policy, the right side is compared as it stands after
+	// substitution: quotes there are part of the value (a target value
+	// that happens to be quoted must not match the bare name).
 	want, ok := substitute(g.match, s.target)
 	if !ok {
 		return false
 	}
-	want = unquote(want)
 	if g.kind == "is_admin" {
 		s.isAdmin()
 	}
@@ -327,9 +329,4 @@ func quoted(s string) (string, bool) {
 		return s[1 : len(s)-1], true
 	}
 	return s, false
-}
-
-func unquote(s string) string {
-	v, _ := quoted(s)
-	return v
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,15 +73,34 @@ func NewEnforcer(path string, defaults ...[]Rule) (*Enforcer, error) {
 // current returns the rule set in force.
 func (e *Enforcer) current() *ruleSet { return e.rules.Load() }
 
+// strictPrefixes name the rules of services whose own enforcers deny a rule
+// that is not defined: Nova authorizes only registered rules
+// (PolicyNotRegistered), and Keystone defines no "default". Glance's
+// permissive "default" must not widen them.
+var strictPrefixes = []string{"os_compute_api:", "identity:"}
+
+// fallsBack reports whether an undefined rule name takes the rule "default".
+func fallsBack(rule string) bool {
+	for _, p := range strictPrefixes {
+		if strings.HasPrefix(rule, p) {
+			return false
+		}
+	}
+	return true
+}
+
 // Enforce reports whether creds may perform rule on target. A rule name that
-// is not defined falls back to the rule "default" when there is one and is
-// denied otherwise. Before evaluating, a caller whose IsAdmin is false gets
+// is not defined is denied when it is a Nova or Keystone name, and otherwise
+// (Glance's) falls back to the rule "default" when there is one. Before evaluating, a caller whose IsAdmin is false gets
 // IsAdmin from the rule context_is_admin, so `is_admin:True` means what it
 // means in Glance and Nova.
 func (e *Enforcer) Enforce(rule string, target Target, creds Credentials) bool {
 	rs := e.current()
 	n, ok := rs.nodes[rule]
 	if !ok {
+		if !fallsBack(rule) {
+			return false
+		}
 		if n, ok = rs.nodes["default"]; !ok {
 			return false
 		}

@@ -79,8 +79,11 @@ func TestEvaluation(t *testing.T) {
 		{"python literal left", "enabled", Target{"enabled": "True"}, member, true},
 		{"python literal left differs", "enabled", Target{"enabled": "False"}, member, false},
 		{"bare literal right", "user_bare", nil, member, true},
-		{"quoted literal right", "user_quoted", nil, member, true},
-		{"double-quoted literal right", "domain_dq", nil, Credentials{DomainID: "d1"}, true},
+		// oslo.policy compares the right side as written: quotes are part of it.
+		{"quoted literal right", "user_quoted", nil, member, false},
+		{"double-quoted literal right", "domain_dq", nil, Credentials{DomainID: "d1"}, false},
+		{"quoted target value", "owner", Target{"owner": "'p1'"}, member, false},
+		{"double-quoted target value", "owner", Target{"owner": `"p1"`}, member, false},
 		{"roles as a generic key", "roles_generic", nil, roles("reader", "auditor"), true},
 		{"roles as a generic key is exact", "roles_generic", nil, roles("Auditor"), false},
 		{"tenant means project_id", "tenant", Target{"project_id": "p1"}, member, true},
@@ -166,6 +169,25 @@ func TestContextIsAdminReferringToIsAdmin(t *testing.T) {
 	}
 	if !e.Enforce("x", nil, Credentials{Roles: []string{"admin"}}) || e.Enforce("x", nil, Credentials{Roles: []string{"member"}}) {
 		t.Fatal("wrong verdicts")
+	}
+}
+
+// Glance's "default" ("": allow) serves undefined Glance rule names only:
+// Nova denies rules it has not registered, and Keystone has no default.
+func TestDefaultRuleIsGlancesOnly(t *testing.T) {
+	e, err := NewEnforcer("", GlanceDefaults, NovaDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := Credentials{UserID: "u", ProjectID: "p", Roles: []string{"member", "reader"}}
+	target := Target{"project_id": "p", "user_id": "u"}
+	if !e.Enforce("some_future_glance_rule", target, member) {
+		t.Error("an undefined Glance rule no longer takes Glance's default")
+	}
+	for _, rule := range []string{"os_compute_api:servers:no-such-rule", "identity:no_such_rule"} {
+		if e.Enforce(rule, target, member) {
+			t.Errorf("undefined rule %s was allowed by Glance's default", rule)
+		}
 	}
 }
 
