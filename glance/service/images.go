@@ -124,6 +124,13 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	for _, l := range im.Locations {
 		s.removeBlob(ctx, l.Store, im.BlobKey)
 	}
+	if im.Status == glance.StatusUploading && s.staging != nil {
+		// Staged data waits for an import that can no longer come. (A
+		// stage still writing finds the image gone and removes it too.)
+		if err := s.staging.Delete(context.WithoutCancel(ctx), id); err != nil && !isNotFound(err) {
+			s.log.Warn("could not remove the staged data of a deleted image", "image", id, "err", err)
+		}
+	}
 	return nil
 }
 

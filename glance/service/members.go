@@ -102,9 +102,14 @@ func (s *Service) UpdateMember(ctx context.Context, c Caller, id, memberID, stat
 	if !slices.Contains([]string{glance.MemberPending, glance.MemberAccepted, glance.MemberRejected}, status) {
 		return glance.Member{}, glance.Errorf(glance.ErrBadRequest, "Status %q is not valid: use pending, accepted or rejected.", status)
 	}
+	notFound := glance.Errorf(glance.ErrNotFound, "Member %s not found for image %s.", memberID, id)
+	if !c.IsAdmin && im.OwnerID() != c.Project() && memberID != c.Project() {
+		// A member may not learn which other projects share the image.
+		return glance.Member{}, notFound
+	}
 	m, err := s.repo.GetMember(ctx, id, memberID)
 	if errors.Is(err, glance.ErrNotFound) {
-		return glance.Member{}, glance.Errorf(glance.ErrNotFound, "Member %s not found for image %s.", memberID, id)
+		return glance.Member{}, notFound
 	}
 	if err != nil {
 		return glance.Member{}, err

@@ -386,6 +386,15 @@ func TestVisibilityAndPolicy(t *testing.T) {
 	if _, err := e.svc.UpdateMember(e.ctx, b, shared.ID, "B", "accepted"); err != nil {
 		t.Fatal(err)
 	}
+	// A member cannot tell whether the image is shared with another project.
+	if _, err := e.svc.AddMember(e.ctx, e.caller(ownerA), shared.ID, "C"); err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []string{"C", "D"} {
+		if _, err := e.svc.UpdateMember(e.ctx, b, shared.ID, other, "accepted"); !errors.Is(err, glance.ErrNotFound) {
+			t.Errorf("member B updating %s's membership: %v, want not found", other, err)
+		}
+	}
 	list, _ := e.svc.List(e.ctx, b, glance.ListQuery{Limit: 10})
 	if len(list) != 1 || list[0].ID != shared.ID {
 		t.Fatalf("member's list: %v", list)
@@ -588,5 +597,25 @@ func TestPropertySizeLimits(t *testing.T) {
 		if i == 4 && !errors.Is(err, glance.ErrTooLarge) {
 			t.Fatalf("properties over 256 KiB: %v", err)
 		}
+	}
+}
+
+// Deleting a staged image (uploading) removes its staged data.
+func TestDeleteStagedImageRemovesStagedData(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	staging, err := filesystem.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.EnableImport(service.ImportDeps{Staging: staging, Tasks: e.repo})
+	im := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+	if err := e.svc.Stage(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader([]byte("staged"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Delete(e.ctx, e.caller(ownerA), im.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := staging.Stat(e.ctx, im.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("staged data of a deleted image: %v", err)
 	}
 }
