@@ -9,6 +9,7 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -116,18 +117,26 @@ func openMySQL(ctx context.Context, dsn string, cfg *gorm.Config) (*gorm.DB, err
 	if _, ok := mc.Params["charset"]; !ok {
 		mc.Params["charset"] = "utf8mb4"
 	}
+	// A silent server must not hold a connection forever (see deadline.go).
+	mc.Timeout = cmp.Or(mc.Timeout, dialTimeout)
+	mc.ReadTimeout = cmp.Or(mc.ReadTimeout, ioTimeout)
+	mc.WriteTimeout = cmp.Or(mc.WriteTimeout, ioTimeout)
 	if mc.DBName != "" {
 		if err := createMySQLDatabase(ctx, *mc); err != nil {
 			return nil, err
 		}
 	}
-	gdb, err := gorm.Open(mysql.New(mysql.Config{DSN: mc.FormatDSN()}), cfg)
+	sqlDB, err := sql.Open("mysql", mc.FormatDSN())
 	if err != nil {
 		return nil, fmt.Errorf("open mysql %s: %w", mc.Addr, err)
 	}
-	sqlDB, err := gdb.DB()
+	gdb, err := gorm.Open(mysql.New(mysql.Config{Conn: boundedPool{sqlDB}}), cfg)
+	if err == nil {
+		err = addStatementDeadlines(gdb)
+	}
 	if err != nil {
-		return nil, err
+		sqlDB.Close()
+		return nil, fmt.Errorf("open mysql %s: %w", mc.Addr, err)
 	}
 	sqlDB.SetMaxOpenConns(32)
 	sqlDB.SetMaxIdleConns(16)

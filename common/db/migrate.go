@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -39,6 +40,7 @@ func Migrate(db *gorm.DB, component string, migrations []Migration) error {
 // MigrateTo is Migrate stopping after version target (-1 = all). Tests use it
 // to build an old schema and then upgrade it.
 func MigrateTo(db *gorm.DB, component string, migrations []Migration, target int) error {
+	db = db.WithContext(WithoutDeadline(context.Background())) // a step may rewrite a large table
 	if err := db.AutoMigrate(&schemaMigration{}); err != nil {
 		return fmt.Errorf("schema_migrations table: %w", err)
 	}
