@@ -19,6 +19,7 @@ var (
 	ErrUnsupported   = errors.New("unsupported media type")
 	ErrUnsatisfiable = errors.New("range not satisfiable")
 	ErrPrecondition  = errors.New("precondition failed")
+	ErrTimeout       = errors.New("request timeout")
 )
 
 // Error is an error of a kind with the message clients see.

@@ -31,6 +31,10 @@ type env struct {
 }
 
 func newEnv(t *testing.T, sizeCap int64) *env {
+	return newEnvWith(t, service.Config{SizeCap: sizeCap})
+}
+
+func newEnvWith(t *testing.T, cfg service.Config) *env {
 	repo, err := glancedb.New(dbtest.OpenSQLite(t))
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +45,7 @@ func newEnv(t *testing.T, sizeCap int64) *env {
 	}
 	enf, _ := policy.NewEnforcer("", policy.GlanceDefaults)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(repo, fs, enf, service.Config{SizeCap: sizeCap}, log)
+	svc := service.New(repo, fs, enf, cfg, log)
 	staging, err := filesystem.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

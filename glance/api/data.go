@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"imagestack/common/iox"
 	"imagestack/glance/service"
 )
 
@@ -21,7 +22,8 @@ func (a *API) uploadData(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusUnsupportedMediaType, "The Content-Type of image data must be application/octet-stream.")
 		return
 	}
-	if _, err := a.svc.Upload(r.Context(), a.caller(r), mux.Vars(r)["image_id"], r.Body, r.Header.Get("X-Image-Meta-Store")); err != nil {
+	body := iox.IdleBody(w, r, a.svc.UploadIdleTimeout())
+	if _, err := a.svc.Upload(r.Context(), a.caller(r), mux.Vars(r)["image_id"], body, r.Header.Get("X-Image-Meta-Store")); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -26,6 +26,7 @@ var statusOf = []struct {
 	{glance.ErrUnsatisfiable, http.StatusRequestedRangeNotSatisfiable},
 	{glance.ErrUnavailable, http.StatusServiceUnavailable},
 	{glance.ErrPrecondition, http.StatusPreconditionFailed},
+	{glance.ErrTimeout, http.StatusRequestTimeout},
 }
 
 // fail answers err: known kinds with their status and message, anything else

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
+	"imagestack/common/iox"
 	"imagestack/glance"
 	"imagestack/glance/service"
 )
@@ -19,7 +20,8 @@ func (a *API) stageData(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusUnsupportedMediaType, "The Content-Type of image data must be application/octet-stream.")
 		return
 	}
-	if err := a.svc.Stage(r.Context(), a.caller(r), mux.Vars(r)["image_id"], r.Body); err != nil {
+	body := iox.IdleBody(w, r, a.svc.UploadIdleTimeout())
+	if err := a.svc.Stage(r.Context(), a.caller(r), mux.Vars(r)["image_id"], body); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"imagestack/common/iox"
 	"imagestack/glance"
 	"imagestack/storage"
 )
@@ -71,6 +72,11 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 	if im.DiskFormat == nil || im.ContainerFormat == nil {
 		return nil, glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
 	}
+	release, err := s.uploadSlot()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	saving, err := s.transition(ctx, id, glance.StatusQueued, func(cur *glance.Image) error {
 		if cur.DiskFormat == nil || cur.ContainerFormat == nil {
 			return glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
@@ -91,6 +97,26 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 	return s.activate(ctx, saving, ready)
 }
 
+// uploadSlot takes one of the MaxConcurrentUploads slots for a client's
+// upload or stage: every upload in progress holds buffers (about 24 MiB into
+// a file store), so past the limit clients are told to come back (503 with
+// Retry-After) rather than let memory grow with their number.
+func (s *Service) uploadSlot() (release func(), err error) {
+	select {
+	case s.uploads <- struct{}{}:
+		return func() { <-s.uploads }, nil
+	default:
+		return nil, glance.Errorf(glance.ErrUnavailable, "Too many image uploads are in progress (at most %d); try again later.", cap(s.uploads))
+	}
+}
+
+// waitUploadSlot waits for an upload slot for work that runs in the
+// background (imports, copies): they queue instead of being refused.
+func (s *Service) waitUploadSlot() (release func()) {
+	s.uploads <- struct{}{}
+	return func() { <-s.uploads }
+}
+
 // writeData streams body into store as the blob of an image already moved
 // to saving or importing (with its BlobKey chosen), hashing and inspecting
 // on the way. It returns cur with the new location (pending), size and
@@ -106,6 +132,11 @@ func (s *Service) writeData(ctx context.Context, cur *glance.Image, body io.Read
 	}
 	cur = cur.Clone()
 	cur.Locations = append(cur.Locations, glance.Location{Store: store, Status: glance.LocationPending})
+	body, err := iox.FirstByte(body)
+	if err != nil {
+		s.abortUpload(ctx, cur)
+		return nil, uploadError(err, s.cfg.SizeCap)
+	}
 	dr := newDigestReader(&capReader{r: body, max: s.cfg.SizeCap})
 	size, err := s.stores.byID[store].Put(ctx, cur.BlobKey, dr)
 	md5sum, sha := dr.Sums()
@@ -199,6 +230,8 @@ func uploadError(err error, limit int64) error {
 		return glance.Errorf(glance.ErrTooLarge, "Image storage media is full.")
 	case errors.Is(err, storage.ErrUnavailable):
 		return glance.Errorf(glance.ErrUnavailable, "The image store is unavailable; try again later.")
+	case errors.Is(err, iox.ErrIdle):
+		return glance.Errorf(glance.ErrTimeout, "The upload was interrupted: %v.", err)
 	case errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF):
 		return glance.Errorf(glance.ErrBadRequest, "The upload was interrupted: %v", err)
 	}

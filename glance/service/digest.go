@@ -7,6 +7,7 @@ import (
 	"hash"
 	"imagestack/storage"
 	"io"
+	"sync"
 	"sync/atomic"
 )
 
@@ -14,15 +15,20 @@ import (
 // on its own goroutine, so that hashing runs beside the network and disk work
 // instead of after it. It also keeps the first headSize bytes for format
 // inspection. At most chunksInFlight buffers are held, whatever the size of
-// the stream.
+// the stream; they are taken from a pool shared by all uploads only as data
+// arrives, and given back by Sums.
 type digestReader struct {
-	src    io.Reader
-	head   []byte
-	free   chan []byte
-	md5    *hashWorker
-	sha512 *hashWorker
-	err    error
+	src       io.Reader
+	head      []byte
+	free      chan []byte
+	allocated int // buffers taken from the pool
+	md5       *hashWorker
+	sha512    *hashWorker
+	err       error
 }
+
+// chunkPool keeps hashing buffers between uploads.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
 const (
 	headSize       = 4096
@@ -61,9 +67,6 @@ func newHashWorker(h hash.Hash, free chan []byte) *hashWorker {
 
 func newDigestReader(src io.Reader) *digestReader {
 	d := &digestReader{src: src, free: make(chan []byte, chunksInFlight)}
-	for range chunksInFlight {
-		d.free <- make([]byte, chunkSize)
-	}
 	d.md5 = newHashWorker(md5.New(), d.free)
 	d.sha512 = newHashWorker(sha512.New(), d.free)
 	return d
@@ -74,7 +77,7 @@ func (d *digestReader) Read(p []byte) (int, error) {
 	if d.err != nil {
 		return 0, d.err
 	}
-	buf := <-d.free
+	buf := d.buffer()
 	// Fill the chunk (HTTP bodies arrive a few KiB at a time) so that hashing
 	// and disk writes work on large blocks.
 	n, err := storage.Fill(d.src, buf[:min(len(p), len(buf))])
@@ -96,12 +99,31 @@ func (d *digestReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Sums stops the workers and returns the hex md5 and sha512 of all bytes read.
-// Call it once, after the last Read.
+// buffer returns a free chunk, taking a new one from the pool while fewer
+// than chunksInFlight are in use.
+func (d *digestReader) buffer() []byte {
+	select {
+	case b := <-d.free:
+		return b
+	default:
+	}
+	if d.allocated < chunksInFlight {
+		d.allocated++
+		return *chunkPool.Get().(*[]byte)
+	}
+	return <-d.free
+}
+
+// Sums stops the workers, gives the buffers back and returns the hex md5
+// and sha512 of all bytes read. Call it once, after the last Read.
 func (d *digestReader) Sums() (string, string) {
 	close(d.md5.in)
 	close(d.sha512.in)
 	<-d.md5.done
 	<-d.sha512.done
+	for range d.allocated {
+		b := <-d.free
+		chunkPool.Put(&b)
+	}
 	return hex.EncodeToString(d.md5.h.Sum(nil)), hex.EncodeToString(d.sha512.h.Sum(nil))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"imagestack/common/iox"
 	"imagestack/glance"
 	"imagestack/glance/webfetch"
 	"imagestack/policy"
@@ -68,6 +69,11 @@ func (s *Service) Stage(ctx context.Context, c Caller, id string, body io.Reader
 	if im.Status != glance.StatusQueued {
 		return glance.Errorf(glance.ErrConflict, "Image status transition from %s to uploading is not allowed", im.Status)
 	}
+	release, err := s.uploadSlot()
+	if err != nil {
+		return err
+	}
+	defer release()
 	_, err = s.transition(ctx, id, glance.StatusQueued, func(im *glance.Image) error {
 		im.Status = glance.StatusUploading
 		return nil
@@ -79,7 +85,11 @@ func (s *Service) Stage(ctx context.Context, c Caller, id string, body io.Reader
 		return err
 	}
 	_ = s.staging.Delete(ctx, id) // leftovers of an earlier failed attempt
-	n, err := s.staging.Put(ctx, id, &capReader{r: body, max: s.cfg.SizeCap})
+	body, err = iox.FirstByte(body)
+	var n int64
+	if err == nil {
+		n, err = s.staging.Put(ctx, id, &capReader{r: body, max: s.cfg.SizeCap})
+	}
 	if err == nil {
 		// Glance shows the staged size while the image waits for import.
 		_, err = s.transition(ctx, id, glance.StatusUploading, func(im *glance.Image) error { im.Size = &n; return nil })
@@ -189,6 +199,7 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 	s.running.Add(1)
 	go func() {
 		defer s.running.Done()
+		defer s.waitUploadSlot()()
 		s.runImport(context.WithoutCancel(ctx), task, importing, req, targets)
 	}()
 	return task, nil
@@ -374,6 +385,7 @@ func (s *Service) importCopy(ctx context.Context, c Caller, im *loaded, req Impo
 	s.running.Add(1)
 	go func() {
 		defer s.running.Done()
+		defer s.waitUploadSlot()()
 		ctx := context.WithoutCancel(ctx)
 		task.Status, task.UpdatedAt = glance.TaskProcessing, s.stamp()
 		_ = s.taskRepo.UpdateTask(ctx, task)

@@ -33,10 +33,26 @@ func (c Caller) Project() string { return c.Creds.ProjectID }
 type Config struct {
 	// SizeCap is the largest image accepted, in bytes (Glance's image_size_cap).
 	SizeCap int64
+	// MaxConcurrentUploads bounds the uploads and stages in progress at once
+	// (default DefaultMaxConcurrentUploads); more are refused with 503.
+	MaxConcurrentUploads int
+	// UploadIdleTimeout ends an upload or stage whose client sent nothing
+	// for that long (default DefaultUploadIdleTimeout); the image goes back
+	// to queued.
+	UploadIdleTimeout time.Duration
 }
 
-// DefaultSizeCap is Glance's default image_size_cap, 1 TiB.
-const DefaultSizeCap = 1 << 40
+// DefaultUploadIdleTimeout is how long an upload may send nothing.
+const DefaultUploadIdleTimeout = 60 * time.Second
+
+// UploadIdleTimeout is the configured Config.UploadIdleTimeout.
+func (s *Service) UploadIdleTimeout() time.Duration { return s.cfg.UploadIdleTimeout }
+
+// Defaults: Glance's image_size_cap (1 TiB), and uploads at once.
+const (
+	DefaultSizeCap              = 1 << 40
+	DefaultMaxConcurrentUploads = 32
+)
 
 // Glance's per-image quotas (image_property_quota, image_tag_quota,
 // image_member_quota): going past them is 413.
@@ -80,6 +96,7 @@ type Service struct {
 	stores   stores
 	authz    Authorizer
 	cfg      Config
+	uploads  chan struct{} // upload slots (uploadSlot)
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -89,10 +106,17 @@ func New(repo glance.Repository, store storage.Store, authz Authorizer, cfg Conf
 	if cfg.SizeCap <= 0 {
 		cfg.SizeCap = DefaultSizeCap
 	}
+	if cfg.MaxConcurrentUploads <= 0 {
+		cfg.MaxConcurrentUploads = DefaultMaxConcurrentUploads
+	}
+	if cfg.UploadIdleTimeout <= 0 {
+		cfg.UploadIdleTimeout = DefaultUploadIdleTimeout
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{repo: repo, stores: singleStore(store), authz: authz, cfg: cfg, log: log, now: time.Now}
+	return &Service{repo: repo, stores: singleStore(store), authz: authz, cfg: cfg, log: log, now: time.Now,
+		uploads: make(chan struct{}, cfg.MaxConcurrentUploads)}
 }
 
 // NewCaller builds a Caller, deciding admin-ness with the policy.
