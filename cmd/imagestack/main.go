@@ -48,7 +48,13 @@ func main() {
 			*configPath = "etc/imagestack.yaml"
 		}
 	}
-	if err := run(*configPath); err != nil {
+	var err error
+	if flag.Arg(0) == "manage" {
+		err = manage(*configPath, flag.Args()[1:])
+	} else {
+		err = run(*configPath)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "imagestack:", err)
 		os.Exit(1)
 	}
@@ -120,6 +126,9 @@ func run(configPath string) error {
 	identity := keystone.NewService(store, keystone.Config{
 		TokenTTL: cfg.Identity.TokenExpiration.Std(),
 		Region:   cfg.Identity.Region,
+		// Keystone's [security_compliance] lockout (0 attempts = off).
+		LockoutFailureAttempts: cfg.Identity.LockoutFailureAttempts,
+		LockoutDuration:        cfg.Identity.LockoutDuration.Std(),
 		Services: []keystone.CatalogService{
 			{Type: "identity", Name: "keystone", URLs: sameURL(cfg.Identity.PublicURL + "/v3")},
 			{Type: "image", Name: "glance", URLs: sameURL(cfg.Image.PublicURL)},
@@ -128,23 +137,20 @@ func run(configPath string) error {
 	}, log)
 	go identity.RunJanitor(ctx, 10*time.Minute)
 
-	names := make([]string, len(keystone.DefaultAccounts))
-	for i, a := range keystone.DefaultAccounts {
-		names[i] = a.Name
-	}
-	passwords, err := keystone.LoadOrCreatePasswords(filepath.Join(cfg.StateDir, "bootstrap-passwords.json"), names)
+	passwords, err := bootstrapPasswords(cfg)
 	if err != nil {
-		return fmt.Errorf("bootstrap passwords: %w", err)
-	}
-	if err := identity.Bootstrap(ctx, keystone.DefaultAccounts, passwords); err != nil {
 		return err
 	}
-	clouds := filepath.Join(cfg.StateDir, "clouds.yaml")
-	if err := keystone.WriteCloudsYAML(clouds, cfg.Identity.PublicURL+"/v3", cfg.Identity.Region, keystone.DefaultAccounts, passwords); err != nil {
-		return fmt.Errorf("write clouds.yaml: %w", err)
+	// Only an empty identity database is bootstrapped: later starts keep what
+	// the operator deleted deleted (`imagestack manage bootstrap` restores it).
+	if done, err := identity.BootstrapFirstStart(ctx, keystone.DefaultAccounts, passwords); err != nil {
+		return err
+	} else if done {
+		log.Info("identity bootstrapped: default domain, roles, admin and demo accounts created")
 	}
-	abs, _ := filepath.Abs(clouds)
-	fmt.Printf("clouds.yaml written to %s\n  try: OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=demo openstack image list\n", abs, abs)
+	if err := writeClouds(cfg, passwords); err != nil {
+		return err
+	}
 
 	images, err := glancedb.New(gdb)
 	if err != nil {

@@ -75,6 +75,11 @@ type Config struct {
 		Listener        `yaml:",inline"`
 		Region          string   `yaml:"region"`
 		TokenExpiration Duration `yaml:"token_expiration"`
+		// LockoutFailureAttempts consecutive failed password logins lock a
+		// user out for LockoutDuration after the last one (0 attempts = off,
+		// 0 duration = until re-enabled): Keystone's [security_compliance].
+		LockoutFailureAttempts int      `yaml:"lockout_failure_attempts"`
+		LockoutDuration        Duration `yaml:"lockout_duration"`
 	} `yaml:"identity"`
 	Image struct {
 		Listener `yaml:",inline"`
@@ -119,6 +124,7 @@ func Default() Config {
 	c.Identity.Listen = "127.0.0.1:5000"
 	c.Identity.Region = "RegionOne"
 	c.Identity.TokenExpiration = Duration(time.Hour)
+	c.Identity.LockoutDuration = Duration(30 * time.Minute)
 	c.Image.Listen = "127.0.0.1:9292"
 	c.Image.SizeCap = 1 << 40
 	c.Compute.Listen = "127.0.0.1:8774"
@@ -199,6 +205,9 @@ func Load(path string) (Config, error) {
 	}
 	if c.Identity.TokenExpiration <= 0 {
 		return c, errors.New("config: identity.token_expiration must be positive")
+	}
+	if c.Identity.LockoutFailureAttempts < 0 || c.Identity.LockoutDuration < 0 {
+		return c, errors.New("config: identity.lockout_failure_attempts and identity.lockout_duration must not be negative")
 	}
 	return c, nil
 }

@@ -36,10 +36,13 @@ func TestDefaultsAndDerivedValues(t *testing.T) {
 	if c.Identity.TokenExpiration.Std() != time.Hour {
 		t.Fatalf("token expiration default %v", c.Identity.TokenExpiration.Std())
 	}
+	if c.Identity.LockoutFailureAttempts != 0 || c.Identity.LockoutDuration.Std() != 30*time.Minute {
+		t.Fatalf("lockout defaults (off, Keystone's 30 minutes): %d %v", c.Identity.LockoutFailureAttempts, c.Identity.LockoutDuration.Std())
+	}
 }
 
 func TestFileAndEnvironment(t *testing.T) {
-	p := write(t, "state_dir: /srv/x\nidentity:\n  listen: 0.0.0.0:5001\n  public_url: https://id.example.org/\n  token_expiration: 90s\npolicy:\n  file: p.yaml\n")
+	p := write(t, "state_dir: /srv/x\nidentity:\n  listen: 0.0.0.0:5001\n  public_url: https://id.example.org/\n  token_expiration: 90s\n  lockout_failure_attempts: 5\n  lockout_duration: 0s\npolicy:\n  file: p.yaml\n")
 	t.Setenv("STATE_DIR", "/tmp/elsewhere")
 	t.Setenv("IMAGESTACK_DATABASE_DSN", "")
 	c, err := config.Load(p)
@@ -49,7 +52,8 @@ func TestFileAndEnvironment(t *testing.T) {
 	if c.StateDir != "/tmp/elsewhere" || c.Database.DSN != "sqlite:/tmp/elsewhere/imagestack.db" {
 		t.Fatalf("STATE_DIR override: %q %q", c.StateDir, c.Database.DSN)
 	}
-	if c.Identity.PublicURL != "https://id.example.org" || c.Identity.TokenExpiration.Std() != 90*time.Second {
+	if c.Identity.PublicURL != "https://id.example.org" || c.Identity.TokenExpiration.Std() != 90*time.Second ||
+		c.Identity.LockoutFailureAttempts != 5 || c.Identity.LockoutDuration != 0 {
 		t.Fatalf("identity: %+v", c.Identity)
 	}
 	if c.Policy.File != filepath.Join(filepath.Dir(p), "p.yaml") {
@@ -63,6 +67,8 @@ func TestErrors(t *testing.T) {
 		"identity:\n  token_expiration: soon\n":                          "not a duration",
 		"compute:\n  virt_type: xen\n":                                   "virt_type must be kvm or qemu",
 		"identity:\n  token_expiration: -1s\n":                           "must be positive",
+		"identity:\n  lockout_failure_attempts: -1\n":                    "must not be negative",
+		"identity:\n  lockout_duration: -5m\n":                           "must not be negative",
 		"image:\n  stores: [{id: a, type: file}, {id: a, type: file}]\n": "must be unique",
 		"image:\n  stores: [{id: a, type: nfs}]\n":                       "type must be file or s3",
 		"image:\n  stores: [{id: a, type: s3}]\n":                        "needs s3.endpoint",

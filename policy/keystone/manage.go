@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -146,7 +147,8 @@ func (s *Service) checkDefaultProject(ctx context.Context, id string) error {
 }
 
 // UpdateUser applies patch to user id. A new password or disabling the user
-// revokes every token the user holds, as Keystone does.
+// revokes every token the user holds, as Keystone does; enabling the user
+// clears its failed logins, which ends a lockout.
 func (s *Service) UpdateUser(ctx context.Context, id string, patch UserPatch) (User, error) {
 	u, err := s.store.GetUser(ctx, id)
 	if err != nil {
@@ -194,6 +196,14 @@ func (s *Service) UpdateUser(ctx context.Context, id string, patch UserPatch) (U
 		if err := s.store.DeleteUserTokens(ctx, id); err != nil {
 			return User{}, err
 		}
+	}
+	if patch.Enabled != nil && *patch.Enabled {
+		// Setting enabled is how an admin unlocks a locked-out user, as in
+		// Keystone (even for a user that is enabled already).
+		if err := s.store.ResetFailedAuth(ctx, id); err != nil {
+			return User{}, NotFound(err, "user", id)
+		}
+		u.FailedAuthCount, u.FailedAuthAt = 0, time.Time{}
 	}
 	s.changed()
 	return u, nil

@@ -36,6 +36,11 @@ type User struct {
 	Enabled            bool
 	PasswordHash       string
 	CreatedAt          time.Time
+	// FailedAuthCount counts consecutive failed password logins and
+	// FailedAuthAt is the time of the last one (zero when none): the state of
+	// Keystone's lockout, changed only by RecordFailedAuth/ResetFailedAuth.
+	FailedAuthCount int
+	FailedAuthAt    time.Time
 }
 
 // Role is a global role (Keystone's domain-specific roles are not supported).
@@ -112,8 +117,14 @@ type Store interface {
 	FindUser(ctx context.Context, domainID, name string) (User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]User, error)
 	// UpdateUser overwrites every mutable field of u.ID (name, default project,
-	// email, description, enabled, password hash).
+	// email, description, enabled, password hash), never the failed-login state.
 	UpdateUser(ctx context.Context, u User) error
+	// RecordFailedAuth adds one to the user's failed-login count and sets the
+	// time of the last failure to at, in one atomic update, so that concurrent
+	// failures all count.
+	RecordFailedAuth(ctx context.Context, userID string, at time.Time) error
+	// ResetFailedAuth clears the user's failed-login count and time.
+	ResetFailedAuth(ctx context.Context, userID string) error
 	// DeleteUser removes the user, its role assignments and its tokens.
 	DeleteUser(ctx context.Context, id string) error
 
@@ -138,6 +149,14 @@ type Store interface {
 	DeleteUserTokens(ctx context.Context, userID string) error
 	// DeleteExpiredTokens removes tokens that expired before t, returning how many.
 	DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error)
+
+	// Bootstrap runs fn with a Store bound to one transaction and records, in
+	// that same transaction, that the identity database has been bootstrapped.
+	// Unless force is set it does nothing when that record already exists, and
+	// reports whether fn ran. When fn fails nothing of it is kept, the record
+	// included, so an interrupted first bootstrap runs again in full next time.
+	// Concurrent callers are serialized: only one runs fn without force.
+	Bootstrap(ctx context.Context, force bool, fn func(tx Store) error) (ran bool, err error)
 }
 
 // Error kinds. Every error the service returns wraps one of them; the HTTP

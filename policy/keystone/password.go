@@ -36,20 +36,40 @@ func HashPassword(password string, iterations int) (string, error) {
 // CheckPassword reports whether password matches hash, in constant time with
 // respect to the key. A malformed or empty hash never matches.
 func CheckPassword(hash, password string) bool {
+	h, ok := parseHash(hash)
+	if !ok {
+		return false
+	}
+	got, err := pbkdf2.Key(sha256.New, password, h.salt, h.iterations, len(h.key))
+	return err == nil && subtle.ConstantTimeCompare(got, h.key) == 1
+}
+
+// wellFormedHash reports whether CheckPassword would really compute hash's key.
+func wellFormedHash(hash string) bool {
+	_, ok := parseHash(hash)
+	return ok
+}
+
+type parsedHash struct {
+	iterations int
+	salt, key  []byte
+}
+
+// parseHash splits "pbkdf2-sha256$<iterations>$<salt b64>$<key b64>".
+func parseHash(hash string) (parsedHash, bool) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
-		return false
+		return parsedHash{}, false
 	}
 	iter, err := strconv.Atoi(parts[1])
 	if err != nil || iter <= 0 || iter > 10_000_000 {
-		return false
+		return parsedHash{}, false
 	}
 	enc := base64.RawStdEncoding
 	salt, err1 := enc.DecodeString(parts[2])
-	want, err2 := enc.DecodeString(parts[3])
-	if err1 != nil || err2 != nil || len(want) == 0 {
-		return false
+	key, err2 := enc.DecodeString(parts[3])
+	if err1 != nil || err2 != nil || len(key) == 0 {
+		return parsedHash{}, false
 	}
-	got, err := pbkdf2.Key(sha256.New, password, salt, iter, len(want))
-	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
+	return parsedHash{iterations: iter, salt: salt, key: key}, true
 }

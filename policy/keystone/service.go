@@ -24,6 +24,13 @@ type Config struct {
 	// memory; writes through this service invalidate the cache at once, the
 	// TTL only matters for changes made by another server process.
 	ValidationCacheTTL time.Duration
+	// LockoutFailureAttempts is how many consecutive failed password logins
+	// lock a user out (0 = never), Keystone's [security_compliance]
+	// lockout_failure_attempts.
+	LockoutFailureAttempts int
+	// LockoutDuration is how long a lockout lasts after the last failure;
+	// 0 locks until the user is enabled again (Keystone's lockout_duration).
+	LockoutDuration time.Duration
 }
 
 // CatalogService is one service in the token catalog.
@@ -43,6 +50,7 @@ type Service struct {
 	gen    atomic.Uint64 // bumped by every identity write; stale cache entries are ignored
 	cacheM sync.Mutex
 	cache  map[string]cachedToken
+	logins loginGuard
 }
 
 type cachedToken struct {

@@ -21,7 +21,10 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
 
-func newFixtureTB(t testing.TB) *fixture {
+func newFixtureTB(t testing.TB) *fixture { return newFixtureWith(t, func(*keystone.Config) {}) }
+
+// newFixtureWith is newFixture with the service configuration changed by opt.
+func newFixtureWith(t testing.TB, opt func(*keystone.Config)) *fixture {
 	t.Helper()
 	store, err := sqlstore.New(dbtest.OpenSQLite(t))
 	if err != nil {
@@ -29,10 +32,12 @@ func newFixtureTB(t testing.TB) *fixture {
 	}
 	f := &fixture{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ctx: context.Background(),
 		pass: map[string]string{"admin": "adminpw", "demo": "demopw"}}
-	f.svc = keystone.NewService(store, keystone.Config{TokenTTL: time.Hour, PasswordIterations: 1000,
-		Services: []keystone.CatalogService{{Type: "image", Name: "glance", URLs: map[string]string{"public": "http://img"}}}}, nil)
+	cfg := keystone.Config{TokenTTL: time.Hour, PasswordIterations: 1000,
+		Services: []keystone.CatalogService{{Type: "image", Name: "glance", URLs: map[string]string{"public": "http://img"}}}}
+	opt(&cfg)
+	f.svc = keystone.NewService(store, cfg, nil)
 	f.svc.SetClock(func() time.Time { return f.now })
-	if err := f.svc.Bootstrap(f.ctx, keystone.DefaultAccounts, f.pass); err != nil {
+	if _, err := f.svc.BootstrapFirstStart(f.ctx, keystone.DefaultAccounts, f.pass); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -213,21 +218,6 @@ func TestIdentityChangesAffectTokens(t *testing.T) {
 	}
 	if _, err := f.svc.CreateUser(ctx, keystone.User{Name: "u2", Enabled: true}, "z"); !errors.Is(err, keystone.ErrConflict) {
 		t.Fatalf("duplicate user: %v", err)
-	}
-}
-
-func TestBootstrapIsIdempotent(t *testing.T) {
-	f := newFixture(t)
-	// A second bootstrap with other passwords must not reset existing users.
-	if err := f.svc.Bootstrap(f.ctx, keystone.DefaultAccounts, map[string]string{"admin": "other", "demo": "other"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.password("admin", "adminpw", keystone.Scope{}); err != nil {
-		t.Fatalf("bootstrap reset the admin password: %v", err)
-	}
-	ps, _ := f.svc.Store().ListProjects(f.ctx, keystone.ProjectFilter{})
-	if len(ps) != 2 {
-		t.Fatalf("projects after two bootstraps: %d", len(ps))
 	}
 }
 

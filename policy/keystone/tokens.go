@@ -142,37 +142,6 @@ func mergeMethods(a, b []string) []string {
 	return out
 }
 
-func (s *Service) passwordUser(ctx context.Context, p PasswordIdentity) (User, error) {
-	var user User
-	var err error
-	switch {
-	case p.UserID != "":
-		user, err = s.store.GetUser(ctx, p.UserID)
-	case p.UserName != "":
-		var domainID string
-		domainID, err = s.domainRef(ctx, p.DomainID, p.DomainName)
-		if err != nil {
-			if errors.Is(err, ErrValidation) {
-				return User{}, err
-			}
-			return User{}, errAuth
-		}
-		user, err = s.store.FindUser(ctx, domainID, p.UserName)
-	default:
-		return User{}, errorf(ErrValidation, "Expecting to find id or name in user.")
-	}
-	if errors.Is(err, ErrNotFound) {
-		return User{}, errAuth
-	}
-	if err != nil {
-		return User{}, err
-	}
-	if !user.Enabled || !CheckPassword(user.PasswordHash, p.Password) {
-		return User{}, errAuth
-	}
-	return user, nil
-}
-
 // domainRef resolves a domain given by id or name to its id.
 func (s *Service) domainRef(ctx context.Context, id, name string) (string, error) {
 	switch {

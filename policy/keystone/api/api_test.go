@@ -35,7 +35,7 @@ func newEnv(t *testing.T) *env {
 			{Type: "identity", Name: "keystone", URLs: map[string]string{"public": "http://id/v3", "internal": "http://id/v3", "admin": "http://id/v3"}},
 			{Type: "image", Name: "glance", URLs: map[string]string{"public": "http://img", "internal": "http://img", "admin": "http://img"}},
 		}}, log)
-	if err := svc.Bootstrap(t.Context(), keystone.DefaultAccounts, map[string]string{"admin": "adminpw", "demo": "demopw"}); err != nil {
+	if _, err := svc.BootstrapFirstStart(t.Context(), keystone.DefaultAccounts, map[string]string{"admin": "adminpw", "demo": "demopw"}); err != nil {
 		t.Fatal(err)
 	}
 	enf, err := policy.NewEnforcer("", keystone.Defaults)
@@ -331,4 +331,28 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	if allow := resp.Header.Get("Allow"); allow != "DELETE, GET, HEAD, POST" {
 		t.Fatalf("Allow = %q", allow)
 	}
+}
+
+// TestChangeOwnPassword: POST /v3/users/{id}/password checks the original
+// password like a login does, and then replaces it.
+func TestChangeOwnPassword(t *testing.T) {
+	e := newEnv(t)
+	demo := e.token("demo", "demopw", "demo")
+	_, body := e.do("GET", "/v3/auth/tokens", demo, nil, "X-Subject-Token", demo)
+	uid := body["token"].(map[string]any)["user"].(map[string]any)["id"].(string)
+	change := func(original, password string) int {
+		resp, _ := e.do("POST", "/v3/users/"+uid+"/password", demo,
+			map[string]any{"user": map[string]any{"original_password": original, "password": password}})
+		return resp.StatusCode
+	}
+	if code := change("wrong", "new"); code != 401 {
+		t.Fatalf("wrong original password = %d, want 401", code)
+	}
+	if code := change("demopw", "new"); code != 204 {
+		t.Fatalf("change = %d, want 204", code)
+	}
+	if resp, _ := e.do("POST", "/v3/auth/tokens", "", passwordAuth("demo", "demopw", "demo")); resp.StatusCode != 401 {
+		t.Fatalf("old password after the change = %d", resp.StatusCode)
+	}
+	e.token("demo", "new", "demo")
 }

@@ -144,16 +144,7 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, "Invalid input for field 'user': 'password' and 'original_password' are required properties.")
 		return
 	}
-	u, err := a.svc.Store().GetUser(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, notFoundMsg(err, "user", id))
-		return
-	}
-	if !keystone.CheckPassword(u.PasswordHash, *body.User.OriginalPassword) {
-		a.writeError(w, r, http.StatusUnauthorized, "The request you have made requires authentication.")
-		return
-	}
-	if _, err := a.svc.UpdateUser(r.Context(), id, keystone.UserPatch{Password: body.User.Password}); err != nil {
+	if err := a.svc.ChangePassword(r.Context(), id, *body.User.OriginalPassword, *body.User.Password); err != nil {
 		a.fail(w, r, err)
 		return
 	}

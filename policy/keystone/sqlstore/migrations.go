@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"imagestack/common/db"
 )
@@ -18,6 +19,8 @@ var Migrations = []db.Migration{
 	{Version: 1, Name: "domains projects users roles assignments", Up: migrate1},
 	{Version: 2, Name: "persisted tokens", Up: migrate2},
 	{Version: 3, Name: "user email and description", Up: migrate3},
+	{Version: 4, Name: "failed-login lockout counters", Up: migrate4},
+	{Version: 5, Name: "bootstrap marker", Up: migrate5},
 }
 
 type v1Domain struct {
@@ -95,11 +98,15 @@ type v3User struct {
 
 func (v3User) TableName() string { return "identity_users" }
 
-func migrate3(tx *gorm.DB) error {
+func migrate3(tx *gorm.DB) error { return addMissingColumns(tx, &v3User{}, "Email", "Description") }
+
+// addMissingColumns adds the named fields of model that the table lacks
+// (re-runnable: MySQL commits each ALTER on its own).
+func addMissingColumns(tx *gorm.DB, model any, fields ...string) error {
 	m := tx.Migrator()
-	for _, col := range []string{"Email", "Description"} {
-		if !m.HasColumn(&v3User{}, col) {
-			if err := m.AddColumn(&v3User{}, col); err != nil {
+	for _, f := range fields {
+		if !m.HasColumn(model, f) {
+			if err := m.AddColumn(model, f); err != nil {
 				return err
 			}
 		}
@@ -107,5 +114,41 @@ func migrate3(tx *gorm.DB) error {
 	return nil
 }
 
+type v4User struct {
+	FailedAuthCount int `gorm:"not null;default:0"`
+	FailedAuthAt    *time.Time
+}
+
+func (v4User) TableName() string { return "identity_users" }
+
+func migrate4(tx *gorm.DB) error {
+	return addMissingColumns(tx, &v4User{}, "FailedAuthCount", "FailedAuthAt")
+}
+
+type v5Bootstrap struct {
+	ID             string    `gorm:"primaryKey;size:64"`
+	BootstrappedAt time.Time `gorm:"not null"`
+}
+
+func (v5Bootstrap) TableName() string { return "identity_bootstrap" }
+
+// migrate5 adds the bootstrap marker. A database that already holds users was
+// bootstrapped by an older version, which kept no marker: it is marked now, so
+// that upgrading does not bring back default accounts an operator deleted.
+func migrate5(tx *gorm.DB) error {
+	if err := tx.Migrator().AutoMigrate(&v5Bootstrap{}); err != nil {
+		return err
+	}
+	var users int64
+	if err := tx.Table("identity_users").Count(&users).Error; err != nil {
+		return err
+	}
+	if users == 0 {
+		return nil
+	}
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&v5Bootstrap{ID: bootstrapMarkerID, BootstrappedAt: time.Now().UTC()}).Error
+}
+
 // Tables lists the identity tables, for schema comparisons.
-var Tables = []string{"identity_domains", "identity_projects", "identity_users", "identity_roles", "identity_assignments", "identity_tokens"}
+var Tables = []string{"identity_domains", "identity_projects", "identity_users", "identity_roles", "identity_assignments", "identity_tokens", "identity_bootstrap"}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"imagestack/common/db"
 	"imagestack/policy/keystone"
@@ -45,9 +46,39 @@ type userRow struct {
 	Enabled          bool
 	PasswordHash     string
 	CreatedAt        time.Time
+	// The failed-login state is read here but written only by
+	// RecordFailedAuth/ResetFailedAuth, never by a whole-row create or update.
+	FailedAuthCount int        `gorm:"->"`
+	FailedAuthAt    *time.Time `gorm:"->"`
 }
 
 func (userRow) TableName() string { return "identity_users" }
+
+func userToRow(u keystone.User) userRow {
+	return userRow{ID: u.ID, Name: u.Name, DomainID: u.DomainID, DefaultProjectID: u.DefaultProjectID, Email: u.Email,
+		Description: u.Description, Enabled: u.Enabled, PasswordHash: u.PasswordHash, CreatedAt: u.CreatedAt}
+}
+
+func (r userRow) user() keystone.User {
+	u := keystone.User{ID: r.ID, Name: r.Name, DomainID: r.DomainID, DefaultProjectID: r.DefaultProjectID, Email: r.Email,
+		Description: r.Description, Enabled: r.Enabled, PasswordHash: r.PasswordHash, CreatedAt: r.CreatedAt,
+		FailedAuthCount: r.FailedAuthCount}
+	if r.FailedAuthAt != nil {
+		u.FailedAuthAt = r.FailedAuthAt.UTC()
+	}
+	return u
+}
+
+// bootstrapRow is the marker that the identity database has been bootstrapped.
+type bootstrapRow struct {
+	ID             string `gorm:"primaryKey"`
+	BootstrappedAt time.Time
+}
+
+func (bootstrapRow) TableName() string { return "identity_bootstrap" }
+
+// bootstrapMarkerID is the id of the one bootstrap marker row.
+const bootstrapMarkerID = "default"
 
 type roleRow struct {
 	ID          string `gorm:"primaryKey"`
@@ -233,8 +264,6 @@ func (s *Store) DeleteProject(ctx context.Context, id string) error {
 
 // --- users
 
-func userToRow(u keystone.User) userRow { return userRow(u) }
-
 func (s *Store) CreateUser(ctx context.Context, u keystone.User) error {
 	r := userToRow(u)
 	return classify(s.db.WithContext(ctx).Create(&r).Error, "create user")
@@ -243,13 +272,13 @@ func (s *Store) CreateUser(ctx context.Context, u keystone.User) error {
 func (s *Store) GetUser(ctx context.Context, id string) (keystone.User, error) {
 	var r userRow
 	err := s.first(ctx, &r, "user "+id, "id = ?", id)
-	return keystone.User(r), err
+	return r.user(), err
 }
 
 func (s *Store) FindUser(ctx context.Context, domainID, name string) (keystone.User, error) {
 	var r userRow
 	err := s.first(ctx, &r, "user "+name, "domain_id = ? AND name = ?", domainID, name)
-	return keystone.User(r), err
+	return r.user(), err
 }
 
 func (s *Store) ListUsers(ctx context.Context, f keystone.UserFilter) ([]keystone.User, error) {
@@ -269,7 +298,7 @@ func (s *Store) ListUsers(ctx context.Context, f keystone.UserFilter) ([]keyston
 	}
 	out := make([]keystone.User, len(rows))
 	for i, r := range rows {
-		out[i] = keystone.User(r)
+		out[i] = r.user()
 	}
 	return out, nil
 }
@@ -283,6 +312,23 @@ func (s *Store) UpdateUser(ctx context.Context, u keystone.User) error {
 		return classify(res.Error, "update user")
 	}
 	return s.existsAfterUpdate(ctx, res, &userRow{}, "user "+u.ID, u.ID)
+}
+
+func (s *Store) RecordFailedAuth(ctx context.Context, userID string, at time.Time) error {
+	return s.setFailedAuth(ctx, userID, map[string]any{"failed_auth_count": gorm.Expr("failed_auth_count + 1"), "failed_auth_at": at.UTC()})
+}
+
+func (s *Store) ResetFailedAuth(ctx context.Context, userID string) error {
+	return s.setFailedAuth(ctx, userID, map[string]any{"failed_auth_count": 0, "failed_auth_at": nil})
+}
+
+func (s *Store) setFailedAuth(ctx context.Context, userID string, cols map[string]any) error {
+	// By table name: the model's columns are read-only to gorm.
+	res := s.db.WithContext(ctx).Table(userRow{}.TableName()).Where("id = ?", userID).Updates(cols)
+	if res.Error != nil {
+		return classify(res.Error, "failed logins of user "+userID)
+	}
+	return s.existsAfterUpdate(ctx, res, &userRow{}, "user "+userID, userID)
 }
 
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
@@ -422,6 +468,29 @@ func (s *Store) DeleteToken(ctx context.Context, hash string) error {
 
 func (s *Store) DeleteUserTokens(ctx context.Context, userID string) error {
 	return classify(s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&tokenRow{}).Error, "delete user tokens")
+}
+
+// Bootstrap claims the marker row first: on MySQL the insert holds the row's
+// lock until commit, so a second process blocks there and then finds the row;
+// SQLite's immediate transactions serialize writers anyway.
+func (s *Store) Bootstrap(ctx context.Context, force bool, fn func(tx keystone.Store) error) (bool, error) {
+	ran := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).
+			Create(&bootstrapRow{ID: bootstrapMarkerID, BootstrappedAt: time.Now().UTC()})
+		if res.Error != nil {
+			return classify(res.Error, "bootstrap marker")
+		}
+		if res.RowsAffected == 0 && !force {
+			return nil
+		}
+		ran = true
+		return fn(&Store{db: tx})
+	})
+	if err != nil {
+		return false, err
+	}
+	return ran, nil
 }
 
 func (s *Store) DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error) {

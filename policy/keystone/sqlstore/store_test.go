@@ -25,6 +25,51 @@ func TestStoreConformance(t *testing.T) {
 	})
 }
 
+func TestBootstrapConformance(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		s, err := sqlstore.New(gdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		storetest.RunBootstrap(t, s)
+	})
+}
+
+// TestUpgradeMarksBootstrapped: a database an older version bootstrapped
+// (users, no marker) is marked by the upgrade, so that a restart after the
+// upgrade does not bring deleted default accounts back; one without users
+// is not, so an interrupted first start still completes.
+func TestUpgradeMarksBootstrapped(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, fresh *gorm.DB) {
+		open := dbtest.OpenSQLite
+		if db.EngineOf(fresh) == db.MySQL {
+			open = dbtest.OpenMySQL
+		}
+		for _, withUsers := range []bool{true, false} {
+			old := open(t)
+			if err := db.MigrateTo(old, sqlstore.Component, sqlstore.Migrations, 4); err != nil {
+				t.Fatal(err)
+			}
+			if err := old.Exec("INSERT INTO identity_domains (id, name, description, enabled) VALUES ('default','Default','',1)").Error; err != nil {
+				t.Fatal(err)
+			}
+			if withUsers {
+				if err := old.Exec("INSERT INTO identity_users (id, name, domain_id, default_project_id, enabled, password_hash, created_at) VALUES ('u1','ann','default','',1,'x',?)", time.Now().UTC()).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := sqlstore.New(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ran, err := s.Bootstrap(context.Background(), false, func(keystone.Store) error { return nil })
+			if err != nil || ran == withUsers {
+				t.Fatalf("with users=%v: bootstrap after upgrade ran=%v err=%v", withUsers, ran, err)
+			}
+		}
+	})
+}
+
 // TestUpgradeMatchesFresh builds the schema of each older version, stores data
 // in it, upgrades, and checks the result equals a fresh database and kept the data.
 func TestUpgradeMatchesFresh(t *testing.T) {
@@ -36,7 +81,7 @@ func TestUpgradeMatchesFresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, must := range []string{"table identity_users", "column email", "column password_hash", "index uq_identity_projects_domain_name [domain_id name] unique=true", "table identity_tokens"} {
+		for _, must := range []string{"table identity_users", "column email", "column password_hash", "column failed_auth_count", "table identity_bootstrap", "index uq_identity_projects_domain_name [domain_id name] unique=true", "table identity_tokens"} {
 			if !strings.Contains(want, must) {
 				t.Fatalf("schema description lacks %q:\n%s", must, want)
 			}

@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,6 +102,8 @@ func Run(t *testing.T, s keystone.Store) {
 		t.Fatalf("list enabled users: %+v", us)
 	}
 
+	failedLogins(t, s, now)
+
 	// Roles and assignments.
 	mustNot(s.CreateRole(ctx, keystone.Role{ID: "r1", Name: "member"}), "create role")
 	mustNot(s.CreateRole(ctx, keystone.Role{ID: "r2", Name: "reader"}), "create role 2")
@@ -170,4 +173,117 @@ func Run(t *testing.T, s keystone.Store) {
 		t.Fatalf("assignments survived role delete")
 	}
 	wantKind(s.DeleteRole(ctx, "r2"), keystone.ErrNotFound, "delete role twice")
+}
+
+// failedLogins checks the lockout counters of user u1: concurrent failures all
+// count, whole-user updates leave the counters alone, and a reset clears them.
+func failedLogins(t *testing.T, s keystone.Store, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.RecordFailedAuth(ctx, "u1", now.Add(time.Duration(i)*time.Second))
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("record failed login: %v", err)
+		}
+	}
+	u, err := s.GetUser(ctx, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.FailedAuthCount != n || u.FailedAuthAt.IsZero() || u.FailedAuthAt.Before(now) || u.FailedAuthAt.Location() != time.UTC {
+		t.Fatalf("after %d concurrent failures: count %d, last %v", n, u.FailedAuthCount, u.FailedAuthAt)
+	}
+	u.Description = "renamed while failing"
+	u.FailedAuthCount = 0
+	if err := s.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ = s.GetUser(ctx, "u1"); u.FailedAuthCount != n {
+		t.Fatalf("UpdateUser changed the failed-login count to %d", u.FailedAuthCount)
+	}
+	if err := s.ResetFailedAuth(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetFailedAuth(ctx, "u1"); err != nil {
+		t.Fatalf("reset twice: %v", err)
+	}
+	if u, _ = s.GetUser(ctx, "u1"); u.FailedAuthCount != 0 || !u.FailedAuthAt.IsZero() {
+		t.Fatalf("after reset: count %d, last %v", u.FailedAuthCount, u.FailedAuthAt)
+	}
+	if err := s.RecordFailedAuth(ctx, "nobody", now); !errors.Is(err, keystone.ErrNotFound) {
+		t.Fatalf("failed login of a missing user: %v", err)
+	}
+	if err := s.ResetFailedAuth(ctx, "nobody"); !errors.Is(err, keystone.ErrNotFound) {
+		t.Fatalf("reset of a missing user: %v", err)
+	}
+}
+
+// RunBootstrap checks Store.Bootstrap on a fresh, empty store.
+func RunBootstrap(t *testing.T, s keystone.Store) {
+	ctx := context.Background()
+	domain := keystone.Domain{ID: "default", Name: "Default", Enabled: true}
+	boom := errors.New("interrupted")
+	// An interrupted first bootstrap leaves nothing behind, not even the marker.
+	ran, err := s.Bootstrap(ctx, false, func(tx keystone.Store) error {
+		if err := tx.CreateDomain(ctx, domain); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || ran {
+		t.Fatalf("failed bootstrap: ran=%v err=%v", ran, err)
+	}
+	if _, err := s.GetDomain(ctx, "default"); !errors.Is(err, keystone.ErrNotFound) {
+		t.Fatalf("a failed bootstrap kept its writes: %v", err)
+	}
+	// So the next one runs, and only that one.
+	ran, err = s.Bootstrap(ctx, false, func(tx keystone.Store) error { return tx.CreateDomain(ctx, domain) })
+	if err != nil || !ran {
+		t.Fatalf("bootstrap after a failed one: ran=%v err=%v", ran, err)
+	}
+	if _, err := s.GetDomain(ctx, "default"); err != nil {
+		t.Fatalf("bootstrap did not commit: %v", err)
+	}
+	calls := 0
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ran, err := s.Bootstrap(ctx, false, func(keystone.Store) error { return nil })
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("bootstrap again: %v", err)
+			}
+			if ran {
+				calls++
+			}
+		}()
+	}
+	wg.Wait()
+	if calls != 0 {
+		t.Fatalf("bootstrap ran %d more times without force", calls)
+	}
+	ran, err = s.Bootstrap(ctx, true, func(tx keystone.Store) error {
+		return tx.CreateDomain(ctx, keystone.Domain{ID: "d2", Name: "Other", Enabled: true})
+	})
+	if err != nil || !ran {
+		t.Fatalf("forced bootstrap: ran=%v err=%v", ran, err)
+	}
+	if _, err := s.GetDomain(ctx, "d2"); err != nil {
+		t.Fatalf("forced bootstrap did not commit: %v", err)
+	}
 }
