@@ -523,3 +523,30 @@ func TestPatchIfMatch(t *testing.T) {
 		t.Fatalf("name = %v", im["name"])
 	}
 }
+
+// The task of a web-download shows its URI without the credentials in it.
+func TestWebDownloadTaskHidesCredentials(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	id := e.create("a", `{"disk_format":"raw","container_format":"bare"}`)["id"].(string)
+	body := `{"method":{"name":"web-download","uri":"http://alice:s3cret@192.0.2.1/disk.img"}}`
+	if resp, b := e.req("POST", "/v2/images/"+id+"/import", "a", strings.NewReader(body), "Content-Type", "application/json"); resp.StatusCode != 202 {
+		t.Fatalf("import: %d %s", resp.StatusCode, b)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, b := e.req("GET", "/v2/images/"+id+"/tasks", "a", nil)
+		if strings.Contains(string(b), "alice") || strings.Contains(string(b), "s3cret") {
+			t.Fatalf("the task shows the credentials: %s", b)
+		}
+		if strings.Contains(string(b), `"status":"failure"`) {
+			if !strings.Contains(string(b), "http://192.0.2.1/disk.img") {
+				t.Fatalf("task input: %s", b)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task never failed: %s", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

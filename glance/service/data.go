@@ -10,6 +10,7 @@ import (
 
 	"imagestack/common/iox"
 	"imagestack/glance"
+	"imagestack/glance/webfetch"
 	"imagestack/storage"
 )
 
@@ -230,7 +231,7 @@ func uploadError(err error, limit int64) error {
 		return glance.Errorf(glance.ErrTooLarge, "Image storage media is full.")
 	case errors.Is(err, storage.ErrUnavailable):
 		return glance.Errorf(glance.ErrUnavailable, "The image store is unavailable; try again later.")
-	case errors.Is(err, iox.ErrIdle):
+	case errors.Is(err, iox.ErrIdle), errors.Is(err, webfetch.ErrIdle):
 		return glance.Errorf(glance.ErrTimeout, "The upload was interrupted: %v.", err)
 	case errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF):
 		return glance.Errorf(glance.ErrBadRequest, "The upload was interrupted: %v", err)

@@ -209,7 +209,7 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 func precheckURI(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return glance.Errorf(glance.ErrBadRequest, "URI for web-download does not pass filtering: %s", raw)
+		return glance.Errorf(glance.ErrBadRequest, "URI for web-download does not pass filtering: %s", webfetch.Redact(raw))
 	}
 	return nil
 }
@@ -218,7 +218,9 @@ func precheckURI(raw string) error {
 func importInput(id string, req ImportRequest, targets []string) map[string]any {
 	method := map[string]any{"name": req.Method}
 	if req.URI != "" {
-		method["uri"] = req.URI
+		// Credentials in the URI are for the fetch only: everyone who may
+		// read the task would see them.
+		method["uri"] = webfetch.Redact(req.URI)
 	}
 	return map[string]any{"image_id": id, "import_req": map[string]any{"method": method}, "backend": targets}
 }

@@ -32,6 +32,9 @@ type Policy struct {
 	MaxRedirects int
 	// Timeout bounds connecting and waiting for response headers (default 30 s).
 	Timeout time.Duration
+	// IdleTimeout ends a download whose server sends nothing for that long
+	// (default 60 s): the body read fails with ErrIdle.
+	IdleTimeout time.Duration
 }
 
 // ErrRefused: the URL or an address it leads to is not allowed.
@@ -56,6 +59,9 @@ func New(p Policy) *Fetcher {
 	}
 	if p.Timeout == 0 {
 		p.Timeout = 30 * time.Second
+	}
+	if p.IdleTimeout == 0 {
+		p.IdleTimeout = 60 * time.Second
 	}
 	f := &Fetcher{policy: p}
 	dialer := &net.Dialer{Timeout: p.Timeout, Control: f.control}
@@ -119,12 +125,23 @@ func Public(addr netip.Addr) bool {
 	return true
 }
 
-// special are further non-public ranges (RFC 6890 and friends).
-var special = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("198.51.100.0/24"),
-	netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("240.0.0.0/4"), netip.MustParsePrefix("64:ff9b::/96"),
-	netip.MustParsePrefix("100::/64"), netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("fc00::/7"),
+// special are further non-public ranges (RFC 6890 and friends), among them
+// the IPv6 ranges that embed or translate to an IPv4 address (NAT64, 6to4,
+// Teredo, IPv4-compatible), through which a private IPv4 host could be
+// reached, and the deprecated site-local range.
+var special = prefixes(
+	"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "198.18.0.0/15",
+	"198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4",
+	"::/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/32", "2001:db8::/32", "2002::/16",
+	"3fff::/20", "fc00::/7", "fec0::/10",
+)
+
+func prefixes(list ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(list))
+	for i, p := range list {
+		out[i] = netip.MustParsePrefix(p)
+	}
+	return out
 }
 
 // Open starts downloading rawURL and returns the body, limited to max bytes
@@ -137,42 +154,91 @@ func (f *Fetcher) Open(ctx context.Context, rawURL string, max int64) (io.ReadCl
 	if err := f.checkURL(u); err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
+		cancel(nil)
 		return nil, err
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
+		cancel(nil)
 		if errors.Is(err, ErrRefused) {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", Redact(u.String()), unwrapURLError(err))
 		}
-		return nil, fmt.Errorf("download %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("download %s: %w", Redact(u.String()), unwrapURLError(err))
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return nil, fmt.Errorf("download %s: HTTP %d", u.Redacted(), resp.StatusCode)
+		cancel(nil)
+		return nil, fmt.Errorf("download %s: HTTP %d", Redact(u.String()), resp.StatusCode)
 	}
 	if resp.ContentLength > max {
 		resp.Body.Close()
+		cancel(nil)
 		return nil, fmt.Errorf("%w: %d bytes announced, cap %d", ErrTooLarge, resp.ContentLength, max)
 	}
-	return &capped{ReadCloser: resp.Body, left: max}, nil
+	b := &body{ReadCloser: resp.Body, left: max, ctx: ctx, cancel: cancel, idle: f.policy.IdleTimeout}
+	b.timer = time.AfterFunc(b.idle, func() { cancel(ErrIdle) })
+	return b, nil
 }
 
-// capped fails once more than its budget has been read.
-type capped struct {
+// ErrIdle: the server sent nothing for the idle timeout.
+var ErrIdle = errors.New("the server sent no data within the idle timeout")
+
+// unwrapURLError drops net/http's *url.Error wrapper, whose text repeats the
+// URL with its user name.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// Redact returns raw without the user name and password it may carry
+// (http://user:pass@host/...), for task inputs, messages and logs; what is
+// not a URL is returned as it is.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
+
+// body is a download's body: it fails once more than its budget has been
+// read, and once the server has sent nothing for the idle timeout.
+type body struct {
 	io.ReadCloser
-	left int64
+	left   int64
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	idle   time.Duration
+	timer  *time.Timer
 }
 
-func (c *capped) Read(p []byte) (int, error) {
-	if c.left < 0 {
+func (b *body) Read(p []byte) (int, error) {
+	if b.left < 0 {
 		return 0, ErrTooLarge
 	}
-	n, err := c.ReadCloser.Read(p)
-	c.left -= int64(n)
-	if c.left < 0 {
+	b.timer.Reset(b.idle)
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
 		return 0, ErrTooLarge
+	}
+	if err != nil && errors.Is(context.Cause(b.ctx), ErrIdle) {
+		return n, ErrIdle
 	}
 	return n, err
+}
+
+// Close ends the download.
+func (b *body) Close() error {
+	b.timer.Stop()
+	err := b.ReadCloser.Close()
+	b.cancel(nil)
+	return err
 }
