@@ -51,6 +51,9 @@ type S3Config struct {
 	PartSize     uint64 `yaml:"part_size"`   // bytes per multipart part (default 8 MiB)
 	Concurrency  uint   `yaml:"concurrency"` // parts in flight (default 4)
 	MaxRetries   int    `yaml:"max_retries"` // attempts per S3 request (default 3)
+	// Timeout bounds each wait on the store: connecting, a response, each
+	// read or write of a body (default 30s).
+	Timeout Duration `yaml:"timeout"`
 }
 
 // StoreConfig is one of several image stores (Glance's enabled_backends).

@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -41,6 +42,10 @@ type Config struct {
 	// the store down, a request fails within about two seconds instead of
 	// minio-go's default of ten attempts.
 	MaxRetries int
+	// Timeout (default DefaultTimeout) bounds each wait on the store:
+	// connecting, a response, each read or write of a body. With the store
+	// silent, a request fails within about MaxRetries x Timeout.
+	Timeout time.Duration
 }
 
 // Store implements storage.Store.
@@ -60,9 +65,14 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 4
 	}
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
+	tr, err := newTransport(cfg.UseTLS, cfg.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("s3 store: %w", err)
+	}
 	c, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
-		Secure: cfg.UseTLS, Region: cfg.Region, MaxRetries: cmp.Or(cfg.MaxRetries, 3),
+		Secure: cfg.UseTLS, Region: cfg.Region, MaxRetries: cmp.Or(cfg.MaxRetries, 3), Transport: tr,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: %w", err)
