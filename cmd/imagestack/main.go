@@ -281,7 +281,8 @@ func openStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
 
 func openS3(ctx context.Context, c config.S3Config) (*s3store.Store, error) {
 	return s3store.New(ctx, s3store.Config{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey,
-		Region: c.Region, UseTLS: c.UseTLS, CreateBucket: c.CreateBucket, PartSize: c.PartSize, Concurrency: c.Concurrency, MaxRetries: c.MaxRetries})
+		Region: c.Region, UseTLS: c.UseTLS, CreateBucket: c.CreateBucket, PartSize: c.PartSize, Concurrency: c.Concurrency, MaxRetries: c.MaxRetries,
+		Timeout: c.Timeout.Std()})
 }
 
 // openStores opens image.stores, with what /v2/info/stores/detail shows.
