@@ -27,11 +27,6 @@ func isBadCredentials(err error) bool {
 	return errors.Is(err, keystone.ErrUnauthorized) && keystone.Message(err) == "The request you have made requires authentication."
 }
 
-func (f *fixture) failures(t *testing.T, name string) keystone.User {
-	t.Helper()
-	return f.user(t, name)
-}
-
 func TestLockoutAfterFailedLogins(t *testing.T) {
 	f := lockoutFixture(t, 30*time.Minute)
 	demo := f.user(t, "demo")
@@ -41,13 +36,13 @@ func TestLockoutAfterFailedLogins(t *testing.T) {
 			t.Fatalf("wrong password: %v", err)
 		}
 	}
-	if u := f.failures(t, "demo"); u.FailedAuthCount != 2 || !u.FailedAuthAt.Equal(f.now) {
+	if u := f.user(t, "demo"); u.FailedAuthCount != 2 || !u.FailedAuthAt.Equal(f.now) {
 		t.Fatalf("after two failures: count %d at %v", u.FailedAuthCount, u.FailedAuthAt)
 	}
 	if _, err := f.password("demo", "demopw", keystone.Scope{}); err != nil {
 		t.Fatalf("right password under the limit: %v", err)
 	}
-	if u := f.failures(t, "demo"); u.FailedAuthCount != 0 || !u.FailedAuthAt.IsZero() {
+	if u := f.user(t, "demo"); u.FailedAuthCount != 0 || !u.FailedAuthAt.IsZero() {
 		t.Fatalf("a success must reset the count: %d %v", u.FailedAuthCount, u.FailedAuthAt)
 	}
 
@@ -66,7 +61,7 @@ func TestLockoutAfterFailedLogins(t *testing.T) {
 	if _, err := f.password("demo", "wrong", keystone.Scope{}); !isLocked(err, demo.ID) {
 		t.Fatalf("wrong password during lockout: %v", err)
 	}
-	if u := f.failures(t, "demo"); u.FailedAuthCount != 3 || !u.FailedAuthAt.Equal(lockedAt) {
+	if u := f.user(t, "demo"); u.FailedAuthCount != 3 || !u.FailedAuthAt.Equal(lockedAt) {
 		t.Fatalf("lockout changed by attempts: count %d at %v", u.FailedAuthCount, u.FailedAuthAt)
 	}
 	// Other users are not affected.
@@ -83,7 +78,7 @@ func TestLockoutAfterFailedLogins(t *testing.T) {
 	if _, err := f.password("demo", "wrong", keystone.Scope{}); !isBadCredentials(err) {
 		t.Fatalf("first failure after the lockout: %v", err)
 	}
-	if u := f.failures(t, "demo"); u.FailedAuthCount != 1 {
+	if u := f.user(t, "demo"); u.FailedAuthCount != 1 {
 		t.Fatalf("count after an expired lockout and one failure = %d, want 1", u.FailedAuthCount)
 	}
 	if _, err := f.password("demo", "demopw", keystone.Scope{}); err != nil {
@@ -137,7 +132,7 @@ func TestLockoutCountsEveryPasswordCheck(t *testing.T) {
 	for range 3 {
 		_, _ = f.password("demo", "wrong", keystone.Scope{})
 	}
-	if u := f.failures(t, "demo"); u.FailedAuthCount != 3 {
+	if u := f.user(t, "demo"); u.FailedAuthCount != 3 {
 		t.Fatalf("failures of a disabled user counted %d, want 3", u.FailedAuthCount)
 	}
 	if _, err := f.password("demo", "new", keystone.Scope{}); !isLocked(err, demo.ID) {
@@ -180,7 +175,7 @@ func TestLockoutHoldsUnderConcurrentGuesses(t *testing.T) {
 	if checked != 3 || locked != n-3 {
 		t.Fatalf("%d concurrent guesses: %d checked, %d refused as locked; want 3 and %d", n, checked, locked, n-3)
 	}
-	if u := f.failures(t, "demo"); u.FailedAuthCount != 3 {
+	if u := f.user(t, "demo"); u.FailedAuthCount != 3 {
 		t.Fatalf("failure count %d, want 3", u.FailedAuthCount)
 	}
 }
