@@ -17,7 +17,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
+
+	"imagestack/common/iox"
 )
+
+// BodyIdleTimeout ends the reading of a request body whose client has sent
+// nothing for that long; handlers that stream large bodies set their own.
+var BodyIdleTimeout = 60 * time.Second
 
 // ErrorWriter writes one error response in an API family's wire format
 // (Keystone, Glance and Nova error bodies differ).
@@ -84,6 +90,11 @@ func Wrap(router *mux.Router, fam Family) http.Handler {
 			h.Set(name, ri.ID)
 		}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey, ri))
+		if r.Body != nil && r.Body != http.NoBody {
+			// A client that stops sending its body must not hold the
+			// request (and what it allocated) forever.
+			r.Body = iox.IdleBody(rec, r, BodyIdleTimeout)
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {

@@ -3,15 +3,20 @@ package httpx_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
+	"imagestack/common/iox"
 )
 
 func setup(t *testing.T) (http.Handler, *bytes.Buffer) {
@@ -89,5 +94,38 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("DELETE", "/things", nil))
 	if rec.Code != 405 || rec.Header().Get("Allow") != "GET, POST" {
 		t.Fatalf("405: %d Allow=%q", rec.Code, rec.Header().Get("Allow"))
+	}
+}
+
+// A request body whose client stops sending ends after BodyIdleTimeout
+// instead of holding the handler forever.
+func TestStalledBodyEnds(t *testing.T) {
+	old := httpx.BodyIdleTimeout
+	httpx.BodyIdleTimeout = 200 * time.Millisecond
+	defer func() { httpx.BodyIdleTimeout = old }()
+	got := make(chan error, 1)
+	r := mux.NewRouter()
+	r.HandleFunc("/body", func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		got <- err
+		w.WriteHeader(400)
+	})
+	h := httpx.Wrap(r, httpx.Family{Name: "test", Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		WriteError: func(w http.ResponseWriter, r *http.Request, status int, msg string) { w.WriteHeader(status) }})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":")
+	select {
+	case err := <-got:
+		if !errors.Is(err, iox.ErrIdle) {
+			t.Fatalf("stalled body read: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a stalled body held the handler")
 	}
 }

@@ -17,16 +17,18 @@ var ErrIdle = errors.New("no data received within the idle timeout")
 // IdleBody returns r's body as a reader whose every Read fails with ErrIdle
 // once the client has sent nothing for idle (it moves the connection's read
 // deadline before each read, so a slow but steady client is never cut off).
-// idle <= 0 returns the body as it is.
-func IdleBody(w http.ResponseWriter, r *http.Request, idle time.Duration) io.Reader {
-	if idle <= 0 {
-		return r.Body
+// When r's body already is one (httpx.Wrap installs one for every request),
+// its timeout becomes idle. idle <= 0 means no timeout.
+func IdleBody(w http.ResponseWriter, r *http.Request, idle time.Duration) io.ReadCloser {
+	if b, ok := r.Body.(*idleBody); ok {
+		b.idle = idle
+		return b
 	}
 	return &idleBody{body: r.Body, rc: http.NewResponseController(w), idle: idle}
 }
 
 type idleBody struct {
-	body io.Reader
+	body io.ReadCloser
 	rc   *http.ResponseController
 	idle time.Duration
 	err  error
@@ -36,7 +38,11 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	if err := b.rc.SetReadDeadline(time.Now().Add(b.idle)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	var deadline time.Time // zero: none
+	if b.idle > 0 {
+		deadline = time.Now().Add(b.idle)
+	}
+	if err := b.rc.SetReadDeadline(deadline); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return 0, err
 	}
 	n, err := b.body.Read(p)
@@ -46,6 +52,8 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+func (b *idleBody) Close() error { return b.body.Close() }
 
 // FirstByte blocks until r yields its first byte (or ends, or fails) and
 // returns a reader of the whole stream. Callers use it so that a client that
