@@ -3,6 +3,7 @@ package keystone
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -128,7 +129,11 @@ func (s *Service) checkPassword(ctx context.Context, id, password string) (User,
 	if locked, err := s.lockedOut(ctx, &user, now); err != nil || locked {
 		if err == nil {
 			s.burnPassword(password)
-			err = errorf(ErrUnauthorized, "The account is locked for user: %s.", user.ID)
+			// Keystone answers a locked account with the generic 401 text
+			// unless insecure_debug is on: a distinct message would tell
+			// which user names exist.
+			s.log.Warn("login refused: account locked after failed attempts", "user", user.ID)
+			err = fmt.Errorf("user %s: %w: %w", user.ID, ErrLockedOut, errAuth)
 		}
 		return User{}, err
 	}

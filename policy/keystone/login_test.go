@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,12 +20,14 @@ func lockoutFixture(t *testing.T, duration time.Duration) *fixture {
 }
 
 func isLocked(err error, userID string) bool {
-	return errors.Is(err, keystone.ErrUnauthorized) && keystone.Message(err) == "The account is locked for user: "+userID+"."
+	return errors.Is(err, keystone.ErrUnauthorized) && errors.Is(err, keystone.ErrLockedOut) && strings.Contains(err.Error(), userID) &&
+		keystone.Message(err) == "The request you have made requires authentication."
 }
 
 // isBadCredentials is the answer to a wrong password: 401 with the generic text.
 func isBadCredentials(err error) bool {
-	return errors.Is(err, keystone.ErrUnauthorized) && keystone.Message(err) == "The request you have made requires authentication."
+	return errors.Is(err, keystone.ErrUnauthorized) && !errors.Is(err, keystone.ErrLockedOut) &&
+		keystone.Message(err) == "The request you have made requires authentication."
 }
 
 func TestLockoutAfterFailedLogins(t *testing.T) {

@@ -167,6 +167,10 @@ var (
 	ErrValidation   = errors.New("validation failed")
 	ErrUnauthorized = errors.New("unauthorized")
 	ErrForbidden    = errors.New("forbidden")
+	// ErrLockedOut marks (besides ErrUnauthorized) a login refused because
+	// the account is locked after failed attempts; clients see only the
+	// generic 401 text.
+	ErrLockedOut = errors.New("account locked after failed logins")
 )
 
 // Error is an error of a given kind with the message clients see.
