@@ -160,7 +160,8 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	imageService := glanceservice.New(images, blobs, enforcer, glanceservice.Config{SizeCap: cfg.Image.SizeCap}, log)
+	imageService := glanceservice.New(images, blobs, enforcer, glanceservice.Config{SizeCap: cfg.Image.SizeCap,
+		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std()}, log)
 	if len(cfg.Image.Stores) > 0 {
 		backends, err := openStores(ctx, cfg)
 		if err != nil {
@@ -179,7 +180,8 @@ func run(configPath string) error {
 		return err
 	}
 	imageService.EnableImport(glanceservice.ImportDeps{Staging: staging, Tasks: images,
-		Fetcher: webfetch.New(webfetch.Policy{AllowedNetworks: allowed, MaxRedirects: cfg.Image.WebDownload.MaxRedirects})})
+		Fetcher: webfetch.New(webfetch.Policy{AllowedNetworks: allowed, MaxRedirects: cfg.Image.WebDownload.MaxRedirects,
+			IdleTimeout: cfg.Image.WebDownload.IdleTimeout.Std()})})
 	defer imageService.WaitImports()
 	if n, err := imageService.RecoverInterrupted(ctx); err != nil {
 		return fmt.Errorf("recover interrupted uploads: %w", err)

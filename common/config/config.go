@@ -88,6 +88,13 @@ type Config struct {
 		Listener `yaml:",inline"`
 		// SizeCap is the largest image accepted, in bytes (Glance's image_size_cap).
 		SizeCap int64 `yaml:"size_cap"`
+		// MaxConcurrentUploads bounds uploads and stages in progress at once
+		// (more get 503); UploadIdleTimeout ends one whose client sends nothing.
+		MaxConcurrentUploads int      `yaml:"max_concurrent_uploads"`
+		UploadIdleTimeout    Duration `yaml:"upload_idle_timeout"`
+		// RequireFormatMatch refuses data whose recognised format differs
+		// from the image's disk_format (Glance's require_image_format_match).
+		RequireFormatMatch bool `yaml:"require_format_match"`
 		// FilesystemDir holds image blobs (default $STATE_DIR/images).
 		FilesystemDir string `yaml:"filesystem_dir"`
 		// Store is where image data goes: "file" (default) or "s3".
@@ -103,6 +110,8 @@ type Config struct {
 			// AllowedNetworks are CIDRs exempt from the public-address rule.
 			AllowedNetworks []string `yaml:"allowed_networks"`
 			MaxRedirects    int      `yaml:"max_redirects"`
+			// IdleTimeout ends a download whose server sends nothing.
+			IdleTimeout Duration `yaml:"idle_timeout"`
 		} `yaml:"web_download"`
 	} `yaml:"image"`
 	Compute struct {
@@ -130,6 +139,10 @@ func Default() Config {
 	c.Identity.LockoutDuration = Duration(30 * time.Minute)
 	c.Image.Listen = "127.0.0.1:9292"
 	c.Image.SizeCap = 1 << 40
+	c.Image.MaxConcurrentUploads = 32
+	c.Image.UploadIdleTimeout = Duration(time.Minute)
+	c.Image.RequireFormatMatch = true
+	c.Image.WebDownload.IdleTimeout = Duration(time.Minute)
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
 	c.Compute.VirtType = "kvm"
@@ -194,6 +207,9 @@ func Load(path string) (Config, error) {
 	}
 	if c.Image.SizeCap <= 0 {
 		return c, errors.New("config: image.size_cap must be positive")
+	}
+	if c.Image.MaxConcurrentUploads <= 0 || c.Image.UploadIdleTimeout <= 0 || c.Image.WebDownload.IdleTimeout <= 0 {
+		return c, errors.New("config: image.max_concurrent_uploads, image.upload_idle_timeout and image.web_download.idle_timeout must be positive")
 	}
 	for _, l := range []*Listener{&c.Identity.Listener, &c.Image.Listener, &c.Compute.Listener} {
 		if l.PublicURL == "" {

@@ -92,3 +92,22 @@ func TestStores(t *testing.T) {
 		t.Fatalf("stores: %+v default %q", c.Image.Stores, c.Image.DefaultStore)
 	}
 }
+
+// The sample configuration loads and says what the defaults are.
+func TestSampleIsTheDefaults(t *testing.T) {
+	t.Setenv("STATE_DIR", "")
+	t.Setenv("IMAGESTACK_DATABASE_DSN", "")
+	sample, err := config.Load("../../etc/imagestack.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, _ := config.Load("")
+	if sample.Image.MaxConcurrentUploads != 32 || sample.Image.UploadIdleTimeout.Std() != time.Minute || !sample.Image.RequireFormatMatch ||
+		sample.Image.WebDownload.IdleTimeout.Std() != time.Minute {
+		t.Fatalf("sample upload limits: %+v", sample.Image)
+	}
+	if def.Image.MaxConcurrentUploads != sample.Image.MaxConcurrentUploads || def.Image.UploadIdleTimeout != sample.Image.UploadIdleTimeout ||
+		def.Image.RequireFormatMatch != sample.Image.RequireFormatMatch || def.Image.WebDownload.IdleTimeout != sample.Image.WebDownload.IdleTimeout {
+		t.Fatalf("defaults differ from the sample: %+v vs %+v", def.Image, sample.Image)
+	}
+}
