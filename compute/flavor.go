@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"imagestack/common/apierr"
 )
@@ -28,6 +29,15 @@ func Errorf(kind error, format string, args ...any) error { return apierr.New(ki
 // Message is the client-facing text of err.
 func Message(err error) string {
 	return apierr.Message(err, "Unexpected API Error. Please report this at the operator's support channel.")
+}
+
+// Clip shortens client-sent text quoted in a message, so that an error
+// never echoes a whole request back.
+func Clip(s string) string {
+	if utf8.RuneCountInString(s) <= 64 {
+		return s
+	}
+	return string([]rune(s)[:64]) + "..."
 }
 
 // Flavor is a hardware template.
@@ -61,10 +71,13 @@ type FlavorFilter struct {
 	MinRAM, MinDisk int
 	// IsPublic: nil = both, else only public or only private flavors.
 	IsPublic *bool
-	SortKey  string // flavorid (default), name, memory_mb, vcpus, root_gb, ...
-	SortDesc bool
-	Limit    int
-	Marker   string
+	// AccessProject, with IsPublic true, adds the private flavors this
+	// project was given access to (Nova's meaning of is_public=True).
+	AccessProject string
+	SortKey       string // flavorid (default), name, memory_mb, vcpus, root_gb, ...
+	SortDesc      bool
+	Limit         int
+	Marker        string
 }
 
 // FlavorRepository persists flavors and their extra specs. Errors wrap
@@ -76,7 +89,8 @@ type FlavorRepository interface {
 	GetFlavor(ctx context.Context, id string) (Flavor, error)
 	// ListFlavors returns one page; an unknown marker is ErrNotFound.
 	ListFlavors(ctx context.Context, f FlavorFilter) ([]Flavor, error)
-	// DeleteFlavor removes a flavor and its extra specs, or ErrNotFound.
+	// DeleteFlavor removes a flavor, its extra specs and its project
+	// access list, or ErrNotFound.
 	DeleteFlavor(ctx context.Context, id string) error
 	// CountFlavors returns how many flavors exist (for first-start seeding).
 	CountFlavors(ctx context.Context) (int64, error)
@@ -86,4 +100,20 @@ type FlavorRepository interface {
 	SetExtraSpecs(ctx context.Context, flavorID string, specs map[string]string) error
 	// DeleteExtraSpec removes one extra spec, or ErrNotFound.
 	DeleteExtraSpec(ctx context.Context, flavorID, key string) error
+	// FlavorProjects returns the projects given access to a flavor, sorted;
+	// ErrNotFound when the flavor does not exist.
+	FlavorProjects(ctx context.Context, flavorID string) ([]string, error)
+	// AddFlavorAccess gives a project access to a flavor; ErrNotFound when
+	// the flavor does not exist, ErrConflict when the project has access.
+	AddFlavorAccess(ctx context.Context, flavorID, projectID string) error
+	// RemoveFlavorAccess takes a project's access to a flavor away;
+	// ErrNotFound when it had none.
+	RemoveFlavorAccess(ctx context.Context, flavorID, projectID string) error
+}
+
+// Projects is the identity service as compute sees it; cmd wires it.
+type Projects interface {
+	// ProjectExists reports whether a project of that id exists; an error
+	// when the identity service cannot tell.
+	ProjectExists(ctx context.Context, id string) (bool, error)
 }

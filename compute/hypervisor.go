@@ -8,12 +8,25 @@ type SpawnSpec struct {
 	Name      string
 	MemoryMiB int
 	VCPUs     int
-	// RootGB is the size of the server's own disk: a copy-on-write overlay
-	// over BaseImage, never smaller than the base image.
+	// RootGB is the size of the server's own disk, a copy-on-write overlay
+	// over BaseImage. The base's real virtual size (read from the file,
+	// whatever the image service recorded) must fit in it, or the spawn
+	// fails. 0 (a zero-disk flavor, admins only) gives the overlay the
+	// base's own size, up to MaxZeroDiskGB.
 	RootGB     int
 	BaseImage  string // path of the cached base image on this host
 	BaseFormat string // "raw" or "qcow2"
 }
+
+// MaxZeroDiskGB caps the disk of a server whose flavor has a zero root
+// disk: such a disk takes the image's size, and an image may declare any
+// size (a qcow2 of a few KiB can claim 64 TiB). 1 TiB is also the image
+// service's default upload cap.
+const MaxZeroDiskGB = 1024
+
+// MaxConsoleBytes is how much of a server's newest console output is ever
+// read and shown (Nova's MAX_CONSOLE_BYTES).
+const MaxConsoleBytes = 100 << 10
 
 // Hypervisor runs VMs. Implementations name their domains after the server id
 // and keep per-server files (disk overlay, console log) of their own.
@@ -32,8 +45,11 @@ type Hypervisor interface {
 	Destroy(ctx context.Context, serverID string) error
 	// PowerState reports the VM's state; PowerNoState when it does not exist.
 	PowerState(ctx context.Context, serverID string) (PowerState, error)
-	// ConsoleOutput returns the last lines of the serial console (all when lines <= 0).
-	ConsoleOutput(ctx context.Context, serverID string, lines int) (string, error)
+	// ConsoleOutput returns the newest bytes of the server's serial console
+	// output, at most MaxConsoleBytes of them, reading no more than that
+	// however large the log has grown; nothing (no error) when there is no
+	// output yet.
+	ConsoleOutput(ctx context.Context, serverID string) ([]byte, error)
 	// Rebuild replaces the server's disk with a fresh one over spec's base
 	// image and boots it again; the server keeps its identity.
 	Rebuild(ctx context.Context, spec SpawnSpec) error

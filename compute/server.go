@@ -101,18 +101,34 @@ type ServerFilter struct {
 	Marker        string
 }
 
+// Usage is what a project's live (not deleted) servers hold of its quotas.
+type Usage struct {
+	Instances, VCPUs, RAM int
+}
+
+// FitFunc decides, from a project's usage, how many of the servers being
+// created may be stored: 0 to all of them, or an error that stores none.
+type FitFunc func(used Usage) (int, error)
+
 // ServerRepository persists servers. Errors wrap ErrNotFound where stated.
 type ServerRepository interface {
-	// CreateServers stores new servers atomically.
-	CreateServers(ctx context.Context, servers []*Server) error
+	// CreateServers stores servers, all of projectID, within the project's
+	// quota: it reads the project's usage, asks fit how many of servers may
+	// be stored, and stores that many (the first ones) or, when fit fails,
+	// none, returning fit's error as it is. The read and the insert are one
+	// step per project: concurrent calls for a project run one after the
+	// other, so fit always sees the servers of every call that came before,
+	// and two calls can never both spend the same quota.
+	CreateServers(ctx context.Context, projectID string, servers []*Server, fit FitFunc) ([]*Server, error)
 	// GetServer returns a server (deleted ones included), or ErrNotFound.
 	GetServer(ctx context.Context, id string) (*Server, error)
 	// ListServers returns matching servers, newest first; unknown marker is ErrNotFound.
 	ListServers(ctx context.Context, f ServerFilter) ([]*Server, error)
 	// UpdateServer overwrites the server's mutable fields and metadata.
 	UpdateServer(ctx context.Context, s *Server) error
-	// CountUsage returns a project's live servers and their vcpus and ram.
-	CountUsage(ctx context.Context, projectID string) (instances, vcpus, ram int, err error)
+	// CountUsage returns what a project's live servers hold (a snapshot,
+	// for display; quota checks go through CreateServers).
+	CountUsage(ctx context.Context, projectID string) (Usage, error)
 }
 
 // ImageInfo is what compute needs to know about an image.

@@ -10,23 +10,44 @@ import (
 	"strings"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	"imagestack/compute/api"
+	"imagestack/compute/computetest"
 	computedb "imagestack/compute/db"
+	"imagestack/compute/imagecache"
 	"imagestack/compute/service"
 	"imagestack/policy"
 	"imagestack/policy/keystone/keystonetest"
 )
 
-func newServer(t *testing.T) *httptest.Server {
-	repo, err := computedb.New(dbtest.OpenSQLite(t))
+// newServer serves the compute API over a fresh SQLite database, with the
+// fake hypervisor and image service; a policy file, when given, overrides
+// rules.
+func newServer(t *testing.T, policyFile ...string) *httptest.Server {
+	return newServerOn(t, dbtest.OpenSQLite(t), policyFile...)
+}
+
+func newServerOn(t *testing.T, gdb *gorm.DB, policyFile ...string) *httptest.Server {
+	t.Helper()
+	repo, err := computedb.New(gdb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	enf, _ := policy.NewEnforcer("", policy.NovaDefaults)
+	enf, err := policy.NewEnforcer(strings.Join(policyFile, ""), policy.NovaDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo}, enf, log)
+	cache, err := imagecache.New(t.TempDir(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service.New(service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Images: &computetest.Images{},
+		Hypervisor: computetest.NewHypervisor(), Cache: cache, SnapshotDir: t.TempDir()}, computetest.DefinedRules(t, enf), log)
+	t.Cleanup(svc.Wait)
 	if err := svc.EnsureDefaultFlavors(context.Background(), compute.DefaultFlavors); err != nil {
 		t.Fatal(err)
 	}
@@ -157,9 +178,15 @@ func TestFlavors(t *testing.T) {
 	if resp, _ := do(t, srv, "PUT", "/v2.1/flavors/priv1/os-extra_specs/k", "admin", `{"other":"w"}`); resp.StatusCode != 400 {
 		t.Fatalf("mismatched key: %d", resp.StatusCode)
 	}
-	_, body = do(t, srv, "GET", "/v2.1/flavors/priv1/os-extra_specs", "member", "")
+	_, body = do(t, srv, "GET", "/v2.1/flavors/priv1/os-extra_specs", "admin", "")
 	if specs := body["extra_specs"].(map[string]any); specs["k"] != "w" || specs["hw:numa_nodes"] != "1" {
 		t.Fatalf("extra specs: %v", body)
+	}
+	// A private flavor does not exist for a project without access.
+	for _, path := range []string{"/v2.1/flavors/priv1", "/v2.1/flavors/priv1/os-extra_specs", "/v2.1/flavors/priv1/os-extra_specs/k"} {
+		if resp, body := do(t, srv, "GET", path, "member", ""); resp.StatusCode != 404 || body["itemNotFound"] == nil {
+			t.Fatalf("member reading %s: %d %v", path, resp.StatusCode, body)
+		}
 	}
 	if resp, _ := do(t, srv, "DELETE", "/v2.1/flavors/priv1/os-extra_specs/k", "member", ""); resp.StatusCode != 403 {
 		t.Fatalf("member deleting an extra spec: %d", resp.StatusCode)

@@ -17,19 +17,6 @@ func (a *API) listExtraSpecs(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"extra_specs": specs})
 }
 
-// stringMap checks that every value of a decoded object is a string.
-func stringMap(m map[string]any) (map[string]string, bool) {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		s, ok := v.(string)
-		if !ok {
-			return nil, false
-		}
-		out[k] = s
-	}
-	return out, true
-}
-
 func (a *API) createExtraSpecs(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		ExtraSpecs map[string]any `json:"extra_specs"`
@@ -37,7 +24,7 @@ func (a *API) createExtraSpecs(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	specs, ok := stringMap(body.ExtraSpecs)
+	specs, ok := stringMap(body.ExtraSpecs, true)
 	if body.ExtraSpecs == nil || !ok {
 		badRequest(w, r, "Invalid input for field/attribute extra_specs: an object of strings is required")
 		return
@@ -51,14 +38,9 @@ func (a *API) createExtraSpecs(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) showExtraSpec(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
-	specs, err := a.svc.ExtraSpecs(r.Context(), a.caller(r), v["flavor_id"])
+	val, err := a.svc.ExtraSpec(r.Context(), a.caller(r), v["flavor_id"], v["key"])
 	if err != nil {
 		a.fail(w, r, err)
-		return
-	}
-	val, ok := specs[v["key"]]
-	if !ok {
-		writeError(w, r, http.StatusNotFound, "Flavor "+v["flavor_id"]+" has no extra specs with key "+v["key"]+".")
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{v["key"]: val})
@@ -71,7 +53,7 @@ func (a *API) updateExtraSpec(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	specs, ok := stringMap(body)
+	specs, ok := stringMap(body, true)
 	if !ok || len(specs) != 1 {
 		badRequest(w, r, "Request body must contain exactly one string item")
 		return

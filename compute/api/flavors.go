@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -144,40 +142,6 @@ func (a *API) showFlavor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"flavor": a.flavorDetail(f)})
-}
-
-// decodeBody reads a JSON object body keeping numbers exact.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		err = dec.Decode(v)
-	}
-	if err != nil {
-		badRequest(w, r, "Malformed request body")
-		return false
-	}
-	return true
-}
-
-// intField reads a Nova integer parameter, which may also be a digit string.
-func intField(m map[string]any, key string, def int) (int, bool) {
-	v, ok := m[key]
-	if !ok || v == nil {
-		return def, true
-	}
-	var s string
-	switch t := v.(type) {
-	case json.Number:
-		s = t.String()
-	case string:
-		s = t
-	default:
-		return 0, false
-	}
-	n, err := strconv.Atoi(s)
-	return n, err == nil
 }
 
 func (a *API) createFlavor(w http.ResponseWriter, r *http.Request) {

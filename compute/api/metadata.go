@@ -43,7 +43,7 @@ func (a *API) setMetadata(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	md, ok := stringMap(body.Metadata)
+	md, ok := stringMap(body.Metadata, false)
 	if body.Metadata == nil || !ok {
 		badRequest(w, r, "Invalid input for field/attribute metadata: an object of strings is required")
 		return
@@ -84,7 +84,7 @@ func (a *API) setMetadataItem(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	md, ok := stringMap(body.Meta)
+	md, ok := stringMap(body.Meta, false)
 	if !ok || len(md) != 1 {
 		badRequest(w, r, "Request body must contain exactly one meta item")
 		return

@@ -118,7 +118,7 @@ func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
 	if v := q.Get("all_tenants"); v != "" && v != "0" && v != "false" && v != "False" {
 		allTenants = true
 	}
-	list, err := a.svc.List(r.Context(), a.caller(r), f, allTenants)
+	list, err := a.svc.List(r.Context(), a.caller(r), f, allTenants, detail)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -223,19 +223,6 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
-// stringOrNumber reads a JSON string or number as text.
-func stringOrNumber(raw json.RawMessage) (string, bool) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		return s, true
-	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err == nil {
-		return n.String(), true
-	}
-	return "", false
-}
-
 func (a *API) deleteServer(w http.ResponseWriter, r *http.Request) {
 	if err := a.svc.Delete(r.Context(), a.caller(r), mux.Vars(r)["server_id"]); err != nil {
 		a.fail(w, r, err)
@@ -246,97 +233,82 @@ func (a *API) deleteServer(w http.ResponseWriter, r *http.Request) {
 
 // serverAction answers POST /servers/{id}/action.
 func (a *API) serverAction(w http.ResponseWriter, r *http.Request) {
-	var body map[string]json.RawMessage
-	if !decodeBody(w, r, &body) {
-		return
-	}
-	if len(body) != 1 {
-		badRequest(w, r, "There is no such action: the body must name exactly one action.")
+	action, raw, ok := decodeAction(w, r)
+	if !ok {
 		return
 	}
 	id := mux.Vars(r)["server_id"]
 	c := a.caller(r)
-	for action, raw := range body {
-		var err error
-		switch action {
-		case "os-start":
-			err = a.svc.Start(r.Context(), c, id)
-		case "os-stop":
-			err = a.svc.Stop(r.Context(), c, id)
-		case "reboot":
-			var rb struct {
-				Type string `json:"type"`
-			}
-			if json.Unmarshal(raw, &rb) != nil || (rb.Type != "SOFT" && rb.Type != "HARD") {
-				badRequest(w, r, "Invalid input for field/attribute type: must be SOFT or HARD.")
-				return
-			}
-			err = a.svc.Reboot(r.Context(), c, id, rb.Type == "HARD")
-		case "os-getConsoleOutput":
-			var co struct {
-				Length json.RawMessage `json:"length"`
-			}
-			json.Unmarshal(raw, &co)
-			lines := 0
-			if len(co.Length) > 0 && string(co.Length) != "null" {
-				v, _ := stringOrNumber(co.Length)
-				n, perr := strconv.Atoi(v)
-				if perr != nil || n < -1 {
-					badRequest(w, r, "Invalid input for field/attribute length.")
-					return
-				}
-				lines = n
-			}
-			out, err := a.svc.ConsoleOutput(r.Context(), c, id, lines)
-			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			httpx.WriteJSON(w, http.StatusOK, map[string]string{"output": out})
-			return
-		case "rebuild":
-			var rb struct {
-				ImageRef string `json:"imageRef"`
-				Name     string `json:"name"`
-			}
-			if json.Unmarshal(raw, &rb) != nil || rb.ImageRef == "" {
-				badRequest(w, r, "Invalid input for field/attribute imageRef: 'imageRef' is a required property")
-				return
-			}
-			sv, err := a.svc.Rebuild(r.Context(), c, id, rb.ImageRef, rb.Name)
-			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			view := a.serverDetail(sv)
-			view["adminPass"] = randomPass()
-			httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"server": view})
-			return
-		case "createImage":
-			var ci struct {
-				Name     string            `json:"name"`
-				Metadata map[string]string `json:"metadata"`
-			}
-			if json.Unmarshal(raw, &ci) != nil {
-				badRequest(w, r, "Invalid input for field/attribute createImage.")
-				return
-			}
-			imageID, err := a.svc.CreateImage(r.Context(), c, id, ci.Name, ci.Metadata)
-			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			w.Header().Set("Location", a.imageURL+"/v2/images/"+imageID)
-			w.WriteHeader(http.StatusAccepted)
-			return
-		default:
-			badRequest(w, r, "There is no such action: "+action)
+	var err error
+	switch action {
+	case "os-start":
+		err = a.svc.Start(r.Context(), c, id)
+	case "os-stop":
+		err = a.svc.Stop(r.Context(), c, id)
+	case "reboot":
+		var rb struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(raw, &rb) != nil || (rb.Type != "SOFT" && rb.Type != "HARD") {
+			badRequest(w, r, "Invalid input for field/attribute type: must be SOFT or HARD.")
 			return
 		}
+		err = a.svc.Reboot(r.Context(), c, id, rb.Type == "HARD")
+	case "os-getConsoleOutput":
+		length, ok := consoleLength(raw)
+		if !ok {
+			badRequest(w, r, "Invalid input for field/attribute length. It must be an integer >= -1 or null.")
+			return
+		}
+		out, err := a.svc.ConsoleOutput(r.Context(), c, id, length)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"output": out})
+		return
+	case "rebuild":
+		var rb struct {
+			ImageRef string  `json:"imageRef"`
+			Name     *string `json:"name"`
+		}
+		if json.Unmarshal(raw, &rb) != nil || rb.ImageRef == "" {
+			badRequest(w, r, "Invalid input for field/attribute imageRef: 'imageRef' is a required property")
+			return
+		}
+		sv, err := a.svc.Rebuild(r.Context(), c, id, rb.ImageRef, rb.Name)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		view := a.serverDetail(sv)
+		view["adminPass"] = randomPass()
+		httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"server": view})
+		return
+	case "createImage":
+		var ci struct {
+			Name     string            `json:"name"`
+			Metadata map[string]string `json:"metadata"`
+		}
+		if json.Unmarshal(raw, &ci) != nil {
+			badRequest(w, r, "Invalid input for field/attribute createImage.")
+			return
+		}
+		imageID, err := a.svc.CreateImage(r.Context(), c, id, ci.Name, ci.Metadata)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Location", a.imageURL+"/v2/images/"+imageID)
+		w.WriteHeader(http.StatusAccepted)
+		return
+	default:
+		badRequest(w, r, "There is no such action: "+compute.Clip(action))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	w.WriteHeader(http.StatusAccepted)
 }
@@ -347,4 +319,26 @@ func randomPass() string {
 	b := make([]byte, 9)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// consoleLength reads os-getConsoleOutput's length: an integer, a digit
+// string or null (nil: all the output).
+func consoleLength(raw json.RawMessage) (*int, bool) {
+	var co struct {
+		Length json.RawMessage `json:"length"`
+	}
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &co); err != nil {
+			return nil, false
+		}
+	}
+	if len(co.Length) == 0 || string(co.Length) == "null" {
+		return nil, true
+	}
+	v, ok := stringOrNumber(co.Length)
+	n, err := strconv.Atoi(v)
+	if !ok || err != nil || n < -1 {
+		return nil, false
+	}
+	return &n, true
 }

@@ -94,7 +94,11 @@ func (r *Repo) ListFlavors(ctx context.Context, f compute.FlavorFilter) ([]compu
 	if f.MinDisk > 0 {
 		q = q.Where("root_gb >= ?", f.MinDisk)
 	}
-	if f.IsPublic != nil {
+	switch {
+	case f.IsPublic != nil && *f.IsPublic && f.AccessProject != "":
+		q = q.Where("(is_public = ? OR id IN (?))", true,
+			r.db.Model(&flavorProjectRow{}).Select("flavor_id").Where("project_id = ?", f.AccessProject))
+	case f.IsPublic != nil:
 		q = q.Where("is_public = ?", *f.IsPublic)
 	}
 	if f.Marker != "" {
@@ -136,14 +140,16 @@ func (r *Repo) ListFlavors(ctx context.Context, f compute.FlavorFilter) ([]compu
 // DeleteFlavor implements compute.FlavorRepository.
 func (r *Repo) DeleteFlavor(ctx context.Context, id string) error {
 	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Where("id = ?", id).Delete(&flavorRow{})
-		if res.Error != nil {
-			return classify(res.Error, "flavor "+id)
+		if err := lockFlavor(tx, id); err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("flavor %s: %w", id, compute.ErrNotFound)
+		if err := tx.Where("flavor_id = ?", id).Delete(&extraSpecRow{}).Error; err != nil {
+			return classify(err, "flavor "+id)
 		}
-		return classify(tx.Where("flavor_id = ?", id).Delete(&extraSpecRow{}).Error, "flavor "+id)
+		if err := tx.Where("flavor_id = ?", id).Delete(&flavorProjectRow{}).Error; err != nil {
+			return classify(err, "flavor "+id)
+		}
+		return classify(tx.Where("id = ?", id).Delete(&flavorRow{}).Error, "flavor "+id)
 	})
 }
 

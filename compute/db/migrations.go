@@ -17,10 +17,12 @@ var Migrations = []commondb.Migration{
 	{Version: 1, Name: "flavors and extra specs", Up: migrate1},
 	{Version: 2, Name: "servers and metadata", Up: migrate2},
 	{Version: 3, Name: "key pairs", Up: migrate3},
+	{Version: 4, Name: "flavor access", Up: migrate4},
+	{Version: 5, Name: "quota locks", Up: migrate5},
 }
 
 // Tables lists the compute tables, for schema comparisons.
-var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs"}
+var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -97,3 +99,24 @@ type v3KeyPair struct {
 func (v3KeyPair) TableName() string { return "key_pairs" }
 
 func migrate3(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v3KeyPair{}) }
+
+// v4FlavorProject is one project's access to a private flavor (Nova's
+// flavor_projects).
+type v4FlavorProject struct {
+	FlavorID  string `gorm:"primaryKey;size:255"`
+	ProjectID string `gorm:"primaryKey;size:255;index:ix_flavor_projects_project"`
+}
+
+func (v4FlavorProject) TableName() string { return "flavor_projects" }
+
+func migrate4(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v4FlavorProject{}) }
+
+// v5QuotaLock is one row per project, locked while a server create checks
+// the project's quota and inserts its servers.
+type v5QuotaLock struct {
+	ProjectID string `gorm:"primaryKey;size:255"`
+}
+
+func (v5QuotaLock) TableName() string { return "quota_locks" }
+
+func migrate5(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v5QuotaLock{}) }

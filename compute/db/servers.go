@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"imagestack/compute"
 )
@@ -68,10 +69,8 @@ func serverFromRow(r *serverRow) *compute.Server {
 	return s
 }
 
-func writeMetadata(tx *gorm.DB, s *compute.Server) error {
-	if err := tx.Where("server_id = ?", s.ID).Delete(&metadataRow{}).Error; err != nil {
-		return err
-	}
+// insertMetadata stores a new server's metadata.
+func insertMetadata(tx *gorm.DB, s *compute.Server) error {
 	if len(s.Metadata) == 0 {
 		return nil
 	}
@@ -82,20 +81,93 @@ func writeMetadata(tx *gorm.DB, s *compute.Server) error {
 	return tx.Create(&rows).Error
 }
 
-// CreateServers implements compute.ServerRepository.
-func (r *Repo) CreateServers(ctx context.Context, servers []*compute.Server) error {
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, s := range servers {
+// writeMetadata brings a server's stored metadata to s.Metadata, touching
+// only the items that changed and each by its whole key: a delete by
+// server_id alone would lock the index gap after the server's rows on
+// MySQL, where other servers' metadata inserts wait and deadlock.
+func writeMetadata(tx *gorm.DB, s *compute.Server) error {
+	var rows []metadataRow
+	if err := tx.Where("server_id = ?", s.ID).Find(&rows).Error; err != nil {
+		return err
+	}
+	stored := make(map[string]string, len(rows))
+	for _, m := range rows {
+		stored[m.Key] = m.Value
+		if _, keep := s.Metadata[m.Key]; !keep {
+			if err := tx.Where("server_id = ? AND meta_key = ?", s.ID, m.Key).Delete(&metadataRow{}).Error; err != nil {
+				return err
+			}
+		}
+	}
+	for k, v := range s.Metadata {
+		old, ok := stored[k]
+		switch {
+		case !ok:
+			if err := tx.Create(&metadataRow{ServerID: s.ID, Key: k, Value: v}).Error; err != nil {
+				return err
+			}
+		case old != v:
+			if err := tx.Model(&metadataRow{}).Where("server_id = ? AND meta_key = ?", s.ID, k).Update("value", v).Error; err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type quotaLockRow struct {
+	ProjectID string `gorm:"primaryKey"`
+}
+
+func (quotaLockRow) TableName() string { return "quota_locks" }
+
+// CreateServers implements compute.ServerRepository. The project's row in
+// quota_locks is created first, on its own (concurrent first creates of a
+// project then meet on the primary key instead of deadlocking inside their
+// transactions); the transaction then locks it (MySQL; SQLite's
+// transactions take the database write lock when they begin), so that the
+// usage fit sees and the insert are one step per project.
+func (r *Repo) CreateServers(ctx context.Context, projectID string, servers []*compute.Server, fit compute.FitFunc) ([]*compute.Server, error) {
+	db := r.db.WithContext(ctx)
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&quotaLockRow{ProjectID: projectID}).Error; err != nil {
+		return nil, classify(err, "quota lock of project "+projectID)
+	}
+	var created []*compute.Server
+	err := db.Transaction(func(tx *gorm.DB) error {
+		var lock quotaLockRow
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("project_id = ?", projectID).Take(&lock).Error; err != nil {
+			return classify(err, "quota lock of project "+projectID)
+		}
+		used, err := countUsage(tx, projectID)
+		if err != nil {
+			return err
+		}
+		n, err := fit(used)
+		if err != nil {
+			return err
+		}
+		if n < 0 || n > len(servers) {
+			return fmt.Errorf("quota fit returned %d for %d servers", n, len(servers))
+		}
+		for _, s := range servers[:n] {
+			if s.ProjectID != projectID {
+				return fmt.Errorf("server %s belongs to project %s, not %s", s.ID, s.ProjectID, projectID)
+			}
 			row := serverToRow(s)
 			if err := tx.Create(&row).Error; err != nil {
 				return classify(err, "server "+s.ID)
 			}
-			if err := writeMetadata(tx, s); err != nil {
+			if err := insertMetadata(tx, s); err != nil {
 				return classify(err, "server metadata")
 			}
 		}
+		created = servers[:n]
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return created, nil
 }
 
 func (r *Repo) loadMetadata(ctx context.Context, servers []*compute.Server) error {
@@ -182,10 +254,14 @@ func (r *Repo) UpdateServer(ctx context.Context, s *compute.Server) error {
 }
 
 // CountUsage implements compute.ServerRepository.
-func (r *Repo) CountUsage(ctx context.Context, projectID string) (int, int, int, error) {
+func (r *Repo) CountUsage(ctx context.Context, projectID string) (compute.Usage, error) {
+	return countUsage(r.db.WithContext(ctx), projectID)
+}
+
+func countUsage(db *gorm.DB, projectID string) (compute.Usage, error) {
 	var res struct{ N, V, R int }
-	err := r.db.WithContext(ctx).Model(&serverRow{}).
+	err := db.Model(&serverRow{}).
 		Select("COUNT(*) AS n, COALESCE(SUM(vcpus),0) AS v, COALESCE(SUM(memory_mb),0) AS r").
 		Where("project_id = ? AND vm_state <> ?", projectID, compute.VMDeleted).Scan(&res).Error
-	return res.N, res.V, res.R, classify(err, "usage")
+	return compute.Usage{Instances: res.N, VCPUs: res.V, RAM: res.R}, classify(err, "usage")
 }

@@ -96,9 +96,20 @@ func (d *Driver) ConsolePath(id string) string { return filepath.Join(d.serverDi
 // DiskPath is the server's root disk (an overlay over its base image).
 func (d *Driver) DiskPath(id string) string { return d.diskPath(id) }
 
-// CreateDisk makes the server's qcow2 overlay over base, sized to rootGB (or
-// the base's own size when larger).
+// CreateDisk makes the server's qcow2 overlay over base, of rootGB GiB (0:
+// the base's own size, at most compute.MaxZeroDiskGB). The base's virtual
+// size is read from the file itself (qemu-img, format given, never
+// probed), since what the image service recorded may be wrong; a base that
+// does not fit is refused before anything is created, as is one that
+// refers to other files (a backing or external data file).
 func (d *Driver) CreateDisk(ctx context.Context, id, base, baseFormat string, rootGB int) error {
+	info, err := imageInfo(ctx, base, baseFormat)
+	if err != nil {
+		return err
+	}
+	if err := info.fits(rootGB); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(d.serverDir(id), 0o750); err != nil {
 		return err
 	}
@@ -106,12 +117,7 @@ func (d *Driver) CreateDisk(ctx context.Context, id, base, baseFormat string, ro
 	if rootGB > 0 {
 		args = append(args, fmt.Sprintf("%dG", rootGB))
 	}
-	out, err := exec.CommandContext(ctx, "qemu-img", args...).CombinedOutput()
-	if err != nil && rootGB > 0 && strings.Contains(string(out), "smaller") {
-		// The base is larger than the flavor's disk: keep the base's size.
-		out, err = exec.CommandContext(ctx, "qemu-img", args[:len(args)-1]...).CombinedOutput()
-	}
-	if err != nil {
+	if out, err := exec.CommandContext(ctx, "qemu-img", args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("qemu-img create: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
@@ -143,9 +149,12 @@ func (d *Driver) domainXML(spec compute.SpawnSpec) (string, error) {
 				Source: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: d.diskPath(spec.ServerID)}},
 				Target: &libvirtxml.DomainDiskTarget{Dev: "vda", Bus: "virtio"},
 			}},
+			// A pty logged through virtlogd, which rotates the log (see
+			// console.go); append keeps the output of earlier boots.
 			Serials: []libvirtxml.DomainSerial{{
-				Source: &libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: d.ConsolePath(spec.ServerID), Append: "on"}},
+				Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}},
 				Target: &libvirtxml.DomainSerialTarget{Port: new(uint)},
+				Log:    &libvirtxml.DomainChardevLog{File: d.ConsolePath(spec.ServerID), Append: "on"},
 			}},
 		},
 	}
@@ -282,28 +291,6 @@ func (d *Driver) PowerState(ctx context.Context, serverID string) (compute.Power
 		return compute.PowerCrashed, nil
 	}
 	return compute.PowerShutdown, nil
-}
-
-// ConsoleOutput implements compute.Hypervisor.
-func (d *Driver) ConsoleOutput(ctx context.Context, serverID string, lines int) (string, error) {
-	data, err := os.ReadFile(d.ConsolePath(serverID))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	out := string(data)
-	if lines > 0 {
-		all := strings.SplitAfter(out, "\n")
-		if all[len(all)-1] == "" {
-			all = all[:len(all)-1]
-		}
-		if len(all) > lines {
-			out = strings.Join(all[len(all)-lines:], "")
-		}
-	}
-	return out, nil
 }
 
 // Rebuild implements compute.Hypervisor.

@@ -3,6 +3,10 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -22,8 +26,10 @@ const (
 	FlavorsAll
 )
 
-// ListFlavors returns one page of flavors. Non-admins always see public
-// flavors only, as in Nova.
+// ListFlavors returns one page of flavors. Non-admins always get the
+// public flavors and the private ones their project was given access to;
+// admins choose, and their "public" includes their own project's private
+// flavors too, as Nova's is_public=True does.
 func (s *Service) ListFlavors(ctx context.Context, c Caller, f compute.FlavorFilter, scope FlavorScope) ([]compute.Flavor, error) {
 	if !c.IsAdmin {
 		scope = FlavorsPublic
@@ -31,7 +37,7 @@ func (s *Service) ListFlavors(ctx context.Context, c Caller, f compute.FlavorFil
 	pub, priv := true, false
 	switch scope {
 	case FlavorsDefault, FlavorsPublic:
-		f.IsPublic = &pub
+		f.IsPublic, f.AccessProject = &pub, c.Creds.ProjectID
 	case FlavorsPrivate:
 		f.IsPublic = &priv
 	case FlavorsAll:
@@ -39,16 +45,34 @@ func (s *Service) ListFlavors(ctx context.Context, c Caller, f compute.FlavorFil
 	}
 	fl, err := s.flavors.ListFlavors(ctx, f)
 	if errors.Is(err, compute.ErrNotFound) {
-		return nil, compute.Errorf(compute.ErrBadRequest, "marker [%s] not found", f.Marker)
+		return nil, compute.Errorf(compute.ErrBadRequest, "marker [%s] not found", compute.Clip(f.Marker))
 	}
 	return fl, err
 }
 
-// GetFlavor returns one flavor.
-func (s *Service) GetFlavor(ctx context.Context, c Caller, id string) (compute.Flavor, error) {
+// visibleFlavor returns a flavor the caller may see and use: a public one,
+// or a private one its project was given access to; admins see all. Other
+// private flavors are ErrNotFound, as if they did not exist.
+func (s *Service) visibleFlavor(ctx context.Context, c Caller, id string) (compute.Flavor, error) {
 	f, err := s.flavors.GetFlavor(ctx, id)
+	if err != nil || f.IsPublic || c.IsAdmin {
+		return f, err
+	}
+	projects, err := s.flavors.FlavorProjects(ctx, id)
+	if err != nil {
+		return compute.Flavor{}, err
+	}
+	if !slices.Contains(projects, c.Creds.ProjectID) {
+		return compute.Flavor{}, fmt.Errorf("flavor %s: %w", id, compute.ErrNotFound)
+	}
+	return f, nil
+}
+
+// GetFlavor returns one flavor the caller may see (404 otherwise).
+func (s *Service) GetFlavor(ctx context.Context, c Caller, id string) (compute.Flavor, error) {
+	f, err := s.visibleFlavor(ctx, c, id)
 	if errors.Is(err, compute.ErrNotFound) {
-		return f, compute.Errorf(compute.ErrNotFound, "Flavor %s could not be found.", id)
+		return f, compute.Errorf(compute.ErrNotFound, "Flavor %s could not be found.", compute.Clip(id))
 	}
 	return f, err
 }
@@ -58,20 +82,8 @@ func (s *Service) CreateFlavor(ctx context.Context, c Caller, f compute.Flavor) 
 	if err := s.authorize(c, "os_compute_api:os-flavor-manage:create", nil); err != nil {
 		return f, err
 	}
-	bad := func(format string, args ...any) error { return compute.Errorf(compute.ErrBadRequest, format, args...) }
-	switch {
-	case f.Name == "" || utf8.RuneCountInString(f.Name) > 255:
-		return f, bad("Invalid input for field/attribute name. Value: %q. It must be 1 to 255 characters long.", f.Name)
-	case f.RAM < 1:
-		return f, bad("Invalid input for field/attribute ram. Value: %d. %d is less than the minimum of 1", f.RAM, f.RAM)
-	case f.VCPUs < 1:
-		return f, bad("Invalid input for field/attribute vcpus. Value: %d. %d is less than the minimum of 1", f.VCPUs, f.VCPUs)
-	case f.Disk < 0 || f.Swap < 0 || f.Ephemeral < 0:
-		return f, bad("Invalid input: disk, swap and ephemeral sizes must not be negative.")
-	case f.RxTxFactor <= 0:
-		return f, bad("Invalid input for field/attribute rxtx_factor: it must be positive.")
-	case utf8.RuneCountInString(f.ID) > 255:
-		return f, bad("Invalid input for field/attribute id: at most 255 characters.")
+	if err := checkFlavor(f); err != nil {
+		return f, err
 	}
 	if f.ID == "" || f.ID == "auto" {
 		f.ID = uuid.NewString()
@@ -111,19 +123,41 @@ func (s *Service) ExtraSpecs(ctx context.Context, c Caller, id string) (map[stri
 	return s.flavors.ExtraSpecs(ctx, id)
 }
 
+// ExtraSpec returns one extra spec of a flavor.
+func (s *Service) ExtraSpec(ctx context.Context, c Caller, id, key string) (string, error) {
+	if err := s.authorize(c, "os_compute_api:os-flavor-extra-specs:show", nil); err != nil {
+		return "", err
+	}
+	if _, err := s.GetFlavor(ctx, c, id); err != nil {
+		return "", err
+	}
+	specs, err := s.flavors.ExtraSpecs(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	v, ok := specs[key]
+	if !ok {
+		return "", compute.Errorf(compute.ErrNotFound, "Flavor %s has no extra specs with key %s.", compute.Clip(id), compute.Clip(key))
+	}
+	return v, nil
+}
+
 // SetExtraSpecs adds or updates extra specs (admin); rule is the create or
 // update rule name, as the call was made.
 func (s *Service) SetExtraSpecs(ctx context.Context, c Caller, id, rule string, specs map[string]string) error {
 	if err := s.authorize(c, "os_compute_api:os-flavor-extra-specs:"+rule, nil); err != nil {
 		return err
 	}
+	for k, v := range specs {
+		if !metadataKeyPattern.MatchString(k) {
+			return invalid("extra_specs", "Keys are 1 to 255 of a-z, A-Z, 0-9, space and -_:. (%q was unexpected).", compute.Clip(k))
+		}
+		if n := utf8.RuneCountInString(v); n > maxNameLen {
+			return invalid("extra_specs/"+k, "The value is too long (%d characters, at most %d).", n, maxNameLen)
+		}
+	}
 	if _, err := s.GetFlavor(ctx, c, id); err != nil {
 		return err
-	}
-	for k, v := range specs {
-		if k == "" || utf8.RuneCountInString(k) > 255 || utf8.RuneCountInString(v) > 255 {
-			return compute.Errorf(compute.ErrBadRequest, "Invalid extra spec %q: keys and values are 1 to 255 characters.", k)
-		}
 	}
 	return s.flavors.SetExtraSpecs(ctx, id, specs)
 }
@@ -141,6 +175,42 @@ func (s *Service) DeleteExtraSpec(ctx context.Context, c Caller, id, key string)
 			return compute.Errorf(compute.ErrNotFound, "Flavor %s has no extra specs with key %s.", id, key)
 		}
 		return err
+	}
+	return nil
+}
+
+// Nova's bounds on flavor fields (its flavor schema; the database's INT
+// and single-precision FLOAT).
+const (
+	maxFlavorInt  = 0x7FFFFFFF
+	maxRxTxFactor = 3.40282e+38
+)
+
+// flavorIDPattern is Nova's flavor id: letters, digits, ". _-", no
+// leading or trailing space (checked apart: Go's regexp has no lookaround).
+var flavorIDPattern = regexp.MustCompile(`^[a-zA-Z0-9. _-]{1,255}$`)
+
+// checkFlavor refuses what Nova's flavor schema refuses (400).
+func checkFlavor(f compute.Flavor) error {
+	if err := checkName("name", f.Name); err != nil {
+		return err
+	}
+	for _, v := range []struct {
+		field    string
+		val, min int
+	}{{"ram", f.RAM, 1}, {"vcpus", f.VCPUs, 1}, {"disk", f.Disk, 0}, {"swap", f.Swap, 0}, {"OS-FLV-EXT-DATA:ephemeral", f.Ephemeral, 0}} {
+		if v.val < v.min {
+			return invalid(v.field, "Value: %d. %d is less than the minimum of %d", v.val, v.val, v.min)
+		}
+		if v.val > maxFlavorInt {
+			return invalid(v.field, "Value: %d. %d is greater than the maximum of %d", v.val, v.val, maxFlavorInt)
+		}
+	}
+	if !(f.RxTxFactor > 0 && f.RxTxFactor <= maxRxTxFactor) {
+		return invalid("rxtx_factor", "It must be greater than 0 and at most %g.", maxRxTxFactor)
+	}
+	if f.ID != "" && (!flavorIDPattern.MatchString(f.ID) || strings.HasPrefix(f.ID, " ") || strings.HasSuffix(f.ID, " ")) {
+		return invalid("id", "Value: %q. Flavor ids are 1 to 255 of a-z, A-Z, 0-9 and \". _-\", not starting or ending with a space.", compute.Clip(f.ID))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,8 +31,11 @@ func (s *Service) CreateImage(ctx context.Context, c Caller, id, name string, me
 	if !s.authz.Enforce("os_compute_api:servers:create_image", serverTarget(sv), c.Creds) {
 		return "", compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:servers:create_image to be performed.")
 	}
-	if name == "" {
-		return "", compute.Errorf(compute.ErrBadRequest, "Invalid input for field/attribute name: the image needs a name.")
+	if err := checkName("name", name); err != nil {
+		return "", err
+	}
+	if err := checkMetadata("metadata", metadata); err != nil {
+		return "", err
 	}
 	if s.Hypervisor == nil {
 		return "", compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
@@ -62,7 +66,7 @@ func (s *Service) CreateImage(ctx context.Context, c Caller, id, name string, me
 	req.Properties = props
 	imageID, err := s.Images.Create(ctx, c.Creds, req)
 	if err != nil {
-		s.update(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone })
+		s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone })
 		return "", err
 	}
 	s.background(id, func(ctx context.Context) {
@@ -72,7 +76,7 @@ func (s *Service) CreateImage(ctx context.Context, c Caller, id, name string, me
 				s.log.Error("could not delete the failed snapshot image", "image", imageID, "err", derr)
 			}
 		}
-		if _, err := s.update(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone }); err != nil {
+		if _, err := s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone }); err != nil && !errors.Is(err, errGone) {
 			s.log.Error("could not clear the snapshot task", "server", id, "err", err)
 		}
 	})
@@ -81,7 +85,7 @@ func (s *Service) CreateImage(ctx context.Context, c Caller, id, name string, me
 
 // snapshot copies the server's disk to a temporary file and uploads it.
 func (s *Service) snapshot(ctx context.Context, c Caller, serverID, imageID string) error {
-	if _, err := s.update(ctx, serverID, func(sv *compute.Server) { sv.TaskState = compute.TaskImagePending }); err != nil {
+	if _, err := s.progress(ctx, serverID, func(sv *compute.Server) { sv.TaskState = compute.TaskImagePending }); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(s.SnapshotDir, 0o750); err != nil {
@@ -92,7 +96,7 @@ func (s *Service) snapshot(ctx context.Context, c Caller, serverID, imageID stri
 	if err := s.Hypervisor.Snapshot(ctx, serverID, tmp); err != nil {
 		return err
 	}
-	if _, err := s.update(ctx, serverID, func(sv *compute.Server) { sv.TaskState = compute.TaskImageUploading }); err != nil {
+	if _, err := s.progress(ctx, serverID, func(sv *compute.Server) { sv.TaskState = compute.TaskImageUploading }); err != nil {
 		return err
 	}
 	f, err := os.Open(tmp)
@@ -107,14 +111,20 @@ func (s *Service) snapshot(ctx context.Context, c Caller, serverID, imageID stri
 }
 
 // Rebuild gives a server a fresh disk from imageRef (the same image or
-// another one), keeping its id: the way to recover a damaged server.
-func (s *Service) Rebuild(ctx context.Context, c Caller, id, imageRef, name string) (*compute.Server, error) {
+// another one), keeping its id: the way to recover a damaged server. A
+// name, when given, renames it.
+func (s *Service) Rebuild(ctx context.Context, c Caller, id, imageRef string, name *string) (*compute.Server, error) {
 	sv, err := s.Get(ctx, c, id)
 	if err != nil {
 		return nil, err
 	}
 	if !s.authz.Enforce("os_compute_api:servers:rebuild", serverTarget(sv), c.Creds) {
 		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:servers:rebuild to be performed.")
+	}
+	if name != nil {
+		if err := checkName("name", *name); err != nil {
+			return nil, err
+		}
 	}
 	f := compute.Flavor{ID: sv.FlavorID, RAM: sv.RAM, VCPUs: sv.VCPUs, Disk: sv.Disk}
 	if _, err := s.checkImageFits(ctx, c, imageRef, f); err != nil {
@@ -128,8 +138,8 @@ func (s *Service) Rebuild(ctx context.Context, c Caller, id, imageRef, name stri
 			return compute.Errorf(compute.ErrConflict, "Cannot 'rebuild' instance %s while it is in vm_state %s", id, sv.VMState)
 		}
 		sv.TaskState, sv.ImageID = compute.TaskRebuilding, imageRef
-		if name != "" {
-			sv.Name = name
+		if name != nil {
+			sv.Name = *name
 		}
 		if sv.VMState == compute.VMError {
 			sv.VMState, sv.Fault = compute.VMActive, ""

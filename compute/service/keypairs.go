@@ -42,6 +42,10 @@ func (s *Service) CreateKeyPair(ctx context.Context, c Caller, name, publicKey s
 	if !keyNamePattern.MatchString(name) {
 		return compute.KeyPair{}, "", compute.Errorf(compute.ErrBadRequest, "Keypair data is invalid: Keypair name contains unsafe characters")
 	}
+	if len(publicKey) > maxPublicKeyLen {
+		// Four times the largest RSA key; what is stored stays bounded.
+		return compute.KeyPair{}, "", compute.Errorf(compute.ErrBadRequest, "Keypair data is invalid: the public key is longer than %d bytes", maxPublicKeyLen)
+	}
 	private := ""
 	if publicKey == "" {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)

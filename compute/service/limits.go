@@ -17,19 +17,16 @@ type Limits struct {
 	ServerGroupMembers                    int
 }
 
-// maxMetadataItems is Nova's default metadata_items quota.
-const maxMetadataItems = 128
-
 // Limits returns the caller's project limits and usage.
 func (s *Service) Limits(ctx context.Context, c Caller) (Limits, error) {
 	if err := s.authorize(c, "os_compute_api:limits", nil); err != nil {
 		return Limits{}, err
 	}
-	n, cores, ram, err := s.Servers.CountUsage(ctx, c.Creds.ProjectID)
+	used, err := s.Servers.CountUsage(ctx, c.Creds.ProjectID)
 	if err != nil {
 		return Limits{}, err
 	}
-	return Limits{Quotas: s.Quotas, InstancesUsed: n, CoresUsed: cores, RAMUsed: ram,
+	return Limits{Quotas: s.Quotas, InstancesUsed: used.Instances, CoresUsed: used.VCPUs, RAMUsed: used.RAM,
 		KeyPairs: 100, MetadataItems: maxMetadataItems, ServerGroups: 10, ServerGroupMembers: 10}, nil
 }
 
@@ -55,10 +52,8 @@ func (s *Service) SetMetadata(ctx context.Context, c Caller, id, rule string, md
 	if !s.authz.Enforce("os_compute_api:server-metadata:"+rule, serverTarget(sv), c.Creds) {
 		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:server-metadata:%s to be performed.", rule)
 	}
-	for k, v := range md {
-		if k == "" || len(k) > 255 || len(v) > 255 {
-			return nil, compute.Errorf(compute.ErrBadRequest, "Invalid metadata: keys are 1 to 255 characters and values at most 255.")
-		}
+	if err := checkMetadata("metadata", md); err != nil {
+		return nil, err
 	}
 	sv, err = s.updateIf(ctx, id, func(sv *compute.Server) error {
 		next := map[string]string{}
@@ -66,8 +61,8 @@ func (s *Service) SetMetadata(ctx context.Context, c Caller, id, rule string, md
 			maps.Copy(next, sv.Metadata)
 		}
 		maps.Copy(next, md)
-		if len(next) > maxMetadataItems {
-			return compute.Errorf(compute.ErrOverQuota, "Quota exceeded for metadata_items: at most %d items.", maxMetadataItems)
+		if err := checkMetadataCount(len(next)); err != nil {
+			return err
 		}
 		sv.Metadata = next
 		return nil
@@ -101,11 +96,11 @@ func (s *Service) ProjectLimits(ctx context.Context, c Caller, project string) (
 	if !s.authz.Enforce("os_compute_api:os-quota-sets:show", target, c.Creds) {
 		return Limits{}, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.")
 	}
-	n, cores, ram, err := s.Servers.CountUsage(ctx, project)
+	used, err := s.Servers.CountUsage(ctx, project)
 	if err != nil {
 		return Limits{}, err
 	}
-	return Limits{Quotas: s.Quotas, InstancesUsed: n, CoresUsed: cores, RAMUsed: ram,
+	return Limits{Quotas: s.Quotas, InstancesUsed: used.Instances, CoresUsed: used.VCPUs, RAMUsed: used.RAM,
 		KeyPairs: 100, MetadataItems: maxMetadataItems, ServerGroups: 10, ServerGroupMembers: 10}, nil
 }
 

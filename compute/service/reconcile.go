@@ -32,15 +32,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		switch {
 		case sv.TaskState == compute.TaskDeleting:
 			id := sv.ID
-			s.background(id, func(ctx context.Context) {
-				if err := s.Hypervisor.Destroy(ctx, id); err != nil {
-					s.failServer(ctx, id, fmt.Errorf("delete: %w", err))
-					return
-				}
-				s.update(ctx, id, func(sv *compute.Server) {
-					sv.VMState, sv.TaskState, sv.PowerState = compute.VMDeleted, compute.TaskNone, compute.PowerNoState
-				})
-			})
+			s.background(id, func(ctx context.Context) { s.finishDelete(ctx, id) })
 			continue
 		case sv.VMState == compute.VMBuilding || sv.TaskState == compute.TaskRebuilding:
 			s.failServer(ctx, sv.ID, fmt.Errorf("interrupted by a restart of the compute service"))

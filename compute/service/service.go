@@ -48,6 +48,7 @@ type Deps struct {
 	Images     compute.Images
 	Hypervisor compute.Hypervisor // nil: servers cannot be created (no libvirt)
 	Cache      ImageCache
+	Projects   compute.Projects // nil: flavor access takes project ids as given
 	Quotas     Quotas
 	// SnapshotDir holds server snapshots between copy and upload.
 	SnapshotDir string

@@ -1,0 +1,302 @@
+// Package computetest provides in-memory fakes of what the compute service
+// drives (a hypervisor, the image service), with gates that hold a call
+// until the test releases it, so that tests can interleave background work
+// with API calls deterministically.
+package computetest
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"imagestack/compute"
+	"imagestack/policy"
+)
+
+// Gate holds one call of an operation until released.
+type Gate struct {
+	entered chan struct{}
+	release chan error
+}
+
+// Entered waits until the held call has arrived.
+func (g *Gate) Entered(t testing.TB) {
+	t.Helper()
+	select {
+	case <-g.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held call never came")
+	}
+}
+
+// Release lets the held call return err.
+func (g *Gate) Release(err error) { g.release <- err }
+
+// gates are the pending one-shot gates of a fake, by operation name.
+type gates struct {
+	mu    sync.Mutex
+	byOp  map[string]*Gate
+	calls []string
+}
+
+// Hold makes the next call of op wait for Release.
+func (g *gates) Hold(op string) *Gate {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.byOp == nil {
+		g.byOp = map[string]*Gate{}
+	}
+	gate := &Gate{entered: make(chan struct{}), release: make(chan error, 1)}
+	g.byOp[op] = gate
+	return gate
+}
+
+// pass records a call of op on id and waits at its gate, if any.
+func (g *gates) pass(op, id string) error {
+	g.mu.Lock()
+	g.calls = append(g.calls, op+" "+id)
+	gate := g.byOp[op]
+	delete(g.byOp, op)
+	g.mu.Unlock()
+	if gate == nil {
+		return nil
+	}
+	close(gate.entered)
+	return <-gate.release
+}
+
+// Calls returns the calls made so far, as "op id".
+func (g *gates) Calls() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.calls)
+}
+
+// Hypervisor is a compute.Hypervisor keeping domains in memory. Calls on a
+// server without a domain fail, as libvirt's do.
+type Hypervisor struct {
+	gates
+	mu      sync.Mutex
+	domains map[string]compute.PowerState
+	specs   map[string]compute.SpawnSpec
+	console map[string][]byte
+}
+
+var _ compute.Hypervisor = (*Hypervisor)(nil)
+
+// NewHypervisor returns a hypervisor without domains.
+func NewHypervisor() *Hypervisor {
+	return &Hypervisor{domains: map[string]compute.PowerState{}, specs: map[string]compute.SpawnSpec{}, console: map[string][]byte{}}
+}
+
+// Domain reports whether a server has a domain, and its power state.
+func (h *Hypervisor) Domain(id string) (compute.PowerState, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ps, ok := h.domains[id]
+	return ps, ok
+}
+
+// Spec returns the last spec a server was spawned or rebuilt with.
+func (h *Hypervisor) Spec(id string) compute.SpawnSpec {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.specs[id]
+}
+
+// SetConsole sets what ConsoleOutput returns for a server.
+func (h *Hypervisor) SetConsole(id string, out []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.console[id] = out
+}
+
+// setPower changes an existing domain's state, or fails like libvirt.
+func (h *Hypervisor) setPower(id string, ps compute.PowerState) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.domains[id]; !ok {
+		return fmt.Errorf("domain of server %s: %w", id, compute.ErrNotFound)
+	}
+	h.domains[id] = ps
+	return nil
+}
+
+// Spawn implements compute.Hypervisor.
+func (h *Hypervisor) Spawn(_ context.Context, s compute.SpawnSpec) error {
+	if err := h.pass("spawn", s.ServerID); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.domains[s.ServerID], h.specs[s.ServerID] = compute.PowerRunning, s
+	return nil
+}
+
+// Start implements compute.Hypervisor.
+func (h *Hypervisor) Start(_ context.Context, id string) error {
+	if err := h.pass("start", id); err != nil {
+		return err
+	}
+	return h.setPower(id, compute.PowerRunning)
+}
+
+// Stop implements compute.Hypervisor.
+func (h *Hypervisor) Stop(_ context.Context, id string) error {
+	if err := h.pass("stop", id); err != nil {
+		return err
+	}
+	return h.setPower(id, compute.PowerShutdown)
+}
+
+// Reboot implements compute.Hypervisor.
+func (h *Hypervisor) Reboot(_ context.Context, id string, _ bool) error {
+	if err := h.pass("reboot", id); err != nil {
+		return err
+	}
+	return h.setPower(id, compute.PowerRunning)
+}
+
+// Destroy implements compute.Hypervisor.
+func (h *Hypervisor) Destroy(_ context.Context, id string) error {
+	if err := h.pass("destroy", id); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.domains, id)
+	delete(h.console, id)
+	return nil
+}
+
+// PowerState implements compute.Hypervisor.
+func (h *Hypervisor) PowerState(_ context.Context, id string) (compute.PowerState, error) {
+	if err := h.pass("power", id); err != nil {
+		return compute.PowerNoState, err
+	}
+	ps, _ := h.Domain(id)
+	return ps, nil
+}
+
+// ConsoleOutput implements compute.Hypervisor (what SetConsole set, whole).
+func (h *Hypervisor) ConsoleOutput(_ context.Context, id string) ([]byte, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.console[id]), nil
+}
+
+// Rebuild implements compute.Hypervisor.
+func (h *Hypervisor) Rebuild(ctx context.Context, s compute.SpawnSpec) error {
+	if err := h.pass("rebuild", s.ServerID); err != nil {
+		return err
+	}
+	if _, ok := h.Domain(s.ServerID); !ok {
+		return fmt.Errorf("domain of server %s: %w", s.ServerID, compute.ErrNotFound)
+	}
+	return h.Spawn(ctx, s)
+}
+
+// Snapshot implements compute.Hypervisor.
+func (h *Hypervisor) Snapshot(_ context.Context, id, dst string) error {
+	if err := h.pass("snapshot", id); err != nil {
+		return err
+	}
+	if _, ok := h.Domain(id); !ok {
+		return fmt.Errorf("domain of server %s: %w", id, compute.ErrNotFound)
+	}
+	return os.WriteFile(dst, []byte("qcow2"), 0o600)
+}
+
+// ImageData is the content of the image "img" that Images serves.
+var ImageData = []byte("boot sector and more")
+
+// Images is a compute.Images serving one active raw image, "img", and
+// recording snapshot images.
+type Images struct {
+	gates
+	mu      sync.Mutex
+	created []compute.NewImage
+}
+
+var _ compute.Images = (*Images)(nil)
+
+// Get implements compute.Images.
+func (f *Images) Get(_ context.Context, _ policy.Credentials, id string) (compute.ImageInfo, error) {
+	if id != "img" {
+		return compute.ImageInfo{}, fmt.Errorf("image %s: %w", id, compute.ErrNotFound)
+	}
+	sum := md5.Sum(ImageData)
+	return compute.ImageInfo{ID: id, Status: "active", DiskFormat: "raw", Checksum: hex.EncodeToString(sum[:]), Size: int64(len(ImageData)),
+		Properties: map[string]string{"os_distro": "x", "image_type": "base"}}, nil
+}
+
+// Download implements compute.Images.
+func (f *Images) Download(_ context.Context, _ policy.Credentials, _ string, w io.Writer) error {
+	_, err := w.Write(ImageData)
+	return err
+}
+
+// Create implements compute.Images; every snapshot is named "snap".
+func (f *Images) Create(_ context.Context, _ policy.Credentials, req compute.NewImage) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.created = append(f.created, req)
+	return "snap", nil
+}
+
+// Created returns the image requests made so far.
+func (f *Images) Created() []compute.NewImage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.created)
+}
+
+// Upload implements compute.Images.
+func (f *Images) Upload(_ context.Context, _ policy.Credentials, id string, r io.Reader) error {
+	if err := f.pass("upload", id); err != nil {
+		return err
+	}
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+
+// Delete implements compute.Images.
+func (f *Images) Delete(_ context.Context, _ policy.Credentials, id string) error {
+	return f.pass("delete", id)
+}
+
+// Enforcer is the policy engine as the compute service uses it.
+type Enforcer interface {
+	Enforce(rule string, target policy.Target, creds policy.Credentials) bool
+}
+
+// DefinedRules wraps a policy engine and fails the test whenever a rule the
+// compute service asks about is not one of Nova's defaults: the engine
+// denies undefined Nova rule names, so a typo would deny everyone.
+func DefinedRules(t testing.TB, e Enforcer) Enforcer {
+	defined := map[string]bool{}
+	for _, r := range policy.NovaDefaults {
+		defined[r.Name] = true
+	}
+	return definedRules{t, e, defined}
+}
+
+type definedRules struct {
+	t       testing.TB
+	e       Enforcer
+	defined map[string]bool
+}
+
+func (d definedRules) Enforce(rule string, target policy.Target, creds policy.Credentials) bool {
+	if !d.defined[rule] {
+		d.t.Errorf("the compute service asked for rule %q, which Nova's defaults do not define", rule)
+	}
+	return d.e.Enforce(rule, target, creds)
+}

@@ -1,0 +1,98 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"imagestack/common/db/dbtest"
+	"imagestack/compute"
+	computedb "imagestack/compute/db"
+)
+
+func newServers(project string, n int) []*compute.Server {
+	now := time.Now()
+	out := make([]*compute.Server, n)
+	for i := range out {
+		out[i] = &compute.Server{ID: uuid.NewString(), Name: fmt.Sprintf("s%d", i), ProjectID: project, UserID: "u", ImageID: "img",
+			FlavorID: "1", RAM: 64, VCPUs: 1, Disk: 1, VMState: compute.VMBuilding, ReservationID: "r-1",
+			Metadata: map[string]string{"k": "v"}, CreatedAt: now, UpdatedAt: now}
+	}
+	return out
+}
+
+// upTo is a FitFunc allowing at most limit instances, as many of want as fit.
+func upTo(limit, want int) compute.FitFunc {
+	return func(used compute.Usage) (int, error) {
+		n := min(want, limit-used.Instances)
+		if n < 1 {
+			return 0, compute.ErrOverQuota
+		}
+		return n, nil
+	}
+}
+
+// TestCreateServersWithinQuota: many concurrent creates in one project never
+// store more than its quota between them, on every engine; other projects
+// are not held up by the project's lock.
+func TestCreateServersWithinQuota(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		r, err := computedb.New(gdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		const limit, callers = 10, 24
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		stored, refused := 0, 0
+		for i := range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				project := "p"
+				if i%4 == 3 {
+					project = fmt.Sprintf("q%d", i)
+				}
+				got, err := r.CreateServers(ctx, project, newServers(project, 3), upTo(limit, 3))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case errors.Is(err, compute.ErrOverQuota):
+					refused++
+				case err != nil:
+					t.Errorf("create: %v", err)
+				case project == "p":
+					stored += len(got)
+				}
+			}()
+		}
+		wg.Wait()
+		used, err := r.CountUsage(ctx, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used.Instances != limit || stored != limit || used.VCPUs != limit || used.RAM != limit*64 {
+			t.Fatalf("quota of %d instances: %d stored by the calls, usage %+v (%d calls refused)", limit, stored, used, refused)
+		}
+		if other, _ := r.CountUsage(ctx, "q3"); other.Instances != 3 {
+			t.Fatalf("another project: %+v", other)
+		}
+		// A refusal stores nothing; a server of another project is refused.
+		if _, err := r.CreateServers(ctx, "p", newServers("p", 1), upTo(limit, 1)); !errors.Is(err, compute.ErrOverQuota) {
+			t.Fatalf("over quota: %v", err)
+		}
+		if _, err := r.CreateServers(ctx, "x", newServers("y", 1), upTo(limit, 1)); err == nil {
+			t.Fatal("a server of another project was stored")
+		}
+		if used, _ := r.CountUsage(ctx, "y"); used.Instances != 0 {
+			t.Fatalf("refused servers stored: %+v", used)
+		}
+	})
+}

@@ -1,0 +1,204 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"unicode/utf8"
+
+	"imagestack/compute"
+)
+
+// A server's life after the request that changed it: background work, one
+// operation per server at a time, and the rule that a delete wins. Once a
+// server is being deleted (task_state deleting) or deleted, no boot, action
+// or snapshot step may change it any more, neither to ACTIVE nor to ERROR:
+// the delete alone decides how it ends.
+
+// errGone tells a background step that its server is deleted or being
+// deleted, so the step leaves it alone.
+var errGone = errors.New("the server is deleted or being deleted")
+
+// gone reports whether a delete has claimed sv.
+func gone(sv *compute.Server) bool {
+	return sv.VMState == compute.VMDeleted || sv.TaskState == compute.TaskDeleting
+}
+
+// background runs work for a server after the request returns, one
+// operation per server at a time.
+func (s *Service) background(serverID string, work func(ctx context.Context)) {
+	s.tasks.Add(1)
+	go func() {
+		defer s.tasks.Done()
+		mu, _ := s.locks.LoadOrStore(serverID, &sync.Mutex{})
+		mu.(*sync.Mutex).Lock()
+		defer mu.(*sync.Mutex).Unlock()
+		work(context.Background())
+	}()
+}
+
+// update loads a server, applies change and saves it, holding the server's
+// row lock so that concurrent updates (an API call during a background
+// boot, say) never overwrite each other.
+func (s *Service) update(ctx context.Context, id string, change func(*compute.Server)) (*compute.Server, error) {
+	return s.updateIf(ctx, id, func(sv *compute.Server) error { change(sv); return nil })
+}
+
+// updateIf is update whose change may refuse (its error is returned and
+// nothing is saved): check-and-set of a server's state in one step.
+func (s *Service) updateIf(ctx context.Context, id string, change func(*compute.Server) error) (*compute.Server, error) {
+	mu, _ := s.rows.LoadOrStore(id, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	sv, err := s.Servers.GetServer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := change(sv); err != nil {
+		return nil, err
+	}
+	sv.UpdatedAt = s.now().UTC()
+	return sv, s.Servers.UpdateServer(ctx, sv)
+}
+
+// progress is update for the steps of background work: it changes nothing
+// of a server a delete has claimed, and says so with errGone.
+func (s *Service) progress(ctx context.Context, id string, change func(*compute.Server)) (*compute.Server, error) {
+	return s.updateIf(ctx, id, func(sv *compute.Server) error {
+		if gone(sv) {
+			return errGone
+		}
+		change(sv)
+		return nil
+	})
+}
+
+// maxFaultLen bounds a fault message (qemu-img and libvirt can say a lot).
+const maxFaultLen = 1024
+
+func faultMessage(err error) string {
+	msg := err.Error()
+	if utf8.RuneCountInString(msg) > maxFaultLen {
+		msg = string([]rune(msg)[:maxFaultLen]) + "..."
+	}
+	return msg
+}
+
+// failServer puts a server into ERROR with a fault message, unless a
+// delete has claimed it (the failure of a step the delete made pointless).
+func (s *Service) failServer(ctx context.Context, id string, cause error) {
+	_, err := s.progress(ctx, id, func(sv *compute.Server) {
+		sv.VMState, sv.TaskState, sv.Fault = compute.VMError, compute.TaskNone, faultMessage(cause)
+	})
+	switch {
+	case errors.Is(err, errGone):
+		s.log.Info("server operation ended by a delete", "server", id, "err", cause)
+	case err != nil:
+		s.log.Error("could not record server failure", "server", id, "cause", cause, "err", err)
+	default:
+		s.log.Error("server operation failed", "server", id, "err", cause)
+	}
+}
+
+// boot brings a new server up: base image (cached), disk, domain.
+func (s *Service) boot(ctx context.Context, c Caller, id string) {
+	sv, err := s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskSpawning })
+	if err != nil {
+		if !errors.Is(err, errGone) {
+			s.log.Error("boot: server vanished", "server", id, "err", err)
+		}
+		return
+	}
+	s.provision(ctx, c, id, sv.ImageID, s.Hypervisor.Spawn)
+}
+
+// provision readies the server's base image (downloaded once into the host
+// cache) and hands place (Spawn or Rebuild) the server's spec; the server
+// ends ACTIVE and running, or in ERROR with the cause, unless a delete
+// claims it meanwhile.
+func (s *Service) provision(ctx context.Context, c Caller, id, imageRef string, place func(context.Context, compute.SpawnSpec) error) {
+	im, err := s.Images.Get(ctx, c.Creds, imageRef)
+	if err != nil {
+		s.failServer(ctx, id, fmt.Errorf("image %s: %w", imageRef, err))
+		return
+	}
+	base, err := s.Cache.Get(ctx, im.ID, im.Checksum, func(ctx context.Context, w io.Writer) error {
+		return s.Images.Download(ctx, c.Creds, im.ID, w)
+	})
+	if err != nil {
+		s.failServer(ctx, id, err)
+		return
+	}
+	sv, err := s.Servers.GetServer(ctx, id)
+	if err != nil || gone(sv) {
+		return
+	}
+	spec := compute.SpawnSpec{ServerID: id, Name: sv.Name, MemoryMiB: sv.RAM, VCPUs: sv.VCPUs, RootGB: sv.Disk,
+		BaseImage: base, BaseFormat: im.DiskFormat}
+	if err := place(ctx, spec); err != nil {
+		s.failServer(ctx, id, err)
+		return
+	}
+	now := s.now().UTC()
+	if _, err := s.progress(ctx, id, func(sv *compute.Server) {
+		sv.VMState, sv.TaskState, sv.PowerState, sv.LaunchedAt = compute.VMActive, compute.TaskNone, compute.PowerRunning, &now
+	}); err != nil && !errors.Is(err, errGone) {
+		s.log.Error("could not record the active server", "server", id, "err", err)
+	}
+}
+
+// Delete removes a server: its domain and disks go, the record is marked
+// deleted. It wins over whatever else the server is doing: the operation
+// in progress finishes (or is skipped if it has not started) without
+// changing the server, then the delete runs. Deleting a server already
+// being deleted changes nothing.
+func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
+	sv, err := s.Get(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	if !s.authz.Enforce("os_compute_api:servers:delete", serverTarget(sv), c.Creds) {
+		return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:servers:delete to be performed.")
+	}
+	_, err = s.updateIf(ctx, id, func(sv *compute.Server) error {
+		if gone(sv) {
+			return errGone
+		}
+		sv.TaskState = compute.TaskDeleting
+		return nil
+	})
+	if errors.Is(err, errGone) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.background(id, func(ctx context.Context) { s.finishDelete(ctx, id) })
+	return nil
+}
+
+// finishDelete destroys a server's domain and files and marks it deleted;
+// if the hypervisor fails, the server goes to ERROR (as in Nova) and can be
+// deleted again.
+func (s *Service) finishDelete(ctx context.Context, id string) {
+	if s.Hypervisor != nil {
+		if err := s.Hypervisor.Destroy(ctx, id); err != nil {
+			s.log.Error("delete failed", "server", id, "err", err)
+			if _, err := s.update(ctx, id, func(sv *compute.Server) {
+				sv.VMState, sv.TaskState, sv.Fault = compute.VMError, compute.TaskNone, faultMessage(fmt.Errorf("delete: %w", err))
+			}); err != nil {
+				s.log.Error("could not record the failed delete", "server", id, "err", err)
+			}
+			return
+		}
+	}
+	if _, err := s.update(ctx, id, func(sv *compute.Server) {
+		sv.VMState, sv.TaskState, sv.PowerState = compute.VMDeleted, compute.TaskNone, compute.PowerNoState
+	}); err != nil {
+		s.log.Error("could not record deleted server", "server", id, "err", err)
+	}
+	s.locks.Delete(id)
+	s.rows.Delete(id)
+}

@@ -1,0 +1,134 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"imagestack/compute"
+	"imagestack/compute/computetest"
+	"imagestack/compute/service"
+)
+
+// deleteDuring accepts a delete while gate holds a hypervisor call of a
+// background step, then holds the delete's Destroy, releases the step with
+// stepErr and returns the server as it is while the delete waits: a delete
+// has claimed it, so it must still show task_state deleting.
+func deleteDuring(t *testing.T, e *env, id string, gate *computetest.Gate, stepErr error) *compute.Server {
+	t.Helper()
+	gate.Entered(t)
+	destroy := e.hv.Hold("destroy")
+	if err := e.svc.Delete(context.Background(), e.member, id); err != nil {
+		t.Fatal(err)
+	}
+	gate.Release(stepErr)
+	destroy.Entered(t)
+	sv := e.get(t, id)
+	destroy.Release(nil)
+	e.svc.Wait()
+	return sv
+}
+
+// assertDeleted: the delete won, whatever ran before or after it.
+func assertDeleted(t *testing.T, e *env, id string, during *compute.Server) {
+	t.Helper()
+	if during.TaskState != compute.TaskDeleting || during.VMState == compute.VMError {
+		t.Errorf("while the delete ran the server was %s (vm_state %s, task %q, fault %q), want task deleting",
+			during.Status(), during.VMState, during.TaskState, during.Fault)
+	}
+	if sv := e.get(t, id); sv.VMState != compute.VMDeleted || sv.TaskState != compute.TaskNone {
+		t.Errorf("after the delete: vm_state %s task %q fault %q", sv.VMState, sv.TaskState, sv.Fault)
+	}
+	if _, ok := e.hv.Domain(id); ok {
+		t.Errorf("a domain is left after the delete")
+	}
+}
+
+// TestDeleteWinsOverBoot: a boot that ends (well or badly) after a delete
+// was accepted neither reports ACTIVE nor ERROR; the server ends deleted.
+func TestDeleteWinsOverBoot(t *testing.T) {
+	for name, spawnErr := range map[string]error{"boot succeeds": nil, "boot fails": errors.New("domain vanished")} {
+		t.Run(name, func(t *testing.T) {
+			e := setup(t)
+			spawn := e.hv.Hold("spawn")
+			res, err := e.svc.Create(context.Background(), e.member, service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := res.Servers[0].ID
+			assertDeleted(t, e, id, deleteDuring(t, e, id, spawn, spawnErr))
+		})
+	}
+}
+
+// TestDeleteWinsOverActions: an action or snapshot whose hypervisor call
+// fails because the delete is under way leaves the server to the delete;
+// one queued behind the delete never reaches the hypervisor.
+func TestDeleteWinsOverActions(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		op  string
+		act func(e *env, id string) error
+	}{
+		{"stop", func(e *env, id string) error { return e.svc.Stop(ctx, e.member, id) }},
+		{"reboot", func(e *env, id string) error { return e.svc.Reboot(ctx, e.member, id, true) }},
+		{"snapshot", func(e *env, id string) error { _, err := e.svc.CreateImage(ctx, e.member, id, "snap", nil); return err }},
+		{"rebuild", func(e *env, id string) error { _, err := e.svc.Rebuild(ctx, e.member, id, "img", nil); return err }},
+	} {
+		t.Run(c.op, func(t *testing.T) {
+			e := setup(t)
+			id := e.boot(t, e.member).ID
+			gate := e.hv.Hold(c.op)
+			if err := c.act(e, id); err != nil {
+				t.Fatal(err)
+			}
+			assertDeleted(t, e, id, deleteDuring(t, e, id, gate, fmt.Errorf("domain of server %s: %w", id, compute.ErrNotFound)))
+		})
+	}
+	t.Run("queued behind the delete", func(t *testing.T) {
+		e := setup(t)
+		id := e.boot(t, e.member).ID
+		// A power-state read holds the server's operation lock, so the
+		// stop and the delete both queue behind it.
+		power := e.hv.Hold("power")
+		go e.svc.SyncServer(ctx, id, false)
+		power.Entered(t)
+		if err := e.svc.Stop(ctx, e.member, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.Delete(ctx, e.member, id); err != nil {
+			t.Fatal(err)
+		}
+		power.Release(nil)
+		e.svc.Wait()
+		assertDeleted(t, e, id, &compute.Server{TaskState: compute.TaskDeleting})
+		if calls := strings.Join(e.hv.Calls(), ","); strings.Contains(calls, "stop") {
+			t.Errorf("the stop ran although a delete was accepted before it started: %s", calls)
+		}
+	})
+}
+
+// TestDeleteTwice: a second delete while the first runs changes nothing.
+func TestDeleteTwice(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	id := e.boot(t, e.member).ID
+	destroy := e.hv.Hold("destroy")
+	if err := e.svc.Delete(ctx, e.member, id); err != nil {
+		t.Fatal(err)
+	}
+	destroy.Entered(t)
+	if err := e.svc.Delete(ctx, e.member, id); err != nil {
+		t.Fatalf("second delete: %v", err)
+	}
+	destroy.Release(nil)
+	e.svc.Wait()
+	if n := strings.Count(strings.Join(e.hv.Calls(), ","), "destroy"); n != 1 {
+		t.Fatalf("%d destroys", n)
+	}
+	if _, err := e.svc.Get(ctx, e.member, id); !errors.Is(err, compute.ErrNotFound) {
+		t.Fatalf("deleted server: %v", err)
+	}
+}
