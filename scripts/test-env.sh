@@ -6,6 +6,7 @@
 #   MinIO        127.0.0.1:$MINIO_PORT (built with `go install` at a pinned version)
 #   libvirt      qemu:///system (libvirtd + virtlogd started without systemd)
 #   openstack    Debian's python3-openstackclient, -glanceclient, -novaclient
+#   genisoimage  builds the ISO images glance/diskformat's tests inspect
 #
 # As root it installs and starts what is missing; it is idempotent and quick
 # (well under a second) when everything already runs. As another user it
@@ -352,6 +353,16 @@ if ! clients_ok; then
 		clients_ok || fail clients "the openstack, glance or nova command is still missing after installing them"
 	else
 		fail clients "the openstack, glance and nova CLIs are missing (run as root to install them)"
+	fi
+fi
+
+# --- Image tools -------------------------------------------------------------
+# qemu-img comes with libvirt above; glance/diskformat's tests also build ISOs.
+if ! command -v genisoimage >/dev/null; then
+	if [ "$root" = 1 ]; then
+		apt_install genisoimage || fail genisoimage "could not install genisoimage"
+	else
+		fail genisoimage "genisoimage is missing (run as root to install it)"
 	fi
 fi
 

@@ -101,15 +101,27 @@ type inspector struct {
 // inspectors are tried in this order; at most one may recognise the data,
 // except that an ISO may also carry a partition table (see resolve).
 var inspectors = []inspector{
-	{detectQcow2, inspectQcow2},
-	{detectQED, inspectQED},
-	{detectVMDK, inspectVMDK},
+	{startsWith(QCOW2, qcow2Magic), inspectQcow2},
+	{startsWith(QED, qedMagic), inspectQED},
+	{startsWith(VMDK, vmdkSparseMagic, vmdkCOWDMagic), inspectVMDK},
 	{detectVMDKText, inspectVMDKText},
-	{detectVHD, inspectVHD},
-	{detectVHDX, inspectVHDX},
+	{startsWith(VHD, vhdMagic), inspectVHD},
+	{startsWith(VHDX, vhdxMagic), inspectVHDX},
 	{detectVDI, inspectVDI},
 	{detectISO, inspectISO},
 	{detectPartitioned, inspectPartitioned},
+}
+
+// startsWith detects format f by the magic numbers its data starts with.
+func startsWith(f Format, magics ...string) func(view) Format {
+	return func(v view) Format {
+		for _, m := range magics {
+			if v.hasPrefix(m) {
+				return f
+			}
+		}
+		return Unrecognised
+	}
 }
 
 // Inspect recognises the format of an image from its first bytes and runs
@@ -119,20 +131,22 @@ var inspectors = []inspector{
 // the data is shorter (bytes past HeadSize are ignored). size is the total
 // length of the data, or -1 when not known yet; with -1, a head shorter than
 // HeadSize is taken to be all of the data. The verdict (format and error)
-// depends on head alone, so a caller may inspect as soon as it has HeadSize
-// bytes, refuse early, and call again at the end with the size to learn a
-// raw image's virtual size.
+// depends on head and on whether more data follows it, not on the exact
+// size: a caller that has received more than HeadSize bytes may inspect with
+// size -1 and refuse at once, then learn the sizes at the end (DataSize, and
+// VirtualSize for raw data) by calling again with the size.
 //
 // The error, when not nil, is an *UnsafeError wrapping ErrUnsafe whose
-// message can be shown to the client. Data in no recognised format is not an
+// message can be shown to the client; Info then says what the data was
+// recognised as, with no sizes. Data in no recognised format is not an
 // error: it is raw bytes (Format Unrecognised); see Check for what each
 // disk_format accepts.
 func Inspect(head []byte, size int64) (Info, error) {
 	v := newView(head, size)
-	var found []found
+	var found []match
 	for i, in := range inspectors {
 		if f := in.detect(v); f != Unrecognised {
-			found = append(found, match(i, f))
+			found = append(found, match{i, f})
 		}
 	}
 	found = resolve(found)
@@ -142,6 +156,9 @@ func Inspect(head []byte, size int64) (Info, error) {
 	case 1:
 		info, err := inspectors[found[0].i].inspect(v, found[0].f)
 		info.Format, info.DataSize = found[0].f, v.total()
+		if err != nil {
+			info.VirtualSize, info.DataSize = 0, 0
+		}
 		return info, err
 	}
 	names := make([]string, len(found))
@@ -152,13 +169,11 @@ func Inspect(head []byte, size int64) (Info, error) {
 		strings.Join(names, ", "))
 }
 
-// found is one inspector that recognised the data.
-type found struct {
+// match is one inspector that recognised the data.
+type match struct {
 	i int    // index in inspectors
 	f Format // what it recognised
 }
-
-func match(i int, f Format) found { return found{i, f} }
 
 // resolve settles data recognised by several inspectors. A bootable ISO
 // carries an MBR or GPT in its system area (the first 32 KiB, which ISO 9660
@@ -166,14 +181,14 @@ func match(i int, f Format) found { return found{i, f} }
 // Glance decides for iso+gpt. Every other combination stays ambiguous, and
 // Inspect refuses it as Glance does ("Multiple formats detected"): one format
 // hidden inside another is how an attacker gets a header past a check.
-func resolve(fs []found) []found {
+func resolve(fs []match) []match {
 	if len(fs) != 2 {
 		return fs
 	}
 	for i, m := range fs {
 		other := fs[1-i].f
 		if m.f == ISO && (other == MBR || other == GPT) {
-			return []found{m}
+			return []match{m}
 		}
 	}
 	return fs
