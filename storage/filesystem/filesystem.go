@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -164,6 +165,10 @@ func (s *Store) createTemp(key string) (*os.File, bool, error) {
 // every Linux block device.
 const directAlign = 4096
 
+// bufferPool keeps aligned write buffers between Puts, so that uploads
+// reuse them instead of leaving garbage behind.
+var bufferPool = sync.Pool{New: func() any { b := alignedBuffer(writeBufferSize); return &b }}
+
 // alignedBuffer returns n bytes starting on a directAlign boundary.
 func alignedBuffer(n int) []byte {
 	b := make([]byte, n+directAlign)
@@ -239,9 +244,13 @@ func writeAll(ctx context.Context, f *os.File, r io.Reader, direct bool) (int64,
 	}
 	writes := make(chan write, writesInFlight)
 	free := make(chan []byte, writesInFlight)
-	for range writesInFlight {
-		free <- alignedBuffer(writeBufferSize)
-	}
+	allocated := 0 // buffers taken from the pool, one more only while the others are busy
+	defer func() {
+		for range allocated {
+			b := <-free
+			bufferPool.Put(&b)
+		}
+	}()
 	var werr error // the writer's first error, readable once failed or done is closed
 	failed, done := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -265,12 +274,20 @@ func writeAll(ctx context.Context, f *os.File, r io.Reader, direct bool) (int64,
 			return total, err
 		}
 		var buf []byte
-		select {
-		case buf = <-free:
-		case <-failed:
-			return total, finish()
+		if allocated < writesInFlight && len(free) == 0 {
+			allocated++
+			buf = *bufferPool.Get().(*[]byte)
+		} else {
+			select {
+			case buf = <-free:
+			case <-failed:
+				return total, finish()
+			}
 		}
 		n, rerr := storage.Fill(r, buf)
+		if n == 0 {
+			free <- buf // unused: back for the deferred return to the pool
+		}
 		if n > 0 {
 			size := n
 			if direct && n%directAlign != 0 {
