@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ type Server struct {
 	Env         []string // extra environment for the process
 	cmd         *exec.Cmd
 	exited      chan struct{}
-	log         *bytes.Buffer
+	log         *syncBuffer
 	printedPath chan string // receives the clouds.yaml path the server prints
 }
 
@@ -101,7 +102,7 @@ func NewServer(t testing.TB, env []string, extra string) *Server {
 func (s *Server) Start() {
 	t := s.t
 	t.Helper()
-	s.log = &bytes.Buffer{}
+	s.log = &syncBuffer{}
 	s.cmd = exec.Command(serverBin, "-config", s.ConfigPath)
 	s.cmd.Env = append(append(os.Environ(), "STATE_DIR="+s.StateDir), s.Env...)
 	stdout, _ := s.cmd.StdoutPipe()
@@ -139,6 +140,25 @@ func (s *Server) Start() {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+// syncBuffer is the server's log: written by the process's output copier,
+// read by tests while the server runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Stop ends the process (SIGTERM, then kill).

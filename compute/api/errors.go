@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"imagestack/common/apierr"
 	"imagestack/common/httpx"
 	"imagestack/compute"
 )
@@ -32,7 +33,12 @@ var statusOf = []struct {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	for _, e := range statusOf {
 		if errors.Is(err, e.kind) {
-			writeError(w, r, e.status, compute.Message(err))
+			msg := compute.Message(err)
+			if e.status == http.StatusServiceUnavailable {
+				w.Header().Set("Retry-After", httpx.RetryAfter)
+				msg = apierr.Message(err, httpx.UnavailableMessage)
+			}
+			writeError(w, r, e.status, msg)
 			return
 		}
 	}

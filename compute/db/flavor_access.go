@@ -44,13 +44,13 @@ func (r *Repo) FlavorProjects(ctx context.Context, flavorID string) ([]string, e
 
 // AddFlavorAccess implements compute.FlavorRepository.
 func (r *Repo) AddFlavorAccess(ctx context.Context, flavorID, projectID string) error {
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := lockFlavor(tx, flavorID); err != nil {
 			return err
 		}
 		row := flavorProjectRow{FlavorID: flavorID, ProjectID: projectID}
 		return classify(tx.Create(&row).Error, "access of project "+projectID+" to flavor "+flavorID)
-	})
+	}), "add flavor access")
 }
 
 // RemoveFlavorAccess implements compute.FlavorRepository.

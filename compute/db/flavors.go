@@ -54,7 +54,7 @@ func New(gdb *gorm.DB) (*Repo, error) {
 // classify converts gorm/driver errors into domain error kinds.
 func classify(err error, what string) error { return errorKinds.Classify(err, what) }
 
-var errorKinds = commondb.Kinds{NotFound: compute.ErrNotFound, Conflict: compute.ErrConflict}
+var errorKinds = commondb.Kinds{NotFound: compute.ErrNotFound, Conflict: compute.ErrConflict, Unavailable: compute.ErrUnavailable}
 
 // CreateFlavor implements compute.FlavorRepository.
 func (r *Repo) CreateFlavor(ctx context.Context, f compute.Flavor) error {
@@ -139,7 +139,7 @@ func (r *Repo) ListFlavors(ctx context.Context, f compute.FlavorFilter) ([]compu
 
 // DeleteFlavor implements compute.FlavorRepository.
 func (r *Repo) DeleteFlavor(ctx context.Context, id string) error {
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := lockFlavor(tx, id); err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func (r *Repo) DeleteFlavor(ctx context.Context, id string) error {
 			return classify(err, "flavor "+id)
 		}
 		return classify(tx.Where("id = ?", id).Delete(&flavorRow{}).Error, "flavor "+id)
-	})
+	}), "delete flavor")
 }
 
 // CountFlavors implements compute.FlavorRepository.
@@ -175,7 +175,7 @@ func (r *Repo) ExtraSpecs(ctx context.Context, flavorID string) (map[string]stri
 
 // SetExtraSpecs implements compute.FlavorRepository.
 func (r *Repo) SetExtraSpecs(ctx context.Context, flavorID string, specs map[string]string) error {
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for k, v := range specs {
 			if err := tx.Where("flavor_id = ? AND spec_key = ?", flavorID, k).Delete(&extraSpecRow{}).Error; err != nil {
 				return classify(err, "extra spec "+k)
@@ -185,7 +185,7 @@ func (r *Repo) SetExtraSpecs(ctx context.Context, flavorID string, specs map[str
 			}
 		}
 		return nil
-	})
+	}), "set extra specs")
 }
 
 // DeleteExtraSpec implements compute.FlavorRepository.

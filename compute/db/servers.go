@@ -165,7 +165,7 @@ func (r *Repo) CreateServers(ctx context.Context, projectID string, servers []*c
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, classify(err, "create servers")
 	}
 	return created, nil
 }
@@ -236,7 +236,7 @@ func (r *Repo) ListServers(ctx context.Context, f compute.ServerFilter) ([]*comp
 
 // UpdateServer implements compute.ServerRepository.
 func (r *Repo) UpdateServer(ctx context.Context, s *compute.Server) error {
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		row := serverToRow(s)
 		res := tx.Model(&serverRow{}).Where("id = ?", s.ID).Select("*").Omit("id", "created_at").Updates(&row)
 		if res.Error != nil {
@@ -250,7 +250,7 @@ func (r *Repo) UpdateServer(ctx context.Context, s *compute.Server) error {
 			}
 		}
 		return classify(writeMetadata(tx, s), "server metadata")
-	})
+	}), "update server")
 }
 
 // CountUsage implements compute.ServerRepository.

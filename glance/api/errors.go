@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"imagestack/common/apierr"
 	"imagestack/common/httpx"
 	"imagestack/glance"
 )
@@ -34,10 +35,12 @@ var statusOf = []struct {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	for _, e := range statusOf {
 		if errors.Is(err, e.kind) {
+			msg := glance.Message(err)
 			if e.status == http.StatusServiceUnavailable {
-				w.Header().Set("Retry-After", "30")
+				w.Header().Set("Retry-After", httpx.RetryAfter)
+				msg = apierr.Message(err, httpx.UnavailableMessage)
 			}
-			writeError(w, r, e.status, glance.Message(err))
+			writeError(w, r, e.status, msg)
 			return
 		}
 	}

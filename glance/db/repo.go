@@ -95,7 +95,7 @@ func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 // classify converts gorm/driver errors into domain error kinds.
 func classify(err error, what string) error { return errorKinds.Classify(err, what) }
 
-var errorKinds = commondb.Kinds{NotFound: glance.ErrNotFound, Conflict: glance.ErrConflict}
+var errorKinds = commondb.Kinds{NotFound: glance.ErrNotFound, Conflict: glance.ErrConflict, Unavailable: glance.ErrUnavailable}
 
 func toRow(im *glance.Image) imageRow {
 	return imageRow{ID: im.ID, Name: im.Name, Status: im.Status, Visibility: im.Visibility, Protected: im.Protected,
@@ -144,13 +144,13 @@ func writeChildren(tx *gorm.DB, im *glance.Image) error {
 
 // Create implements glance.Repository.
 func (r *Repo) Create(ctx context.Context, im *glance.Image) error {
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		row := toRow(im)
 		if err := tx.Create(&row).Error; err != nil {
 			return classify(err, "create image "+im.ID)
 		}
 		return classify(writeChildren(tx, im), "create image "+im.ID)
-	})
+	}), "create")
 }
 
 // Get implements glance.Repository.
@@ -208,6 +208,7 @@ func loadChildren(db *gorm.DB, ims []*glance.Image) error {
 // tags and properties, changed and written back with the next version.
 func (r *Repo) Update(ctx context.Context, id string, change func(*glance.Image) error) (*glance.Image, error) {
 	var out *glance.Image
+	var changeErr error // returned as it is
 	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row imageRow
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND deleted = ?", id, false).Take(&row).Error
@@ -218,8 +219,8 @@ func (r *Repo) Update(ctx context.Context, id string, change func(*glance.Image)
 		if err := loadChildren(tx, []*glance.Image{im}); err != nil {
 			return err
 		}
-		if err := change(im); err != nil {
-			return err
+		if changeErr = change(im); changeErr != nil {
+			return changeErr
 		}
 		im.ID, im.Version = id, row.Version+1
 		next := toRow(im)
@@ -231,12 +232,15 @@ func (r *Repo) Update(ctx context.Context, id string, change func(*glance.Image)
 		out = im
 		return classify(writeChildren(tx, im), "update image "+id)
 	})
+	if err != nil && err != changeErr {
+		err = classify(err, "update image "+id)
+	}
 	return out, err
 }
 
 // Delete implements glance.Repository.
 func (r *Repo) Delete(ctx context.Context, id string) error {
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now := dbTime(time.Now())
 		res := tx.Model(&imageRow{}).Where("id = ? AND deleted = ?", id, false).
 			Updates(map[string]any{"deleted": true, "deleted_at": now, "status": glance.StatusDeleted, "updated_at": now})
@@ -252,7 +256,7 @@ func (r *Repo) Delete(ctx context.Context, id string) error {
 			}
 		}
 		return nil
-	})
+	}), "delete")
 }
 
 // ListByStatus implements glance.Repository.
@@ -281,14 +285,14 @@ func lockImage(tx *gorm.DB, imageID string) error {
 
 // AddLocation implements glance.LocationRepository.
 func (r *Repo) AddLocation(ctx context.Context, imageID, store, status string) error {
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := lockImage(tx, imageID); err != nil {
 			return err
 		}
 		// Milliseconds (what every engine keeps) order the locations.
 		row := locationRow{ImageID: imageID, Store: store, Status: status, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 		return classify(tx.Create(&row).Error, "location of image "+imageID+" in store "+store)
-	})
+	}), "add location")
 }
 
 // SetLocationStatus implements glance.LocationRepository.
@@ -323,7 +327,7 @@ func (r *Repo) RemoveLocation(ctx context.Context, imageID, store string) error 
 
 // RemoveCopy implements glance.LocationRepository.
 func (r *Repo) RemoveCopy(ctx context.Context, imageID, store string) error {
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := lockImage(tx, imageID); err != nil {
 			return err
 		}
@@ -343,7 +347,7 @@ func (r *Repo) RemoveCopy(ctx context.Context, imageID, store string) error {
 			return fmt.Errorf("image %s has no complete copy in store %s: %w", imageID, store, glance.ErrNotFound)
 		}
 		return nil
-	})
+	}), "remove copy")
 }
 
 // ListLocations implements glance.LocationRepository.

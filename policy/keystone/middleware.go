@@ -44,7 +44,8 @@ func RequireToken(v TokenValidator, identityURI string, writeErr httpx.ErrorWrit
 			tok, err := v.Validate(r.Context(), id)
 			if err != nil {
 				if !errors.Is(err, ErrNotFound) {
-					writeErr(w, r, http.StatusServiceUnavailable, "The identity service is unavailable.")
+					w.Header().Set("Retry-After", httpx.RetryAfter)
+					writeErr(w, r, http.StatusServiceUnavailable, "The identity service is unavailable; try again later.")
 					return
 				}
 				w.Header().Set("WWW-Authenticate", `Keystone uri="`+identityURI+`"`)

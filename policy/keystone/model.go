@@ -167,6 +167,9 @@ var (
 	ErrValidation   = errors.New("validation failed")
 	ErrUnauthorized = errors.New("unauthorized")
 	ErrForbidden    = errors.New("forbidden")
+	// ErrUnavailable: the identity database cannot be reached or did not
+	// answer in time (503 with Retry-After; never mistaken for bad credentials).
+	ErrUnavailable = errors.New("service unavailable")
 	// ErrLockedOut marks (besides ErrUnauthorized) a login refused because
 	// the account is locked after failed attempts; clients see only the
 	// generic 401 text.

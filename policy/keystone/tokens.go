@@ -95,7 +95,7 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (*Token, er
 		}
 		old, err := s.Validate(ctx, req.TokenID)
 		if err != nil {
-			return nil, errAuth
+			return nil, authError(err)
 		}
 		user, parent = old.User, &old.Record
 	default:
@@ -142,6 +142,16 @@ func mergeMethods(a, b []string) []string {
 	return out
 }
 
+// authError is what a failed lookup during authentication answers: what
+// does not exist is the generic 401, anything else (a malformed request, the
+// database out of reach) stays what it is, never "bad credentials".
+func authError(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return errAuth
+	}
+	return err
+}
+
 // domainRef resolves a domain given by id or name to its id.
 func (s *Service) domainRef(ctx context.Context, id, name string) (string, error) {
 	switch {
@@ -176,10 +186,7 @@ func (s *Service) resolveScope(ctx context.Context, user User, sc Scope, rec *To
 	case sc.ProjectName != "":
 		domainID, err := s.domainRef(ctx, sc.ProjectDomainID, sc.ProjectDomainName)
 		if err != nil {
-			if errors.Is(err, ErrValidation) {
-				return err
-			}
-			return errAuth
+			return authError(err)
 		}
 		p, err := s.store.FindProject(ctx, domainID, sc.ProjectName)
 		if err != nil {
@@ -192,7 +199,7 @@ func (s *Service) resolveScope(ctx context.Context, user User, sc Scope, rec *To
 	case sc.DomainID != "" || sc.DomainName != "":
 		domainID, err := s.domainRef(ctx, sc.DomainID, sc.DomainName)
 		if err != nil {
-			return errAuth
+			return authError(err)
 		}
 		rec.DomainID = domainID
 	case !sc.Unscoped && user.DefaultProjectID != "":

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"imagestack/common/apierr"
 	"imagestack/common/httpx"
 	"imagestack/policy/keystone"
 )
@@ -18,6 +19,7 @@ var statusOf = []struct {
 	{keystone.ErrForbidden, http.StatusForbidden},
 	{keystone.ErrNotFound, http.StatusNotFound},
 	{keystone.ErrConflict, http.StatusConflict},
+	{keystone.ErrUnavailable, http.StatusServiceUnavailable},
 }
 
 // fail answers err: known kinds with their status and message, anything else
@@ -25,7 +27,12 @@ var statusOf = []struct {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	for _, e := range statusOf {
 		if errors.Is(err, e.kind) {
-			a.writeError(w, r, e.status, keystone.Message(err))
+			msg := keystone.Message(err)
+			if e.status == http.StatusServiceUnavailable {
+				w.Header().Set("Retry-After", httpx.RetryAfter)
+				msg = apierr.Message(err, httpx.UnavailableMessage)
+			}
+			a.writeError(w, r, e.status, msg)
 			return
 		}
 	}

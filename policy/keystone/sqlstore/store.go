@@ -126,7 +126,7 @@ var _ keystone.Store = (*Store)(nil)
 // classify turns gorm/driver errors into keystone error kinds.
 func classify(err error, what string) error { return errorKinds.Classify(err, what) }
 
-var errorKinds = db.Kinds{NotFound: keystone.ErrNotFound, Conflict: keystone.ErrConflict}
+var errorKinds = db.Kinds{NotFound: keystone.ErrNotFound, Conflict: keystone.ErrConflict, Unavailable: keystone.ErrUnavailable}
 
 func (s *Store) first(ctx context.Context, dst any, what string, query string, args ...any) error {
 	return classify(s.db.WithContext(ctx).Where(query, args...).Take(dst).Error, what)
@@ -251,7 +251,7 @@ func (s *Store) existsAfterUpdate(ctx context.Context, res *gorm.DB, model any, 
 }
 
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := deleteOne(tx, &projectRow{}, "project "+id, id); err != nil {
 			return err
 		}
@@ -259,7 +259,7 @@ func (s *Store) DeleteProject(ctx context.Context, id string) error {
 			return classify(err, "delete project assignments")
 		}
 		return classify(tx.Where("project_id = ?", id).Delete(&tokenRow{}).Error, "delete project tokens")
-	})
+	}), "delete project")
 }
 
 // --- users
@@ -332,7 +332,7 @@ func (s *Store) setFailedAuth(ctx context.Context, userID string, cols map[strin
 }
 
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := deleteOne(tx, &userRow{}, "user "+id, id); err != nil {
 			return err
 		}
@@ -340,7 +340,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			return classify(err, "delete user assignments")
 		}
 		return classify(tx.Where("user_id = ?", id).Delete(&tokenRow{}).Error, "delete user tokens")
-	})
+	}), "delete user")
 }
 
 // --- roles
@@ -387,12 +387,12 @@ func (s *Store) UpdateRole(ctx context.Context, r keystone.Role) error {
 }
 
 func (s *Store) DeleteRole(ctx context.Context, id string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := deleteOne(tx, &roleRow{}, "role "+id, id); err != nil {
 			return err
 		}
 		return classify(tx.Where("role_id = ?", id).Delete(&assignmentRow{}).Error, "delete role assignments")
-	})
+	}), "delete role")
 }
 
 // --- assignments
@@ -488,7 +488,7 @@ func (s *Store) Bootstrap(ctx context.Context, force bool, fn func(tx keystone.S
 		return fn(&Store{db: tx})
 	})
 	if err != nil {
-		return false, err
+		return false, classify(err, "bootstrap")
 	}
 	return ran, nil
 }
