@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/imagestack
 CONFIG  ?= etc/imagestack.yaml
 
-.PHONY: build run test test-env vet bench clean
+.PHONY: build run test test-env vet bench soak clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/imagestack
@@ -28,6 +28,11 @@ test:
 bench:
 	@set -e; eval "$$(bash scripts/test-env.sh)"; \
 	  $(GO) test -run '^$$' -bench . -timeout 60m ./...
+
+# The reliability suite's long versions (crash safety, engine faults, load,
+# fuzzing; see README "Reliability suite"), ending with a summary of figures.
+soak:
+	@set -e; eval "$$(bash scripts/test-env.sh)"; GO=$(GO) bash scripts/soak.sh
 
 clean:
 	rm -rf bin
