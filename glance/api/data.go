@@ -24,10 +24,19 @@ func (a *API) uploadData(w http.ResponseWriter, r *http.Request) {
 	}
 	body := iox.IdleBody(w, r, a.svc.UploadIdleTimeout())
 	if _, err := a.svc.Upload(r.Context(), a.caller(r), mux.Vars(r)["image_id"], body, r.Header.Get("X-Image-Meta-Store")); err != nil {
-		a.fail(w, r, err)
+		a.failUpload(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// failUpload answers a refused or failed upload. The rest of the body is
+// not read: the connection closes after the answer (otherwise the server
+// would wait for the client to send up to 256 KiB more before answering,
+// and forever for a client that sends nothing).
+func (a *API) failUpload(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Connection", "close")
+	a.fail(w, r, err)
 }
 
 // downloadData answers GET /v2/images/{id}/file, with Range support.

@@ -22,7 +22,7 @@ func (a *API) stageData(w http.ResponseWriter, r *http.Request) {
 	}
 	body := iox.IdleBody(w, r, a.svc.UploadIdleTimeout())
 	if err := a.svc.Stage(r.Context(), a.caller(r), mux.Vars(r)["image_id"], body); err != nil {
-		a.fail(w, r, err)
+		a.failUpload(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
