@@ -199,14 +199,34 @@ func sameFormats(a, b *glance.Image) bool {
 
 // abortUpload puts the image back to queued and removes its data and
 // locations, even when the request's context is already cancelled.
+// While the database or a store is out of reach (the likely reason the
+// upload failed), this goes on in the background until they answer again.
 func (s *Service) abortUpload(ctx context.Context, cur *glance.Image) {
-	ctx = context.WithoutCancel(ctx)
+	s.untilReachable(ctx, "return image "+cur.ID+" to queued after a failed upload", func(ctx context.Context) error {
+		return s.undoUpload(ctx, cur)
+	})
+}
+
+// undoUpload removes the data first, then the locations, then returns the
+// image to queued, so that a partial run (or a crash) leaves the image in
+// cur.Status with its locations for the next attempt (or start-up) to see.
+func (s *Service) undoUpload(ctx context.Context, cur *glance.Image) error {
+	stores := make([]string, 0, len(cur.Locations))
 	for _, l := range cur.Locations {
-		s.removeBlob(ctx, l.Store, cur.BlobKey)
-		_ = s.repo.RemoveLocation(ctx, cur.ID, l.Store)
+		stores = append(stores, l.Store)
 	}
-	if len(cur.Locations) == 0 { // written before locations were recorded
-		s.removeBlob(ctx, s.stores.defaultStore, cur.BlobKey)
+	if len(stores) == 0 { // written before locations were recorded
+		stores = append(stores, s.stores.defaultStore)
+	}
+	for _, st := range stores {
+		if err := s.deleteBlob(ctx, st, cur.BlobKey); err != nil {
+			return err
+		}
+	}
+	for _, l := range cur.Locations {
+		if err := s.repo.RemoveLocation(ctx, cur.ID, l.Store); err != nil && !errors.Is(err, glance.ErrNotFound) {
+			return err
+		}
 	}
 	_, err := s.transition(ctx, cur.ID, cur.Status, func(im *glance.Image) error {
 		im.Status, im.BlobKey = glance.StatusQueued, ""
@@ -214,9 +234,10 @@ func (s *Service) abortUpload(ctx context.Context, cur *glance.Image) {
 		delete(im.Properties, "os_glance_importing_to_stores")
 		return nil
 	})
-	if err != nil && !errors.Is(err, glance.ErrNotFound) {
-		s.log.Error("could not return image to queued after a failed upload", "image", cur.ID, "err", err)
+	if errors.Is(err, glance.ErrNotFound) {
+		return nil
 	}
+	return err
 }
 
 // uploadError maps what went wrong during an upload to the client's answer.

@@ -118,6 +118,9 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 		// finds the image gone.
 		s.log.Info("deleting an image while its data is being written", "image", id)
 	}
+	if err := s.storesReachable(ctx, im.Image); err != nil {
+		return err
+	}
 	if err := s.repo.Delete(ctx, id); err != nil {
 		return err
 	}

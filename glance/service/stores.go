@@ -146,14 +146,29 @@ func (s *Service) importTargets(req ImportRequest) ([]string, error) {
 
 // removeBlob deletes image data from one store; a failure is logged, never
 // shown to a client whose image (or location) is already gone.
+// With the store out of reach the deletion is retried until it answers.
 func (s *Service) removeBlob(ctx context.Context, store, key string) {
+	s.untilReachable(ctx, "delete image data "+key+" from store "+store, func(ctx context.Context) error {
+		return s.deleteBlob(ctx, store, key)
+	})
+}
+
+// deleteBlob deletes image data from one store; only an outage is
+// returned (other failures are logged: the data is then orphaned).
+func (s *Service) deleteBlob(ctx context.Context, store, key string) error {
 	st, ok := s.stores.byID[store]
 	if key == "" || !ok {
-		return
+		return nil
 	}
-	if err := st.Delete(context.WithoutCancel(ctx), key); err != nil && !isNotFound(err) {
-		s.log.Error("could not delete image data; it is now orphaned", "store", store, "key", key, "err", err)
+	err := st.Delete(context.WithoutCancel(ctx), key)
+	switch {
+	case err == nil, isNotFound(err):
+		return nil
+	case errors.Is(err, storage.ErrUnavailable):
+		return err
 	}
+	s.log.Error("could not delete image data; it is now orphaned", "store", store, "key", key, "err", err)
+	return nil
 }
 
 // DeleteFromStore removes an active image's data from one store, as
