@@ -161,7 +161,8 @@ func run(configPath string) error {
 		return err
 	}
 	imageService := glanceservice.New(images, blobs, enforcer, glanceservice.Config{SizeCap: cfg.Image.SizeCap,
-		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std()}, log)
+		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std(),
+		AllowFormatMismatch: !cfg.Image.RequireFormatMatch}, log)
 	if len(cfg.Image.Stores) > 0 {
 		backends, err := openStores(ctx, cfg)
 		if err != nil {

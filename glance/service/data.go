@@ -138,18 +138,17 @@ func (s *Service) writeData(ctx context.Context, cur *glance.Image, body io.Read
 		s.abortUpload(ctx, cur)
 		return nil, uploadError(err, s.cfg.SizeCap)
 	}
-	dr := newDigestReader(&capReader{r: body, max: s.cfg.SizeCap})
+	ir := newInspectingReader(&capReader{r: body, max: s.cfg.SizeCap}, s.dataCheck(cur))
+	dr := newDigestReader(ir)
 	size, err := s.stores.byID[store].Put(ctx, cur.BlobKey, dr)
 	md5sum, sha := dr.Sums()
-	if err == nil {
-		err = inspect(dr.head, size, cur)
-	}
 	if err != nil {
 		s.abortUpload(ctx, cur)
 		return nil, uploadError(err, s.cfg.SizeCap)
 	}
 	algo := "sha512"
 	cur.Size, cur.Checksum, cur.OSHashAlgo, cur.OSHashValue = &size, &md5sum, &algo, &sha
+	cur.VirtualSize = virtualSize(cur, ir.info)
 	return cur, nil
 }
 

@@ -13,13 +13,11 @@ import (
 
 // digestReader computes md5 and sha512 of everything read through it, each
 // on its own goroutine, so that hashing runs beside the network and disk work
-// instead of after it. It also keeps the first headSize bytes for format
-// inspection. At most chunksInFlight buffers are held, whatever the size of
+// instead of after it. At most chunksInFlight buffers are held, whatever the size of
 // the stream; they are taken from a pool shared by all uploads only as data
 // arrives, and given back by Sums.
 type digestReader struct {
 	src       io.Reader
-	head      []byte
 	free      chan []byte
 	allocated int // buffers taken from the pool
 	md5       *hashWorker
@@ -31,7 +29,6 @@ type digestReader struct {
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
 const (
-	headSize       = 4096
 	chunkSize      = 4 << 20
 	chunksInFlight = 4
 )
@@ -83,9 +80,6 @@ func (d *digestReader) Read(p []byte) (int, error) {
 	n, err := storage.Fill(d.src, buf[:min(len(p), len(buf))])
 	if n > 0 {
 		copy(p, buf[:n])
-		if len(d.head) < headSize {
-			d.head = append(d.head, buf[:min(n, headSize-len(d.head))]...)
-		}
 		c := &chunk{buf: buf, n: n}
 		c.refs.Store(2)
 		d.md5.in <- c

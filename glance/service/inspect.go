@@ -1,50 +1,83 @@
 package service
 
 import (
-	"encoding/binary"
+	"errors"
+	"io"
 
 	"imagestack/glance"
+	"imagestack/glance/diskformat"
 )
 
-// qcow2 header fields (all big-endian), from the published format.
-const (
-	qcow2Magic            = 0x514649fb // "QFI\xfb"
-	qcow2BackingOffsetPos = 8
-	qcow2SizePos          = 24
-	qcow2IncompatPos      = 72
-	qcow2DataFileBit      = 1 << 2
-)
+// inspectingReader passes data through while keeping its first
+// diskformat.HeadSize bytes, and checks them as soon as they are all there
+// (so that unsafe data is refused before the rest of it is stored) and again
+// at the end with the size. A refusal fails the read, which makes the store
+// drop what it wrote.
+type inspectingReader struct {
+	r       io.Reader
+	head    []byte
+	n       int64
+	check   func(head []byte, size int64) (diskformat.Info, error)
+	checked bool            // the full head was checked
+	info    diskformat.Info // the verdict at the end of the data
+	err     error
+}
 
-// inspect looks at the first bytes of the data. Whatever the image claims to
-// be, data in the qcow2 format that refers to other files (a backing file or
-// an external data file) is refused, as Glance's format inspector does: a
-// host opening it could be made to read files it should not. virtual_size
-// comes from the qcow2 header for qcow2 images and is the data size for raw
-// ones; other formats leave it unset, as Glance does.
-func inspect(head []byte, size int64, im *glance.Image) error {
-	isQcow2 := len(head) >= 32 && binary.BigEndian.Uint32(head) == qcow2Magic
-	if isQcow2 {
-		version := binary.BigEndian.Uint32(head[4:])
-		if binary.BigEndian.Uint64(head[qcow2BackingOffsetPos:]) != 0 {
-			return glance.Errorf(glance.ErrBadRequest, "Image data is qcow2 with a backing file, which is not allowed.")
-		}
-		if version >= 3 && len(head) >= qcow2IncompatPos+8 &&
-			binary.BigEndian.Uint64(head[qcow2IncompatPos:])&qcow2DataFileBit != 0 {
-			return glance.Errorf(glance.ErrBadRequest, "Image data is qcow2 with an external data file, which is not allowed.")
+func newInspectingReader(r io.Reader, check func(head []byte, size int64) (diskformat.Info, error)) *inspectingReader {
+	return &inspectingReader{r: r, check: check}
+}
+
+func (ir *inspectingReader) Read(p []byte) (int, error) {
+	if ir.err != nil {
+		return 0, ir.err
+	}
+	n, err := ir.r.Read(p)
+	if room := diskformat.HeadSize - len(ir.head); room > 0 && n > 0 {
+		ir.head = append(ir.head, p[:min(n, room)]...)
+	}
+	ir.n += int64(n)
+	if !ir.checked && len(ir.head) == diskformat.HeadSize {
+		ir.checked = true
+		if _, cerr := ir.check(ir.head, -1); cerr != nil {
+			ir.err = cerr
+			return n, cerr
 		}
 	}
-	if size == 0 || im.DiskFormat == nil {
-		return nil
-	}
-	switch *im.DiskFormat {
-	case "qcow2":
-		if isQcow2 {
-			vs := int64(binary.BigEndian.Uint64(head[qcow2SizePos:]))
-			im.VirtualSize = &vs
+	if err == io.EOF {
+		info, cerr := ir.check(ir.head, ir.n)
+		if cerr != nil {
+			ir.err = cerr
+			return n, cerr
 		}
-	case "raw":
-		vs := size
-		im.VirtualSize = &vs
+		ir.info = info
+	}
+	return n, err
+}
+
+// dataCheck returns the check of data for im: the format inspector's safety
+// checks, which always apply (data that could make a host open other files
+// is refused, whatever the image claims), and, unless AllowFormatMismatch
+// is set, that a recognised format is one disk_format accepts. Refusals are
+// ErrBadRequest with a message for the client.
+func (s *Service) dataCheck(im *glance.Image) func(head []byte, size int64) (diskformat.Info, error) {
+	diskFormat, containerFormat := deref(im.DiskFormat), deref(im.ContainerFormat)
+	return func(head []byte, size int64) (diskformat.Info, error) {
+		info, err := diskformat.Inspect(head, size)
+		if err == nil {
+			err = diskformat.Check(diskFormat, containerFormat, info, !s.cfg.AllowFormatMismatch)
+		}
+		if errors.Is(err, diskformat.ErrUnsafe) || errors.Is(err, diskformat.ErrMismatch) {
+			return info, glance.Errorf(glance.ErrBadRequest, "%s", err.Error())
+		}
+		return info, err
+	}
+}
+
+// virtualSize is what to record as im's virtual_size for data inspected as
+// info: nil when unknown (as Glance leaves it).
+func virtualSize(im *glance.Image, info diskformat.Info) *int64 {
+	if vs := info.VirtualSizeFor(deref(im.DiskFormat)); vs > 0 {
+		return &vs
 	}
 	return nil
 }

@@ -40,6 +40,10 @@ type Config struct {
 	// for that long (default DefaultUploadIdleTimeout); the image goes back
 	// to queued.
 	UploadIdleTimeout time.Duration
+	// AllowFormatMismatch accepts data in a recognised disk format other
+	// than the image's disk_format (Glance's require_image_format_match
+	// turned off). Unsafe data is refused either way.
+	AllowFormatMismatch bool
 }
 
 // DefaultUploadIdleTimeout is how long an upload may send nothing.

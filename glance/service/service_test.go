@@ -175,8 +175,10 @@ func qcow2Header(virtualSize uint64, backingOffset uint64, incompat uint64) []by
 	binary.BigEndian.PutUint32(h[0:], 0x514649fb)
 	binary.BigEndian.PutUint32(h[4:], 3)
 	binary.BigEndian.PutUint64(h[8:], backingOffset)
+	binary.BigEndian.PutUint32(h[20:], 16) // cluster_bits: 64 KiB clusters
 	binary.BigEndian.PutUint64(h[24:], virtualSize)
 	binary.BigEndian.PutUint64(h[72:], incompat)
+	binary.BigEndian.PutUint32(h[100:], 104) // header_length
 	return h
 }
 
@@ -215,6 +217,20 @@ func TestFormatInspection(t *testing.T) {
 	}
 	if n := e.blobs(t); n != 1 {
 		t.Fatalf("rejected uploads left data: %d blobs, want 1", n)
+	}
+	// The content must be what disk_format says when it is a recognised
+	// format (unless the operator allows mismatches), and a text VMDK
+	// descriptor naming other files is never stored.
+	refused := map[string][]byte{
+		"raw":   qcow2Header(1<<30, 0, 0),
+		"qcow2": append(make([]byte, 510), 0x55, 0xAA),
+		"vmdk":  []byte("# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicFlat\"\nRW 2048 FLAT \"/etc/shadow\" 0\n"),
+	}
+	for format, data := range refused {
+		im := e.create(t, `{"disk_format":"`+format+`","container_format":"bare"}`)
+		if _, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(data), ""); !errors.Is(err, glance.ErrBadRequest) {
+			t.Errorf("%d bytes of other content declared %s: %v", len(data), format, err)
+		}
 	}
 	// Arbitrary bytes labelled qcow2 are stored, as Glance 25 does (tempest
 	// uploads such data), with no virtual size.
@@ -618,4 +634,52 @@ func TestDeleteStagedImageRemovesStagedData(t *testing.T) {
 	if _, err := staging.Stat(e.ctx, im.ID); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("staged data of a deleted image: %v", err)
 	}
+}
+
+// Unsafe data is refused as soon as the inspector has seen its head, on
+// every path that brings data in: an upload stops reading the client, a
+// stage refuses at once, and copies to another store check the data too.
+// With AllowFormatMismatch a recognised format other than disk_format is
+// stored, unsafe data still is not.
+func TestUnsafeDataRefusedOnEveryPath(t *testing.T) {
+	e := newEnv(t, 1<<40)
+	backing := qcow2Header(1<<30, 200, 0)
+	im := e.create(t, `{"disk_format":"qcow2","container_format":"bare"}`)
+	body := &countingReader{r: io.MultiReader(bytes.NewReader(backing), endless{})}
+	if _, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, body, ""); !errors.Is(err, glance.ErrBadRequest) {
+		t.Fatalf("qcow2 with a backing file, streamed: %v", err)
+	}
+	if body.n > 64<<20 {
+		t.Fatalf("the upload read %d MiB of the client before refusing", body.n>>20)
+	}
+
+	staging, err := filesystem.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.EnableImport(service.ImportDeps{Staging: staging, Tasks: e.repo})
+	staged := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+	if err := e.svc.Stage(e.ctx, e.caller(ownerA), staged.ID, bytes.NewReader(backing)); !errors.Is(err, glance.ErrBadRequest) {
+		t.Fatalf("staging a qcow2 with a backing file: %v", err)
+	}
+	if _, err := staging.Stat(e.ctx, staged.ID); !errors.Is(err, storage.ErrNotFound) || e.status(t, staged.ID) != glance.StatusQueued {
+		t.Fatalf("refused stage left data (%v) or status %s", err, e.status(t, staged.ID))
+	}
+
+	lenient := service.New(e.repo, e.store, mustEnforcer(t), service.Config{AllowFormatMismatch: true}, nil)
+	for data, ok := range map[string]bool{string(qcow2Header(1<<20, 0, 0)): true, string(backing): false} {
+		im := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+		_, err := lenient.Upload(e.ctx, lenient.NewCaller(ownerA), im.ID, bytes.NewReader([]byte(data)), "")
+		if (err == nil) != ok {
+			t.Errorf("mismatches allowed, qcow2 (safe: %v) declared raw: %v", ok, err)
+		}
+	}
+}
+
+func mustEnforcer(t *testing.T) *policy.Enforcer {
+	enf, err := policy.NewEnforcer("", policy.GlanceDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enf
 }

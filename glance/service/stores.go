@@ -253,7 +253,9 @@ func (s *Service) copyToStore(ctx context.Context, im *glance.Image, from []stri
 			return err
 		}
 		defer rc.Close()
-		_, err = s.stores.byID[store].Put(ctx, im.BlobKey, &verifyingReader{r: rc, h: md5.New(), want: deref(im.Checksum), size: deref(im.Size)})
+		// Data stored before the inspector existed is checked on its way too.
+		verified := &verifyingReader{r: rc, h: md5.New(), want: deref(im.Checksum), size: deref(im.Size)}
+		_, err = s.stores.byID[store].Put(ctx, im.BlobKey, newInspectingReader(verified, s.dataCheck(im)))
 		return err
 	}()
 	if err == nil {

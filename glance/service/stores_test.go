@@ -3,6 +3,8 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -314,3 +316,36 @@ func TestTruncatedBodyIsNotAnImage(t *testing.T) {
 		t.Fatalf("after a truncated upload: %s, %d blobs", e.status(t, im.ID), e.blobs(t))
 	}
 }
+
+// Data that was stored before the inspector existed (here: written behind
+// the service's back) is checked when copied: an unsafe image is not copied.
+func TestCopyChecksTheData(t *testing.T) {
+	m := newMultiEnv(t)
+	im := m.activeImage(t, "a")
+	unsafe := []byte("# Disk DescriptorFile\ncreateType=\"monolithicFlat\"\nRW 2048 FLAT \"/etc/shadow\" 0\n")
+	if err := m.fs.Delete(m.ctx, im.BlobKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.fs.Put(m.ctx, im.BlobKey, bytes.NewReader(unsafe)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.repo.Update(m.ctx, im.ID, func(cur *glance.Image) error {
+		sum := md5.Sum(unsafe)
+		cur.DiskFormat, cur.Checksum = ptr("vmdk"), ptr(hex.EncodeToString(sum[:]))
+		size := int64(len(unsafe))
+		cur.Size = &size
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.svc.Import(m.ctx, m.caller(admin), im.ID, service.ImportRequest{Method: glance.ImportCopyImage, Stores: []string{"b"}}, "r"); err != nil {
+		t.Fatal(err)
+	}
+	m.svc.WaitImports()
+	got, _ := m.repo.Get(m.ctx, im.ID)
+	if !slices.Equal(got.ActiveStores(), []string{"a"}) || m.bBlobs(t) != 0 {
+		t.Fatalf("an unsafe image was copied: stores %v, %d blobs in b", got.ActiveStores(), m.bBlobs(t))
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
