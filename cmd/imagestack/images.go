@@ -22,8 +22,11 @@ var _ compute.Images = localImages{}
 
 func (l localImages) Get(ctx context.Context, user policy.Credentials, id string) (compute.ImageInfo, error) {
 	im, err := l.svc.Get(ctx, l.svc.NewCaller(user), id)
-	if errors.Is(err, glance.ErrNotFound) {
+	switch {
+	case errors.Is(err, glance.ErrNotFound):
 		return compute.ImageInfo{}, fmt.Errorf("image %s: %w", id, compute.ErrNotFound)
+	case errors.Is(err, glance.ErrUnavailable): // the database or store is out of reach: 503
+		return compute.ImageInfo{}, fmt.Errorf("image %s: %w: %w", id, compute.ErrUnavailable, err)
 	}
 	if err != nil {
 		return compute.ImageInfo{}, err

@@ -177,7 +177,13 @@ func (s *Service) activate(ctx context.Context, cur, ready *glance.Image) (*glan
 		})
 	}
 	if err != nil {
-		s.abortUpload(ctx, ready)
+		if isOutage(err) {
+			// Undoing needs the same database: the client is answered
+			// now, the image follows once the database is back.
+			go s.abortUpload(context.WithoutCancel(ctx), ready)
+		} else {
+			s.abortUpload(ctx, ready)
+		}
 		var ge *glance.Error
 		if errors.As(err, &ge) {
 			return nil, err
