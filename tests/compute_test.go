@@ -1,12 +1,15 @@
 package tests
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 )
 
 func computeClient(t testing.TB, s *Server, cloud string) *gophercloud.ServiceClient {
@@ -82,4 +85,47 @@ func TestGophercloudFlavors(t *testing.T) {
 		t.Fatalf("flavor properties: %q", out)
 	}
 	s.MustCLI("admin", "flavor", "delete", "cli.flavor")
+}
+
+// TestPrivateFlavorsCLI: `openstack flavor create --private --project`
+// gives that project (and only it) a flavor; others can neither see nor
+// boot it, and `flavor set/unset --project` change who may.
+func TestPrivateFlavorsCLI(t *testing.T) {
+	s := NewServer(t, nil, "")
+	demoProject := strings.TrimSpace(s.MustCLI("demo", "token", "issue", "-f", "value", "-c", "project_id"))
+	s.MustCLI("admin", "flavor", "create", "--private", "--project", "demo", "--ram", "64", "--vcpus", "1", "--disk", "1", "priv.demo")
+	hiddenID := strings.TrimSpace(s.MustCLI("admin", "flavor", "create", "--private", "--ram", "64", "--vcpus", "1", "--disk", "1", "-f", "value", "-c", "id", "priv.hidden"))
+	var shown map[string]any
+	json.Unmarshal([]byte(s.MustCLI("admin", "flavor", "show", "-f", "json", "priv.demo")), &shown)
+	if !strings.Contains(fmt.Sprint(shown["access_project_ids"]), demoProject) || shown["os-flavor-access:is_public"] != false {
+		t.Fatalf("admin's view of the flavor: %v", shown)
+	}
+	visible := func() string { return s.MustCLI("demo", "flavor", "list", "-f", "value", "-c", "Name") }
+	if out := visible(); !strings.Contains(out, "priv.demo") || strings.Contains(out, "priv.hidden") || !strings.Contains(out, "m1.nano") {
+		t.Fatalf("demo's flavor list: %q", out)
+	}
+	for _, ref := range []string{"priv.hidden", hiddenID} {
+		if _, errOut, err := s.CLI("demo", "flavor", "show", ref); err == nil {
+			t.Fatalf("demo shows the hidden flavor %s", ref)
+		} else if !strings.Contains(errOut, "No Flavor found") && !strings.Contains(errOut, "404") {
+			t.Fatalf("demo showing %s: %s", ref, errOut)
+		}
+	}
+	cc := computeClient(t, s, "demo")
+	_, err := servers.Create(t.Context(), cc, servers.CreateOpts{Name: "x", ImageRef: "00000000-0000-0000-0000-000000000000", FlavorRef: hiddenID}, nil).Extract()
+	if !gophercloud.ResponseCodeIs(err, 400) || !strings.Contains(err.Error(), "Flavor "+hiddenID+" could not be found.") {
+		t.Fatalf("booting the hidden flavor: %v", err)
+	}
+	s.MustCLI("admin", "flavor", "set", "--project", "demo", "priv.hidden")
+	if out := visible(); !strings.Contains(out, "priv.hidden") {
+		t.Fatalf("after flavor set --project: %q", out)
+	}
+	if _, errOut, err := s.CLI("admin", "flavor", "set", "--project", "demo", "priv.hidden"); err == nil || !strings.Contains(errOut, "409") {
+		t.Fatalf("granting twice: %v %s", err, errOut)
+	}
+	s.MustCLI("admin", "flavor", "unset", "--project", "demo", "priv.hidden")
+	if out := visible(); strings.Contains(out, "priv.hidden") {
+		t.Fatalf("after flavor unset --project: %q", out)
+	}
+	s.MustCLI("admin", "flavor", "delete", "priv.demo", "priv.hidden")
 }
