@@ -26,11 +26,11 @@ import (
 // newServer serves the compute API over a fresh SQLite database, with the
 // fake hypervisor and image service; a policy file, when given, overrides
 // rules.
-func newServer(t *testing.T, policyFile ...string) *httptest.Server {
+func newServer(t testing.TB, policyFile ...string) *httptest.Server {
 	return newServerOn(t, dbtest.OpenSQLite(t), policyFile...)
 }
 
-func newServerOn(t *testing.T, gdb *gorm.DB, policyFile ...string) *httptest.Server {
+func newServerOn(t testing.TB, gdb *gorm.DB, policyFile ...string) *httptest.Server {
 	t.Helper()
 	repo, err := computedb.New(gdb)
 	if err != nil {
@@ -58,7 +58,7 @@ func newServerOn(t *testing.T, gdb *gorm.DB, policyFile ...string) *httptest.Ser
 	return srv
 }
 
-func do(t *testing.T, srv *httptest.Server, method, path, tok, body string, hdr ...string) (*http.Response, map[string]any) {
+func do(t testing.TB, srv *httptest.Server, method, path, tok, body string, hdr ...string) (*http.Response, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
