@@ -81,6 +81,15 @@ func TestStoredStringsAtTheirLimits(t *testing.T) {
 		created := call{"POST", "/v2.1/servers", "member", server(name(255), items(40, 255, 255)), 202}.run(t, srv, "server at the limits")
 		id, _ := created["server"].(map[string]any)["id"].(string)
 		call{"POST", "/v2.1/servers", "member", server("many", items(128, 20, 10)), 202}.run(t, srv, "128 metadata items")
+		batch := server(name(255), nil)
+		batch["server"].(map[string]any)["min_count"] = 2
+		call{"POST", "/v2.1/servers", "member", batch, 202}.run(t, srv, "a batch of long names")
+		_, list := do(t, srv, "GET", "/v2.1/servers", "member", "")
+		for _, s := range list["servers"].([]any) {
+			if n := s.(map[string]any)["name"].(string); strings.HasSuffix(n, "-2") && len([]rune(n)) != 255 {
+				t.Errorf("batch name of %d characters", len([]rune(n)))
+			}
+		}
 		for what, c := range map[string]call{
 			"metadata item 255": {"PUT", "/v2.1/servers/" + id + "/metadata/" + strings.Repeat("m", 255), "member", map[string]any{"meta": map[string]string{strings.Repeat("m", 255): name(255)}}, 200},
 			"metadata item 256": {"POST", "/v2.1/servers/" + id + "/metadata", "member", map[string]any{"metadata": items(1, 9, 256)}, 400},

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"maps"
 	"math"
 	"strconv"
@@ -122,7 +121,7 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 		if err == nil && n > 1 {
 			// Nova numbers the servers of a batch: name-1, name-2, ...
 			for i, sv := range candidates[:n] {
-				sv.Name = fmt.Sprintf("%s-%d", req.Name, i+1)
+				sv.Name = numbered(req.Name, i+1)
 			}
 		}
 		return n, err
@@ -134,6 +133,16 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 		s.background(sv.ID, func(ctx context.Context) { s.boot(ctx, c, sv.ID) })
 	}
 	return res, nil
+}
+
+// numbered is name-i, the name cut short if need be so that it stays
+// within the 255 characters a name may have.
+func numbered(name string, i int) string {
+	suffix := "-" + strconv.Itoa(i)
+	if r := []rune(name); len(r)+len(suffix) > maxNameLen {
+		name = string(r[:maxNameLen-len(suffix)])
+	}
+	return name + suffix
 }
 
 // newServers builds count servers of a request.
