@@ -277,10 +277,12 @@ func sortKey(k, dir string, hasDir bool) (glance.SortKey, error) {
 func pageLinks(rawQuery string, full bool, lastID string) (first, next string) {
 	var kept []string
 	for _, pair := range strings.Split(rawQuery, "&") {
-		if pair == "" || pair == "marker" || strings.HasPrefix(pair, "marker=") {
+		if pair == "" || isMarkerPair(pair) {
 			continue
 		}
-		kept = append(kept, pair)
+		// A raw "#" reaches the handler (the request line has no
+		// fragment) but would end the link's query; %23 decodes the same.
+		kept = append(kept, strings.ReplaceAll(pair, "#", "%23"))
 	}
 	first = "/v2/images"
 	if len(kept) > 0 {
@@ -290,4 +292,16 @@ func pageLinks(rawQuery string, full bool, lastID string) (first, next string) {
 		next = "/v2/images?" + strings.Join(append(kept, "marker="+url.QueryEscape(lastID)), "&")
 	}
 	return first, next
+}
+
+// isMarkerPair reports whether one raw "key=value" pair of a query sets the
+// marker, comparing the key as url.ParseQuery decodes it: a marker spelled
+// "%6Darker" that stayed in the links would come first in the next link and
+// send the client back to the same page forever.
+func isMarkerPair(pair string) bool {
+	key, _, _ := strings.Cut(pair, "=")
+	if decoded, err := url.QueryUnescape(key); err == nil {
+		key = decoded
+	}
+	return key == "marker"
 }
