@@ -214,6 +214,18 @@ func (s *Server) killDuringStart(d time.Duration) {
 	_ = cmd.Wait()
 }
 
+// serverWarnings is what the server logged at WARN and above (the causes
+// of 503s and 500s), for failure messages.
+func (cs *crashSoak) serverWarnings() string {
+	var out []string
+	for _, l := range strings.Split(cs.s.log.String(), "\n") {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			out = append(out, l)
+		}
+	}
+	return "\nserver warnings:\n" + strings.Join(out, "\n")
+}
+
 // currentRelease is closed when the current round's kill has happened.
 func (cs *crashSoak) currentRelease() chan struct{} {
 	cs.relMu.Lock()
@@ -329,7 +341,7 @@ func (cs *crashSoak) create() *crashImage {
 	status, m, err := cs.demo.object(context.Background(), "POST", "/v2/images",
 		map[string]any{"name": "crash", "disk_format": "raw", "container_format": "bare"})
 	if err != nil || status != http.StatusCreated {
-		cs.t.Errorf("create image: %d %v %v", status, err, m)
+		cs.t.Errorf("create image: %d %v %v%s", status, err, m, cs.serverWarnings())
 		return nil
 	}
 	im := &crashImage{id: str(m, "id"), status: "queued"}
@@ -561,7 +573,7 @@ func (cs *crashSoak) importDirect(im *crashImage, alreadyStaged bool, ready func
 	cs.importStores(req)
 	if status, m, err := cs.demo.object(context.Background(), "POST", "/v2/images/"+im.id+"/import", req); err != nil || status != http.StatusAccepted {
 		if err == nil && status != http.StatusConflict { // a staged image a crash emptied may refuse
-			cs.t.Errorf("glance-direct import of %s: %d %v", im.id, status, m)
+			cs.t.Errorf("glance-direct import of %s: %d %v%s", im.id, status, m, cs.serverWarnings())
 		}
 	}
 	ready()
@@ -581,7 +593,7 @@ func (cs *crashSoak) importWeb(im *crashImage, stalled bool, ready func()) {
 	req := map[string]any{"method": map[string]any{"name": "web-download", "uri": uri}}
 	cs.importStores(req)
 	if status, m, err := cs.demo.object(context.Background(), "POST", "/v2/images/"+im.id+"/import", req); err != nil || status != http.StatusAccepted {
-		cs.t.Errorf("web-download import of %s: %d %v %v", im.id, status, err, m)
+		cs.t.Errorf("web-download import of %s: %d %v %v%s", im.id, status, err, m, cs.serverWarnings())
 		ready()
 		return
 	}
@@ -603,7 +615,7 @@ func (cs *crashSoak) copyImage(im *crashImage, ready func()) {
 	}
 	req := map[string]any{"method": map[string]any{"name": "copy-image"}, "stores": []string{target}}
 	if status, m, err := cs.admin.object(context.Background(), "POST", "/v2/images/"+im.id+"/import", req); err != nil || status != http.StatusAccepted {
-		cs.t.Errorf("copy-image of %s to %s: %d %v %v", im.id, target, status, err, m)
+		cs.t.Errorf("copy-image of %s to %s: %d %v %v%s", im.id, target, status, err, m, cs.serverWarnings())
 	}
 	ready()
 }

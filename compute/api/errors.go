@@ -36,6 +36,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 			msg := compute.Message(err)
 			if e.status == http.StatusServiceUnavailable {
 				w.Header().Set("Retry-After", httpx.RetryAfter)
+				a.log.Warn("compute request answered 503", "request_id", httpx.RequestID(r.Context()), "err", err)
 				msg = apierr.Message(err, httpx.UnavailableMessage)
 			}
 			writeError(w, r, e.status, msg)

@@ -144,18 +144,25 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	if !storage.ValidKey(key) {
 		return 0, fmt.Errorf("%w: %q", storage.ErrInvalidKey, key)
 	}
-	if _, err := s.Stat(ctx, key); err == nil {
+	switch _, err := s.Stat(ctx, key); {
+	case err == nil:
 		return 0, fmt.Errorf("%w: %s", storage.ErrExists, key)
+	case !errors.Is(err, storage.ErrNotFound):
+		return 0, err // the store does not answer: claim nothing
 	}
 	claim := minio.PutObjectOptions{}
 	claim.SetMatchETagExcept("*")
 	if _, err := s.c.PutObject(ctx, s.cfg.Bucket, lockKey(key), bytes.NewReader(nil), 0, claim); err != nil {
-		if err := s.classify(err); errors.Is(err, storage.ErrExists) {
+		err = s.classify(err)
+		switch {
+		case errors.Is(err, storage.ErrExists):
 			return 0, fmt.Errorf("%w: %s is being written", storage.ErrExists, key)
+		case errors.Is(err, storage.ErrUnavailable):
+			go s.dropClaim(key) // the claim may still be carried out
 		}
-		return 0, s.classify(err)
+		return 0, err
 	}
-	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.cfg.Bucket, lockKey(key), minio.RemoveObjectOptions{})
+	defer s.dropClaim(key)
 	if _, err := s.Stat(ctx, key); err == nil { // finished while we claimed
 		return 0, fmt.Errorf("%w: %s", storage.ErrExists, key)
 	}
@@ -175,6 +182,33 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 		return 0, s.classify(err)
 	}
 	return n, nil
+}
+
+// claimRetries bounds how long dropClaim keeps trying: about an hour.
+var claimRetries = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
+
+// dropClaim removes a writer's claim on key. When the store does not answer
+// it retries in the background (every 30 s at most, for up to an hour), and
+// once more after that first success: a store that went silent may still
+// carry out a claim sent just before, once it answers again, and a claim
+// left behind is garbage in the bucket for good.
+func (s *Store) dropClaim(key string) {
+	remove := func() error {
+		return s.classify(s.c.RemoveObject(context.Background(), s.cfg.Bucket, lockKey(key), minio.RemoveObjectOptions{}))
+	}
+	if err := remove(); err == nil || !errors.Is(err, storage.ErrUnavailable) {
+		return
+	}
+	go func() {
+		for i := 0; i < 125; i++ {
+			time.Sleep(claimRetries[min(i, len(claimRetries)-1)])
+			if err := remove(); err == nil {
+				time.Sleep(5 * time.Second)
+				_ = remove()
+				return
+			}
+		}
+	}()
 }
 
 // Get implements storage.Store, with a ranged GET for partial reads.

@@ -30,6 +30,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 			msg := keystone.Message(err)
 			if e.status == http.StatusServiceUnavailable {
 				w.Header().Set("Retry-After", httpx.RetryAfter)
+				a.log.Warn("identity request answered 503", "request_id", httpx.RequestID(r.Context()), "err", err)
 				msg = apierr.Message(err, httpx.UnavailableMessage)
 			}
 			a.writeError(w, r, e.status, msg)
