@@ -1,9 +1,7 @@
 package api_test
 
 import (
-	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 )
 
@@ -48,20 +46,11 @@ func FuzzComputeRequests(f *testing.F) {
 	_, created := do(f, srv, "POST", "/v2.1/servers", "member", `{"server":{"name":"vm","imageRef":"img","flavorRef":"42"}}`)
 	id := created["server"].(map[string]any)["id"].(string)
 	f.Fuzz(func(t *testing.T, route uint8, body string) {
-		r := fuzzRoutes[int(route)%len(fuzzRoutes)]
-		path := strings.ReplaceAll(r.path, "{id}", id)
-		var req *http.Request
-		if r.method == "GET" {
-			req = httptest.NewRequest(r.method, path, nil)
-			req.URL.RawQuery = body
-		} else {
-			req = httptest.NewRequest(r.method, path, strings.NewReader(body))
-		}
-		req.Header.Set("X-Auth-Token", []string{"member", "admin"}[route/128])
+		req := fuzzRequest(route, body, id)
 		rec := httptest.NewRecorder()
 		srv.Config.Handler.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
-			t.Fatalf("%s %s %q: %d %s", r.method, path, body, rec.Code, rec.Body.String())
+			t.Fatalf("%s %s %q: %d %s", req.Method, req.URL, body, rec.Code, rec.Body.String())
 		}
 	})
 }

@@ -16,7 +16,8 @@ const (
 	maxMicroversion = "2.1"
 )
 
-var versionPattern = regexp.MustCompile(`^([1-9][0-9]*)\.([0-9]+)$`)
+// versionPattern is Nova's: no leading zeros ("2.01" is malformed, 400).
+var versionPattern = regexp.MustCompile(`^([1-9][0-9]*)\.([1-9][0-9]*|0)$`)
 
 type version struct{ major, minor int }
 

@@ -20,6 +20,11 @@ func (s *Service) act(ctx context.Context, c Caller, id, rule, action, task stri
 	if !s.authz.Enforce(rule, serverTarget(sv), c.Creds) {
 		return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
 	}
+	if s.Hypervisor == nil {
+		// libvirt was unreachable at start-up: work would call a nil
+		// hypervisor in the background, where a panic ends the process.
+		return compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
+	}
 	if _, err := s.updateIf(ctx, id, func(sv *compute.Server) error {
 		if sv.TaskState != compute.TaskNone || !allowed(sv) {
 			return compute.Errorf(compute.ErrConflict, "Cannot '%s' instance %s while it is in vm_state %s", action, id, sv.VMState)
