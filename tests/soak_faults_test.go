@@ -70,7 +70,35 @@ func (e *engine) kill() {
 }
 
 // pause freezes the process (SIGSTOP): its sockets stay open and silent.
-func (e *engine) pause()  { _ = e.cmd.Process.Signal(syscall.SIGSTOP) }
+// It returns once every thread has stopped: one busy in the kernel (an
+// fsync) stops only when it gets back, and may answer a request meanwhile.
+func (e *engine) pause() {
+	_ = e.cmd.Process.Signal(syscall.SIGSTOP)
+	deadline := time.Now().Add(10 * time.Second)
+	for !e.stopped() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s did not stop within 10 s of SIGSTOP", e.name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// stopped reports whether every thread of the process is stopped.
+func (e *engine) stopped() bool {
+	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", e.cmd.Process.Pid))
+	for _, p := range stats {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue // the thread ended
+		}
+		// The state follows the command name in parentheses.
+		if i := strings.LastIndexByte(string(raw), ')'); i < 0 || i+2 >= len(raw) || raw[i+2] != 'T' {
+			return false
+		}
+	}
+	return len(stats) > 0
+}
+
 func (e *engine) resume() { _ = e.cmd.Process.Signal(syscall.SIGCONT) }
 
 func newEngine(t *testing.T, name string, argv, env []string, ready func() error) *engine {
