@@ -215,6 +215,9 @@ func (s *Service) abortUpload(ctx context.Context, cur *glance.Image) {
 // undoUpload removes the data first, then the locations, then returns the
 // image to queued, so that a partial run (or a crash) leaves the image in
 // cur.Status with its locations for the next attempt (or start-up) to see.
+// Data on a store that is out of reach does not hold the image back: it
+// returns to queued (the client may upload again at once, as with Glance)
+// and that data is removed in the background once the store answers.
 func (s *Service) undoUpload(ctx context.Context, cur *glance.Image) error {
 	stores := make([]string, 0, len(cur.Locations))
 	for _, l := range cur.Locations {
@@ -223,9 +226,10 @@ func (s *Service) undoUpload(ctx context.Context, cur *glance.Image) error {
 	if len(stores) == 0 { // written before locations were recorded
 		stores = append(stores, s.stores.defaultStore)
 	}
+	var unreachable []string
 	for _, st := range stores {
 		if err := s.deleteBlob(ctx, st, cur.BlobKey); err != nil {
-			return err
+			unreachable = append(unreachable, st)
 		}
 	}
 	for _, l := range cur.Locations {
@@ -239,10 +243,13 @@ func (s *Service) undoUpload(ctx context.Context, cur *glance.Image) error {
 		delete(im.Properties, "os_glance_importing_to_stores")
 		return nil
 	})
-	if errors.Is(err, glance.ErrNotFound) {
-		return nil
+	if err != nil && !errors.Is(err, glance.ErrNotFound) {
+		return err
 	}
-	return err
+	for _, st := range unreachable {
+		go s.removeBlob(ctx, st, cur.BlobKey)
+	}
+	return nil
 }
 
 // uploadError maps what went wrong during an upload to the client's answer.

@@ -93,8 +93,8 @@ func TestDeleteWhileStoreDown(t *testing.T) {
 
 // TestFailedUploadCleanedUpWhenStoreReturns: an upload failed by a store
 // outage whose data reached the store anyway cannot be removed at once; the
-// image then stays saving, and once the store answers again the data goes
-// and the image is queued, without a restart.
+// image is queued at once all the same (the client may upload again), and
+// once the store answers again the data goes, without a restart.
 func TestFailedUploadCleanedUpWhenStoreReturns(t *testing.T) {
 	defer service.SetRetryPauses(10*time.Millisecond, 50*time.Millisecond)()
 	e, o := newOutageEnv(t)
@@ -102,6 +102,9 @@ func TestFailedUploadCleanedUpWhenStoreReturns(t *testing.T) {
 	o.dropAck.Store(true)
 	if _, err := e.svc.Upload(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(make([]byte, 4096)), ""); !errors.Is(err, glance.ErrUnavailable) {
 		t.Fatalf("upload failed by the store: %v, want ErrUnavailable", err)
+	}
+	if got := e.status(t, im.ID); got != glance.StatusQueued {
+		t.Fatalf("image after an upload failed by the store: %s, want queued", got)
 	}
 	if n := e.blobs(t); n != 1 {
 		t.Fatalf("the store should still hold the data it could not delete: %d blobs", n)
