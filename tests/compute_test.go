@@ -123,6 +123,11 @@ func TestPrivateFlavorsCLI(t *testing.T) {
 	if _, errOut, err := s.CLI("admin", "flavor", "set", "--project", "demo", "priv.hidden"); err == nil || !strings.Contains(errOut, "409") {
 		t.Fatalf("granting twice: %v %s", err, errOut)
 	}
+	ac := computeClient(t, s, "admin")
+	_, err = flavors.AddAccess(t.Context(), ac, hiddenID, flavors.AddAccessOpts{Tenant: "no-such-project"}).Extract()
+	if !gophercloud.ResponseCodeIs(err, 400) || !strings.Contains(err.Error(), "not a valid project") {
+		t.Fatalf("granting a project that does not exist: %v", err)
+	}
 	s.MustCLI("admin", "flavor", "unset", "--project", "demo", "priv.hidden")
 	if out := visible(); strings.Contains(out, "priv.hidden") {
 		t.Fatalf("after flavor unset --project: %q", out)

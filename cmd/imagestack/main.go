@@ -199,7 +199,7 @@ func run(configPath string) error {
 		return err
 	}
 	deps := computeservice.Deps{Flavors: computeRepo, Servers: computeRepo, KeyPairs: computeRepo, Images: localImages{imageService}, Cache: cache,
-		SnapshotDir: filepath.Join(cfg.StateDir, "compute", "snapshots")}
+		Projects: keystoneProjects{store}, SnapshotDir: filepath.Join(cfg.StateDir, "compute", "snapshots")}
 	if hv, err := computelibvirt.New(computelibvirt.Config{URI: cfg.Compute.LibvirtURI, VirtType: cfg.Compute.VirtType,
 		Dir: filepath.Join(cfg.StateDir, "compute", "instances")}); err != nil {
 		log.Warn("libvirt is not reachable: servers cannot be created", "uri", cfg.Compute.LibvirtURI, "err", err)
