@@ -9,9 +9,10 @@ import (
 )
 
 // inspectingReader passes data through while keeping its first
-// diskformat.HeadSize bytes, and checks them as soon as they are all there
-// (so that unsafe data is refused before the rest of it is stored) and again
-// at the end with the size. A refusal fails the read, which makes the store
+// diskformat.HeadSize bytes, and checks them as soon as more data follows
+// them (so that unsafe data is refused before the rest of it is stored; data
+// of exactly HeadSize bytes is judged once, with its size) and again at the
+// end with the size. A refusal fails the read, which makes the store
 // drop what it wrote.
 type inspectingReader struct {
 	r       io.Reader
@@ -36,7 +37,7 @@ func (ir *inspectingReader) Read(p []byte) (int, error) {
 		ir.head = append(ir.head, p[:min(n, room)]...)
 	}
 	ir.n += int64(n)
-	if !ir.checked && len(ir.head) == diskformat.HeadSize {
+	if !ir.checked && ir.n > diskformat.HeadSize {
 		ir.checked = true
 		if _, cerr := ir.check(ir.head, -1); cerr != nil {
 			ir.err = cerr
