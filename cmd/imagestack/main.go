@@ -208,7 +208,7 @@ func run(configPath string) error {
 		defer hv.Close()
 	}
 	computeService := computeservice.New(deps, enforcer, log)
-	defer computeService.Wait()
+	defer computeService.Shutdown()
 	if err := computeService.Reconcile(ctx); err != nil {
 		return fmt.Errorf("reconcile servers with libvirt: %w", err)
 	}

@@ -43,7 +43,7 @@ func (s *Service) act(ctx context.Context, c Caller, id, rule, action, task stri
 			s.failServer(ctx, id, err)
 			return
 		}
-		if _, err := s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone; done(sv) }); err != nil && !errors.Is(err, errGone) {
+		if _, err := s.settle(ctx, id, unlessGone(func(sv *compute.Server) { sv.TaskState = compute.TaskNone; done(sv) })); err != nil && !errors.Is(err, errGone) {
 			s.log.Error("could not record action result", "server", id, "action", action, "err", err)
 		}
 	})

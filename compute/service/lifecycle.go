@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"imagestack/compute"
@@ -75,6 +76,49 @@ func (s *Service) progress(ctx context.Context, id string, change func(*compute.
 	})
 }
 
+// Retry pauses of settle: the outcome of background work that met an
+// unreachable database is recorded once it answers again, with pauses from
+// settleFirst growing to settleMax, for at most settlePatience (a restart
+// in between turns what is left into ERROR, see Reconcile).
+var (
+	settleFirst    = time.Second
+	settleMax      = 30 * time.Second
+	settlePatience = time.Hour
+)
+
+// settle is progress for the outcome of background work (ACTIVE, ERROR,
+// deleted): while the database is out of reach it is retried, so that a
+// server does not stay in BUILD or deleting after the database is back.
+// Shutdown ends the retries.
+func (s *Service) settle(ctx context.Context, id string, change func(*compute.Server) error) (*compute.Server, error) {
+	pause, deadline := settleFirst, time.Now().Add(settlePatience)
+	for {
+		sv, err := s.updateIf(ctx, id, change)
+		if !errors.Is(err, compute.ErrUnavailable) || time.Now().After(deadline) {
+			return sv, err
+		}
+		s.log.Warn("could not record a server's state now; retrying until the database is back", "server", id, "err", err)
+		select {
+		case <-time.After(pause):
+		case <-s.quit:
+			return sv, err
+		}
+		pause = min(2*pause, settleMax)
+	}
+}
+
+// unlessGone wraps change so that it leaves a server a delete has claimed
+// alone, saying so with errGone (progress for settle).
+func unlessGone(change func(*compute.Server)) func(*compute.Server) error {
+	return func(sv *compute.Server) error {
+		if gone(sv) {
+			return errGone
+		}
+		change(sv)
+		return nil
+	}
+}
+
 // maxFaultLen bounds a fault message (qemu-img and libvirt can say a lot).
 const maxFaultLen = 1024
 
@@ -89,9 +133,9 @@ func faultMessage(err error) string {
 // failServer puts a server into ERROR with a fault message, unless a
 // delete has claimed it (the failure of a step the delete made pointless).
 func (s *Service) failServer(ctx context.Context, id string, cause error) {
-	_, err := s.progress(ctx, id, func(sv *compute.Server) {
+	_, err := s.settle(ctx, id, unlessGone(func(sv *compute.Server) {
 		sv.VMState, sv.TaskState, sv.Fault = compute.VMError, compute.TaskNone, faultMessage(cause)
-	})
+	}))
 	switch {
 	case errors.Is(err, errGone):
 		s.log.Info("server operation ended by a delete", "server", id, "err", cause)
@@ -142,9 +186,9 @@ func (s *Service) provision(ctx context.Context, c Caller, id, imageRef string, 
 		return
 	}
 	now := s.now().UTC()
-	if _, err := s.progress(ctx, id, func(sv *compute.Server) {
+	if _, err := s.settle(ctx, id, unlessGone(func(sv *compute.Server) {
 		sv.VMState, sv.TaskState, sv.PowerState, sv.LaunchedAt = compute.VMActive, compute.TaskNone, compute.PowerRunning, &now
-	}); err != nil && !errors.Is(err, errGone) {
+	})); err != nil && !errors.Is(err, errGone) {
 		s.log.Error("could not record the active server", "server", id, "err", err)
 	}
 }
@@ -186,16 +230,18 @@ func (s *Service) finishDelete(ctx context.Context, id string) {
 	if s.Hypervisor != nil {
 		if err := s.Hypervisor.Destroy(ctx, id); err != nil {
 			s.log.Error("delete failed", "server", id, "err", err)
-			if _, err := s.update(ctx, id, func(sv *compute.Server) {
+			if _, err := s.settle(ctx, id, func(sv *compute.Server) error {
 				sv.VMState, sv.TaskState, sv.Fault = compute.VMError, compute.TaskNone, faultMessage(fmt.Errorf("delete: %w", err))
+				return nil
 			}); err != nil {
 				s.log.Error("could not record the failed delete", "server", id, "err", err)
 			}
 			return
 		}
 	}
-	if _, err := s.update(ctx, id, func(sv *compute.Server) {
+	if _, err := s.settle(ctx, id, func(sv *compute.Server) error {
 		sv.VMState, sv.TaskState, sv.PowerState = compute.VMDeleted, compute.TaskNone, compute.PowerNoState
+		return nil
 	}); err != nil {
 		s.log.Error("could not record deleted server", "server", id, "err", err)
 	}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	"imagestack/compute/computetest"
 	"imagestack/compute/service"
@@ -130,5 +133,56 @@ func TestDeleteTwice(t *testing.T) {
 	}
 	if _, err := e.svc.Get(ctx, e.member, id); !errors.Is(err, compute.ErrNotFound) {
 		t.Fatalf("deleted server: %v", err)
+	}
+}
+
+// flakyServers is a server repository whose writes fail as an unreachable
+// database does while down is set.
+type flakyServers struct {
+	compute.ServerRepository
+	down   atomic.Bool
+	failed atomic.Int32
+}
+
+func (f *flakyServers) UpdateServer(ctx context.Context, sv *compute.Server) error {
+	if f.down.Load() {
+		f.failed.Add(1)
+		return fmt.Errorf("update server: %w", compute.ErrUnavailable)
+	}
+	return f.ServerRepository.UpdateServer(ctx, sv)
+}
+
+// TestBootOutcomeRecordedWhenDatabaseReturns: a boot whose end meets an
+// unreachable database does not leave the server in BUILD: once the
+// database answers again the server is ACTIVE, without a restart.
+func TestBootOutcomeRecordedWhenDatabaseReturns(t *testing.T) {
+	defer service.SetSettlePauses(5*time.Millisecond, 20*time.Millisecond)()
+	flaky := &flakyServers{}
+	e := setup(t, func(d *service.Deps, p *string) {
+		withDB(dbtest.OpenSQLite(t))(d, p)
+		flaky.ServerRepository = d.Servers
+		d.Servers = flaky
+	})
+	spawn := e.hv.Hold("spawn")
+	res, err := e.svc.Create(context.Background(), e.member, service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Servers[0].ID
+	spawn.Entered(t)
+	flaky.down.Store(true)
+	spawn.Release(nil)
+	for deadline := time.Now().Add(5 * time.Second); flaky.failed.Load() < 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the boot never tried to record its outcome")
+		}
+	}
+	if sv := e.get(t, id); sv.Status() != "BUILD" {
+		t.Fatalf("while the database is down: %s", sv.Status())
+	}
+	flaky.down.Store(false)
+	e.svc.Wait()
+	if sv := e.get(t, id); sv.Status() != "ACTIVE" || sv.TaskState != compute.TaskNone {
+		t.Fatalf("after the database came back: %s (task %q, fault %q)", sv.Status(), sv.TaskState, sv.Fault)
 	}
 }

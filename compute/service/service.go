@@ -64,6 +64,8 @@ type Service struct {
 	tasks   sync.WaitGroup // background boots and actions
 	locks   sync.Map       // server id -> *sync.Mutex: one operation at a time per server
 	rows    sync.Map       // server id -> *sync.Mutex: one read-modify-write at a time per server
+	quit    chan struct{}  // closed by Shutdown: background retries give up
+	stopped sync.Once
 }
 
 // New returns a compute service.
@@ -74,12 +76,20 @@ func New(deps Deps, authz Authorizer, log *slog.Logger) *Service {
 	if deps.Quotas == (Quotas{}) {
 		deps.Quotas = DefaultQuotas
 	}
-	return &Service{Deps: deps, flavors: deps.Flavors, authz: authz, log: log, now: time.Now}
+	return &Service{Deps: deps, flavors: deps.Flavors, authz: authz, log: log, now: time.Now, quit: make(chan struct{})}
 }
 
 // Wait blocks until background work (boots, actions) has finished; tests and
 // shutdown use it.
 func (s *Service) Wait() { s.tasks.Wait() }
+
+// Shutdown ends the retries of background work waiting for the database (what
+// they could not record is left to Reconcile at the next start), then waits
+// for background work to finish; shutdown uses it.
+func (s *Service) Shutdown() {
+	s.stopped.Do(func() { close(s.quit) })
+	s.tasks.Wait()
+}
 
 // NewCaller builds a Caller, deciding admin-ness with the policy.
 func (s *Service) NewCaller(creds policy.Credentials) Caller {
