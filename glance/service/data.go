@@ -143,7 +143,11 @@ func (s *Service) writeData(ctx context.Context, cur *glance.Image, body io.Read
 	size, err := s.stores.byID[store].Put(ctx, cur.BlobKey, dr)
 	md5sum, sha := dr.Sums()
 	if err != nil {
-		s.abortUpload(ctx, cur)
+		if errors.Is(err, storage.ErrUnavailable) {
+			s.abortWithoutStore(ctx, cur)
+		} else {
+			s.abortUpload(ctx, cur)
+		}
 		return nil, uploadError(err, s.cfg.SizeCap)
 	}
 	algo := "sha512"
@@ -208,17 +212,28 @@ func sameFormats(a, b *glance.Image) bool {
 // upload failed), this goes on in the background until they answer again.
 func (s *Service) abortUpload(ctx context.Context, cur *glance.Image) {
 	s.untilReachable(ctx, "return image "+cur.ID+" to queued after a failed upload", func(ctx context.Context) error {
-		return s.undoUpload(ctx, cur)
+		return s.undoUpload(ctx, cur, true)
 	})
 }
 
-// undoUpload removes the data first, then the locations, then returns the
-// image to queued, so that a partial run (or a crash) leaves the image in
-// cur.Status with its locations for the next attempt (or start-up) to see.
-// Data on a store that is out of reach does not hold the image back: it
-// returns to queued (the client may upload again at once, as with Glance)
-// and that data is removed in the background once the store answers.
-func (s *Service) undoUpload(ctx context.Context, cur *glance.Image) error {
+// abortWithoutStore is abortUpload after the store itself failed to answer:
+// asking it again now would make the client wait for its timeouts once
+// more, so the image returns to queued at once and its data is removed in
+// the background once the store answers.
+func (s *Service) abortWithoutStore(ctx context.Context, cur *glance.Image) {
+	s.untilReachable(ctx, "return image "+cur.ID+" to queued after a failed upload", func(ctx context.Context) error {
+		return s.undoUpload(ctx, cur, false)
+	})
+}
+
+// undoUpload removes the data first (unless storesNow is false), then the
+// locations, then returns the image to queued, so that a partial run (or a
+// crash) leaves the image in cur.Status with its locations for the next
+// attempt (or start-up) to see. Data on a store that is out of reach does
+// not hold the image back: it returns to queued (the client may upload
+// again at once, as with Glance) and that data is removed in the background
+// once the store answers.
+func (s *Service) undoUpload(ctx context.Context, cur *glance.Image, storesNow bool) error {
 	stores := make([]string, 0, len(cur.Locations))
 	for _, l := range cur.Locations {
 		stores = append(stores, l.Store)
@@ -226,12 +241,27 @@ func (s *Service) undoUpload(ctx context.Context, cur *glance.Image) error {
 	if len(stores) == 0 { // written before locations were recorded
 		stores = append(stores, s.stores.defaultStore)
 	}
-	var unreachable []string
-	for _, st := range stores {
-		if err := s.deleteBlob(ctx, st, cur.BlobKey); err != nil {
-			unreachable = append(unreachable, st)
+	later := stores
+	if storesNow {
+		later = nil
+		for _, st := range stores {
+			if err := s.deleteBlob(ctx, st, cur.BlobKey); err != nil {
+				later = append(later, st)
+			}
 		}
 	}
+	if err := s.returnToQueued(ctx, cur); err != nil {
+		return err
+	}
+	for _, st := range later {
+		go s.removeBlob(ctx, st, cur.BlobKey)
+	}
+	return nil
+}
+
+// returnToQueued removes cur's locations and moves it from cur.Status back
+// to queued with no data; an image deleted meanwhile is left alone.
+func (s *Service) returnToQueued(ctx context.Context, cur *glance.Image) error {
 	for _, l := range cur.Locations {
 		if err := s.repo.RemoveLocation(ctx, cur.ID, l.Store); err != nil && !errors.Is(err, glance.ErrNotFound) {
 			return err
@@ -243,13 +273,10 @@ func (s *Service) undoUpload(ctx context.Context, cur *glance.Image) error {
 		delete(im.Properties, "os_glance_importing_to_stores")
 		return nil
 	})
-	if err != nil && !errors.Is(err, glance.ErrNotFound) {
-		return err
+	if errors.Is(err, glance.ErrNotFound) {
+		return nil
 	}
-	for _, st := range unreachable {
-		go s.removeBlob(ctx, st, cur.BlobKey)
-	}
-	return nil
+	return err
 }
 
 // uploadError maps what went wrong during an upload to the client's answer.
