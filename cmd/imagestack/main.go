@@ -15,8 +15,10 @@ import (
 
 	"imagestack/common/config"
 	"imagestack/common/db"
+	"imagestack/compute"
 	computeapi "imagestack/compute/api"
 	computeservice "imagestack/compute/service"
+	"imagestack/glance"
 	glanceapi "imagestack/glance/api"
 	"imagestack/policy"
 	"imagestack/policy/keystone"
@@ -56,6 +58,10 @@ func oneMoreProc() {
 	}
 }
 
+// policyDefaults are the families' default rules, in the order the sample
+// policy file lists them.
+var policyDefaults = [][]policy.Rule{glance.PolicyDefaults, compute.PolicyDefaults, keystone.Defaults}
+
 func newLogger(cfg config.Config) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
@@ -87,7 +93,7 @@ func run(configPath string) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
-	enforcer, err := policy.NewEnforcer(cfg.Policy.File, policy.GlanceDefaults, policy.NovaDefaults, keystone.Defaults)
+	enforcer, err := policy.NewEnforcer(cfg.Policy.File, policyDefaults...)
 	if err != nil {
 		return err
 	}
