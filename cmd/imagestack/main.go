@@ -74,6 +74,8 @@ func newLogger(cfg config.Config) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 }
 
+// run serves the three APIs until a signal or a listener's failure; the
+// deferred stops end compute, then imports, then release the ports.
 func run(configPath string) error {
 	cfg, err := config.Load(configPath)
 	if err != nil {
@@ -93,12 +95,9 @@ func run(configPath string) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
-	enforcer, err := policy.NewEnforcer(cfg.Policy.File, policyDefaults...)
+	enforcer, err := startPolicy(ctx, cfg, log)
 	if err != nil {
 		return err
-	}
-	if cfg.Policy.File != "" {
-		go enforcer.Watch(ctx, cfg.Policy.ReloadInterval.Std(), log)
 	}
 	gdb, err := db.Open(ctx, cfg.Database.DSN)
 	if err != nil {
@@ -126,4 +125,17 @@ func run(configPath string) error {
 		"compute":  computeapi.New(computeService, identity, cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
 	}
 	return serveAll(ctx, log, listeners, handlers)
+}
+
+// startPolicy loads the policy file over the families' defaults and
+// follows its changes while ctx lasts.
+func startPolicy(ctx context.Context, cfg config.Config, log *slog.Logger) (*policy.Enforcer, error) {
+	enforcer, err := policy.NewEnforcer(cfg.Policy.File, policyDefaults...)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Policy.File != "" {
+		go enforcer.Watch(ctx, cfg.Policy.ReloadInterval.Std(), log)
+	}
+	return enforcer, nil
 }

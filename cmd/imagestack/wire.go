@@ -23,8 +23,8 @@ import (
 	"imagestack/storage"
 	"imagestack/storage/filesystem"
 
-	// Image store backends, opened by the type the configuration names.
-	_ "imagestack/storage/inmemory"
+	// Image store backends, opened by the type the configuration names
+	// (filesystem, imported above for the staging area, registers "file").
 	_ "imagestack/storage/s3"
 )
 
