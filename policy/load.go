@@ -156,76 +156,24 @@ func yamlError(path string, err error) error {
 	return fmt.Errorf("%s:1: %s", path, strings.TrimPrefix(msg, "yaml: "))
 }
 
+// decodeJSON reads a JSON policy file: one object of rule names and check
+// strings, each rule with the line of its name for error messages.
 func decodeJSON(path string, data []byte) ([]fileRule, error) {
-	lineAt := func(off int64) int {
-		off = min(max(off, 0), int64(len(data)))
-		return 1 + bytes.Count(data[:off], []byte("\n"))
-	}
-	// Syntax first, with Unmarshal: its error offsets consistently count
-	// the offending byte (the streaming decoder's do not).
-	var whole any
-	if err := json.Unmarshal(data, &whole); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("%s:%d: %v", path, lineAt(se.Offset-1), err)
-		}
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	if whole == nil {
-		return nil, nil // null: no rules
+	if null, err := checkJSONSyntax(path, data); err != nil || null {
+		return nil, err // null: no rules
 	}
 	// Then the rules, streaming, to learn the line of each name.
-	dec := json.NewDecoder(bytes.NewReader(data))
-	// next is the offset of the next token, past separators, so that a
-	// rule's line is that of its name rather than of the comma before it.
-	next := func() int64 {
-		off := dec.InputOffset()
-		for off < int64(len(data)) && strings.IndexByte(" \t\r\n,:", data[off]) >= 0 {
-			off++
-		}
-		return off
-	}
-	start := next()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		hint := ""
-		if d == '[' {
-			hint = listOfLists
-		}
-		return nil, fmt.Errorf("%s:%d: %s%s", path, lineAt(start), notMapping, hint)
+	sc := &jsonScan{path: path, data: data, dec: json.NewDecoder(bytes.NewReader(data))}
+	if err := sc.openObject(); err != nil {
+		return nil, err
 	}
 	var out []fileRule
 	seen := map[string]int{}
-	for dec.More() {
-		line := lineAt(next())
-		key, err := dec.Token()
+	for sc.dec.More() {
+		line := lineAt(data, sc.next())
+		name, check, err := sc.rule(line)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
-		}
-		name := key.(string) // inside an object, Token returns keys as strings
-		// Decode, not Token: it consumes a whole list or object value.
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
-		}
-		check, isString := v.(string)
-		var bad string
-		switch v.(type) {
-		case string:
-		case []any:
-			bad = "a list" + listOfLists
-		case map[string]any:
-			bad = "an object"
-		case nil:
-			bad = `null (write "" for always allowed)`
-		default:
-			bad = fmt.Sprintf("%v (quote it)", v)
-		}
-		if !isString {
-			return nil, fmt.Errorf("%s:%d: rule %q: value must be a check string, not %s", path, line, name, bad)
+			return nil, err
 		}
 		if name == "" {
 			return nil, fmt.Errorf("%s:%d: a rule name must be a non-empty string", path, line)
@@ -237,6 +185,89 @@ func decodeJSON(path string, data []byte) ([]fileRule, error) {
 		out = append(out, fileRule{name, check, line})
 	}
 	return out, nil
+}
+
+// lineAt is the line of data that byte off is on.
+func lineAt(data []byte, off int64) int {
+	off = min(max(off, 0), int64(len(data)))
+	return 1 + bytes.Count(data[:off], []byte("\n"))
+}
+
+// checkJSONSyntax checks data's syntax with Unmarshal, whose error offsets
+// consistently count the offending byte (the streaming decoder's do not),
+// and reports whether data is null.
+func checkJSONSyntax(path string, data []byte) (null bool, err error) {
+	var whole any
+	if err := json.Unmarshal(data, &whole); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return false, fmt.Errorf("%s:%d: %v", path, lineAt(data, se.Offset-1), err)
+		}
+		return false, fmt.Errorf("%s: %v", path, err)
+	}
+	return whole == nil, nil
+}
+
+// jsonScan reads a policy file's rules one by one, knowing their lines.
+type jsonScan struct {
+	path string
+	data []byte
+	dec  *json.Decoder
+}
+
+// next is the offset of the next token, past separators, so that a rule's
+// line is that of its name rather than of the comma before it.
+func (sc *jsonScan) next() int64 {
+	off := sc.dec.InputOffset()
+	for off < int64(len(sc.data)) && strings.IndexByte(" \t\r\n,:", sc.data[off]) >= 0 {
+		off++
+	}
+	return off
+}
+
+// openObject reads the opening brace of the file's object.
+func (sc *jsonScan) openObject() error {
+	start := sc.next()
+	tok, err := sc.dec.Token()
+	if err != nil {
+		return fmt.Errorf("%s: %v", sc.path, err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		hint := ""
+		if d == '[' {
+			hint = listOfLists
+		}
+		return fmt.Errorf("%s:%d: %s%s", sc.path, lineAt(sc.data, start), notMapping, hint)
+	}
+	return nil
+}
+
+// rule reads the next rule, on line, whose value must be a check string.
+func (sc *jsonScan) rule(line int) (name, check string, err error) {
+	key, err := sc.dec.Token()
+	if err != nil {
+		return "", "", fmt.Errorf("%s:%d: %v", sc.path, line, err)
+	}
+	name = key.(string) // inside an object, Token returns keys as strings
+	// Decode, not Token: it consumes a whole list or object value.
+	var v any
+	if err := sc.dec.Decode(&v); err != nil {
+		return "", "", fmt.Errorf("%s:%d: %v", sc.path, line, err)
+	}
+	var bad string
+	switch v := v.(type) {
+	case string:
+		return name, v, nil
+	case []any:
+		bad = "a list" + listOfLists
+	case map[string]any:
+		bad = "an object"
+	case nil:
+		bad = `null (write "" for always allowed)`
+	default:
+		bad = fmt.Sprintf("%v (quote it)", v)
+	}
+	return "", "", fmt.Errorf("%s:%d: rule %q: value must be a check string, not %s", sc.path, line, name, bad)
 }
 
 // checkCycles rejects rules that refer back to themselves through rule:
@@ -338,7 +369,7 @@ func Sample(sets ...[]Rule) []byte {
 #   'public':%(visibility)s     a literal equals a value of the target
 #   rule:NAME                   another rule
 #   @ or ""  always   !  never  combined with not, and, or and parentheses.
-# Generated by: go test ./policy -run TestSample -update
+# Generated by: go test ./cmd/imagestack -run TestPolicySample -update
 `)
 	for _, r := range mergeRules(sets) {
 		b.WriteString("\n")

@@ -120,25 +120,6 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-// TestDefaultsRoundTrip parses every built-in check string, renders it and
-// parses it again: the sample file and Rules() output must mean what the
-// defaults mean.
-func TestDefaultsRoundTrip(t *testing.T) {
-	for _, set := range [][]Rule{GlanceDefaults, NovaDefaults} {
-		for _, r := range set {
-			n, err := parse(r.Check)
-			if err != nil {
-				t.Errorf("%s: %v", r.Name, err)
-				continue
-			}
-			again, err := parse(n.String())
-			if err != nil || !reflect.DeepEqual(n, again) {
-				t.Errorf("%s: %q renders as %q, which parses differently (%v)", r.Name, r.Check, n.String(), err)
-			}
-		}
-	}
-}
-
 // TestForeignCredentialsNeverMatch: checks on credentials this service never
 // issues (system scope, Keystone's token.* paths) load, and never match.
 func TestForeignCredentialsNeverMatch(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"imagestack/storage"
 )
 
 // Duration is a time.Duration written as "1h", "90s" in YAML.
@@ -29,6 +31,10 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	*d = Duration(v)
 	return nil
 }
+
+// MarshalYAML writes Go duration syntax, which UnmarshalYAML (and a
+// time.Duration field of a backend's settings) reads back.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
 
 // Std returns the value as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
@@ -60,7 +66,7 @@ type S3Config struct {
 type StoreConfig struct {
 	// ID names the store in the API (X-Image-Meta-Store, "stores").
 	ID          string `yaml:"id"`
-	Type        string `yaml:"type"` // file or s3
+	Type        string `yaml:"type"` // file or s3: a storage backend type
 	Description string `yaml:"description"`
 	// FilesystemDir holds a file store's blobs (default $STATE_DIR/stores/<id>).
 	FilesystemDir string   `yaml:"filesystem_dir"`
@@ -103,8 +109,13 @@ type Config struct {
 		// Stores, when set, configures several stores at once and replaces
 		// store, filesystem_dir and s3 above. DefaultStore (default: the
 		// first) receives data when a request names no store.
+		// After Load, Stores is never empty: without image.stores it holds
+		// the single store above, with id SingleStoreID, and MultiStore is
+		// false (the API then shows no stores, as Glance without
+		// enabled_backends).
 		Stores       []StoreConfig `yaml:"stores"`
 		DefaultStore string        `yaml:"default_store"`
+		MultiStore   bool          `yaml:"-"`
 		// WebDownload limits what the web-download import may fetch.
 		WebDownload struct {
 			// AllowedNetworks are CIDRs exempt from the public-address rule.
@@ -157,20 +168,8 @@ func Default() Config {
 // Unknown keys are errors, so a typo never silently falls back to a default.
 func Load(path string) (Config, error) {
 	c := Default()
-	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return c, fmt.Errorf("config: %w", err)
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return c, fmt.Errorf("config %s: %w", path, err)
-		}
-		if c.Policy.File != "" && !filepath.IsAbs(c.Policy.File) {
-			// A relative policy path is relative to the config file.
-			c.Policy.File = filepath.Join(filepath.Dir(path), c.Policy.File)
-		}
+	if err := c.read(path); err != nil {
+		return c, err
 	}
 	if v := os.Getenv("STATE_DIR"); v != "" {
 		c.StateDir = v
@@ -188,6 +187,44 @@ func Load(path string) (Config, error) {
 	if c.Database.DSN == "" {
 		c.Database.DSN = "sqlite:" + filepath.Join(c.StateDir, "imagestack.db")
 	}
+	for _, check := range []func() error{c.checkSingleStore, c.checkStores, c.checkLimits} {
+		if err := check(); err != nil {
+			return c, err
+		}
+	}
+	for _, l := range []*Listener{&c.Identity.Listener, &c.Image.Listener, &c.Compute.Listener} {
+		if l.PublicURL == "" {
+			l.PublicURL = "http://" + l.Listen
+		}
+		l.PublicURL = strings.TrimRight(l.PublicURL, "/")
+	}
+	return c, nil
+}
+
+// read decodes the file at path (if any) over c, rejecting unknown keys.
+func (c *Config) read(path string) error {
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if c.Policy.File != "" && !filepath.IsAbs(c.Policy.File) {
+		// A relative policy path is relative to the config file.
+		c.Policy.File = filepath.Join(filepath.Dir(path), c.Policy.File)
+	}
+	return nil
+}
+
+// checkSingleStore validates image.store and its settings, which
+// image.stores replaces when set.
+func (c *Config) checkSingleStore() error {
 	if c.Image.FilesystemDir == "" {
 		c.Image.FilesystemDir = filepath.Join(c.StateDir, "images")
 	}
@@ -197,50 +234,56 @@ func Load(path string) (Config, error) {
 	case "file":
 	case "s3":
 		if c.Image.S3.Endpoint == "" || c.Image.S3.Bucket == "" {
-			return c, errors.New("config: image.store s3 needs image.s3.endpoint and image.s3.bucket")
+			return errors.New("config: image.store s3 needs image.s3.endpoint and image.s3.bucket")
 		}
 	default:
-		return c, fmt.Errorf("config: image.store must be file or s3, not %q", c.Image.Store)
+		return fmt.Errorf("config: image.store must be file or s3, not %q", c.Image.Store)
 	}
-	if err := c.checkStores(); err != nil {
-		return c, err
-	}
+	return nil
+}
+
+// checkLimits validates the numbers and the compute and identity settings.
+func (c *Config) checkLimits() error {
 	if c.Image.SizeCap <= 0 {
-		return c, errors.New("config: image.size_cap must be positive")
+		return errors.New("config: image.size_cap must be positive")
 	}
 	if c.Image.MaxConcurrentUploads <= 0 || c.Image.UploadIdleTimeout <= 0 || c.Image.WebDownload.IdleTimeout <= 0 {
-		return c, errors.New("config: image.max_concurrent_uploads, image.upload_idle_timeout and image.web_download.idle_timeout must be positive")
-	}
-	for _, l := range []*Listener{&c.Identity.Listener, &c.Image.Listener, &c.Compute.Listener} {
-		if l.PublicURL == "" {
-			l.PublicURL = "http://" + l.Listen
-		}
-		l.PublicURL = strings.TrimRight(l.PublicURL, "/")
+		return errors.New("config: image.max_concurrent_uploads, image.upload_idle_timeout and image.web_download.idle_timeout must be positive")
 	}
 	switch c.Compute.VirtType {
 	case "kvm", "qemu":
 	default:
-		return c, fmt.Errorf("config: compute.virt_type must be kvm or qemu, not %q", c.Compute.VirtType)
+		return fmt.Errorf("config: compute.virt_type must be kvm or qemu, not %q", c.Compute.VirtType)
 	}
 	if c.Identity.TokenExpiration <= 0 {
-		return c, errors.New("config: identity.token_expiration must be positive")
+		return errors.New("config: identity.token_expiration must be positive")
 	}
 	if c.Identity.LockoutFailureAttempts < 0 || c.Identity.LockoutDuration < 0 {
-		return c, errors.New("config: identity.lockout_failure_attempts and identity.lockout_duration must not be negative")
+		return errors.New("config: identity.lockout_failure_attempts and identity.lockout_duration must not be negative")
 	}
-	return c, nil
+	return nil
 }
 
 var storeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
 
-// checkStores validates image.stores and fills in its defaults.
+// SingleStoreID is the id of the one store made of image.store (the same
+// as glance/service.SingleStoreID, the id its data keeps when the operator
+// moves to several stores).
+const SingleStoreID = "local"
+
+// checkStores validates image.stores and fills in its defaults. Without
+// image.stores, it makes the list of the single store (image.store,
+// filesystem_dir, s3) so that the server opens stores one way.
 func (c *Config) checkStores() error {
 	if len(c.Image.Stores) == 0 {
 		if c.Image.DefaultStore != "" {
 			return errors.New("config: image.default_store needs image.stores")
 		}
+		c.Image.Stores = []StoreConfig{{ID: SingleStoreID, Type: c.Image.Store, FilesystemDir: c.Image.FilesystemDir, S3: c.Image.S3}}
+		c.Image.DefaultStore = SingleStoreID
 		return nil
 	}
+	c.Image.MultiStore = true
 	seen := map[string]bool{}
 	for i := range c.Image.Stores {
 		st := &c.Image.Stores[i]
@@ -268,4 +311,25 @@ func (c *Config) checkStores() error {
 		return fmt.Errorf("config: image.default_store %q is not one of image.stores", c.Image.DefaultStore)
 	}
 	return nil
+}
+
+// Params returns the store's settings for its backend (storage.Open): the
+// keys of its type only, as the configuration file writes them.
+func (s StoreConfig) Params() storage.YAML {
+	var v any
+	switch s.Type {
+	case "file":
+		v = struct {
+			Dir string `yaml:"filesystem_dir"`
+		}{s.FilesystemDir}
+	case "s3":
+		v = s.S3
+	default:
+		return nil
+	}
+	data, err := yaml.Marshal(v)
+	if err != nil {
+		panic(err) // strings, numbers and durations always marshal
+	}
+	return data
 }

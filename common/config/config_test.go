@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"imagestack/common/config"
+	"imagestack/storage/filesystem"
+	"imagestack/storage/s3"
 )
 
 func write(t *testing.T, content string) string {
@@ -110,4 +112,44 @@ func TestSampleIsTheDefaults(t *testing.T) {
 		def.Image.RequireFormatMatch != sample.Image.RequireFormatMatch || def.Image.WebDownload.IdleTimeout != sample.Image.WebDownload.IdleTimeout {
 		t.Fatalf("defaults differ from the sample: %+v vs %+v", def.Image, sample.Image)
 	}
+}
+
+// Without image.stores, the single store becomes the one entry of the list
+// (id "local"), and its settings reach its backend unchanged.
+func TestSingleStoreBecomesTheList(t *testing.T) {
+	t.Setenv("STATE_DIR", "")
+	t.Run("FileByDefault", func(t *testing.T) {
+		c, err := config.Load(write(t, "state_dir: /srv/x\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Image.MultiStore || c.Image.DefaultStore != "local" || len(c.Image.Stores) != 1 {
+			t.Fatalf("stores: %+v default %q multi %v", c.Image.Stores, c.Image.DefaultStore, c.Image.MultiStore)
+		}
+		st := c.Image.Stores[0]
+		var p filesystem.Params
+		if err := st.Params().Decode(&p); err != nil || st.ID != "local" || st.Type != "file" || p.Dir != "/srv/x/images" {
+			t.Fatalf("store %+v, params %+v (%v)", st, p, err)
+		}
+	})
+	t.Run("S3", func(t *testing.T) {
+		c, err := config.Load(write(t, "image:\n  store: s3\n  s3: {endpoint: 'h:9000', bucket: b, secret_key: k, part_size: 5242880, timeout: 5s}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p s3.Config
+		st := c.Image.Stores[0]
+		if err := st.Params().Decode(&p); err != nil || st.Type != "s3" {
+			t.Fatalf("store %+v: %v", st, err)
+		}
+		if want := (s3.Config{Endpoint: "h:9000", Bucket: "b", SecretKey: "k", PartSize: 5 << 20, Timeout: 5 * time.Second}); p != want {
+			t.Fatalf("s3 params %+v, want %+v", p, want)
+		}
+	})
+	t.Run("SeveralStoresAreMulti", func(t *testing.T) {
+		c, err := config.Load(write(t, "image:\n  stores: [{id: local, type: file}]\n"))
+		if err != nil || !c.Image.MultiStore {
+			t.Fatalf("multi %v: %v", c.Image.MultiStore, err)
+		}
+	})
 }

@@ -6,6 +6,7 @@ package httpx
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -103,8 +104,7 @@ func Wrap(router *mux.Router, fam Family) http.Handler {
 				fam.Logger.Error("panic serving request", "api", fam.Name, "request_id", ri.ID,
 					"method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 				if !rec.wrote {
-					fam.WriteError(rec, r, http.StatusInternalServerError,
-						"An unexpected error prevented the server from fulfilling your request (request id "+ri.ID+").")
+					fam.WriteError(rec, r, http.StatusInternalServerError, fmt.Sprintf(InternalMessage, ri.ID))
 				}
 			}
 			fam.Logger.Info("request", "api", fam.Name, "method", r.Method, "path", r.URL.Path,

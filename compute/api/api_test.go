@@ -36,7 +36,7 @@ func newServerOn(t testing.TB, gdb *gorm.DB, policyFile ...string) *httptest.Ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	enf, err := policy.NewEnforcer(strings.Join(policyFile, ""), policy.NovaDefaults)
+	enf, err := policy.NewEnforcer(strings.Join(policyFile, ""), compute.PolicyDefaults)
 	if err != nil {
 		t.Fatal(err)
 	}

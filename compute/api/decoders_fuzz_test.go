@@ -39,7 +39,7 @@ func newNoHypervisorEnv(tb testing.TB) *noHypervisorEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	enf, err := policy.NewEnforcer("", policy.NovaDefaults)
+	enf, err := policy.NewEnforcer("", compute.PolicyDefaults)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
-	"imagestack/common/apierr"
 	"imagestack/common/httpx"
 	"imagestack/compute"
 )
@@ -17,10 +15,7 @@ var faultNames = map[int]string{
 }
 
 // statusOf is the compute API's one error table: service error kind -> status.
-var statusOf = []struct {
-	kind   error
-	status int
-}{
+var statusOf = httpx.ErrorTable{
 	{compute.ErrBadRequest, http.StatusBadRequest},
 	{compute.ErrForbidden, http.StatusForbidden},
 	{compute.ErrNotFound, http.StatusNotFound},
@@ -31,22 +26,8 @@ var statusOf = []struct {
 
 // fail answers err with its Nova fault, or a logged 500.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	for _, e := range statusOf {
-		if errors.Is(err, e.kind) {
-			msg := compute.Message(err)
-			if e.status == http.StatusServiceUnavailable {
-				w.Header().Set("Retry-After", httpx.RetryAfter)
-				a.log.Warn("compute request answered 503", "request_id", httpx.RequestID(r.Context()), "err", err)
-				msg = apierr.Message(err, httpx.UnavailableMessage)
-			}
-			writeError(w, r, e.status, msg)
-			return
-		}
-	}
-	id := httpx.RequestID(r.Context())
-	a.log.Error("compute request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, r, http.StatusInternalServerError,
-		"Unexpected API Error. Please report this at the operator's support channel and attach the request id "+id+".")
+	httpx.Fail(w, r, err, httpx.Failure{Name: "compute", Table: statusOf, Message: compute.Message, Write: writeError, Log: a.log,
+		Internal: "Unexpected API Error. Please report this at the operator's support channel and attach the request id %s."})
 }
 
 // writeError writes Nova's error body: {"<faultName>":{"code","message"}}.

@@ -282,7 +282,7 @@ type Enforcer interface {
 // denies undefined Nova rule names, so a typo would deny everyone.
 func DefinedRules(t testing.TB, e Enforcer) Enforcer {
 	defined := map[string]bool{}
-	for _, r := range policy.NovaDefaults {
+	for _, r := range compute.PolicyDefaults {
 		defined[r.Name] = true
 	}
 	return definedRules{t, e, defined}

@@ -74,7 +74,7 @@ func setup(t *testing.T, opts ...option) *env {
 	if deps.Servers == nil {
 		withDB(dbtest.OpenSQLite(t))(&deps, &policyFile)
 	}
-	enf, err := policy.NewEnforcer(policyFile, policy.NovaDefaults)
+	enf, err := policy.NewEnforcer(policyFile, compute.PolicyDefaults)
 	if err != nil {
 		t.Fatal(err)
 	}

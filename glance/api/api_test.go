@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"imagestack/common/db/dbtest"
+	"imagestack/glance"
 	"imagestack/glance/api"
 	glancedb "imagestack/glance/db"
 	"imagestack/glance/service"
@@ -43,7 +44,7 @@ func newEnvWith(t *testing.T, cfg service.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enf, _ := policy.NewEnforcer("", policy.GlanceDefaults)
+	enf, _ := policy.NewEnforcer("", glance.PolicyDefaults)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := service.New(repo, fs, enf, cfg, log)
 	staging, err := filesystem.New(t.TempDir())

@@ -1,22 +1,17 @@
 package api
 
 import (
-	"errors"
 	"html"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"imagestack/common/apierr"
 	"imagestack/common/httpx"
 	"imagestack/glance"
 )
 
 // statusOf is the image API's one error table: service error kind -> status.
-var statusOf = []struct {
-	kind   error
-	status int
-}{
+var statusOf = httpx.ErrorTable{
 	{glance.ErrBadRequest, http.StatusBadRequest},
 	{glance.ErrForbidden, http.StatusForbidden},
 	{glance.ErrNotFound, http.StatusNotFound},
@@ -33,22 +28,8 @@ var statusOf = []struct {
 // fail answers err: known kinds with their status and message, anything else
 // as a logged 500 naming only the request id.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	for _, e := range statusOf {
-		if errors.Is(err, e.kind) {
-			msg := glance.Message(err)
-			if e.status == http.StatusServiceUnavailable {
-				w.Header().Set("Retry-After", httpx.RetryAfter)
-				a.log.Warn("image request answered 503", "request_id", httpx.RequestID(r.Context()), "err", err)
-				msg = apierr.Message(err, httpx.UnavailableMessage)
-			}
-			writeError(w, r, e.status, msg)
-			return
-		}
-	}
-	id := httpx.RequestID(r.Context())
-	a.log.Error("image request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, r, http.StatusInternalServerError,
-		"An unexpected error prevented the server from fulfilling your request (request id "+id+").")
+	httpx.Fail(w, r, err, httpx.Failure{Name: "image", Table: statusOf, Message: glance.Message, Write: writeError, Log: a.log,
+		Internal: httpx.InternalMessage})
 }
 
 // badRequest answers a malformed request.

@@ -39,7 +39,7 @@ func newPatchEnv(tb testing.TB) *patchEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	enf, err := policy.NewEnforcer("", policy.GlanceDefaults)
+	enf, err := policy.NewEnforcer("", glance.PolicyDefaults)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -88,7 +88,7 @@ func newEnv(t *testing.T, sizeCap int64) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enf, err := policy.NewEnforcer("", policy.GlanceDefaults)
+	enf, err := policy.NewEnforcer("", glance.PolicyDefaults)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -677,7 +677,7 @@ func TestUnsafeDataRefusedOnEveryPath(t *testing.T) {
 }
 
 func mustEnforcer(t *testing.T) *policy.Enforcer {
-	enf, err := policy.NewEnforcer("", policy.GlanceDefaults)
+	enf, err := policy.NewEnforcer("", glance.PolicyDefaults)
 	if err != nil {
 		t.Fatal(err)
 	}

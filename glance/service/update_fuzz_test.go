@@ -48,7 +48,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	enf, err := policy.NewEnforcer("", policy.GlanceDefaults)
+	enf, err := policy.NewEnforcer("", glance.PolicyDefaults)
 	if err != nil {
 		tb.Fatal(err)
 	}

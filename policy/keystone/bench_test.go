@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"imagestack/compute"
+	"imagestack/glance"
 	"imagestack/policy"
 	"imagestack/policy/keystone"
 )
@@ -41,7 +43,7 @@ func BenchmarkTokenValidation(b *testing.B) {
 
 // BenchmarkPolicyEnforce measures one Glance get_image decision.
 func BenchmarkPolicyEnforce(b *testing.B) {
-	e, err := policy.NewEnforcer("", policy.GlanceDefaults, policy.NovaDefaults, keystone.Defaults)
+	e, err := policy.NewEnforcer("", glance.PolicyDefaults, compute.PolicyDefaults, keystone.Defaults)
 	if err != nil {
 		b.Fatal(err)
 	}

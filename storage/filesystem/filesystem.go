@@ -238,74 +238,30 @@ func (w *writer) write(buf []byte, off int64) error {
 // aligned; the last is padded to directAlign and the file cut back to the
 // data's length at the end.
 func writeAll(ctx context.Context, f *os.File, r io.Reader, direct bool) (int64, error) {
-	type write struct {
-		buf []byte
-		off int64
-	}
-	writes := make(chan write, writesInFlight)
-	free := make(chan []byte, writesInFlight)
-	allocated := 0 // buffers taken from the pool, one more only while the others are busy
-	defer func() {
-		for range allocated {
-			b := <-free
-			bufferPool.Put(&b)
-		}
-	}()
-	var werr error // the writer's first error, readable once failed or done is closed
-	failed, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		wr := &writer{f: f, direct: direct}
-		for w := range writes {
-			if werr == nil {
-				if werr = wr.write(w.buf, w.off); werr != nil {
-					close(failed)
-				}
-			}
-			free <- w.buf[:cap(w.buf)]
-		}
-	}()
-	finish := func() error { close(writes); <-done; return werr }
-
+	p := startWrites(f, direct)
+	defer p.release()
 	var total int64
 	for {
 		if err := ctx.Err(); err != nil {
-			finish()
+			p.finish()
 			return total, err
 		}
-		var buf []byte
-		if allocated < writesInFlight && len(free) == 0 {
-			allocated++
-			buf = *bufferPool.Get().(*[]byte)
-		} else {
-			select {
-			case buf = <-free:
-			case <-failed:
-				return total, finish()
-			}
+		buf, ok := p.buffer()
+		if !ok {
+			return total, p.finish()
 		}
 		n, rerr := storage.Fill(r, buf)
-		if n == 0 {
-			free <- buf // unused: back for the deferred return to the pool
-		}
-		if n > 0 {
-			size := n
-			if direct && n%directAlign != 0 {
-				size = (n/directAlign + 1) * directAlign
-				clear(buf[n:size])
-			}
-			writes <- write{buf[:size], total}
-			total += int64(n)
-		}
+		p.queue(buf, n, total)
+		total += int64(n)
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			finish()
+			p.finish()
 			return total, rerr
 		}
 	}
-	if err := finish(); err != nil {
+	if err := p.finish(); err != nil {
 		return total, err
 	}
 	if err := ctx.Err(); err != nil { // cancelled during the last read
@@ -317,6 +273,89 @@ func writeAll(ctx context.Context, f *os.File, r io.Reader, direct bool) (int64,
 		}
 	}
 	return total, nil
+}
+
+// writePipeline hands the buffers writeAll fills to one goroutine that
+// writes them in order and gives them back through free.
+type writePipeline struct {
+	direct    bool
+	writes    chan pendingWrite
+	free      chan []byte
+	allocated int   // buffers taken from the pool, one more only while the others are busy
+	werr      error // the writer's first error, readable once failed or done is closed
+	failed    chan struct{}
+	done      chan struct{}
+}
+
+// pendingWrite is a buffer to write at off.
+type pendingWrite struct {
+	buf []byte
+	off int64
+}
+
+// startWrites starts the goroutine that writes to f.
+func startWrites(f *os.File, direct bool) *writePipeline {
+	p := &writePipeline{direct: direct, writes: make(chan pendingWrite, writesInFlight), free: make(chan []byte, writesInFlight),
+		failed: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		wr := &writer{f: f, direct: direct}
+		for w := range p.writes {
+			if p.werr == nil {
+				if p.werr = wr.write(w.buf, w.off); p.werr != nil {
+					close(p.failed)
+				}
+			}
+			p.free <- w.buf[:cap(w.buf)]
+		}
+	}()
+	return p
+}
+
+// buffer returns a buffer to fill: a new one from the pool while fewer than
+// writesInFlight are taken and none is free, else the next one written.
+// ok is false once the writer failed.
+func (p *writePipeline) buffer() (buf []byte, ok bool) {
+	if p.allocated < writesInFlight && len(p.free) == 0 {
+		p.allocated++
+		return *bufferPool.Get().(*[]byte), true
+	}
+	select {
+	case buf = <-p.free:
+		return buf, true
+	case <-p.failed:
+		return nil, false
+	}
+}
+
+// queue hands the n bytes read into buf to the writer, to be written at
+// off (padded to directAlign with O_DIRECT); an empty buffer goes back.
+func (p *writePipeline) queue(buf []byte, n int, off int64) {
+	if n == 0 {
+		p.free <- buf // unused: back for the return to the pool
+		return
+	}
+	size := n
+	if p.direct && n%directAlign != 0 {
+		size = (n/directAlign + 1) * directAlign
+		clear(buf[n:size])
+	}
+	p.writes <- pendingWrite{buf[:size], off}
+}
+
+// finish waits for the queued writes and returns the writer's first error.
+func (p *writePipeline) finish() error {
+	close(p.writes)
+	<-p.done
+	return p.werr
+}
+
+// release returns the buffers to the pool, once finish has returned.
+func (p *writePipeline) release() {
+	for range p.allocated {
+		b := <-p.free
+		bufferPool.Put(&b)
+	}
 }
 
 func syncDir(dir string) {

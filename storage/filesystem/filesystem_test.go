@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"imagestack/storage"
 	"imagestack/storage/filesystem"
 	"imagestack/storage/storetest"
 )
@@ -61,5 +62,24 @@ func TestCrashLeftoversRemovedAtOpen(t *testing.T) {
 	}
 	if _, err := s.Put(context.Background(), "img", bytes.NewReader([]byte("x"))); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The registry opens a file store from its settings, and Glance's
+// stores/detail properties describe it.
+func TestOpenByType(t *testing.T) {
+	dir := t.TempDir()
+	s, err := storage.Open(context.Background(), filesystem.Type, storage.YAML("filesystem_dir: "+dir+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := storage.Describe(s)
+	if d["data_dir"] != dir || d["chunk_size"] != 1<<20 || d["thin_provisioning"] != false {
+		t.Fatalf("Describe = %v", d)
+	}
+	for _, params := range []string{"", "filesystem_dir: " + dir + "\ns3: {}\n"} {
+		if _, err := storage.Open(context.Background(), filesystem.Type, storage.YAML(params)); err == nil {
+			t.Errorf("params %q accepted", params)
+		}
 	}
 }

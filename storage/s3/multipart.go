@@ -61,92 +61,124 @@ func (p *partBuffers) put(b *[]byte) {
 // object appears only if it did not exist (If-None-Match). On any failure
 // the multipart upload is aborted.
 func (s *Store) upload(ctx context.Context, key string, r io.Reader) (int64, error) {
-	core := minio.Core{Client: s.c}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		parts    []minio.CompletePart
-		uploadID string
-		total    int64
-	)
-	slots := make(chan struct{}, s.cfg.Concurrency) // one per buffer held
-	release := func(buf *[]byte) { s.bufs.put(buf); <-slots }
-	send := func(num int, buf *[]byte, size int) {
-		defer wg.Done()
-		defer release(buf)
-		data := (*buf)[:size]
-		sum := sha256.Sum256(data)
-		part, err := core.PutObjectPart(ctx, s.cfg.Bucket, key, uploadID, num, bytes.NewReader(data), int64(size),
-			minio.PutObjectPartOptions{Sha256Hex: hex.EncodeToString(sum[:]), DisableContentSha256: true})
-		if err != nil {
-			cancel(err)
-			return
-		}
-		mu.Lock()
-		parts = append(parts, minio.CompletePart{PartNumber: num, ETag: part.ETag})
-		mu.Unlock()
+	u := &multipart{s: s, core: minio.Core{Client: s.c}, ctx: ctx, cancel: cancel, key: key,
+		slots: make(chan struct{}, s.cfg.Concurrency)}
+	total, done, err := u.sendParts(r)
+	if done {
+		return total, err
 	}
-loop:
+	u.wg.Wait()
+	return total, u.complete()
+}
+
+// multipart is one upload in progress. A failure anywhere cancels ctx with
+// its cause, which ends the reading of the source and the parts in flight.
+type multipart struct {
+	s      *Store
+	core   minio.Core
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	key    string
+	id     string        // the multipart upload's, once started
+	slots  chan struct{} // one per part buffer held
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	parts  []minio.CompletePart
+}
+
+func (u *multipart) release(buf *[]byte) { u.s.bufs.put(buf); <-u.slots }
+
+// sendParts reads r part by part, each sent by its own goroutine once a
+// buffer is free, and returns the bytes read. done reports that nothing is
+// left to complete: the data went in one PUT, or the upload never started.
+func (u *multipart) sendParts(r io.Reader) (total int64, done bool, err error) {
 	for num := 1; ; num++ {
 		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			break loop
+		case u.slots <- struct{}{}:
+		case <-u.ctx.Done():
+			return total, false, nil
 		}
-		buf := s.bufs.get()
+		buf := u.s.bufs.get()
 		size, rerr := storage.Fill(r, *buf)
 		if num == 1 && rerr == io.EOF {
 			// Everything fits in one part: a single PUT.
-			defer release(buf)
-			opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
-			opts.SetMatchETagExcept("*")
-			sum := sha256.Sum256((*buf)[:size])
-			_, err := core.PutObject(ctx, s.cfg.Bucket, key, bytes.NewReader((*buf)[:size]), int64(size), "", hex.EncodeToString(sum[:]), opts)
-			return int64(size), err
+			defer u.release(buf)
+			return int64(size), true, u.putWhole((*buf)[:size])
 		}
 		switch {
 		case rerr == io.EOF && size == 0: // the previous part was the last
-			release(buf)
-			break loop
+			u.release(buf)
+			return total, false, nil
 		case rerr != nil && rerr != io.EOF:
-			release(buf)
-			cancel(rerr)
-			break loop
+			u.release(buf)
+			u.cancel(rerr)
+			return total, false, nil
 		case num > maxParts:
-			release(buf)
-			cancel(errTooManyParts)
-			break loop
+			u.release(buf)
+			u.cancel(errTooManyParts)
+			return total, false, nil
 		}
 		if num == 1 {
-			id, err := core.NewMultipartUpload(ctx, s.cfg.Bucket, key, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+			id, err := u.core.NewMultipartUpload(u.ctx, u.s.cfg.Bucket, u.key, minio.PutObjectOptions{ContentType: "application/octet-stream"})
 			if err != nil {
-				release(buf)
-				return 0, err
+				u.release(buf)
+				return 0, true, err
 			}
-			uploadID = id
+			u.id = id
 		}
-		wg.Add(1)
-		go send(num, buf, size)
+		u.wg.Add(1)
+		go u.send(num, buf, size)
 		total += int64(size)
 		if rerr == io.EOF { // a short part is the last
-			break
+			return total, false, nil
 		}
 	}
-	wg.Wait()
-	if cause := context.Cause(ctx); cause != nil {
-		if uploadID != "" {
-			_ = core.AbortMultipartUpload(context.WithoutCancel(ctx), s.cfg.Bucket, key, uploadID)
-		}
-		return total, cause
+}
+
+// putWhole writes data, the whole blob, in one conditional PUT.
+func (u *multipart) putWhole(data []byte) error {
+	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
+	opts.SetMatchETagExcept("*")
+	sum := sha256.Sum256(data)
+	_, err := u.core.PutObject(u.ctx, u.s.cfg.Bucket, u.key, bytes.NewReader(data), int64(len(data)), "", hex.EncodeToString(sum[:]), opts)
+	return err
+}
+
+// send uploads one part and gives its buffer back; a failure cancels the
+// whole upload.
+func (u *multipart) send(num int, buf *[]byte, size int) {
+	defer u.wg.Done()
+	defer u.release(buf)
+	data := (*buf)[:size]
+	sum := sha256.Sum256(data)
+	part, err := u.core.PutObjectPart(u.ctx, u.s.cfg.Bucket, u.key, u.id, num, bytes.NewReader(data), int64(size),
+		minio.PutObjectPartOptions{Sha256Hex: hex.EncodeToString(sum[:]), DisableContentSha256: true})
+	if err != nil {
+		u.cancel(err)
+		return
 	}
-	slices.SortFunc(parts, func(a, b minio.CompletePart) int { return a.PartNumber - b.PartNumber })
+	u.mu.Lock()
+	u.parts = append(u.parts, minio.CompletePart{PartNumber: num, ETag: part.ETag})
+	u.mu.Unlock()
+}
+
+// complete makes the object of the parts sent, only if it does not exist
+// yet, or aborts the upload when any part (or the source) failed.
+func (u *multipart) complete() error {
+	if cause := context.Cause(u.ctx); cause != nil {
+		if u.id != "" {
+			_ = u.core.AbortMultipartUpload(context.WithoutCancel(u.ctx), u.s.cfg.Bucket, u.key, u.id)
+		}
+		return cause
+	}
+	slices.SortFunc(u.parts, func(a, b minio.CompletePart) int { return a.PartNumber - b.PartNumber })
 	opts := minio.PutObjectOptions{}
 	opts.SetMatchETagExcept("*")
-	if _, err := core.CompleteMultipartUpload(ctx, s.cfg.Bucket, key, uploadID, parts, opts); err != nil {
-		_ = core.AbortMultipartUpload(context.WithoutCancel(ctx), s.cfg.Bucket, key, uploadID)
-		return total, err
+	if _, err := u.core.CompleteMultipartUpload(u.ctx, u.s.cfg.Bucket, u.key, u.id, u.parts, opts); err != nil {
+		_ = u.core.AbortMultipartUpload(context.WithoutCancel(u.ctx), u.s.cfg.Bucket, u.key, u.id)
+		return err
 	}
-	return total, nil
+	return nil
 }

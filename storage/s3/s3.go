@@ -24,28 +24,29 @@ import (
 	"imagestack/storage"
 )
 
-// Config locates the bucket.
+// Config locates the bucket. It is also the backend's storage.Params: the
+// YAML keys are those of an s3 section of the configuration.
 type Config struct {
-	Endpoint  string // host:port
-	Bucket    string
-	AccessKey string
-	SecretKey string
-	Region    string
-	UseTLS    bool
+	Endpoint  string `yaml:"endpoint"` // host:port
+	Bucket    string `yaml:"bucket"`
+	AccessKey string `yaml:"access_key"`
+	SecretKey string `yaml:"secret_key"`
+	Region    string `yaml:"region"`
+	UseTLS    bool   `yaml:"use_tls"`
 	// CreateBucket creates the bucket when it does not exist.
-	CreateBucket bool
+	CreateBucket bool `yaml:"create_bucket"`
 	// PartSize (bytes, default 8 MiB) and Concurrency (default 4) bound the
 	// memory of one upload to their product.
-	PartSize    uint64
-	Concurrency uint
+	PartSize    uint64 `yaml:"part_size"`
+	Concurrency uint   `yaml:"concurrency"`
 	// MaxRetries bounds the attempts of each S3 request (default 3): with
 	// the store down, a request fails within about two seconds instead of
 	// minio-go's default of ten attempts.
-	MaxRetries int
+	MaxRetries int `yaml:"max_retries"`
 	// Timeout (default DefaultTimeout) bounds each wait on the store:
 	// connecting, a response, each read or write of a body. With the store
 	// silent, a request fails within about MaxRetries x Timeout.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Store implements storage.Store.

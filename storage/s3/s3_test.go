@@ -12,6 +12,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"gopkg.in/yaml.v3"
 
 	"imagestack/storage"
 	"imagestack/storage/s3"
@@ -151,5 +152,27 @@ func TestDeleteClearsInterruptedWrite(t *testing.T) {
 	}
 	if _, err := s.Put(ctx, "img", bytes.NewReader([]byte("x"))); err != nil {
 		t.Fatalf("put after the delete: %v", err)
+	}
+}
+
+// The registry opens an S3 store from its settings (the YAML keys of an s3
+// section); stores/detail shows the bucket, never the credentials.
+func TestOpenByType(t *testing.T) {
+	cfg := testConfig(t)
+	params, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := storage.Open(context.Background(), s3.Type, storage.YAML(params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := storage.Describe(st)
+	if d["bucket"] != cfg.Bucket || d["endpoint"] != cfg.Endpoint || d["s3_store_large_object_chunk_size"] != uint64(5) ||
+		d["s3_store_thread_pools"] != uint(2) || d["secret_key"] != nil || d["access_key"] != nil {
+		t.Fatalf("Describe = %v", d)
+	}
+	if _, err := storage.Open(context.Background(), s3.Type, storage.YAML("endpoint: x\n")); err == nil {
+		t.Fatal("a store without a bucket was opened")
 	}
 }

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"gorm.io/gorm"
+
+	"imagestack/common/config"
+	"imagestack/compute"
+	computedb "imagestack/compute/db"
+	"imagestack/compute/imagecache"
+	computelibvirt "imagestack/compute/libvirt"
+	computeservice "imagestack/compute/service"
+	glancedb "imagestack/glance/db"
+	glanceservice "imagestack/glance/service"
+	"imagestack/glance/webfetch"
+	"imagestack/policy/keystone"
+	"imagestack/policy/keystone/sqlstore"
+	"imagestack/storage"
+	"imagestack/storage/filesystem"
+
+	// Image store backends, opened by the type the configuration names
+	// (filesystem, imported above for the staging area, registers "file").
+	_ "imagestack/storage/s3"
+)
+
+// startIdentity opens the identity store and service, bootstraps an empty
+// identity database and writes clouds.yaml.
+func startIdentity(ctx context.Context, cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*keystone.Service, keystone.Store, error) {
+	store, err := sqlstore.New(gdb)
+	if err != nil {
+		return nil, nil, err
+	}
+	identity := keystone.NewService(store, keystone.Config{
+		TokenTTL: cfg.Identity.TokenExpiration.Std(),
+		Region:   cfg.Identity.Region,
+		// Keystone's [security_compliance] lockout (0 attempts = off).
+		LockoutFailureAttempts: cfg.Identity.LockoutFailureAttempts,
+		LockoutDuration:        cfg.Identity.LockoutDuration.Std(),
+		Services: []keystone.CatalogService{
+			{Type: "identity", Name: "keystone", URLs: sameURL(cfg.Identity.PublicURL + "/v3")},
+			{Type: "image", Name: "glance", URLs: sameURL(cfg.Image.PublicURL)},
+			{Type: "compute", Name: "nova", URLs: sameURL(cfg.Compute.PublicURL + "/v2.1")},
+		},
+	}, log)
+	go identity.RunJanitor(ctx, 10*time.Minute)
+
+	passwords, err := bootstrapPasswords(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Only an empty identity database is bootstrapped: later starts keep what
+	// the operator deleted deleted (`imagestack manage bootstrap` restores it).
+	if done, err := identity.BootstrapFirstStart(ctx, keystone.DefaultAccounts, passwords); err != nil {
+		return nil, nil, err
+	} else if done {
+		log.Info("identity bootstrapped: default domain, roles, admin and demo accounts created")
+	}
+	return identity, store, writeClouds(cfg, passwords)
+}
+
+func sameURL(u string) map[string]string {
+	return map[string]string{"public": u, "internal": u, "admin": u}
+}
+
+// startImages builds the image service on the configured stores, with
+// imports, and returns uploads interrupted by a stop to queued. wait, never
+// nil, waits for the imports in progress.
+func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz glanceservice.Authorizer, log *slog.Logger) (
+	svc *glanceservice.Service, wait func(), err error) {
+	wait = func() {}
+	images, err := glancedb.New(gdb)
+	if err != nil {
+		return nil, wait, err
+	}
+	backends, err := openStores(ctx, cfg.Image.Stores)
+	if err != nil {
+		return nil, wait, err
+	}
+	svc = glanceservice.New(images, backends[0].Store, authz, glanceservice.Config{SizeCap: cfg.Image.SizeCap,
+		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std(),
+		AllowFormatMismatch: !cfg.Image.RequireFormatMatch}, log)
+	if cfg.Image.MultiStore {
+		if err := svc.UseStores(backends, cfg.Image.DefaultStore); err != nil {
+			return nil, wait, err
+		}
+	}
+	staging, err := filesystem.New(filepath.Join(cfg.StateDir, "staging"))
+	if err != nil {
+		return nil, wait, err
+	}
+	allowed, err := glanceservice.AllowedNetworksFromStrings(cfg.Image.WebDownload.AllowedNetworks)
+	if err != nil {
+		return nil, wait, err
+	}
+	svc.EnableImport(glanceservice.ImportDeps{Staging: staging, Tasks: images,
+		Fetcher: webfetch.New(webfetch.Policy{AllowedNetworks: allowed, MaxRedirects: cfg.Image.WebDownload.MaxRedirects,
+			IdleTimeout: cfg.Image.WebDownload.IdleTimeout.Std()})})
+	wait = svc.WaitImports
+	if n, err := svc.RecoverInterrupted(ctx); err != nil {
+		return nil, wait, fmt.Errorf("recover interrupted uploads: %w", err)
+	} else if n > 0 {
+		log.Warn("returned images interrupted mid-upload to queued", "count", n)
+	}
+	return svc, wait, nil
+}
+
+// openStores opens image.stores (never empty once loaded: a single store is
+// its one entry), each by its type, with what /v2/info/stores/detail shows.
+func openStores(ctx context.Context, stores []config.StoreConfig) ([]glanceservice.Backend, error) {
+	var out []glanceservice.Backend
+	for _, sc := range stores {
+		st, err := storage.Open(ctx, sc.Type, sc.Params())
+		if err != nil {
+			return nil, fmt.Errorf("image store %s: %w", sc.ID, err)
+		}
+		out = append(out, glanceservice.Backend{Store: st, StoreInfo: glanceservice.StoreInfo{ID: sc.ID, Type: sc.Type,
+			Description: sc.Description, Properties: storage.Describe(st)}})
+	}
+	return out, nil
+}
+
+// startCompute builds the compute service on libvirt (servers cannot be
+// created while it is out of reach), reconciles it with libvirt and makes
+// the default flavors. deps brings the other families (images, projects).
+// stop, never nil, ends the service, then the libvirt connection.
+func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz computeservice.Authorizer, deps computeservice.Deps, log *slog.Logger) (
+	svc *computeservice.Service, stop func(), err error) {
+	stop = func() {}
+	computeRepo, err := computedb.New(gdb)
+	if err != nil {
+		return nil, stop, err
+	}
+	cache, err := imagecache.New(filepath.Join(cfg.StateDir, "compute", "base"), log)
+	if err != nil {
+		return nil, stop, err
+	}
+	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Cache = computeRepo, computeRepo, computeRepo, cache
+	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
+	if hv, err := computelibvirt.New(computelibvirt.Config{URI: cfg.Compute.LibvirtURI, VirtType: cfg.Compute.VirtType,
+		Dir: filepath.Join(cfg.StateDir, "compute", "instances")}); err != nil {
+		log.Warn("libvirt is not reachable: servers cannot be created", "uri", cfg.Compute.LibvirtURI, "err", err)
+	} else {
+		deps.Hypervisor = hv
+		stop = func() { hv.Close() }
+	}
+	svc = computeservice.New(deps, authz, log)
+	closeHV := stop
+	stop = func() { svc.Shutdown(); closeHV() }
+	if err := svc.Reconcile(ctx); err != nil {
+		return nil, stop, fmt.Errorf("reconcile servers with libvirt: %w", err)
+	}
+	go svc.WatchEvents(ctx)
+	if err := svc.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
+		return nil, stop, fmt.Errorf("default flavors: %w", err)
+	}
+	return svc, stop, nil
+}
