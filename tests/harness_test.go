@@ -93,6 +93,9 @@ func NewServer(t testing.TB, env []string, extra string) *Server {
 	if err := os.WriteFile(s.ConfigPath, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Cleanups run last-registered first: the server stops, then any guest
+	// it left behind goes.
+	t.Cleanup(func() { removeDomainsUnder(t, s.StateDir) })
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
