@@ -33,7 +33,7 @@ import (
 	"imagestack/policy"
 	"imagestack/policy/keystone"
 	identityapi "imagestack/policy/keystone/api"
-	"imagestack/policy/keystone/sqlstore"
+	keystonedb "imagestack/policy/keystone/db"
 	"imagestack/storage"
 	"imagestack/storage/filesystem"
 	s3store "imagestack/storage/s3"
@@ -119,11 +119,11 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	store, err := sqlstore.New(gdb)
+	store, err := keystonedb.New(gdb)
 	if err != nil {
 		return err
 	}
-	identity := keystone.NewService(store, keystone.Config{
+	identity := keystone.New(store, keystone.Config{
 		TokenTTL: cfg.Identity.TokenExpiration.Std(),
 		Region:   cfg.Identity.Region,
 		// Keystone's [security_compliance] lockout (0 attempts = off).

@@ -12,7 +12,7 @@ import (
 	"imagestack/common/config"
 	"imagestack/common/db"
 	"imagestack/policy/keystone"
-	"imagestack/policy/keystone/sqlstore"
+	keystonedb "imagestack/policy/keystone/db"
 )
 
 const manageUsage = `usage: imagestack [-config file] manage bootstrap [-reset-passwords]
@@ -48,7 +48,7 @@ func manage(configPath string, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := sqlstore.New(gdb)
+	store, err := keystonedb.New(gdb)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func manage(configPath string, args []string) error {
 	if err != nil {
 		return err
 	}
-	identity := keystone.NewService(store, keystone.Config{}, nil)
+	identity := keystone.New(store, keystone.Config{}, nil)
 	changes, err := identity.Bootstrap(ctx, keystone.DefaultAccounts, passwords, keystone.BootstrapOptions{ResetPasswords: *reset})
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)

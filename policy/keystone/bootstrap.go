@@ -59,7 +59,7 @@ func (s *Service) Bootstrap(ctx context.Context, accounts []BootstrapAccount, pa
 
 func (s *Service) bootstrap(ctx context.Context, force bool, accounts []BootstrapAccount, passwords map[string]string, opts BootstrapOptions) (bool, []string, error) {
 	b := &bootstrapper{svc: s, repair: force, opts: opts}
-	ran, err := s.store.Bootstrap(ctx, force, func(tx Store) error {
+	ran, err := s.repo.Bootstrap(ctx, force, func(tx Repository) error {
 		b.st = tx
 		return b.run(ctx, accounts, passwords)
 	})
@@ -75,7 +75,7 @@ func (s *Service) bootstrap(ctx context.Context, force bool, accounts []Bootstra
 // bootstrapper does one bootstrap inside the transaction of st.
 type bootstrapper struct {
 	svc     *Service
-	st      Store
+	st      Repository
 	repair  bool // an explicit bootstrap: also re-enable users, maybe reset passwords
 	opts    BootstrapOptions
 	changes []string

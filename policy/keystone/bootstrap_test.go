@@ -8,12 +8,12 @@ import (
 
 	"imagestack/common/db/dbtest"
 	"imagestack/policy/keystone"
-	"imagestack/policy/keystone/sqlstore"
+	keystonedb "imagestack/policy/keystone/db"
 )
 
 func (f *fixture) user(t *testing.T, name string) keystone.User {
 	t.Helper()
-	u, err := f.svc.Store().FindUser(f.ctx, keystone.DefaultDomainID, name)
+	u, err := f.svc.Repository().FindUser(f.ctx, keystone.DefaultDomainID, name)
 	if err != nil {
 		t.Fatalf("user %s: %v", name, err)
 	}
@@ -23,11 +23,11 @@ func (f *fixture) user(t *testing.T, name string) keystone.User {
 // grantOf is the bootstrap grant of account name (its role on its project).
 func (f *fixture) grantOf(t *testing.T, name, project, role string) keystone.Assignment {
 	t.Helper()
-	p, err := f.svc.Store().FindProject(f.ctx, keystone.DefaultDomainID, project)
+	p, err := f.svc.Repository().FindProject(f.ctx, keystone.DefaultDomainID, project)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := f.svc.Store().FindRole(f.ctx, role)
+	r, err := f.svc.Repository().FindRole(f.ctx, role)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func (f *fixture) grantOf(t *testing.T, name, project, role string) keystone.Ass
 
 func (f *fixture) granted(t *testing.T, a keystone.Assignment) bool {
 	t.Helper()
-	as, err := f.svc.Store().ListAssignments(f.ctx, keystone.AssignmentFilter(a))
+	as, err := f.svc.Repository().ListAssignments(f.ctx, keystone.AssignmentFilter(a))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestBootstrapOnlyOnFirstStart(t *testing.T) {
 	if err != nil || ran {
 		t.Fatalf("second start bootstrapped again: ran=%v err=%v", ran, err)
 	}
-	if _, err := f.svc.Store().FindUser(f.ctx, keystone.DefaultDomainID, "demo"); !errors.Is(err, keystone.ErrNotFound) {
+	if _, err := f.svc.Repository().FindUser(f.ctx, keystone.DefaultDomainID, "demo"); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("deleted demo user is back after a restart: %v", err)
 	}
 	if f.granted(t, adminGrant) {
@@ -134,7 +134,7 @@ func TestBootstrapRepairsAccounts(t *testing.T) {
 	if _, err := f.svc.Validate(f.ctx, tok.ID); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("token issued before the password reset still valid: %v", err)
 	}
-	if ps, _ := f.svc.Store().ListProjects(f.ctx, keystone.ProjectFilter{}); len(ps) != 2 {
+	if ps, _ := f.svc.Repository().ListProjects(f.ctx, keystone.ProjectFilter{}); len(ps) != 2 {
 		t.Fatalf("projects after three bootstraps: %d", len(ps))
 	}
 }
@@ -142,41 +142,41 @@ func TestBootstrapRepairsAccounts(t *testing.T) {
 // failingStore fails CreateUser of one name while bootstrapping, as a crash
 // in the middle of the first start would stop it.
 type failingStore struct {
-	keystone.Store
+	keystone.Repository
 	failUser string
 }
 
 var errCrash = errors.New("crash")
 
-func (s *failingStore) Bootstrap(ctx context.Context, force bool, fn func(keystone.Store) error) (bool, error) {
-	return s.Store.Bootstrap(ctx, force, func(tx keystone.Store) error { return fn(&failingStore{Store: tx, failUser: s.failUser}) })
+func (s *failingStore) Bootstrap(ctx context.Context, force bool, fn func(keystone.Repository) error) (bool, error) {
+	return s.Repository.Bootstrap(ctx, force, func(tx keystone.Repository) error { return fn(&failingStore{Repository: tx, failUser: s.failUser}) })
 }
 
 func (s *failingStore) CreateUser(ctx context.Context, u keystone.User) error {
 	if u.Name == s.failUser {
 		return errCrash
 	}
-	return s.Store.CreateUser(ctx, u)
+	return s.Repository.CreateUser(ctx, u)
 }
 
 // TestInterruptedFirstBootstrapCompletes: a first start that dies half-way
 // through the bootstrap leaves nothing, and the next start does all of it.
 func TestInterruptedFirstBootstrapCompletes(t *testing.T) {
-	store, err := sqlstore.New(dbtest.OpenSQLite(t))
+	store, err := keystonedb.New(dbtest.OpenSQLite(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	pass := map[string]string{"admin": "adminpw", "demo": "demopw"}
 	cfg := keystone.Config{PasswordIterations: 1000}
-	crashing := keystone.NewService(&failingStore{Store: store, failUser: "demo"}, cfg, nil)
+	crashing := keystone.New(&failingStore{Repository: store, failUser: "demo"}, cfg, nil)
 	if _, err := crashing.BootstrapFirstStart(ctx, keystone.DefaultAccounts, pass); !errors.Is(err, errCrash) {
 		t.Fatalf("interrupted bootstrap: %v", err)
 	}
 	if _, err := store.FindUser(ctx, keystone.DefaultDomainID, "admin"); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("an interrupted bootstrap kept the admin user: %v", err)
 	}
-	svc := keystone.NewService(store, cfg, nil)
+	svc := keystone.New(store, cfg, nil)
 	ran, err := svc.BootstrapFirstStart(ctx, keystone.DefaultAccounts, pass)
 	if err != nil || !ran {
 		t.Fatalf("start after the interrupted one: ran=%v err=%v", ran, err)

@@ -22,10 +22,10 @@ type UserPatch struct {
 
 func checkName(kind, name string) error {
 	if strings.TrimSpace(name) == "" {
-		return errorf(ErrValidation, "Invalid input for field 'name': the %s name must not be empty.", kind)
+		return errorf(ErrBadRequest, "Invalid input for field 'name': the %s name must not be empty.", kind)
 	}
 	if utf8.RuneCountInString(name) > 64 {
-		return errorf(ErrValidation, "Invalid input for field 'name': '%s' is too long (maximum 64 characters).", name)
+		return errorf(ErrBadRequest, "Invalid input for field 'name': '%s' is too long (maximum 64 characters).", name)
 	}
 	return nil
 }
@@ -38,9 +38,9 @@ func (s *Service) CreateProject(ctx context.Context, p Project) (Project, error)
 	if p.DomainID == "" {
 		p.DomainID = DefaultDomainID
 	}
-	if _, err := s.store.GetDomain(ctx, p.DomainID); err != nil {
+	if _, err := s.repo.GetDomain(ctx, p.DomainID); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return Project{}, errorf(ErrValidation, "Could not find domain: %s.", p.DomainID)
+			return Project{}, errorf(ErrBadRequest, "Could not find domain: %s.", p.DomainID)
 		}
 		return Project{}, err
 	}
@@ -48,7 +48,7 @@ func (s *Service) CreateProject(ctx context.Context, p Project) (Project, error)
 		p.ID = newID()
 	}
 	p.CreatedAt = s.now().UTC()
-	if err := s.store.CreateProject(ctx, p); err != nil {
+	if err := s.repo.CreateProject(ctx, p); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return Project{}, errorf(ErrConflict, "Conflict occurred attempting to store project - Duplicate entry found with name %s at domain ID %s.", p.Name, p.DomainID)
 		}
@@ -60,7 +60,7 @@ func (s *Service) CreateProject(ctx context.Context, p Project) (Project, error)
 
 // UpdateProject applies patch to project id.
 func (s *Service) UpdateProject(ctx context.Context, id string, patch ProjectPatch) (Project, error) {
-	p, err := s.store.GetProject(ctx, id)
+	p, err := s.repo.GetProject(ctx, id)
 	if err != nil {
 		return Project{}, NotFound(err, "project", id)
 	}
@@ -76,7 +76,7 @@ func (s *Service) UpdateProject(ctx context.Context, id string, patch ProjectPat
 	if patch.Enabled != nil {
 		p.Enabled = *patch.Enabled
 	}
-	if err := s.store.UpdateProject(ctx, p); err != nil {
+	if err := s.repo.UpdateProject(ctx, p); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return Project{}, errorf(ErrConflict, "Conflict occurred attempting to store project - Duplicate entry found with name %s at domain ID %s.", p.Name, p.DomainID)
 		}
@@ -88,7 +88,7 @@ func (s *Service) UpdateProject(ctx context.Context, id string, patch ProjectPat
 
 // DeleteProject removes a project with its assignments and scoped tokens.
 func (s *Service) DeleteProject(ctx context.Context, id string) error {
-	if err := s.store.DeleteProject(ctx, id); err != nil {
+	if err := s.repo.DeleteProject(ctx, id); err != nil {
 		return NotFound(err, "project", id)
 	}
 	s.changed()
@@ -103,9 +103,9 @@ func (s *Service) CreateUser(ctx context.Context, u User, password string) (User
 	if u.DomainID == "" {
 		u.DomainID = DefaultDomainID
 	}
-	if _, err := s.store.GetDomain(ctx, u.DomainID); err != nil {
+	if _, err := s.repo.GetDomain(ctx, u.DomainID); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return User{}, errorf(ErrValidation, "Could not find domain: %s.", u.DomainID)
+			return User{}, errorf(ErrBadRequest, "Could not find domain: %s.", u.DomainID)
 		}
 		return User{}, err
 	}
@@ -123,7 +123,7 @@ func (s *Service) CreateUser(ctx context.Context, u User, password string) (User
 		u.ID = newID()
 	}
 	u.CreatedAt = s.now().UTC()
-	if err := s.store.CreateUser(ctx, u); err != nil {
+	if err := s.repo.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return User{}, errorf(ErrConflict, "Conflict occurred attempting to store user - Duplicate entry found with name %s at domain ID %s.", u.Name, u.DomainID)
 		}
@@ -137,9 +137,9 @@ func (s *Service) checkDefaultProject(ctx context.Context, id string) error {
 	if id == "" {
 		return nil
 	}
-	if _, err := s.store.GetProject(ctx, id); err != nil {
+	if _, err := s.repo.GetProject(ctx, id); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return errorf(ErrValidation, "Could not find project: %s.", id)
+			return errorf(ErrBadRequest, "Could not find project: %s.", id)
 		}
 		return err
 	}
@@ -150,7 +150,7 @@ func (s *Service) checkDefaultProject(ctx context.Context, id string) error {
 // revokes every token the user holds, as Keystone does; enabling the user
 // clears its failed logins, which ends a lockout.
 func (s *Service) UpdateUser(ctx context.Context, id string, patch UserPatch) (User, error) {
-	u, err := s.store.GetUser(ctx, id)
+	u, err := s.repo.GetUser(ctx, id)
 	if err != nil {
 		return User{}, NotFound(err, "user", id)
 	}
@@ -186,21 +186,21 @@ func (s *Service) UpdateUser(ctx context.Context, id string, patch UserPatch) (U
 		}
 		u.Enabled = *patch.Enabled
 	}
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	if err := s.repo.UpdateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return User{}, errorf(ErrConflict, "Conflict occurred attempting to store user - Duplicate entry found with name %s at domain ID %s.", u.Name, u.DomainID)
 		}
 		return User{}, NotFound(err, "user", id)
 	}
 	if revoke {
-		if err := s.store.DeleteUserTokens(ctx, id); err != nil {
+		if err := s.repo.DeleteUserTokens(ctx, id); err != nil {
 			return User{}, err
 		}
 	}
 	if patch.Enabled != nil && *patch.Enabled {
 		// Setting enabled is how an admin unlocks a locked-out user, as in
 		// Keystone (even for a user that is enabled already).
-		if err := s.store.ResetFailedAuth(ctx, id); err != nil {
+		if err := s.repo.ResetFailedAuth(ctx, id); err != nil {
 			return User{}, NotFound(err, "user", id)
 		}
 		u.FailedAuthCount, u.FailedAuthAt = 0, time.Time{}
@@ -211,7 +211,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, patch UserPatch) (U
 
 // DeleteUser removes a user with its assignments and tokens.
 func (s *Service) DeleteUser(ctx context.Context, id string) error {
-	if err := s.store.DeleteUser(ctx, id); err != nil {
+	if err := s.repo.DeleteUser(ctx, id); err != nil {
 		return NotFound(err, "user", id)
 	}
 	s.changed()
@@ -226,7 +226,7 @@ func (s *Service) CreateRole(ctx context.Context, r Role) (Role, error) {
 	if r.ID == "" {
 		r.ID = newID()
 	}
-	if err := s.store.CreateRole(ctx, r); err != nil {
+	if err := s.repo.CreateRole(ctx, r); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return Role{}, errorf(ErrConflict, "Conflict occurred attempting to store role - Duplicate entry found with name %s.", r.Name)
 		}
@@ -238,7 +238,7 @@ func (s *Service) CreateRole(ctx context.Context, r Role) (Role, error) {
 
 // UpdateRole renames or re-describes a role.
 func (s *Service) UpdateRole(ctx context.Context, id string, name, description *string) (Role, error) {
-	r, err := s.store.GetRole(ctx, id)
+	r, err := s.repo.GetRole(ctx, id)
 	if err != nil {
 		return Role{}, NotFound(err, "role", id)
 	}
@@ -251,7 +251,7 @@ func (s *Service) UpdateRole(ctx context.Context, id string, name, description *
 	if description != nil {
 		r.Description = *description
 	}
-	if err := s.store.UpdateRole(ctx, r); err != nil {
+	if err := s.repo.UpdateRole(ctx, r); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return Role{}, errorf(ErrConflict, "Conflict occurred attempting to store role - Duplicate entry found with name %s.", r.Name)
 		}
@@ -263,7 +263,7 @@ func (s *Service) UpdateRole(ctx context.Context, id string, name, description *
 
 // DeleteRole removes a role and every assignment of it.
 func (s *Service) DeleteRole(ctx context.Context, id string) error {
-	if err := s.store.DeleteRole(ctx, id); err != nil {
+	if err := s.repo.DeleteRole(ctx, id); err != nil {
 		return NotFound(err, "role", id)
 	}
 	s.changed()
@@ -273,17 +273,17 @@ func (s *Service) DeleteRole(ctx context.Context, id string) error {
 // CheckAssignmentRefs verifies that the user, target and role of a exist,
 // answering ErrNotFound with Keystone's message for the first missing one.
 func (s *Service) CheckAssignmentRefs(ctx context.Context, a Assignment) error {
-	if _, err := s.store.GetRole(ctx, a.RoleID); err != nil {
+	if _, err := s.repo.GetRole(ctx, a.RoleID); err != nil {
 		return NotFound(err, "role", a.RoleID)
 	}
-	if _, err := s.store.GetUser(ctx, a.UserID); err != nil {
+	if _, err := s.repo.GetUser(ctx, a.UserID); err != nil {
 		return NotFound(err, "user", a.UserID)
 	}
 	var err error
 	if a.TargetType == TargetDomain {
-		_, err = s.store.GetDomain(ctx, a.TargetID)
+		_, err = s.repo.GetDomain(ctx, a.TargetID)
 	} else {
-		_, err = s.store.GetProject(ctx, a.TargetID)
+		_, err = s.repo.GetProject(ctx, a.TargetID)
 	}
 	return NotFound(err, a.TargetType, a.TargetID)
 }
@@ -293,7 +293,7 @@ func (s *Service) Grant(ctx context.Context, a Assignment) error {
 	if err := s.CheckAssignmentRefs(ctx, a); err != nil {
 		return err
 	}
-	if err := s.store.AddAssignment(ctx, a); err != nil {
+	if err := s.repo.AddAssignment(ctx, a); err != nil {
 		return err
 	}
 	s.changed()
@@ -305,7 +305,7 @@ func (s *Service) Ungrant(ctx context.Context, a Assignment) error {
 	if err := s.CheckAssignmentRefs(ctx, a); err != nil {
 		return err
 	}
-	if err := s.store.RemoveAssignment(ctx, a); err != nil {
+	if err := s.repo.RemoveAssignment(ctx, a); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return errorf(ErrNotFound, "Could not find role assignment with role: %s, user or group: %s, project, domain, or system: %s.", a.RoleID, a.UserID, a.TargetID)
 		}

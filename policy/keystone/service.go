@@ -41,9 +41,9 @@ type CatalogService struct {
 }
 
 // Service implements authentication, token validation and the identity
-// write operations on top of a Store. Reads go straight to Store().
+// write operations on top of a Repository.
 type Service struct {
-	store  Store
+	repo   Repository
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
@@ -59,8 +59,8 @@ type cachedToken struct {
 	expires time.Time
 }
 
-// NewService returns a Service with defaults applied to cfg.
-func NewService(store Store, cfg Config, log *slog.Logger) *Service {
+// New returns a Service with defaults applied to cfg.
+func New(repo Repository, cfg Config, log *slog.Logger) *Service {
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = time.Hour
 	}
@@ -76,11 +76,11 @@ func NewService(store Store, cfg Config, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{store: store, cfg: cfg, log: log, now: time.Now, cache: map[string]cachedToken{}}
+	return &Service{repo: repo, cfg: cfg, log: log, now: time.Now, cache: map[string]cachedToken{}}
 }
 
-// Store gives read access to identity data.
-func (s *Service) Store() Store { return s.store }
+// Repository gives read access to identity data (tests, trusted callers).
+func (s *Service) Repository() Repository { return s.repo }
 
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
@@ -153,7 +153,7 @@ func (s *Service) RunJanitor(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := s.store.DeleteExpiredTokens(ctx, s.now())
+			n, err := s.repo.DeleteExpiredTokens(ctx, s.now())
 			if err != nil {
 				s.log.Warn("expired token cleanup failed", "err", err)
 			} else if n > 0 {

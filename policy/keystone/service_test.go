@@ -8,7 +8,7 @@ import (
 
 	"imagestack/common/db/dbtest"
 	"imagestack/policy/keystone"
-	"imagestack/policy/keystone/sqlstore"
+	keystonedb "imagestack/policy/keystone/db"
 )
 
 // fixture is a bootstrapped service with admin/demo accounts and a fake clock.
@@ -26,7 +26,7 @@ func newFixtureTB(t testing.TB) *fixture { return newFixtureWith(t, func(*keysto
 // newFixtureWith is newFixture with the service configuration changed by opt.
 func newFixtureWith(t testing.TB, opt func(*keystone.Config)) *fixture {
 	t.Helper()
-	store, err := sqlstore.New(dbtest.OpenSQLite(t))
+	store, err := keystonedb.New(dbtest.OpenSQLite(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func newFixtureWith(t testing.TB, opt func(*keystone.Config)) *fixture {
 	cfg := keystone.Config{TokenTTL: time.Hour, PasswordIterations: 1000,
 		Services: []keystone.CatalogService{{Type: "image", Name: "glance", URLs: map[string]string{"public": "http://img"}}}}
 	opt(&cfg)
-	f.svc = keystone.NewService(store, cfg, nil)
+	f.svc = keystone.New(store, cfg, nil)
 	f.svc.SetClock(func() time.Time { return f.now })
 	if _, err := f.svc.BootstrapFirstStart(f.ctx, keystone.DefaultAccounts, f.pass); err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestPasswordAuthAndScopes(t *testing.T) {
 		t.Fatalf("explicit unscoped: %+v %v", tok, err)
 	}
 	// By user id and project id.
-	u, _ := f.svc.Store().FindUser(f.ctx, "default", "demo")
+	u, _ := f.svc.Repository().FindUser(f.ctx, "default", "demo")
 	tok, err = f.svc.Authenticate(f.ctx, keystone.AuthRequest{Methods: []string{"password"},
 		Password: &keystone.PasswordIdentity{UserID: u.ID, Password: "demopw"}, Scope: keystone.Scope{ProjectID: u.DefaultProjectID}})
 	if err != nil || tok.User.ID != u.ID {
@@ -106,7 +106,7 @@ func TestAuthFailures(t *testing.T) {
 		{"unknown user", "ghost", "x", keystone.Scope{}, keystone.ErrUnauthorized},
 		{"project without role", "demo", "demopw", keystone.Scope{ProjectName: "admin", ProjectDomainName: "Default"}, keystone.ErrUnauthorized},
 		{"unknown project", "demo", "demopw", keystone.Scope{ProjectName: "nowhere", ProjectDomainName: "Default"}, keystone.ErrUnauthorized},
-		{"project name without domain", "demo", "demopw", keystone.Scope{ProjectName: "demo"}, keystone.ErrValidation},
+		{"project name without domain", "demo", "demopw", keystone.Scope{ProjectName: "demo"}, keystone.ErrBadRequest},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestAuthFailures(t *testing.T) {
 	}
 	_, err := f.svc.Authenticate(f.ctx, keystone.AuthRequest{Methods: []string{"password"},
 		Password: &keystone.PasswordIdentity{UserName: "demo", Password: "demopw"}})
-	if !errors.Is(err, keystone.ErrValidation) {
+	if !errors.Is(err, keystone.ErrBadRequest) {
 		t.Fatalf("user name without domain: %v", err)
 	}
 }
@@ -177,7 +177,7 @@ func TestIdentityChangesAffectTokens(t *testing.T) {
 	if _, err := f.password("u2", "x", keystone.Scope{ProjectID: p.ID}); !errors.Is(err, keystone.ErrUnauthorized) {
 		t.Fatalf("scope without role must fail: %v", err)
 	}
-	member, _ := f.svc.Store().FindRole(ctx, "member")
+	member, _ := f.svc.Repository().FindRole(ctx, "member")
 	grant := keystone.Assignment{UserID: u.ID, TargetType: keystone.TargetProject, TargetID: p.ID, RoleID: member.ID}
 	if err := f.svc.Grant(ctx, grant); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 	"imagestack/policy"
 	"imagestack/policy/keystone"
 	"imagestack/policy/keystone/api"
-	"imagestack/policy/keystone/sqlstore"
+	keystonedb "imagestack/policy/keystone/db"
 )
 
 type env struct {
@@ -25,12 +25,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	store, err := sqlstore.New(dbtest.OpenSQLite(t))
+	store, err := keystonedb.New(dbtest.OpenSQLite(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := keystone.NewService(store, keystone.Config{TokenTTL: time.Hour, PasswordIterations: 1000,
+	svc := keystone.New(store, keystone.Config{TokenTTL: time.Hour, PasswordIterations: 1000,
 		Services: []keystone.CatalogService{
 			{Type: "identity", Name: "keystone", URLs: map[string]string{"public": "http://id/v3", "internal": "http://id/v3", "admin": "http://id/v3"}},
 			{Type: "image", Name: "glance", URLs: map[string]string{"public": "http://img", "internal": "http://img", "admin": "http://img"}},

@@ -20,7 +20,7 @@ type assignmentRenderer struct {
 }
 
 func newAssignmentRenderer(ctx context.Context, a *API, names bool) (*assignmentRenderer, error) {
-	rs, err := a.svc.Store().ListRoles(ctx, "")
+	rs, err := a.svc.Repository().ListRoles(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (v *assignmentRenderer) implied(roleID string) []string {
 func (v *assignmentRenderer) domain(id string) map[string]any {
 	d, ok := v.domains[id]
 	if !ok {
-		d, _ = v.a.svc.Store().GetDomain(v.ctx, id)
+		d, _ = v.a.svc.Repository().GetDomain(v.ctx, id)
 		v.domains[id] = d
 	}
 	return map[string]any{"id": id, "name": d.Name}
@@ -71,14 +71,14 @@ func (v *assignmentRenderer) render(as keystone.Assignment, prior string) map[st
 		role["name"] = v.roles[as.RoleID].Name
 		u, ok := v.users[as.UserID]
 		if !ok {
-			u, _ = v.a.svc.Store().GetUser(v.ctx, as.UserID)
+			u, _ = v.a.svc.Repository().GetUser(v.ctx, as.UserID)
 			v.users[as.UserID] = u
 		}
 		user["name"], user["domain"] = u.Name, v.domain(u.DomainID)
 		if as.TargetType == keystone.TargetProject {
 			p, ok := v.projects[as.TargetID]
 			if !ok {
-				p, _ = v.a.svc.Store().GetProject(v.ctx, as.TargetID)
+				p, _ = v.a.svc.Repository().GetProject(v.ctx, as.TargetID)
 				v.projects[as.TargetID] = p
 			}
 			target["name"], target["domain"] = p.Name, v.domain(p.DomainID)

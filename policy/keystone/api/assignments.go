@@ -58,7 +58,7 @@ func (a *API) checkGrant(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	as, err := a.svc.Store().ListAssignments(r.Context(), keystone.AssignmentFilter(g))
+	as, err := a.svc.Repository().ListAssignments(r.Context(), keystone.AssignmentFilter(g))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -76,14 +76,14 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request) {
 	if !a.authorize(w, r, "identity:list_grants", grantTarget(g)) {
 		return
 	}
-	as, err := a.svc.Store().ListAssignments(r.Context(), keystone.AssignmentFilter{UserID: g.UserID, TargetType: g.TargetType, TargetID: g.TargetID})
+	as, err := a.svc.Repository().ListAssignments(r.Context(), keystone.AssignmentFilter{UserID: g.UserID, TargetType: g.TargetType, TargetID: g.TargetID})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	var rs []keystone.Role
 	for _, as := range as {
-		if role, err := a.svc.Store().GetRole(r.Context(), as.RoleID); err == nil {
+		if role, err := a.svc.Repository().GetRole(r.Context(), as.RoleID); err == nil {
 			rs = append(rs, role)
 		}
 	}
@@ -122,7 +122,7 @@ func (a *API) listRoleAssignments(w http.ResponseWriter, r *http.Request) {
 		// An effective role may come from an implied one: filter after expansion.
 		f.RoleID = ""
 	}
-	as, err := a.svc.Store().ListAssignments(r.Context(), f)
+	as, err := a.svc.Repository().ListAssignments(r.Context(), f)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -20,7 +20,7 @@ func (a *API) listDomains(w http.ResponseWriter, r *http.Request) {
 	if !a.authorize(w, r, "identity:list_domains", nil) {
 		return
 	}
-	ds, err := a.svc.Store().ListDomains(r.Context(), r.URL.Query().Get("name"))
+	ds, err := a.svc.Repository().ListDomains(r.Context(), r.URL.Query().Get("name"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -37,7 +37,7 @@ func (a *API) showDomain(w http.ResponseWriter, r *http.Request) {
 	if !a.authorize(w, r, "identity:get_domain", policy.Target{"target.domain.id": id}) {
 		return
 	}
-	d, err := a.svc.Store().GetDomain(r.Context(), id)
+	d, err := a.svc.Repository().GetDomain(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, notFoundMsg(err, "domain", id))
 		return

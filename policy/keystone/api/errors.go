@@ -14,7 +14,7 @@ var statusOf = []struct {
 	kind   error
 	status int
 }{
-	{keystone.ErrValidation, http.StatusBadRequest},
+	{keystone.ErrBadRequest, http.StatusBadRequest},
 	{keystone.ErrUnauthorized, http.StatusUnauthorized},
 	{keystone.ErrForbidden, http.StatusForbidden},
 	{keystone.ErrNotFound, http.StatusNotFound},

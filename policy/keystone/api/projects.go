@@ -39,7 +39,7 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, "Invalid value for query parameter 'enabled'.")
 		return
 	}
-	ps, err := a.svc.Store().ListProjects(r.Context(), keystone.ProjectFilter{Name: q.Get("name"), DomainID: q.Get("domain_id"), Enabled: enabled})
+	ps, err := a.svc.Repository().ListProjects(r.Context(), keystone.ProjectFilter{Name: q.Get("name"), DomainID: q.Get("domain_id"), Enabled: enabled})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -60,7 +60,7 @@ func (a *API) showProject(w http.ResponseWriter, r *http.Request) {
 	if !a.authorize(w, r, "identity:get_project", policy.Target{"target.project.id": id}) {
 		return
 	}
-	p, err := a.svc.Store().GetProject(r.Context(), id)
+	p, err := a.svc.Repository().GetProject(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, notFoundMsg(err, "project", id))
 		return
@@ -148,7 +148,7 @@ func (a *API) listUserProjects(w http.ResponseWriter, r *http.Request) {
 	if !a.authorize(w, r, "identity:list_user_projects", policy.Target{"target.user.id": id}) {
 		return
 	}
-	if _, err := a.svc.Store().GetUser(r.Context(), id); err != nil {
+	if _, err := a.svc.Repository().GetUser(r.Context(), id); err != nil {
 		a.fail(w, r, notFoundMsg(err, "user", id))
 		return
 	}
@@ -157,7 +157,7 @@ func (a *API) listUserProjects(w http.ResponseWriter, r *http.Request) {
 
 // renderUserProjects lists the enabled projects userID has any role on.
 func (a *API) renderUserProjects(w http.ResponseWriter, r *http.Request, userID string) {
-	as, err := a.svc.Store().ListAssignments(r.Context(), keystone.AssignmentFilter{UserID: userID, TargetType: keystone.TargetProject})
+	as, err := a.svc.Repository().ListAssignments(r.Context(), keystone.AssignmentFilter{UserID: userID, TargetType: keystone.TargetProject})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -167,7 +167,7 @@ func (a *API) renderUserProjects(w http.ResponseWriter, r *http.Request, userID 
 		ids = append(ids, as.TargetID)
 	}
 	enabled := true
-	ps, err := a.svc.Store().ListProjects(r.Context(), keystone.ProjectFilter{IDs: ids, Enabled: &enabled})
+	ps, err := a.svc.Repository().ListProjects(r.Context(), keystone.ProjectFilter{IDs: ids, Enabled: &enabled})
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -34,7 +34,7 @@ func (a *API) listRoles(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusOK, map[string]any{"roles": []any{}, "links": a.collectionLinks(r)})
 		return
 	}
-	rs, err := a.svc.Store().ListRoles(r.Context(), q.Get("name"))
+	rs, err := a.svc.Repository().ListRoles(r.Context(), q.Get("name"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -55,7 +55,7 @@ func (a *API) showRole(w http.ResponseWriter, r *http.Request) {
 	if !a.authorize(w, r, "identity:get_role", policy.Target{"target.role.id": id}) {
 		return
 	}
-	role, err := a.svc.Store().GetRole(r.Context(), id)
+	role, err := a.svc.Repository().GetRole(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, notFoundMsg(err, "role", id))
 		return

@@ -174,7 +174,7 @@ func (a *API) listAuthProjects(w http.ResponseWriter, r *http.Request) {
 // listAuthDomains answers GET /v3/auth/domains.
 func (a *API) listAuthDomains(w http.ResponseWriter, r *http.Request) {
 	tok := keystone.TokenFrom(r.Context())
-	as, err := a.svc.Store().ListAssignments(r.Context(), keystone.AssignmentFilter{UserID: tok.User.ID, TargetType: keystone.TargetDomain})
+	as, err := a.svc.Repository().ListAssignments(r.Context(), keystone.AssignmentFilter{UserID: tok.User.ID, TargetType: keystone.TargetDomain})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -186,7 +186,7 @@ func (a *API) listAuthDomains(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		seen[as.TargetID] = true
-		d, err := a.svc.Store().GetDomain(r.Context(), as.TargetID)
+		d, err := a.svc.Repository().GetDomain(r.Context(), as.TargetID)
 		if err == nil && d.Enabled {
 			out = append(out, a.domainView(d))
 		}

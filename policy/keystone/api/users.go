@@ -50,7 +50,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	us, err := a.svc.Store().ListUsers(r.Context(), keystone.UserFilter{Name: q.Get("name"), DomainID: q.Get("domain_id"), Enabled: enabled})
+	us, err := a.svc.Repository().ListUsers(r.Context(), keystone.UserFilter{Name: q.Get("name"), DomainID: q.Get("domain_id"), Enabled: enabled})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -67,7 +67,7 @@ func (a *API) showUser(w http.ResponseWriter, r *http.Request) {
 	if !a.authorize(w, r, "identity:get_user", policy.Target{"target.user.id": id}) {
 		return
 	}
-	u, err := a.svc.Store().GetUser(r.Context(), id)
+	u, err := a.svc.Repository().GetUser(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, notFoundMsg(err, "user", id))
 		return

@@ -1,6 +1,6 @@
-// Package storetest is the conformance suite every keystone.Store
+// Package repotest is the conformance suite every keystone.Repository
 // implementation must pass.
-package storetest
+package repotest
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"imagestack/policy/keystone"
 )
 
-// Run exercises the Store contract on a fresh, empty store.
-func Run(t *testing.T, s keystone.Store) {
+// Run exercises the Repository contract on a fresh, empty store.
+func Run(t *testing.T, s keystone.Repository) {
 	ctx := context.Background()
 	mustNot := func(err error, what string) {
 		t.Helper()
@@ -177,7 +177,7 @@ func Run(t *testing.T, s keystone.Store) {
 
 // failedLogins checks the lockout counters of user u1: concurrent failures all
 // count, whole-user updates leave the counters alone, and a reset clears them.
-func failedLogins(t *testing.T, s keystone.Store, now time.Time) {
+func failedLogins(t *testing.T, s keystone.Repository, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	const n = 20
@@ -229,13 +229,13 @@ func failedLogins(t *testing.T, s keystone.Store, now time.Time) {
 	}
 }
 
-// RunBootstrap checks Store.Bootstrap on a fresh, empty store.
-func RunBootstrap(t *testing.T, s keystone.Store) {
+// RunBootstrap checks Repository.Bootstrap on a fresh, empty store.
+func RunBootstrap(t *testing.T, s keystone.Repository) {
 	ctx := context.Background()
 	domain := keystone.Domain{ID: "default", Name: "Default", Enabled: true}
 	boom := errors.New("interrupted")
 	// An interrupted first bootstrap leaves nothing behind, not even the marker.
-	ran, err := s.Bootstrap(ctx, false, func(tx keystone.Store) error {
+	ran, err := s.Bootstrap(ctx, false, func(tx keystone.Repository) error {
 		if err := tx.CreateDomain(ctx, domain); err != nil {
 			return err
 		}
@@ -248,7 +248,7 @@ func RunBootstrap(t *testing.T, s keystone.Store) {
 		t.Fatalf("a failed bootstrap kept its writes: %v", err)
 	}
 	// So the next one runs, and only that one.
-	ran, err = s.Bootstrap(ctx, false, func(tx keystone.Store) error { return tx.CreateDomain(ctx, domain) })
+	ran, err = s.Bootstrap(ctx, false, func(tx keystone.Repository) error { return tx.CreateDomain(ctx, domain) })
 	if err != nil || !ran {
 		t.Fatalf("bootstrap after a failed one: ran=%v err=%v", ran, err)
 	}
@@ -262,7 +262,7 @@ func RunBootstrap(t *testing.T, s keystone.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ran, err := s.Bootstrap(ctx, false, func(keystone.Store) error { return nil })
+			ran, err := s.Bootstrap(ctx, false, func(keystone.Repository) error { return nil })
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -277,7 +277,7 @@ func RunBootstrap(t *testing.T, s keystone.Store) {
 	if calls != 0 {
 		t.Fatalf("bootstrap ran %d more times without force", calls)
 	}
-	ran, err = s.Bootstrap(ctx, true, func(tx keystone.Store) error {
+	ran, err = s.Bootstrap(ctx, true, func(tx keystone.Repository) error {
 		return tx.CreateDomain(ctx, keystone.Domain{ID: "d2", Name: "Other", Enabled: true})
 	})
 	if err != nil || !ran {
