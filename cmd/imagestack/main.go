@@ -220,8 +220,8 @@ func run(configPath string) error {
 	identityURL := cfg.Identity.PublicURL
 	handlers := map[string]http.Handler{
 		"identity": identityapi.New(identity, enforcer, cfg.Identity.PublicURL, log).Handler(),
-		"image":    glanceapi.New(imageService, identity, cfg.Image.PublicURL, identityURL, log).Handler(),
-		"compute":  computeapi.New(computeService, identity, cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
+		"image":    glanceapi.New(imageService, identityapi.Validator(identity), cfg.Image.PublicURL, identityURL, log).Handler(),
+		"compute":  computeapi.New(computeService, identityapi.Validator(identity), cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
 	}
 	return serveAll(ctx, log, listeners, handlers)
 }

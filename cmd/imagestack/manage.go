@@ -77,7 +77,7 @@ func bootstrapPasswords(cfg config.Config) (map[string]string, error) {
 	for i, a := range keystone.DefaultAccounts {
 		names[i] = a.Name
 	}
-	passwords, err := keystone.LoadOrCreatePasswords(filepath.Join(cfg.StateDir, "bootstrap-passwords.json"), names)
+	passwords, err := loadOrCreatePasswords(filepath.Join(cfg.StateDir, "bootstrap-passwords.json"), names)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap passwords: %w", err)
 	}
@@ -88,7 +88,7 @@ func bootstrapPasswords(cfg config.Config) (map[string]string, error) {
 // contract: tests and users look for that line).
 func writeClouds(cfg config.Config, passwords map[string]string) error {
 	clouds := filepath.Join(cfg.StateDir, "clouds.yaml")
-	if err := keystone.WriteCloudsYAML(clouds, cfg.Identity.PublicURL+"/v3", cfg.Identity.Region, keystone.DefaultAccounts, passwords); err != nil {
+	if err := writeCloudsYAML(clouds, cfg.Identity.PublicURL+"/v3", cfg.Identity.Region, keystone.DefaultAccounts, passwords); err != nil {
 		return fmt.Errorf("write clouds.yaml: %w", err)
 	}
 	abs, _ := filepath.Abs(clouds)

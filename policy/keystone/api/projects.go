@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/policy"
+	"imagestack/policy/authn"
 	"imagestack/policy/keystone"
 )
 
@@ -81,9 +82,7 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 	p := keystone.Project{Name: *b.Name, DomainID: deref(b.DomainID), Description: deref(b.Description), Enabled: b.Enabled == nil || *b.Enabled}
 	if p.DomainID == "" {
 		// Keystone puts a project in the domain of the caller's token.
-		if tok := keystone.TokenFrom(r.Context()); tok.ProjectDomain != nil {
-			p.DomainID = tok.ProjectDomain.ID
-		}
+		p.DomainID = authn.CredentialsFrom(r.Context()).ProjectDomainID
 	}
 	if b.IsDomain != nil && *b.IsDomain {
 		a.badRequest(w, r, "Projects acting as domains are not supported.")

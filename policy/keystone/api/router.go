@@ -14,6 +14,7 @@ import (
 
 	"imagestack/common/httpx"
 	"imagestack/policy"
+	"imagestack/policy/authn"
 	"imagestack/policy/keystone"
 )
 
@@ -47,7 +48,7 @@ func (a *API) AddTo(r *mux.Router) {
 
 	// Everything else needs a token. (No mux subrouter here: gorilla/mux
 	// answers 404 instead of 405 for a method mismatch inside one.)
-	v3 := &authed{r: r, mw: keystone.RequireToken(a.svc, a.baseURL, a.writeError)}
+	v3 := &authed{r: r, mw: authn.RequireToken(Validator(a.svc), a.baseURL, a.writeError)}
 
 	v3.HandleFunc("/auth/tokens", a.validateToken).Methods(http.MethodGet, http.MethodHead)
 	v3.HandleFunc("/auth/tokens", a.revokeToken).Methods(http.MethodDelete)
@@ -104,15 +105,10 @@ func (v *authed) HandleFunc(path string, h http.HandlerFunc) *mux.Route {
 
 // authorize enforces rule for the caller; on denial it writes 403 and returns false.
 func (a *API) authorize(w http.ResponseWriter, r *http.Request, rule string, target policy.Target) bool {
-	tok := keystone.TokenFrom(r.Context())
-	if tok == nil {
-		a.writeError(w, r, http.StatusUnauthorized, "The request you have made requires authentication.")
-		return false
-	}
 	if target == nil {
 		target = policy.Target{}
 	}
-	if err := a.policy.Authorize(rule, target, tok.Credentials()); err != nil {
+	if err := a.policy.Authorize(rule, target, authn.CredentialsFrom(r.Context())); err != nil {
 		a.writeError(w, r, http.StatusForbidden, "You are not authorized to perform the requested action: "+rule+".")
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"imagestack/policy"
+	"imagestack/policy/authn"
 	"imagestack/policy/keystone"
 )
 
@@ -167,14 +168,13 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) {
 
 // listAuthProjects answers GET /v3/auth/projects: the projects the caller may scope to.
 func (a *API) listAuthProjects(w http.ResponseWriter, r *http.Request) {
-	tok := keystone.TokenFrom(r.Context())
-	a.renderUserProjects(w, r, tok.User.ID)
+	a.renderUserProjects(w, r, authn.CredentialsFrom(r.Context()).UserID)
 }
 
 // listAuthDomains answers GET /v3/auth/domains.
 func (a *API) listAuthDomains(w http.ResponseWriter, r *http.Request) {
-	tok := keystone.TokenFrom(r.Context())
-	as, err := a.svc.Repository().ListAssignments(r.Context(), keystone.AssignmentFilter{UserID: tok.User.ID, TargetType: keystone.TargetDomain})
+	creds := authn.CredentialsFrom(r.Context())
+	as, err := a.svc.Repository().ListAssignments(r.Context(), keystone.AssignmentFilter{UserID: creds.UserID, TargetType: keystone.TargetDomain})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -196,8 +196,7 @@ func (a *API) listAuthDomains(w http.ResponseWriter, r *http.Request) {
 
 // showAuthCatalog answers GET /v3/auth/catalog.
 func (a *API) showAuthCatalog(w http.ResponseWriter, r *http.Request) {
-	tok := keystone.TokenFrom(r.Context())
-	if !tok.Scoped() {
+	if creds := authn.CredentialsFrom(r.Context()); creds.ProjectID == "" && creds.DomainID == "" {
 		a.writeError(w, r, http.StatusForbidden, "A scoped token is required to get a service catalog.")
 		return
 	}

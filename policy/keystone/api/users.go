@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/policy"
+	"imagestack/policy/authn"
 	"imagestack/policy/keystone"
 )
 
@@ -88,9 +89,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	u := keystone.User{Name: *b.Name, DomainID: deref(b.DomainID), DefaultProjectID: deref(b.DefaultProjectID),
 		Email: deref(b.Email), Description: deref(b.Description), Enabled: b.Enabled == nil || *b.Enabled}
 	if u.DomainID == "" {
-		if tok := keystone.TokenFrom(r.Context()); tok.ProjectDomain != nil {
-			u.DomainID = tok.ProjectDomain.ID
-		}
+		u.DomainID = authn.CredentialsFrom(r.Context()).ProjectDomainID
 	}
 	if !a.authorize(w, r, "identity:create_user", policy.Target{"target.user.domain_id": u.DomainID}) {
 		return
