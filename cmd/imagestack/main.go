@@ -123,7 +123,7 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	identity := keystone.New(store, keystone.Config{
+	identity := keystone.New(store, enforcer, keystone.Config{
 		TokenTTL: cfg.Identity.TokenExpiration.Std(),
 		Region:   cfg.Identity.Region,
 		// Keystone's [security_compliance] lockout (0 attempts = off).
@@ -219,7 +219,7 @@ func run(configPath string) error {
 
 	identityURL := cfg.Identity.PublicURL
 	handlers := map[string]http.Handler{
-		"identity": identityapi.New(identity, enforcer, cfg.Identity.PublicURL, log).Handler(),
+		"identity": identityapi.New(identity, cfg.Identity.PublicURL, log).Handler(),
 		"image":    glanceapi.New(imageService, identityapi.Validator(identity), cfg.Image.PublicURL, identityURL, log).Handler(),
 		"compute":  computeapi.New(computeService, identityapi.Validator(identity), cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
 	}

@@ -56,7 +56,7 @@ func manage(configPath string, args []string) error {
 	if err != nil {
 		return err
 	}
-	identity := keystone.New(store, keystone.Config{}, nil)
+	identity := keystone.New(store, nil, keystone.Config{}, nil)
 	changes, err := identity.Bootstrap(ctx, keystone.DefaultAccounts, passwords, keystone.BootstrapOptions{ResetPasswords: *reset})
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"imagestack/policy"
 )
 
 // loginGuard is what password checks share: a dummy hash, so that a login
@@ -174,15 +176,19 @@ func (s *Service) lockedOut(ctx context.Context, u *User, now time.Time) (bool, 
 	return false, nil
 }
 
-// ChangePassword is the self-service password change: the original password
-// is checked like a login (it counts towards the lockout), then replaced.
-func (s *Service) ChangePassword(ctx context.Context, userID, original, password string) error {
+// ChangePassword is the self-service password change
+// (identity:change_password): the original password is checked like a login
+// (it counts towards the lockout), then replaced.
+func (s *Service) ChangePassword(ctx context.Context, creds policy.Credentials, userID, original, password string) error {
+	if err := s.MayChangePassword(creds, userID); err != nil {
+		return err
+	}
 	if _, err := s.repo.GetUser(ctx, userID); err != nil {
 		return NotFound(err, "user", userID)
 	}
 	if _, err := s.checkPassword(ctx, userID, original); err != nil {
 		return err
 	}
-	_, err := s.UpdateUser(ctx, userID, UserPatch{Password: &password})
+	_, err := s.updateUser(ctx, userID, UserPatch{Password: &password})
 	return err
 }

@@ -44,6 +44,7 @@ type CatalogService struct {
 // write operations on top of a Repository.
 type Service struct {
 	repo   Repository
+	authz  Authorizer
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
@@ -59,8 +60,10 @@ type cachedToken struct {
 	expires time.Time
 }
 
-// New returns a Service with defaults applied to cfg.
-func New(repo Repository, cfg Config, log *slog.Logger) *Service {
+// New returns a Service with defaults applied to cfg. authz decides what
+// callers may do; without one (nil) only the trusted operations work:
+// authentication, token validation and bootstrap.
+func New(repo Repository, authz Authorizer, cfg Config, log *slog.Logger) *Service {
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = time.Hour
 	}
@@ -76,11 +79,8 @@ func New(repo Repository, cfg Config, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{repo: repo, cfg: cfg, log: log, now: time.Now, cache: map[string]cachedToken{}}
+	return &Service{repo: repo, authz: authz, cfg: cfg, log: log, now: time.Now, cache: map[string]cachedToken{}}
 }
-
-// Repository gives read access to identity data (tests, trusted callers).
-func (s *Service) Repository() Repository { return s.repo }
 
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
@@ -105,43 +105,6 @@ func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// Catalog returns the service catalog as tokens carry it.
-func (s *Service) Catalog() []CatalogEntry {
-	out := make([]CatalogEntry, 0, len(s.cfg.Services))
-	for _, svc := range s.cfg.Services {
-		e := CatalogEntry{ID: stableID("service", svc.Type), Type: svc.Type, Name: svc.Name}
-		for _, iface := range []string{"public", "internal", "admin"} {
-			url, ok := svc.URLs[iface]
-			if !ok {
-				continue
-			}
-			e.Endpoints = append(e.Endpoints, CatalogEndpoint{
-				ID: stableID("endpoint", svc.Type, iface), Interface: iface,
-				Region: s.cfg.Region, RegionID: s.cfg.Region, URL: url,
-			})
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// CatalogEntry is one service of a token's catalog.
-type CatalogEntry struct {
-	ID        string            `json:"id"`
-	Type      string            `json:"type"`
-	Name      string            `json:"name"`
-	Endpoints []CatalogEndpoint `json:"endpoints"`
-}
-
-// CatalogEndpoint is one endpoint of a catalog entry.
-type CatalogEndpoint struct {
-	ID        string `json:"id"`
-	Interface string `json:"interface"`
-	Region    string `json:"region"`
-	RegionID  string `json:"region_id"`
-	URL       string `json:"url"`
 }
 
 // RunJanitor deletes expired tokens every interval until ctx ends.

@@ -369,6 +369,3 @@ func randomToken(n int) string {
 	_, _ = rand.Read(b)
 	return strings.TrimRight(base64.RawURLEncoding.EncodeToString(b), "=")
 }
-
-// ImpliedRoles returns the names of the roles that role name directly implies.
-func ImpliedRoles(name string) []string { return impliedRoles[name] }

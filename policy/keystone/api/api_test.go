@@ -2,51 +2,28 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"imagestack/common/db/dbtest"
-	"imagestack/policy"
 	"imagestack/policy/keystone"
-	"imagestack/policy/keystone/api"
-	keystonedb "imagestack/policy/keystone/db"
+	"imagestack/policy/keystone/keystonetest"
 )
 
 type env struct {
 	t   *testing.T
-	srv *httptest.Server
+	url string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...keystonetest.Option) *env {
 	t.Helper()
-	store, err := keystonedb.New(dbtest.OpenSQLite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := keystone.New(store, keystone.Config{TokenTTL: time.Hour, PasswordIterations: 1000,
-		Services: []keystone.CatalogService{
-			{Type: "identity", Name: "keystone", URLs: map[string]string{"public": "http://id/v3", "internal": "http://id/v3", "admin": "http://id/v3"}},
-			{Type: "image", Name: "glance", URLs: map[string]string{"public": "http://img", "internal": "http://img", "admin": "http://img"}},
-		}}, log)
-	if _, err := svc.BootstrapFirstStart(t.Context(), keystone.DefaultAccounts, map[string]string{"admin": "adminpw", "demo": "demopw"}); err != nil {
-		t.Fatal(err)
-	}
-	enf, err := policy.NewEnforcer("", keystone.Defaults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t}
-	e.srv = httptest.NewServer(nil)
-	e.srv.Config.Handler = api.New(svc, enf, e.srv.URL, log).Handler()
-	t.Cleanup(e.srv.Close)
-	return e
+	return &env{t: t, url: keystonetest.NewSetup(t, append(opts, keystonetest.WithAPI())...).URL}
 }
 
 // do sends a request and decodes a JSON answer (if any) into a generic map.
@@ -57,7 +34,7 @@ func (e *env) do(method, path, token string, body any, hdr ...string) (*http.Res
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	req, _ := http.NewRequest(method, e.url+path, rd)
 	if token != "" {
 		req.Header.Set("X-Auth-Token", token)
 	}
@@ -355,4 +332,82 @@ func TestChangeOwnPassword(t *testing.T) {
 		t.Fatalf("old password after the change = %d", resp.StatusCode)
 	}
 	e.token("demo", "new", "demo")
+}
+
+// outageRepo answers one kind of lookup (fail: "GetUser", "GetProject",
+// "GetDomain" or "GetRole") with an outage while down is set.
+type outageRepo struct {
+	keystone.Repository
+	fail string
+	down atomic.Bool
+}
+
+func (r *outageRepo) err(method string) error {
+	if r.down.Load() && method == r.fail {
+		return fmt.Errorf("%w: the identity database is unreachable", keystone.ErrUnavailable)
+	}
+	return nil
+}
+
+func (r *outageRepo) GetUser(ctx context.Context, id string) (keystone.User, error) {
+	if err := r.err("GetUser"); err != nil {
+		return keystone.User{}, err
+	}
+	return r.Repository.GetUser(ctx, id)
+}
+
+func (r *outageRepo) GetProject(ctx context.Context, id string) (keystone.Project, error) {
+	if err := r.err("GetProject"); err != nil {
+		return keystone.Project{}, err
+	}
+	return r.Repository.GetProject(ctx, id)
+}
+
+func (r *outageRepo) GetDomain(ctx context.Context, id string) (keystone.Domain, error) {
+	if err := r.err("GetDomain"); err != nil {
+		return keystone.Domain{}, err
+	}
+	return r.Repository.GetDomain(ctx, id)
+}
+
+func (r *outageRepo) GetRole(ctx context.Context, id string) (keystone.Role, error) {
+	if err := r.err("GetRole"); err != nil {
+		return keystone.Role{}, err
+	}
+	return r.Repository.GetRole(ctx, id)
+}
+
+// TestLookupOutagesAre503: a name or role lookup that fails because the
+// database is out of reach answers 503 with Retry-After; it rendered a view
+// with empty names (role assignments) or left the role out (grants) before.
+func TestLookupOutagesAre503(t *testing.T) {
+	for _, c := range []struct{ fail, path string }{
+		{"GetUser", "/v3/role_assignments?include_names"},
+		{"GetProject", "/v3/role_assignments?include_names"},
+		{"GetDomain", "/v3/role_assignments?include_names"},
+		{"GetRole", "/v3/projects/{project}/users/{user}/roles"},
+	} {
+		t.Run(c.fail, func(t *testing.T) {
+			repo := &outageRepo{fail: c.fail}
+			e := newEnv(t, keystonetest.WithRepository(func(r keystone.Repository) keystone.Repository {
+				repo.Repository = r
+				return repo
+			}))
+			admin := e.token("admin", "adminpw", "admin")
+			// Validating the caller's token once caches it, so that the outage
+			// meets the lookup under test and not the token check.
+			_, body := e.do("GET", "/v3/auth/tokens", admin, nil, "X-Subject-Token", admin)
+			tok := body["token"].(map[string]any)
+			path := strings.NewReplacer("{project}", tok["project"].(map[string]any)["id"].(string),
+				"{user}", tok["user"].(map[string]any)["id"].(string)).Replace(c.path)
+			if resp, _ := e.do("GET", path, admin, nil); resp.StatusCode != 200 {
+				t.Fatalf("GET %s before the outage = %d", path, resp.StatusCode)
+			}
+			repo.down.Store(true)
+			resp, body := e.do("GET", path, admin, nil)
+			if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || body["error"].(map[string]any)["code"].(float64) != 503 {
+				t.Fatalf("GET %s during the outage = %d %v", path, resp.StatusCode, body)
+			}
+		})
+	}
 }
