@@ -15,7 +15,7 @@ import (
 	"imagestack/policy/keystone/repotest"
 )
 
-func TestStoreConformance(t *testing.T) {
+func TestRepositoryConformance(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		s, err := keystonedb.New(gdb)
 		if err != nil {

@@ -12,111 +12,151 @@ import (
 	"imagestack/policy/keystone"
 )
 
-// Run exercises the Repository contract on a fresh, empty store.
+// Run exercises the Repository contract on a fresh, empty store, as
+// subtests that build on each other (each runs only when the ones before passed).
 func Run(t *testing.T, s keystone.Repository) {
-	ctx := context.Background()
-	mustNot := func(err error, what string) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
+	c := &suite{s: s, ctx: context.Background(), now: time.Now().UTC().Truncate(time.Second)}
+	for _, step := range []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"Domains", c.domains},
+		{"Projects", c.projects},
+		{"Users", c.users},
+		{"FailedLogins", func(t *testing.T) { failedLogins(t, s, c.now) }},
+		{"RolesAndAssignments", c.rolesAndAssignments},
+		{"Tokens", c.tokens},
+		{"Cascades", c.cascades},
+	} {
+		if !t.Run(step.name, step.run) {
+			return
 		}
 	}
-	wantKind := func(err, kind error, what string) {
-		t.Helper()
-		if !errors.Is(err, kind) {
-			t.Fatalf("%s: got %v, want %v", what, err, kind)
-		}
-	}
-	now := time.Now().UTC().Truncate(time.Second)
+}
 
+// suite is the state the steps of Run share.
+type suite struct {
+	s   keystone.Repository
+	ctx context.Context
+	now time.Time
+}
+
+func (c *suite) mustNot(t *testing.T, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (c *suite) wantKind(t *testing.T, err, kind error, what string) {
+	t.Helper()
+	if !errors.Is(err, kind) {
+		t.Fatalf("%s: got %v, want %v", what, err, kind)
+	}
+}
+
+// domains creates the domains "default" and "d2".
+func (c *suite) domains(t *testing.T) {
+	s, ctx := c.s, c.ctx
 	// Domains.
-	mustNot(s.CreateDomain(ctx, keystone.Domain{ID: "default", Name: "Default", Enabled: true}), "create domain")
-	mustNot(s.CreateDomain(ctx, keystone.Domain{ID: "d2", Name: "Other", Enabled: true}), "create domain 2")
-	wantKind(s.CreateDomain(ctx, keystone.Domain{ID: "d3", Name: "Default"}), keystone.ErrConflict, "duplicate domain name")
+	c.mustNot(t, s.CreateDomain(ctx, keystone.Domain{ID: "default", Name: "Default", Enabled: true}), "create domain")
+	c.mustNot(t, s.CreateDomain(ctx, keystone.Domain{ID: "d2", Name: "Other", Enabled: true}), "create domain 2")
+	c.wantKind(t, s.CreateDomain(ctx, keystone.Domain{ID: "d3", Name: "Default"}), keystone.ErrConflict, "duplicate domain name")
 	d, err := s.FindDomain(ctx, "Other")
-	mustNot(err, "find domain")
+	c.mustNot(t, err, "find domain")
 	if d.ID != "d2" || !d.Enabled {
 		t.Fatalf("find domain: %+v", d)
 	}
 	_, err = s.GetDomain(ctx, "nope")
-	wantKind(err, keystone.ErrNotFound, "get missing domain")
+	c.wantKind(t, err, keystone.ErrNotFound, "get missing domain")
+}
 
+// projects checks project names (unique per domain), listing and updates.
+func (c *suite) projects(t *testing.T) {
+	s, ctx, now := c.s, c.ctx, c.now
 	// Projects: names unique per domain, not globally.
-	mustNot(s.CreateProject(ctx, keystone.Project{ID: "p1", Name: "alpha", DomainID: "default", Enabled: true, CreatedAt: now}), "create p1")
-	mustNot(s.CreateProject(ctx, keystone.Project{ID: "p2", Name: "alpha", DomainID: "d2", Enabled: true, CreatedAt: now}), "same name other domain")
-	wantKind(s.CreateProject(ctx, keystone.Project{ID: "p3", Name: "alpha", DomainID: "default", CreatedAt: now}), keystone.ErrConflict, "duplicate project name")
-	wantKind(s.CreateProject(ctx, keystone.Project{ID: "p1", Name: "beta", DomainID: "default", CreatedAt: now}), keystone.ErrConflict, "duplicate project id")
-	mustNot(s.CreateProject(ctx, keystone.Project{ID: "p4", Name: "beta", DomainID: "default", Enabled: false, CreatedAt: now}), "create p4")
+	c.mustNot(t, s.CreateProject(ctx, keystone.Project{ID: "p1", Name: "alpha", DomainID: "default", Enabled: true, CreatedAt: now}), "create p1")
+	c.mustNot(t, s.CreateProject(ctx, keystone.Project{ID: "p2", Name: "alpha", DomainID: "d2", Enabled: true, CreatedAt: now}), "same name other domain")
+	c.wantKind(t, s.CreateProject(ctx, keystone.Project{ID: "p3", Name: "alpha", DomainID: "default", CreatedAt: now}), keystone.ErrConflict, "duplicate project name")
+	c.wantKind(t, s.CreateProject(ctx, keystone.Project{ID: "p1", Name: "beta", DomainID: "default", CreatedAt: now}), keystone.ErrConflict, "duplicate project id")
+	c.mustNot(t, s.CreateProject(ctx, keystone.Project{ID: "p4", Name: "beta", DomainID: "default", Enabled: false, CreatedAt: now}), "create p4")
 	p, err := s.FindProject(ctx, "d2", "alpha")
-	mustNot(err, "find project")
+	c.mustNot(t, err, "find project")
 	if p.ID != "p2" {
 		t.Fatalf("find project in d2 = %s", p.ID)
 	}
 	ps, err := s.ListProjects(ctx, keystone.ProjectFilter{DomainID: "default"})
-	mustNot(err, "list projects")
+	c.mustNot(t, err, "list projects")
 	if len(ps) != 2 || ps[0].Name != "alpha" || ps[1].Name != "beta" {
 		t.Fatalf("list projects by domain, sorted by name: %+v", ps)
 	}
 	on := true
 	ps, err = s.ListProjects(ctx, keystone.ProjectFilter{IDs: []string{"p1", "p4", "zzz"}, Enabled: &on})
-	mustNot(err, "list projects by ids")
+	c.mustNot(t, err, "list projects by ids")
 	if len(ps) != 1 || ps[0].ID != "p1" {
 		t.Fatalf("list enabled by ids: %+v", ps)
 	}
 	ps, err = s.ListProjects(ctx, keystone.ProjectFilter{IDs: []string{}})
-	mustNot(err, "list no ids")
+	c.mustNot(t, err, "list no ids")
 	if len(ps) != 0 {
 		t.Fatalf("empty id list must match nothing, got %d", len(ps))
 	}
 	p.Name, p.Description, p.Enabled = "gamma", "desc", false
-	mustNot(s.UpdateProject(ctx, p), "update project")
-	mustNot(s.UpdateProject(ctx, p), "update project with no change")
+	c.mustNot(t, s.UpdateProject(ctx, p), "update project")
+	c.mustNot(t, s.UpdateProject(ctx, p), "update project with no change")
 	got, err := s.GetProject(ctx, "p2")
-	mustNot(err, "get project")
+	c.mustNot(t, err, "get project")
 	if got.Name != "gamma" || got.Description != "desc" || got.Enabled || !got.CreatedAt.Equal(now) {
 		t.Fatalf("updated project: %+v", got)
 	}
-	wantKind(s.UpdateProject(ctx, keystone.Project{ID: "nope", Name: "x"}), keystone.ErrNotFound, "update missing project")
-	wantKind(s.UpdateProject(ctx, keystone.Project{ID: "p4", Name: "alpha", DomainID: "default"}), keystone.ErrConflict, "rename onto existing name")
+	c.wantKind(t, s.UpdateProject(ctx, keystone.Project{ID: "nope", Name: "x"}), keystone.ErrNotFound, "update missing project")
+	c.wantKind(t, s.UpdateProject(ctx, keystone.Project{ID: "p4", Name: "alpha", DomainID: "default"}), keystone.ErrConflict, "rename onto existing name")
+}
 
+// users creates users u1 (ann) and u2 (bob) and updates u1.
+func (c *suite) users(t *testing.T) {
+	s, ctx, now := c.s, c.ctx, c.now
+	on := true
 	// Users.
 	u := keystone.User{ID: "u1", Name: "ann", DomainID: "default", DefaultProjectID: "p1", Enabled: true,
 		PasswordHash: "h1", Email: "ann@example.org", CreatedAt: now}
-	mustNot(s.CreateUser(ctx, u), "create user")
-	wantKind(s.CreateUser(ctx, keystone.User{ID: "u2", Name: "ann", DomainID: "default", CreatedAt: now}), keystone.ErrConflict, "duplicate user name")
-	mustNot(s.CreateUser(ctx, keystone.User{ID: "u2", Name: "bob", DomainID: "default", Enabled: true, CreatedAt: now}), "create bob")
+	c.mustNot(t, s.CreateUser(ctx, u), "create user")
+	c.wantKind(t, s.CreateUser(ctx, keystone.User{ID: "u2", Name: "ann", DomainID: "default", CreatedAt: now}), keystone.ErrConflict, "duplicate user name")
+	c.mustNot(t, s.CreateUser(ctx, keystone.User{ID: "u2", Name: "bob", DomainID: "default", Enabled: true, CreatedAt: now}), "create bob")
 	gu, err := s.FindUser(ctx, "default", "ann")
-	mustNot(err, "find user")
+	c.mustNot(t, err, "find user")
 	if gu != u {
 		t.Fatalf("user round trip:\n got %+v\nwant %+v", gu, u)
 	}
 	gu.PasswordHash, gu.Enabled, gu.Description = "h2", false, "changed"
-	mustNot(s.UpdateUser(ctx, gu), "update user")
+	c.mustNot(t, s.UpdateUser(ctx, gu), "update user")
 	gu2, _ := s.GetUser(ctx, "u1")
 	if gu2.PasswordHash != "h2" || gu2.Enabled || gu2.Description != "changed" {
 		t.Fatalf("updated user: %+v", gu2)
 	}
 	us, err := s.ListUsers(ctx, keystone.UserFilter{Enabled: &on})
-	mustNot(err, "list users")
+	c.mustNot(t, err, "list users")
 	if len(us) != 1 || us[0].Name != "bob" {
 		t.Fatalf("list enabled users: %+v", us)
 	}
+}
 
-	failedLogins(t, s, now)
-
+// rolesAndAssignments checks roles and role assignments.
+func (c *suite) rolesAndAssignments(t *testing.T) {
+	s, ctx := c.s, c.ctx
 	// Roles and assignments.
-	mustNot(s.CreateRole(ctx, keystone.Role{ID: "r1", Name: "member"}), "create role")
-	mustNot(s.CreateRole(ctx, keystone.Role{ID: "r2", Name: "reader"}), "create role 2")
-	wantKind(s.CreateRole(ctx, keystone.Role{ID: "r3", Name: "member"}), keystone.ErrConflict, "duplicate role")
+	c.mustNot(t, s.CreateRole(ctx, keystone.Role{ID: "r1", Name: "member"}), "create role")
+	c.mustNot(t, s.CreateRole(ctx, keystone.Role{ID: "r2", Name: "reader"}), "create role 2")
+	c.wantKind(t, s.CreateRole(ctx, keystone.Role{ID: "r3", Name: "member"}), keystone.ErrConflict, "duplicate role")
 	rs, _ := s.ListRoles(ctx, "reader")
 	if len(rs) != 1 || rs[0].ID != "r2" {
 		t.Fatalf("roles by name: %+v", rs)
 	}
 	a1 := keystone.Assignment{UserID: "u1", TargetType: keystone.TargetProject, TargetID: "p1", RoleID: "r1"}
-	mustNot(s.AddAssignment(ctx, a1), "grant")
-	mustNot(s.AddAssignment(ctx, a1), "grant twice is fine")
-	mustNot(s.AddAssignment(ctx, keystone.Assignment{UserID: "u1", TargetType: keystone.TargetProject, TargetID: "p4", RoleID: "r2"}), "grant 2")
-	mustNot(s.AddAssignment(ctx, keystone.Assignment{UserID: "u2", TargetType: keystone.TargetDomain, TargetID: "default", RoleID: "r2"}), "domain grant")
+	c.mustNot(t, s.AddAssignment(ctx, a1), "grant")
+	c.mustNot(t, s.AddAssignment(ctx, a1), "grant twice is fine")
+	c.mustNot(t, s.AddAssignment(ctx, keystone.Assignment{UserID: "u1", TargetType: keystone.TargetProject, TargetID: "p4", RoleID: "r2"}), "grant 2")
+	c.mustNot(t, s.AddAssignment(ctx, keystone.Assignment{UserID: "u2", TargetType: keystone.TargetDomain, TargetID: "default", RoleID: "r2"}), "domain grant")
 	as, _ := s.ListAssignments(ctx, keystone.AssignmentFilter{UserID: "u1"})
 	if len(as) != 2 {
 		t.Fatalf("u1 assignments: %+v", as)
@@ -125,54 +165,62 @@ func Run(t *testing.T, s keystone.Repository) {
 	if len(as) != 1 || as[0].UserID != "u2" {
 		t.Fatalf("domain assignments: %+v", as)
 	}
-	mustNot(s.RemoveAssignment(ctx, a1), "revoke")
-	wantKind(s.RemoveAssignment(ctx, a1), keystone.ErrNotFound, "revoke twice")
+	c.mustNot(t, s.RemoveAssignment(ctx, a1), "revoke")
+	c.wantKind(t, s.RemoveAssignment(ctx, a1), keystone.ErrNotFound, "revoke twice")
+}
 
+// tokens checks token records and their expiry.
+func (c *suite) tokens(t *testing.T) {
+	s, ctx, now := c.s, c.ctx, c.now
 	// Tokens.
 	tok := keystone.TokenRecord{Hash: "h-a", UserID: "u1", ProjectID: "p4", Methods: []string{"password", "token"},
 		AuditIDs: []string{"x", "y"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
-	mustNot(s.CreateToken(ctx, tok), "create token")
+	c.mustNot(t, s.CreateToken(ctx, tok), "create token")
 	gt, err := s.GetToken(ctx, "h-a")
-	mustNot(err, "get token")
+	c.mustNot(t, err, "get token")
 	if gt.UserID != "u1" || gt.ProjectID != "p4" || len(gt.Methods) != 2 || gt.AuditIDs[1] != "y" || !gt.ExpiresAt.Equal(tok.ExpiresAt) {
 		t.Fatalf("token round trip: %+v", gt)
 	}
-	mustNot(s.CreateToken(ctx, keystone.TokenRecord{Hash: "h-old", UserID: "u2", Methods: []string{"password"}, AuditIDs: []string{"z"}, IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}), "old token")
+	c.mustNot(t, s.CreateToken(ctx, keystone.TokenRecord{Hash: "h-old", UserID: "u2", Methods: []string{"password"}, AuditIDs: []string{"z"}, IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}), "old token")
 	n, err := s.DeleteExpiredTokens(ctx, now)
-	mustNot(err, "expire")
+	c.mustNot(t, err, "expire")
 	if n != 1 {
 		t.Fatalf("expired tokens removed = %d, want 1", n)
 	}
-	mustNot(s.CreateToken(ctx, keystone.TokenRecord{Hash: "h-b", UserID: "u1", Methods: []string{"password"}, AuditIDs: []string{"w"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}), "token b")
-	mustNot(s.DeleteToken(ctx, "h-b"), "delete token")
-	wantKind(s.DeleteToken(ctx, "h-b"), keystone.ErrNotFound, "delete token twice")
+	c.mustNot(t, s.CreateToken(ctx, keystone.TokenRecord{Hash: "h-b", UserID: "u1", Methods: []string{"password"}, AuditIDs: []string{"w"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}), "token b")
+	c.mustNot(t, s.DeleteToken(ctx, "h-b"), "delete token")
+	c.wantKind(t, s.DeleteToken(ctx, "h-b"), keystone.ErrNotFound, "delete token twice")
+}
 
+// cascades checks what deleting a project, a user or a role takes with it.
+func (c *suite) cascades(t *testing.T) {
+	s, ctx, now := c.s, c.ctx, c.now
 	// Cascades: deleting a project drops its assignments and scoped tokens.
-	mustNot(s.DeleteProject(ctx, "p4"), "delete project")
-	wantKind(s.DeleteProject(ctx, "p4"), keystone.ErrNotFound, "delete project twice")
-	_, err = s.GetToken(ctx, "h-a")
-	wantKind(err, keystone.ErrNotFound, "token scoped to deleted project")
-	as, _ = s.ListAssignments(ctx, keystone.AssignmentFilter{TargetID: "p4"})
+	c.mustNot(t, s.DeleteProject(ctx, "p4"), "delete project")
+	c.wantKind(t, s.DeleteProject(ctx, "p4"), keystone.ErrNotFound, "delete project twice")
+	_, err := s.GetToken(ctx, "h-a")
+	c.wantKind(t, err, keystone.ErrNotFound, "token scoped to deleted project")
+	as, _ := s.ListAssignments(ctx, keystone.AssignmentFilter{TargetID: "p4"})
 	if len(as) != 0 {
 		t.Fatalf("assignments survived project delete: %+v", as)
 	}
 	// Deleting a user drops its assignments and tokens; a role its assignments.
-	mustNot(s.CreateToken(ctx, keystone.TokenRecord{Hash: "h-c", UserID: "u2", Methods: []string{"password"}, AuditIDs: []string{"v"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}), "token c")
-	mustNot(s.DeleteUserTokens(ctx, "u2"), "delete user tokens")
+	c.mustNot(t, s.CreateToken(ctx, keystone.TokenRecord{Hash: "h-c", UserID: "u2", Methods: []string{"password"}, AuditIDs: []string{"v"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}), "token c")
+	c.mustNot(t, s.DeleteUserTokens(ctx, "u2"), "delete user tokens")
 	_, err = s.GetToken(ctx, "h-c")
-	wantKind(err, keystone.ErrNotFound, "token after DeleteUserTokens")
-	mustNot(s.DeleteUser(ctx, "u2"), "delete user")
+	c.wantKind(t, err, keystone.ErrNotFound, "token after DeleteUserTokens")
+	c.mustNot(t, s.DeleteUser(ctx, "u2"), "delete user")
 	as, _ = s.ListAssignments(ctx, keystone.AssignmentFilter{UserID: "u2"})
 	if len(as) != 0 {
 		t.Fatalf("assignments survived user delete")
 	}
-	mustNot(s.AddAssignment(ctx, keystone.Assignment{UserID: "u1", TargetType: keystone.TargetProject, TargetID: "p1", RoleID: "r2"}), "grant r2")
-	mustNot(s.DeleteRole(ctx, "r2"), "delete role")
+	c.mustNot(t, s.AddAssignment(ctx, keystone.Assignment{UserID: "u1", TargetType: keystone.TargetProject, TargetID: "p1", RoleID: "r2"}), "grant r2")
+	c.mustNot(t, s.DeleteRole(ctx, "r2"), "delete role")
 	as, _ = s.ListAssignments(ctx, keystone.AssignmentFilter{RoleID: "r2"})
 	if len(as) != 0 {
 		t.Fatalf("assignments survived role delete")
 	}
-	wantKind(s.DeleteRole(ctx, "r2"), keystone.ErrNotFound, "delete role twice")
+	c.wantKind(t, s.DeleteRole(ctx, "r2"), keystone.ErrNotFound, "delete role twice")
 }
 
 // failedLogins checks the lockout counters of user u1: concurrent failures all
