@@ -156,18 +156,39 @@ func yamlError(path string, err error) error {
 	return fmt.Errorf("%s:1: %s", path, strings.TrimPrefix(msg, "yaml: "))
 }
 
-func decodeJSON(path string, data []byte) ([]fileRule, error) {
-	lineAt := func(off int64) int {
-		off = min(max(off, 0), int64(len(data)))
-		return 1 + bytes.Count(data[:off], []byte("\n"))
+// jsonDoc is a JSON policy file read rule by rule, so that every error
+// names the line of the rule it is about.
+type jsonDoc struct {
+	path string
+	data []byte
+	dec  *json.Decoder
+}
+
+// lineAt is the line of byte offset off.
+func (d *jsonDoc) lineAt(off int64) int {
+	off = min(max(off, 0), int64(len(d.data)))
+	return 1 + bytes.Count(d.data[:off], []byte("\n"))
+}
+
+// next is the offset of the next token, past separators, so that a rule's
+// line is that of its name rather than of the comma before it.
+func (d *jsonDoc) next() int64 {
+	off := d.dec.InputOffset()
+	for off < int64(len(d.data)) && strings.IndexByte(" \t\r\n,:", d.data[off]) >= 0 {
+		off++
 	}
+	return off
+}
+
+func decodeJSON(path string, data []byte) ([]fileRule, error) {
+	d := &jsonDoc{path: path, data: data}
 	// Syntax first, with Unmarshal: its error offsets consistently count
 	// the offending byte (the streaming decoder's do not).
 	var whole any
 	if err := json.Unmarshal(data, &whole); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return nil, fmt.Errorf("%s:%d: %v", path, lineAt(se.Offset-1), err)
+			return nil, fmt.Errorf("%s:%d: %v", path, d.lineAt(se.Offset-1), err)
 		}
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
@@ -175,68 +196,70 @@ func decodeJSON(path string, data []byte) ([]fileRule, error) {
 		return nil, nil // null: no rules
 	}
 	// Then the rules, streaming, to learn the line of each name.
-	dec := json.NewDecoder(bytes.NewReader(data))
-	// next is the offset of the next token, past separators, so that a
-	// rule's line is that of its name rather than of the comma before it.
-	next := func() int64 {
-		off := dec.InputOffset()
-		for off < int64(len(data)) && strings.IndexByte(" \t\r\n,:", data[off]) >= 0 {
-			off++
-		}
-		return off
-	}
-	start := next()
-	tok, err := dec.Token()
+	d.dec = json.NewDecoder(bytes.NewReader(data))
+	start := d.next()
+	tok, err := d.dec.Token()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	if delim, ok := tok.(json.Delim); !ok || delim != '{' {
 		hint := ""
-		if d == '[' {
+		if delim == '[' {
 			hint = listOfLists
 		}
-		return nil, fmt.Errorf("%s:%d: %s%s", path, lineAt(start), notMapping, hint)
+		return nil, fmt.Errorf("%s:%d: %s%s", path, d.lineAt(start), notMapping, hint)
 	}
 	var out []fileRule
 	seen := map[string]int{}
-	for dec.More() {
-		line := lineAt(next())
-		key, err := dec.Token()
+	for d.dec.More() {
+		r, err := d.rule(seen)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
+			return nil, err
 		}
-		name := key.(string) // inside an object, Token returns keys as strings
-		// Decode, not Token: it consumes a whole list or object value.
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
-		}
-		check, isString := v.(string)
-		var bad string
-		switch v.(type) {
-		case string:
-		case []any:
-			bad = "a list" + listOfLists
-		case map[string]any:
-			bad = "an object"
-		case nil:
-			bad = `null (write "" for always allowed)`
-		default:
-			bad = fmt.Sprintf("%v (quote it)", v)
-		}
-		if !isString {
-			return nil, fmt.Errorf("%s:%d: rule %q: value must be a check string, not %s", path, line, name, bad)
-		}
-		if name == "" {
-			return nil, fmt.Errorf("%s:%d: a rule name must be a non-empty string", path, line)
-		}
-		if first, dup := seen[name]; dup {
-			return nil, fmt.Errorf("%s:%d: rule %q is defined twice (first on line %d)", path, line, name, first)
-		}
-		seen[name] = line
-		out = append(out, fileRule{name, check, line})
+		out = append(out, r)
 	}
 	return out, nil
+}
+
+// rule reads the next rule of the object; seen holds the line of every
+// rule name read so far.
+func (d *jsonDoc) rule(seen map[string]int) (fileRule, error) {
+	line := d.lineAt(d.next())
+	key, err := d.dec.Token()
+	if err != nil {
+		return fileRule{}, fmt.Errorf("%s:%d: %v", d.path, line, err)
+	}
+	name := key.(string) // inside an object, Token returns keys as strings
+	// Decode, not Token: it consumes a whole list or object value.
+	var v any
+	if err := d.dec.Decode(&v); err != nil {
+		return fileRule{}, fmt.Errorf("%s:%d: %v", d.path, line, err)
+	}
+	check, isString := v.(string)
+	if !isString {
+		return fileRule{}, fmt.Errorf("%s:%d: rule %q: value must be a check string, not %s", d.path, line, name, notACheck(v))
+	}
+	if name == "" {
+		return fileRule{}, fmt.Errorf("%s:%d: a rule name must be a non-empty string", d.path, line)
+	}
+	if first, dup := seen[name]; dup {
+		return fileRule{}, fmt.Errorf("%s:%d: rule %q is defined twice (first on line %d)", d.path, line, name, first)
+	}
+	seen[name] = line
+	return fileRule{name, check, line}, nil
+}
+
+// notACheck describes a JSON rule value that is not a check string.
+func notACheck(v any) string {
+	switch v.(type) {
+	case []any:
+		return "a list" + listOfLists
+	case map[string]any:
+		return "an object"
+	case nil:
+		return `null (write "" for always allowed)`
+	}
+	return fmt.Sprintf("%v (quote it)", v)
 }
 
 // checkCycles rejects rules that refer back to themselves through rule:
