@@ -187,97 +187,121 @@ func TestValidateAndRevoke(t *testing.T) {
 	}
 }
 
+// TestProjectsUsersRolesAsAdmin: an admin's life cycle of a project, a user
+// and a grant, step by step (each step runs when the ones before passed).
 func TestProjectsUsersRolesAsAdmin(t *testing.T) {
-	e := newEnv(t)
-	admin := e.token("admin", "adminpw", "admin")
-	resp, body := e.do("POST", "/v3/projects", admin, map[string]any{"project": map[string]any{"name": "p2", "description": "second"}})
-	if resp.StatusCode != 201 {
-		t.Fatalf("create project = %d %v", resp.StatusCode, body)
-	}
-	p := body["project"].(map[string]any)
-	if p["domain_id"] != "default" || p["enabled"] != true || p["links"].(map[string]any)["self"] == "" {
-		t.Fatalf("project view: %v", p)
-	}
-	pid := p["id"].(string)
-	resp, _ = e.do("POST", "/v3/projects", admin, map[string]any{"project": map[string]any{"name": "p2"}})
-	if resp.StatusCode != 409 {
-		t.Fatalf("duplicate project = %d", resp.StatusCode)
-	}
-	resp, body = e.do("GET", "/v3/projects?name=p2", admin, nil)
-	if resp.StatusCode != 200 || len(body["projects"].([]any)) != 1 {
-		t.Fatalf("list by name: %v", body)
-	}
-	resp, body = e.do("POST", "/v3/users", admin, map[string]any{"user": map[string]any{"name": "u2", "password": "x", "default_project_id": pid}})
-	if resp.StatusCode != 201 {
-		t.Fatalf("create user = %d %v", resp.StatusCode, body)
-	}
-	uid := body["user"].(map[string]any)["id"].(string)
-	if _, leaked := body["user"].(map[string]any)["password"]; leaked {
-		t.Fatal("user view leaks the password")
-	}
-	_, body = e.do("GET", "/v3/roles?name=member", admin, nil)
-	rid := body["roles"].([]any)[0].(map[string]any)["id"].(string)
-	resp, _ = e.do("PUT", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
-	if resp.StatusCode != 204 {
-		t.Fatalf("grant = %d", resp.StatusCode)
-	}
-	resp, _ = e.do("HEAD", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
-	if resp.StatusCode != 204 {
-		t.Fatalf("check grant = %d", resp.StatusCode)
-	}
-	resp, body = e.do("GET", "/v3/role_assignments?user.id="+uid+"&include_names", admin, nil)
-	ras := body["role_assignments"].([]any)
-	if resp.StatusCode != 200 || len(ras) != 1 {
-		t.Fatalf("assignments: %v", body)
-	}
-	ra := ras[0].(map[string]any)
-	if ra["role"].(map[string]any)["name"] != "member" || ra["scope"].(map[string]any)["project"].(map[string]any)["name"] != "p2" {
-		t.Fatalf("assignment: %v", ra)
-	}
-	_, body = e.do("GET", "/v3/role_assignments?user.id="+uid+"&effective", admin, nil)
-	if n := len(body["role_assignments"].([]any)); n != 2 {
-		t.Fatalf("effective assignments (member + implied reader) = %d", n)
-	}
-	// u2 can now scope to p2 and see it in its project list.
-	u2 := e.token("u2", "x", "p2")
-	resp, body = e.do("GET", "/v3/auth/projects", u2, nil)
-	if resp.StatusCode != 200 || len(body["projects"].([]any)) != 1 {
-		t.Fatalf("u2 auth/projects: %v", body)
-	}
-	resp, _ = e.do("GET", "/v3/users/"+uid+"/projects", u2, nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("own projects = %d", resp.StatusCode)
-	}
-	// Password change via PATCH.
-	resp, _ = e.do("PATCH", "/v3/users/"+uid, admin, map[string]any{"user": map[string]any{"password": "y"}})
-	if resp.StatusCode != 200 {
-		t.Fatalf("set password = %d", resp.StatusCode)
-	}
-	resp, _ = e.do("POST", "/v3/auth/tokens", "", passwordAuth("u2", "x", "p2"))
-	if resp.StatusCode != 401 {
-		t.Fatalf("old password = %d", resp.StatusCode)
-	}
-	e.token("u2", "y", "p2")
-	// Removal and deletes.
-	resp, _ = e.do("DELETE", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
-	if resp.StatusCode != 204 {
-		t.Fatalf("revoke grant = %d", resp.StatusCode)
-	}
-	resp, _ = e.do("DELETE", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
-	if resp.StatusCode != 404 {
-		t.Fatalf("revoke absent grant = %d", resp.StatusCode)
-	}
-	resp, _ = e.do("DELETE", "/v3/users/"+uid, admin, nil)
-	if resp.StatusCode != 204 {
-		t.Fatalf("delete user = %d", resp.StatusCode)
-	}
-	resp, _ = e.do("DELETE", "/v3/projects/"+pid, admin, nil)
-	if resp.StatusCode != 204 {
-		t.Fatalf("delete project = %d", resp.StatusCode)
-	}
-	resp, body = e.do("GET", "/v3/projects/"+pid, admin, nil)
-	if resp.StatusCode != 404 || !strings.Contains(body["error"].(map[string]any)["message"].(string), pid) {
-		t.Fatalf("deleted project = %d %v", resp.StatusCode, body)
+	outer := newEnv(t)
+	admin := outer.token("admin", "adminpw", "admin")
+	var pid, uid, rid string
+	for _, step := range []struct {
+		name string
+		run  func(t *testing.T, e *env)
+	}{
+		{"create project", func(t *testing.T, e *env) {
+			resp, body := e.do("POST", "/v3/projects", admin, map[string]any{"project": map[string]any{"name": "p2", "description": "second"}})
+			if resp.StatusCode != 201 {
+				t.Fatalf("create project = %d %v", resp.StatusCode, body)
+			}
+			p := body["project"].(map[string]any)
+			if p["domain_id"] != "default" || p["enabled"] != true || p["links"].(map[string]any)["self"] == "" {
+				t.Fatalf("project view: %v", p)
+			}
+			pid = p["id"].(string)
+			resp, _ = e.do("POST", "/v3/projects", admin, map[string]any{"project": map[string]any{"name": "p2"}})
+			if resp.StatusCode != 409 {
+				t.Fatalf("duplicate project = %d", resp.StatusCode)
+			}
+			resp, body = e.do("GET", "/v3/projects?name=p2", admin, nil)
+			if resp.StatusCode != 200 || len(body["projects"].([]any)) != 1 {
+				t.Fatalf("list by name: %v", body)
+			}
+		}},
+		{"create user", func(t *testing.T, e *env) {
+			resp, body := e.do("POST", "/v3/users", admin, map[string]any{"user": map[string]any{"name": "u2", "password": "x", "default_project_id": pid}})
+			if resp.StatusCode != 201 {
+				t.Fatalf("create user = %d %v", resp.StatusCode, body)
+			}
+			uid = body["user"].(map[string]any)["id"].(string)
+			if _, leaked := body["user"].(map[string]any)["password"]; leaked {
+				t.Fatal("user view leaks the password")
+			}
+		}},
+		{"grant", func(t *testing.T, e *env) {
+			_, body := e.do("GET", "/v3/roles?name=member", admin, nil)
+			rid = body["roles"].([]any)[0].(map[string]any)["id"].(string)
+			resp, _ := e.do("PUT", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+			if resp.StatusCode != 204 {
+				t.Fatalf("grant = %d", resp.StatusCode)
+			}
+			resp, _ = e.do("HEAD", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+			if resp.StatusCode != 204 {
+				t.Fatalf("check grant = %d", resp.StatusCode)
+			}
+		}},
+		{"role assignments", func(t *testing.T, e *env) {
+			resp, body := e.do("GET", "/v3/role_assignments?user.id="+uid+"&include_names", admin, nil)
+			ras := body["role_assignments"].([]any)
+			if resp.StatusCode != 200 || len(ras) != 1 {
+				t.Fatalf("assignments: %v", body)
+			}
+			ra := ras[0].(map[string]any)
+			if ra["role"].(map[string]any)["name"] != "member" || ra["scope"].(map[string]any)["project"].(map[string]any)["name"] != "p2" {
+				t.Fatalf("assignment: %v", ra)
+			}
+			_, body = e.do("GET", "/v3/role_assignments?user.id="+uid+"&effective", admin, nil)
+			if n := len(body["role_assignments"].([]any)); n != 2 {
+				t.Fatalf("effective assignments (member + implied reader) = %d", n)
+			}
+		}},
+		{"user scopes to the project", func(t *testing.T, e *env) {
+			// u2 can now scope to p2 and see it in its project list.
+			u2 := e.token("u2", "x", "p2")
+			resp, body := e.do("GET", "/v3/auth/projects", u2, nil)
+			if resp.StatusCode != 200 || len(body["projects"].([]any)) != 1 {
+				t.Fatalf("u2 auth/projects: %v", body)
+			}
+			resp, _ = e.do("GET", "/v3/users/"+uid+"/projects", u2, nil)
+			if resp.StatusCode != 200 {
+				t.Fatalf("own projects = %d", resp.StatusCode)
+			}
+		}},
+		{"password change", func(t *testing.T, e *env) {
+			resp, _ := e.do("PATCH", "/v3/users/"+uid, admin, map[string]any{"user": map[string]any{"password": "y"}})
+			if resp.StatusCode != 200 {
+				t.Fatalf("set password = %d", resp.StatusCode)
+			}
+			resp, _ = e.do("POST", "/v3/auth/tokens", "", passwordAuth("u2", "x", "p2"))
+			if resp.StatusCode != 401 {
+				t.Fatalf("old password = %d", resp.StatusCode)
+			}
+			e.token("u2", "y", "p2")
+		}},
+		{"removal and deletes", func(t *testing.T, e *env) {
+			resp, _ := e.do("DELETE", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+			if resp.StatusCode != 204 {
+				t.Fatalf("revoke grant = %d", resp.StatusCode)
+			}
+			resp, _ = e.do("DELETE", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+			if resp.StatusCode != 404 {
+				t.Fatalf("revoke absent grant = %d", resp.StatusCode)
+			}
+			resp, _ = e.do("DELETE", "/v3/users/"+uid, admin, nil)
+			if resp.StatusCode != 204 {
+				t.Fatalf("delete user = %d", resp.StatusCode)
+			}
+			resp, _ = e.do("DELETE", "/v3/projects/"+pid, admin, nil)
+			if resp.StatusCode != 204 {
+				t.Fatalf("delete project = %d", resp.StatusCode)
+			}
+			resp, body := e.do("GET", "/v3/projects/"+pid, admin, nil)
+			if resp.StatusCode != 404 || !strings.Contains(body["error"].(map[string]any)["message"].(string), pid) {
+				t.Fatalf("deleted project = %d %v", resp.StatusCode, body)
+			}
+		}},
+	} {
+		if !t.Run(step.name, func(t *testing.T) { step.run(t, &env{t: t, url: outer.url}) }) {
+			return
+		}
 	}
 }
 
@@ -292,6 +316,31 @@ func TestNonAdminForbidden(t *testing.T) {
 		if resp.StatusCode != 403 || body["error"].(map[string]any)["code"].(float64) != 403 {
 			t.Errorf("%s %s as member = %d %v", c.method, c.path, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestPolicyBeforeRequestChecks: where Keystone enforces policy before it
+// reads the request, a caller without the right gets 403 even for a
+// malformed body or query; where the policy target comes from the body
+// (creating users and projects), the body is checked first.
+func TestPolicyBeforeRequestChecks(t *testing.T) {
+	e := newEnv(t)
+	demo := e.token("demo", "demopw", "demo")
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/v3/users?enabled=maybe", 403}, {"GET", "/v3/projects?enabled=maybe", 403},
+		{"PATCH", "/v3/users/someone", 403}, {"PATCH", "/v3/projects/some", 403},
+		{"POST", "/v3/roles", 403}, {"PATCH", "/v3/roles/some", 403}, {"POST", "/v3/users/someone/password", 403},
+		{"POST", "/v3/users", 400}, {"POST", "/v3/projects", 400},
+	} {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			e := &env{t: t, url: e.url}
+			if resp, body := e.do(c.method, c.path, demo, []int{1}); resp.StatusCode != c.want {
+				t.Fatalf("= %d %v, want %d", resp.StatusCode, body, c.want)
+			}
+		})
 	}
 }
 

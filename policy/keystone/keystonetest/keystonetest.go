@@ -1,5 +1,7 @@
-// Package keystonetest provides a fake token validator for API tests that
-// need authenticated callers without a running identity service.
+// Package keystonetest is the identity family's test kit: NewSetup builds a
+// bootstrapped identity service (and its API) from options, and Tokens is a
+// fake authn.Validator for API tests that need authenticated callers without
+// an identity service.
 package keystonetest
 
 import (
