@@ -41,7 +41,9 @@ type CatalogService struct {
 }
 
 // Service implements authentication, token validation and the identity
-// write operations on top of a Repository.
+// operations on top of a Repository. It owns identity policy: every
+// operation a caller asks for takes the caller's credentials and enforces
+// its identity: rule (authz.go), so the HTTP layer only decodes and renders.
 type Service struct {
 	repo   Repository
 	authz  Authorizer
