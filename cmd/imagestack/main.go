@@ -103,7 +103,7 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	identity, store, err := startIdentity(ctx, cfg, gdb, log)
+	identity, store, err := startIdentity(ctx, cfg, gdb, enforcer, log)
 	if err != nil {
 		return err
 	}
@@ -118,11 +118,11 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	identityURL := cfg.Identity.PublicURL
+	identityURL, tokens := cfg.Identity.PublicURL, identityapi.Validator(identity)
 	handlers := map[string]http.Handler{
-		"identity": identityapi.New(identity, enforcer, cfg.Identity.PublicURL, log).Handler(),
-		"image":    glanceapi.New(imageService, identity, cfg.Image.PublicURL, identityURL, log).Handler(),
-		"compute":  computeapi.New(computeService, identity, cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
+		"identity": identityapi.New(identity, cfg.Identity.PublicURL, log).Handler(),
+		"image":    glanceapi.New(imageService, tokens, cfg.Image.PublicURL, identityURL, log).Handler(),
+		"compute":  computeapi.New(computeService, tokens, cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
 	}
 	return serveAll(ctx, log, listeners, handlers)
 }

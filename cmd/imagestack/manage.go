@@ -12,7 +12,7 @@ import (
 	"imagestack/common/config"
 	"imagestack/common/db"
 	"imagestack/policy/keystone"
-	"imagestack/policy/keystone/sqlstore"
+	keystonedb "imagestack/policy/keystone/db"
 )
 
 const manageUsage = `usage: imagestack [-config file] manage bootstrap [-reset-passwords]
@@ -48,7 +48,7 @@ func manage(configPath string, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := sqlstore.New(gdb)
+	store, err := keystonedb.New(gdb)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func manage(configPath string, args []string) error {
 	if err != nil {
 		return err
 	}
-	identity := keystone.NewService(store, keystone.Config{}, nil)
+	identity := keystone.New(store, nil, keystone.Config{}, nil)
 	changes, err := identity.Bootstrap(ctx, keystone.DefaultAccounts, passwords, keystone.BootstrapOptions{ResetPasswords: *reset})
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
@@ -77,7 +77,7 @@ func bootstrapPasswords(cfg config.Config) (map[string]string, error) {
 	for i, a := range keystone.DefaultAccounts {
 		names[i] = a.Name
 	}
-	passwords, err := keystone.LoadOrCreatePasswords(filepath.Join(cfg.StateDir, "bootstrap-passwords.json"), names)
+	passwords, err := loadOrCreatePasswords(filepath.Join(cfg.StateDir, "bootstrap-passwords.json"), names)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap passwords: %w", err)
 	}
@@ -88,7 +88,7 @@ func bootstrapPasswords(cfg config.Config) (map[string]string, error) {
 // contract: tests and users look for that line).
 func writeClouds(cfg config.Config, passwords map[string]string) error {
 	clouds := filepath.Join(cfg.StateDir, "clouds.yaml")
-	if err := keystone.WriteCloudsYAML(clouds, cfg.Identity.PublicURL+"/v3", cfg.Identity.Region, keystone.DefaultAccounts, passwords); err != nil {
+	if err := writeCloudsYAML(clouds, cfg.Identity.PublicURL+"/v3", cfg.Identity.Region, keystone.DefaultAccounts, passwords); err != nil {
 		return fmt.Errorf("write clouds.yaml: %w", err)
 	}
 	abs, _ := filepath.Abs(clouds)

@@ -10,7 +10,7 @@ import (
 
 // keystoneProjects lets compute check project ids (flavor access) against
 // the embedded identity store.
-type keystoneProjects struct{ store keystone.Store }
+type keystoneProjects struct{ store keystone.Repository }
 
 var _ compute.Projects = keystoneProjects{}
 

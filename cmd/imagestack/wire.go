@@ -19,7 +19,7 @@ import (
 	glanceservice "imagestack/glance/service"
 	"imagestack/glance/webfetch"
 	"imagestack/policy/keystone"
-	"imagestack/policy/keystone/sqlstore"
+	keystonedb "imagestack/policy/keystone/db"
 	"imagestack/storage"
 	"imagestack/storage/filesystem"
 
@@ -30,12 +30,13 @@ import (
 
 // startIdentity opens the identity store and service, bootstraps an empty
 // identity database and writes clouds.yaml.
-func startIdentity(ctx context.Context, cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*keystone.Service, keystone.Store, error) {
-	store, err := sqlstore.New(gdb)
+func startIdentity(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz keystone.Authorizer, log *slog.Logger) (
+	*keystone.Service, keystone.Repository, error) {
+	store, err := keystonedb.New(gdb)
 	if err != nil {
 		return nil, nil, err
 	}
-	identity := keystone.NewService(store, keystone.Config{
+	identity := keystone.New(store, authz, keystone.Config{
 		TokenTTL: cfg.Identity.TokenExpiration.Std(),
 		Region:   cfg.Identity.Region,
 		// Keystone's [security_compliance] lockout (0 attempts = off).

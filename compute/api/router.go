@@ -11,13 +11,13 @@ import (
 
 	"imagestack/common/httpx"
 	"imagestack/compute/service"
-	"imagestack/policy/keystone"
+	"imagestack/policy/authn"
 )
 
 // API is the compute HTTP API.
 type API struct {
 	svc         *service.Service
-	tokens      keystone.TokenValidator
+	tokens      authn.Validator
 	baseURL     string
 	imageURL    string // image service root, for snapshot Location headers
 	identityURL string
@@ -25,7 +25,7 @@ type API struct {
 }
 
 // New returns the compute API; baseURL is its public root (without /v2.1).
-func New(svc *service.Service, tokens keystone.TokenValidator, baseURL, imageURL, identityURL string, log *slog.Logger) *API {
+func New(svc *service.Service, tokens authn.Validator, baseURL, imageURL, identityURL string, log *slog.Logger) *API {
 	return &API{svc: svc, tokens: tokens, baseURL: strings.TrimRight(baseURL, "/"), imageURL: strings.TrimRight(imageURL, "/"),
 		identityURL: identityURL, log: log}
 }
@@ -46,7 +46,7 @@ func (a *API) AddTo(r *mux.Router) {
 	r.HandleFunc("/v2.1/", a.showVersion).Methods(http.MethodGet)
 
 	route := func(path string, h http.HandlerFunc, methods ...string) {
-		r.Handle("/v2.1"+path, keystone.RequireToken(a.tokens, a.identityURL, writeError)(h)).Methods(methods...)
+		r.Handle("/v2.1"+path, authn.RequireToken(a.tokens, a.identityURL, writeError)(h)).Methods(methods...)
 	}
 	route("/flavors", a.listFlavors, http.MethodGet)
 	route("/flavors", a.createFlavor, http.MethodPost)
@@ -87,5 +87,5 @@ func (a *API) AddTo(r *mux.Router) {
 
 // caller is the authenticated caller of r.
 func (a *API) caller(r *http.Request) service.Caller {
-	return a.svc.NewCaller(keystone.TokenFrom(r.Context()).Credentials())
+	return a.svc.NewCaller(authn.CredentialsFrom(r.Context()))
 }

@@ -11,13 +11,13 @@ import (
 
 	"imagestack/common/httpx"
 	"imagestack/glance/service"
-	"imagestack/policy/keystone"
+	"imagestack/policy/authn"
 )
 
 // API is the image HTTP API.
 type API struct {
 	svc         *service.Service
-	tokens      keystone.TokenValidator
+	tokens      authn.Validator
 	baseURL     string
 	identityURL string
 	log         *slog.Logger
@@ -25,7 +25,7 @@ type API struct {
 
 // New returns the image API. baseURL is its public root; identityURL is sent
 // in 401 challenges.
-func New(svc *service.Service, tokens keystone.TokenValidator, baseURL, identityURL string, log *slog.Logger) *API {
+func New(svc *service.Service, tokens authn.Validator, baseURL, identityURL string, log *slog.Logger) *API {
 	return &API{svc: svc, tokens: tokens, baseURL: strings.TrimRight(baseURL, "/"), identityURL: identityURL, log: log}
 }
 
@@ -38,7 +38,7 @@ func (a *API) Handler() http.Handler {
 
 // authenticated wraps a handler with token validation.
 func (a *API) authenticated(h http.HandlerFunc) http.Handler {
-	return keystone.RequireToken(a.tokens, a.identityURL, writeError)(h)
+	return authn.RequireToken(a.tokens, a.identityURL, writeError)(h)
 }
 
 // AddTo holds the whole image route table.
@@ -84,7 +84,7 @@ func (a *API) AddTo(r *mux.Router) {
 
 // caller is the authenticated caller of r.
 func (a *API) caller(r *http.Request) service.Caller {
-	return a.svc.NewCaller(keystone.TokenFrom(r.Context()).Credentials())
+	return a.svc.NewCaller(authn.CredentialsFrom(r.Context()))
 }
 
 // healthcheck answers load balancers as Glance's healthcheck middleware does.

@@ -14,7 +14,7 @@ import (
 // authenticate: validation from the in-memory cache against validation that
 // reads the database, in the same run, and reports their ratio.
 func BenchmarkTokenValidation(b *testing.B) {
-	f := newFixtureTB(b)
+	f := newFixture(b)
 	tok, err := f.password("demo", "demopw", keystone.Scope{})
 	if err != nil {
 		b.Fatal(err)
@@ -24,9 +24,9 @@ func BenchmarkTokenValidation(b *testing.B) {
 		start := time.Now()
 		for i := 0; i < n; i++ {
 			if invalidate {
-				f.svc.InvalidateCache()
+				f.Service.InvalidateCache()
 			}
-			if _, err := f.svc.Validate(f.ctx, tok.ID); err != nil {
+			if _, err := f.Service.Validate(f.Ctx, tok.ID); err != nil {
 				b.Fatal(err)
 			}
 		}

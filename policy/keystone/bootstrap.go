@@ -2,12 +2,8 @@ package keystone
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 )
 
 // DefaultRoles are created at bootstrap, as keystone-manage bootstrap does.
@@ -59,7 +55,7 @@ func (s *Service) Bootstrap(ctx context.Context, accounts []BootstrapAccount, pa
 
 func (s *Service) bootstrap(ctx context.Context, force bool, accounts []BootstrapAccount, passwords map[string]string, opts BootstrapOptions) (bool, []string, error) {
 	b := &bootstrapper{svc: s, repair: force, opts: opts}
-	ran, err := s.store.Bootstrap(ctx, force, func(tx Store) error {
+	ran, err := s.repo.Bootstrap(ctx, force, func(tx Repository) error {
 		b.st = tx
 		return b.run(ctx, accounts, passwords)
 	})
@@ -75,7 +71,7 @@ func (s *Service) bootstrap(ctx context.Context, force bool, accounts []Bootstra
 // bootstrapper does one bootstrap inside the transaction of st.
 type bootstrapper struct {
 	svc     *Service
-	st      Store
+	st      Repository
 	repair  bool // an explicit bootstrap: also re-enable users, maybe reset passwords
 	opts    BootstrapOptions
 	changes []string
@@ -208,89 +204,4 @@ func (b *bootstrapper) grant(ctx context.Context, a Assignment, what string) err
 	}
 	b.changed("granted %s", what)
 	return b.st.AddAssignment(ctx, a)
-}
-
-// LoadOrCreatePasswords reads the bootstrap passwords kept in path (mode 0600),
-// generating random ones for names that have none and saving them. They are
-// kept so that clouds.yaml can be rewritten on every start.
-func LoadOrCreatePasswords(path string, names []string) (map[string]string, error) {
-	pw := map[string]string{}
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(data, &pw); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	case !errors.Is(err, os.ErrNotExist):
-		return nil, err
-	}
-	dirty := false
-	for _, n := range names {
-		if pw[n] == "" {
-			pw[n] = randomToken(18)
-			dirty = true
-		}
-	}
-	if dirty {
-		out, _ := json.MarshalIndent(pw, "", "  ")
-		if err := writeFileAtomic(path, out, 0o600); err != nil {
-			return nil, err
-		}
-	}
-	return pw, nil
-}
-
-// CloudsYAML renders a clouds.yaml with one cloud per account, as openstack
-// CLI and openstacksdk read it.
-func CloudsYAML(authURL, region string, accounts []BootstrapAccount, passwords map[string]string) []byte {
-	var b strings.Builder
-	b.WriteString("# Written by imagestack on every start. Use with:\n")
-	b.WriteString("#   OS_CLIENT_CONFIG_FILE=<this file> OS_CLOUD=demo openstack image list\n")
-	b.WriteString("clouds:\n")
-	for _, a := range accounts {
-		fmt.Fprintf(&b, "  %s:\n", a.Name)
-		b.WriteString("    auth:\n")
-		fmt.Fprintf(&b, "      auth_url: %q\n", authURL)
-		fmt.Fprintf(&b, "      username: %q\n", a.Name)
-		fmt.Fprintf(&b, "      password: %q\n", passwords[a.Name])
-		fmt.Fprintf(&b, "      project_name: %q\n", a.Project)
-		b.WriteString("      user_domain_name: \"Default\"\n")
-		b.WriteString("      project_domain_name: \"Default\"\n")
-		fmt.Fprintf(&b, "    region_name: %q\n", region)
-		b.WriteString("    interface: \"public\"\n")
-		b.WriteString("    identity_api_version: 3\n")
-	}
-	return []byte(b.String())
-}
-
-// WriteCloudsYAML writes CloudsYAML to path (mode 0600: it holds passwords).
-func WriteCloudsYAML(path, authURL, region string, accounts []BootstrapAccount, passwords map[string]string) error {
-	return writeFileAtomic(path, CloudsYAML(authURL, region, accounts, passwords), 0o600)
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

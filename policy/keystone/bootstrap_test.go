@@ -6,14 +6,13 @@ import (
 	"slices"
 	"testing"
 
-	"imagestack/common/db/dbtest"
 	"imagestack/policy/keystone"
-	"imagestack/policy/keystone/sqlstore"
+	"imagestack/policy/keystone/keystonetest"
 )
 
 func (f *fixture) user(t *testing.T, name string) keystone.User {
 	t.Helper()
-	u, err := f.svc.Store().FindUser(f.ctx, keystone.DefaultDomainID, name)
+	u, err := f.Repo.FindUser(f.Ctx, keystone.DefaultDomainID, name)
 	if err != nil {
 		t.Fatalf("user %s: %v", name, err)
 	}
@@ -23,11 +22,11 @@ func (f *fixture) user(t *testing.T, name string) keystone.User {
 // grantOf is the bootstrap grant of account name (its role on its project).
 func (f *fixture) grantOf(t *testing.T, name, project, role string) keystone.Assignment {
 	t.Helper()
-	p, err := f.svc.Store().FindProject(f.ctx, keystone.DefaultDomainID, project)
+	p, err := f.Repo.FindProject(f.Ctx, keystone.DefaultDomainID, project)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := f.svc.Store().FindRole(f.ctx, role)
+	r, err := f.Repo.FindRole(f.Ctx, role)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +35,7 @@ func (f *fixture) grantOf(t *testing.T, name, project, role string) keystone.Ass
 
 func (f *fixture) granted(t *testing.T, a keystone.Assignment) bool {
 	t.Helper()
-	as, err := f.svc.Store().ListAssignments(f.ctx, keystone.AssignmentFilter(a))
+	as, err := f.Repo.ListAssignments(f.Ctx, keystone.AssignmentFilter(a))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,24 +47,24 @@ func (f *fixture) granted(t *testing.T, a keystone.Assignment) bool {
 func TestBootstrapOnlyOnFirstStart(t *testing.T) {
 	f := newFixture(t)
 	adminGrant := f.grantOf(t, "admin", "admin", "admin")
-	if err := f.svc.DeleteUser(f.ctx, f.user(t, "demo").ID); err != nil {
+	if err := f.Service.DeleteUser(f.Ctx, asAdmin, f.user(t, "demo").ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Ungrant(f.ctx, adminGrant); err != nil {
+	if err := f.Service.Ungrant(f.Ctx, asAdmin, adminGrant); err != nil {
 		t.Fatal(err)
 	}
-	ran, err := f.svc.BootstrapFirstStart(f.ctx, keystone.DefaultAccounts, f.pass)
+	ran, err := f.Service.BootstrapFirstStart(f.Ctx, keystone.DefaultAccounts, keystonetest.Passwords)
 	if err != nil || ran {
 		t.Fatalf("second start bootstrapped again: ran=%v err=%v", ran, err)
 	}
-	if _, err := f.svc.Store().FindUser(f.ctx, keystone.DefaultDomainID, "demo"); !errors.Is(err, keystone.ErrNotFound) {
+	if _, err := f.Repo.FindUser(f.Ctx, keystone.DefaultDomainID, "demo"); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("deleted demo user is back after a restart: %v", err)
 	}
 	if f.granted(t, adminGrant) {
 		t.Fatal("removed admin grant is back after a restart")
 	}
 
-	changes, err := f.svc.Bootstrap(f.ctx, keystone.DefaultAccounts, f.pass, keystone.BootstrapOptions{})
+	changes, err := f.Service.Bootstrap(f.Ctx, keystone.DefaultAccounts, keystonetest.Passwords, keystone.BootstrapOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +79,7 @@ func TestBootstrapOnlyOnFirstStart(t *testing.T) {
 	if err != nil || tok.Project == nil || tok.Project.Name != "demo" || !roleNames(tok)["member"] {
 		t.Fatalf("demo after explicit bootstrap: %+v %v", tok, err)
 	}
-	if changes, err := f.svc.Bootstrap(f.ctx, keystone.DefaultAccounts, f.pass, keystone.BootstrapOptions{}); err != nil || len(changes) != 0 {
+	if changes, err := f.Service.Bootstrap(f.Ctx, keystone.DefaultAccounts, keystonetest.Passwords, keystone.BootstrapOptions{}); err != nil || len(changes) != 0 {
 		t.Fatalf("bootstrap with nothing missing changed %q (%v)", changes, err)
 	}
 }
@@ -89,13 +88,13 @@ func TestBootstrapOnlyOnFirstStart(t *testing.T) {
 // a default user, keeps a changed password unless asked, and restores it when
 // asked, revoking the user's tokens.
 func TestBootstrapRepairsAccounts(t *testing.T) {
-	f := newFixtureWith(t, func(c *keystone.Config) { c.LockoutFailureAttempts = 2 })
+	f := newFixture(t, keystonetest.WithConfig(func(c *keystone.Config) { c.LockoutFailureAttempts = 2 }))
 	admin := f.user(t, "admin")
 	changed, off := "changed", false
-	if _, err := f.svc.UpdateUser(f.ctx, admin.ID, keystone.UserPatch{Password: &changed}); err != nil {
+	if _, err := f.Service.UpdateUser(f.Ctx, asAdmin, admin.ID, keystone.UserPatch{Password: &changed}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.UpdateUser(f.ctx, f.user(t, "demo").ID, keystone.UserPatch{Enabled: &off}); err != nil {
+	if _, err := f.Service.UpdateUser(f.Ctx, asAdmin, f.user(t, "demo").ID, keystone.UserPatch{Enabled: &off}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -105,7 +104,7 @@ func TestBootstrapRepairsAccounts(t *testing.T) {
 		t.Fatal("admin is not locked out")
 	}
 
-	changes, err := f.svc.Bootstrap(f.ctx, keystone.DefaultAccounts, map[string]string{"admin": "adminpw", "demo": "other"}, keystone.BootstrapOptions{})
+	changes, err := f.Service.Bootstrap(f.Ctx, keystone.DefaultAccounts, map[string]string{"admin": "adminpw", "demo": "other"}, keystone.BootstrapOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +120,7 @@ func TestBootstrapRepairsAccounts(t *testing.T) {
 		t.Fatalf("demo re-enabled with its own password: %v", err)
 	}
 
-	changes, err = f.svc.Bootstrap(f.ctx, keystone.DefaultAccounts, f.pass, keystone.BootstrapOptions{ResetPasswords: true})
+	changes, err = f.Service.Bootstrap(f.Ctx, keystone.DefaultAccounts, keystonetest.Passwords, keystone.BootstrapOptions{ResetPasswords: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,10 +130,10 @@ func TestBootstrapRepairsAccounts(t *testing.T) {
 	if _, err := f.password("admin", "adminpw", keystone.Scope{}); err != nil {
 		t.Fatalf("password not restored: %v", err)
 	}
-	if _, err := f.svc.Validate(f.ctx, tok.ID); !errors.Is(err, keystone.ErrNotFound) {
+	if _, err := f.Service.Validate(f.Ctx, tok.ID); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("token issued before the password reset still valid: %v", err)
 	}
-	if ps, _ := f.svc.Store().ListProjects(f.ctx, keystone.ProjectFilter{}); len(ps) != 2 {
+	if ps, _ := f.Repo.ListProjects(f.Ctx, keystone.ProjectFilter{}); len(ps) != 2 {
 		t.Fatalf("projects after three bootstraps: %d", len(ps))
 	}
 }
@@ -142,41 +141,38 @@ func TestBootstrapRepairsAccounts(t *testing.T) {
 // failingStore fails CreateUser of one name while bootstrapping, as a crash
 // in the middle of the first start would stop it.
 type failingStore struct {
-	keystone.Store
+	keystone.Repository
 	failUser string
 }
 
 var errCrash = errors.New("crash")
 
-func (s *failingStore) Bootstrap(ctx context.Context, force bool, fn func(keystone.Store) error) (bool, error) {
-	return s.Store.Bootstrap(ctx, force, func(tx keystone.Store) error { return fn(&failingStore{Store: tx, failUser: s.failUser}) })
+func (s *failingStore) Bootstrap(ctx context.Context, force bool, fn func(keystone.Repository) error) (bool, error) {
+	return s.Repository.Bootstrap(ctx, force, func(tx keystone.Repository) error { return fn(&failingStore{Repository: tx, failUser: s.failUser}) })
 }
 
 func (s *failingStore) CreateUser(ctx context.Context, u keystone.User) error {
 	if u.Name == s.failUser {
 		return errCrash
 	}
-	return s.Store.CreateUser(ctx, u)
+	return s.Repository.CreateUser(ctx, u)
 }
 
 // TestInterruptedFirstBootstrapCompletes: a first start that dies half-way
 // through the bootstrap leaves nothing, and the next start does all of it.
 func TestInterruptedFirstBootstrapCompletes(t *testing.T) {
-	store, err := sqlstore.New(dbtest.OpenSQLite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	pass := map[string]string{"admin": "adminpw", "demo": "demopw"}
-	cfg := keystone.Config{PasswordIterations: 1000}
-	crashing := keystone.NewService(&failingStore{Store: store, failUser: "demo"}, cfg, nil)
-	if _, err := crashing.BootstrapFirstStart(ctx, keystone.DefaultAccounts, pass); !errors.Is(err, errCrash) {
+	crashing := keystonetest.NewSetup(t, keystonetest.WithoutBootstrap(),
+		keystonetest.WithRepository(func(r keystone.Repository) keystone.Repository {
+			return &failingStore{Repository: r, failUser: "demo"}
+		}))
+	ctx, store, pass := crashing.Ctx, crashing.Repo, keystonetest.Passwords
+	if _, err := crashing.Service.BootstrapFirstStart(ctx, keystone.DefaultAccounts, pass); !errors.Is(err, errCrash) {
 		t.Fatalf("interrupted bootstrap: %v", err)
 	}
 	if _, err := store.FindUser(ctx, keystone.DefaultDomainID, "admin"); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("an interrupted bootstrap kept the admin user: %v", err)
 	}
-	svc := keystone.NewService(store, cfg, nil)
+	svc := keystone.New(store, nil, crashing.Config, nil)
 	ran, err := svc.BootstrapFirstStart(ctx, keystone.DefaultAccounts, pass)
 	if err != nil || !ran {
 		t.Fatalf("start after the interrupted one: ran=%v err=%v", ran, err)

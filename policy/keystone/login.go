@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"imagestack/policy"
 )
 
 // loginGuard is what password checks share: a dummy hash, so that a login
@@ -101,10 +103,10 @@ func (s *Service) passwordUserID(ctx context.Context, p PasswordIdentity) (strin
 		if err != nil {
 			return "", err
 		}
-		u, err := s.store.FindUser(ctx, domainID, p.UserName)
+		u, err := s.repo.FindUser(ctx, domainID, p.UserName)
 		return u.ID, err
 	}
-	return "", errorf(ErrValidation, "Expecting to find id or name in user.")
+	return "", errorf(ErrBadRequest, "Expecting to find id or name in user.")
 }
 
 // checkPassword checks the password of user id, with Keystone's lockout when
@@ -117,7 +119,7 @@ func (s *Service) checkPassword(ctx context.Context, id, password string) (User,
 		// checks this one waited for.
 		defer s.logins.lock(id)()
 	}
-	user, err := s.store.GetUser(ctx, id)
+	user, err := s.repo.GetUser(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		s.burnPassword(password)
 		return User{}, errAuth
@@ -139,7 +141,7 @@ func (s *Service) checkPassword(ctx context.Context, id, password string) (User,
 	}
 	if !s.verifyPassword(user.PasswordHash, password) {
 		if s.cfg.LockoutFailureAttempts > 0 {
-			if err := s.store.RecordFailedAuth(ctx, user.ID, now); err != nil && !errors.Is(err, ErrNotFound) {
+			if err := s.repo.RecordFailedAuth(ctx, user.ID, now); err != nil && !errors.Is(err, ErrNotFound) {
 				return User{}, err
 			}
 		}
@@ -149,7 +151,7 @@ func (s *Service) checkPassword(ctx context.Context, id, password string) (User,
 		return User{}, errAuth
 	}
 	if user.FailedAuthCount > 0 {
-		if err := s.store.ResetFailedAuth(ctx, user.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := s.repo.ResetFailedAuth(ctx, user.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			return User{}, err
 		}
 	}
@@ -167,22 +169,26 @@ func (s *Service) lockedOut(ctx context.Context, u *User, now time.Time) (bool, 
 	if d := s.cfg.LockoutDuration; d <= 0 || now.Before(u.FailedAuthAt.Add(d)) {
 		return true, nil
 	}
-	if err := s.store.ResetFailedAuth(ctx, u.ID); err != nil {
+	if err := s.repo.ResetFailedAuth(ctx, u.ID); err != nil {
 		return false, err
 	}
 	u.FailedAuthCount, u.FailedAuthAt = 0, time.Time{}
 	return false, nil
 }
 
-// ChangePassword is the self-service password change: the original password
-// is checked like a login (it counts towards the lockout), then replaced.
-func (s *Service) ChangePassword(ctx context.Context, userID, original, password string) error {
-	if _, err := s.store.GetUser(ctx, userID); err != nil {
+// ChangePassword is the self-service password change
+// (identity:change_password): the original password is checked like a login
+// (it counts towards the lockout), then replaced.
+func (s *Service) ChangePassword(ctx context.Context, creds policy.Credentials, userID, original, password string) error {
+	if err := s.MayChangePassword(creds, userID); err != nil {
+		return err
+	}
+	if _, err := s.repo.GetUser(ctx, userID); err != nil {
 		return NotFound(err, "user", userID)
 	}
 	if _, err := s.checkPassword(ctx, userID, original); err != nil {
 		return err
 	}
-	_, err := s.UpdateUser(ctx, userID, UserPatch{Password: &password})
+	_, err := s.updateUser(ctx, userID, UserPatch{Password: &password})
 	return err
 }

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"imagestack/policy/keystone"
+	"imagestack/policy/keystone/keystonetest"
 )
 
 // lockoutFixture bootstraps with Keystone's lockout: 3 failures, 30 minutes.
 func lockoutFixture(t *testing.T, duration time.Duration) *fixture {
-	return newFixtureWith(t, func(c *keystone.Config) {
+	return newFixture(t, keystonetest.WithConfig(func(c *keystone.Config) {
 		c.LockoutFailureAttempts, c.LockoutDuration = 3, duration
-	})
+	}))
 }
 
 func isLocked(err error, userID string) bool {
@@ -39,7 +40,7 @@ func TestLockoutAfterFailedLogins(t *testing.T) {
 			t.Fatalf("wrong password: %v", err)
 		}
 	}
-	if u := f.user(t, "demo"); u.FailedAuthCount != 2 || !u.FailedAuthAt.Equal(f.now) {
+	if u := f.user(t, "demo"); u.FailedAuthCount != 2 || !u.FailedAuthAt.Equal(f.Now) {
 		t.Fatalf("after two failures: count %d at %v", u.FailedAuthCount, u.FailedAuthAt)
 	}
 	if _, err := f.password("demo", "demopw", keystone.Scope{}); err != nil {
@@ -55,8 +56,8 @@ func TestLockoutAfterFailedLogins(t *testing.T) {
 			t.Fatalf("wrong password: %v", err)
 		}
 	}
-	lockedAt := f.now
-	f.now = f.now.Add(10 * time.Minute)
+	lockedAt := f.Now
+	f.Now = f.Now.Add(10 * time.Minute)
 	if _, err := f.password("demo", "demopw", keystone.Scope{}); !isLocked(err, demo.ID) {
 		t.Fatalf("right password during lockout: %v", err)
 	}
@@ -72,11 +73,11 @@ func TestLockoutAfterFailedLogins(t *testing.T) {
 		t.Fatalf("admin during demo's lockout: %v", err)
 	}
 	// Locked until last failure + duration, not a moment less.
-	f.now = lockedAt.Add(30*time.Minute - time.Second)
+	f.Now = lockedAt.Add(30*time.Minute - time.Second)
 	if _, err := f.password("demo", "demopw", keystone.Scope{}); !isLocked(err, demo.ID) {
 		t.Fatalf("a second before the lockout ends: %v", err)
 	}
-	f.now = lockedAt.Add(30 * time.Minute)
+	f.Now = lockedAt.Add(30 * time.Minute)
 	// An expired lockout starts the count over: one failure does not lock again.
 	if _, err := f.password("demo", "wrong", keystone.Scope{}); !isBadCredentials(err) {
 		t.Fatalf("first failure after the lockout: %v", err)
@@ -95,12 +96,12 @@ func TestLockoutEndsWhenAdminEnablesUser(t *testing.T) {
 	for range 3 {
 		_, _ = f.password("demo", "wrong", keystone.Scope{})
 	}
-	f.now = f.now.Add(365 * 24 * time.Hour)
+	f.Now = f.Now.Add(365 * 24 * time.Hour)
 	if _, err := f.password("demo", "demopw", keystone.Scope{}); !isLocked(err, demo.ID) {
 		t.Fatalf("without a duration the lockout must last: %v", err)
 	}
 	on := true
-	if _, err := f.svc.UpdateUser(f.ctx, demo.ID, keystone.UserPatch{Enabled: &on}); err != nil {
+	if _, err := f.Service.UpdateUser(f.Ctx, asAdmin, demo.ID, keystone.UserPatch{Enabled: &on}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.password("demo", "demopw", keystone.Scope{}); err != nil {
@@ -114,22 +115,22 @@ func TestLockoutCountsEveryPasswordCheck(t *testing.T) {
 	f := lockoutFixture(t, time.Hour)
 	demo := f.user(t, "demo")
 	for range 3 {
-		if err := f.svc.ChangePassword(f.ctx, demo.ID, "wrong", "new"); !isBadCredentials(err) {
+		if err := f.Service.ChangePassword(f.Ctx, asAdmin, demo.ID, "wrong", "new"); !isBadCredentials(err) {
 			t.Fatalf("password change with a wrong original: %v", err)
 		}
 	}
-	if err := f.svc.ChangePassword(f.ctx, demo.ID, "demopw", "new"); !isLocked(err, demo.ID) {
+	if err := f.Service.ChangePassword(f.Ctx, asAdmin, demo.ID, "demopw", "new"); !isLocked(err, demo.ID) {
 		t.Fatalf("password change during lockout: %v", err)
 	}
-	if err := f.svc.ChangePassword(f.ctx, "nobody", "x", "y"); !errors.Is(err, keystone.ErrNotFound) {
+	if err := f.Service.ChangePassword(f.Ctx, asAdmin, "nobody", "x", "y"); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("password change of a missing user: %v", err)
 	}
-	f.now = f.now.Add(time.Hour)
-	if err := f.svc.ChangePassword(f.ctx, demo.ID, "demopw", "new"); err != nil {
+	f.Now = f.Now.Add(time.Hour)
+	if err := f.Service.ChangePassword(f.Ctx, asAdmin, demo.ID, "demopw", "new"); err != nil {
 		t.Fatalf("password change after the lockout: %v", err)
 	}
 	off := false
-	if _, err := f.svc.UpdateUser(f.ctx, demo.ID, keystone.UserPatch{Enabled: &off}); err != nil {
+	if _, err := f.Service.UpdateUser(f.Ctx, asAdmin, demo.ID, keystone.UserPatch{Enabled: &off}); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
@@ -146,9 +147,9 @@ func TestLockoutCountsEveryPasswordCheck(t *testing.T) {
 // TestLockoutHoldsUnderConcurrentGuesses: guesses sent at once get no more
 // tries than guesses sent one by one.
 func TestLockoutHoldsUnderConcurrentGuesses(t *testing.T) {
-	f := newFixtureWith(t, func(c *keystone.Config) {
+	f := newFixture(t, keystonetest.WithConfig(func(c *keystone.Config) {
 		c.LockoutFailureAttempts, c.LockoutDuration, c.PasswordIterations = 3, time.Hour, 20_000
-	})
+	}))
 	demo := f.user(t, "demo")
 	const n = 12
 	start := make(chan struct{})
@@ -187,14 +188,14 @@ func TestLockoutHoldsUnderConcurrentGuesses(t *testing.T) {
 // a disabled user or a user without a password takes as long as refusing a
 // wrong password, so response times do not tell which names exist.
 func TestLoginTimingHidesUserNames(t *testing.T) {
-	f := newFixtureWith(t, func(c *keystone.Config) {
+	f := newFixture(t, keystonetest.WithConfig(func(c *keystone.Config) {
 		c.PasswordIterations = 20_000 // a few ms per check: clear of scheduling noise, quick to run
 		c.LockoutFailureAttempts, c.LockoutDuration = 1_000_000, time.Hour
-	})
-	if _, err := f.svc.CreateUser(f.ctx, keystone.User{Name: "off", Enabled: false}, "offpw"); err != nil {
+	}))
+	if _, err := f.Service.CreateUser(f.Ctx, asAdmin, keystone.User{Name: "off", Enabled: false}, "offpw"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.CreateUser(f.ctx, keystone.User{Name: "nopw", Enabled: true}, ""); err != nil {
+	if _, err := f.Service.CreateUser(f.Ctx, asAdmin, keystone.User{Name: "nopw", Enabled: true}, ""); err != nil {
 		t.Fatal(err)
 	}
 	type attempt struct{ name, user, domain, userID string }
@@ -211,7 +212,7 @@ func TestLoginTimingHidesUserNames(t *testing.T) {
 	for range rounds {
 		for i, a := range attempts { // interleaved, so that load changes hit every kind alike
 			start := time.Now()
-			_, err := f.svc.Authenticate(f.ctx, keystone.AuthRequest{Methods: []string{"password"},
+			_, err := f.Service.Authenticate(f.Ctx, keystone.AuthRequest{Methods: []string{"password"},
 				Password: &keystone.PasswordIdentity{UserID: a.userID, UserName: a.user, DomainName: a.domain, Password: "wrong"}})
 			samples[i] = append(samples[i], time.Since(start))
 			if !isBadCredentials(err) {

@@ -90,11 +90,11 @@ type AssignmentFilter struct {
 	UserID, TargetType, TargetID, RoleID string
 }
 
-// Store persists identity data. Implementations return errors wrapping
+// Repository persists identity data. Implementations return errors wrapping
 // ErrNotFound when an addressed entity is absent and ErrConflict when a unique
 // constraint (an id, a name within its domain) would be violated; other errors
 // are internal failures. All methods are safe for concurrent use.
-type Store interface {
+type Repository interface {
 	CreateDomain(ctx context.Context, d Domain) error
 	GetDomain(ctx context.Context, id string) (Domain, error)
 	// FindDomain looks a domain up by its unique name.
@@ -150,13 +150,13 @@ type Store interface {
 	// DeleteExpiredTokens removes tokens that expired before t, returning how many.
 	DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error)
 
-	// Bootstrap runs fn with a Store bound to one transaction and records, in
+	// Bootstrap runs fn with a Repository bound to one transaction and records, in
 	// that same transaction, that the identity database has been bootstrapped.
 	// Unless force is set it does nothing when that record already exists, and
 	// reports whether fn ran. When fn fails nothing of it is kept, the record
 	// included, so an interrupted first bootstrap runs again in full next time.
 	// Concurrent callers are serialized: only one runs fn without force.
-	Bootstrap(ctx context.Context, force bool, fn func(tx Store) error) (ran bool, err error)
+	Bootstrap(ctx context.Context, force bool, fn func(tx Repository) error) (ran bool, err error)
 }
 
 // Error kinds. Every error the service returns wraps one of them; the HTTP
@@ -164,7 +164,7 @@ type Store interface {
 var (
 	ErrNotFound     = errors.New("not found")
 	ErrConflict     = errors.New("conflict")
-	ErrValidation   = errors.New("validation failed")
+	ErrBadRequest   = errors.New("validation failed")
 	ErrUnauthorized = errors.New("unauthorized")
 	ErrForbidden    = errors.New("forbidden")
 	// ErrUnavailable: the identity database cannot be reached or did not

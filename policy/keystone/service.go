@@ -41,9 +41,12 @@ type CatalogService struct {
 }
 
 // Service implements authentication, token validation and the identity
-// write operations on top of a Store. Reads go straight to Store().
+// operations on top of a Repository. It owns identity policy: every
+// operation a caller asks for takes the caller's credentials and enforces
+// its identity: rule (authz.go), so the HTTP layer only decodes and renders.
 type Service struct {
-	store  Store
+	repo   Repository
+	authz  Authorizer
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
@@ -59,8 +62,10 @@ type cachedToken struct {
 	expires time.Time
 }
 
-// NewService returns a Service with defaults applied to cfg.
-func NewService(store Store, cfg Config, log *slog.Logger) *Service {
+// New returns a Service with defaults applied to cfg. authz decides what
+// callers may do; without one (nil) only the trusted operations work:
+// authentication, token validation and bootstrap.
+func New(repo Repository, authz Authorizer, cfg Config, log *slog.Logger) *Service {
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = time.Hour
 	}
@@ -76,11 +81,8 @@ func NewService(store Store, cfg Config, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{store: store, cfg: cfg, log: log, now: time.Now, cache: map[string]cachedToken{}}
+	return &Service{repo: repo, authz: authz, cfg: cfg, log: log, now: time.Now, cache: map[string]cachedToken{}}
 }
-
-// Store gives read access to identity data.
-func (s *Service) Store() Store { return s.store }
 
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
@@ -107,43 +109,6 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Catalog returns the service catalog as tokens carry it.
-func (s *Service) Catalog() []CatalogEntry {
-	out := make([]CatalogEntry, 0, len(s.cfg.Services))
-	for _, svc := range s.cfg.Services {
-		e := CatalogEntry{ID: stableID("service", svc.Type), Type: svc.Type, Name: svc.Name}
-		for _, iface := range []string{"public", "internal", "admin"} {
-			url, ok := svc.URLs[iface]
-			if !ok {
-				continue
-			}
-			e.Endpoints = append(e.Endpoints, CatalogEndpoint{
-				ID: stableID("endpoint", svc.Type, iface), Interface: iface,
-				Region: s.cfg.Region, RegionID: s.cfg.Region, URL: url,
-			})
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// CatalogEntry is one service of a token's catalog.
-type CatalogEntry struct {
-	ID        string            `json:"id"`
-	Type      string            `json:"type"`
-	Name      string            `json:"name"`
-	Endpoints []CatalogEndpoint `json:"endpoints"`
-}
-
-// CatalogEndpoint is one endpoint of a catalog entry.
-type CatalogEndpoint struct {
-	ID        string `json:"id"`
-	Interface string `json:"interface"`
-	Region    string `json:"region"`
-	RegionID  string `json:"region_id"`
-	URL       string `json:"url"`
-}
-
 // RunJanitor deletes expired tokens every interval until ctx ends.
 func (s *Service) RunJanitor(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
@@ -153,7 +118,7 @@ func (s *Service) RunJanitor(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := s.store.DeleteExpiredTokens(ctx, s.now())
+			n, err := s.repo.DeleteExpiredTokens(ctx, s.now())
 			if err != nil {
 				s.log.Warn("expired token cleanup failed", "err", err)
 			} else if n > 0 {

@@ -1,50 +1,26 @@
 package keystone_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
 
-	"imagestack/common/db/dbtest"
 	"imagestack/policy/keystone"
-	"imagestack/policy/keystone/sqlstore"
+	"imagestack/policy/keystone/keystonetest"
 )
 
 // fixture is a bootstrapped service with admin/demo accounts and a fake clock.
-type fixture struct {
-	svc  *keystone.Service
-	now  time.Time
-	ctx  context.Context
-	pass map[string]string
+type fixture struct{ *keystonetest.Setup }
+
+func newFixture(t testing.TB, opts ...keystonetest.Option) *fixture {
+	return &fixture{keystonetest.NewSetup(t, opts...)}
 }
 
-func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
-
-func newFixtureTB(t testing.TB) *fixture { return newFixtureWith(t, func(*keystone.Config) {}) }
-
-// newFixtureWith is newFixture with the service configuration changed by opt.
-func newFixtureWith(t testing.TB, opt func(*keystone.Config)) *fixture {
-	t.Helper()
-	store, err := sqlstore.New(dbtest.OpenSQLite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ctx: context.Background(),
-		pass: map[string]string{"admin": "adminpw", "demo": "demopw"}}
-	cfg := keystone.Config{TokenTTL: time.Hour, PasswordIterations: 1000,
-		Services: []keystone.CatalogService{{Type: "image", Name: "glance", URLs: map[string]string{"public": "http://img"}}}}
-	opt(&cfg)
-	f.svc = keystone.NewService(store, cfg, nil)
-	f.svc.SetClock(func() time.Time { return f.now })
-	if _, err := f.svc.BootstrapFirstStart(f.ctx, keystone.DefaultAccounts, f.pass); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
+// asAdmin is the caller of the identity operations these tests make.
+var asAdmin = keystonetest.Admin
 
 func (f *fixture) password(name, pw string, scope keystone.Scope) (*keystone.Token, error) {
-	return f.svc.Authenticate(f.ctx, keystone.AuthRequest{Methods: []string{"password"},
+	return f.Service.Authenticate(f.Ctx, keystone.AuthRequest{Methods: []string{"password"},
 		Password: &keystone.PasswordIdentity{UserName: name, DomainName: "Default", Password: pw}, Scope: scope})
 }
 
@@ -68,7 +44,7 @@ func TestPasswordAuthAndScopes(t *testing.T) {
 	if r := roleNames(tok); !r["admin"] || !r["member"] || !r["reader"] {
 		t.Fatalf("admin must carry implied member and reader roles: %v", r)
 	}
-	if tok.ID == "" || !tok.Record.ExpiresAt.Equal(f.now.Add(time.Hour)) {
+	if tok.ID == "" || !tok.Record.ExpiresAt.Equal(f.Now.Add(time.Hour)) {
 		t.Fatalf("token id %q expires %v", tok.ID, tok.Record.ExpiresAt)
 	}
 	// Unscoped request falls back to the default project.
@@ -85,8 +61,8 @@ func TestPasswordAuthAndScopes(t *testing.T) {
 		t.Fatalf("explicit unscoped: %+v %v", tok, err)
 	}
 	// By user id and project id.
-	u, _ := f.svc.Store().FindUser(f.ctx, "default", "demo")
-	tok, err = f.svc.Authenticate(f.ctx, keystone.AuthRequest{Methods: []string{"password"},
+	u, _ := f.Repo.FindUser(f.Ctx, "default", "demo")
+	tok, err = f.Service.Authenticate(f.Ctx, keystone.AuthRequest{Methods: []string{"password"},
 		Password: &keystone.PasswordIdentity{UserID: u.ID, Password: "demopw"}, Scope: keystone.Scope{ProjectID: u.DefaultProjectID}})
 	if err != nil || tok.User.ID != u.ID {
 		t.Fatalf("auth by id: %v", err)
@@ -106,7 +82,7 @@ func TestAuthFailures(t *testing.T) {
 		{"unknown user", "ghost", "x", keystone.Scope{}, keystone.ErrUnauthorized},
 		{"project without role", "demo", "demopw", keystone.Scope{ProjectName: "admin", ProjectDomainName: "Default"}, keystone.ErrUnauthorized},
 		{"unknown project", "demo", "demopw", keystone.Scope{ProjectName: "nowhere", ProjectDomainName: "Default"}, keystone.ErrUnauthorized},
-		{"project name without domain", "demo", "demopw", keystone.Scope{ProjectName: "demo"}, keystone.ErrValidation},
+		{"project name without domain", "demo", "demopw", keystone.Scope{ProjectName: "demo"}, keystone.ErrBadRequest},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -116,9 +92,9 @@ func TestAuthFailures(t *testing.T) {
 			}
 		})
 	}
-	_, err := f.svc.Authenticate(f.ctx, keystone.AuthRequest{Methods: []string{"password"},
+	_, err := f.Service.Authenticate(f.Ctx, keystone.AuthRequest{Methods: []string{"password"},
 		Password: &keystone.PasswordIdentity{UserName: "demo", Password: "demopw"}})
-	if !errors.Is(err, keystone.ErrValidation) {
+	if !errors.Is(err, keystone.ErrBadRequest) {
 		t.Fatalf("user name without domain: %v", err)
 	}
 }
@@ -129,15 +105,15 @@ func TestTokenLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Validate(f.ctx, tok.ID); err != nil {
+	if _, err := f.Service.Validate(f.Ctx, tok.ID); err != nil {
 		t.Fatalf("fresh token: %v", err)
 	}
-	if _, err := f.svc.Validate(f.ctx, tok.ID+"x"); !errors.Is(err, keystone.ErrNotFound) {
+	if _, err := f.Service.Validate(f.Ctx, tok.ID+"x"); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("forged token: %v", err)
 	}
 	// The token method re-scopes but never extends the lifetime.
-	f.now = f.now.Add(30 * time.Minute)
-	child, err := f.svc.Authenticate(f.ctx, keystone.AuthRequest{Methods: []string{"token"}, TokenID: tok.ID,
+	f.Now = f.Now.Add(30 * time.Minute)
+	child, err := f.Service.Authenticate(f.Ctx, keystone.AuthRequest{Methods: []string{"token"}, TokenID: tok.ID,
 		Scope: keystone.Scope{ProjectName: "demo", ProjectDomainID: "default"}})
 	if err != nil {
 		t.Fatal(err)
@@ -146,64 +122,64 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatalf("child token: %+v", child.Record)
 	}
 	// Expiry.
-	f.now = f.now.Add(31 * time.Minute)
-	if _, err := f.svc.Validate(f.ctx, tok.ID); !errors.Is(err, keystone.ErrNotFound) {
+	f.Now = f.Now.Add(31 * time.Minute)
+	if _, err := f.Service.Validate(f.Ctx, tok.ID); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("expired token validated: %v", err)
 	}
-	if _, err := f.svc.Authenticate(f.ctx, keystone.AuthRequest{Methods: []string{"token"}, TokenID: tok.ID}); !errors.Is(err, keystone.ErrUnauthorized) {
+	if _, err := f.Service.Authenticate(f.Ctx, keystone.AuthRequest{Methods: []string{"token"}, TokenID: tok.ID}); !errors.Is(err, keystone.ErrUnauthorized) {
 		t.Fatalf("expired token as auth method: %v", err)
 	}
 	// Revocation.
 	tok2, _ := f.password("demo", "demopw", keystone.Scope{})
-	if err := f.svc.Revoke(f.ctx, tok2.ID); err != nil {
+	if err := f.Service.Revoke(f.Ctx, tok2.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Validate(f.ctx, tok2.ID); !errors.Is(err, keystone.ErrNotFound) {
+	if _, err := f.Service.Validate(f.Ctx, tok2.ID); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("revoked token validated: %v", err)
 	}
 }
 
 func TestIdentityChangesAffectTokens(t *testing.T) {
 	f := newFixture(t)
-	ctx := f.ctx
-	p, err := f.svc.CreateProject(ctx, keystone.Project{Name: "p2", Enabled: true})
+	ctx := f.Ctx
+	p, err := f.Service.CreateProject(ctx, asAdmin, keystone.Project{Name: "p2", Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := f.svc.CreateUser(ctx, keystone.User{Name: "u2", DefaultProjectID: p.ID, Enabled: true}, "x")
+	u, err := f.Service.CreateUser(ctx, asAdmin, keystone.User{Name: "u2", DefaultProjectID: p.ID, Enabled: true}, "x")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.password("u2", "x", keystone.Scope{ProjectID: p.ID}); !errors.Is(err, keystone.ErrUnauthorized) {
 		t.Fatalf("scope without role must fail: %v", err)
 	}
-	member, _ := f.svc.Store().FindRole(ctx, "member")
+	member, _ := f.Repo.FindRole(ctx, "member")
 	grant := keystone.Assignment{UserID: u.ID, TargetType: keystone.TargetProject, TargetID: p.ID, RoleID: member.ID}
-	if err := f.svc.Grant(ctx, grant); err != nil {
+	if err := f.Service.Grant(ctx, asAdmin, grant); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := f.password("u2", "x", keystone.Scope{ProjectID: p.ID})
 	if err != nil {
 		t.Fatalf("scope after grant: %v", err)
 	}
-	if _, err := f.svc.Validate(ctx, tok.ID); err != nil {
+	if _, err := f.Service.Validate(ctx, tok.ID); err != nil {
 		t.Fatal(err)
 	}
 	// Losing the last role on the scope invalidates the token at once.
-	if err := f.svc.Ungrant(ctx, grant); err != nil {
+	if err := f.Service.Ungrant(ctx, asAdmin, grant); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Validate(ctx, tok.ID); !errors.Is(err, keystone.ErrNotFound) {
+	if _, err := f.Service.Validate(ctx, tok.ID); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("token survived role removal: %v", err)
 	}
 	// A password change revokes the user's tokens.
-	_ = f.svc.Grant(ctx, grant)
+	_ = f.Service.Grant(ctx, asAdmin, grant)
 	tok, _ = f.password("u2", "x", keystone.Scope{ProjectID: p.ID})
 	pw := "y"
-	if _, err := f.svc.UpdateUser(ctx, u.ID, keystone.UserPatch{Password: &pw}); err != nil {
+	if _, err := f.Service.UpdateUser(ctx, asAdmin, u.ID, keystone.UserPatch{Password: &pw}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Validate(ctx, tok.ID); !errors.Is(err, keystone.ErrNotFound) {
+	if _, err := f.Service.Validate(ctx, tok.ID); !errors.Is(err, keystone.ErrNotFound) {
 		t.Fatalf("token survived password change: %v", err)
 	}
 	if _, err := f.password("u2", "x", keystone.Scope{}); !errors.Is(err, keystone.ErrUnauthorized) {
@@ -213,10 +189,10 @@ func TestIdentityChangesAffectTokens(t *testing.T) {
 		t.Fatalf("new password: %v", err)
 	}
 	// Duplicate names conflict.
-	if _, err := f.svc.CreateProject(ctx, keystone.Project{Name: "p2", Enabled: true}); !errors.Is(err, keystone.ErrConflict) {
+	if _, err := f.Service.CreateProject(ctx, asAdmin, keystone.Project{Name: "p2", Enabled: true}); !errors.Is(err, keystone.ErrConflict) {
 		t.Fatalf("duplicate project: %v", err)
 	}
-	if _, err := f.svc.CreateUser(ctx, keystone.User{Name: "u2", Enabled: true}, "z"); !errors.Is(err, keystone.ErrConflict) {
+	if _, err := f.Service.CreateUser(ctx, asAdmin, keystone.User{Name: "u2", Enabled: true}, "z"); !errors.Is(err, keystone.ErrConflict) {
 		t.Fatalf("duplicate user: %v", err)
 	}
 }

@@ -72,17 +72,17 @@ var errAuth = errorf(ErrUnauthorized, "The request you have made requires authen
 
 // Authenticate checks the identity in req and issues a token for the requested
 // scope. Bad credentials, unknown or disabled users, and scopes the user has no
-// role on are all ErrUnauthorized; malformed requests are ErrValidation.
+// role on are all ErrUnauthorized; malformed requests are ErrBadRequest.
 func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (*Token, error) {
 	if len(req.Methods) == 0 {
-		return nil, errorf(ErrValidation, "Expecting to find identity methods in request.")
+		return nil, errorf(ErrBadRequest, "Expecting to find identity methods in request.")
 	}
 	var user User
 	var parent *TokenRecord
 	switch {
 	case slices.Contains(req.Methods, "password"):
 		if req.Password == nil {
-			return nil, errorf(ErrValidation, "Expecting to find password in identity.")
+			return nil, errorf(ErrBadRequest, "Expecting to find password in identity.")
 		}
 		u, err := s.passwordUser(ctx, *req.Password)
 		if err != nil {
@@ -91,7 +91,7 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (*Token, er
 		user = u
 	case slices.Contains(req.Methods, "token"):
 		if req.TokenID == "" {
-			return nil, errorf(ErrValidation, "Expecting to find id in token.")
+			return nil, errorf(ErrBadRequest, "Expecting to find id in token.")
 		}
 		old, err := s.Validate(ctx, req.TokenID)
 		if err != nil {
@@ -125,7 +125,7 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (*Token, er
 		}
 		return nil, err
 	}
-	if err := s.store.CreateToken(ctx, rec); err != nil {
+	if err := s.repo.CreateToken(ctx, rec); err != nil {
 		return nil, err
 	}
 	tok.ID = id
@@ -156,7 +156,7 @@ func authError(err error) error {
 func (s *Service) domainRef(ctx context.Context, id, name string) (string, error) {
 	switch {
 	case id != "":
-		d, err := s.store.GetDomain(ctx, id)
+		d, err := s.repo.GetDomain(ctx, id)
 		if err != nil {
 			return "", err
 		}
@@ -165,7 +165,7 @@ func (s *Service) domainRef(ctx context.Context, id, name string) (string, error
 		}
 		return d.ID, nil
 	case name != "":
-		d, err := s.store.FindDomain(ctx, name)
+		d, err := s.repo.FindDomain(ctx, name)
 		if err != nil {
 			return "", err
 		}
@@ -174,7 +174,7 @@ func (s *Service) domainRef(ctx context.Context, id, name string) (string, error
 		}
 		return d.ID, nil
 	}
-	return "", errorf(ErrValidation, "Expecting to find domain id or name.")
+	return "", errorf(ErrBadRequest, "Expecting to find domain id or name.")
 }
 
 // resolveScope fills the scope of rec, falling back to the default project for
@@ -188,7 +188,7 @@ func (s *Service) resolveScope(ctx context.Context, user User, sc Scope, rec *To
 		if err != nil {
 			return authError(err)
 		}
-		p, err := s.store.FindProject(ctx, domainID, sc.ProjectName)
+		p, err := s.repo.FindProject(ctx, domainID, sc.ProjectName)
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				return errAuth
@@ -203,7 +203,7 @@ func (s *Service) resolveScope(ctx context.Context, user User, sc Scope, rec *To
 		}
 		rec.DomainID = domainID
 	case !sc.Unscoped && user.DefaultProjectID != "":
-		roles, err := s.store.ListAssignments(ctx, AssignmentFilter{UserID: user.ID, TargetType: TargetProject, TargetID: user.DefaultProjectID})
+		roles, err := s.repo.ListAssignments(ctx, AssignmentFilter{UserID: user.ID, TargetType: TargetProject, TargetID: user.DefaultProjectID})
 		if err != nil {
 			return err
 		}
@@ -230,7 +230,7 @@ func (s *Service) Validate(ctx context.Context, id string) (*Token, error) {
 	if ok && c.gen == gen && now.Before(c.expires) && now.Before(c.tok.Record.ExpiresAt) {
 		return c.tok, nil
 	}
-	rec, err := s.store.GetToken(ctx, hash)
+	rec, err := s.repo.GetToken(ctx, hash)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, errorf(ErrNotFound, "Could not find token.")
@@ -261,14 +261,14 @@ func (s *Service) Validate(ctx context.Context, id string) (*Token, error) {
 // expand loads the user, scope and effective roles of rec. A scope the user no
 // longer has any role on, or a disabled user/project, is ErrNotFound.
 func (s *Service) expand(ctx context.Context, rec TokenRecord) (*Token, error) {
-	user, err := s.store.GetUser(ctx, rec.UserID)
+	user, err := s.repo.GetUser(ctx, rec.UserID)
 	if err != nil {
 		return nil, err
 	}
 	if !user.Enabled {
 		return nil, errorf(ErrNotFound, "user disabled")
 	}
-	ud, err := s.store.GetDomain(ctx, user.DomainID)
+	ud, err := s.repo.GetDomain(ctx, user.DomainID)
 	if err != nil {
 		return nil, err
 	}
@@ -276,21 +276,21 @@ func (s *Service) expand(ctx context.Context, rec TokenRecord) (*Token, error) {
 	var f AssignmentFilter
 	switch {
 	case rec.ProjectID != "":
-		p, err := s.store.GetProject(ctx, rec.ProjectID)
+		p, err := s.repo.GetProject(ctx, rec.ProjectID)
 		if err != nil {
 			return nil, err
 		}
 		if !p.Enabled {
 			return nil, errorf(ErrNotFound, "project disabled")
 		}
-		pd, err := s.store.GetDomain(ctx, p.DomainID)
+		pd, err := s.repo.GetDomain(ctx, p.DomainID)
 		if err != nil {
 			return nil, err
 		}
 		tok.Project, tok.ProjectDomain = &p, &pd
 		f = AssignmentFilter{UserID: user.ID, TargetType: TargetProject, TargetID: p.ID}
 	case rec.DomainID != "":
-		d, err := s.store.GetDomain(ctx, rec.DomainID)
+		d, err := s.repo.GetDomain(ctx, rec.DomainID)
 		if err != nil {
 			return nil, err
 		}
@@ -316,11 +316,11 @@ var impliedRoles = map[string][]string{"admin": {"member"}, "member": {"reader"}
 
 // effectiveRoles returns the roles assigned by f plus the roles they imply.
 func (s *Service) effectiveRoles(ctx context.Context, f AssignmentFilter) ([]Role, error) {
-	as, err := s.store.ListAssignments(ctx, f)
+	as, err := s.repo.ListAssignments(ctx, f)
 	if err != nil || len(as) == 0 {
 		return nil, err
 	}
-	all, err := s.store.ListRoles(ctx, "")
+	all, err := s.repo.ListRoles(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +353,7 @@ func (s *Service) effectiveRoles(ctx context.Context, f AssignmentFilter) ([]Rol
 
 // Revoke invalidates the token with this id.
 func (s *Service) Revoke(ctx context.Context, id string) error {
-	if err := s.store.DeleteToken(ctx, tokenHash(id)); err != nil {
+	if err := s.repo.DeleteToken(ctx, tokenHash(id)); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return errorf(ErrNotFound, "Could not find token.")
 		}
@@ -369,6 +369,3 @@ func randomToken(n int) string {
 	_, _ = rand.Read(b)
 	return strings.TrimRight(base64.RawURLEncoding.EncodeToString(b), "=")
 }
-
-// ImpliedRoles returns the names of the roles that role name directly implies.
-func ImpliedRoles(name string) []string { return impliedRoles[name] }

@@ -2,51 +2,28 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"imagestack/common/db/dbtest"
-	"imagestack/policy"
 	"imagestack/policy/keystone"
-	"imagestack/policy/keystone/api"
-	"imagestack/policy/keystone/sqlstore"
+	"imagestack/policy/keystone/keystonetest"
 )
 
 type env struct {
 	t   *testing.T
-	srv *httptest.Server
+	url string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...keystonetest.Option) *env {
 	t.Helper()
-	store, err := sqlstore.New(dbtest.OpenSQLite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := keystone.NewService(store, keystone.Config{TokenTTL: time.Hour, PasswordIterations: 1000,
-		Services: []keystone.CatalogService{
-			{Type: "identity", Name: "keystone", URLs: map[string]string{"public": "http://id/v3", "internal": "http://id/v3", "admin": "http://id/v3"}},
-			{Type: "image", Name: "glance", URLs: map[string]string{"public": "http://img", "internal": "http://img", "admin": "http://img"}},
-		}}, log)
-	if _, err := svc.BootstrapFirstStart(t.Context(), keystone.DefaultAccounts, map[string]string{"admin": "adminpw", "demo": "demopw"}); err != nil {
-		t.Fatal(err)
-	}
-	enf, err := policy.NewEnforcer("", keystone.Defaults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t}
-	e.srv = httptest.NewServer(nil)
-	e.srv.Config.Handler = api.New(svc, enf, e.srv.URL, log).Handler()
-	t.Cleanup(e.srv.Close)
-	return e
+	return &env{t: t, url: keystonetest.NewSetup(t, append(opts, keystonetest.WithAPI())...).URL}
 }
 
 // do sends a request and decodes a JSON answer (if any) into a generic map.
@@ -57,7 +34,7 @@ func (e *env) do(method, path, token string, body any, hdr ...string) (*http.Res
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	req, _ := http.NewRequest(method, e.url+path, rd)
 	if token != "" {
 		req.Header.Set("X-Auth-Token", token)
 	}
@@ -210,97 +187,121 @@ func TestValidateAndRevoke(t *testing.T) {
 	}
 }
 
+// TestProjectsUsersRolesAsAdmin: an admin's life cycle of a project, a user
+// and a grant, step by step (each step runs when the ones before passed).
 func TestProjectsUsersRolesAsAdmin(t *testing.T) {
-	e := newEnv(t)
-	admin := e.token("admin", "adminpw", "admin")
-	resp, body := e.do("POST", "/v3/projects", admin, map[string]any{"project": map[string]any{"name": "p2", "description": "second"}})
-	if resp.StatusCode != 201 {
-		t.Fatalf("create project = %d %v", resp.StatusCode, body)
-	}
-	p := body["project"].(map[string]any)
-	if p["domain_id"] != "default" || p["enabled"] != true || p["links"].(map[string]any)["self"] == "" {
-		t.Fatalf("project view: %v", p)
-	}
-	pid := p["id"].(string)
-	resp, _ = e.do("POST", "/v3/projects", admin, map[string]any{"project": map[string]any{"name": "p2"}})
-	if resp.StatusCode != 409 {
-		t.Fatalf("duplicate project = %d", resp.StatusCode)
-	}
-	resp, body = e.do("GET", "/v3/projects?name=p2", admin, nil)
-	if resp.StatusCode != 200 || len(body["projects"].([]any)) != 1 {
-		t.Fatalf("list by name: %v", body)
-	}
-	resp, body = e.do("POST", "/v3/users", admin, map[string]any{"user": map[string]any{"name": "u2", "password": "x", "default_project_id": pid}})
-	if resp.StatusCode != 201 {
-		t.Fatalf("create user = %d %v", resp.StatusCode, body)
-	}
-	uid := body["user"].(map[string]any)["id"].(string)
-	if _, leaked := body["user"].(map[string]any)["password"]; leaked {
-		t.Fatal("user view leaks the password")
-	}
-	_, body = e.do("GET", "/v3/roles?name=member", admin, nil)
-	rid := body["roles"].([]any)[0].(map[string]any)["id"].(string)
-	resp, _ = e.do("PUT", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
-	if resp.StatusCode != 204 {
-		t.Fatalf("grant = %d", resp.StatusCode)
-	}
-	resp, _ = e.do("HEAD", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
-	if resp.StatusCode != 204 {
-		t.Fatalf("check grant = %d", resp.StatusCode)
-	}
-	resp, body = e.do("GET", "/v3/role_assignments?user.id="+uid+"&include_names", admin, nil)
-	ras := body["role_assignments"].([]any)
-	if resp.StatusCode != 200 || len(ras) != 1 {
-		t.Fatalf("assignments: %v", body)
-	}
-	ra := ras[0].(map[string]any)
-	if ra["role"].(map[string]any)["name"] != "member" || ra["scope"].(map[string]any)["project"].(map[string]any)["name"] != "p2" {
-		t.Fatalf("assignment: %v", ra)
-	}
-	_, body = e.do("GET", "/v3/role_assignments?user.id="+uid+"&effective", admin, nil)
-	if n := len(body["role_assignments"].([]any)); n != 2 {
-		t.Fatalf("effective assignments (member + implied reader) = %d", n)
-	}
-	// u2 can now scope to p2 and see it in its project list.
-	u2 := e.token("u2", "x", "p2")
-	resp, body = e.do("GET", "/v3/auth/projects", u2, nil)
-	if resp.StatusCode != 200 || len(body["projects"].([]any)) != 1 {
-		t.Fatalf("u2 auth/projects: %v", body)
-	}
-	resp, _ = e.do("GET", "/v3/users/"+uid+"/projects", u2, nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("own projects = %d", resp.StatusCode)
-	}
-	// Password change via PATCH.
-	resp, _ = e.do("PATCH", "/v3/users/"+uid, admin, map[string]any{"user": map[string]any{"password": "y"}})
-	if resp.StatusCode != 200 {
-		t.Fatalf("set password = %d", resp.StatusCode)
-	}
-	resp, _ = e.do("POST", "/v3/auth/tokens", "", passwordAuth("u2", "x", "p2"))
-	if resp.StatusCode != 401 {
-		t.Fatalf("old password = %d", resp.StatusCode)
-	}
-	e.token("u2", "y", "p2")
-	// Removal and deletes.
-	resp, _ = e.do("DELETE", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
-	if resp.StatusCode != 204 {
-		t.Fatalf("revoke grant = %d", resp.StatusCode)
-	}
-	resp, _ = e.do("DELETE", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
-	if resp.StatusCode != 404 {
-		t.Fatalf("revoke absent grant = %d", resp.StatusCode)
-	}
-	resp, _ = e.do("DELETE", "/v3/users/"+uid, admin, nil)
-	if resp.StatusCode != 204 {
-		t.Fatalf("delete user = %d", resp.StatusCode)
-	}
-	resp, _ = e.do("DELETE", "/v3/projects/"+pid, admin, nil)
-	if resp.StatusCode != 204 {
-		t.Fatalf("delete project = %d", resp.StatusCode)
-	}
-	resp, body = e.do("GET", "/v3/projects/"+pid, admin, nil)
-	if resp.StatusCode != 404 || !strings.Contains(body["error"].(map[string]any)["message"].(string), pid) {
-		t.Fatalf("deleted project = %d %v", resp.StatusCode, body)
+	outer := newEnv(t)
+	admin := outer.token("admin", "adminpw", "admin")
+	var pid, uid, rid string
+	for _, step := range []struct {
+		name string
+		run  func(t *testing.T, e *env)
+	}{
+		{"create project", func(t *testing.T, e *env) {
+			resp, body := e.do("POST", "/v3/projects", admin, map[string]any{"project": map[string]any{"name": "p2", "description": "second"}})
+			if resp.StatusCode != 201 {
+				t.Fatalf("create project = %d %v", resp.StatusCode, body)
+			}
+			p := body["project"].(map[string]any)
+			if p["domain_id"] != "default" || p["enabled"] != true || p["links"].(map[string]any)["self"] == "" {
+				t.Fatalf("project view: %v", p)
+			}
+			pid = p["id"].(string)
+			resp, _ = e.do("POST", "/v3/projects", admin, map[string]any{"project": map[string]any{"name": "p2"}})
+			if resp.StatusCode != 409 {
+				t.Fatalf("duplicate project = %d", resp.StatusCode)
+			}
+			resp, body = e.do("GET", "/v3/projects?name=p2", admin, nil)
+			if resp.StatusCode != 200 || len(body["projects"].([]any)) != 1 {
+				t.Fatalf("list by name: %v", body)
+			}
+		}},
+		{"create user", func(t *testing.T, e *env) {
+			resp, body := e.do("POST", "/v3/users", admin, map[string]any{"user": map[string]any{"name": "u2", "password": "x", "default_project_id": pid}})
+			if resp.StatusCode != 201 {
+				t.Fatalf("create user = %d %v", resp.StatusCode, body)
+			}
+			uid = body["user"].(map[string]any)["id"].(string)
+			if _, leaked := body["user"].(map[string]any)["password"]; leaked {
+				t.Fatal("user view leaks the password")
+			}
+		}},
+		{"grant", func(t *testing.T, e *env) {
+			_, body := e.do("GET", "/v3/roles?name=member", admin, nil)
+			rid = body["roles"].([]any)[0].(map[string]any)["id"].(string)
+			resp, _ := e.do("PUT", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+			if resp.StatusCode != 204 {
+				t.Fatalf("grant = %d", resp.StatusCode)
+			}
+			resp, _ = e.do("HEAD", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+			if resp.StatusCode != 204 {
+				t.Fatalf("check grant = %d", resp.StatusCode)
+			}
+		}},
+		{"role assignments", func(t *testing.T, e *env) {
+			resp, body := e.do("GET", "/v3/role_assignments?user.id="+uid+"&include_names", admin, nil)
+			ras := body["role_assignments"].([]any)
+			if resp.StatusCode != 200 || len(ras) != 1 {
+				t.Fatalf("assignments: %v", body)
+			}
+			ra := ras[0].(map[string]any)
+			if ra["role"].(map[string]any)["name"] != "member" || ra["scope"].(map[string]any)["project"].(map[string]any)["name"] != "p2" {
+				t.Fatalf("assignment: %v", ra)
+			}
+			_, body = e.do("GET", "/v3/role_assignments?user.id="+uid+"&effective", admin, nil)
+			if n := len(body["role_assignments"].([]any)); n != 2 {
+				t.Fatalf("effective assignments (member + implied reader) = %d", n)
+			}
+		}},
+		{"user scopes to the project", func(t *testing.T, e *env) {
+			// u2 can now scope to p2 and see it in its project list.
+			u2 := e.token("u2", "x", "p2")
+			resp, body := e.do("GET", "/v3/auth/projects", u2, nil)
+			if resp.StatusCode != 200 || len(body["projects"].([]any)) != 1 {
+				t.Fatalf("u2 auth/projects: %v", body)
+			}
+			resp, _ = e.do("GET", "/v3/users/"+uid+"/projects", u2, nil)
+			if resp.StatusCode != 200 {
+				t.Fatalf("own projects = %d", resp.StatusCode)
+			}
+		}},
+		{"password change", func(t *testing.T, e *env) {
+			resp, _ := e.do("PATCH", "/v3/users/"+uid, admin, map[string]any{"user": map[string]any{"password": "y"}})
+			if resp.StatusCode != 200 {
+				t.Fatalf("set password = %d", resp.StatusCode)
+			}
+			resp, _ = e.do("POST", "/v3/auth/tokens", "", passwordAuth("u2", "x", "p2"))
+			if resp.StatusCode != 401 {
+				t.Fatalf("old password = %d", resp.StatusCode)
+			}
+			e.token("u2", "y", "p2")
+		}},
+		{"removal and deletes", func(t *testing.T, e *env) {
+			resp, _ := e.do("DELETE", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+			if resp.StatusCode != 204 {
+				t.Fatalf("revoke grant = %d", resp.StatusCode)
+			}
+			resp, _ = e.do("DELETE", "/v3/projects/"+pid+"/users/"+uid+"/roles/"+rid, admin, nil)
+			if resp.StatusCode != 404 {
+				t.Fatalf("revoke absent grant = %d", resp.StatusCode)
+			}
+			resp, _ = e.do("DELETE", "/v3/users/"+uid, admin, nil)
+			if resp.StatusCode != 204 {
+				t.Fatalf("delete user = %d", resp.StatusCode)
+			}
+			resp, _ = e.do("DELETE", "/v3/projects/"+pid, admin, nil)
+			if resp.StatusCode != 204 {
+				t.Fatalf("delete project = %d", resp.StatusCode)
+			}
+			resp, body := e.do("GET", "/v3/projects/"+pid, admin, nil)
+			if resp.StatusCode != 404 || !strings.Contains(body["error"].(map[string]any)["message"].(string), pid) {
+				t.Fatalf("deleted project = %d %v", resp.StatusCode, body)
+			}
+		}},
+	} {
+		if !t.Run(step.name, func(t *testing.T) { step.run(t, &env{t: t, url: outer.url}) }) {
+			return
+		}
 	}
 }
 
@@ -315,6 +316,31 @@ func TestNonAdminForbidden(t *testing.T) {
 		if resp.StatusCode != 403 || body["error"].(map[string]any)["code"].(float64) != 403 {
 			t.Errorf("%s %s as member = %d %v", c.method, c.path, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestPolicyBeforeRequestChecks: where Keystone enforces policy before it
+// reads the request, a caller without the right gets 403 even for a
+// malformed body or query; where the policy target comes from the body
+// (creating users and projects), the body is checked first.
+func TestPolicyBeforeRequestChecks(t *testing.T) {
+	e := newEnv(t)
+	demo := e.token("demo", "demopw", "demo")
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/v3/users?enabled=maybe", 403}, {"GET", "/v3/projects?enabled=maybe", 403},
+		{"PATCH", "/v3/users/someone", 403}, {"PATCH", "/v3/projects/some", 403},
+		{"POST", "/v3/roles", 403}, {"PATCH", "/v3/roles/some", 403}, {"POST", "/v3/users/someone/password", 403},
+		{"POST", "/v3/users", 400}, {"POST", "/v3/projects", 400},
+	} {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			e := &env{t: t, url: e.url}
+			if resp, body := e.do(c.method, c.path, demo, []int{1}); resp.StatusCode != c.want {
+				t.Fatalf("= %d %v, want %d", resp.StatusCode, body, c.want)
+			}
+		})
 	}
 }
 
@@ -355,4 +381,82 @@ func TestChangeOwnPassword(t *testing.T) {
 		t.Fatalf("old password after the change = %d", resp.StatusCode)
 	}
 	e.token("demo", "new", "demo")
+}
+
+// outageRepo answers one kind of lookup (fail: "GetUser", "GetProject",
+// "GetDomain" or "GetRole") with an outage while down is set.
+type outageRepo struct {
+	keystone.Repository
+	fail string
+	down atomic.Bool
+}
+
+func (r *outageRepo) err(method string) error {
+	if r.down.Load() && method == r.fail {
+		return fmt.Errorf("%w: the identity database is unreachable", keystone.ErrUnavailable)
+	}
+	return nil
+}
+
+func (r *outageRepo) GetUser(ctx context.Context, id string) (keystone.User, error) {
+	if err := r.err("GetUser"); err != nil {
+		return keystone.User{}, err
+	}
+	return r.Repository.GetUser(ctx, id)
+}
+
+func (r *outageRepo) GetProject(ctx context.Context, id string) (keystone.Project, error) {
+	if err := r.err("GetProject"); err != nil {
+		return keystone.Project{}, err
+	}
+	return r.Repository.GetProject(ctx, id)
+}
+
+func (r *outageRepo) GetDomain(ctx context.Context, id string) (keystone.Domain, error) {
+	if err := r.err("GetDomain"); err != nil {
+		return keystone.Domain{}, err
+	}
+	return r.Repository.GetDomain(ctx, id)
+}
+
+func (r *outageRepo) GetRole(ctx context.Context, id string) (keystone.Role, error) {
+	if err := r.err("GetRole"); err != nil {
+		return keystone.Role{}, err
+	}
+	return r.Repository.GetRole(ctx, id)
+}
+
+// TestLookupOutagesAre503: a name or role lookup that fails because the
+// database is out of reach answers 503 with Retry-After; it rendered a view
+// with empty names (role assignments) or left the role out (grants) before.
+func TestLookupOutagesAre503(t *testing.T) {
+	for _, c := range []struct{ fail, path string }{
+		{"GetUser", "/v3/role_assignments?include_names"},
+		{"GetProject", "/v3/role_assignments?include_names"},
+		{"GetDomain", "/v3/role_assignments?include_names"},
+		{"GetRole", "/v3/projects/{project}/users/{user}/roles"},
+	} {
+		t.Run(c.fail, func(t *testing.T) {
+			repo := &outageRepo{fail: c.fail}
+			e := newEnv(t, keystonetest.WithRepository(func(r keystone.Repository) keystone.Repository {
+				repo.Repository = r
+				return repo
+			}))
+			admin := e.token("admin", "adminpw", "admin")
+			// Validating the caller's token once caches it, so that the outage
+			// meets the lookup under test and not the token check.
+			_, body := e.do("GET", "/v3/auth/tokens", admin, nil, "X-Subject-Token", admin)
+			tok := body["token"].(map[string]any)
+			path := strings.NewReplacer("{project}", tok["project"].(map[string]any)["id"].(string),
+				"{user}", tok["user"].(map[string]any)["id"].(string)).Replace(c.path)
+			if resp, _ := e.do("GET", path, admin, nil); resp.StatusCode != 200 {
+				t.Fatalf("GET %s before the outage = %d", path, resp.StatusCode)
+			}
+			repo.down.Store(true)
+			resp, body := e.do("GET", path, admin, nil)
+			if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || body["error"].(map[string]any)["code"].(float64) != 503 {
+				t.Fatalf("GET %s during the outage = %d %v", path, resp.StatusCode, body)
+			}
+		})
+	}
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"imagestack/policy"
 	"imagestack/policy/keystone"
 )
 
@@ -17,10 +16,12 @@ func (a *API) domainView(d keystone.Domain) map[string]any {
 }
 
 func (a *API) listDomains(w http.ResponseWriter, r *http.Request) {
-	if !a.authorize(w, r, "identity:list_domains", nil) {
-		return
-	}
-	ds, err := a.svc.Store().ListDomains(r.Context(), r.URL.Query().Get("name"))
+	ds, err := a.svc.ListDomains(r.Context(), creds(r), r.URL.Query().Get("name"))
+	a.renderDomains(w, r, ds, err)
+}
+
+// renderDomains answers a domain list, or err.
+func (a *API) renderDomains(w http.ResponseWriter, r *http.Request, ds []keystone.Domain, err error) {
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -33,13 +34,9 @@ func (a *API) listDomains(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) showDomain(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["domain_id"]
-	if !a.authorize(w, r, "identity:get_domain", policy.Target{"target.domain.id": id}) {
-		return
-	}
-	d, err := a.svc.Store().GetDomain(r.Context(), id)
+	d, err := a.svc.GetDomain(r.Context(), creds(r), mux.Vars(r)["domain_id"])
 	if err != nil {
-		a.fail(w, r, notFoundMsg(err, "domain", id))
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, r, http.StatusOK, map[string]any{"domain": a.domainView(d)})

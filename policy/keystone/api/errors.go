@@ -9,7 +9,7 @@ import (
 
 // statusOf is the identity API's one error table: service error kind -> status.
 var statusOf = httpx.ErrorTable{
-	{keystone.ErrValidation, http.StatusBadRequest},
+	{keystone.ErrBadRequest, http.StatusBadRequest},
 	{keystone.ErrUnauthorized, http.StatusUnauthorized},
 	{keystone.ErrForbidden, http.StatusForbidden},
 	{keystone.ErrNotFound, http.StatusNotFound},

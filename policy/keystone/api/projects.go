@@ -5,7 +5,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"imagestack/policy"
 	"imagestack/policy/keystone"
 )
 
@@ -30,7 +29,8 @@ func (a *API) projectView(p keystone.Project) map[string]any {
 }
 
 func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
-	if !a.authorize(w, r, "identity:list_projects", nil) {
+	if err := a.svc.MayListProjects(creds(r)); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	q := r.URL.Query()
@@ -39,15 +39,16 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, "Invalid value for query parameter 'enabled'.")
 		return
 	}
-	ps, err := a.svc.Store().ListProjects(r.Context(), keystone.ProjectFilter{Name: q.Get("name"), DomainID: q.Get("domain_id"), Enabled: enabled})
+	ps, err := a.svc.ListProjects(r.Context(), creds(r), keystone.ProjectFilter{Name: q.Get("name"), DomainID: q.Get("domain_id"), Enabled: enabled})
+	a.renderProjects(w, r, ps, err)
+}
+
+// renderProjects answers a project list, or err.
+func (a *API) renderProjects(w http.ResponseWriter, r *http.Request, ps []keystone.Project, err error) {
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.renderProjects(w, r, ps)
-}
-
-func (a *API) renderProjects(w http.ResponseWriter, r *http.Request, ps []keystone.Project) {
 	out := make([]any, len(ps))
 	for i, p := range ps {
 		out[i] = a.projectView(p)
@@ -55,17 +56,18 @@ func (a *API) renderProjects(w http.ResponseWriter, r *http.Request, ps []keysto
 	writeJSON(w, r, http.StatusOK, map[string]any{"projects": out, "links": a.collectionLinks(r)})
 }
 
-func (a *API) showProject(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["project_id"]
-	if !a.authorize(w, r, "identity:get_project", policy.Target{"target.project.id": id}) {
-		return
-	}
-	p, err := a.svc.Store().GetProject(r.Context(), id)
+// renderProject answers one project with status, or err.
+func (a *API) renderProject(w http.ResponseWriter, r *http.Request, status int, p keystone.Project, err error) {
 	if err != nil {
-		a.fail(w, r, notFoundMsg(err, "project", id))
+		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"project": a.projectView(p)})
+	writeJSON(w, r, status, map[string]any{"project": a.projectView(p)})
+}
+
+func (a *API) showProject(w http.ResponseWriter, r *http.Request) {
+	p, err := a.svc.GetProject(r.Context(), creds(r), mux.Vars(r)["project_id"])
+	a.renderProject(w, r, http.StatusOK, p, err)
 }
 
 func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
@@ -81,9 +83,7 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 	p := keystone.Project{Name: *b.Name, DomainID: deref(b.DomainID), Description: deref(b.Description), Enabled: b.Enabled == nil || *b.Enabled}
 	if p.DomainID == "" {
 		// Keystone puts a project in the domain of the caller's token.
-		if tok := keystone.TokenFrom(r.Context()); tok.ProjectDomain != nil {
-			p.DomainID = tok.ProjectDomain.ID
-		}
+		p.DomainID = creds(r).ProjectDomainID
 	}
 	if b.IsDomain != nil && *b.IsDomain {
 		a.badRequest(w, r, "Projects acting as domains are not supported.")
@@ -93,20 +93,14 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, "Project hierarchies are not supported: parent_id must be the project's domain.")
 		return
 	}
-	if !a.authorize(w, r, "identity:create_project", policy.Target{"target.project.domain_id": p.DomainID}) {
-		return
-	}
-	p, err := a.svc.CreateProject(r.Context(), p)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusCreated, map[string]any{"project": a.projectView(p)})
+	p, err := a.svc.CreateProject(r.Context(), creds(r), p)
+	a.renderProject(w, r, http.StatusCreated, p, err)
 }
 
 func (a *API) updateProject(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["project_id"]
-	if !a.authorize(w, r, "identity:update_project", policy.Target{"target.project.id": id}) {
+	if err := a.svc.MayUpdateProject(creds(r), id); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	var body projectBody
@@ -121,58 +115,19 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, "Update of `domain_id` is not allowed.")
 		return
 	}
-	p, err := a.svc.UpdateProject(r.Context(), id, keystone.ProjectPatch{
+	p, err := a.svc.UpdateProject(r.Context(), creds(r), id, keystone.ProjectPatch{
 		Name: body.Project.Name, Description: body.Project.Description, Enabled: body.Project.Enabled})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"project": a.projectView(p)})
+	a.renderProject(w, r, http.StatusOK, p, err)
 }
 
 func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["project_id"]
-	if !a.authorize(w, r, "identity:delete_project", policy.Target{"target.project.id": id}) {
-		return
-	}
-	if err := a.svc.DeleteProject(r.Context(), id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.noContent(w, r, a.svc.DeleteProject(r.Context(), creds(r), mux.Vars(r)["project_id"]))
 }
 
 // listUserProjects answers GET /v3/users/{id}/projects.
 func (a *API) listUserProjects(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["user_id"]
-	if !a.authorize(w, r, "identity:list_user_projects", policy.Target{"target.user.id": id}) {
-		return
-	}
-	if _, err := a.svc.Store().GetUser(r.Context(), id); err != nil {
-		a.fail(w, r, notFoundMsg(err, "user", id))
-		return
-	}
-	a.renderUserProjects(w, r, id)
-}
-
-// renderUserProjects lists the enabled projects userID has any role on.
-func (a *API) renderUserProjects(w http.ResponseWriter, r *http.Request, userID string) {
-	as, err := a.svc.Store().ListAssignments(r.Context(), keystone.AssignmentFilter{UserID: userID, TargetType: keystone.TargetProject})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	ids := []string{}
-	for _, as := range as {
-		ids = append(ids, as.TargetID)
-	}
-	enabled := true
-	ps, err := a.svc.Store().ListProjects(r.Context(), keystone.ProjectFilter{IDs: ids, Enabled: &enabled})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.renderProjects(w, r, ps)
+	ps, err := a.svc.ListUserProjects(r.Context(), creds(r), mux.Vars(r)["user_id"])
+	a.renderProjects(w, r, ps, err)
 }
 
 func deref(s *string) string {

@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"imagestack/common/httpx"
-	"imagestack/policy/keystone"
 )
 
 // maxBody bounds identity request bodies; none is legitimately near this.
@@ -61,5 +60,11 @@ func boolParam(r *http.Request, name string) (val *bool, ok bool) {
 	return &b, true
 }
 
-// notFoundMsg gives a store's not-found error Keystone's wording.
-func notFoundMsg(err error, kind, id string) error { return keystone.NotFound(err, kind, id) }
+// noContent answers 204, or err.
+func (a *API) noContent(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"imagestack/policy"
 	"imagestack/policy/keystone"
 )
 
@@ -25,16 +24,8 @@ func (a *API) roleView(r keystone.Role) map[string]any {
 }
 
 func (a *API) listRoles(w http.ResponseWriter, r *http.Request) {
-	if !a.authorize(w, r, "identity:list_roles", nil) {
-		return
-	}
 	q := r.URL.Query()
-	if q.Get("domain_id") != "" {
-		// Domain-specific roles do not exist here.
-		writeJSON(w, r, http.StatusOK, map[string]any{"roles": []any{}, "links": a.collectionLinks(r)})
-		return
-	}
-	rs, err := a.svc.Store().ListRoles(r.Context(), q.Get("name"))
+	rs, err := a.svc.ListRoles(r.Context(), creds(r), q.Get("name"), q.Get("domain_id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -50,21 +41,23 @@ func (a *API) renderRoles(w http.ResponseWriter, r *http.Request, rs []keystone.
 	writeJSON(w, r, http.StatusOK, map[string]any{"roles": out, "links": a.collectionLinks(r)})
 }
 
-func (a *API) showRole(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["role_id"]
-	if !a.authorize(w, r, "identity:get_role", policy.Target{"target.role.id": id}) {
-		return
-	}
-	role, err := a.svc.Store().GetRole(r.Context(), id)
+// renderRole answers one role with status, or err.
+func (a *API) renderRole(w http.ResponseWriter, r *http.Request, status int, role keystone.Role, err error) {
 	if err != nil {
-		a.fail(w, r, notFoundMsg(err, "role", id))
+		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"role": a.roleView(role)})
+	writeJSON(w, r, status, map[string]any{"role": a.roleView(role)})
+}
+
+func (a *API) showRole(w http.ResponseWriter, r *http.Request) {
+	role, err := a.svc.GetRole(r.Context(), creds(r), mux.Vars(r)["role_id"])
+	a.renderRole(w, r, http.StatusOK, role, err)
 }
 
 func (a *API) createRole(w http.ResponseWriter, r *http.Request) {
-	if !a.authorize(w, r, "identity:create_role", nil) {
+	if err := a.svc.MayCreateRole(creds(r)); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	var body roleBody
@@ -79,17 +72,14 @@ func (a *API) createRole(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, "Domain-specific roles are not supported.")
 		return
 	}
-	role, err := a.svc.CreateRole(r.Context(), keystone.Role{Name: *body.Role.Name, Description: deref(body.Role.Description)})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusCreated, map[string]any{"role": a.roleView(role)})
+	role, err := a.svc.CreateRole(r.Context(), creds(r), keystone.Role{Name: *body.Role.Name, Description: deref(body.Role.Description)})
+	a.renderRole(w, r, http.StatusCreated, role, err)
 }
 
 func (a *API) updateRole(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["role_id"]
-	if !a.authorize(w, r, "identity:update_role", policy.Target{"target.role.id": id}) {
+	if err := a.svc.MayUpdateRole(creds(r), id); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	var body roleBody
@@ -100,22 +90,10 @@ func (a *API) updateRole(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, "Invalid input for field 'role': an object is required.")
 		return
 	}
-	role, err := a.svc.UpdateRole(r.Context(), id, body.Role.Name, body.Role.Description)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"role": a.roleView(role)})
+	role, err := a.svc.UpdateRole(r.Context(), creds(r), id, body.Role.Name, body.Role.Description)
+	a.renderRole(w, r, http.StatusOK, role, err)
 }
 
 func (a *API) deleteRole(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["role_id"]
-	if !a.authorize(w, r, "identity:delete_role", policy.Target{"target.role.id": id}) {
-		return
-	}
-	if err := a.svc.DeleteRole(r.Context(), id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.noContent(w, r, a.svc.DeleteRole(r.Context(), creds(r), mux.Vars(r)["role_id"]))
 }

@@ -1,7 +1,7 @@
 // Package api serves the Keystone v3 subset over HTTP: version discovery,
 // tokens, and the admin CRUD for domains, projects, users, roles and role
-// assignments. Handlers stay thin: they parse, authorize, call the service and
-// render; errors are mapped to statuses in errors.go only.
+// assignments. Handlers stay thin: they parse, call the service (which owns
+// policy) and render; errors are mapped to statuses in errors.go only.
 package api
 
 import (
@@ -14,20 +14,20 @@ import (
 
 	"imagestack/common/httpx"
 	"imagestack/policy"
+	"imagestack/policy/authn"
 	"imagestack/policy/keystone"
 )
 
 // API is the identity HTTP API.
 type API struct {
 	svc     *keystone.Service
-	policy  *policy.Enforcer
 	baseURL string // public root, e.g. http://127.0.0.1:5000 (no trailing slash)
 	log     *slog.Logger
 }
 
 // New returns the identity API; baseURL is the public root URL used in links.
-func New(svc *keystone.Service, enforcer *policy.Enforcer, baseURL string, log *slog.Logger) *API {
-	return &API{svc: svc, policy: enforcer, baseURL: strings.TrimRight(baseURL, "/"), log: log}
+func New(svc *keystone.Service, baseURL string, log *slog.Logger) *API {
+	return &API{svc: svc, baseURL: strings.TrimRight(baseURL, "/"), log: log}
 }
 
 // Handler returns the complete identity server handler, with request ids,
@@ -47,7 +47,7 @@ func (a *API) AddTo(r *mux.Router) {
 
 	// Everything else needs a token. (No mux subrouter here: gorilla/mux
 	// answers 404 instead of 405 for a method mismatch inside one.)
-	v3 := &authed{r: r, mw: keystone.RequireToken(a.svc, a.baseURL, a.writeError)}
+	v3 := &authed{r: r, mw: authn.RequireToken(Validator(a.svc), a.baseURL, a.writeError)}
 
 	v3.HandleFunc("/auth/tokens", a.validateToken).Methods(http.MethodGet, http.MethodHead)
 	v3.HandleFunc("/auth/tokens", a.revokeToken).Methods(http.MethodDelete)
@@ -102,22 +102,8 @@ func (v *authed) HandleFunc(path string, h http.HandlerFunc) *mux.Route {
 	return v.r.Handle("/v3"+path, v.mw(h))
 }
 
-// authorize enforces rule for the caller; on denial it writes 403 and returns false.
-func (a *API) authorize(w http.ResponseWriter, r *http.Request, rule string, target policy.Target) bool {
-	tok := keystone.TokenFrom(r.Context())
-	if tok == nil {
-		a.writeError(w, r, http.StatusUnauthorized, "The request you have made requires authentication.")
-		return false
-	}
-	if target == nil {
-		target = policy.Target{}
-	}
-	if err := a.policy.Authorize(rule, target, tok.Credentials()); err != nil {
-		a.writeError(w, r, http.StatusForbidden, "You are not authorized to perform the requested action: "+rule+".")
-		return false
-	}
-	return true
-}
+// creds are the caller's credentials, which the token middleware set.
+func creds(r *http.Request) policy.Credentials { return authn.CredentialsFrom(r.Context()) }
 
 // collectionLinks is the "links" object of every Keystone list response.
 func (a *API) collectionLinks(r *http.Request) map[string]any {

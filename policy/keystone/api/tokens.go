@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-	"imagestack/policy"
 	"imagestack/policy/keystone"
 )
 
@@ -116,37 +115,15 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusCreated, map[string]any{"token": a.tokenView(tok, r.URL.Query().Has("nocatalog"))})
 }
 
-// subjectToken validates X-Subject-Token and checks that the caller may see it.
-func (a *API) subjectToken(w http.ResponseWriter, r *http.Request, rule string) (*keystone.Token, bool) {
-	subject := r.Header.Get("X-Subject-Token")
-	if subject == "" {
-		a.writeError(w, r, http.StatusNotFound, "Could not find token.")
-		return nil, false
-	}
-	tok, err := a.svc.Validate(r.Context(), subject)
-	if err != nil {
-		// The subject's owner is unknowable here, so only admins and token
-		// holders reach this point: check the caller's right first.
-		if !a.authorize(w, r, rule, policy.Target{"target.token.user_id": ""}) {
-			return nil, false
-		}
-		a.fail(w, r, err)
-		return nil, false
-	}
-	if !a.authorize(w, r, rule, policy.Target{"target.token.user_id": tok.User.ID}) {
-		return nil, false
-	}
-	return tok, true
-}
-
 // validateToken answers GET/HEAD /v3/auth/tokens.
 func (a *API) validateToken(w http.ResponseWriter, r *http.Request) {
-	rule := "identity:validate_token"
+	check := a.svc.ValidateToken
 	if r.Method == http.MethodHead {
-		rule = "identity:check_token"
+		check = a.svc.CheckToken
 	}
-	tok, ok := a.subjectToken(w, r, rule)
-	if !ok {
+	tok, err := check(r.Context(), creds(r), r.Header.Get("X-Subject-Token"))
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	w.Header().Set("X-Subject-Token", r.Header.Get("X-Subject-Token"))
@@ -155,53 +132,29 @@ func (a *API) validateToken(w http.ResponseWriter, r *http.Request) {
 
 // revokeToken answers DELETE /v3/auth/tokens.
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) {
-	if _, ok := a.subjectToken(w, r, "identity:revoke_token"); !ok {
-		return
-	}
-	if err := a.svc.Revoke(r.Context(), r.Header.Get("X-Subject-Token")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.noContent(w, r, a.svc.RevokeToken(r.Context(), creds(r), r.Header.Get("X-Subject-Token")))
 }
 
 // listAuthProjects answers GET /v3/auth/projects: the projects the caller may scope to.
 func (a *API) listAuthProjects(w http.ResponseWriter, r *http.Request) {
-	tok := keystone.TokenFrom(r.Context())
-	a.renderUserProjects(w, r, tok.User.ID)
+	ps, err := a.svc.AuthProjects(r.Context(), creds(r))
+	a.renderProjects(w, r, ps, err)
 }
 
 // listAuthDomains answers GET /v3/auth/domains.
 func (a *API) listAuthDomains(w http.ResponseWriter, r *http.Request) {
-	tok := keystone.TokenFrom(r.Context())
-	as, err := a.svc.Store().ListAssignments(r.Context(), keystone.AssignmentFilter{UserID: tok.User.ID, TargetType: keystone.TargetDomain})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	seen := map[string]bool{}
-	out := []any{}
-	for _, as := range as {
-		if seen[as.TargetID] {
-			continue
-		}
-		seen[as.TargetID] = true
-		d, err := a.svc.Store().GetDomain(r.Context(), as.TargetID)
-		if err == nil && d.Enabled {
-			out = append(out, a.domainView(d))
-		}
-	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"domains": out, "links": a.collectionLinks(r)})
+	ds, err := a.svc.AuthDomains(r.Context(), creds(r))
+	a.renderDomains(w, r, ds, err)
 }
 
 // showAuthCatalog answers GET /v3/auth/catalog.
 func (a *API) showAuthCatalog(w http.ResponseWriter, r *http.Request) {
-	tok := keystone.TokenFrom(r.Context())
-	if !tok.Scoped() {
-		a.writeError(w, r, http.StatusForbidden, "A scoped token is required to get a service catalog.")
+	cat, err := a.svc.AuthCatalog(creds(r))
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"catalog": a.svc.Catalog(), "links": a.collectionLinks(r)})
+	writeJSON(w, r, http.StatusOK, map[string]any{"catalog": cat, "links": a.collectionLinks(r)})
 }
 
 // tokenView renders a token body as Keystone does.

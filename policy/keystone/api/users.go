@@ -5,7 +5,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"imagestack/policy"
 	"imagestack/policy/keystone"
 )
 
@@ -41,7 +40,8 @@ func (a *API) userView(u keystone.User) map[string]any {
 }
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
-	if !a.authorize(w, r, "identity:list_users", nil) {
+	if err := a.svc.MayListUsers(creds(r)); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	enabled, ok := boolParam(r, "enabled")
@@ -50,7 +50,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	us, err := a.svc.Store().ListUsers(r.Context(), keystone.UserFilter{Name: q.Get("name"), DomainID: q.Get("domain_id"), Enabled: enabled})
+	us, err := a.svc.ListUsers(r.Context(), creds(r), keystone.UserFilter{Name: q.Get("name"), DomainID: q.Get("domain_id"), Enabled: enabled})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -62,17 +62,18 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, map[string]any{"users": out, "links": a.collectionLinks(r)})
 }
 
-func (a *API) showUser(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["user_id"]
-	if !a.authorize(w, r, "identity:get_user", policy.Target{"target.user.id": id}) {
-		return
-	}
-	u, err := a.svc.Store().GetUser(r.Context(), id)
+// renderUser answers one user with status, or err.
+func (a *API) renderUser(w http.ResponseWriter, r *http.Request, status int, u keystone.User, err error) {
 	if err != nil {
-		a.fail(w, r, notFoundMsg(err, "user", id))
+		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"user": a.userView(u)})
+	writeJSON(w, r, status, map[string]any{"user": a.userView(u)})
+}
+
+func (a *API) showUser(w http.ResponseWriter, r *http.Request) {
+	u, err := a.svc.GetUser(r.Context(), creds(r), mux.Vars(r)["user_id"])
+	a.renderUser(w, r, http.StatusOK, u, err)
 }
 
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
@@ -88,24 +89,17 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	u := keystone.User{Name: *b.Name, DomainID: deref(b.DomainID), DefaultProjectID: deref(b.DefaultProjectID),
 		Email: deref(b.Email), Description: deref(b.Description), Enabled: b.Enabled == nil || *b.Enabled}
 	if u.DomainID == "" {
-		if tok := keystone.TokenFrom(r.Context()); tok.ProjectDomain != nil {
-			u.DomainID = tok.ProjectDomain.ID
-		}
+		// Keystone puts a user in the domain of the caller's token.
+		u.DomainID = creds(r).ProjectDomainID
 	}
-	if !a.authorize(w, r, "identity:create_user", policy.Target{"target.user.domain_id": u.DomainID}) {
-		return
-	}
-	u, err := a.svc.CreateUser(r.Context(), u, deref(b.Password))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusCreated, map[string]any{"user": a.userView(u)})
+	u, err := a.svc.CreateUser(r.Context(), creds(r), u, deref(b.Password))
+	a.renderUser(w, r, http.StatusCreated, u, err)
 }
 
 func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["user_id"]
-	if !a.authorize(w, r, "identity:update_user", policy.Target{"target.user.id": id}) {
+	if err := a.svc.MayUpdateUser(creds(r), id); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	var body userBody
@@ -121,19 +115,16 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, "Update of `domain_id` is not allowed.")
 		return
 	}
-	u, err := a.svc.UpdateUser(r.Context(), id, keystone.UserPatch{Name: b.Name, Password: b.Password,
+	u, err := a.svc.UpdateUser(r.Context(), creds(r), id, keystone.UserPatch{Name: b.Name, Password: b.Password,
 		DefaultProjectID: b.DefaultProjectID, Email: b.Email, Description: b.Description, Enabled: b.Enabled})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"user": a.userView(u)})
+	a.renderUser(w, r, http.StatusOK, u, err)
 }
 
 // changePassword answers POST /v3/users/{id}/password (self-service, needs the old password).
 func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["user_id"]
-	if !a.authorize(w, r, "identity:change_password", policy.Target{"target.user.id": id}) {
+	if err := a.svc.MayChangePassword(creds(r), id); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	var body userBody
@@ -144,21 +135,9 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, "Invalid input for field 'user': 'password' and 'original_password' are required properties.")
 		return
 	}
-	if err := a.svc.ChangePassword(r.Context(), id, *body.User.OriginalPassword, *body.User.Password); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.noContent(w, r, a.svc.ChangePassword(r.Context(), creds(r), id, *body.User.OriginalPassword, *body.User.Password))
 }
 
 func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["user_id"]
-	if !a.authorize(w, r, "identity:delete_user", policy.Target{"target.user.id": id}) {
-		return
-	}
-	if err := a.svc.DeleteUser(r.Context(), id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.noContent(w, r, a.svc.DeleteUser(r.Context(), creds(r), mux.Vars(r)["user_id"]))
 }

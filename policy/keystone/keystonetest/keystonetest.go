@@ -1,22 +1,28 @@
-// Package keystonetest provides a fake token validator for API tests that
-// need authenticated callers without a running identity service.
+// Package keystonetest is the identity family's test kit: NewSetup builds a
+// bootstrapped identity service (and its API) from options, and Tokens is a
+// fake authn.Validator for API tests that need authenticated callers without
+// an identity service.
 package keystonetest
 
 import (
 	"context"
 
+	"imagestack/policy"
+	"imagestack/policy/authn"
 	"imagestack/policy/keystone"
 )
 
 // Tokens maps token ids to the tokens they stand for; unknown ids are invalid.
 type Tokens map[string]*keystone.Token
 
-// Validate implements keystone.TokenValidator.
-func (t Tokens) Validate(_ context.Context, id string) (*keystone.Token, error) {
+var _ authn.Validator = Tokens{}
+
+// Validate implements authn.Validator.
+func (t Tokens) Validate(_ context.Context, id string) (policy.Credentials, error) {
 	if tok, ok := t[id]; ok {
-		return tok, nil
+		return tok.Credentials(), nil
 	}
-	return nil, keystone.ErrNotFound
+	return policy.Credentials{}, authn.ErrInvalidToken
 }
 
 // Token is a project-scoped token of user "u-<project>" with the given roles.

@@ -1,4 +1,4 @@
-package sqlstore_test
+package db_test
 
 import (
 	"context"
@@ -11,27 +11,27 @@ import (
 	"imagestack/common/db"
 	"imagestack/common/db/dbtest"
 	"imagestack/policy/keystone"
-	"imagestack/policy/keystone/sqlstore"
-	"imagestack/policy/keystone/storetest"
+	keystonedb "imagestack/policy/keystone/db"
+	"imagestack/policy/keystone/repotest"
 )
 
-func TestStoreConformance(t *testing.T) {
+func TestRepositoryConformance(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		s, err := sqlstore.New(gdb)
+		s, err := keystonedb.New(gdb)
 		if err != nil {
 			t.Fatal(err)
 		}
-		storetest.Run(t, s)
+		repotest.Run(t, s)
 	})
 }
 
 func TestBootstrapConformance(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		s, err := sqlstore.New(gdb)
+		s, err := keystonedb.New(gdb)
 		if err != nil {
 			t.Fatal(err)
 		}
-		storetest.RunBootstrap(t, s)
+		repotest.RunBootstrap(t, s)
 	})
 }
 
@@ -47,7 +47,7 @@ func TestUpgradeMarksBootstrapped(t *testing.T) {
 		}
 		for _, withUsers := range []bool{true, false} {
 			old := open(t)
-			if err := db.MigrateTo(old, sqlstore.Component, sqlstore.Migrations, 4); err != nil {
+			if err := db.MigrateTo(old, keystonedb.Component, keystonedb.Migrations, 4); err != nil {
 				t.Fatal(err)
 			}
 			if err := old.Exec("INSERT INTO identity_domains (id, name, description, enabled) VALUES ('default','Default','',1)").Error; err != nil {
@@ -58,11 +58,11 @@ func TestUpgradeMarksBootstrapped(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s, err := sqlstore.New(old)
+			s, err := keystonedb.New(old)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ran, err := s.Bootstrap(context.Background(), false, func(keystone.Store) error { return nil })
+			ran, err := s.Bootstrap(context.Background(), false, func(keystone.Repository) error { return nil })
 			if err != nil || ran == withUsers {
 				t.Fatalf("with users=%v: bootstrap after upgrade ran=%v err=%v", withUsers, ran, err)
 			}
@@ -74,10 +74,10 @@ func TestUpgradeMarksBootstrapped(t *testing.T) {
 // in it, upgrades, and checks the result equals a fresh database and kept the data.
 func TestUpgradeMatchesFresh(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, fresh *gorm.DB) {
-		if err := db.Migrate(fresh, sqlstore.Component, sqlstore.Migrations); err != nil {
+		if err := db.Migrate(fresh, keystonedb.Component, keystonedb.Migrations); err != nil {
 			t.Fatal(err)
 		}
-		want, err := db.Describe(fresh, sqlstore.Tables...)
+		want, err := db.Describe(fresh, keystonedb.Tables...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func TestUpgradeMatchesFresh(t *testing.T) {
 				t.Fatalf("schema description lacks %q:\n%s", must, want)
 			}
 		}
-		latest := sqlstore.Migrations[len(sqlstore.Migrations)-1].Version
+		latest := keystonedb.Migrations[len(keystonedb.Migrations)-1].Version
 		for from := 1; from < latest; from++ {
 			var old *gorm.DB
 			if db.EngineOf(fresh) == db.MySQL {
@@ -94,7 +94,7 @@ func TestUpgradeMatchesFresh(t *testing.T) {
 			} else {
 				old = dbtest.OpenSQLite(t)
 			}
-			if err := db.MigrateTo(old, sqlstore.Component, sqlstore.Migrations, from); err != nil {
+			if err := db.MigrateTo(old, keystonedb.Component, keystonedb.Migrations, from); err != nil {
 				t.Fatalf("migrate to %d: %v", from, err)
 			}
 			if err := old.Exec("INSERT INTO identity_domains (id, name, description, enabled) VALUES ('default','Default','',1)").Error; err != nil {
@@ -103,11 +103,11 @@ func TestUpgradeMatchesFresh(t *testing.T) {
 			if err := old.Exec("INSERT INTO identity_users (id, name, domain_id, default_project_id, enabled, password_hash, created_at) VALUES ('u1','ann','default','',1,'x',?)", time.Now().UTC()).Error; err != nil {
 				t.Fatal(err)
 			}
-			s, err := sqlstore.New(old)
+			s, err := keystonedb.New(old)
 			if err != nil {
 				t.Fatalf("upgrade from %d: %v", from, err)
 			}
-			got, err := db.Describe(old, sqlstore.Tables...)
+			got, err := db.Describe(old, keystonedb.Tables...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +118,7 @@ func TestUpgradeMatchesFresh(t *testing.T) {
 			if err != nil || u.Name != "ann" || u.DomainID != keystone.DefaultDomainID {
 				t.Fatalf("data lost in upgrade from v%d: %+v %v", from, u, err)
 			}
-			v, _ := db.Version(old, sqlstore.Component)
+			v, _ := db.Version(old, keystonedb.Component)
 			if v != latest {
 				t.Fatalf("version after upgrade = %d, want %d", v, latest)
 			}
@@ -128,12 +128,12 @@ func TestUpgradeMatchesFresh(t *testing.T) {
 
 func TestRefusesNewerSchema(t *testing.T) {
 	gdb := dbtest.OpenSQLite(t)
-	future := append([]db.Migration{}, sqlstore.Migrations...)
+	future := append([]db.Migration{}, keystonedb.Migrations...)
 	future = append(future, db.Migration{Version: 999, Name: "future", Up: func(*gorm.DB) error { return nil }})
-	if err := db.Migrate(gdb, sqlstore.Component, future); err != nil {
+	if err := db.Migrate(gdb, keystonedb.Component, future); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sqlstore.New(gdb); err == nil {
+	if _, err := keystonedb.New(gdb); err == nil {
 		t.Fatal("a database newer than the program must be refused")
 	}
 }

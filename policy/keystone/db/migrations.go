@@ -1,4 +1,4 @@
-package sqlstore
+package db
 
 import (
 	"time"
@@ -6,7 +6,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"imagestack/common/db"
+	commondb "imagestack/common/db"
 )
 
 // Component is the name under which identity migrations are recorded.
@@ -15,7 +15,7 @@ const Component = "identity"
 // Migrations is the identity schema history. Each step uses structs frozen at
 // its version, never the live models, so that replaying history on an old
 // database yields exactly the schema a fresh one gets.
-var Migrations = []db.Migration{
+var Migrations = []commondb.Migration{
 	{Version: 1, Name: "domains projects users roles assignments", Up: migrate1},
 	{Version: 2, Name: "persisted tokens", Up: migrate2},
 	{Version: 3, Name: "user email and description", Up: migrate3},

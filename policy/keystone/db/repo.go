@@ -1,7 +1,7 @@
-// Package sqlstore keeps identity data in the metadata database (SQLite or
+// Package db keeps identity data in the metadata database (SQLite or
 // MySQL) through gorm. It converts driver errors into keystone.ErrNotFound and
 // keystone.ErrConflict at its boundary.
-package sqlstore
+package db
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"imagestack/common/db"
+	commondb "imagestack/common/db"
 	"imagestack/policy/keystone"
 )
 
@@ -110,25 +110,25 @@ type tokenRow struct {
 
 func (tokenRow) TableName() string { return "identity_tokens" }
 
-// Store implements keystone.Store on gorm.
-type Store struct{ db *gorm.DB }
+// Repo implements keystone.Repository on gorm.
+type Repo struct{ db *gorm.DB }
 
 // New migrates the identity schema to the newest version and returns the store.
-func New(gdb *gorm.DB) (*Store, error) {
-	if err := db.Migrate(gdb, Component, Migrations); err != nil {
+func New(gdb *gorm.DB) (*Repo, error) {
+	if err := commondb.Migrate(gdb, Component, Migrations); err != nil {
 		return nil, err
 	}
-	return &Store{db: gdb}, nil
+	return &Repo{db: gdb}, nil
 }
 
-var _ keystone.Store = (*Store)(nil)
+var _ keystone.Repository = (*Repo)(nil)
 
 // classify turns gorm/driver errors into keystone error kinds.
 func classify(err error, what string) error { return errorKinds.Classify(err, what) }
 
-var errorKinds = db.Kinds{NotFound: keystone.ErrNotFound, Conflict: keystone.ErrConflict, Unavailable: keystone.ErrUnavailable}
+var errorKinds = commondb.Kinds{NotFound: keystone.ErrNotFound, Conflict: keystone.ErrConflict, Unavailable: keystone.ErrUnavailable}
 
-func (s *Store) first(ctx context.Context, dst any, what string, query string, args ...any) error {
+func (s *Repo) first(ctx context.Context, dst any, what string, query string, args ...any) error {
 	return classify(s.db.WithContext(ctx).Where(query, args...).Take(dst).Error, what)
 }
 
@@ -146,23 +146,23 @@ func deleteOne(tx *gorm.DB, model any, what, id string) error {
 
 // --- domains
 
-func (s *Store) CreateDomain(ctx context.Context, d keystone.Domain) error {
+func (s *Repo) CreateDomain(ctx context.Context, d keystone.Domain) error {
 	return classify(s.db.WithContext(ctx).Create(&domainRow{ID: d.ID, Name: d.Name, Description: d.Description, Enabled: d.Enabled}).Error, "create domain")
 }
 
-func (s *Store) GetDomain(ctx context.Context, id string) (keystone.Domain, error) {
+func (s *Repo) GetDomain(ctx context.Context, id string) (keystone.Domain, error) {
 	var r domainRow
 	err := s.first(ctx, &r, "domain "+id, "id = ?", id)
 	return keystone.Domain(r), err
 }
 
-func (s *Store) FindDomain(ctx context.Context, name string) (keystone.Domain, error) {
+func (s *Repo) FindDomain(ctx context.Context, name string) (keystone.Domain, error) {
 	var r domainRow
 	err := s.first(ctx, &r, "domain "+name, "name = ?", name)
 	return keystone.Domain(r), err
 }
 
-func (s *Store) ListDomains(ctx context.Context, name string) ([]keystone.Domain, error) {
+func (s *Repo) ListDomains(ctx context.Context, name string) ([]keystone.Domain, error) {
 	q := s.db.WithContext(ctx).Order("name, id")
 	if name != "" {
 		q = q.Where("name = ?", name)
@@ -180,24 +180,24 @@ func (s *Store) ListDomains(ctx context.Context, name string) ([]keystone.Domain
 
 // --- projects
 
-func (s *Store) CreateProject(ctx context.Context, p keystone.Project) error {
+func (s *Repo) CreateProject(ctx context.Context, p keystone.Project) error {
 	return classify(s.db.WithContext(ctx).Create(&projectRow{ID: p.ID, Name: p.Name, DomainID: p.DomainID,
 		Description: p.Description, Enabled: p.Enabled, CreatedAt: p.CreatedAt}).Error, "create project")
 }
 
-func (s *Store) GetProject(ctx context.Context, id string) (keystone.Project, error) {
+func (s *Repo) GetProject(ctx context.Context, id string) (keystone.Project, error) {
 	var r projectRow
 	err := s.first(ctx, &r, "project "+id, "id = ?", id)
 	return keystone.Project(r), err
 }
 
-func (s *Store) FindProject(ctx context.Context, domainID, name string) (keystone.Project, error) {
+func (s *Repo) FindProject(ctx context.Context, domainID, name string) (keystone.Project, error) {
 	var r projectRow
 	err := s.first(ctx, &r, "project "+name, "domain_id = ? AND name = ?", domainID, name)
 	return keystone.Project(r), err
 }
 
-func (s *Store) ListProjects(ctx context.Context, f keystone.ProjectFilter) ([]keystone.Project, error) {
+func (s *Repo) ListProjects(ctx context.Context, f keystone.ProjectFilter) ([]keystone.Project, error) {
 	q := s.db.WithContext(ctx).Order("name, id")
 	if f.Name != "" {
 		q = q.Where("name = ?", f.Name)
@@ -225,7 +225,7 @@ func (s *Store) ListProjects(ctx context.Context, f keystone.ProjectFilter) ([]k
 	return out, nil
 }
 
-func (s *Store) UpdateProject(ctx context.Context, p keystone.Project) error {
+func (s *Repo) UpdateProject(ctx context.Context, p keystone.Project) error {
 	res := s.db.WithContext(ctx).Model(&projectRow{}).Where("id = ?", p.ID).
 		Updates(map[string]any{"name": p.Name, "description": p.Description, "enabled": p.Enabled})
 	if res.Error != nil {
@@ -236,7 +236,7 @@ func (s *Store) UpdateProject(ctx context.Context, p keystone.Project) error {
 
 // existsAfterUpdate distinguishes "no such row" from "row unchanged": MySQL
 // reports zero affected rows for an update that changes nothing.
-func (s *Store) existsAfterUpdate(ctx context.Context, res *gorm.DB, model any, what, id string) error {
+func (s *Repo) existsAfterUpdate(ctx context.Context, res *gorm.DB, model any, what, id string) error {
 	if res.RowsAffected > 0 {
 		return nil
 	}
@@ -250,7 +250,7 @@ func (s *Store) existsAfterUpdate(ctx context.Context, res *gorm.DB, model any, 
 	return nil
 }
 
-func (s *Store) DeleteProject(ctx context.Context, id string) error {
+func (s *Repo) DeleteProject(ctx context.Context, id string) error {
 	return classify(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := deleteOne(tx, &projectRow{}, "project "+id, id); err != nil {
 			return err
@@ -264,24 +264,24 @@ func (s *Store) DeleteProject(ctx context.Context, id string) error {
 
 // --- users
 
-func (s *Store) CreateUser(ctx context.Context, u keystone.User) error {
+func (s *Repo) CreateUser(ctx context.Context, u keystone.User) error {
 	r := userToRow(u)
 	return classify(s.db.WithContext(ctx).Create(&r).Error, "create user")
 }
 
-func (s *Store) GetUser(ctx context.Context, id string) (keystone.User, error) {
+func (s *Repo) GetUser(ctx context.Context, id string) (keystone.User, error) {
 	var r userRow
 	err := s.first(ctx, &r, "user "+id, "id = ?", id)
 	return r.user(), err
 }
 
-func (s *Store) FindUser(ctx context.Context, domainID, name string) (keystone.User, error) {
+func (s *Repo) FindUser(ctx context.Context, domainID, name string) (keystone.User, error) {
 	var r userRow
 	err := s.first(ctx, &r, "user "+name, "domain_id = ? AND name = ?", domainID, name)
 	return r.user(), err
 }
 
-func (s *Store) ListUsers(ctx context.Context, f keystone.UserFilter) ([]keystone.User, error) {
+func (s *Repo) ListUsers(ctx context.Context, f keystone.UserFilter) ([]keystone.User, error) {
 	q := s.db.WithContext(ctx).Order("name, id")
 	if f.Name != "" {
 		q = q.Where("name = ?", f.Name)
@@ -303,7 +303,7 @@ func (s *Store) ListUsers(ctx context.Context, f keystone.UserFilter) ([]keyston
 	return out, nil
 }
 
-func (s *Store) UpdateUser(ctx context.Context, u keystone.User) error {
+func (s *Repo) UpdateUser(ctx context.Context, u keystone.User) error {
 	res := s.db.WithContext(ctx).Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{
 		"name": u.Name, "default_project_id": u.DefaultProjectID, "email": u.Email,
 		"description": u.Description, "enabled": u.Enabled, "password_hash": u.PasswordHash,
@@ -314,15 +314,15 @@ func (s *Store) UpdateUser(ctx context.Context, u keystone.User) error {
 	return s.existsAfterUpdate(ctx, res, &userRow{}, "user "+u.ID, u.ID)
 }
 
-func (s *Store) RecordFailedAuth(ctx context.Context, userID string, at time.Time) error {
+func (s *Repo) RecordFailedAuth(ctx context.Context, userID string, at time.Time) error {
 	return s.setFailedAuth(ctx, userID, map[string]any{"failed_auth_count": gorm.Expr("failed_auth_count + 1"), "failed_auth_at": at.UTC()})
 }
 
-func (s *Store) ResetFailedAuth(ctx context.Context, userID string) error {
+func (s *Repo) ResetFailedAuth(ctx context.Context, userID string) error {
 	return s.setFailedAuth(ctx, userID, map[string]any{"failed_auth_count": 0, "failed_auth_at": nil})
 }
 
-func (s *Store) setFailedAuth(ctx context.Context, userID string, cols map[string]any) error {
+func (s *Repo) setFailedAuth(ctx context.Context, userID string, cols map[string]any) error {
 	// By table name: the model's columns are read-only to gorm.
 	res := s.db.WithContext(ctx).Table(userRow{}.TableName()).Where("id = ?", userID).Updates(cols)
 	if res.Error != nil {
@@ -331,7 +331,7 @@ func (s *Store) setFailedAuth(ctx context.Context, userID string, cols map[strin
 	return s.existsAfterUpdate(ctx, res, &userRow{}, "user "+userID, userID)
 }
 
-func (s *Store) DeleteUser(ctx context.Context, id string) error {
+func (s *Repo) DeleteUser(ctx context.Context, id string) error {
 	return classify(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := deleteOne(tx, &userRow{}, "user "+id, id); err != nil {
 			return err
@@ -345,23 +345,23 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 
 // --- roles
 
-func (s *Store) CreateRole(ctx context.Context, r keystone.Role) error {
+func (s *Repo) CreateRole(ctx context.Context, r keystone.Role) error {
 	return classify(s.db.WithContext(ctx).Create(&roleRow{ID: r.ID, Name: r.Name, Description: r.Description}).Error, "create role")
 }
 
-func (s *Store) GetRole(ctx context.Context, id string) (keystone.Role, error) {
+func (s *Repo) GetRole(ctx context.Context, id string) (keystone.Role, error) {
 	var r roleRow
 	err := s.first(ctx, &r, "role "+id, "id = ?", id)
 	return keystone.Role(r), err
 }
 
-func (s *Store) FindRole(ctx context.Context, name string) (keystone.Role, error) {
+func (s *Repo) FindRole(ctx context.Context, name string) (keystone.Role, error) {
 	var r roleRow
 	err := s.first(ctx, &r, "role "+name, "name = ?", name)
 	return keystone.Role(r), err
 }
 
-func (s *Store) ListRoles(ctx context.Context, name string) ([]keystone.Role, error) {
+func (s *Repo) ListRoles(ctx context.Context, name string) ([]keystone.Role, error) {
 	q := s.db.WithContext(ctx).Order("name, id")
 	if name != "" {
 		q = q.Where("name = ?", name)
@@ -377,7 +377,7 @@ func (s *Store) ListRoles(ctx context.Context, name string) ([]keystone.Role, er
 	return out, nil
 }
 
-func (s *Store) UpdateRole(ctx context.Context, r keystone.Role) error {
+func (s *Repo) UpdateRole(ctx context.Context, r keystone.Role) error {
 	res := s.db.WithContext(ctx).Model(&roleRow{}).Where("id = ?", r.ID).
 		Updates(map[string]any{"name": r.Name, "description": r.Description})
 	if res.Error != nil {
@@ -386,7 +386,7 @@ func (s *Store) UpdateRole(ctx context.Context, r keystone.Role) error {
 	return s.existsAfterUpdate(ctx, res, &roleRow{}, "role "+r.ID, r.ID)
 }
 
-func (s *Store) DeleteRole(ctx context.Context, id string) error {
+func (s *Repo) DeleteRole(ctx context.Context, id string) error {
 	return classify(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := deleteOne(tx, &roleRow{}, "role "+id, id); err != nil {
 			return err
@@ -397,16 +397,16 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 
 // --- assignments
 
-func (s *Store) AddAssignment(ctx context.Context, a keystone.Assignment) error {
+func (s *Repo) AddAssignment(ctx context.Context, a keystone.Assignment) error {
 	row := assignmentRow(a)
 	err := s.db.WithContext(ctx).Create(&row).Error
-	if db.IsDuplicate(err) {
+	if commondb.IsDuplicate(err) {
 		return nil // granting twice is not an error in Keystone
 	}
 	return classify(err, "add assignment")
 }
 
-func (s *Store) RemoveAssignment(ctx context.Context, a keystone.Assignment) error {
+func (s *Repo) RemoveAssignment(ctx context.Context, a keystone.Assignment) error {
 	res := s.db.WithContext(ctx).Where("user_id = ? AND target_type = ? AND target_id = ? AND role_id = ?",
 		a.UserID, a.TargetType, a.TargetID, a.RoleID).Delete(&assignmentRow{})
 	if res.Error != nil {
@@ -418,7 +418,7 @@ func (s *Store) RemoveAssignment(ctx context.Context, a keystone.Assignment) err
 	return nil
 }
 
-func (s *Store) ListAssignments(ctx context.Context, f keystone.AssignmentFilter) ([]keystone.Assignment, error) {
+func (s *Repo) ListAssignments(ctx context.Context, f keystone.AssignmentFilter) ([]keystone.Assignment, error) {
 	q := s.db.WithContext(ctx).Order("user_id, target_type, target_id, role_id")
 	for col, v := range map[string]string{"user_id": f.UserID, "target_type": f.TargetType, "target_id": f.TargetID, "role_id": f.RoleID} {
 		if v != "" {
@@ -438,14 +438,14 @@ func (s *Store) ListAssignments(ctx context.Context, f keystone.AssignmentFilter
 
 // --- tokens
 
-func (s *Store) CreateToken(ctx context.Context, t keystone.TokenRecord) error {
+func (s *Repo) CreateToken(ctx context.Context, t keystone.TokenRecord) error {
 	row := tokenRow{Hash: t.Hash, UserID: t.UserID, ProjectID: t.ProjectID, DomainID: t.DomainID,
 		Methods: strings.Join(t.Methods, " "), AuditIDs: strings.Join(t.AuditIDs, " "),
 		IssuedAt: t.IssuedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC()}
 	return classify(s.db.WithContext(ctx).Create(&row).Error, "create token")
 }
 
-func (s *Store) GetToken(ctx context.Context, hash string) (keystone.TokenRecord, error) {
+func (s *Repo) GetToken(ctx context.Context, hash string) (keystone.TokenRecord, error) {
 	var r tokenRow
 	if err := s.first(ctx, &r, "token", "hash = ?", hash); err != nil {
 		return keystone.TokenRecord{}, err
@@ -455,7 +455,7 @@ func (s *Store) GetToken(ctx context.Context, hash string) (keystone.TokenRecord
 		IssuedAt: r.IssuedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC()}, nil
 }
 
-func (s *Store) DeleteToken(ctx context.Context, hash string) error {
+func (s *Repo) DeleteToken(ctx context.Context, hash string) error {
 	res := s.db.WithContext(ctx).Where("hash = ?", hash).Delete(&tokenRow{})
 	if res.Error != nil {
 		return classify(res.Error, "delete token")
@@ -466,14 +466,14 @@ func (s *Store) DeleteToken(ctx context.Context, hash string) error {
 	return nil
 }
 
-func (s *Store) DeleteUserTokens(ctx context.Context, userID string) error {
+func (s *Repo) DeleteUserTokens(ctx context.Context, userID string) error {
 	return classify(s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&tokenRow{}).Error, "delete user tokens")
 }
 
 // Bootstrap claims the marker row first: on MySQL the insert holds the row's
 // lock until commit, so a second process blocks there and then finds the row;
 // SQLite's immediate transactions serialize writers anyway.
-func (s *Store) Bootstrap(ctx context.Context, force bool, fn func(tx keystone.Store) error) (bool, error) {
+func (s *Repo) Bootstrap(ctx context.Context, force bool, fn func(tx keystone.Repository) error) (bool, error) {
 	ran := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).
@@ -485,7 +485,7 @@ func (s *Store) Bootstrap(ctx context.Context, force bool, fn func(tx keystone.S
 			return nil
 		}
 		ran = true
-		return fn(&Store{db: tx})
+		return fn(&Repo{db: tx})
 	})
 	if err != nil {
 		return false, classify(err, "bootstrap")
@@ -493,7 +493,7 @@ func (s *Store) Bootstrap(ctx context.Context, force bool, fn func(tx keystone.S
 	return ran, nil
 }
 
-func (s *Store) DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error) {
+func (s *Repo) DeleteExpiredTokens(ctx context.Context, t time.Time) (int64, error) {
 	res := s.db.WithContext(ctx).Where("expires_at < ?", t.UTC()).Delete(&tokenRow{})
 	return res.RowsAffected, classify(res.Error, "delete expired tokens")
 }

@@ -1,4 +1,4 @@
-package sqlstore_test
+package db_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"imagestack/common/db/dbtest"
 	"imagestack/policy/keystone"
-	"imagestack/policy/keystone/sqlstore"
+	keystonedb "imagestack/policy/keystone/db"
 )
 
 // TestDatabaseOutage: with the database out of reach the identity store's
@@ -16,7 +16,7 @@ import (
 // would tell clients their credentials are wrong.
 func TestDatabaseOutage(t *testing.T) {
 	gdb := dbtest.OpenSQLite(t)
-	s, err := sqlstore.New(gdb)
+	s, err := keystonedb.New(gdb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestDatabaseOutage(t *testing.T) {
 	ctx := context.Background()
 	_, tokErr := s.GetToken(ctx, "hash")
 	_, userErr := s.GetUser(ctx, "u")
-	_, bootErr := s.Bootstrap(ctx, false, func(keystone.Store) error { return nil })
+	_, bootErr := s.Bootstrap(ctx, false, func(keystone.Repository) error { return nil })
 	for what, err := range map[string]error{
 		"get token": tokErr, "get user": userErr, "bootstrap": bootErr,
 		"create user": s.CreateUser(ctx, keystone.User{ID: "u", Name: "u", DomainID: "default"}),

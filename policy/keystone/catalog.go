@@ -1,0 +1,74 @@
+package keystone
+
+import "imagestack/policy"
+
+// Catalog returns the service catalog as tokens carry it.
+func (s *Service) Catalog() []CatalogEntry {
+	out := make([]CatalogEntry, 0, len(s.cfg.Services))
+	for _, svc := range s.cfg.Services {
+		e := CatalogEntry{ID: stableID("service", svc.Type), Type: svc.Type, Name: svc.Name}
+		for _, iface := range []string{"public", "internal", "admin"} {
+			url, ok := svc.URLs[iface]
+			if !ok {
+				continue
+			}
+			e.Endpoints = append(e.Endpoints, CatalogEndpoint{
+				ID: stableID("endpoint", svc.Type, iface), Interface: iface,
+				Region: s.cfg.Region, RegionID: s.cfg.Region, URL: url,
+			})
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// CatalogEntry is one service of a token's catalog.
+type CatalogEntry struct {
+	ID        string            `json:"id"`
+	Type      string            `json:"type"`
+	Name      string            `json:"name"`
+	Endpoints []CatalogEndpoint `json:"endpoints"`
+}
+
+// CatalogEndpoint is one endpoint of a catalog entry.
+type CatalogEndpoint struct {
+	ID        string `json:"id"`
+	Interface string `json:"interface"`
+	Region    string `json:"region"`
+	RegionID  string `json:"region_id"`
+	URL       string `json:"url"`
+}
+
+// ListServices returns the catalog's services (identity:list_services).
+func (s *Service) ListServices(creds policy.Credentials) ([]CatalogEntry, error) {
+	if err := s.authorize(creds, "identity:list_services", nil); err != nil {
+		return nil, err
+	}
+	return s.Catalog(), nil
+}
+
+// ListEndpoints returns the catalog, whose entries carry the endpoints
+// (identity:list_endpoints).
+func (s *Service) ListEndpoints(creds policy.Credentials) ([]CatalogEntry, error) {
+	if err := s.authorize(creds, "identity:list_endpoints", nil); err != nil {
+		return nil, err
+	}
+	return s.Catalog(), nil
+}
+
+// ListRegions returns the one configured region (identity:list_regions).
+func (s *Service) ListRegions(creds policy.Credentials) ([]string, error) {
+	if err := s.authorize(creds, "identity:list_regions", nil); err != nil {
+		return nil, err
+	}
+	return []string{s.cfg.Region}, nil
+}
+
+// AuthCatalog returns the catalog for the caller's token, which must be
+// scoped, as in Keystone.
+func (s *Service) AuthCatalog(creds policy.Credentials) ([]CatalogEntry, error) {
+	if creds.ProjectID == "" && creds.DomainID == "" {
+		return nil, errorf(ErrForbidden, "A scoped token is required to get a service catalog.")
+	}
+	return s.Catalog(), nil
+}
