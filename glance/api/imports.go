@@ -79,6 +79,11 @@ func (a *API) writeStores(w http.ResponseWriter, r *http.Request, detail bool) {
 		a.fail(w, r, err)
 		return
 	}
+	httpx.WriteJSON(w, http.StatusOK, storesView(infos, def, detail))
+}
+
+// storesView renders /v2/info/stores{,/detail}.
+func storesView(infos []service.StoreInfo, def string, detail bool) map[string]any {
 	out := make([]map[string]any, len(infos))
 	for i, in := range infos {
 		st := map[string]any{"id": in.ID}
@@ -97,7 +102,7 @@ func (a *API) writeStores(w http.ResponseWriter, r *http.Request, detail bool) {
 		}
 		out[i] = st
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"stores": out})
+	return map[string]any{"stores": out}
 }
 
 // deleteFromStore answers DELETE /v2/stores/{store_id}/{image_id} with 204.

@@ -46,10 +46,13 @@ func imageView(im *glance.Image) map[string]any {
 	return v
 }
 
-// view is imageView plus, with several stores, the stores holding the data.
-func (a *API) view(im *glance.Image) map[string]any {
+// view is the image as this API shows it.
+func (a *API) view(im *glance.Image) map[string]any { return renderImage(im, a.svc.MultiStore()) }
+
+// renderImage is imageView plus, with several stores, the stores holding the data.
+func renderImage(im *glance.Image, multiStore bool) map[string]any {
 	v := imageView(im)
-	if a.svc.MultiStore() {
+	if multiStore {
 		if st := im.ActiveStores(); len(st) > 0 {
 			v["stores"] = strings.Join(st, ",")
 		}
