@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,11 @@ func TestImageWireBody(t *testing.T) {
 	// An extra property may not shadow a core field in the body.
 	shadow := bare.Clone()
 	shadow.Properties = map[string]string{"status": "evil", "x": "y"}
+	// "stores" is reserved, but a row written by hand may hold it: the
+	// service's own value wins only when it writes one.
+	storesProp := full.Clone()
+	storesProp.Properties = map[string]string{"stores": "mine"}
+	storesPropBody := strings.Replace(fullBody, `"os_distro":"cirros","hw_disk_bus":"virtio","empty":""`, `"stores":"mine"`, 1) + "}"
 	for _, tc := range []struct {
 		name  string
 		im    *glance.Image
@@ -74,6 +80,8 @@ func TestImageWireBody(t *testing.T) {
 		{"bare/single store", bare, false, bareBody},
 		{"bare/several stores without data", bare, true, bareBody},
 		{"core fields win over properties", shadow, false, bareBody[:len(bareBody)-1] + `,"x":"y"}`},
+		{"stores property/single store", storesProp, false, storesPropBody},
+		{"stores property/several stores", storesProp, true, strings.Replace(storesPropBody, "mine", "fast,cold", 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { sameJSON(t, renderImage(tc.im, tc.multi), tc.want) })
 	}
