@@ -53,7 +53,12 @@ func (a *API) createImage(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, r, "The request body must be a JSON object.")
 		return
 	}
-	im, err := a.svc.Create(r.Context(), a.caller(r), body)
+	n, err := glance.NewImageFromJSON(body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	im, err := a.svc.Create(r.Context(), a.caller(r), n)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -57,8 +57,9 @@ func newPatchEnv(tb testing.TB) *patchEnv {
 func (e *patchEnv) image(t *testing.T, active bool) string {
 	ctx := context.Background()
 	c := e.svc.NewCaller(e.tokens["owner"].Credentials())
-	im, err := e.svc.Create(ctx, c, map[string]any{"name": "cirros", "disk_format": "qcow2", "container_format": "bare",
-		"os_distro": "cirros", "hw_disk_bus": "virtio", "tags": []any{"golden", "prod"}, "min_ram": json.Number("64")})
+	name, disk, container := "cirros", "qcow2", "bare"
+	im, err := e.svc.Create(ctx, c, glance.NewImage{Name: &name, DiskFormat: &disk, ContainerFormat: &container,
+		Properties: map[string]string{"os_distro": "cirros", "hw_disk_bus": "virtio"}, Tags: []string{"golden", "prod"}, MinRAM: 64})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,12 +67,9 @@ const (
 )
 
 // Every image is shown whole in each list page that holds it, so its extra
-// properties are bounded in size too: one value at most what a MySQL TEXT
-// column holds, all of them together at most maxPropertyBytes.
-const (
-	maxPropertyValue = 65535
-	maxPropertyBytes = 256 << 10
-)
+// properties are bounded in size too: one value at most
+// glance.MaxPropertyValue, all of them together at most maxPropertyBytes.
+const maxPropertyBytes = 256 << 10
 
 // checkQuotas refuses an image with too many (or too large) properties or tags.
 func checkQuotas(im *glance.Image) error {

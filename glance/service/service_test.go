@@ -112,7 +112,11 @@ func (e *env) create(t *testing.T, body string) *glance.Image {
 	if err := dec.Decode(&m); err != nil {
 		t.Fatal(err)
 	}
-	im, err := e.svc.Create(e.ctx, e.caller(ownerA), m)
+	n, err := glance.NewImageFromJSON(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := e.svc.Create(e.ctx, e.caller(ownerA), n)
 	if err != nil {
 		t.Fatal(err)
 	}

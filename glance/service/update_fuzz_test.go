@@ -90,7 +90,11 @@ func FuzzUpdate(f *testing.F) {
 			return
 		}
 		start := time.Now()
-		im, err := e.svc.Create(e.ctx, e.caller(ownerA), body)
+		n, err := glance.NewImageFromJSON(body)
+		var im *glance.Image
+		if err == nil {
+			im, err = e.svc.Create(e.ctx, e.caller(ownerA), n)
+		}
 		if err != nil {
 			checkKind(t, "create", err, glance.ErrBadRequest, glance.ErrForbidden, glance.ErrTooLarge, glance.ErrConflict)
 			return
