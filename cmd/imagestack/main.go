@@ -156,33 +156,30 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	blobs, err := openStore(ctx, cfg)
-	if err != nil {
+	imageDeps := glanceservice.Deps{Repository: images, Tasks: images, Policy: enforcer, Log: log}
+	if len(cfg.Image.Stores) > 0 {
+		if imageDeps.Stores, err = openStores(ctx, cfg); err != nil {
+			return err
+		}
+		imageDeps.DefaultStore = cfg.Image.DefaultStore
+	} else if imageDeps.Store, err = openStore(ctx, cfg); err != nil {
 		return err
 	}
-	imageService := glanceservice.New(images, blobs, enforcer, glanceservice.Config{SizeCap: cfg.Image.SizeCap,
-		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std(),
-		AllowFormatMismatch: !cfg.Image.RequireFormatMatch}, log)
-	if len(cfg.Image.Stores) > 0 {
-		backends, err := openStores(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		if err := imageService.UseStores(backends, cfg.Image.DefaultStore); err != nil {
-			return err
-		}
-	}
-	staging, err := filesystem.New(filepath.Join(cfg.StateDir, "staging"))
-	if err != nil {
+	if imageDeps.Staging, err = filesystem.New(filepath.Join(cfg.StateDir, "staging")); err != nil {
 		return err
 	}
 	allowed, err := glanceservice.AllowedNetworksFromStrings(cfg.Image.WebDownload.AllowedNetworks)
 	if err != nil {
 		return err
 	}
-	imageService.EnableImport(glanceservice.ImportDeps{Staging: staging, Tasks: images,
-		Fetcher: webfetch.New(webfetch.Policy{AllowedNetworks: allowed, MaxRedirects: cfg.Image.WebDownload.MaxRedirects,
-			IdleTimeout: cfg.Image.WebDownload.IdleTimeout.Std()})})
+	imageDeps.Fetcher = webfetch.New(webfetch.Policy{AllowedNetworks: allowed, MaxRedirects: cfg.Image.WebDownload.MaxRedirects,
+		IdleTimeout: cfg.Image.WebDownload.IdleTimeout.Std()})
+	imageService, err := glanceservice.New(imageDeps, glanceservice.Config{SizeCap: cfg.Image.SizeCap,
+		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std(),
+		AllowFormatMismatch: !cfg.Image.RequireFormatMatch})
+	if err != nil {
+		return err
+	}
 	defer imageService.WaitImports()
 	if n, err := imageService.RecoverInterrupted(ctx); err != nil {
 		return fmt.Errorf("recover interrupted uploads: %w", err)

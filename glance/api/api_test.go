@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,14 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"imagestack/common/db/dbtest"
-	"imagestack/glance/api"
-	glancedb "imagestack/glance/db"
+	"imagestack/glance/glancetest"
 	"imagestack/glance/service"
-	"imagestack/glance/webfetch"
-	"imagestack/policy"
-	"imagestack/policy/keystone/keystonetest"
-	"imagestack/storage/filesystem"
 )
 
 type env struct {
@@ -35,27 +28,8 @@ func newEnv(t *testing.T, sizeCap int64) *env {
 }
 
 func newEnvWith(t *testing.T, cfg service.Config) *env {
-	repo, err := glancedb.New(dbtest.OpenSQLite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := filesystem.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	enf, _ := policy.NewEnforcer("", policy.GlanceDefaults)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(repo, fs, enf, cfg, log)
-	staging, err := filesystem.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.EnableImport(service.ImportDeps{Staging: staging, Tasks: repo, Fetcher: webfetch.New(webfetch.Policy{})})
-	toks := keystonetest.Tokens{"a": keystonetest.Token("A", "member", "reader"), "b": keystonetest.Token("B", "member", "reader"), "adm": keystonetest.Token("Z", "admin", "member", "reader")}
-	srv := httptest.NewServer(nil)
-	srv.Config.Handler = api.New(svc, toks, srv.URL, "http://identity", log).Handler()
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv}
+	s := glancetest.NewSetup(t, glancetest.WithConfig(cfg), glancetest.WithImport(), glancetest.WithAPI(glancetest.Tokens()))
+	return &env{t: t, srv: s.Server}
 }
 
 func (e *env) req(method, path, tok string, body io.Reader, hdr ...string) (*http.Response, []byte) {

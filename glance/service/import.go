@@ -17,23 +17,11 @@ import (
 	"imagestack/storage"
 )
 
-// ImportDeps enable the interoperable image import API.
-type ImportDeps struct {
-	Staging storage.Store // glance-direct data between stage and import
-	Tasks   glance.TaskRepository
-	Fetcher *webfetch.Fetcher // web-download
-}
-
 // importState is the import half of the service.
 type importState struct {
 	staging storage.Store
 	fetcher *webfetch.Fetcher
 	running sync.WaitGroup
-}
-
-// EnableImport turns on staging, import and tasks.
-func (s *Service) EnableImport(d ImportDeps) {
-	s.staging, s.taskRepo, s.fetcher = d.Staging, d.Tasks, d.Fetcher
 }
 
 // ImportMethods lists the methods this service accepts (copy-image only
