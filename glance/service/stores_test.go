@@ -161,19 +161,22 @@ func TestImportTargets(t *testing.T) {
 	}
 	id := newStaged()
 	for _, c := range []struct {
+		name string
 		req  service.ImportRequest
 		want error
 	}{
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, AllStores: true, Stores: []string{"a"}}, glance.ErrBadRequest},
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, AllStores: true, HeaderStore: "a"}, glance.ErrBadRequest},
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{"a"}, HeaderStore: "b"}, glance.ErrBadRequest},
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{}}, glance.ErrBadRequest},
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{"a", "nowhere"}}, glance.ErrConflict},
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, HeaderStore: "nowhere"}, glance.ErrConflict},
+		{"all stores and stores", service.ImportRequest{Method: glance.ImportGlanceDirect, AllStores: true, Stores: []string{"a"}}, glance.ErrBadRequest},
+		{"all stores and header", service.ImportRequest{Method: glance.ImportGlanceDirect, AllStores: true, HeaderStore: "a"}, glance.ErrBadRequest},
+		{"stores and header", service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{"a"}, HeaderStore: "b"}, glance.ErrBadRequest},
+		{"empty stores", service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{}}, glance.ErrBadRequest},
+		{"unknown store", service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{"a", "nowhere"}}, glance.ErrConflict},
+		{"unknown header store", service.ImportRequest{Method: glance.ImportGlanceDirect, HeaderStore: "nowhere"}, glance.ErrConflict},
 	} {
-		if _, err := m.svc.Import(m.ctx, m.caller(ownerA), id, c.req, "r"); !errors.Is(err, c.want) {
-			t.Errorf("%+v: got %v, want %v", c.req, err, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := m.svc.Import(m.ctx, m.caller(ownerA), id, c.req, "r"); !errors.Is(err, c.want) {
+				t.Errorf("%+v: got %v, want %v", c.req, err, c.want)
+			}
+		})
 	}
 	if m.status(t, id) != glance.StatusUploading {
 		t.Fatal("a refused import changed the image")
