@@ -1,10 +1,6 @@
 package glance
 
-import (
-	"encoding/json"
-	"sort"
-	"strconv"
-)
+import "sort"
 
 // NewImage is what a client gives a new image: the writable core fields,
 // typed, and the extra properties. The zero value of a field means "not
@@ -84,7 +80,7 @@ func (n NewImage) Apply(im *Image) error {
 	return nil
 }
 
-// given lists the attributes n sets, as the JSON values SetProperty reads.
+// given lists the attributes n sets, with the values SetProperty reads.
 func (n NewImage) given() (map[string]any, error) {
 	v := make(map[string]any, 12+len(n.Properties))
 	for k, p := range n.Properties {
@@ -99,27 +95,21 @@ func (n NewImage) given() (map[string]any, error) {
 		}
 	}
 	set("id", n.ID != "", n.ID)
-	set("name", n.Name != nil, jsonString(n.Name))
-	set("container_format", n.ContainerFormat != nil, jsonString(n.ContainerFormat))
-	set("disk_format", n.DiskFormat != nil, jsonString(n.DiskFormat))
+	set("name", n.Name != nil, stringValue(n.Name))
+	set("container_format", n.ContainerFormat != nil, stringValue(n.ContainerFormat))
+	set("disk_format", n.DiskFormat != nil, stringValue(n.DiskFormat))
 	set("visibility", n.Visibility != "", n.Visibility)
 	set("protected", n.Protected, true)
 	set("os_hidden", n.OSHidden, true)
-	set("owner", n.OwnerSet, jsonString(n.Owner))
-	set("min_ram", n.MinRAM != 0, json.Number(strconv.Itoa(n.MinRAM)))
-	set("min_disk", n.MinDisk != 0, json.Number(strconv.Itoa(n.MinDisk)))
-	if n.Tags != nil {
-		tags := make([]any, len(n.Tags))
-		for i, t := range n.Tags {
-			tags[i] = t
-		}
-		v["tags"] = tags
-	}
+	set("owner", n.OwnerSet, stringValue(n.Owner))
+	set("min_ram", n.MinRAM != 0, n.MinRAM)
+	set("min_disk", n.MinDisk != 0, n.MinDisk)
+	set("tags", n.Tags != nil, n.Tags)
 	return v, nil
 }
 
-// jsonString is p as decoded JSON: a string, or null.
-func jsonString(p *string) any {
+// stringValue is p as SetProperty reads it: a string, or nil.
+func stringValue(p *string) any {
 	if p == nil {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -108,8 +109,9 @@ func ForbiddenAttribute(name string) error {
 	return Errorf(ErrForbidden, "Attribute '%s' is read-only.", name)
 }
 
-// SetProperty validates value (decoded JSON, numbers as json.Number) for
-// name and writes it into im, by the image schema. Read-only, reserved and
+// SetProperty validates value for name and writes it into im, by the image
+// schema. value is decoded JSON (numbers as json.Number, as a PATCH brings
+// them) or the Go value of the field (string, bool, int, []string, nil). Read-only, reserved and
 // os_glance_* attributes must be refused (ForbiddenAttribute) before this.
 func SetProperty(im *Image, name string, value any) error {
 	if set := AttributeOf(name).set; set != nil {
@@ -188,9 +190,13 @@ func boolean(field func(*Image) *bool) func(*Image, string, any) error {
 	}
 }
 
-// count reads an integer between 0 and 2^31-1 (Glance's column type).
+// count reads an integer between 0 and 2^31-1 (Glance's column type): a
+// json.Number, or an int (NewImage's fields).
 func count(field func(*Image) *int) func(*Image, string, any) error {
 	return func(im *Image, name string, value any) error {
+		if i, ok := value.(int); ok {
+			value = json.Number(strconv.Itoa(i))
+		}
 		n, ok := value.(json.Number)
 		if !ok {
 			return bad("Invalid value for '%s': %v is not of type 'integer'", name, jsonText(value))
@@ -224,8 +230,12 @@ func setVisibility(im *Image, name string, value any) error {
 	return err
 }
 
-// setTags replaces the tags: unique and sorted.
+// setTags replaces the tags, unique and sorted: a JSON array, or a
+// []string (NewImage's field).
 func setTags(im *Image, name string, value any) error {
+	if strs, ok := value.([]string); ok {
+		value = toAny(strs)
+	}
 	list, ok := value.([]any)
 	if !ok {
 		return bad("Invalid value for 'tags': %v is not of type 'array'", jsonText(value))
@@ -291,6 +301,14 @@ func setExtraProperty(im *Image, name string, value any) error {
 	}
 	im.Properties[name] = s
 	return nil
+}
+
+func toAny(strs []string) []any {
+	out := make([]any, len(strs))
+	for i, s := range strs {
+		out[i] = s
+	}
+	return out
 }
 
 func jsonText(v any) string {

@@ -86,11 +86,24 @@ func TestNewImageRoundTrip(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
-	t.Run("typed values are checked too", func(t *testing.T) {
-		bad := "floppy"
-		err := glance.NewImage{DiskFormat: &bad}.Apply(&glance.Image{Properties: map[string]string{}})
-		if !errors.Is(err, glance.ErrBadRequest) {
-			t.Fatalf("got %v", err)
-		}
-	})
+	bad, long := "floppy", strings.Repeat("x", 256)
+	for _, tc := range []struct {
+		name    string
+		n       glance.NewImage
+		message string
+	}{
+		{"format", glance.NewImage{DiskFormat: &bad}, "Invalid value 'floppy' for 'disk_format': must be one of [ami ari aki vhd vhdx vmdk raw qcow2 vdi iso ploop]"},
+		{"count", glance.NewImage{MinRAM: -1}, "Invalid value for 'min_ram': -1 must be an integer between 0 and 2147483647"},
+		{"name", glance.NewImage{Name: &long}, "Invalid value for 'name': it is longer than 255 characters"},
+		{"tag", glance.NewImage{Tags: []string{long}}, "Invalid tag: it is longer than 255 characters"},
+		{"property", glance.NewImage{Properties: map[string]string{"ramdisk_id": "x"}}, `Invalid value for 'ramdisk_id': "x" does not match the UUID pattern`},
+		{"reserved property", glance.NewImage{Properties: map[string]string{"os_glance_x": "x"}}, "Attribute 'os_glance_x' is reserved."},
+	} {
+		t.Run("typed "+tc.name, func(t *testing.T) {
+			err := tc.n.Apply(&glance.Image{Properties: map[string]string{}})
+			if glance.Message(err) != tc.message {
+				t.Fatalf("got %v, want %q", err, tc.message)
+			}
+		})
+	}
 }
