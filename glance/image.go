@@ -5,7 +5,6 @@ package glance
 
 import (
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -130,37 +129,4 @@ type Member struct {
 	Status    string
 	CreatedAt time.Time
 	UpdatedAt time.Time
-}
-
-// coreProperties are the image's own fields; everything else is an extra property.
-var coreProperties = map[string]bool{
-	"id": true, "name": true, "status": true, "visibility": true, "protected": true, "os_hidden": true,
-	"checksum": true, "os_hash_algo": true, "os_hash_value": true, "owner": true, "size": true,
-	"virtual_size": true, "container_format": true, "disk_format": true, "created_at": true,
-	"updated_at": true, "tags": true, "min_ram": true, "min_disk": true,
-}
-
-// readOnlyProperties may never be set by clients (403).
-var readOnlyProperties = map[string]bool{
-	"status": true, "checksum": true, "os_hash_algo": true, "os_hash_value": true, "size": true,
-	"virtual_size": true, "created_at": true, "updated_at": true, "self": true, "file": true, "schema": true,
-}
-
-// reservedProperties are attributes clients may not set or use as extra properties (403).
-var reservedProperties = map[string]bool{
-	"location": true, "locations": true, "deleted": true, "deleted_at": true, "direct_url": true, "stores": true,
-}
-
-// IsReserved reports whether name is kept for the service's own use.
-func IsReserved(name string) bool {
-	return reservedProperties[name] || strings.HasPrefix(name, "os_glance")
-}
-
-// IsCore reports whether name is one of the image's own fields.
-func IsCore(name string) bool { return coreProperties[name] }
-
-// IsForbidden reports whether clients may never write name: read-only and
-// reserved attributes, and the os_glance_ namespace Glance keeps for itself.
-func IsForbidden(name string) bool {
-	return readOnlyProperties[name] || reservedProperties[name] || strings.HasPrefix(name, "os_glance")
 }

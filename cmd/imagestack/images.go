@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 
 	"imagestack/compute"
 	"imagestack/glance"
@@ -68,16 +66,15 @@ func (l localImages) Download(ctx context.Context, user policy.Credentials, id s
 }
 
 func (l localImages) Create(ctx context.Context, user policy.Credentials, req compute.NewImage) (string, error) {
-	body := map[string]any{
-		"name": req.Name, "visibility": "private", "disk_format": req.DiskFormat, "container_format": req.ContainerFormat,
-		"min_ram": json.Number(strconv.Itoa(req.MinRAM)), "min_disk": json.Number(strconv.Itoa(req.MinDisk)),
-	}
+	n := glance.NewImage{Name: &req.Name, Visibility: glance.VisibilityPrivate, DiskFormat: &req.DiskFormat,
+		ContainerFormat: &req.ContainerFormat, MinRAM: req.MinRAM, MinDisk: req.MinDisk,
+		Properties: map[string]string{}}
 	for k, v := range req.Properties {
 		if !glance.IsCore(k) && !glance.IsForbidden(k) {
-			body[k] = v
+			n.Properties[k] = v
 		}
 	}
-	im, err := l.svc.Create(ctx, l.svc.NewCaller(user), body)
+	im, err := l.svc.Create(ctx, l.svc.NewCaller(user), n)
 	if err != nil {
 		return "", err
 	}

@@ -74,33 +74,17 @@ func sameURL(u string) map[string]string {
 func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz glanceservice.Authorizer, log *slog.Logger) (
 	svc *glanceservice.Service, wait func(), err error) {
 	wait = func() {}
-	images, err := glancedb.New(gdb)
+	deps, err := imageDeps(ctx, cfg, gdb)
 	if err != nil {
 		return nil, wait, err
 	}
-	backends, err := openStores(ctx, cfg.Image.Stores)
-	if err != nil {
-		return nil, wait, err
-	}
-	svc = glanceservice.New(images, backends[0].Store, authz, glanceservice.Config{SizeCap: cfg.Image.SizeCap,
+	deps.Policy, deps.Log = authz, log
+	svc, err = glanceservice.New(deps, glanceservice.Config{SizeCap: cfg.Image.SizeCap,
 		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std(),
-		AllowFormatMismatch: !cfg.Image.RequireFormatMatch}, log)
-	if cfg.Image.MultiStore {
-		if err := svc.UseStores(backends, cfg.Image.DefaultStore); err != nil {
-			return nil, wait, err
-		}
-	}
-	staging, err := filesystem.New(filepath.Join(cfg.StateDir, "staging"))
+		AllowFormatMismatch: !cfg.Image.RequireFormatMatch})
 	if err != nil {
 		return nil, wait, err
 	}
-	allowed, err := glanceservice.AllowedNetworksFromStrings(cfg.Image.WebDownload.AllowedNetworks)
-	if err != nil {
-		return nil, wait, err
-	}
-	svc.EnableImport(glanceservice.ImportDeps{Staging: staging, Tasks: images,
-		Fetcher: webfetch.New(webfetch.Policy{AllowedNetworks: allowed, MaxRedirects: cfg.Image.WebDownload.MaxRedirects,
-			IdleTimeout: cfg.Image.WebDownload.IdleTimeout.Std()})})
 	wait = svc.WaitImports
 	if n, err := svc.RecoverInterrupted(ctx); err != nil {
 		return nil, wait, fmt.Errorf("recover interrupted uploads: %w", err)
@@ -108,6 +92,36 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 		log.Warn("returned images interrupted mid-upload to queued", "count", n)
 	}
 	return svc, wait, nil
+}
+
+// imageDeps opens what the image service runs on: its repository, the
+// configured stores (one, or several with image.stores), the staging area
+// and the web-download fetcher.
+func imageDeps(ctx context.Context, cfg config.Config, gdb *gorm.DB) (glanceservice.Deps, error) {
+	images, err := glancedb.New(gdb)
+	if err != nil {
+		return glanceservice.Deps{}, err
+	}
+	d := glanceservice.Deps{Repository: images, Tasks: images}
+	backends, err := openStores(ctx, cfg.Image.Stores)
+	if err != nil {
+		return d, err
+	}
+	if cfg.Image.MultiStore {
+		d.Stores, d.DefaultStore = backends, cfg.Image.DefaultStore
+	} else {
+		d.Store = backends[0].Store
+	}
+	if d.Staging, err = filesystem.New(filepath.Join(cfg.StateDir, "staging")); err != nil {
+		return d, err
+	}
+	allowed, err := glanceservice.AllowedNetworksFromStrings(cfg.Image.WebDownload.AllowedNetworks)
+	if err != nil {
+		return d, err
+	}
+	d.Fetcher = webfetch.New(webfetch.Policy{AllowedNetworks: allowed, MaxRedirects: cfg.Image.WebDownload.MaxRedirects,
+		IdleTimeout: cfg.Image.WebDownload.IdleTimeout.Std()})
+	return d, nil
 }
 
 // openStores opens image.stores (never empty once loaded: a single store is

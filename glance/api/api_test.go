@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,15 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"imagestack/common/db/dbtest"
-	"imagestack/glance"
-	"imagestack/glance/api"
-	glancedb "imagestack/glance/db"
+	"imagestack/glance/glancetest"
 	"imagestack/glance/service"
-	"imagestack/glance/webfetch"
-	"imagestack/policy"
-	"imagestack/policy/keystone/keystonetest"
-	"imagestack/storage/filesystem"
 )
 
 type env struct {
@@ -36,27 +28,15 @@ func newEnv(t *testing.T, sizeCap int64) *env {
 }
 
 func newEnvWith(t *testing.T, cfg service.Config) *env {
-	repo, err := glancedb.New(dbtest.OpenSQLite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := filesystem.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	enf, _ := policy.NewEnforcer("", glance.PolicyDefaults)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(repo, fs, enf, cfg, log)
-	staging, err := filesystem.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.EnableImport(service.ImportDeps{Staging: staging, Tasks: repo, Fetcher: webfetch.New(webfetch.Policy{})})
-	toks := keystonetest.Tokens{"a": keystonetest.Token("A", "member", "reader"), "b": keystonetest.Token("B", "member", "reader"), "adm": keystonetest.Token("Z", "admin", "member", "reader")}
-	srv := httptest.NewServer(nil)
-	srv.Config.Handler = api.New(svc, toks, srv.URL, "http://identity", log).Handler()
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv}
+	s := glancetest.NewSetup(t, glancetest.WithConfig(cfg), glancetest.WithImport(), glancetest.WithAPI(glancetest.Tokens()))
+	return &env{t: t, srv: s.Server}
+}
+
+// in is e reporting to t (a subtest's).
+func (e *env) in(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
 }
 
 func (e *env) req(method, path, tok string, body io.Reader, hdr ...string) (*http.Response, []byte) {
@@ -110,9 +90,11 @@ func TestCreateWireFormat(t *testing.T) {
 		`{"visibility":"nope"}`: 400, `{"extra":5}`: 400, `[1]`: 400, `{bad json`: 400, `{"id":"nope"}`: 400,
 		`{"visibility":"public"}`: 403, `{"owner":"B"}`: 403,
 	} {
-		if resp, b := e.req("POST", "/v2/images", "a", strings.NewReader(body), "Content-Type", "application/json"); resp.StatusCode != status {
-			t.Errorf("create %s = %d %s, want %d", body, resp.StatusCode, b, status)
-		}
+		t.Run(body, func(t *testing.T) {
+			if resp, b := e.in(t).req("POST", "/v2/images", "a", strings.NewReader(body), "Content-Type", "application/json"); resp.StatusCode != status {
+				t.Errorf("create %s = %d %s, want %d", body, resp.StatusCode, b, status)
+			}
+		})
 	}
 	if resp, _ := e.req("POST", "/v2/images", "a", strings.NewReader(`{"id":"`+m["id"].(string)+`"}`), "Content-Type", "application/json"); resp.StatusCode != 409 {
 		t.Fatalf("duplicate id = %d", resp.StatusCode)
@@ -242,15 +224,19 @@ func TestDataWireFormat(t *testing.T) {
 		t.Fatalf("download: %d %v %q", resp.StatusCode, resp.Header, b)
 	}
 	for rng, want := range map[string]string{"bytes=2-4": "234", "bytes=-3": "def", "bytes=14-": "ef", "bytes=10-99": "abcdef"} {
-		resp, b := e.req("GET", "/v2/images/"+id+"/file", "a", nil, "Range", rng)
-		if resp.StatusCode != 206 || string(b) != want || !strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes ") {
-			t.Errorf("Range %s: %d %q %v", rng, resp.StatusCode, b, resp.Header.Get("Content-Range"))
-		}
+		t.Run(rng, func(t *testing.T) {
+			resp, b := e.in(t).req("GET", "/v2/images/"+id+"/file", "a", nil, "Range", rng)
+			if resp.StatusCode != 206 || string(b) != want || !strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes ") {
+				t.Errorf("Range %s: %d %q %v", rng, resp.StatusCode, b, resp.Header.Get("Content-Range"))
+			}
+		})
 	}
 	for _, rng := range []string{"bytes=16-", "bytes=5-2", "items=1-2", "bytes=0-1,3-4"} {
-		if resp, _ := e.req("GET", "/v2/images/"+id+"/file", "a", nil, "Range", rng); resp.StatusCode != 416 {
-			t.Errorf("Range %s = %d, want 416", rng, resp.StatusCode)
-		}
+		t.Run(rng, func(t *testing.T) {
+			if resp, _ := e.in(t).req("GET", "/v2/images/"+id+"/file", "a", nil, "Range", rng); resp.StatusCode != 416 {
+				t.Errorf("Range %s = %d, want 416", rng, resp.StatusCode)
+			}
+		})
 	}
 }
 
@@ -260,9 +246,11 @@ func TestHiddenImagesAre404(t *testing.T) {
 	for _, c := range []struct{ method, path string }{
 		{"GET", ""}, {"DELETE", ""}, {"GET", "/file"}, {"PUT", "/tags/x"}, {"GET", "/members"}, {"POST", "/actions/deactivate"},
 	} {
-		if resp, _ := e.req(c.method, "/v2/images/"+id+c.path, "b", nil); resp.StatusCode != 404 {
-			t.Errorf("%s %s by another project = %d, want 404", c.method, c.path, resp.StatusCode)
-		}
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			if resp, _ := e.in(t).req(c.method, "/v2/images/"+id+c.path, "b", nil); resp.StatusCode != 404 {
+				t.Errorf("%s %s by another project = %d, want 404", c.method, c.path, resp.StatusCode)
+			}
+		})
 	}
 	if resp, _ := e.req("GET", "/v2/images/"+id, "adm", nil); resp.StatusCode != 200 {
 		t.Fatalf("admin sees every image: %d", resp.StatusCode)
@@ -305,10 +293,12 @@ func TestQuotasAndBaseProperties(t *testing.T) {
 		`[{"op":"add","path":"/cinder_encryption_key_deletion_policy","value":"bogus"}]`: 400,
 		`[{"op":"add","path":"/os_distro","value":"debian"}]`:                            200,
 	} {
-		resp, b := e.req("PATCH", "/v2/images/"+id, "a", strings.NewReader(body), "Content-Type", "application/openstack-images-v2.1-json-patch")
-		if resp.StatusCode != status {
-			t.Errorf("%s = %d %s, want %d", body, resp.StatusCode, b, status)
-		}
+		t.Run(body, func(t *testing.T) {
+			resp, b := e.in(t).req("PATCH", "/v2/images/"+id, "a", strings.NewReader(body), "Content-Type", "application/openstack-images-v2.1-json-patch")
+			if resp.StatusCode != status {
+				t.Errorf("%s = %d %s, want %d", body, resp.StatusCode, b, status)
+			}
+		})
 	}
 	var tags []string
 	for i := range 129 {
@@ -411,9 +401,11 @@ func TestHealthcheckAndVersions(t *testing.T) {
 		t.Fatalf("healthcheck: %d %q", resp.StatusCode, b)
 	}
 	for path, status := range map[string]int{"/": 300, "/versions": 200, "/versions/": 200} {
-		if resp, _ := e.req("GET", path, "", nil); resp.StatusCode != status {
-			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, status)
-		}
+		t.Run(path, func(t *testing.T) {
+			if resp, _ := e.in(t).req("GET", path, "", nil); resp.StatusCode != status {
+				t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, status)
+			}
+		})
 	}
 }
 
@@ -429,18 +421,20 @@ func TestErrorFormats(t *testing.T) {
 		"text/html, application/json": "<html>",
 		"application/json":            `{"code":"404 Not Found"`,
 	} {
-		r, _ := http.NewRequest("GET", e.srv.URL+path, nil)
-		r.Header.Set("X-Auth-Token", "a")
-		r.Header.Set("Accept", accept)
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 404 || !strings.HasPrefix(string(b), want) {
-			t.Errorf("Accept %q: %d %q, want it to start with %q", accept, resp.StatusCode, b, want)
-		}
+		t.Run("Accept "+accept, func(t *testing.T) {
+			r, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+			r.Header.Set("X-Auth-Token", "a")
+			r.Header.Set("Accept", accept)
+			resp, err := http.DefaultClient.Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 404 || !strings.HasPrefix(string(b), want) {
+				t.Errorf("Accept %q: %d %q, want it to start with %q", accept, resp.StatusCode, b, want)
+			}
+		})
 	}
 }
 
@@ -448,9 +442,11 @@ func TestErrorFormats(t *testing.T) {
 func TestStoresWithOneStore(t *testing.T) {
 	e := newEnv(t, 1<<30)
 	for _, c := range []struct{ method, path string }{{"GET", "/v2/info/stores"}, {"GET", "/v2/info/stores/detail"}, {"DELETE", "/v2/stores/local/00000000-0000-0000-0000-000000000000"}} {
-		if resp, b := e.req(c.method, c.path, "adm", nil); resp.StatusCode != 404 {
-			t.Errorf("%s %s: %d %s", c.method, c.path, resp.StatusCode, b)
-		}
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			if resp, b := e.in(t).req(c.method, c.path, "adm", nil); resp.StatusCode != 404 {
+				t.Errorf("%s %s: %d %s", c.method, c.path, resp.StatusCode, b)
+			}
+		})
 	}
 	resp, _ := e.req("POST", "/v2/images", "a", strings.NewReader(`{"name":"x"}`), "Content-Type", "application/json")
 	if resp.Header.Get("OpenStack-image-store-ids") != "" {

@@ -53,7 +53,12 @@ func (a *API) createImage(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, r, "The request body must be a JSON object.")
 		return
 	}
-	im, err := a.svc.Create(r.Context(), a.caller(r), body)
+	n, err := glance.NewImageFromJSON(body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	im, err := a.svc.Create(r.Context(), a.caller(r), n)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -97,18 +102,14 @@ func (a *API) listImages(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	views := make([]any, len(ims))
+	views := make([]imageBody, len(ims))
 	last := ""
 	for i, im := range ims {
 		views[i] = a.view(im)
 		last = im.ID
 	}
 	first, next := pageLinks(r.URL.RawQuery, q.Limit > 0 && len(ims) == q.Limit, last)
-	body := map[string]any{"images": views, "first": first, "schema": "/v2/schemas/images"}
-	if next != "" {
-		body["next"] = next
-	}
-	httpx.WriteJSON(w, http.StatusOK, body)
+	httpx.WriteJSON(w, http.StatusOK, imageList{Images: views, First: first, Next: next, Schema: "/v2/schemas/images"})
 }
 
 // Patch media types.

@@ -3,13 +3,11 @@ package api
 import (
 	"mime"
 	"net/http"
-	"time"
 
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
 	"imagestack/common/iox"
-	"imagestack/glance"
 	"imagestack/glance/service"
 )
 
@@ -61,9 +59,9 @@ func (a *API) showImportInfo(w http.ResponseWriter, r *http.Request) {
 	if methods == nil {
 		methods = []string{}
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"import-methods": map[string]any{
-		"description": "Import methods available.", "type": "array", "value": methods,
-	}})
+	var info importInfo
+	info.ImportMethods.Description, info.ImportMethods.Type, info.ImportMethods.Value = "Import methods available.", "array", methods
+	httpx.WriteJSON(w, http.StatusOK, info)
 }
 
 // showStores answers GET /v2/info/stores: 404 with a single store.
@@ -79,25 +77,7 @@ func (a *API) writeStores(w http.ResponseWriter, r *http.Request, detail bool) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]map[string]any, len(infos))
-	for i, in := range infos {
-		st := map[string]any{"id": in.ID}
-		if in.Description != "" {
-			st["description"] = in.Description
-		}
-		if in.ID == def {
-			st["default"] = "true" // a string, as Glance sends it
-		}
-		if detail {
-			props := in.Properties
-			if props == nil {
-				props = map[string]any{}
-			}
-			st["type"], st["properties"] = in.Type, props
-		}
-		out[i] = st
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"stores": out})
+	httpx.WriteJSON(w, http.StatusOK, storesView(infos, def, detail))
 }
 
 // deleteFromStore answers DELETE /v2/stores/{store_id}/{image_id} with 204.
@@ -110,37 +90,13 @@ func (a *API) deleteFromStore(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// taskTime is the format of task timestamps (no zone, as Glance shows them).
-func taskTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000") }
-
-func taskView(t *glance.Task) map[string]any {
-	v := map[string]any{
-		"id": t.ID, "type": t.Type, "status": t.Status, "owner": t.Owner, "image_id": t.ImageID,
-		"request_id": t.RequestID, "user_id": t.UserID, "input": t.Input, "result": t.Result, "message": t.Message,
-		"created_at": taskTime(t.CreatedAt), "updated_at": taskTime(t.UpdatedAt), "expires_at": nil,
-		"deleted": false, "deleted_at": nil, "self": "/v2/tasks/" + t.ID, "schema": "/v2/schemas/task",
-	}
-	if t.ExpiresAt != nil {
-		v["expires_at"] = taskTime(*t.ExpiresAt)
-	}
-	return v
-}
-
-func taskList(ts []*glance.Task) []any {
-	out := make([]any, len(ts))
-	for i, t := range ts {
-		out[i] = taskView(t)
-	}
-	return out
-}
-
 func (a *API) listTasks(w http.ResponseWriter, r *http.Request) {
 	ts, err := a.svc.Tasks(r.Context(), a.caller(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"tasks": taskList(ts), "schema": "/v2/schemas/tasks", "first": "/v2/tasks"})
+	httpx.WriteJSON(w, http.StatusOK, taskList{Tasks: taskViews(ts), Schema: "/v2/schemas/tasks", First: "/v2/tasks"})
 }
 
 func (a *API) showTask(w http.ResponseWriter, r *http.Request) {
@@ -158,5 +114,5 @@ func (a *API) listImageTasks(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"tasks": taskList(ts)})
+	httpx.WriteJSON(w, http.StatusOK, taskList{Tasks: taskViews(ts)})
 }

@@ -29,19 +29,12 @@ func (e paramError) Error() string { return string(e) }
 // controlParams are list parameters that are not property filters.
 var controlParams = map[string]bool{"limit": true, "marker": true, "sort_key": true, "sort_dir": true, "sort": true}
 
-// parseListQuery turns GET /v2/images parameters into a ListQuery.
+// parseListQuery turns GET /v2/images parameters into a ListQuery: the
+// paging and sorting parameters, then every other parameter as a filter.
 func parseListQuery(v url.Values) (glance.ListQuery, error) {
 	q := glance.ListQuery{Limit: defaultLimit, Properties: map[string]string{}}
-	if s := v.Get("limit"); v.Has("limit") {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return q, paramError("limit param must be positive")
-		}
-		q.Limit = min(n, maxLimit)
-	}
-	q.Marker = v.Get("marker")
-	if v.Has("marker") && q.Marker == "" {
-		return q, paramError("Invalid marker: it may not be empty")
+	if err := parsePaging(v, &q); err != nil {
+		return q, err
 	}
 	sort, err := parseSort(v)
 	if err != nil {
@@ -55,95 +48,161 @@ func parseListQuery(v url.Values) (glance.ListQuery, error) {
 		if controlParams[key] {
 			continue
 		}
-		val := vals[0]
-		switch key {
-		case "id", "name", "status", "container_format", "disk_format":
-			list, err := parseIn(key, val)
-			if err != nil {
-				return q, err
-			}
-			switch key {
-			case "id":
-				q.IDs = list
-			case "name":
-				q.Names = list
-			case "status":
-				q.Statuses = list
-			case "container_format":
-				q.ContainerFormats = list
-			case "disk_format":
-				q.DiskFormats = list
-			}
-		case "visibility":
-			if val != "all" && !slices.Contains(glance.Visibilities, val) {
-				return q, paramError("Invalid visibility value: " + val)
-			}
-			q.Visibility = val
-		case "member_status":
-			if !slices.Contains([]string{"pending", "accepted", "rejected", "all"}, val) {
-				return q, paramError("Invalid status value: " + val)
-			}
-			q.MemberStatus = val
-		case "os_hidden", "protected":
-			b, err := strconv.ParseBool(val)
-			if err != nil || (val != "true" && val != "false" && val != "True" && val != "False") {
-				return q, paramError("Invalid value for " + key + ": " + val + " (want true or false)")
-			}
-			if key == "os_hidden" {
-				q.OSHidden = &b
-			} else {
-				q.Protected = &b
-			}
-		case "size_min", "size_max":
-			n, err := strconv.ParseInt(val, 10, 64)
-			if err != nil || n < 0 {
-				return q, paramError(key + " must be a non-negative integer")
-			}
-			if key == "size_min" {
-				q.SizeMin = &n
-			} else {
-				q.SizeMax = &n
-			}
-		case "created_at", "updated_at":
-			for _, one := range vals {
-				tf, err := parseTimeFilter(key, one)
-				if err != nil {
-					return q, err
-				}
-				if key == "created_at" {
-					q.CreatedAt = append(q.CreatedAt, tf)
-				} else {
-					q.UpdatedAt = append(q.UpdatedAt, tf)
-				}
-			}
-		case "size", "virtual_size", "min_ram", "min_disk":
-			n, err := strconv.ParseInt(val, 10, 64)
-			if err != nil {
-				return q, paramError("Invalid value for " + key + ": " + val + " is not an integer")
-			}
-			if q.IntEquals == nil {
-				q.IntEquals = map[string]int64{}
-			}
-			q.IntEquals[key] = n
-		case "tag":
-			q.Tags = append(q.Tags, vals...)
-			if len(q.Tags) > maxMatchFilters {
-				return q, paramError(fmt.Sprintf("Too many tag filters: at most %d.", maxMatchFilters))
-			}
-		case "owner":
-			q.Owner = &val
-		case "checksum":
-			q.Checksum = &val
-		case "os_hash_value":
-			q.OSHashValue = &val
-		default:
-			q.Properties[key] = val
-			if len(q.Properties) > maxMatchFilters {
-				return q, paramError(fmt.Sprintf("Too many property filters: at most %d.", maxMatchFilters))
-			}
+		filter, ok := listFilters[key]
+		if !ok {
+			filter = propertyFilter
+		}
+		if err := filter(&q, key, vals); err != nil {
+			return q, err
 		}
 	}
 	return q, nil
+}
+
+// parsePaging reads limit and marker.
+func parsePaging(v url.Values, q *glance.ListQuery) error {
+	if s := v.Get("limit"); v.Has("limit") {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return paramError("limit param must be positive")
+		}
+		q.Limit = min(n, maxLimit)
+	}
+	q.Marker = v.Get("marker")
+	if v.Has("marker") && q.Marker == "" {
+		return paramError("Invalid marker: it may not be empty")
+	}
+	return nil
+}
+
+// listFilter reads one filter parameter (all its values) into q.
+type listFilter func(q *glance.ListQuery, key string, vals []string) error
+
+// listFilters are the filters on the image's own fields; any other
+// parameter filters on an extra property (propertyFilter). Filters read
+// their first value unless they say otherwise.
+var listFilters = map[string]listFilter{
+	"id":               inFilter(func(q *glance.ListQuery) *[]string { return &q.IDs }),
+	"name":             inFilter(func(q *glance.ListQuery) *[]string { return &q.Names }),
+	"status":           inFilter(func(q *glance.ListQuery) *[]string { return &q.Statuses }),
+	"container_format": inFilter(func(q *glance.ListQuery) *[]string { return &q.ContainerFormats }),
+	"disk_format":      inFilter(func(q *glance.ListQuery) *[]string { return &q.DiskFormats }),
+	"visibility":       visibilityFilter,
+	"member_status":    memberStatusFilter,
+	"os_hidden":        boolFilter(func(q *glance.ListQuery) **bool { return &q.OSHidden }),
+	"protected":        boolFilter(func(q *glance.ListQuery) **bool { return &q.Protected }),
+	"size_min":         sizeFilter(func(q *glance.ListQuery) **int64 { return &q.SizeMin }),
+	"size_max":         sizeFilter(func(q *glance.ListQuery) **int64 { return &q.SizeMax }),
+	"created_at":       timeFilter(func(q *glance.ListQuery) *[]glance.TimeFilter { return &q.CreatedAt }),
+	"updated_at":       timeFilter(func(q *glance.ListQuery) *[]glance.TimeFilter { return &q.UpdatedAt }),
+	"size":             intEqualsFilter,
+	"virtual_size":     intEqualsFilter,
+	"min_ram":          intEqualsFilter,
+	"min_disk":         intEqualsFilter,
+	"tag":              tagFilter,
+	"owner":            stringFilter(func(q *glance.ListQuery) **string { return &q.Owner }),
+	"checksum":         stringFilter(func(q *glance.ListQuery) **string { return &q.Checksum }),
+	"os_hash_value":    stringFilter(func(q *glance.ListQuery) **string { return &q.OSHashValue }),
+}
+
+// inFilter reads an exact value, "eq:" or "in:" list into a column filter.
+func inFilter(field func(*glance.ListQuery) *[]string) listFilter {
+	return func(q *glance.ListQuery, key string, vals []string) error {
+		list, err := parseIn(key, vals[0])
+		*field(q) = list
+		return err
+	}
+}
+
+func visibilityFilter(q *glance.ListQuery, _ string, vals []string) error {
+	if val := vals[0]; val != "all" && !slices.Contains(glance.Visibilities, val) {
+		return paramError("Invalid visibility value: " + val)
+	}
+	q.Visibility = vals[0]
+	return nil
+}
+
+func memberStatusFilter(q *glance.ListQuery, _ string, vals []string) error {
+	if val := vals[0]; !slices.Contains([]string{"pending", "accepted", "rejected", "all"}, val) {
+		return paramError("Invalid status value: " + val)
+	}
+	q.MemberStatus = vals[0]
+	return nil
+}
+
+// boolFilter accepts true and false (capitalised or not), as Glance does.
+func boolFilter(field func(*glance.ListQuery) **bool) listFilter {
+	return func(q *glance.ListQuery, key string, vals []string) error {
+		val := vals[0]
+		b, err := strconv.ParseBool(val)
+		if err != nil || (val != "true" && val != "false" && val != "True" && val != "False") {
+			return paramError("Invalid value for " + key + ": " + val + " (want true or false)")
+		}
+		*field(q) = &b
+		return nil
+	}
+}
+
+func sizeFilter(field func(*glance.ListQuery) **int64) listFilter {
+	return func(q *glance.ListQuery, key string, vals []string) error {
+		n, err := strconv.ParseInt(vals[0], 10, 64)
+		if err != nil || n < 0 {
+			return paramError(key + " must be a non-negative integer")
+		}
+		*field(q) = &n
+		return nil
+	}
+}
+
+// timeFilter reads every value: created_at=gt:...&created_at=lt:... is a range.
+func timeFilter(field func(*glance.ListQuery) *[]glance.TimeFilter) listFilter {
+	return func(q *glance.ListQuery, key string, vals []string) error {
+		for _, one := range vals {
+			tf, err := parseTimeFilter(key, one)
+			if err != nil {
+				return err
+			}
+			*field(q) = append(*field(q), tf)
+		}
+		return nil
+	}
+}
+
+func intEqualsFilter(q *glance.ListQuery, key string, vals []string) error {
+	n, err := strconv.ParseInt(vals[0], 10, 64)
+	if err != nil {
+		return paramError("Invalid value for " + key + ": " + vals[0] + " is not an integer")
+	}
+	if q.IntEquals == nil {
+		q.IntEquals = map[string]int64{}
+	}
+	q.IntEquals[key] = n
+	return nil
+}
+
+// tagFilter reads every value: an image must carry all the tags.
+func tagFilter(q *glance.ListQuery, _ string, vals []string) error {
+	q.Tags = append(q.Tags, vals...)
+	if len(q.Tags) > maxMatchFilters {
+		return paramError(fmt.Sprintf("Too many tag filters: at most %d.", maxMatchFilters))
+	}
+	return nil
+}
+
+func stringFilter(field func(*glance.ListQuery) **string) listFilter {
+	return func(q *glance.ListQuery, _ string, vals []string) error {
+		val := vals[0]
+		*field(q) = &val
+		return nil
+	}
+}
+
+func propertyFilter(q *glance.ListQuery, key string, vals []string) error {
+	q.Properties[key] = vals[0]
+	if len(q.Properties) > maxMatchFilters {
+		return paramError(fmt.Sprintf("Too many property filters: at most %d.", maxMatchFilters))
+	}
+	return nil
 }
 
 // parseIn reads an exact value, "eq:value" or "in:a,"b,c"" for a column.

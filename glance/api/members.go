@@ -14,11 +14,11 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	views := make([]any, len(ms))
+	views := make([]memberBody, len(ms))
 	for i, m := range ms {
 		views[i] = memberView(m)
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"members": views, "schema": "/v2/schemas/members"})
+	httpx.WriteJSON(w, http.StatusOK, memberList{Members: views, Schema: "/v2/schemas/members"})
 }
 
 // addMember answers POST .../members {"member": "<project>"} with 200, as Glance does.

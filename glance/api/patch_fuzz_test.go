@@ -1,10 +1,8 @@
-package api
+package api_test
 
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -12,13 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"imagestack/common/db/dbtest"
 	"imagestack/glance"
 	glancedb "imagestack/glance/db"
+	"imagestack/glance/glancetest"
 	"imagestack/glance/service"
-	"imagestack/policy"
 	"imagestack/policy/keystone/keystonetest"
-	"imagestack/storage/filesystem"
+)
+
+// The PATCH media types, as clients send them.
+const (
+	patchV21 = "application/openstack-images-v2.1-json-patch"
+	patchV20 = "application/openstack-images-v2.0-json-patch"
 )
 
 // patchEnv is one image API over SQLite, shared by every input of a fuzz
@@ -31,24 +33,10 @@ type patchEnv struct {
 }
 
 func newPatchEnv(tb testing.TB) *patchEnv {
-	repo, err := glancedb.New(dbtest.OpenSQLite(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	fs, err := filesystem.New(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	enf, err := policy.NewEnforcer("", glance.PolicyDefaults)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(repo, fs, enf, service.Config{}, log)
 	toks := keystonetest.Tokens{"owner": keystonetest.Token("A", "member", "reader"),
 		"admin": keystonetest.Token("Z", "admin", "member", "reader")}
-	return &patchEnv{svc: svc, repo: repo, tokens: toks,
-		handler: New(svc, toks, "http://image", "http://identity", log).Handler()}
+	s := glancetest.NewSetup(tb, glancetest.WithAPI(toks))
+	return &patchEnv{svc: s.Service, repo: s.Repo, tokens: toks, handler: s.Server.Config.Handler}
 }
 
 // image creates the image an input patches: queued, or active with data
@@ -57,8 +45,9 @@ func newPatchEnv(tb testing.TB) *patchEnv {
 func (e *patchEnv) image(t *testing.T, active bool) string {
 	ctx := context.Background()
 	c := e.svc.NewCaller(e.tokens["owner"].Credentials())
-	im, err := e.svc.Create(ctx, c, map[string]any{"name": "cirros", "disk_format": "qcow2", "container_format": "bare",
-		"os_distro": "cirros", "hw_disk_bus": "virtio", "tags": []any{"golden", "prod"}, "min_ram": json.Number("64")})
+	name, disk, container := "cirros", "qcow2", "bare"
+	im, err := e.svc.Create(ctx, c, glance.NewImage{Name: &name, DiskFormat: &disk, ContainerFormat: &container,
+		Properties: map[string]string{"os_distro": "cirros", "hw_disk_bus": "virtio"}, Tags: []string{"golden", "prod"}, MinRAM: 64})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,5 +145,5 @@ func (a *API) showSchema(w http.ResponseWriter, r *http.Request) {
 
 // showUsage answers GET /v2/info/usage (no quotas are enforced).
 func (a *API) showUsage(w http.ResponseWriter, r *http.Request) {
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"usage": map[string]any{}})
+	httpx.WriteJSON(w, http.StatusOK, usageBody{})
 }

@@ -1,67 +1,241 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
 	"imagestack/glance"
+	"imagestack/glance/service"
 )
 
 // glanceTime is Glance's timestamp format.
 func glanceTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
-// imageView renders an image as Glance does: every core field present (null
-// when unset), extra properties as strings, and the self/file/schema links.
-func imageView(im *glance.Image) map[string]any {
-	v := make(map[string]any, 22+len(im.Properties))
-	for k, val := range im.Properties {
-		v[k] = val
+// imageBody is an image as Glance shows it (gophercloud's images.Image):
+// every core field present, null when unset, and the extra properties
+// flattened into the same object.
+type imageBody struct {
+	ID              string   `json:"id"`
+	Name            *string  `json:"name"`
+	Status          string   `json:"status"`
+	Visibility      string   `json:"visibility"`
+	Protected       bool     `json:"protected"`
+	OSHidden        bool     `json:"os_hidden"`
+	Checksum        *string  `json:"checksum"`
+	OSHashAlgo      *string  `json:"os_hash_algo"`
+	OSHashValue     *string  `json:"os_hash_value"`
+	Owner           *string  `json:"owner"`
+	Size            *int64   `json:"size"`
+	VirtualSize     *int64   `json:"virtual_size"`
+	ContainerFormat *string  `json:"container_format"`
+	DiskFormat      *string  `json:"disk_format"`
+	MinRAM          int      `json:"min_ram"`
+	MinDisk         int      `json:"min_disk"`
+	CreatedAt       string   `json:"created_at"`
+	UpdatedAt       string   `json:"updated_at"`
+	Tags            []string `json:"tags"`
+	Self            string   `json:"self"`
+	File            string   `json:"file"`
+	Schema          string   `json:"schema"`
+	// Stores lists the stores holding the data, only with several stores.
+	Stores string `json:"stores,omitempty"`
+	// Properties are the extra properties (MarshalJSON flattens them).
+	Properties map[string]string `json:"-"`
+}
+
+// imageFields are the keys imageBody always writes: an extra property of
+// the same name is not shown (the image's own field wins).
+var imageFields = []string{"id", "name", "status", "visibility", "protected", "os_hidden", "checksum",
+	"os_hash_algo", "os_hash_value", "owner", "size", "virtual_size", "container_format", "disk_format",
+	"min_ram", "min_disk", "created_at", "updated_at", "tags", "self", "file", "schema"}
+
+// MarshalJSON writes the core fields, then the extra properties in the same
+// object, as Glance flattens them.
+func (b imageBody) MarshalJSON() ([]byte, error) {
+	type core imageBody // without this method
+	out, err := json.Marshal(core(b))
+	if err != nil || len(b.Properties) == 0 {
+		return out, err
 	}
+	keys := make([]string, 0, len(b.Properties))
+	for k := range b.Properties {
+		if !slices.Contains(imageFields, k) && (k != "stores" || b.Stores == "") {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var buf bytes.Buffer
+	buf.Write(out[:len(out)-1]) // without the closing brace
+	for _, k := range keys {
+		name, _ := json.Marshal(k)
+		value, _ := json.Marshal(b.Properties[k])
+		buf.WriteByte(',')
+		buf.Write(name)
+		buf.WriteByte(':')
+		buf.Write(value)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// view is the image as this API shows it.
+func (a *API) view(im *glance.Image) imageBody { return renderImage(im, a.svc.MultiStore()) }
+
+// renderImage renders an image; with several stores, it names the stores
+// holding the data.
+func renderImage(im *glance.Image, multiStore bool) imageBody {
 	tags := im.Tags
 	if tags == nil {
 		tags = []string{}
 	}
-	v["id"] = im.ID
-	v["name"] = im.Name
-	v["status"] = im.Status
-	v["visibility"] = im.Visibility
-	v["protected"] = im.Protected
-	v["os_hidden"] = im.OSHidden
-	v["checksum"] = im.Checksum
-	v["os_hash_algo"] = im.OSHashAlgo
-	v["os_hash_value"] = im.OSHashValue
-	v["owner"] = im.Owner
-	v["size"] = im.Size
-	v["virtual_size"] = im.VirtualSize
-	v["container_format"] = im.ContainerFormat
-	v["disk_format"] = im.DiskFormat
-	v["min_ram"] = im.MinRAM
-	v["min_disk"] = im.MinDisk
-	v["created_at"] = glanceTime(im.CreatedAt)
-	v["updated_at"] = glanceTime(im.UpdatedAt)
-	v["tags"] = tags
-	v["self"] = "/v2/images/" + im.ID
-	v["file"] = "/v2/images/" + im.ID + "/file"
-	v["schema"] = "/v2/schemas/image"
-	return v
+	b := imageBody{
+		ID: im.ID, Name: im.Name, Status: im.Status, Visibility: im.Visibility, Protected: im.Protected,
+		OSHidden: im.OSHidden, Checksum: im.Checksum, OSHashAlgo: im.OSHashAlgo, OSHashValue: im.OSHashValue,
+		Owner: im.Owner, Size: im.Size, VirtualSize: im.VirtualSize, ContainerFormat: im.ContainerFormat,
+		DiskFormat: im.DiskFormat, MinRAM: im.MinRAM, MinDisk: im.MinDisk,
+		CreatedAt: glanceTime(im.CreatedAt), UpdatedAt: glanceTime(im.UpdatedAt), Tags: tags,
+		Self: "/v2/images/" + im.ID, File: "/v2/images/" + im.ID + "/file", Schema: "/v2/schemas/image",
+		Properties: im.Properties,
+	}
+	if multiStore {
+		b.Stores = strings.Join(im.ActiveStores(), ",")
+	}
+	return b
 }
 
-// view is imageView plus, with several stores, the stores holding the data.
-func (a *API) view(im *glance.Image) map[string]any {
-	v := imageView(im)
-	if a.svc.MultiStore() {
-		if st := im.ActiveStores(); len(st) > 0 {
-			v["stores"] = strings.Join(st, ",")
-		}
-	}
-	return v
+// imageList is one page of GET /v2/images.
+type imageList struct {
+	Images []imageBody `json:"images"`
+	First  string      `json:"first"`
+	// Next is the link to the following page, only after a full page.
+	Next   string `json:"next,omitempty"`
+	Schema string `json:"schema"`
+}
+
+// memberBody is a membership (gophercloud's members.Member).
+type memberBody struct {
+	ImageID   string `json:"image_id"`
+	MemberID  string `json:"member_id"`
+	Status    string `json:"status"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
+	Schema    string `json:"schema"`
 }
 
 // memberView renders a membership.
-func memberView(m glance.Member) map[string]any {
-	return map[string]any{
-		"image_id": m.ImageID, "member_id": m.MemberID, "status": m.Status,
-		"created_at": glanceTime(m.CreatedAt), "updated_at": glanceTime(m.UpdatedAt),
-		"schema": "/v2/schemas/member",
+func memberView(m glance.Member) memberBody {
+	return memberBody{ImageID: m.ImageID, MemberID: m.MemberID, Status: m.Status,
+		CreatedAt: glanceTime(m.CreatedAt), UpdatedAt: glanceTime(m.UpdatedAt), Schema: "/v2/schemas/member"}
+}
+
+// memberList is GET /v2/images/{id}/members.
+type memberList struct {
+	Members []memberBody `json:"members"`
+	Schema  string       `json:"schema"`
+}
+
+// taskTime is the format of task timestamps (no zone, as Glance shows them).
+func taskTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000") }
+
+// taskBody is a task (gophercloud's tasks.Task). Input and Result are the
+// documents the task recorded; Glance never shows deleted tasks, so
+// deleted is always false and deleted_at null.
+type taskBody struct {
+	ID        string         `json:"id"`
+	Type      string         `json:"type"`
+	Status    string         `json:"status"`
+	Owner     string         `json:"owner"`
+	ImageID   string         `json:"image_id"`
+	RequestID string         `json:"request_id"`
+	UserID    string         `json:"user_id"`
+	Input     map[string]any `json:"input"`
+	Result    map[string]any `json:"result"`
+	Message   string         `json:"message"`
+	CreatedAt string         `json:"created_at"`
+	UpdatedAt string         `json:"updated_at"`
+	ExpiresAt *string        `json:"expires_at"`
+	Deleted   bool           `json:"deleted"`
+	DeletedAt *string        `json:"deleted_at"`
+	Self      string         `json:"self"`
+	Schema    string         `json:"schema"`
+}
+
+func taskView(t *glance.Task) taskBody {
+	b := taskBody{ID: t.ID, Type: t.Type, Status: t.Status, Owner: t.Owner, ImageID: t.ImageID,
+		RequestID: t.RequestID, UserID: t.UserID, Input: t.Input, Result: t.Result, Message: t.Message,
+		CreatedAt: taskTime(t.CreatedAt), UpdatedAt: taskTime(t.UpdatedAt),
+		Self: "/v2/tasks/" + t.ID, Schema: "/v2/schemas/task"}
+	if t.ExpiresAt != nil {
+		at := taskTime(*t.ExpiresAt)
+		b.ExpiresAt = &at
 	}
+	return b
+}
+
+// taskList is GET /v2/tasks (with schema and first) and GET
+// /v2/images/{id}/tasks (tasks only).
+type taskList struct {
+	Tasks  []taskBody `json:"tasks"`
+	Schema string     `json:"schema,omitempty"`
+	First  string     `json:"first,omitempty"`
+}
+
+func taskViews(ts []*glance.Task) []taskBody {
+	out := make([]taskBody, len(ts))
+	for i, t := range ts {
+		out[i] = taskView(t)
+	}
+	return out
+}
+
+// storeBody is one store of /v2/info/stores; type and properties only in
+// the detail.
+type storeBody struct {
+	ID          string `json:"id"`
+	Description string `json:"description,omitempty"`
+	// Default is "true" on the default store: a string, as Glance sends it.
+	Default    string         `json:"default,omitempty"`
+	Type       *string        `json:"type,omitempty"`
+	Properties map[string]any `json:"properties,omitzero"`
+}
+
+// storeList is GET /v2/info/stores{,/detail}.
+type storeList struct {
+	Stores []storeBody `json:"stores"`
+}
+
+// storesView renders /v2/info/stores{,/detail}.
+func storesView(infos []service.StoreInfo, def string, detail bool) storeList {
+	out := make([]storeBody, len(infos))
+	for i, in := range infos {
+		st := storeBody{ID: in.ID, Description: in.Description}
+		if in.ID == def {
+			st.Default = "true"
+		}
+		if detail {
+			st.Type, st.Properties = &in.Type, in.Properties
+			if st.Properties == nil {
+				st.Properties = map[string]any{}
+			}
+		}
+		out[i] = st
+	}
+	return storeList{Stores: out}
+}
+
+// importInfo is GET /v2/info/import.
+type importInfo struct {
+	ImportMethods struct {
+		Description string   `json:"description"`
+		Type        string   `json:"type"`
+		Value       []string `json:"value"`
+	} `json:"import-methods"`
+}
+
+// usageBody is GET /v2/info/usage: no quotas are enforced, so no usage.
+type usageBody struct {
+	Usage struct{} `json:"usage"`
 }

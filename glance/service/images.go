@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/google/uuid"
 
@@ -13,9 +12,9 @@ import (
 	"imagestack/policy"
 )
 
-// Create registers a new queued image from a decoded JSON object (numbers as
-// json.Number).
-func (s *Service) Create(ctx context.Context, c Caller, body map[string]any) (*glance.Image, error) {
+// Create registers a new queued image: n is validated by the image schema
+// (glance.NewImage.Apply), then checked against the quotas and the policy.
+func (s *Service) Create(ctx context.Context, c Caller, n glance.NewImage) (*glance.Image, error) {
 	now := s.stamp()
 	owner := c.Project()
 	im := &glance.Image{Status: glance.StatusQueued, Visibility: glance.VisibilityShared, CreatedAt: now, UpdatedAt: now,
@@ -23,18 +22,8 @@ func (s *Service) Create(ctx context.Context, c Caller, body map[string]any) (*g
 	if owner != "" {
 		im.Owner = &owner
 	}
-	names := make([]string, 0, len(body))
-	for k := range body {
-		names = append(names, k)
-	}
-	sort.Strings(names) // deterministic error reporting
-	for _, k := range names {
-		if glance.IsForbidden(k) {
-			return nil, forbiddenAttribute(k)
-		}
-		if err := setProperty(im, k, body[k]); err != nil {
-			return nil, err
-		}
+	if err := n.Apply(im); err != nil {
+		return nil, err
 	}
 	if err := checkQuotas(im); err != nil {
 		return nil, err
@@ -170,7 +159,7 @@ func (s *Service) toggle(ctx context.Context, c Caller, id, rule, from, to strin
 
 // AddTag adds one tag (idempotent).
 func (s *Service) AddTag(ctx context.Context, c Caller, id, tag string) error {
-	if err := checkTag(tag); err != nil {
+	if err := glance.CheckTag(tag); err != nil {
 		return err
 	}
 	return s.modify(ctx, c, id, func(im *glance.Image) error {

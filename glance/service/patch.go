@@ -28,8 +28,8 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, ops []PatchOp
 	if err := s.authorize(c, "modify_image", im.target(c), "modify this image"); err != nil {
 		return nil, err
 	}
-	if touchesOwner(ops) && !c.IsAdmin {
-		return nil, glance.Errorf(glance.ErrForbidden, "You are not permitted to modify 'owner' on this image.")
+	if name := touchesAdminOnly(ops); name != "" && !c.IsAdmin {
+		return nil, glance.Errorf(glance.ErrForbidden, "You are not permitted to modify '%s' on this image.", name)
 	}
 	return s.update(ctx, id, func(next *glance.Image) error {
 		if ifMatch != nil && !ifMatch(next.Version) {
@@ -59,14 +59,15 @@ func (s *Service) applyOps(c Caller, next *glance.Image, member bool, ops []Patc
 // applyOp applies one operation to next (orig is the image before the PATCH).
 func (s *Service) applyOp(next, orig *glance.Image, op PatchOp, c Caller) error {
 	name := op.Path
-	if name == "id" || glance.IsForbidden(name) {
-		return forbiddenAttribute(name)
+	attr := glance.AttributeOf(name)
+	if attr.CreateOnly || attr.ReadOnly || attr.Reserved {
+		return glance.ForbiddenAttribute(name)
 	}
 	// Formats describe data that is being (or was) inspected as that
 	// format: they may change only before any data arrives. (Glance also
 	// allows it while importing, where the new format would skip the
 	// inspection that ran on the old one.)
-	if (name == "container_format" || name == "disk_format") && op.Op != "remove" && orig.Status != glance.StatusQueued {
+	if attr.QueuedOnly && op.Op != "remove" && orig.Status != glance.StatusQueued {
 		current := orig.DiskFormat
 		if name == "container_format" {
 			current = orig.ContainerFormat
@@ -80,17 +81,17 @@ func (s *Service) applyOp(next, orig *glance.Image, op PatchOp, c Caller) error 
 	case "add":
 		// The deprecated v2.0 dialect: add never overwrites, and core
 		// attributes always exist.
-		if op.V20 && (glance.IsCore(name) || exists) {
+		if op.V20 && (attr.Core || exists) {
 			return glance.Errorf(glance.ErrConflict, "Property %s already present.", name)
 		}
-		return setProperty(next, name, op.Value)
+		return glance.SetProperty(next, name, op.Value)
 	case "replace":
-		if !glance.IsCore(name) && !exists {
+		if !attr.Core && !exists {
 			return glance.Errorf(glance.ErrConflict, "Property %s does not exist.", name)
 		}
-		return setProperty(next, name, op.Value)
+		return glance.SetProperty(next, name, op.Value)
 	case "remove":
-		if glance.IsCore(name) {
+		if attr.Core {
 			return glance.Errorf(glance.ErrForbidden, "Property %s may not be removed.", name)
 		}
 		if !exists {
@@ -102,13 +103,13 @@ func (s *Service) applyOp(next, orig *glance.Image, op PatchOp, c Caller) error 
 	return glance.Errorf(glance.ErrBadRequest, "Invalid operation: %q", op.Op)
 }
 
-// touchesOwner reports whether a PATCH writes the owner (admins only, even
-// when the value does not change, as in Glance).
-func touchesOwner(ops []PatchOp) bool {
+// touchesAdminOnly names the first admin-only attribute (the owner) a PATCH
+// writes, even to the same value, as in Glance; "" when none.
+func touchesAdminOnly(ops []PatchOp) string {
 	for _, op := range ops {
-		if op.Path == "owner" {
-			return true
+		if glance.AttributeOf(op.Path).AdminOnly {
+			return op.Path
 		}
 	}
-	return false
+	return ""
 }

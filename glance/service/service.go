@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"imagestack/glance"
+	"imagestack/glance/webfetch"
 	"imagestack/policy"
 	"imagestack/storage"
 )
@@ -67,12 +68,9 @@ const (
 )
 
 // Every image is shown whole in each list page that holds it, so its extra
-// properties are bounded in size too: one value at most what a MySQL TEXT
-// column holds, all of them together at most maxPropertyBytes.
-const (
-	maxPropertyValue = 65535
-	maxPropertyBytes = 256 << 10
-)
+// properties are bounded in size too: one value at most
+// glance.MaxPropertyValue, all of them together at most maxPropertyBytes.
+const maxPropertyBytes = 256 << 10
 
 // checkQuotas refuses an image with too many (or too large) properties or tags.
 func checkQuotas(im *glance.Image) error {
@@ -105,8 +103,51 @@ type Service struct {
 	now      func() time.Time
 }
 
-// New returns an image service.
-func New(repo glance.Repository, store storage.Store, authz Authorizer, cfg Config, log *slog.Logger) *Service {
+// Deps are what the image service works with. Repository, Policy and one
+// of Store or Stores are required.
+type Deps struct {
+	// Repository persists images, members and locations.
+	Repository glance.Repository
+	// Store is the one store of a single-store service (Glance without
+	// enabled_backends): clients never see a store name, and the store's
+	// id is SingleStoreID. Set either Store or Stores.
+	Store storage.Store
+	// Stores are the stores of a multi-store service, in configuration
+	// order (/v2/info/stores lists them so): an image may have a copy in
+	// each, and requests name them (X-Image-Meta-Store, import "stores").
+	Stores []Backend
+	// DefaultStore is the id, among Stores, of the store receiving data
+	// when a request names none.
+	DefaultStore string
+	// Staging holds glance-direct data between stage and import. Nil
+	// turns the import API (stage, import, tasks) off.
+	Staging storage.Store
+	// Tasks persists import tasks; required with Staging.
+	Tasks glance.TaskRepository
+	// Fetcher downloads web-download imports (only used with Staging).
+	Fetcher *webfetch.Fetcher
+	// Policy decides who may do what.
+	Policy Authorizer
+	// Log receives what the service logs (nil: slog.Default()).
+	Log *slog.Logger
+}
+
+// New returns an image service built from d, with cfg's limits (zero
+// values take the defaults). It fails on incomplete or inconsistent
+// dependencies: a missing repository, policy or store, both Store and
+// Stores, invalid or duplicate store ids, a default store that is not
+// configured, or staging without a task repository.
+func New(d Deps, cfg Config) (*Service, error) {
+	if d.Repository == nil || d.Policy == nil {
+		return nil, errors.New("image service: a repository and a policy are required")
+	}
+	if d.Staging != nil && d.Tasks == nil {
+		return nil, errors.New("image service: staging needs a task repository")
+	}
+	set, err := storeSet(d)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.SizeCap <= 0 {
 		cfg.SizeCap = DefaultSizeCap
 	}
@@ -116,11 +157,14 @@ func New(repo glance.Repository, store storage.Store, authz Authorizer, cfg Conf
 	if cfg.UploadIdleTimeout <= 0 {
 		cfg.UploadIdleTimeout = DefaultUploadIdleTimeout
 	}
+	log := d.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{repo: repo, stores: singleStore(store), authz: authz, cfg: cfg, log: log, now: time.Now,
+	s := &Service{repo: d.Repository, stores: set, authz: d.Policy, cfg: cfg, log: log, now: time.Now,
 		uploads: make(chan struct{}, cfg.MaxConcurrentUploads)}
+	s.staging, s.taskRepo, s.fetcher = d.Staging, d.Tasks, d.Fetcher
+	return s, nil
 }
 
 // NewCaller builds a Caller, deciding admin-ness with the policy.

@@ -18,9 +18,9 @@ import (
 	"sync"
 	"testing"
 
-	"imagestack/common/db/dbtest"
 	"imagestack/glance"
 	glancedb "imagestack/glance/db"
+	"imagestack/glance/glancetest"
 	"imagestack/glance/service"
 	"imagestack/policy"
 	"imagestack/storage"
@@ -28,6 +28,7 @@ import (
 )
 
 type env struct {
+	setup *glancetest.Setup
 	svc   *service.Service
 	repo  *glancedb.Repo
 	fs    *filesystem.Store
@@ -77,23 +78,18 @@ func (f *faultyStore) Put(ctx context.Context, key string, r io.Reader) (int64, 
 	return f.Store.Put(ctx, key, r)
 }
 
-func newEnv(t *testing.T, sizeCap int64) *env {
+// newEnv is a single-store service whose store (e.store) can fail Puts;
+// opts add to the setup (glancetest.WithImport, say).
+func newEnv(t *testing.T, sizeCap int64, opts ...glancetest.Option) *env {
 	t.Helper()
-	repo, err := glancedb.New(dbtest.OpenSQLite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	fs, err := filesystem.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enf, err := policy.NewEnforcer("", glance.PolicyDefaults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fst := &faultyStore{Store: fs, failAfter: -1}
-	return &env{svc: service.New(repo, fst, enf, service.Config{SizeCap: sizeCap}, nil), repo: repo, fs: fs, store: fst, dir: dir, ctx: context.Background()}
+	var fst *faultyStore
+	opts = append([]glancetest.Option{glancetest.WithConfig(service.Config{SizeCap: sizeCap}),
+		glancetest.WithStore(func(fs *filesystem.Store) storage.Store {
+			fst = &faultyStore{Store: fs, failAfter: -1}
+			return fst
+		})}, opts...)
+	s := glancetest.NewSetup(t, opts...)
+	return &env{setup: s, svc: s.Service, repo: s.Repo, fs: s.FS, store: fst, dir: s.StoreDir, ctx: context.Background()}
 }
 
 var (
@@ -112,7 +108,11 @@ func (e *env) create(t *testing.T, body string) *glance.Image {
 	if err := dec.Decode(&m); err != nil {
 		t.Fatal(err)
 	}
-	im, err := e.svc.Create(e.ctx, e.caller(ownerA), m)
+	n, err := glance.NewImageFromJSON(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := e.svc.Create(e.ctx, e.caller(ownerA), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,12 +479,8 @@ func TestPatchSemantics(t *testing.T) {
 }
 
 func TestRestartKeepsStagedDataAndResetsImports(t *testing.T) {
-	e := newEnv(t, 1<<30)
-	staging, err := filesystem.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc.EnableImport(service.ImportDeps{Staging: staging, Tasks: e.repo})
+	e := newEnv(t, 1<<30, glancetest.WithImport())
+	staging := e.setup.Staging
 	staged := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
 	if err := e.svc.Stage(e.ctx, e.caller(ownerA), staged.ID, bytes.NewReader([]byte("staged"))); err != nil {
 		t.Fatal(err)
@@ -618,12 +614,8 @@ func TestPropertySizeLimits(t *testing.T) {
 
 // Deleting a staged image (uploading) removes its staged data.
 func TestDeleteStagedImageRemovesStagedData(t *testing.T) {
-	e := newEnv(t, 1<<30)
-	staging, err := filesystem.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc.EnableImport(service.ImportDeps{Staging: staging, Tasks: e.repo})
+	e := newEnv(t, 1<<30, glancetest.WithImport())
+	staging := e.setup.Staging
 	im := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
 	if err := e.svc.Stage(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader([]byte("staged"))); err != nil {
 		t.Fatal(err)
@@ -642,7 +634,7 @@ func TestDeleteStagedImageRemovesStagedData(t *testing.T) {
 // With AllowFormatMismatch a recognised format other than disk_format is
 // stored, unsafe data still is not.
 func TestUnsafeDataRefusedOnEveryPath(t *testing.T) {
-	e := newEnv(t, 1<<40)
+	e := newEnv(t, 1<<40, glancetest.WithImport())
 	backing := qcow2Header(1<<30, 200, 0)
 	im := e.create(t, `{"disk_format":"qcow2","container_format":"bare"}`)
 	body := &countingReader{r: io.MultiReader(bytes.NewReader(backing), endless{})}
@@ -653,11 +645,7 @@ func TestUnsafeDataRefusedOnEveryPath(t *testing.T) {
 		t.Fatalf("the upload read %d MiB of the client before refusing", body.n>>20)
 	}
 
-	staging, err := filesystem.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc.EnableImport(service.ImportDeps{Staging: staging, Tasks: e.repo})
+	staging := e.setup.Staging
 	staged := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
 	if err := e.svc.Stage(e.ctx, e.caller(ownerA), staged.ID, bytes.NewReader(backing)); !errors.Is(err, glance.ErrBadRequest) {
 		t.Fatalf("staging a qcow2 with a backing file: %v", err)
@@ -666,7 +654,7 @@ func TestUnsafeDataRefusedOnEveryPath(t *testing.T) {
 		t.Fatalf("refused stage left data (%v) or status %s", err, e.status(t, staged.ID))
 	}
 
-	lenient := service.New(e.repo, e.store, mustEnforcer(t), service.Config{AllowFormatMismatch: true}, nil)
+	lenient := e.setup.Rebuild(t, func(_ *service.Deps, cfg *service.Config) { *cfg = service.Config{AllowFormatMismatch: true} })
 	for data, ok := range map[string]bool{string(qcow2Header(1<<20, 0, 0)): true, string(backing): false} {
 		im := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
 		_, err := lenient.Upload(e.ctx, lenient.NewCaller(ownerA), im.ID, bytes.NewReader([]byte(data)), "")
@@ -674,12 +662,4 @@ func TestUnsafeDataRefusedOnEveryPath(t *testing.T) {
 			t.Errorf("mismatches allowed, qcow2 (safe: %v) declared raw: %v", ok, err)
 		}
 	}
-}
-
-func mustEnforcer(t *testing.T) *policy.Enforcer {
-	enf, err := policy.NewEnforcer("", glance.PolicyDefaults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return enf
 }

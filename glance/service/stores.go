@@ -41,28 +41,29 @@ type stores struct {
 	multi        bool // several stores: Glance's enabled_backends
 }
 
-func singleStore(st storage.Store) stores {
-	return stores{byID: map[string]storage.Store{SingleStoreID: st}, infos: []StoreInfo{{ID: SingleStoreID}}, defaultStore: SingleStoreID}
-}
-
-// UseStores replaces the single store given to New with several: images
-// are then placed per request (X-Image-Meta-Store, import "stores") and may
-// live in several stores at once. defaultID receives data when no store is
-// named. Call it before serving.
-func (s *Service) UseStores(backends []Backend, defaultID string) error {
-	set := stores{byID: map[string]storage.Store{}, defaultStore: defaultID, multi: true}
-	for _, b := range backends {
+// storeSet is the store set Deps describe.
+func storeSet(d Deps) (stores, error) {
+	switch {
+	case d.Store != nil && len(d.Stores) > 0:
+		return stores{}, errors.New("image service: set either a single store or several stores, not both")
+	case d.Store != nil:
+		return stores{byID: map[string]storage.Store{SingleStoreID: d.Store}, infos: []StoreInfo{{ID: SingleStoreID}},
+			defaultStore: SingleStoreID}, nil
+	case len(d.Stores) == 0:
+		return stores{}, errors.New("image service: no store configured")
+	}
+	set := stores{byID: map[string]storage.Store{}, defaultStore: d.DefaultStore, multi: true}
+	for _, b := range d.Stores {
 		if _, dup := set.byID[b.ID]; dup || b.ID == "" || !storage.ValidKey(b.ID) {
-			return fmt.Errorf("store id %q is empty, invalid or used twice", b.ID)
+			return stores{}, fmt.Errorf("store id %q is empty, invalid or used twice", b.ID)
 		}
 		set.byID[b.ID] = b.Store
 		set.infos = append(set.infos, b.StoreInfo)
 	}
-	if _, ok := set.byID[defaultID]; !ok {
-		return fmt.Errorf("default store %q is not among the configured stores", defaultID)
+	if _, ok := set.byID[d.DefaultStore]; !ok {
+		return stores{}, fmt.Errorf("default store %q is not among the configured stores", d.DefaultStore)
 	}
-	s.stores = set
-	return nil
+	return set, nil
 }
 
 // MultiStore reports whether several stores are configured.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"imagestack/glance"
+	"imagestack/glance/glancetest"
 	"imagestack/glance/service"
 	"imagestack/storage/filesystem"
 )
@@ -29,24 +30,14 @@ type multiEnv struct {
 
 func newMultiEnv(t *testing.T) *multiEnv {
 	t.Helper()
-	e := newEnv(t, 1<<30)
-	bDir := t.TempDir()
-	b, err := filesystem.New(bDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = e.svc.UseStores([]service.Backend{
-		{StoreInfo: service.StoreInfo{ID: "a", Type: "file"}, Store: e.store},
-		{StoreInfo: service.StoreInfo{ID: "b", Type: "file"}, Store: b},
-	}, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	staging, err := filesystem.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc.EnableImport(service.ImportDeps{Staging: staging, Tasks: e.repo})
+	aFS, aDir := glancetest.NewFS(t)
+	fst := &faultyStore{Store: aFS, failAfter: -1}
+	b, bDir := glancetest.NewFS(t)
+	s := glancetest.NewSetup(t, glancetest.WithConfig(service.Config{SizeCap: 1 << 30}), glancetest.WithImport(),
+		glancetest.WithStores("a",
+			service.Backend{StoreInfo: service.StoreInfo{ID: "a", Type: "file"}, Store: fst},
+			service.Backend{StoreInfo: service.StoreInfo{ID: "b", Type: "file"}, Store: b}))
+	e := &env{setup: s, svc: s.Service, repo: s.Repo, fs: aFS, store: fst, dir: aDir, ctx: context.Background()}
 	return &multiEnv{env: e, b: b, bDir: bDir}
 }
 
@@ -170,19 +161,22 @@ func TestImportTargets(t *testing.T) {
 	}
 	id := newStaged()
 	for _, c := range []struct {
+		name string
 		req  service.ImportRequest
 		want error
 	}{
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, AllStores: true, Stores: []string{"a"}}, glance.ErrBadRequest},
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, AllStores: true, HeaderStore: "a"}, glance.ErrBadRequest},
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{"a"}, HeaderStore: "b"}, glance.ErrBadRequest},
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{}}, glance.ErrBadRequest},
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{"a", "nowhere"}}, glance.ErrConflict},
-		{service.ImportRequest{Method: glance.ImportGlanceDirect, HeaderStore: "nowhere"}, glance.ErrConflict},
+		{"all stores and stores", service.ImportRequest{Method: glance.ImportGlanceDirect, AllStores: true, Stores: []string{"a"}}, glance.ErrBadRequest},
+		{"all stores and header", service.ImportRequest{Method: glance.ImportGlanceDirect, AllStores: true, HeaderStore: "a"}, glance.ErrBadRequest},
+		{"stores and header", service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{"a"}, HeaderStore: "b"}, glance.ErrBadRequest},
+		{"empty stores", service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{}}, glance.ErrBadRequest},
+		{"unknown store", service.ImportRequest{Method: glance.ImportGlanceDirect, Stores: []string{"a", "nowhere"}}, glance.ErrConflict},
+		{"unknown header store", service.ImportRequest{Method: glance.ImportGlanceDirect, HeaderStore: "nowhere"}, glance.ErrConflict},
 	} {
-		if _, err := m.svc.Import(m.ctx, m.caller(ownerA), id, c.req, "r"); !errors.Is(err, c.want) {
-			t.Errorf("%+v: got %v, want %v", c.req, err, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := m.svc.Import(m.ctx, m.caller(ownerA), id, c.req, "r"); !errors.Is(err, c.want) {
+				t.Errorf("%+v: got %v, want %v", c.req, err, c.want)
+			}
+		})
 	}
 	if m.status(t, id) != glance.StatusUploading {
 		t.Fatal("a refused import changed the image")
@@ -200,10 +194,12 @@ func TestImportTargets(t *testing.T) {
 	id = newStaged()
 	m.store.failAfter, m.store.failWith = -1, nil
 	failB := errors.New("b is broken")
-	m.svc.UseStores([]service.Backend{
-		{StoreInfo: service.StoreInfo{ID: "a"}, Store: m.store},
-		{StoreInfo: service.StoreInfo{ID: "b"}, Store: brokenStore{m.b, failB}},
-	}, "a")
+	m.svc = m.setup.Rebuild(t, func(d *service.Deps, _ *service.Config) {
+		d.Stores = []service.Backend{
+			{StoreInfo: service.StoreInfo{ID: "a"}, Store: m.store},
+			{StoreInfo: service.StoreInfo{ID: "b"}, Store: brokenStore{m.b, failB}},
+		}
+	})
 	if _, err := m.svc.Import(m.ctx, m.caller(ownerA), id, service.ImportRequest{Method: glance.ImportGlanceDirect, AllStores: true}, "r"); err != nil {
 		t.Fatal(err)
 	}

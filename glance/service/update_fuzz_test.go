@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"math"
 	"reflect"
 	"slices"
@@ -14,12 +12,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"imagestack/common/db/dbtest"
 	"imagestack/glance"
 	glancedb "imagestack/glance/db"
+	"imagestack/glance/glancetest"
 	"imagestack/glance/service"
 	"imagestack/policy"
-	"imagestack/storage/filesystem"
 )
 
 // Glance's per-image limits as the image API documents them (see
@@ -40,20 +37,8 @@ type fuzzEnv struct {
 }
 
 func newFuzzEnv(tb testing.TB) *fuzzEnv {
-	repo, err := glancedb.New(dbtest.OpenSQLite(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	fs, err := filesystem.New(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	enf, err := policy.NewEnforcer("", glance.PolicyDefaults)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return &fuzzEnv{svc: service.New(repo, fs, enf, service.Config{}, log), repo: repo, ctx: context.Background()}
+	s := glancetest.NewSetup(tb)
+	return &fuzzEnv{svc: s.Service, repo: s.Repo, ctx: context.Background()}
 }
 
 func (e *fuzzEnv) caller(c policy.Credentials) service.Caller { return e.svc.NewCaller(c) }
@@ -90,7 +75,11 @@ func FuzzUpdate(f *testing.F) {
 			return
 		}
 		start := time.Now()
-		im, err := e.svc.Create(e.ctx, e.caller(ownerA), body)
+		n, err := glance.NewImageFromJSON(body)
+		var im *glance.Image
+		if err == nil {
+			im, err = e.svc.Create(e.ctx, e.caller(ownerA), n)
+		}
 		if err != nil {
 			checkKind(t, "create", err, glance.ErrBadRequest, glance.ErrForbidden, glance.ErrTooLarge, glance.ErrConflict)
 			return
