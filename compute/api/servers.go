@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"regexp"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -54,7 +54,7 @@ func (a *API) serverDetail(sv *compute.Server) map[string]any {
 		"flavor":    map[string]any{"id": sv.FlavorID, "links": []map[string]string{{"rel": "bookmark", "href": a.baseURL + "/flavors/" + sv.FlavorID}}},
 		"addresses": map[string]any{}, "accessIPv4": "", "accessIPv6": "", "links": a.serverLinks(sv.ID),
 		"key_name": nullable(sv.KeyName), "config_drive": "", "progress": 0,
-		"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": zoneName,
+		"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": service.ZoneName,
 		"OS-EXT-STS:vm_state": sv.VMState, "OS-EXT-STS:task_state": nullable(sv.TaskState), "OS-EXT-STS:power_state": int(sv.PowerState),
 		"OS-SRV-USG:launched_at": usageTime(sv.LaunchedAt), "OS-SRV-USG:terminated_at": nil,
 		"os-extended-volumes:volumes_attached": []any{}, "security_groups": []map[string]string{{"name": "default"}},
@@ -75,19 +75,19 @@ func (a *API) listServersDetail(w http.ResponseWriter, r *http.Request) { a.serv
 var statusToVMState = map[string]string{"ACTIVE": compute.VMActive, "BUILD": compute.VMBuilding, "SHUTOFF": compute.VMStopped,
 	"ERROR": compute.VMError, "DELETED": compute.VMDeleted}
 
-func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
-	q := r.URL.Query()
-	var f compute.ServerFilter
-	f.Limit = maxLimit
+// parseServerQuery reads a server listing's query: its filter, whether
+// all projects are asked for, or the message of a 400.
+func parseServerQuery(q url.Values) (compute.ServerFilter, bool, string) {
+	f := compute.ServerFilter{Limit: maxLimit}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			badRequest(w, r, "limit param must be an integer")
-			return
+			return f, false, "limit param must be an integer"
 		}
 		f.Limit = min(n, maxLimit)
 	}
 	f.Marker, f.ImageID, f.FlavorID, f.ReservationID = q.Get("marker"), q.Get("image"), q.Get("flavor"), q.Get("reservation_id")
+	f.Name = q.Get("name")
 	if st := q.Get("status"); st != "" {
 		vm, ok := statusToVMState[st]
 		if !ok {
@@ -99,47 +99,40 @@ func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
 		t, err := time.Parse(time.RFC3339, cs)
 		if err != nil {
 			if t, err = time.Parse("2006-01-02T15:04:05", cs); err != nil {
-				badRequest(w, r, "Invalid filter field: changes-since.")
-				return
+				return f, false, "Invalid filter field: changes-since."
 			}
 		}
 		f.ChangesSince = &t
 	}
-	var nameRE *regexp.Regexp
-	if n := q.Get("name"); n != "" {
-		re, err := regexp.Compile(n)
-		if err != nil {
-			badRequest(w, r, "Invalid regular expression for name filter: "+n)
-			return
-		}
-		nameRE = re
-	}
-	allTenants := false
-	if v := q.Get("all_tenants"); v != "" && v != "0" && v != "false" && v != "False" {
-		allTenants = true
+	v := q.Get("all_tenants")
+	return f, v != "" && v != "0" && v != "false" && v != "False", ""
+}
+
+// serverPage answers GET /servers and /servers/detail: one page, with a
+// next link when the page is full.
+func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
+	f, allTenants, msg := parseServerQuery(r.URL.Query())
+	if msg != "" {
+		badRequest(w, r, msg)
+		return
 	}
 	list, err := a.svc.List(r.Context(), a.caller(r), f, allTenants, detail)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	views := []any{}
-	var last string
-	for _, sv := range list {
-		if nameRE != nil && !nameRE.MatchString(sv.Name) {
-			continue
-		}
-		last = sv.ID
+	views := make([]any, len(list))
+	for i, sv := range list {
 		if detail {
-			views = append(views, a.serverDetail(sv))
+			views[i] = a.serverDetail(sv)
 		} else {
-			views = append(views, map[string]any{"id": sv.ID, "name": sv.Name, "links": a.serverLinks(sv.ID)})
+			views[i] = map[string]any{"id": sv.ID, "name": sv.Name, "links": a.serverLinks(sv.ID)}
 		}
 	}
 	body := map[string]any{"servers": views}
-	if q.Get("limit") != "" && len(list) == f.Limit && last != "" {
+	if r.URL.Query().Get("limit") != "" && len(list) == f.Limit && len(list) > 0 {
 		nq := r.URL.Query()
-		nq.Set("marker", last)
+		nq.Set("marker", list[len(list)-1].ID)
 		body["servers_links"] = []map[string]string{{"rel": "next", "href": a.baseURL + r.URL.Path + "?" + nq.Encode()}}
 	}
 	httpx.WriteJSON(w, http.StatusOK, body)

@@ -160,7 +160,7 @@ func TestFlavorInputLimits(t *testing.T) {
 		"slash key":  {"a/b": "v"},
 		"long value": {"k": long},
 	} {
-		if err := e.svc.SetExtraSpecs(ctx, e.admin, "42", "create", specs); !errors.Is(err, compute.ErrBadRequest) {
+		if err := e.svc.CreateExtraSpecs(ctx, e.admin, "42", specs); !errors.Is(err, compute.ErrBadRequest) {
 			t.Errorf("extra specs %s: %v", name, err)
 		}
 	}

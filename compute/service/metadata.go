@@ -19,15 +19,31 @@ func (s *Service) Metadata(ctx context.Context, c Caller, id string) (map[string
 	return sv.Metadata, nil
 }
 
-// SetMetadata merges (replace=false) or replaces (replace=true) a server's
-// metadata; rule is the server-metadata policy rule of the call.
-func (s *Service) SetMetadata(ctx context.Context, c Caller, id, rule string, md map[string]string, replace bool) (map[string]string, error) {
+// SetMetadata merges md into a server's metadata (POST .../metadata).
+func (s *Service) SetMetadata(ctx context.Context, c Caller, id string, md map[string]string) (map[string]string, error) {
+	return s.writeMetadata(ctx, c, id, "os_compute_api:server-metadata:create", md, false)
+}
+
+// ReplaceMetadata replaces a server's metadata with md (PUT .../metadata).
+func (s *Service) ReplaceMetadata(ctx context.Context, c Caller, id string, md map[string]string) (map[string]string, error) {
+	return s.writeMetadata(ctx, c, id, "os_compute_api:server-metadata:update_all", md, true)
+}
+
+// SetMetadataItem sets one metadata item (PUT .../metadata/{key}).
+func (s *Service) SetMetadataItem(ctx context.Context, c Caller, id, key, value string) error {
+	_, err := s.writeMetadata(ctx, c, id, "os_compute_api:server-metadata:update", map[string]string{key: value}, false)
+	return err
+}
+
+// writeMetadata merges (replace=false) or replaces (replace=true) a
+// server's metadata under rule, the policy rule of the call.
+func (s *Service) writeMetadata(ctx context.Context, c Caller, id, rule string, md map[string]string, replace bool) (map[string]string, error) {
 	sv, err := s.Get(ctx, c, id)
 	if err != nil {
 		return nil, err
 	}
-	if !s.authz.Enforce("os_compute_api:server-metadata:"+rule, serverTarget(sv), c.Creds) {
-		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:server-metadata:%s to be performed.", rule)
+	if !s.authz.Enforce(rule, serverTarget(sv), c.Creds) {
+		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
 	}
 	if err := checkMetadata("metadata", md); err != nil {
 		return nil, err

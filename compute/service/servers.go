@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"math"
+	"regexp"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -211,10 +212,13 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (*compute.Server
 	return sv, nil
 }
 
-// List returns the caller's servers (admins: all projects with
-// allTenants); detail says which of Nova's list rules apply (GET
+// List returns a page of the caller's servers (admins: all projects with
+// allTenants) matching f, its name pattern included; detail says which of Nova's list rules apply (GET
 // /servers/detail has rules of its own).
 func (s *Service) List(ctx context.Context, c Caller, f compute.ServerFilter, allTenants, detail bool) ([]*compute.Server, error) {
+	if _, err := regexp.Compile(f.Name); err != nil {
+		return nil, compute.Errorf(compute.ErrBadRequest, "Invalid regular expression for name filter: %s", f.Name)
+	}
 	rule := "os_compute_api:servers:index"
 	if detail {
 		rule = "os_compute_api:servers:detail"

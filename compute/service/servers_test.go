@@ -70,7 +70,7 @@ func TestServerInputLimits(t *testing.T) {
 	if _, err := e.svc.CreateImage(ctx, e.member, id, "snap", map[string]string{"k": long}); !errors.Is(err, compute.ErrBadRequest) {
 		t.Errorf("snapshot with a long property: %v", err)
 	}
-	if _, err := e.svc.SetMetadata(ctx, e.member, id, "create", map[string]string{"more": "v"}, false); !errors.Is(err, compute.ErrOverQuota) {
+	if _, err := e.svc.SetMetadata(ctx, e.member, id, map[string]string{"more": "v"}); !errors.Is(err, compute.ErrOverQuota) {
 		t.Errorf("a 129th item: %v", err)
 	}
 	if sv := e.get(t, id); sv.TaskState != compute.TaskNone || len(sv.Metadata) != 128 {
