@@ -31,9 +31,10 @@ const MaxConsoleBytes = 100 << 10
 // Hypervisor runs VMs. Implementations name their domains after the server id
 // and keep per-server files (disk overlay, console log) of their own.
 // computetest.HypervisorSuite checks this contract on every implementation.
-// Calls on a server that has no VM fail with an error wrapping ErrNotFound,
-// except PowerState, ConsoleOutput, Destroy and Rebuild, which say below
-// what they do then.
+// Start, Stop, Reboot and Snapshot of a server that has no VM fail with an
+// error wrapping ErrNotFound (the service meets that when a delete won the
+// race); PowerState, ConsoleOutput, Destroy and Rebuild say below what they
+// do then.
 type Hypervisor interface {
 	// Spawn creates the server's disk over the base image, defines the VM and
 	// starts it: PowerRunning once it returns. On error nothing of the
