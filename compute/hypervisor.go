@@ -30,30 +30,43 @@ const MaxConsoleBytes = 100 << 10
 
 // Hypervisor runs VMs. Implementations name their domains after the server id
 // and keep per-server files (disk overlay, console log) of their own.
+// computetest.HypervisorSuite checks this contract on every implementation.
+// Start, Stop, Reboot and Snapshot of a server that has no VM fail with an
+// error wrapping ErrNotFound (the service meets that when a delete won the
+// race); PowerState, ConsoleOutput, Destroy and Rebuild say below what they
+// do then.
 type Hypervisor interface {
 	// Spawn creates the server's disk over the base image, defines the VM and
-	// starts it. On error nothing of the server is left behind.
+	// starts it: PowerRunning once it returns. On error nothing of the
+	// server is left behind.
 	Spawn(ctx context.Context, spec SpawnSpec) error
-	// Start boots a stopped VM.
+	// Start boots a stopped VM: PowerRunning once it returns.
 	Start(ctx context.Context, serverID string) error
-	// Stop powers a VM off (hard stop; guests here have no ACPI agents).
+	// Stop powers a VM off (hard stop; guests here have no ACPI agents):
+	// PowerShutdown once it returns. Stopping a stopped VM is no error.
 	Stop(ctx context.Context, serverID string) error
-	// Reboot restarts a running VM; hard resets it without asking the guest.
+	// Reboot restarts a running VM; hard resets it without asking the guest
+	// (which then boots again), soft asks the guest and resets it only when
+	// asking fails. The VM is PowerRunning once it returns.
 	Reboot(ctx context.Context, serverID string, hard bool) error
 	// Destroy stops the VM and removes its definition and files; an unknown
-	// server is not an error.
+	// server is not an error, so Destroy may be repeated.
 	Destroy(ctx context.Context, serverID string) error
-	// PowerState reports the VM's state; PowerNoState when it does not exist.
+	// PowerState reports the VM's state; PowerNoState, without error, when
+	// it does not exist.
 	PowerState(ctx context.Context, serverID string) (PowerState, error)
 	// ConsoleOutput returns the newest bytes of the server's serial console
 	// output, at most MaxConsoleBytes of them, reading no more than that
 	// however large the log has grown; nothing (no error) when there is no
-	// output yet.
+	// output yet or no such server.
 	ConsoleOutput(ctx context.Context, serverID string) ([]byte, error)
-	// Rebuild replaces the server's disk with a fresh one over spec's base
-	// image and boots it again; the server keeps its identity.
+	// Rebuild replaces the server's VM and disk with fresh ones over spec's
+	// base image and boots it (PowerRunning once it returns); the server
+	// keeps its identity. A server whose VM is gone (a failed spawn) gets
+	// one again: rebuilding is how a damaged server is recovered.
 	Rebuild(ctx context.Context, spec SpawnSpec) error
 	// Snapshot writes a consistent, standalone qcow2 copy of the server's
-	// disk to dst. A running guest is paused while its disk is read.
+	// disk to dst. A running guest is paused while its disk is read and
+	// runs again afterwards; a stopped one stays stopped.
 	Snapshot(ctx context.Context, serverID, dst string) error
 }

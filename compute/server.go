@@ -96,9 +96,14 @@ type ServerFilter struct {
 	ImageID       string
 	FlavorID      string
 	ReservationID string
-	ChangesSince  *time.Time
-	Limit         int
-	Marker        string
+	// Name is a regular expression (Go's syntax) that must match somewhere
+	// in the name, case-sensitive, as Nova's re.search; "" = any name. The
+	// repository applies it with the other filters, before marker and
+	// limit, so that a page is full whenever more matches exist.
+	Name         string
+	ChangesSince *time.Time
+	Limit        int
+	Marker       string
 }
 
 // Usage is what a project's live (not deleted) servers hold of its quotas.
@@ -122,7 +127,10 @@ type ServerRepository interface {
 	CreateServers(ctx context.Context, projectID string, servers []*Server, fit FitFunc) ([]*Server, error)
 	// GetServer returns a server (deleted ones included), or ErrNotFound.
 	GetServer(ctx context.Context, id string) (*Server, error)
-	// ListServers returns matching servers, newest first; unknown marker is ErrNotFound.
+	// ListServers returns the servers matching every filter of f, newest
+	// first: the Limit first of those after Marker (0: all). An unknown
+	// marker is ErrNotFound; a Name the engine cannot compile is
+	// ErrBadRequest.
 	ListServers(ctx context.Context, f ServerFilter) ([]*Server, error)
 	// UpdateServer overwrites the server's mutable fields and metadata.
 	UpdateServer(ctx context.Context, s *Server) error

@@ -1,62 +1,15 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"gorm.io/gorm"
-
-	"imagestack/common/db/dbtest"
-	"imagestack/compute"
-	"imagestack/compute/api"
 	"imagestack/compute/computetest"
-	computedb "imagestack/compute/db"
-	"imagestack/compute/imagecache"
-	"imagestack/compute/service"
-	"imagestack/policy"
-	"imagestack/policy/keystone/keystonetest"
 )
-
-// newServer serves the compute API over a fresh SQLite database, with the
-// fake hypervisor and image service; a policy file, when given, overrides
-// rules.
-func newServer(t testing.TB, policyFile ...string) *httptest.Server {
-	return newServerOn(t, dbtest.OpenSQLite(t), policyFile...)
-}
-
-func newServerOn(t testing.TB, gdb *gorm.DB, policyFile ...string) *httptest.Server {
-	t.Helper()
-	repo, err := computedb.New(gdb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enf, err := policy.NewEnforcer(strings.Join(policyFile, ""), compute.PolicyDefaults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cache, err := imagecache.New(t.TempDir(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Images: &computetest.Images{},
-		Hypervisor: computetest.NewHypervisor(), Cache: cache, SnapshotDir: t.TempDir()}, computetest.DefinedRules(t, enf), log)
-	t.Cleanup(svc.Wait)
-	if err := svc.EnsureDefaultFlavors(context.Background(), compute.DefaultFlavors); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(nil)
-	toks := keystonetest.Tokens{"member": keystonetest.Token("A", "member", "reader"), "admin": keystonetest.Token("Z", "admin", "member", "reader")}
-	srv.Config.Handler = api.New(svc, toks, srv.URL, "http://image", "http://identity", log).Handler()
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 func do(t testing.TB, srv *httptest.Server, method, path, tok, body string, hdr ...string) (*http.Response, map[string]any) {
 	t.Helper()
@@ -83,7 +36,7 @@ func do(t testing.TB, srv *httptest.Server, method, path, tok, body string, hdr 
 }
 
 func TestMicroversions(t *testing.T) {
-	srv := newServer(t)
+	srv := computetest.NewSetup(t, computetest.WithAPI()).Server
 	cases := []struct {
 		hdr    []string
 		status int
@@ -116,7 +69,7 @@ func TestMicroversions(t *testing.T) {
 }
 
 func TestFlavors(t *testing.T) {
-	srv := newServer(t)
+	srv := computetest.NewSetup(t, computetest.WithAPI()).Server
 	_, body := do(t, srv, "GET", "/v2.1/flavors/detail?minRam=2048", "member", "")
 	for _, f := range body["flavors"].([]any) {
 		fl := f.(map[string]any)
@@ -211,7 +164,7 @@ func mustJSON(v any) string {
 }
 
 func TestAvailabilityZones(t *testing.T) {
-	srv := newServer(t)
+	srv := computetest.NewSetup(t, computetest.WithAPI()).Server
 	_, body := do(t, srv, "GET", "/v2.1/os-availability-zone", "member", "")
 	zones := body["availabilityZoneInfo"].([]any)
 	if len(zones) != 1 || zones[0].(map[string]any)["zoneName"] != "nova" {
@@ -226,7 +179,7 @@ func TestAvailabilityZones(t *testing.T) {
 }
 
 func TestKeyPairsAndLimits(t *testing.T) {
-	srv := newServer(t)
+	srv := computetest.NewSetup(t, computetest.WithAPI()).Server
 	resp, body := do(t, srv, "POST", "/v2.1/os-keypairs", "member", `{"keypair":{"name":"gen"}}`)
 	kp, _ := body["keypair"].(map[string]any)
 	if resp.StatusCode != 200 || !strings.Contains(kp["private_key"].(string), "OPENSSH PRIVATE KEY") || !strings.HasPrefix(kp["public_key"].(string), "ssh-ed25519 ") {
@@ -262,7 +215,7 @@ func TestKeyPairsAndLimits(t *testing.T) {
 }
 
 func TestHorizonSupportEndpoints(t *testing.T) {
-	srv := newServer(t)
+	srv := computetest.NewSetup(t, computetest.WithAPI()).Server
 	resp, body := do(t, srv, "GET", "/v2.1/os-quota-sets/A", "member", "")
 	if resp.StatusCode != 200 || body["quota_set"].(map[string]any)["instances"] != 10.0 {
 		t.Fatalf("own quota set: %d %v", resp.StatusCode, body)

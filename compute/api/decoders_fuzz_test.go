@@ -2,8 +2,6 @@ package api_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -11,14 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"imagestack/common/db/dbtest"
 	"imagestack/compute"
-	"imagestack/compute/api"
 	"imagestack/compute/computetest"
-	computedb "imagestack/compute/db"
 	"imagestack/compute/service"
-	"imagestack/policy"
-	"imagestack/policy/keystone/keystonetest"
 )
 
 // requestBudget is the time one fuzzed request may take: decoding is
@@ -35,22 +28,8 @@ type noHypervisorEnv struct {
 }
 
 func newNoHypervisorEnv(tb testing.TB) *noHypervisorEnv {
-	repo, err := computedb.New(dbtest.OpenSQLite(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	enf, err := policy.NewEnforcer("", compute.PolicyDefaults)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Images: &computetest.Images{},
-		SnapshotDir: tb.TempDir()}, enf, log)
-	tb.Cleanup(svc.Wait)
-	ctx := context.Background()
-	if err := svc.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
-		tb.Fatal(err)
-	}
+	s := computetest.NewSetup(tb, computetest.WithoutHypervisor(), computetest.WithAPI())
+	svc, repo, ctx := s.Service, s.Repo, context.Background()
 	var servers []*compute.Server
 	for i, st := range []string{compute.VMActive, compute.VMStopped, compute.VMError} {
 		ps := compute.PowerRunning
@@ -65,8 +44,7 @@ func newNoHypervisorEnv(tb testing.TB) *noHypervisorEnv {
 	if err != nil || len(created) != len(servers) {
 		tb.Fatalf("seed servers: %v", err)
 	}
-	toks := keystonetest.Tokens{"member": keystonetest.Token("A", "member", "reader"), "admin": keystonetest.Token("Z", "admin", "member", "reader")}
-	e := &noHypervisorEnv{svc: svc, handler: api.New(svc, toks, "http://compute", "http://image", "http://identity", log).Handler()}
+	e := &noHypervisorEnv{svc: svc, handler: s.Server.Config.Handler}
 	for _, sv := range servers {
 		e.servers = append(e.servers, sv.ID)
 	}

@@ -29,7 +29,7 @@ func (a *API) createExtraSpecs(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, r, "Invalid input for field/attribute extra_specs: an object of strings is required")
 		return
 	}
-	if err := a.svc.SetExtraSpecs(r.Context(), a.caller(r), mux.Vars(r)["flavor_id"], "create", specs); err != nil {
+	if err := a.svc.CreateExtraSpecs(r.Context(), a.caller(r), mux.Vars(r)["flavor_id"], specs); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -62,7 +62,7 @@ func (a *API) updateExtraSpec(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, r, "Request body and URI mismatch")
 		return
 	}
-	if err := a.svc.SetExtraSpecs(r.Context(), a.caller(r), v["flavor_id"], "update", specs); err != nil {
+	if err := a.svc.UpdateExtraSpec(r.Context(), a.caller(r), v["flavor_id"], v["key"], specs[v["key"]]); err != nil {
 		a.fail(w, r, err)
 		return
 	}

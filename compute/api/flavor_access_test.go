@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"imagestack/compute/computetest"
 	"strings"
 	"testing"
 )
@@ -8,7 +9,7 @@ import (
 // TestFlavorAccessAPI: Nova's os-flavor-access list and the
 // addTenantAccess/removeTenantAccess actions, with its statuses.
 func TestFlavorAccessAPI(t *testing.T) {
-	srv := newServer(t)
+	srv := computetest.NewSetup(t, computetest.WithAPI()).Server
 	create := `{"flavor":{"name":"p.flavor","ram":64,"vcpus":1,"disk":1,"id":"pf","os-flavor-access:is_public":false}}`
 	if resp, _ := do(t, srv, "POST", "/v2.1/flavors", "admin", create); resp.StatusCode != 200 {
 		t.Fatalf("create: %d", resp.StatusCode)

@@ -144,6 +144,7 @@ func (a *API) showFlavor(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"flavor": a.flavorDetail(f)})
 }
 
+// createFlavor answers POST /flavors (admin).
 func (a *API) createFlavor(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Flavor map[string]any `json:"flavor"`
@@ -151,16 +152,29 @@ func (a *API) createFlavor(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	m := body.Flavor
-	if m == nil {
-		badRequest(w, r, "Invalid input for field/attribute flavor: 'flavor' is a required property")
+	f, msg := newFlavor(body.Flavor)
+	if msg != "" {
+		badRequest(w, r, msg)
 		return
 	}
+	f, err := a.svc.CreateFlavor(r.Context(), a.caller(r), f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"flavor": a.flavorDetail(f)})
+}
+
+// newFlavor reads a POST /flavors body's "flavor" object, or returns the
+// message of a 400. Nova's defaults: rxtx_factor 1, public.
+func newFlavor(m map[string]any) (compute.Flavor, string) {
 	f := compute.Flavor{RxTxFactor: 1.0, IsPublic: true}
+	if m == nil {
+		return f, "Invalid input for field/attribute flavor: 'flavor' is a required property"
+	}
 	name, ok := m["name"].(string)
 	if !ok {
-		badRequest(w, r, "Invalid input for field/attribute name: a string is required")
-		return
+		return f, "Invalid input for field/attribute name: a string is required"
 	}
 	f.Name = strings.TrimSpace(name)
 	for _, fld := range []struct {
@@ -169,13 +183,11 @@ func (a *API) createFlavor(w http.ResponseWriter, r *http.Request) {
 		required bool
 	}{{"ram", &f.RAM, true}, {"vcpus", &f.VCPUs, true}, {"disk", &f.Disk, true}, {"swap", &f.Swap, false}, {"OS-FLV-EXT-DATA:ephemeral", &f.Ephemeral, false}} {
 		if _, present := m[fld.key]; fld.required && !present {
-			badRequest(w, r, "Invalid input for field/attribute flavor: '"+fld.key+"' is a required property")
-			return
+			return f, "Invalid input for field/attribute flavor: '" + fld.key + "' is a required property"
 		}
 		n, ok := intField(m, fld.key, 0)
 		if !ok {
-			badRequest(w, r, "Invalid input for field/attribute "+fld.key+": an integer is required")
-			return
+			return f, "Invalid input for field/attribute " + fld.key + ": an integer is required"
 		}
 		*fld.dst = n
 	}
@@ -186,33 +198,25 @@ func (a *API) createFlavor(w http.ResponseWriter, r *http.Request) {
 		case json.Number:
 			f.ID = t.String()
 		default:
-			badRequest(w, r, "Invalid input for field/attribute id")
-			return
+			return f, "Invalid input for field/attribute id"
 		}
 	}
 	if v, present := m["rxtx_factor"]; present {
 		n, ok := v.(json.Number)
 		x, err := n.Float64()
 		if !ok || err != nil {
-			badRequest(w, r, "Invalid input for field/attribute rxtx_factor: a number is required")
-			return
+			return f, "Invalid input for field/attribute rxtx_factor: a number is required"
 		}
 		f.RxTxFactor = x
 	}
 	if v, present := m["os-flavor-access:is_public"]; present {
 		b, ok := v.(bool)
 		if !ok {
-			badRequest(w, r, "Invalid input for field/attribute os-flavor-access:is_public: a boolean is required")
-			return
+			return f, "Invalid input for field/attribute os-flavor-access:is_public: a boolean is required"
 		}
 		f.IsPublic = b
 	}
-	f, err := a.svc.CreateFlavor(r.Context(), a.caller(r), f)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"flavor": a.flavorDetail(f)})
+	return f, ""
 }
 
 func (a *API) deleteFlavor(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"imagestack/compute/computetest"
 	"net/http/httptest"
 	"testing"
 )
@@ -42,7 +43,7 @@ func FuzzComputeRequests(f *testing.F) {
 	f.Add(uint8(1), `{"rebuild":{"imageRef":"img","name":"n"}}`)
 	f.Add(uint8(1), `{"createImage":{"name":"s","metadata":{"a":"b"}}}`)
 	f.Add(uint8(1), `{"reboot":{"type":"HARD"}}`)
-	srv := newServer(f)
+	srv := computetest.NewSetup(f, computetest.WithAPI()).Server
 	_, created := do(f, srv, "POST", "/v2.1/servers", "member", `{"server":{"name":"vm","imageRef":"img","flavorRef":"42"}}`)
 	id := created["server"].(map[string]any)["id"].(string)
 	f.Fuzz(func(t *testing.T, route uint8, body string) {

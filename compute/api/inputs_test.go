@@ -3,10 +3,9 @@ package api_test
 import (
 	"encoding/json"
 	"fmt"
+	"imagestack/compute/computetest"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +56,7 @@ func (c call) run(t *testing.T, srv *httptest.Server, what string) map[string]an
 // value. Values use four-byte characters, the widest utf8mb4 stores.
 func TestStoredStringsAtTheirLimits(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		srv := newServerOn(t, gdb)
+		srv := computetest.NewSetup(t, computetest.WithAPI(), computetest.WithDB(gdb)).Server
 		name := func(n int) string { return strings.Repeat("😀", n) }
 		server := func(name string, md map[string]string) map[string]any {
 			return map[string]any{"server": map[string]any{"name": name, "imageRef": "img", "flavorRef": "42", "metadata": md}}
@@ -132,7 +131,7 @@ func waitStatus(t *testing.T, srv *httptest.Server, id, status string) {
 // TestRequestDecoding: what a client can send in a body or query never
 // makes the process do unbounded work, panic or answer 500.
 func TestRequestDecoding(t *testing.T) {
-	srv := newServer(t)
+	srv := computetest.NewSetup(t, computetest.WithAPI()).Server
 	_, got := do(t, srv, "POST", "/v2.1/servers", "member", `{"server":{"name":"vm","imageRef":"img","flavorRef":"42"}}`)
 	id := got["server"].(map[string]any)["id"].(string)
 	waitStatus(t, srv, id, "ACTIVE")
@@ -180,10 +179,9 @@ func TestRequestDecoding(t *testing.T) {
 // TestPolicyOnListAndExtraSpecShow: GET /servers/detail and GET
 // .../os-extra_specs/{key} follow their own rules.
 func TestPolicyOnListAndExtraSpecShow(t *testing.T) {
-	path := writePolicy(t, `"os_compute_api:servers:detail": "!"
+	srv := computetest.NewSetup(t, computetest.WithAPI(), computetest.WithPolicy(`"os_compute_api:servers:detail": "!"
 "os_compute_api:os-flavor-extra-specs:show": "!"
-`)
-	srv := newServer(t, path)
+`)).Server
 	do(t, srv, "POST", "/v2.1/flavors/42/os-extra_specs", "admin", `{"extra_specs":{"k":"v"}}`)
 	for _, c := range []struct {
 		path   string
@@ -201,12 +199,3 @@ func TestPolicyOnListAndExtraSpecShow(t *testing.T) {
 }
 
 func sleep() { time.Sleep(10 * time.Millisecond) }
-
-func writePolicy(t *testing.T, yaml string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "policy.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}

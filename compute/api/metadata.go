@@ -48,11 +48,11 @@ func (a *API) setMetadata(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, r, "Invalid input for field/attribute metadata: an object of strings is required")
 		return
 	}
-	rule, replace := "create", false
+	set := a.svc.SetMetadata
 	if r.Method == http.MethodPut {
-		rule, replace = "update_all", true
+		set = a.svc.ReplaceMetadata
 	}
-	out, err := a.svc.SetMetadata(r.Context(), a.caller(r), mux.Vars(r)["server_id"], rule, md, replace)
+	out, err := set(r.Context(), a.caller(r), mux.Vars(r)["server_id"], md)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -93,7 +93,7 @@ func (a *API) setMetadataItem(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, r, "Request body and URI mismatch")
 		return
 	}
-	if _, err := a.svc.SetMetadata(r.Context(), a.caller(r), v["server_id"], "update", md, false); err != nil {
+	if err := a.svc.SetMetadataItem(r.Context(), a.caller(r), v["server_id"], v["key"], md[v["key"]]); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -88,7 +88,7 @@ func (a *API) showTenantUsage(w http.ResponseWriter, r *http.Request) {
 // listServerGroups answers GET /os-server-groups: server groups are not
 // supported, so there are none.
 func (a *API) listServerGroups(w http.ResponseWriter, r *http.Request) {
-	if err := a.svc.Authorize(a.caller(r), "os_compute_api:os-server-groups:index"); err != nil {
+	if _, err := a.svc.ServerGroups(r.Context(), a.caller(r)); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -1,11 +1,9 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"regexp"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -54,7 +52,7 @@ func (a *API) serverDetail(sv *compute.Server) map[string]any {
 		"flavor":    map[string]any{"id": sv.FlavorID, "links": []map[string]string{{"rel": "bookmark", "href": a.baseURL + "/flavors/" + sv.FlavorID}}},
 		"addresses": map[string]any{}, "accessIPv4": "", "accessIPv6": "", "links": a.serverLinks(sv.ID),
 		"key_name": nullable(sv.KeyName), "config_drive": "", "progress": 0,
-		"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": zoneName,
+		"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": service.ZoneName,
 		"OS-EXT-STS:vm_state": sv.VMState, "OS-EXT-STS:task_state": nullable(sv.TaskState), "OS-EXT-STS:power_state": int(sv.PowerState),
 		"OS-SRV-USG:launched_at": usageTime(sv.LaunchedAt), "OS-SRV-USG:terminated_at": nil,
 		"os-extended-volumes:volumes_attached": []any{}, "security_groups": []map[string]string{{"name": "default"}},
@@ -75,19 +73,19 @@ func (a *API) listServersDetail(w http.ResponseWriter, r *http.Request) { a.serv
 var statusToVMState = map[string]string{"ACTIVE": compute.VMActive, "BUILD": compute.VMBuilding, "SHUTOFF": compute.VMStopped,
 	"ERROR": compute.VMError, "DELETED": compute.VMDeleted}
 
-func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
-	q := r.URL.Query()
-	var f compute.ServerFilter
-	f.Limit = maxLimit
+// parseServerQuery reads a server listing's query: its filter, whether
+// all projects are asked for, or the message of a 400.
+func parseServerQuery(q url.Values) (compute.ServerFilter, bool, string) {
+	f := compute.ServerFilter{Limit: maxLimit}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			badRequest(w, r, "limit param must be an integer")
-			return
+			return f, false, "limit param must be an integer"
 		}
 		f.Limit = min(n, maxLimit)
 	}
 	f.Marker, f.ImageID, f.FlavorID, f.ReservationID = q.Get("marker"), q.Get("image"), q.Get("flavor"), q.Get("reservation_id")
+	f.Name = q.Get("name")
 	if st := q.Get("status"); st != "" {
 		vm, ok := statusToVMState[st]
 		if !ok {
@@ -99,47 +97,40 @@ func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
 		t, err := time.Parse(time.RFC3339, cs)
 		if err != nil {
 			if t, err = time.Parse("2006-01-02T15:04:05", cs); err != nil {
-				badRequest(w, r, "Invalid filter field: changes-since.")
-				return
+				return f, false, "Invalid filter field: changes-since."
 			}
 		}
 		f.ChangesSince = &t
 	}
-	var nameRE *regexp.Regexp
-	if n := q.Get("name"); n != "" {
-		re, err := regexp.Compile(n)
-		if err != nil {
-			badRequest(w, r, "Invalid regular expression for name filter: "+n)
-			return
-		}
-		nameRE = re
-	}
-	allTenants := false
-	if v := q.Get("all_tenants"); v != "" && v != "0" && v != "false" && v != "False" {
-		allTenants = true
+	v := q.Get("all_tenants")
+	return f, v != "" && v != "0" && v != "false" && v != "False", ""
+}
+
+// serverPage answers GET /servers and /servers/detail: one page, with a
+// next link when the page is full.
+func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
+	f, allTenants, msg := parseServerQuery(r.URL.Query())
+	if msg != "" {
+		badRequest(w, r, msg)
+		return
 	}
 	list, err := a.svc.List(r.Context(), a.caller(r), f, allTenants, detail)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	views := []any{}
-	var last string
-	for _, sv := range list {
-		if nameRE != nil && !nameRE.MatchString(sv.Name) {
-			continue
-		}
-		last = sv.ID
+	views := make([]any, len(list))
+	for i, sv := range list {
 		if detail {
-			views = append(views, a.serverDetail(sv))
+			views[i] = a.serverDetail(sv)
 		} else {
-			views = append(views, map[string]any{"id": sv.ID, "name": sv.Name, "links": a.serverLinks(sv.ID)})
+			views[i] = map[string]any{"id": sv.ID, "name": sv.Name, "links": a.serverLinks(sv.ID)}
 		}
 	}
 	body := map[string]any{"servers": views}
-	if q.Get("limit") != "" && len(list) == f.Limit && last != "" {
+	if r.URL.Query().Get("limit") != "" && len(list) == f.Limit && len(list) > 0 {
 		nq := r.URL.Query()
-		nq.Set("marker", last)
+		nq.Set("marker", list[len(list)-1].ID)
 		body["servers_links"] = []map[string]string{{"rel": "next", "href": a.baseURL + r.URL.Path + "?" + nq.Encode()}}
 	}
 	httpx.WriteJSON(w, http.StatusOK, body)
@@ -154,37 +145,34 @@ func (a *API) showServer(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"server": a.serverDetail(sv)})
 }
 
-// createServer answers POST /servers with 202.
-func (a *API) createServer(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Server *struct {
-			Name                string            `json:"name"`
-			ImageRef            string            `json:"imageRef"`
-			FlavorRef           json.RawMessage   `json:"flavorRef"`
-			MinCount            json.RawMessage   `json:"min_count"`
-			MaxCount            json.RawMessage   `json:"max_count"`
-			Metadata            map[string]string `json:"metadata"`
-			KeyName             string            `json:"key_name"`
-			ReturnReservationID bool              `json:"return_reservation_id"`
-		} `json:"server"`
-	}
-	if !decodeBody(w, r, &body) {
-		return
-	}
+// serverCreate is the body of POST /servers.
+type serverCreate struct {
+	Server *struct {
+		Name                string            `json:"name"`
+		ImageRef            string            `json:"imageRef"`
+		FlavorRef           json.RawMessage   `json:"flavorRef"`
+		MinCount            json.RawMessage   `json:"min_count"`
+		MaxCount            json.RawMessage   `json:"max_count"`
+		Metadata            map[string]string `json:"metadata"`
+		KeyName             string            `json:"key_name"`
+		ReturnReservationID bool              `json:"return_reservation_id"`
+	} `json:"server"`
+}
+
+// createRequest turns the body into the service's request, or the
+// message of a 400.
+func (body *serverCreate) createRequest() (service.CreateRequest, string) {
 	if body.Server == nil {
-		badRequest(w, r, "Invalid input for field/attribute server: 'server' is a required property")
-		return
+		return service.CreateRequest{}, "Invalid input for field/attribute server: 'server' is a required property"
 	}
 	s := body.Server
 	req := service.CreateRequest{Name: s.Name, ImageRef: s.ImageRef, Metadata: s.Metadata, KeyName: s.KeyName, MinCount: 1, MaxCount: 1}
 	if req.ImageRef == "" {
-		badRequest(w, r, "Invalid input for field/attribute imageRef: a boot image is required (volume boot is not supported).")
-		return
+		return req, "Invalid input for field/attribute imageRef: a boot image is required (volume boot is not supported)."
 	}
 	ref, ok := stringOrNumber(s.FlavorRef)
 	if !ok || ref == "" {
-		badRequest(w, r, "Invalid input for field/attribute flavorRef.")
-		return
+		return req, "Invalid input for field/attribute flavorRef."
 	}
 	req.FlavorRef = ref
 	for _, c := range []struct {
@@ -198,20 +186,33 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request) {
 		v, ok := stringOrNumber(c.raw)
 		n, err := strconv.Atoi(v)
 		if !ok || err != nil || n < 1 {
-			badRequest(w, r, "Invalid input for field/attribute "+c.key+": it must be an integer >= 1.")
-			return
+			return req, "Invalid input for field/attribute " + c.key + ": it must be an integer >= 1."
 		}
 		*c.dst = n
 	}
 	if len(s.MaxCount) == 0 && req.MinCount > 1 {
 		req.MaxCount = req.MinCount
 	}
+	return req, ""
+}
+
+// createServer answers POST /servers with 202.
+func (a *API) createServer(w http.ResponseWriter, r *http.Request) {
+	var body serverCreate
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	req, msg := body.createRequest()
+	if msg != "" {
+		badRequest(w, r, msg)
+		return
+	}
 	res, err := a.svc.Create(r.Context(), a.caller(r), req)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if s.ReturnReservationID {
+	if body.Server.ReturnReservationID {
 		httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"reservation_id": res.ReservationID})
 		return
 	}
@@ -229,116 +230,4 @@ func (a *API) deleteServer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// serverAction answers POST /servers/{id}/action.
-func (a *API) serverAction(w http.ResponseWriter, r *http.Request) {
-	action, raw, ok := decodeAction(w, r)
-	if !ok {
-		return
-	}
-	id := mux.Vars(r)["server_id"]
-	c := a.caller(r)
-	var err error
-	switch action {
-	case "os-start":
-		err = a.svc.Start(r.Context(), c, id)
-	case "os-stop":
-		err = a.svc.Stop(r.Context(), c, id)
-	case "reboot":
-		var rb struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(raw, &rb) != nil || (rb.Type != "SOFT" && rb.Type != "HARD") {
-			badRequest(w, r, "Invalid input for field/attribute type: must be SOFT or HARD.")
-			return
-		}
-		err = a.svc.Reboot(r.Context(), c, id, rb.Type == "HARD")
-	case "os-getConsoleOutput":
-		length, ok := consoleLength(raw)
-		if !ok {
-			badRequest(w, r, "Invalid input for field/attribute length. It must be an integer >= -1 or null.")
-			return
-		}
-		out, err := a.svc.ConsoleOutput(r.Context(), c, id, length)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"output": out})
-		return
-	case "rebuild":
-		var rb struct {
-			ImageRef string  `json:"imageRef"`
-			Name     *string `json:"name"`
-		}
-		if json.Unmarshal(raw, &rb) != nil || rb.ImageRef == "" {
-			badRequest(w, r, "Invalid input for field/attribute imageRef: 'imageRef' is a required property")
-			return
-		}
-		sv, err := a.svc.Rebuild(r.Context(), c, id, rb.ImageRef, rb.Name)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		view := a.serverDetail(sv)
-		view["adminPass"] = randomPass()
-		httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"server": view})
-		return
-	case "createImage":
-		var ci struct {
-			Name     string            `json:"name"`
-			Metadata map[string]string `json:"metadata"`
-		}
-		if json.Unmarshal(raw, &ci) != nil {
-			badRequest(w, r, "Invalid input for field/attribute createImage.")
-			return
-		}
-		imageID, err := a.svc.CreateImage(r.Context(), c, id, ci.Name, ci.Metadata)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.Header().Set("Location", a.imageURL+"/v2/images/"+imageID)
-		w.WriteHeader(http.StatusAccepted)
-		return
-	default:
-		badRequest(w, r, "There is no such action: "+compute.Clip(action))
-		return
-	}
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
-}
-
-// randomPass is the adminPass Nova returns on rebuild (no guest agent here
-// applies it; clients only display it).
-func randomPass() string {
-	b := make([]byte, 9)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// consoleLength reads os-getConsoleOutput's length: an integer, a digit
-// string or null (nil: all the output).
-func consoleLength(raw json.RawMessage) (*int, bool) {
-	var co struct {
-		Length json.RawMessage `json:"length"`
-	}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &co); err != nil {
-			return nil, false
-		}
-	}
-	if len(co.Length) == 0 || string(co.Length) == "null" {
-		return nil, true
-	}
-	v, ok := stringOrNumber(co.Length)
-	n, err := strconv.Atoi(v)
-	if !ok || err != nil || n < -1 {
-		return nil, false
-	}
-	return &n, true
 }

@@ -212,6 +212,12 @@ func (r *Repo) ListServers(ctx context.Context, f compute.ServerFilter) ([]*comp
 			q = q.Where(col+" = ?", v)
 		}
 	}
+	if f.Name != "" {
+		var err error
+		if q, err = whereNameMatches(q, f.Name); err != nil {
+			return nil, err
+		}
+	}
 	if f.Marker != "" {
 		var m serverRow
 		if err := r.db.WithContext(ctx).Where("id = ?", f.Marker).Take(&m).Error; err != nil {
@@ -225,6 +231,9 @@ func (r *Repo) ListServers(ctx context.Context, f compute.ServerFilter) ([]*comp
 	}
 	var rows []serverRow
 	if err := q.Find(&rows).Error; err != nil {
+		if isRegexpError(err) {
+			return nil, compute.Errorf(compute.ErrBadRequest, "Invalid regular expression for name filter: %s", f.Name)
+		}
 		return nil, classify(err, "list servers")
 	}
 	out := make([]*compute.Server, len(rows))

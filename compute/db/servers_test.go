@@ -96,3 +96,70 @@ func TestCreateServersWithinQuota(t *testing.T) {
 		}
 	})
 }
+
+// TestListServersByName: the name pattern is applied before marker and
+// limit, on every engine, case-sensitive and matching anywhere in the name
+// (Nova's re.search), so that paging by one reaches every match.
+func TestListServersByName(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		r, err := computedb.New(gdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		names := []string{"web-1", "db-1", "Web-2", "web-3", "cache", "wéb-4"}
+		servers := newServers("p", len(names))
+		base := time.Now().Add(-time.Hour)
+		for i, sv := range servers {
+			sv.Name, sv.CreatedAt, sv.UpdatedAt = names[i], base.Add(time.Duration(i)*time.Second), base
+		}
+		if _, err := r.CreateServers(ctx, "p", servers, upTo(10, len(names))); err != nil {
+			t.Fatal(err)
+		}
+		list := func(f compute.ServerFilter) []string {
+			t.Helper()
+			f.ProjectID = "p"
+			got, err := r.ListServers(ctx, f)
+			if err != nil {
+				t.Fatalf("%+v: %v", f, err)
+			}
+			out := make([]string, len(got))
+			for i, sv := range got {
+				out[i] = sv.Name
+			}
+			return out
+		}
+		for pattern, want := range map[string]string{
+			"^web":     "web-3 web-1",
+			"eb-":      "web-3 Web-2 web-1",
+			"(?i)^web": "web-3 Web-2 web-1",
+			"^w.b-4$":  "wéb-4",
+			"1$":       "db-1 web-1",
+			"nomatch":  "",
+		} {
+			if got := fmt.Sprint(list(compute.ServerFilter{Name: pattern})); got != "["+want+"]" {
+				t.Errorf("name %q: %s, want [%s]", pattern, got, want)
+			}
+		}
+		// Paging one by one through the matches reaches the oldest one,
+		// though newer servers that do not match fill whole pages.
+		var paged []string
+		marker := ""
+		for range 10 {
+			got, err := r.ListServers(ctx, compute.ServerFilter{ProjectID: "p", Name: "^web-1$", Limit: 1, Marker: marker})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 {
+				break
+			}
+			paged, marker = append(paged, got[0].Name), got[0].ID
+		}
+		if fmt.Sprint(paged) != "[web-1]" {
+			t.Fatalf("paging by one through ^web-1$: %v", paged)
+		}
+		if _, err := r.ListServers(ctx, compute.ServerFilter{ProjectID: "p", Name: "a(b"}); !errors.Is(err, compute.ErrBadRequest) {
+			t.Fatalf("invalid pattern: %v", err)
+		}
+	})
+}

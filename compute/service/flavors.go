@@ -142,10 +142,21 @@ func (s *Service) ExtraSpec(ctx context.Context, c Caller, id, key string) (stri
 	return v, nil
 }
 
-// SetExtraSpecs adds or updates extra specs (admin); rule is the create or
-// update rule name, as the call was made.
-func (s *Service) SetExtraSpecs(ctx context.Context, c Caller, id, rule string, specs map[string]string) error {
-	if err := s.authorize(c, "os_compute_api:os-flavor-extra-specs:"+rule, nil); err != nil {
+// CreateExtraSpecs adds or overwrites extra specs (admin; POST
+// .../os-extra_specs).
+func (s *Service) CreateExtraSpecs(ctx context.Context, c Caller, id string, specs map[string]string) error {
+	return s.setExtraSpecs(ctx, c, id, "os_compute_api:os-flavor-extra-specs:create", specs)
+}
+
+// UpdateExtraSpec sets one extra spec (admin; PUT .../os-extra_specs/{key}).
+func (s *Service) UpdateExtraSpec(ctx context.Context, c Caller, id, key, value string) error {
+	return s.setExtraSpecs(ctx, c, id, "os_compute_api:os-flavor-extra-specs:update", map[string]string{key: value})
+}
+
+// setExtraSpecs adds or updates extra specs under rule, the policy rule
+// of the call.
+func (s *Service) setExtraSpecs(ctx context.Context, c Caller, id, rule string, specs map[string]string) error {
+	if err := s.authorize(c, rule, nil); err != nil {
 		return err
 	}
 	for k, v := range specs {

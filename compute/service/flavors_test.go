@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"imagestack/compute"
+	"imagestack/compute/computetest"
 	"imagestack/compute/service"
 )
 
@@ -18,9 +19,9 @@ func (k knownProjects) ProjectExists(_ context.Context, id string) (bool, error)
 	return slices.Contains(k, id), nil
 }
 
-func flavorIDs(t *testing.T, e *env, c service.Caller, scope service.FlavorScope) []string {
+func flavorIDs(t *testing.T, e *computetest.Setup, c service.Caller, scope service.FlavorScope) []string {
 	t.Helper()
-	list, err := e.svc.ListFlavors(context.Background(), c, compute.FlavorFilter{}, scope)
+	list, err := e.Service.ListFlavors(context.Background(), c, compute.FlavorFilter{}, scope)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,78 +36,78 @@ func flavorIDs(t *testing.T, e *env, c service.Caller, scope service.FlavorScope
 // project until an admin gives it access, as in Nova (404 on show, 400 on
 // boot, absent from lists), and again after the access is taken away.
 func TestPrivateFlavors(t *testing.T) {
-	e := setup(t, withProjects(knownProjects{"p", "q"}))
+	e := computetest.NewSetup(t, smallQuotas, computetest.WithProjects(knownProjects{"A", "q"}))
 	ctx := context.Background()
-	if _, err := e.svc.CreateFlavor(ctx, e.admin, compute.Flavor{ID: "priv", Name: "priv", RAM: 64, VCPUs: 1, Disk: 1, RxTxFactor: 1}); err != nil {
+	if _, err := e.Service.CreateFlavor(ctx, e.Admin, compute.Flavor{ID: "priv", Name: "priv", RAM: 64, VCPUs: 1, Disk: 1, RxTxFactor: 1}); err != nil {
 		t.Fatal(err)
 	}
 	boot := func() error {
-		_, err := e.svc.Create(ctx, e.member, service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "priv", MinCount: 1, MaxCount: 1})
+		_, err := e.Service.Create(ctx, e.Member, service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "priv", MinCount: 1, MaxCount: 1})
 		return err
 	}
 	hidden := func(when string) {
 		t.Helper()
-		if _, err := e.svc.GetFlavor(ctx, e.member, "priv"); !errors.Is(err, compute.ErrNotFound) {
+		if _, err := e.Service.GetFlavor(ctx, e.Member, "priv"); !errors.Is(err, compute.ErrNotFound) {
 			t.Fatalf("%s: show: %v", when, err)
 		}
 		if err := boot(); !errors.Is(err, compute.ErrBadRequest) || compute.Message(err) != "Flavor priv could not be found." {
 			t.Fatalf("%s: boot: %v", when, err)
 		}
-		if _, err := e.svc.ExtraSpecs(ctx, e.member, "priv"); !errors.Is(err, compute.ErrNotFound) {
+		if _, err := e.Service.ExtraSpecs(ctx, e.Member, "priv"); !errors.Is(err, compute.ErrNotFound) {
 			t.Fatalf("%s: extra specs: %v", when, err)
 		}
 		for _, scope := range []service.FlavorScope{service.FlavorsDefault, service.FlavorsAll, service.FlavorsPrivate} {
-			if ids := flavorIDs(t, e, e.member, scope); slices.Contains(ids, "priv") {
+			if ids := flavorIDs(t, e, e.Member, scope); slices.Contains(ids, "priv") {
 				t.Fatalf("%s: listed for the member (scope %d): %v", when, scope, ids)
 			}
 		}
 	}
 	hidden("before access")
-	if _, err := e.svc.AddFlavorAccess(ctx, e.member, "priv", "p"); !errors.Is(err, compute.ErrForbidden) {
+	if _, err := e.Service.AddFlavorAccess(ctx, e.Member, "priv", "A"); !errors.Is(err, compute.ErrForbidden) {
 		t.Fatalf("a member granting access: %v", err)
 	}
-	if _, err := e.svc.FlavorAccess(ctx, e.member, "priv"); !errors.Is(err, compute.ErrForbidden) {
+	if _, err := e.Service.FlavorAccess(ctx, e.Member, "priv"); !errors.Is(err, compute.ErrForbidden) {
 		t.Fatalf("a member listing access: %v", err)
 	}
-	if _, err := e.svc.AddFlavorAccess(ctx, e.admin, "priv", "nobody"); !errors.Is(err, compute.ErrBadRequest) {
+	if _, err := e.Service.AddFlavorAccess(ctx, e.Admin, "priv", "nobody"); !errors.Is(err, compute.ErrBadRequest) {
 		t.Fatalf("access for an unknown project: %v", err)
 	}
-	if _, err := e.svc.AddFlavorAccess(ctx, e.admin, "nope", "p"); !errors.Is(err, compute.ErrNotFound) {
+	if _, err := e.Service.AddFlavorAccess(ctx, e.Admin, "nope", "A"); !errors.Is(err, compute.ErrNotFound) {
 		t.Fatalf("access to an unknown flavor: %v", err)
 	}
-	got, err := e.svc.AddFlavorAccess(ctx, e.admin, "priv", "p")
-	if err != nil || !slices.Equal(got, []string{"p"}) {
+	got, err := e.Service.AddFlavorAccess(ctx, e.Admin, "priv", "A")
+	if err != nil || !slices.Equal(got, []string{"A"}) {
 		t.Fatalf("grant: %v %v", got, err)
 	}
-	if _, err := e.svc.AddFlavorAccess(ctx, e.admin, "priv", "p"); !errors.Is(err, compute.ErrConflict) {
+	if _, err := e.Service.AddFlavorAccess(ctx, e.Admin, "priv", "A"); !errors.Is(err, compute.ErrConflict) {
 		t.Fatalf("grant twice: %v", err)
 	}
-	if got, err := e.svc.FlavorAccess(ctx, e.admin, "priv"); err != nil || !slices.Equal(got, []string{"p"}) {
+	if got, err := e.Service.FlavorAccess(ctx, e.Admin, "priv"); err != nil || !slices.Equal(got, []string{"A"}) {
 		t.Fatalf("access list: %v %v", got, err)
 	}
-	if _, err := e.svc.FlavorAccess(ctx, e.admin, "42"); !errors.Is(err, compute.ErrNotFound) {
+	if _, err := e.Service.FlavorAccess(ctx, e.Admin, "42"); !errors.Is(err, compute.ErrNotFound) {
 		t.Fatalf("access list of a public flavor: %v", err)
 	}
-	if _, err := e.svc.GetFlavor(ctx, e.member, "priv"); err != nil {
+	if _, err := e.Service.GetFlavor(ctx, e.Member, "priv"); err != nil {
 		t.Fatalf("show with access: %v", err)
 	}
-	if ids := flavorIDs(t, e, e.member, service.FlavorsDefault); !slices.Contains(ids, "priv") || !slices.Contains(ids, "42") {
+	if ids := flavorIDs(t, e, e.Member, service.FlavorsDefault); !slices.Contains(ids, "priv") || !slices.Contains(ids, "42") {
 		t.Fatalf("list with access: %v", ids)
 	}
 	if err := boot(); err != nil {
 		t.Fatalf("boot with access: %v", err)
 	}
-	e.svc.Wait()
-	if ids := flavorIDs(t, e, e.admin, service.FlavorsDefault); slices.Contains(ids, "priv") {
+	e.Service.Wait()
+	if ids := flavorIDs(t, e, e.Admin, service.FlavorsDefault); slices.Contains(ids, "priv") {
 		t.Fatalf("an admin's default list holds another project's private flavor: %v", ids)
 	}
-	if ids := flavorIDs(t, e, e.admin, service.FlavorsPrivate); !slices.Equal(ids, []string{"priv"}) {
+	if ids := flavorIDs(t, e, e.Admin, service.FlavorsPrivate); !slices.Equal(ids, []string{"priv"}) {
 		t.Fatalf("an admin's private list: %v", ids)
 	}
-	if got, err := e.svc.RemoveFlavorAccess(ctx, e.admin, "priv", "p"); err != nil || len(got) != 0 {
+	if got, err := e.Service.RemoveFlavorAccess(ctx, e.Admin, "priv", "A"); err != nil || len(got) != 0 {
 		t.Fatalf("remove: %v %v", got, err)
 	}
-	if _, err := e.svc.RemoveFlavorAccess(ctx, e.admin, "priv", "p"); !errors.Is(err, compute.ErrNotFound) {
+	if _, err := e.Service.RemoveFlavorAccess(ctx, e.Admin, "priv", "A"); !errors.Is(err, compute.ErrNotFound) {
 		t.Fatalf("remove twice: %v", err)
 	}
 	hidden("after removal")
@@ -115,21 +116,21 @@ func TestPrivateFlavors(t *testing.T) {
 // TestZeroDiskFlavor: a zero-disk flavor (a disk of the image's own size)
 // is for admins only, as Nova's create:zero_disk_flavor rule says.
 func TestZeroDiskFlavor(t *testing.T) {
-	e := setup(t)
+	e := computetest.NewSetup(t, smallQuotas)
 	ctx := context.Background()
-	if _, err := e.svc.CreateFlavor(ctx, e.admin, compute.Flavor{ID: "zero", Name: "zero", RAM: 64, VCPUs: 1, Disk: 0, RxTxFactor: 1, IsPublic: true}); err != nil {
+	if _, err := e.Service.CreateFlavor(ctx, e.Admin, compute.Flavor{ID: "zero", Name: "zero", RAM: 64, VCPUs: 1, Disk: 0, RxTxFactor: 1, IsPublic: true}); err != nil {
 		t.Fatal(err)
 	}
 	req := service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "zero", MinCount: 1, MaxCount: 1}
-	if _, err := e.svc.Create(ctx, e.member, req); !errors.Is(err, compute.ErrForbidden) || !strings.Contains(compute.Message(err), "zero disk") {
+	if _, err := e.Service.Create(ctx, e.Member, req); !errors.Is(err, compute.ErrForbidden) || !strings.Contains(compute.Message(err), "zero disk") {
 		t.Fatalf("member: %v", err)
 	}
-	res, err := e.svc.Create(ctx, e.admin, req)
+	res, err := e.Service.Create(ctx, e.Admin, req)
 	if err != nil {
 		t.Fatalf("admin: %v", err)
 	}
-	e.svc.Wait()
-	if spec := e.hv.Spec(res.Servers[0].ID); spec.RootGB != 0 {
+	e.Service.Wait()
+	if spec := e.Hypervisor.Spec(res.Servers[0].ID); spec.RootGB != 0 {
 		t.Fatalf("spawned with %+v", spec)
 	}
 }
@@ -137,7 +138,7 @@ func TestZeroDiskFlavor(t *testing.T) {
 // TestFlavorInputLimits: what Nova's flavor schema refuses is 400 before
 // anything is stored.
 func TestFlavorInputLimits(t *testing.T) {
-	e := setup(t)
+	e := computetest.NewSetup(t, smallQuotas)
 	ctx := context.Background()
 	long := strings.Repeat("n", 256)
 	for name, f := range map[string]compute.Flavor{
@@ -151,7 +152,7 @@ func TestFlavorInputLimits(t *testing.T) {
 		"negative swap":    {Name: "f", RAM: 1, VCPUs: 1, Swap: -1, RxTxFactor: 1},
 		"zero rxtx_factor": {Name: "f", RAM: 1, VCPUs: 1},
 	} {
-		if _, err := e.svc.CreateFlavor(ctx, e.admin, f); !errors.Is(err, compute.ErrBadRequest) {
+		if _, err := e.Service.CreateFlavor(ctx, e.Admin, f); !errors.Is(err, compute.ErrBadRequest) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -160,11 +161,11 @@ func TestFlavorInputLimits(t *testing.T) {
 		"slash key":  {"a/b": "v"},
 		"long value": {"k": long},
 	} {
-		if err := e.svc.SetExtraSpecs(ctx, e.admin, "42", "create", specs); !errors.Is(err, compute.ErrBadRequest) {
+		if err := e.Service.CreateExtraSpecs(ctx, e.Admin, "42", specs); !errors.Is(err, compute.ErrBadRequest) {
 			t.Errorf("extra specs %s: %v", name, err)
 		}
 	}
-	if _, err := e.svc.AddFlavorAccess(ctx, e.admin, "42", long); !errors.Is(err, compute.ErrBadRequest) {
+	if _, err := e.Service.AddFlavorAccess(ctx, e.Admin, "42", long); !errors.Is(err, compute.ErrBadRequest) {
 		t.Errorf("long tenant: %v", err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	"imagestack/compute/computetest"
 	"imagestack/compute/service"
@@ -19,32 +18,32 @@ import (
 // background step, then holds the delete's Destroy, releases the step with
 // stepErr and returns the server as it is while the delete waits: a delete
 // has claimed it, so it must still show task_state deleting.
-func deleteDuring(t *testing.T, e *env, id string, gate *computetest.Gate, stepErr error) *compute.Server {
+func deleteDuring(t *testing.T, e *computetest.Setup, id string, gate *computetest.Gate, stepErr error) *compute.Server {
 	t.Helper()
 	gate.Entered(t)
-	destroy := e.hv.Hold("destroy")
-	if err := e.svc.Delete(context.Background(), e.member, id); err != nil {
+	destroy := e.Hypervisor.Hold("destroy")
+	if err := e.Service.Delete(context.Background(), e.Member, id); err != nil {
 		t.Fatal(err)
 	}
 	gate.Release(stepErr)
 	destroy.Entered(t)
-	sv := e.get(t, id)
+	sv := e.Get(t, id)
 	destroy.Release(nil)
-	e.svc.Wait()
+	e.Service.Wait()
 	return sv
 }
 
 // assertDeleted: the delete won, whatever ran before or after it.
-func assertDeleted(t *testing.T, e *env, id string, during *compute.Server) {
+func assertDeleted(t *testing.T, e *computetest.Setup, id string, during *compute.Server) {
 	t.Helper()
 	if during.TaskState != compute.TaskDeleting || during.VMState == compute.VMError {
 		t.Errorf("while the delete ran the server was %s (vm_state %s, task %q, fault %q), want task deleting",
 			during.Status(), during.VMState, during.TaskState, during.Fault)
 	}
-	if sv := e.get(t, id); sv.VMState != compute.VMDeleted || sv.TaskState != compute.TaskNone {
+	if sv := e.Get(t, id); sv.VMState != compute.VMDeleted || sv.TaskState != compute.TaskNone {
 		t.Errorf("after the delete: vm_state %s task %q fault %q", sv.VMState, sv.TaskState, sv.Fault)
 	}
-	if _, ok := e.hv.Domain(id); ok {
+	if _, ok := e.Hypervisor.Domain(id); ok {
 		t.Errorf("a domain is left after the delete")
 	}
 }
@@ -54,9 +53,9 @@ func assertDeleted(t *testing.T, e *env, id string, during *compute.Server) {
 func TestDeleteWinsOverBoot(t *testing.T) {
 	for name, spawnErr := range map[string]error{"boot succeeds": nil, "boot fails": errors.New("domain vanished")} {
 		t.Run(name, func(t *testing.T) {
-			e := setup(t)
-			spawn := e.hv.Hold("spawn")
-			res, err := e.svc.Create(context.Background(), e.member, service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: 1})
+			e := computetest.NewSetup(t, smallQuotas)
+			spawn := e.Hypervisor.Hold("spawn")
+			res, err := e.Service.Create(context.Background(), e.Member, service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,17 +72,23 @@ func TestDeleteWinsOverActions(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct {
 		op  string
-		act func(e *env, id string) error
+		act func(e *computetest.Setup, id string) error
 	}{
-		{"stop", func(e *env, id string) error { return e.svc.Stop(ctx, e.member, id) }},
-		{"reboot", func(e *env, id string) error { return e.svc.Reboot(ctx, e.member, id, true) }},
-		{"snapshot", func(e *env, id string) error { _, err := e.svc.CreateImage(ctx, e.member, id, "snap", nil); return err }},
-		{"rebuild", func(e *env, id string) error { _, err := e.svc.Rebuild(ctx, e.member, id, "img", nil); return err }},
+		{"stop", func(e *computetest.Setup, id string) error { return e.Service.Stop(ctx, e.Member, id) }},
+		{"reboot", func(e *computetest.Setup, id string) error { return e.Service.Reboot(ctx, e.Member, id, true) }},
+		{"snapshot", func(e *computetest.Setup, id string) error {
+			_, err := e.Service.CreateImage(ctx, e.Member, id, "snap", nil)
+			return err
+		}},
+		{"rebuild", func(e *computetest.Setup, id string) error {
+			_, err := e.Service.Rebuild(ctx, e.Member, id, "img", nil)
+			return err
+		}},
 	} {
 		t.Run(c.op, func(t *testing.T) {
-			e := setup(t)
-			id := e.boot(t, e.member).ID
-			gate := e.hv.Hold(c.op)
+			e := computetest.NewSetup(t, smallQuotas)
+			id := e.Boot(t, e.Member).ID
+			gate := e.Hypervisor.Hold(c.op)
 			if err := c.act(e, id); err != nil {
 				t.Fatal(err)
 			}
@@ -91,23 +96,23 @@ func TestDeleteWinsOverActions(t *testing.T) {
 		})
 	}
 	t.Run("queued behind the delete", func(t *testing.T) {
-		e := setup(t)
-		id := e.boot(t, e.member).ID
+		e := computetest.NewSetup(t, smallQuotas)
+		id := e.Boot(t, e.Member).ID
 		// A power-state read holds the server's operation lock, so the
 		// stop and the delete both queue behind it.
-		power := e.hv.Hold("power")
-		go e.svc.SyncServer(ctx, id, false)
+		power := e.Hypervisor.Hold("power")
+		go e.Service.SyncServer(ctx, id, false)
 		power.Entered(t)
-		if err := e.svc.Stop(ctx, e.member, id); err != nil {
+		if err := e.Service.Stop(ctx, e.Member, id); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.svc.Delete(ctx, e.member, id); err != nil {
+		if err := e.Service.Delete(ctx, e.Member, id); err != nil {
 			t.Fatal(err)
 		}
 		power.Release(nil)
-		e.svc.Wait()
+		e.Service.Wait()
 		assertDeleted(t, e, id, &compute.Server{TaskState: compute.TaskDeleting})
-		if calls := strings.Join(e.hv.Calls(), ","); strings.Contains(calls, "stop") {
+		if calls := strings.Join(e.Hypervisor.Calls(), ","); strings.Contains(calls, "stop") {
 			t.Errorf("the stop ran although a delete was accepted before it started: %s", calls)
 		}
 	})
@@ -115,23 +120,23 @@ func TestDeleteWinsOverActions(t *testing.T) {
 
 // TestDeleteTwice: a second delete while the first runs changes nothing.
 func TestDeleteTwice(t *testing.T) {
-	e := setup(t)
+	e := computetest.NewSetup(t, smallQuotas)
 	ctx := context.Background()
-	id := e.boot(t, e.member).ID
-	destroy := e.hv.Hold("destroy")
-	if err := e.svc.Delete(ctx, e.member, id); err != nil {
+	id := e.Boot(t, e.Member).ID
+	destroy := e.Hypervisor.Hold("destroy")
+	if err := e.Service.Delete(ctx, e.Member, id); err != nil {
 		t.Fatal(err)
 	}
 	destroy.Entered(t)
-	if err := e.svc.Delete(ctx, e.member, id); err != nil {
+	if err := e.Service.Delete(ctx, e.Member, id); err != nil {
 		t.Fatalf("second delete: %v", err)
 	}
 	destroy.Release(nil)
-	e.svc.Wait()
-	if n := strings.Count(strings.Join(e.hv.Calls(), ","), "destroy"); n != 1 {
+	e.Service.Wait()
+	if n := strings.Count(strings.Join(e.Hypervisor.Calls(), ","), "destroy"); n != 1 {
 		t.Fatalf("%d destroys", n)
 	}
-	if _, err := e.svc.Get(ctx, e.member, id); !errors.Is(err, compute.ErrNotFound) {
+	if _, err := e.Service.Get(ctx, e.Member, id); !errors.Is(err, compute.ErrNotFound) {
 		t.Fatalf("deleted server: %v", err)
 	}
 }
@@ -158,13 +163,12 @@ func (f *flakyServers) UpdateServer(ctx context.Context, sv *compute.Server) err
 func TestBootOutcomeRecordedWhenDatabaseReturns(t *testing.T) {
 	defer service.SetSettlePauses(5*time.Millisecond, 20*time.Millisecond)()
 	flaky := &flakyServers{}
-	e := setup(t, func(d *service.Deps, p *string) {
-		withDB(dbtest.OpenSQLite(t))(d, p)
-		flaky.ServerRepository = d.Servers
-		d.Servers = flaky
-	})
-	spawn := e.hv.Hold("spawn")
-	res, err := e.svc.Create(context.Background(), e.member, service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: 1})
+	e := computetest.NewSetup(t, smallQuotas, computetest.WithServers(func(r compute.ServerRepository) compute.ServerRepository {
+		flaky.ServerRepository = r
+		return flaky
+	}))
+	spawn := e.Hypervisor.Hold("spawn")
+	res, err := e.Service.Create(context.Background(), e.Member, service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,12 +181,12 @@ func TestBootOutcomeRecordedWhenDatabaseReturns(t *testing.T) {
 			t.Fatal("the boot never tried to record its outcome")
 		}
 	}
-	if sv := e.get(t, id); sv.Status() != "BUILD" {
+	if sv := e.Get(t, id); sv.Status() != "BUILD" {
 		t.Fatalf("while the database is down: %s", sv.Status())
 	}
 	flaky.down.Store(false)
-	e.svc.Wait()
-	if sv := e.get(t, id); sv.Status() != "ACTIVE" || sv.TaskState != compute.TaskNone {
+	e.Service.Wait()
+	if sv := e.Get(t, id); sv.Status() != "ACTIVE" || sv.TaskState != compute.TaskNone {
 		t.Fatalf("after the database came back: %s (task %q, fault %q)", sv.Status(), sv.TaskState, sv.Fault)
 	}
 }

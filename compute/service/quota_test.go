@@ -10,6 +10,7 @@ import (
 
 	"imagestack/common/db/dbtest"
 	"imagestack/compute"
+	"imagestack/compute/computetest"
 	"imagestack/compute/service"
 )
 
@@ -18,7 +19,7 @@ import (
 // more than the quota between them; the others are refused with 403.
 func TestConcurrentCreatesStayWithinQuota(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		e := setup(t, withDB(gdb), withQuotas(service.Quotas{Instances: 10, Cores: 100, RAM: 100000}))
+		e := computetest.NewSetup(t, computetest.WithDB(gdb), computetest.WithQuotas(service.Quotas{Instances: 10, Cores: 100, RAM: 100000}))
 		const callers = 8
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -27,7 +28,7 @@ func TestConcurrentCreatesStayWithinQuota(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := e.svc.Create(context.Background(), e.member,
+				res, err := e.Service.Create(context.Background(), e.Member,
 					service.CreateRequest{Name: "race", ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: 10})
 				mu.Lock()
 				defer mu.Unlock()
@@ -42,8 +43,8 @@ func TestConcurrentCreatesStayWithinQuota(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		e.svc.Wait()
-		list, err := e.svc.List(context.Background(), e.member, compute.ServerFilter{}, false, true)
+		e.Service.Wait()
+		list, err := e.Service.List(context.Background(), e.Member, compute.ServerFilter{}, false, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,16 +57,16 @@ func TestConcurrentCreatesStayWithinQuota(t *testing.T) {
 // TestQuotaCountsAreSafe: counts a client may send far beyond any quota
 // neither build that many servers nor overflow the quota arithmetic.
 func TestQuotaCountsAreSafe(t *testing.T) {
-	e := setup(t)
+	e := computetest.NewSetup(t, smallQuotas)
 	ctx := context.Background()
 	huge := int(^uint(0) >> 1)
-	res, err := e.svc.Create(ctx, e.member, service.CreateRequest{Name: "many", ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: huge})
+	res, err := e.Service.Create(ctx, e.Member, service.CreateRequest{Name: "many", ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: huge})
 	if err != nil || len(res.Servers) != 3 || res.Servers[2].Name != "many-3" {
 		t.Fatalf("max_count of MaxInt: %v %v", res, err)
 	}
-	e.svc.Wait()
+	e.Service.Wait()
 	for _, n := range []int{4, huge / 2, huge} {
-		_, err := e.svc.Create(ctx, e.member, service.CreateRequest{Name: "x", ImageRef: "img", FlavorRef: "42", MinCount: n, MaxCount: n})
+		_, err := e.Service.Create(ctx, e.Member, service.CreateRequest{Name: "x", ImageRef: "img", FlavorRef: "42", MinCount: n, MaxCount: n})
 		if !errors.Is(err, compute.ErrOverQuota) || compute.Message(err) == "" {
 			t.Fatalf("min_count %d: %v", n, err)
 		}

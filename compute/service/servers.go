@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"math"
+	"regexp"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -74,43 +75,9 @@ func (s *Service) checkImageFits(ctx context.Context, c Caller, imageRef string,
 // MinCount. The quota check and the insert are one step per project, so
 // concurrent creates never exceed the quota between them.
 func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*CreateResult, error) {
-	if err := s.authorize(c, "os_compute_api:servers:create", nil); err != nil {
-		return nil, err
-	}
-	if err := checkName("name", req.Name); err != nil {
-		return nil, err
-	}
-	if err := checkMetadata("metadata", req.Metadata); err != nil {
-		return nil, err
-	}
-	if req.MinCount < 1 || req.MaxCount < req.MinCount {
-		return nil, compute.Errorf(compute.ErrBadRequest, "min_count must be >= 1 and max_count >= min_count.")
-	}
-	f, err := s.visibleFlavor(ctx, c, req.FlavorRef)
-	if errors.Is(err, compute.ErrNotFound) {
-		return nil, compute.Errorf(compute.ErrBadRequest, "Flavor %s could not be found.", compute.Clip(req.FlavorRef))
-	}
+	f, err := s.checkCreate(ctx, c, req)
 	if err != nil {
 		return nil, err
-	}
-	if f.Disk == 0 && !s.authz.Enforce("os_compute_api:servers:create:zero_disk_flavor", policy.Target{"project_id": c.Creds.ProjectID}, c.Creds) {
-		// Nova's guard: a zero-disk flavor gives the server a disk of the
-		// image's own size, however large the image says it is.
-		return nil, compute.Errorf(compute.ErrForbidden, "Only volume-backed servers are allowed for flavors with zero disk.")
-	}
-	if _, err := s.checkImageFits(ctx, c, req.ImageRef, f); err != nil {
-		return nil, err
-	}
-	if req.KeyName != "" {
-		if _, err := s.KeyPairs.GetKeyPair(ctx, c.Creds.UserID, req.KeyName); err != nil {
-			if errors.Is(err, compute.ErrNotFound) {
-				return nil, compute.Errorf(compute.ErrBadRequest, "Invalid key_name provided.")
-			}
-			return nil, err
-		}
-	}
-	if s.Hypervisor == nil {
-		return nil, compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
 	}
 	res := &CreateResult{ReservationID: "r-" + randomHex(4), AdminPass: randomHex(6)}
 	// No more servers than the instance quota can ever be stored, whatever
@@ -133,6 +100,51 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 		s.background(sv.ID, func(ctx context.Context) { s.boot(ctx, c, sv.ID) })
 	}
 	return res, nil
+}
+
+// checkCreate applies Nova's rules to a create request: policy, inputs,
+// the flavor (returned) and image the caller may use, the key pair, and a
+// hypervisor to boot on.
+func (s *Service) checkCreate(ctx context.Context, c Caller, req CreateRequest) (compute.Flavor, error) {
+	if err := s.authorize(c, "os_compute_api:servers:create", nil); err != nil {
+		return compute.Flavor{}, err
+	}
+	if err := checkName("name", req.Name); err != nil {
+		return compute.Flavor{}, err
+	}
+	if err := checkMetadata("metadata", req.Metadata); err != nil {
+		return compute.Flavor{}, err
+	}
+	if req.MinCount < 1 || req.MaxCount < req.MinCount {
+		return compute.Flavor{}, compute.Errorf(compute.ErrBadRequest, "min_count must be >= 1 and max_count >= min_count.")
+	}
+	f, err := s.visibleFlavor(ctx, c, req.FlavorRef)
+	if errors.Is(err, compute.ErrNotFound) {
+		return compute.Flavor{}, compute.Errorf(compute.ErrBadRequest, "Flavor %s could not be found.", compute.Clip(req.FlavorRef))
+	}
+	if err != nil {
+		return compute.Flavor{}, err
+	}
+	if f.Disk == 0 && !s.authz.Enforce("os_compute_api:servers:create:zero_disk_flavor", policy.Target{"project_id": c.Creds.ProjectID}, c.Creds) {
+		// Nova's guard: a zero-disk flavor gives the server a disk of the
+		// image's own size, however large the image says it is.
+		return compute.Flavor{}, compute.Errorf(compute.ErrForbidden, "Only volume-backed servers are allowed for flavors with zero disk.")
+	}
+	if _, err := s.checkImageFits(ctx, c, req.ImageRef, f); err != nil {
+		return compute.Flavor{}, err
+	}
+	if req.KeyName != "" {
+		if _, err := s.KeyPairs.GetKeyPair(ctx, c.Creds.UserID, req.KeyName); err != nil {
+			if errors.Is(err, compute.ErrNotFound) {
+				return compute.Flavor{}, compute.Errorf(compute.ErrBadRequest, "Invalid key_name provided.")
+			}
+			return compute.Flavor{}, err
+		}
+	}
+	if s.Hypervisor == nil {
+		return compute.Flavor{}, compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
+	}
+	return f, nil
 }
 
 // numbered is name-i, the name cut short if need be so that it stays
@@ -211,10 +223,13 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (*compute.Server
 	return sv, nil
 }
 
-// List returns the caller's servers (admins: all projects with
-// allTenants); detail says which of Nova's list rules apply (GET
+// List returns a page of the caller's servers (admins: all projects with
+// allTenants) matching f, its name pattern included; detail says which of Nova's list rules apply (GET
 // /servers/detail has rules of its own).
 func (s *Service) List(ctx context.Context, c Caller, f compute.ServerFilter, allTenants, detail bool) ([]*compute.Server, error) {
+	if _, err := regexp.Compile(f.Name); err != nil {
+		return nil, compute.Errorf(compute.ErrBadRequest, "Invalid regular expression for name filter: %s", f.Name)
+	}
 	rule := "os_compute_api:servers:index"
 	if detail {
 		rule = "os_compute_api:servers:detail"

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"imagestack/compute"
+	"imagestack/compute/computetest"
 	"imagestack/compute/service"
 )
 
@@ -23,11 +24,11 @@ func metadataOf(n int, value string) map[string]string {
 // rebuild and createImage too, with Nova's statuses (400 for a malformed
 // item, 403 beyond 128 items).
 func TestServerInputLimits(t *testing.T) {
-	e := setup(t)
+	e := computetest.NewSetup(t, smallQuotas)
 	ctx := context.Background()
 	long := strings.Repeat("é", 256)
 	create := func(name string, md map[string]string) error {
-		_, err := e.svc.Create(ctx, e.member, service.CreateRequest{Name: name, ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: 1, Metadata: md})
+		_, err := e.Service.Create(ctx, e.Member, service.CreateRequest{Name: name, ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: 1, Metadata: md})
 		return err
 	}
 	for name, c := range map[string]struct {
@@ -53,27 +54,27 @@ func TestServerInputLimits(t *testing.T) {
 	if err := create(strings.Repeat("é", 255), metadataOf(128, strings.Repeat("é", 255))); err != nil {
 		t.Fatalf("at the limits: %v", err)
 	}
-	e.svc.Wait()
-	list, _ := e.svc.List(ctx, e.member, compute.ServerFilter{}, false, true)
+	e.Service.Wait()
+	list, _ := e.Service.List(ctx, e.Member, compute.ServerFilter{}, false, true)
 	if len(list) != 1 {
 		t.Fatalf("refused creates stored servers: %d", len(list))
 	}
 	id := list[0].ID
 	for name, n := range map[string]string{"long": long, "empty": "", "trailing space": "vm "} {
-		if _, err := e.svc.Rebuild(ctx, e.member, id, "img", &n); !errors.Is(err, compute.ErrBadRequest) {
+		if _, err := e.Service.Rebuild(ctx, e.Member, id, "img", &n); !errors.Is(err, compute.ErrBadRequest) {
 			t.Errorf("rebuild with a %s name: %v", name, err)
 		}
 	}
-	if _, err := e.svc.CreateImage(ctx, e.member, id, long, nil); !errors.Is(err, compute.ErrBadRequest) {
+	if _, err := e.Service.CreateImage(ctx, e.Member, id, long, nil); !errors.Is(err, compute.ErrBadRequest) {
 		t.Errorf("snapshot with a long name: %v", err)
 	}
-	if _, err := e.svc.CreateImage(ctx, e.member, id, "snap", map[string]string{"k": long}); !errors.Is(err, compute.ErrBadRequest) {
+	if _, err := e.Service.CreateImage(ctx, e.Member, id, "snap", map[string]string{"k": long}); !errors.Is(err, compute.ErrBadRequest) {
 		t.Errorf("snapshot with a long property: %v", err)
 	}
-	if _, err := e.svc.SetMetadata(ctx, e.member, id, "create", map[string]string{"more": "v"}, false); !errors.Is(err, compute.ErrOverQuota) {
+	if _, err := e.Service.SetMetadata(ctx, e.Member, id, map[string]string{"more": "v"}); !errors.Is(err, compute.ErrOverQuota) {
 		t.Errorf("a 129th item: %v", err)
 	}
-	if sv := e.get(t, id); sv.TaskState != compute.TaskNone || len(sv.Metadata) != 128 {
+	if sv := e.Get(t, id); sv.TaskState != compute.TaskNone || len(sv.Metadata) != 128 {
 		t.Fatalf("refused calls changed the server: %+v", sv)
 	}
 }
@@ -81,15 +82,15 @@ func TestServerInputLimits(t *testing.T) {
 // TestConsoleOutput: at most the newest 100 KiB, then the last length
 // lines (0: none, -1 or none given: all), control characters removed.
 func TestConsoleOutput(t *testing.T) {
-	e := setup(t)
+	e := computetest.NewSetup(t, smallQuotas)
 	ctx := context.Background()
-	id := e.boot(t, e.member).ID
+	id := e.Boot(t, e.Member).ID
 	var log strings.Builder
 	for i := range 20000 {
 		fmt.Fprintf(&log, "line %05d\r\n", i) // 12 bytes a line
 	}
 	log.WriteString("\x1b[0mlast\x00 line, no newline")
-	e.hv.SetConsole(id, []byte(log.String()))
+	e.Hypervisor.SetConsole(id, []byte(log.String()))
 	n := func(v int) *int { return &v }
 	for name, c := range map[string]struct {
 		length     *int
@@ -105,7 +106,7 @@ func TestConsoleOutput(t *testing.T) {
 		"a lot":  {n(1 << 40), "", 0, compute.MaxConsoleBytes, "[0mlast line, no newline"},
 		"beyond": {n(50000), "", 0, compute.MaxConsoleBytes, "[0mlast line, no newline"},
 	} {
-		out, err := e.svc.ConsoleOutput(ctx, e.member, id, c.length)
+		out, err := e.Service.ConsoleOutput(ctx, e.Member, id, c.length)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -116,7 +117,7 @@ func TestConsoleOutput(t *testing.T) {
 			t.Errorf("%s: %q", name, out)
 		}
 	}
-	if _, err := e.svc.ConsoleOutput(ctx, e.member, id, n(-2)); !errors.Is(err, compute.ErrBadRequest) {
+	if _, err := e.Service.ConsoleOutput(ctx, e.Member, id, n(-2)); !errors.Is(err, compute.ErrBadRequest) {
 		t.Errorf("length -2: %v", err)
 	}
 }
@@ -124,20 +125,20 @@ func TestConsoleOutput(t *testing.T) {
 // TestListPoliciesEnforced: GET /servers/detail and one extra spec have
 // rules of their own, as in Nova.
 func TestListPoliciesEnforced(t *testing.T) {
-	e := setup(t, withPolicy(t, `"os_compute_api:servers:detail": "!"
+	e := computetest.NewSetup(t, smallQuotas, computetest.WithPolicy(`"os_compute_api:servers:detail": "!"
 "os_compute_api:os-flavor-extra-specs:show": "!"
 `))
 	ctx := context.Background()
-	if _, err := e.svc.List(ctx, e.member, compute.ServerFilter{}, false, true); !errors.Is(err, compute.ErrForbidden) {
+	if _, err := e.Service.List(ctx, e.Member, compute.ServerFilter{}, false, true); !errors.Is(err, compute.ErrForbidden) {
 		t.Errorf("detail denied: %v", err)
 	}
-	if _, err := e.svc.List(ctx, e.member, compute.ServerFilter{}, false, false); err != nil {
+	if _, err := e.Service.List(ctx, e.Member, compute.ServerFilter{}, false, false); err != nil {
 		t.Errorf("index allowed: %v", err)
 	}
-	if _, err := e.svc.ExtraSpec(ctx, e.admin, "42", "k"); !errors.Is(err, compute.ErrForbidden) {
+	if _, err := e.Service.ExtraSpec(ctx, e.Admin, "42", "k"); !errors.Is(err, compute.ErrForbidden) {
 		t.Errorf("extra spec show denied: %v", err)
 	}
-	if _, err := e.svc.ExtraSpecs(ctx, e.member, "42"); err != nil {
+	if _, err := e.Service.ExtraSpecs(ctx, e.Member, "42"); err != nil {
 		t.Errorf("extra specs index allowed: %v", err)
 	}
 }

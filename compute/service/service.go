@@ -108,9 +108,6 @@ func (s *Service) authorize(c Caller, rule string, target policy.Target) error {
 	return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
 }
 
-// Authorize checks a project-level rule for the caller (403 on denial).
-func (s *Service) Authorize(c Caller, rule string) error { return s.authorize(c, rule, nil) }
-
 // EnsureDefaultFlavors creates the default flavors when none exists yet.
 func (s *Service) EnsureDefaultFlavors(ctx context.Context, defaults []compute.Flavor) error {
 	n, err := s.flavors.CountFlavors(ctx)

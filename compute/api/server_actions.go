@@ -1,0 +1,159 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"imagestack/common/httpx"
+	"imagestack/compute"
+	"imagestack/compute/service"
+)
+
+// serverActionFunc runs one server action: it decodes the action's value
+// (body), calls the service and writes the answer.
+type serverActionFunc func(a *API, w http.ResponseWriter, r *http.Request, id string, body json.RawMessage)
+
+// serverActions is the table of POST /servers/{id}/action, by action name
+// (the body's one key). A new action is one entry here and, for most, a
+// service method.
+var serverActions = map[string]serverActionFunc{
+	"os-start":            accepted((*service.Service).Start),
+	"os-stop":             accepted((*service.Service).Stop),
+	"reboot":              (*API).rebootServer,
+	"os-getConsoleOutput": (*API).showConsoleOutput,
+	"rebuild":             (*API).rebuildServer,
+	"createImage":         (*API).createServerImage,
+}
+
+// serverAction answers POST /servers/{id}/action from the action table.
+func (a *API) serverAction(w http.ResponseWriter, r *http.Request) {
+	name, raw, ok := decodeAction(w, r)
+	if !ok {
+		return
+	}
+	act, ok := serverActions[name]
+	if !ok {
+		badRequest(w, r, "There is no such action: "+compute.Clip(name))
+		return
+	}
+	act(a, w, r, mux.Vars(r)["server_id"], raw)
+}
+
+// accepted is an action that takes no arguments and answers 202.
+func accepted(call func(*service.Service, context.Context, service.Caller, string) error) serverActionFunc {
+	return func(a *API, w http.ResponseWriter, r *http.Request, id string, _ json.RawMessage) {
+		if err := call(a.svc, r.Context(), a.caller(r), id); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}
+}
+
+// rebootServer answers {"reboot": {"type": "SOFT"|"HARD"}}.
+func (a *API) rebootServer(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
+	var rb struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(raw, &rb) != nil || (rb.Type != "SOFT" && rb.Type != "HARD") {
+		badRequest(w, r, "Invalid input for field/attribute type: must be SOFT or HARD.")
+		return
+	}
+	if err := a.svc.Reboot(r.Context(), a.caller(r), id, rb.Type == "HARD"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// showConsoleOutput answers {"os-getConsoleOutput": {"length": n}}.
+func (a *API) showConsoleOutput(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
+	length, ok := consoleLength(raw)
+	if !ok {
+		badRequest(w, r, "Invalid input for field/attribute length. It must be an integer >= -1 or null.")
+		return
+	}
+	out, err := a.svc.ConsoleOutput(r.Context(), a.caller(r), id, length)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"output": out})
+}
+
+// rebuildServer answers {"rebuild": {"imageRef": ..., "name": ...}} with
+// the server and a new adminPass.
+func (a *API) rebuildServer(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
+	var rb struct {
+		ImageRef string  `json:"imageRef"`
+		Name     *string `json:"name"`
+	}
+	if json.Unmarshal(raw, &rb) != nil || rb.ImageRef == "" {
+		badRequest(w, r, "Invalid input for field/attribute imageRef: 'imageRef' is a required property")
+		return
+	}
+	sv, err := a.svc.Rebuild(r.Context(), a.caller(r), id, rb.ImageRef, rb.Name)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	view := a.serverDetail(sv)
+	view["adminPass"] = randomPass()
+	httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"server": view})
+}
+
+// createServerImage answers {"createImage": {"name", "metadata"}} with the
+// new image's Location.
+func (a *API) createServerImage(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
+	var ci struct {
+		Name     string            `json:"name"`
+		Metadata map[string]string `json:"metadata"`
+	}
+	if json.Unmarshal(raw, &ci) != nil {
+		badRequest(w, r, "Invalid input for field/attribute createImage.")
+		return
+	}
+	imageID, err := a.svc.CreateImage(r.Context(), a.caller(r), id, ci.Name, ci.Metadata)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", a.imageURL+"/v2/images/"+imageID)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// randomPass is the adminPass Nova returns on rebuild (no guest agent here
+// applies it; clients only display it).
+func randomPass() string {
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// consoleLength reads os-getConsoleOutput's length: an integer, a digit
+// string or null (nil: all the output).
+func consoleLength(raw json.RawMessage) (*int, bool) {
+	var co struct {
+		Length json.RawMessage `json:"length"`
+	}
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &co); err != nil {
+			return nil, false
+		}
+	}
+	if len(co.Length) == 0 || string(co.Length) == "null" {
+		return nil, true
+	}
+	v, ok := stringOrNumber(co.Length)
+	n, err := strconv.Atoi(v)
+	if !ok || err != nil || n < -1 {
+		return nil, false
+	}
+	return &n, true
+}

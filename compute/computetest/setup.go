@@ -1,0 +1,190 @@
+package computetest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"imagestack/common/db/dbtest"
+	"imagestack/compute"
+	"imagestack/compute/api"
+	computedb "imagestack/compute/db"
+	"imagestack/compute/imagecache"
+	"imagestack/compute/service"
+	"imagestack/policy"
+	"imagestack/policy/keystone/keystonetest"
+)
+
+// The callers every setup has: a member of project A and an admin of
+// project Z. With WithAPI the tokens "member" and "admin" stand for them.
+var (
+	MemberCreds = policy.Credentials{UserID: "u-A", ProjectID: "A", Roles: []string{"member", "reader"}}
+	AdminCreds  = policy.Credentials{UserID: "u-Z", ProjectID: "Z", Roles: []string{"admin", "member", "reader"}}
+)
+
+// Setup is a compute service over a real repository (a fresh SQLite
+// database unless WithDB), the fake hypervisor and image service, Nova's
+// default flavors and policy, and, with WithAPI, the compute API serving it.
+type Setup struct {
+	Service    *service.Service
+	Hypervisor *Hypervisor // nil WithoutHypervisor
+	Images     *Images
+	Repo       *computedb.Repo
+	// Member and Admin are the callers of MemberCreds and AdminCreds.
+	Member, Admin service.Caller
+	// Server serves the compute API (WithAPI only); its URL is the API's
+	// public root, so links point back at it.
+	Server *httptest.Server
+	Log    *slog.Logger
+}
+
+// Option changes what NewSetup builds.
+type Option func(*config)
+
+type config struct {
+	gdb          *gorm.DB
+	quotas       service.Quotas
+	policyYAML   string
+	projects     compute.Projects
+	noHypervisor bool
+	wrapServers  func(compute.ServerRepository) compute.ServerRepository
+	api          bool
+}
+
+// WithDB runs the service over gdb instead of a fresh SQLite database.
+func WithDB(gdb *gorm.DB) Option { return func(c *config) { c.gdb = gdb } }
+
+// WithQuotas sets the project quotas (default: Nova's).
+func WithQuotas(q service.Quotas) Option { return func(c *config) { c.quotas = q } }
+
+// WithPolicy overrides Nova's default rules with a policy file's YAML.
+func WithPolicy(yaml string) Option { return func(c *config) { c.policyYAML = yaml } }
+
+// WithProjects makes flavor access check project ids against p.
+func WithProjects(p compute.Projects) Option { return func(c *config) { c.projects = p } }
+
+// WithoutHypervisor builds a host without a hypervisor, as when libvirt is
+// unreachable at start-up.
+func WithoutHypervisor() Option { return func(c *config) { c.noHypervisor = true } }
+
+// WithServers puts wrap's repository between the service and the servers
+// table (to inject failures).
+func WithServers(wrap func(compute.ServerRepository) compute.ServerRepository) Option {
+	return func(c *config) { c.wrapServers = wrap }
+}
+
+// WithAPI serves the compute API over the service in Setup.Server.
+func WithAPI() Option { return func(c *config) { c.api = true } }
+
+// NewSetup builds a compute service for a test; background work ends
+// before the test's other cleanups run.
+func NewSetup(t testing.TB, opts ...Option) *Setup {
+	t.Helper()
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.gdb == nil {
+		cfg.gdb = dbtest.OpenSQLite(t)
+	}
+	s := &Setup{Images: &Images{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	repo, err := computedb.New(cfg.gdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Repo = repo
+	cache, err := imagecache.New(t.TempDir(), s.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Images: s.Images, Cache: cache,
+		Projects: cfg.projects, Quotas: cfg.quotas, SnapshotDir: t.TempDir()}
+	if !cfg.noHypervisor {
+		s.Hypervisor = NewHypervisor()
+		deps.Hypervisor = s.Hypervisor
+	}
+	if cfg.wrapServers != nil {
+		deps.Servers = cfg.wrapServers(deps.Servers)
+	}
+	s.Service = service.New(deps, DefinedRules(t, enforcer(t, cfg.policyYAML)), s.Log)
+	t.Cleanup(s.Service.Wait)
+	if err := s.Service.EnsureDefaultFlavors(context.Background(), compute.DefaultFlavors); err != nil {
+		t.Fatal(err)
+	}
+	s.Member, s.Admin = s.Service.NewCaller(MemberCreds), s.Service.NewCaller(AdminCreds)
+	if cfg.api {
+		s.serveAPI(t)
+	}
+	return s
+}
+
+// enforcer is Nova's policy, with yaml's rules over the defaults.
+func enforcer(t testing.TB, yaml string) *policy.Enforcer {
+	t.Helper()
+	path := ""
+	if yaml != "" {
+		path = filepath.Join(t.TempDir(), "policy.yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enf, err := policy.NewEnforcer(path, compute.PolicyDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enf
+}
+
+func (s *Setup) serveAPI(t testing.TB) {
+	// keystonetest's tokens are of user "u-<project>", as the credentials.
+	toks := keystonetest.Tokens{"member": keystonetest.Token(MemberCreds.ProjectID, MemberCreds.Roles...),
+		"admin": keystonetest.Token(AdminCreds.ProjectID, AdminCreds.Roles...)}
+	s.Server = httptest.NewServer(nil)
+	s.Server.Config.Handler = api.New(s.Service, toks, s.Server.URL, "http://image", "http://identity", s.Log).Handler()
+	t.Cleanup(s.Server.Close)
+}
+
+// Boot creates one m1.nano server of the image "img" for c and waits for
+// its boot to end.
+func (s *Setup) Boot(t testing.TB, c service.Caller) *compute.Server {
+	t.Helper()
+	res, err := s.Service.Create(context.Background(), c, service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "42", MinCount: 1, MaxCount: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Service.Wait()
+	return s.Get(t, res.Servers[0].ID)
+}
+
+// Get reads a server as stored, deleted ones included.
+func (s *Setup) Get(t testing.TB, id string) *compute.Server {
+	t.Helper()
+	sv, err := s.Repo.GetServer(context.Background(), id)
+	if err != nil {
+		t.Fatalf("server %s: %v", id, err)
+	}
+	return sv
+}
+
+// WaitTask waits until a server's task_state is task.
+func (s *Setup) WaitTask(t testing.TB, id, task string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		sv := s.Get(t, id)
+		if sv.TaskState == task {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task_state %q never reached (now %+v)", task, sv)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
