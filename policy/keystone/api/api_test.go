@@ -29,12 +29,26 @@ func newEnv(t *testing.T, opts ...keystonetest.Option) *env {
 // do sends a request and decodes a JSON answer (if any) into a generic map.
 func (e *env) do(method, path, token string, body any, hdr ...string) (*http.Response, map[string]any) {
 	e.t.Helper()
+	resp, raw := send(e.t, e.url+path, method, token, body, hdr...)
+	var m map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &m); err != nil {
+			e.t.Fatalf("%s %s: body is not JSON: %q", method, path, raw)
+		}
+	}
+	return resp, m
+}
+
+// send sends body (if any) as JSON with the token and extra header pairs,
+// and returns the response with its whole body read.
+func send(t *testing.T, url, method, token string, body any, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, e.url+path, rd)
+	req, _ := http.NewRequest(method, url, rd)
 	if token != "" {
 		req.Header.Set("X-Auth-Token", token)
 	}
@@ -43,17 +57,11 @@ func (e *env) do(method, path, token string, body any, hdr ...string) (*http.Res
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &m); err != nil {
-			e.t.Fatalf("%s %s: body is not JSON: %q", method, path, raw)
-		}
-	}
-	return resp, m
+	return resp, raw
 }
 
 func passwordAuth(user, pw, project string) map[string]any {
