@@ -53,29 +53,33 @@ func (a *API) listRoleAssignments(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]any, len(as))
-	for i, ra := range as {
-		out[i] = a.assignmentView(ra, query.Names)
-	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"role_assignments": out, "links": a.collectionLinks(r)})
+	view := func(ra keystone.RoleAssignment) assignmentView { return a.assignmentView(ra, query.Names) }
+	writeJSON(w, r, http.StatusOK, struct {
+		RoleAssignments []assignmentView `json:"role_assignments"`
+		Links           listLinks        `json:"links"`
+	}{listOf(as, view), a.collectionLinks(r)})
 }
 
 // assignmentView renders one role assignment, with names when asked for.
-func (a *API) assignmentView(ra keystone.RoleAssignment, names bool) map[string]any {
-	role := map[string]any{"id": ra.RoleID}
-	user := map[string]any{"id": ra.UserID}
-	target := map[string]any{"id": ra.TargetID}
+func (a *API) assignmentView(ra keystone.RoleAssignment, names bool) assignmentView {
+	v := assignmentView{Role: assignee{ID: ra.RoleID}, User: assignee{ID: ra.UserID}}
+	target := &assignee{ID: ra.TargetID}
 	if names {
-		role["name"], user["name"], target["name"] = ra.RoleName, ra.UserName, ra.TargetName
-		user["domain"] = map[string]any{"id": ra.UserDomain.ID, "name": ra.UserDomain.Name}
+		v.Role.Name, v.User.Name, target.Name = &ra.RoleName, &ra.UserName, &ra.TargetName
+		v.User.Domain = &ref{ID: ra.UserDomain.ID, Name: ra.UserDomain.Name}
 		if ra.TargetType == keystone.TargetProject {
-			target["domain"] = map[string]any{"id": ra.TargetDomain.ID, "name": ra.TargetDomain.Name}
+			target.Domain = &ref{ID: ra.TargetDomain.ID, Name: ra.TargetDomain.Name}
 		}
 	}
-	link := a.baseURL + "/v3/" + ra.TargetType + "s/" + ra.TargetID + "/users/" + ra.UserID + "/roles/"
-	links := map[string]any{"assignment": link + ra.RoleID}
-	if ra.PriorRoleID != "" {
-		links = map[string]any{"assignment": link + ra.PriorRoleID, "prior_role": a.baseURL + "/v3/roles/" + ra.PriorRoleID}
+	if ra.TargetType == keystone.TargetProject {
+		v.Scope.Project = target
+	} else {
+		v.Scope.Domain = target
 	}
-	return map[string]any{"role": role, "user": user, "scope": map[string]any{ra.TargetType: target}, "links": links}
+	link := a.baseURL + "/v3/" + ra.TargetType + "s/" + ra.TargetID + "/users/" + ra.UserID + "/roles/"
+	v.Links.Assignment = link + ra.RoleID
+	if ra.PriorRoleID != "" {
+		v.Links = assignmentLinks{Assignment: link + ra.PriorRoleID, PriorRole: a.baseURL + "/v3/roles/" + ra.PriorRoleID}
+	}
+	return v
 }

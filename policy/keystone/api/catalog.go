@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"imagestack/policy/keystone"
+)
 
 // listServices answers GET /v3/services from the configured catalog.
 func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
@@ -9,12 +13,13 @@ func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, s := range cat {
-		out = append(out, map[string]any{"id": s.ID, "type": s.Type, "name": s.Name, "enabled": true,
-			"links": a.selfLink("/v3/services/" + s.ID)})
+	view := func(s keystone.CatalogEntry) serviceView {
+		return serviceView{ID: s.ID, Type: s.Type, Name: s.Name, Enabled: true, Links: a.selfLink("/v3/services/" + s.ID)}
 	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"services": out, "links": a.collectionLinks(r)})
+	writeJSON(w, r, http.StatusOK, struct {
+		Services []serviceView `json:"services"`
+		Links    listLinks     `json:"links"`
+	}{listOf(cat, view), a.collectionLinks(r)})
 }
 
 // listEndpoints answers GET /v3/endpoints from the configured catalog.
@@ -24,15 +29,18 @@ func (a *API) listEndpoints(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
+	out := []endpointView{}
 	for _, s := range cat {
 		for _, e := range s.Endpoints {
-			out = append(out, map[string]any{"id": e.ID, "interface": e.Interface, "region": e.Region,
-				"region_id": e.RegionID, "url": e.URL, "service_id": s.ID, "enabled": true,
-				"links": a.selfLink("/v3/endpoints/" + e.ID)})
+			out = append(out, endpointView{ID: e.ID, Interface: e.Interface, Region: e.Region,
+				RegionID: e.RegionID, URL: e.URL, ServiceID: s.ID, Enabled: true,
+				Links: a.selfLink("/v3/endpoints/" + e.ID)})
 		}
 	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"endpoints": out, "links": a.collectionLinks(r)})
+	writeJSON(w, r, http.StatusOK, struct {
+		Endpoints []endpointView `json:"endpoints"`
+		Links     listLinks      `json:"links"`
+	}{out, a.collectionLinks(r)})
 }
 
 // listRegions answers GET /v3/regions: the one configured region.
@@ -42,9 +50,11 @@ func (a *API) listRegions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]any, len(regions))
-	for i, region := range regions {
-		out[i] = map[string]any{"id": region, "description": "", "parent_region_id": nil, "links": a.selfLink("/v3/regions/" + region)}
+	view := func(region string) regionView {
+		return regionView{ID: region, Links: a.selfLink("/v3/regions/" + region)}
 	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"regions": out, "links": a.collectionLinks(r)})
+	writeJSON(w, r, http.StatusOK, struct {
+		Regions []regionView `json:"regions"`
+		Links   listLinks    `json:"links"`
+	}{listOf(regions, view), a.collectionLinks(r)})
 }

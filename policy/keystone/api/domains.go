@@ -8,11 +8,9 @@ import (
 	"imagestack/policy/keystone"
 )
 
-func (a *API) domainView(d keystone.Domain) map[string]any {
-	return map[string]any{
-		"id": d.ID, "name": d.Name, "description": d.Description, "enabled": d.Enabled,
-		"tags": []string{}, "options": map[string]any{}, "links": a.selfLink("/v3/domains/" + d.ID),
-	}
+func (a *API) domainView(d keystone.Domain) domainView {
+	return domainView{ID: d.ID, Name: d.Name, Description: d.Description, Enabled: d.Enabled,
+		Tags: []string{}, Options: options{}, Links: a.selfLink("/v3/domains/" + d.ID)}
 }
 
 func (a *API) listDomains(w http.ResponseWriter, r *http.Request) {
@@ -26,11 +24,10 @@ func (a *API) renderDomains(w http.ResponseWriter, r *http.Request, ds []keyston
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]any, len(ds))
-	for i, d := range ds {
-		out[i] = a.domainView(d)
-	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"domains": out, "links": a.collectionLinks(r)})
+	writeJSON(w, r, http.StatusOK, struct {
+		Domains []domainView `json:"domains"`
+		Links   listLinks    `json:"links"`
+	}{listOf(ds, a.domainView), a.collectionLinks(r)})
 }
 
 func (a *API) showDomain(w http.ResponseWriter, r *http.Request) {
@@ -39,5 +36,7 @@ func (a *API) showDomain(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"domain": a.domainView(d)})
+	writeJSON(w, r, http.StatusOK, struct {
+		Domain domainView `json:"domain"`
+	}{a.domainView(d)})
 }

@@ -33,9 +33,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, status int, mes
 		w.WriteHeader(status)
 		return
 	}
-	httpx.WriteJSON(w, status, map[string]any{"error": map[string]any{
-		"code": status, "message": message, "title": http.StatusText(status),
-	}})
+	httpx.WriteJSON(w, status, errorView{errorDetail{Code: status, Message: message, Title: http.StatusText(status)}})
 }
 
 // badRequest answers a malformed request body or parameter.

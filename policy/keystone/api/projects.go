@@ -19,13 +19,10 @@ type projectBody struct {
 	} `json:"project"`
 }
 
-func (a *API) projectView(p keystone.Project) map[string]any {
-	return map[string]any{
-		"id": p.ID, "name": p.Name, "domain_id": p.DomainID, "description": p.Description,
-		"enabled": p.Enabled, "parent_id": p.DomainID, "is_domain": false,
-		"tags": []string{}, "options": map[string]any{},
-		"links": a.selfLink("/v3/projects/" + p.ID),
-	}
+func (a *API) projectView(p keystone.Project) projectView {
+	return projectView{ID: p.ID, Name: p.Name, DomainID: p.DomainID, Description: p.Description,
+		Enabled: p.Enabled, ParentID: p.DomainID, Tags: []string{}, Options: options{},
+		Links: a.selfLink("/v3/projects/" + p.ID)}
 }
 
 func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
@@ -49,11 +46,10 @@ func (a *API) renderProjects(w http.ResponseWriter, r *http.Request, ps []keysto
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]any, len(ps))
-	for i, p := range ps {
-		out[i] = a.projectView(p)
-	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"projects": out, "links": a.collectionLinks(r)})
+	writeJSON(w, r, http.StatusOK, struct {
+		Projects []projectView `json:"projects"`
+		Links    listLinks     `json:"links"`
+	}{listOf(ps, a.projectView), a.collectionLinks(r)})
 }
 
 // renderProject answers one project with status, or err.
@@ -62,7 +58,9 @@ func (a *API) renderProject(w http.ResponseWriter, r *http.Request, status int, 
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, r, status, map[string]any{"project": a.projectView(p)})
+	writeJSON(w, r, status, struct {
+		Project projectView `json:"project"`
+	}{a.projectView(p)})
 }
 
 func (a *API) showProject(w http.ResponseWriter, r *http.Request) {

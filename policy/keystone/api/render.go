@@ -32,15 +32,6 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// remarshal converts a generic JSON value into a typed struct.
-func remarshal(in any, out any) bool {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return false
-	}
-	return json.Unmarshal(b, out) == nil
-}
-
 // boolParam parses an optional boolean query parameter the way Keystone does
 // ("true"/"1"/"yes" vs "false"/"0"/"no"); ok=false means malformed.
 func boolParam(r *http.Request, name string) (val *bool, ok bool) {

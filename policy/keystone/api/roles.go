@@ -16,11 +16,9 @@ type roleBody struct {
 	} `json:"role"`
 }
 
-func (a *API) roleView(r keystone.Role) map[string]any {
-	return map[string]any{
-		"id": r.ID, "name": r.Name, "domain_id": nil, "description": r.Description,
-		"options": map[string]any{}, "links": a.selfLink("/v3/roles/" + r.ID),
-	}
+func (a *API) roleView(r keystone.Role) roleView {
+	return roleView{ID: r.ID, Name: r.Name, Description: r.Description,
+		Options: options{}, Links: a.selfLink("/v3/roles/" + r.ID)}
 }
 
 func (a *API) listRoles(w http.ResponseWriter, r *http.Request) {
@@ -34,11 +32,10 @@ func (a *API) listRoles(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) renderRoles(w http.ResponseWriter, r *http.Request, rs []keystone.Role) {
-	out := make([]any, len(rs))
-	for i, role := range rs {
-		out[i] = a.roleView(role)
-	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"roles": out, "links": a.collectionLinks(r)})
+	writeJSON(w, r, http.StatusOK, struct {
+		Roles []roleView `json:"roles"`
+		Links listLinks  `json:"links"`
+	}{listOf(rs, a.roleView), a.collectionLinks(r)})
 }
 
 // renderRole answers one role with status, or err.
@@ -47,7 +44,9 @@ func (a *API) renderRole(w http.ResponseWriter, r *http.Request, status int, rol
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, r, status, map[string]any{"role": a.roleView(role)})
+	writeJSON(w, r, status, struct {
+		Role roleView `json:"role"`
+	}{a.roleView(role)})
 }
 
 func (a *API) showRole(w http.ResponseWriter, r *http.Request) {

@@ -105,18 +105,5 @@ func (v *authed) HandleFunc(path string, h http.HandlerFunc) *mux.Route {
 // creds are the caller's credentials, which the token middleware set.
 func creds(r *http.Request) policy.Credentials { return authn.CredentialsFrom(r.Context()) }
 
-// collectionLinks is the "links" object of every Keystone list response.
-func (a *API) collectionLinks(r *http.Request) map[string]any {
-	self := a.baseURL + r.URL.Path
-	if r.URL.RawQuery != "" {
-		self += "?" + r.URL.RawQuery
-	}
-	return map[string]any{"self": self, "previous": nil, "next": nil}
-}
-
-func (a *API) selfLink(path string) map[string]string {
-	return map[string]string{"self": a.baseURL + path}
-}
-
 // keystoneTime formats times as Keystone does: microseconds and a Z.
 func keystoneTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"imagestack/policy/keystone"
@@ -23,7 +24,7 @@ type authBody struct {
 				ID string `json:"id"`
 			} `json:"token"`
 		} `json:"identity"`
-		Scope any `json:"scope"` // an object, or the string "unscoped"
+		Scope json.RawMessage `json:"scope"` // an object, or the string "unscoped"
 	} `json:"auth"`
 }
 
@@ -63,41 +64,51 @@ func parseAuth(a *API, w http.ResponseWriter, r *http.Request) (keystone.AuthReq
 	if id.Token != nil {
 		req.TokenID = id.Token.ID
 	}
-	switch sc := body.Auth.Scope.(type) {
-	case nil:
-	case string:
-		if sc != "unscoped" {
-			a.badRequest(w, r, "Invalid scope: "+sc)
-			return req, false
-		}
-		req.Scope.Unscoped = true
-	case map[string]any:
-		var s scopeBody
-		if !remarshal(sc, &s) {
-			a.badRequest(w, r, "Invalid scope in auth request.")
-			return req, false
-		}
-		if s.System != nil {
-			a.badRequest(w, r, "System scope is not supported by this identity service.")
-			return req, false
-		}
-		if s.Project != nil {
-			req.Scope.ProjectID, req.Scope.ProjectName = s.Project.ID, s.Project.Name
-			if s.Project.Domain != nil {
-				req.Scope.ProjectDomainID, req.Scope.ProjectDomainName = s.Project.Domain.ID, s.Project.Domain.Name
-			}
-			if s.Project.ID == "" && s.Project.Name == "" {
-				a.badRequest(w, r, "Expecting to find id or name in project.")
-				return req, false
-			}
-		} else if s.Domain != nil {
-			req.Scope.DomainID, req.Scope.DomainName = s.Domain.ID, s.Domain.Name
-		}
-	default:
-		a.badRequest(w, r, "Invalid scope in auth request.")
+	scope, problem := parseScope(body.Auth.Scope)
+	if problem != "" {
+		a.badRequest(w, r, problem)
 		return req, false
 	}
+	req.Scope = scope
 	return req, true
+}
+
+// parseScope reads the scope of an auth request: none (null or absent), the
+// string "unscoped", or an object naming a project or a domain. A non-empty
+// problem is the 400 message for a scope that is none of these.
+func parseScope(raw json.RawMessage) (scope keystone.Scope, problem string) {
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return scope, ""
+	case raw[0] == '"':
+		var sc string
+		if err := json.Unmarshal(raw, &sc); err != nil || sc != "unscoped" {
+			return scope, "Invalid scope: " + sc
+		}
+		scope.Unscoped = true
+		return scope, ""
+	case raw[0] != '{':
+		return scope, "Invalid scope in auth request."
+	}
+	var s scopeBody
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return scope, "Invalid scope in auth request."
+	}
+	if s.System != nil {
+		return scope, "System scope is not supported by this identity service."
+	}
+	if s.Project != nil {
+		scope.ProjectID, scope.ProjectName = s.Project.ID, s.Project.Name
+		if s.Project.Domain != nil {
+			scope.ProjectDomainID, scope.ProjectDomainName = s.Project.Domain.ID, s.Project.Domain.Name
+		}
+		if s.Project.ID == "" && s.Project.Name == "" {
+			return scope, "Expecting to find id or name in project."
+		}
+	} else if s.Domain != nil {
+		scope.DomainID, scope.DomainName = s.Domain.ID, s.Domain.Name
+	}
+	return scope, ""
 }
 
 // issueToken answers POST /v3/auth/tokens with 201 and X-Subject-Token.
@@ -112,7 +123,7 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Subject-Token", tok.ID)
-	writeJSON(w, r, http.StatusCreated, map[string]any{"token": a.tokenView(tok, r.URL.Query().Has("nocatalog"))})
+	writeJSON(w, r, http.StatusCreated, tokenBody{a.tokenView(tok, r.URL.Query().Has("nocatalog"))})
 }
 
 // validateToken answers GET/HEAD /v3/auth/tokens.
@@ -127,7 +138,7 @@ func (a *API) validateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Subject-Token", r.Header.Get("X-Subject-Token"))
-	writeJSON(w, r, http.StatusOK, map[string]any{"token": a.tokenView(tok, r.URL.Query().Has("nocatalog"))})
+	writeJSON(w, r, http.StatusOK, tokenBody{a.tokenView(tok, r.URL.Query().Has("nocatalog"))})
 }
 
 // revokeToken answers DELETE /v3/auth/tokens.
@@ -154,39 +165,39 @@ func (a *API) showAuthCatalog(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"catalog": cat, "links": a.collectionLinks(r)})
+	writeJSON(w, r, http.StatusOK, struct {
+		Catalog []keystone.CatalogEntry `json:"catalog"`
+		Links   listLinks               `json:"links"`
+	}{cat, a.collectionLinks(r)})
 }
 
 // tokenView renders a token body as Keystone does.
-func (a *API) tokenView(t *keystone.Token, noCatalog bool) map[string]any {
-	v := map[string]any{
-		"methods": t.Record.Methods,
-		"user": map[string]any{
-			"id": t.User.ID, "name": t.User.Name,
-			"domain":              map[string]string{"id": t.UserDomain.ID, "name": t.UserDomain.Name},
-			"password_expires_at": nil,
-		},
-		"audit_ids":  t.Record.AuditIDs,
-		"expires_at": keystoneTime(t.Record.ExpiresAt),
-		"issued_at":  keystoneTime(t.Record.IssuedAt),
+func (a *API) tokenView(t *keystone.Token, noCatalog bool) tokenView {
+	v := tokenView{
+		Methods:   t.Record.Methods,
+		User:      tokenUser{ID: t.User.ID, Name: t.User.Name, Domain: ref{ID: t.UserDomain.ID, Name: t.UserDomain.Name}},
+		AuditIDs:  t.Record.AuditIDs,
+		ExpiresAt: keystoneTime(t.Record.ExpiresAt),
+		IssuedAt:  keystoneTime(t.Record.IssuedAt),
 	}
 	if t.Project != nil {
-		v["project"] = map[string]any{"id": t.Project.ID, "name": t.Project.Name,
-			"domain": map[string]string{"id": t.ProjectDomain.ID, "name": t.ProjectDomain.Name}}
-		v["is_domain"] = false
+		v.Project = &tokenProject{ID: t.Project.ID, Name: t.Project.Name,
+			Domain: ref{ID: t.ProjectDomain.ID, Name: t.ProjectDomain.Name}}
+		v.IsDomain = new(false)
 	}
 	if t.Domain != nil {
-		v["domain"] = map[string]string{"id": t.Domain.ID, "name": t.Domain.Name}
+		v.Domain = &ref{ID: t.Domain.ID, Name: t.Domain.Name}
 	}
 	if t.Scoped() {
-		roles := make([]map[string]string, len(t.Roles))
-		for i, r := range t.Roles {
-			roles[i] = map[string]string{"id": r.ID, "name": r.Name}
-		}
-		v["roles"] = roles
+		v.Roles = listOf(t.Roles, func(r keystone.Role) ref { return ref{ID: r.ID, Name: r.Name} })
 		if !noCatalog {
-			v["catalog"] = a.svc.Catalog()
+			v.Catalog = a.svc.Catalog()
 		}
 	}
 	return v
+}
+
+// tokenBody is the envelope of a token response.
+type tokenBody struct {
+	Token tokenView `json:"token"`
 }

@@ -21,22 +21,10 @@ type userBody struct {
 	} `json:"user"`
 }
 
-func (a *API) userView(u keystone.User) map[string]any {
-	v := map[string]any{
-		"id": u.ID, "name": u.Name, "domain_id": u.DomainID, "enabled": u.Enabled,
-		"password_expires_at": nil, "options": map[string]any{},
-		"links": a.selfLink("/v3/users/" + u.ID),
-	}
-	if u.DefaultProjectID != "" {
-		v["default_project_id"] = u.DefaultProjectID
-	}
-	if u.Email != "" {
-		v["email"] = u.Email
-	}
-	if u.Description != "" {
-		v["description"] = u.Description
-	}
-	return v
+func (a *API) userView(u keystone.User) userView {
+	return userView{ID: u.ID, Name: u.Name, DomainID: u.DomainID, Enabled: u.Enabled,
+		Options: options{}, Links: a.selfLink("/v3/users/" + u.ID),
+		DefaultProjectID: u.DefaultProjectID, Email: u.Email, Description: u.Description}
 }
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -55,11 +43,10 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]any, len(us))
-	for i, u := range us {
-		out[i] = a.userView(u)
-	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"users": out, "links": a.collectionLinks(r)})
+	writeJSON(w, r, http.StatusOK, struct {
+		Users []userView `json:"users"`
+		Links listLinks  `json:"links"`
+	}{listOf(us, a.userView), a.collectionLinks(r)})
 }
 
 // renderUser answers one user with status, or err.
@@ -68,7 +55,9 @@ func (a *API) renderUser(w http.ResponseWriter, r *http.Request, status int, u k
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, r, status, map[string]any{"user": a.userView(u)})
+	writeJSON(w, r, status, struct {
+		User userView `json:"user"`
+	}{a.userView(u)})
 }
 
 func (a *API) showUser(w http.ResponseWriter, r *http.Request) {
