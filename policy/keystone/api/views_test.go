@@ -197,10 +197,12 @@ func TestWireBodies(t *testing.T) {
 		{"services", "/v3/services"},
 		{"endpoints", "/v3/endpoints"},
 		{"regions", "/v3/regions"},
+		{"error_not_found", "/v3/users/nobody"},
+		{"error_bad_request", "/v3/users?enabled=maybe"},
 	} {
-		want := 200
-		if c.path == "/" {
-			want = 300
+		want := map[string]int{"/": 300, "/v3/users/nobody": 404, "/v3/users?enabled=maybe": 400}[c.path]
+		if want == 0 {
+			want = 200
 		}
 		st, body, _ := w.raw("GET", c.path, admin, nil)
 		w.pin(c.name, st, want, body)
