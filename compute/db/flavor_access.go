@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	commondb "imagestack/common/db"
 	"imagestack/compute"
 )
 
@@ -44,7 +45,7 @@ func (r *Repo) FlavorProjects(ctx context.Context, flavorID string) ([]string, e
 
 // AddFlavorAccess implements compute.FlavorRepository.
 func (r *Repo) AddFlavorAccess(ctx context.Context, flavorID, projectID string) error {
-	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		if err := lockFlavor(tx, flavorID); err != nil {
 			return err
 		}

@@ -139,7 +139,7 @@ func (r *Repo) ListFlavors(ctx context.Context, f compute.FlavorFilter) ([]compu
 
 // DeleteFlavor implements compute.FlavorRepository.
 func (r *Repo) DeleteFlavor(ctx context.Context, id string) error {
-	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		if err := lockFlavor(tx, id); err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func (r *Repo) ExtraSpecs(ctx context.Context, flavorID string) (map[string]stri
 
 // SetExtraSpecs implements compute.FlavorRepository.
 func (r *Repo) SetExtraSpecs(ctx context.Context, flavorID string, specs map[string]string) error {
-	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		for k, v := range specs {
 			if err := tx.Where("flavor_id = ? AND spec_key = ?", flavorID, k).Delete(&extraSpecRow{}).Error; err != nil {
 				return classify(err, "extra spec "+k)

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	commondb "imagestack/common/db"
 	"imagestack/compute"
 )
 
@@ -133,7 +134,7 @@ func (r *Repo) CreateServers(ctx context.Context, projectID string, servers []*c
 		return nil, classify(err, "quota lock of project "+projectID)
 	}
 	var created []*compute.Server
-	err := db.Transaction(func(tx *gorm.DB) error {
+	err := commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		var lock quotaLockRow
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("project_id = ?", projectID).Take(&lock).Error; err != nil {
 			return classify(err, "quota lock of project "+projectID)
@@ -245,7 +246,7 @@ func (r *Repo) ListServers(ctx context.Context, f compute.ServerFilter) ([]*comp
 
 // UpdateServer implements compute.ServerRepository.
 func (r *Repo) UpdateServer(ctx context.Context, s *compute.Server) error {
-	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		row := serverToRow(s)
 		res := tx.Model(&serverRow{}).Where("id = ?", s.ID).Select("*").Omit("id", "created_at").Updates(&row)
 		if res.Error != nil {

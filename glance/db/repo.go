@@ -144,7 +144,7 @@ func writeChildren(tx *gorm.DB, im *glance.Image) error {
 
 // Create implements glance.Repository.
 func (r *Repo) Create(ctx context.Context, im *glance.Image) error {
-	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		row := toRow(im)
 		if err := tx.Create(&row).Error; err != nil {
 			return classify(err, "create image "+im.ID)
@@ -209,7 +209,7 @@ func loadChildren(db *gorm.DB, ims []*glance.Image) error {
 func (r *Repo) Update(ctx context.Context, id string, change func(*glance.Image) error) (*glance.Image, error) {
 	var out *glance.Image
 	var changeErr error // returned as it is
-	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		var row imageRow
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND deleted = ?", id, false).Take(&row).Error
 		if err != nil {
@@ -240,7 +240,7 @@ func (r *Repo) Update(ctx context.Context, id string, change func(*glance.Image)
 
 // Delete implements glance.Repository.
 func (r *Repo) Delete(ctx context.Context, id string) error {
-	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		now := dbTime(time.Now())
 		res := tx.Model(&imageRow{}).Where("id = ? AND deleted = ?", id, false).
 			Updates(map[string]any{"deleted": true, "deleted_at": now, "status": glance.StatusDeleted, "updated_at": now})
@@ -285,7 +285,7 @@ func lockImage(tx *gorm.DB, imageID string) error {
 
 // AddLocation implements glance.LocationRepository.
 func (r *Repo) AddLocation(ctx context.Context, imageID, store, status string) error {
-	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		if err := lockImage(tx, imageID); err != nil {
 			return err
 		}
@@ -327,7 +327,7 @@ func (r *Repo) RemoveLocation(ctx context.Context, imageID, store string) error 
 
 // RemoveCopy implements glance.LocationRepository.
 func (r *Repo) RemoveCopy(ctx context.Context, imageID, store string) error {
-	return classify(r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		if err := lockImage(tx, imageID); err != nil {
 			return err
 		}

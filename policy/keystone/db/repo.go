@@ -251,7 +251,7 @@ func (s *Repo) existsAfterUpdate(ctx context.Context, res *gorm.DB, model any, w
 }
 
 func (s *Repo) DeleteProject(ctx context.Context, id string) error {
-	return classify(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(commondb.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := deleteOne(tx, &projectRow{}, "project "+id, id); err != nil {
 			return err
 		}
@@ -332,7 +332,7 @@ func (s *Repo) setFailedAuth(ctx context.Context, userID string, cols map[string
 }
 
 func (s *Repo) DeleteUser(ctx context.Context, id string) error {
-	return classify(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(commondb.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := deleteOne(tx, &userRow{}, "user "+id, id); err != nil {
 			return err
 		}
@@ -387,7 +387,7 @@ func (s *Repo) UpdateRole(ctx context.Context, r keystone.Role) error {
 }
 
 func (s *Repo) DeleteRole(ctx context.Context, id string) error {
-	return classify(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return classify(commondb.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := deleteOne(tx, &roleRow{}, "role "+id, id); err != nil {
 			return err
 		}
@@ -475,7 +475,7 @@ func (s *Repo) DeleteUserTokens(ctx context.Context, userID string) error {
 // SQLite's immediate transactions serialize writers anyway.
 func (s *Repo) Bootstrap(ctx context.Context, force bool, fn func(tx keystone.Repository) error) (bool, error) {
 	ran := false
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := commondb.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).
 			Create(&bootstrapRow{ID: bootstrapMarkerID, BootstrappedAt: time.Now().UTC()})
 		if res.Error != nil {
