@@ -93,8 +93,8 @@ type addressView struct {
 	MACAddr string `json:"OS-EXT-IPS-MAC:mac_addr,omitempty"`
 }
 
-// volumeView is an attached volume (none are: boot from image only).
-type volumeView struct {
+// attachedVolumeView is an attached volume (none are: boot from image only).
+type attachedVolumeView struct {
 	ID string `json:"id"`
 }
 
@@ -136,7 +136,7 @@ type serverView struct {
 	PowerState       int                      `json:"OS-EXT-STS:power_state"`
 	LaunchedAt       *string                  `json:"OS-SRV-USG:launched_at"`
 	TerminatedAt     *string                  `json:"OS-SRV-USG:terminated_at"`
-	VolumesAttached  []volumeView             `json:"os-extended-volumes:volumes_attached"`
+	AttachedVolumes  []attachedVolumeView     `json:"os-extended-volumes:volumes_attached"`
 	SecurityGroups   []nameView               `json:"security_groups"`
 	Fault            *faultView               `json:"fault,omitempty"`
 	// AdminPass is set in the rebuild answer only.
@@ -160,7 +160,7 @@ func (a *API) serverDetail(sv *compute.Server) serverView {
 		Addresses: map[string][]addressView{}, Links: a.resourceLinks("servers", sv.ID),
 		KeyName: nullable(sv.KeyName), DiskConfig: "MANUAL", AvailabilityZone: service.ZoneName,
 		VMState: sv.VMState, TaskState: nullable(sv.TaskState), PowerState: int(sv.PowerState),
-		LaunchedAt: usageTime(sv.LaunchedAt), VolumesAttached: []volumeView{}, SecurityGroups: defaultSecurityGroups(),
+		LaunchedAt: usageTime(sv.LaunchedAt), AttachedVolumes: []attachedVolumeView{}, SecurityGroups: defaultSecurityGroups(),
 	}
 	if sv.VMState == compute.VMError && sv.Fault != "" {
 		v.Fault = &faultView{Code: 500, Message: sv.Fault, Created: novaTime(sv.UpdatedAt)}
