@@ -23,15 +23,14 @@ func (a *API) availabilityZones(w http.ResponseWriter, r *http.Request, detail b
 		a.fail(w, r, err)
 		return
 	}
-	views := make([]any, len(zones))
+	views := make([]zoneView, len(zones))
 	for i, z := range zones {
-		var hosts any
+		views[i] = zoneView{ZoneName: z.Name, ZoneState: zoneStateView{Available: true}}
 		if detail {
-			hosts = map[string]any{z.Host: map[string]any{"nova-compute": map[string]any{
-				"available": true, "active": true, "updated_at": z.Updated.Format("2006-01-02T15:04:05.000000"),
+			views[i].Hosts = map[string]map[string]zoneServiceState{z.Host: {"nova-compute": {
+				Available: true, Active: true, UpdatedAt: z.Updated.Format("2006-01-02T15:04:05.000000"),
 			}}}
 		}
-		views[i] = map[string]any{"zoneName": z.Name, "zoneState": map[string]bool{"available": true}, "hosts": hosts}
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": views})
+	httpx.WriteJSON(w, http.StatusOK, zonesBody{AvailabilityZoneInfo: views})
 }

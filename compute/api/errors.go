@@ -36,7 +36,13 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, message stri
 	if !ok {
 		name = "computeFault"
 	}
-	httpx.WriteJSON(w, status, map[string]any{name: map[string]any{"code": status, "message": message}})
+	httpx.WriteJSON(w, status, map[string]faultBody{name: {Code: status, Message: message}})
+}
+
+// faultBody is a Nova error, under a key that names its kind.
+type faultBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
 }
 
 func badRequest(w http.ResponseWriter, r *http.Request, msg string) {

@@ -14,7 +14,7 @@ func (a *API) listExtraSpecs(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"extra_specs": specs})
+	httpx.WriteJSON(w, http.StatusOK, extraSpecsBody{ExtraSpecs: specs})
 }
 
 func (a *API) createExtraSpecs(w http.ResponseWriter, r *http.Request) {
@@ -33,7 +33,7 @@ func (a *API) createExtraSpecs(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"extra_specs": specs})
+	httpx.WriteJSON(w, http.StatusOK, extraSpecsBody{ExtraSpecs: specs})
 }
 
 func (a *API) showExtraSpec(w http.ResponseWriter, r *http.Request) {

@@ -10,15 +10,6 @@ import (
 	"imagestack/compute"
 )
 
-// flavorAccessView is Nova's {"flavor_access": [{flavor_id, tenant_id}]}.
-func flavorAccessView(flavorID string, projects []string) map[string]any {
-	list := make([]map[string]string, len(projects))
-	for i, p := range projects {
-		list[i] = map[string]string{"flavor_id": flavorID, "tenant_id": p}
-	}
-	return map[string]any{"flavor_access": list}
-}
-
 // listFlavorAccess answers GET /flavors/{id}/os-flavor-access.
 func (a *API) listFlavorAccess(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["flavor_id"]

@@ -16,30 +16,6 @@ import (
 
 const maxLimit = 1000
 
-func (a *API) flavorLinks(id string) []map[string]string {
-	return []map[string]string{
-		{"rel": "self", "href": a.baseURL + "/v2.1/flavors/" + id},
-		{"rel": "bookmark", "href": a.baseURL + "/flavors/" + id},
-	}
-}
-
-func (a *API) flavorBrief(f compute.Flavor) map[string]any {
-	return map[string]any{"id": f.ID, "name": f.Name, "links": a.flavorLinks(f.ID)}
-}
-
-// flavorDetail renders Nova's full flavor (swap is "" when zero, as Nova does).
-func (a *API) flavorDetail(f compute.Flavor) map[string]any {
-	var swap any = ""
-	if f.Swap > 0 {
-		swap = f.Swap
-	}
-	return map[string]any{
-		"id": f.ID, "name": f.Name, "ram": f.RAM, "vcpus": f.VCPUs, "disk": f.Disk, "swap": swap,
-		"rxtx_factor": f.RxTxFactor, "OS-FLV-EXT-DATA:ephemeral": f.Ephemeral, "OS-FLV-DISABLED:disabled": f.Disabled,
-		"os-flavor-access:is_public": f.IsPublic, "links": a.flavorLinks(f.ID),
-	}
-}
-
 // parseFlavorQuery reads minRam, minDisk, is_public, sort_key/sort_dir, limit and marker.
 func parseFlavorQuery(q url.Values) (compute.FlavorFilter, service.FlavorScope, string) {
 	var f compute.FlavorFilter
@@ -115,21 +91,12 @@ func (a *API) flavorPage(w http.ResponseWriter, r *http.Request, detail bool) {
 		a.fail(w, r, err)
 		return
 	}
-	views := make([]any, len(fl))
-	for i, fv := range fl {
-		if detail {
-			views[i] = a.flavorDetail(fv)
-		} else {
-			views[i] = a.flavorBrief(fv)
-		}
+	next := nextLink(a, r, fl, f.Limit, func(f compute.Flavor) string { return f.ID })
+	if detail {
+		httpx.WriteJSON(w, http.StatusOK, flavorsBody[flavorView]{Flavors: mapViews(fl, a.flavorDetail), Links: next})
+		return
 	}
-	body := map[string]any{"flavors": views}
-	if r.URL.Query().Get("limit") != "" && len(fl) == f.Limit && len(fl) > 0 {
-		q := r.URL.Query()
-		q.Set("marker", fl[len(fl)-1].ID)
-		body["flavors_links"] = []map[string]string{{"rel": "next", "href": a.baseURL + r.URL.Path + "?" + q.Encode()}}
-	}
-	httpx.WriteJSON(w, http.StatusOK, body)
+	httpx.WriteJSON(w, http.StatusOK, flavorsBody[flavorBriefView]{Flavors: mapViews(fl, a.flavorBrief), Links: next})
 }
 
 func (a *API) listFlavors(w http.ResponseWriter, r *http.Request)       { a.flavorPage(w, r, false) }
@@ -141,7 +108,7 @@ func (a *API) showFlavor(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"flavor": a.flavorDetail(f)})
+	httpx.WriteJSON(w, http.StatusOK, flavorBody{Flavor: a.flavorDetail(f)})
 }
 
 // createFlavor answers POST /flavors (admin).
@@ -162,7 +129,7 @@ func (a *API) createFlavor(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"flavor": a.flavorDetail(f)})
+	httpx.WriteJSON(w, http.StatusOK, flavorBody{Flavor: a.flavorDetail(f)})
 }
 
 // newFlavor reads a POST /flavors body's "flavor" object, or returns the

@@ -6,12 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
-	"imagestack/compute"
 )
-
-func keypairView(k compute.KeyPair) map[string]any {
-	return map[string]any{"name": k.Name, "public_key": k.PublicKey, "fingerprint": k.Fingerprint}
-}
 
 func (a *API) listKeyPairs(w http.ResponseWriter, r *http.Request) {
 	ks, err := a.svc.ListKeyPairs(r.Context(), a.caller(r))
@@ -19,11 +14,11 @@ func (a *API) listKeyPairs(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]any, len(ks))
+	out := make([]keypairBody[keypairView], len(ks))
 	for i, k := range ks {
-		out[i] = map[string]any{"keypair": keypairView(k)}
+		out[i] = keypairBody[keypairView]{KeyPair: newKeypairView(k)}
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"keypairs": out})
+	httpx.WriteJSON(w, http.StatusOK, keypairsBody{KeyPairs: out})
 }
 
 // createKeyPair answers POST /os-keypairs (200 at microversion 2.1).
@@ -46,12 +41,8 @@ func (a *API) createKeyPair(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	v := keypairView(k)
-	v["user_id"] = k.UserID
-	if private != "" {
-		v["private_key"] = private
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"keypair": v})
+	httpx.WriteJSON(w, http.StatusOK, keypairBody[keypairCreatedView]{KeyPair: keypairCreatedView{
+		keypairView: newKeypairView(k), UserID: k.UserID, PrivateKey: private}})
 }
 
 func (a *API) showKeyPair(w http.ResponseWriter, r *http.Request) {
@@ -60,9 +51,8 @@ func (a *API) showKeyPair(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	v := keypairView(k)
-	v["user_id"], v["created_at"], v["deleted"], v["deleted_at"], v["updated_at"], v["id"] = k.UserID, novaTime(k.CreatedAt), false, nil, nil, 0
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"keypair": v})
+	httpx.WriteJSON(w, http.StatusOK, keypairBody[keypairDetailView]{KeyPair: keypairDetailView{
+		keypairView: newKeypairView(k), UserID: k.UserID, CreatedAt: novaTime(k.CreatedAt)}})
 }
 
 func (a *API) deleteKeyPair(w http.ResponseWriter, r *http.Request) {

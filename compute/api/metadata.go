@@ -15,15 +15,7 @@ func (a *API) showLimits(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": map[string]any{
-		"maxTotalInstances": l.Quotas.Instances, "maxTotalCores": l.Quotas.Cores, "maxTotalRAMSize": l.Quotas.RAM,
-		"totalInstancesUsed": l.InstancesUsed, "totalCoresUsed": l.CoresUsed, "totalRAMUsed": l.RAMUsed,
-		"maxTotalKeypairs": l.KeyPairs, "maxServerMeta": l.MetadataItems, "maxImageMeta": l.MetadataItems,
-		"maxPersonality": 5, "maxPersonalitySize": 10240, "maxServerGroups": l.ServerGroups,
-		"maxServerGroupMembers": l.ServerGroupMembers, "totalServerGroupsUsed": 0,
-		"maxSecurityGroups": 10, "maxSecurityGroupRules": 20, "totalSecurityGroupsUsed": 0,
-		"maxTotalFloatingIps": 10, "totalFloatingIpsUsed": 0,
-	}}})
+	httpx.WriteJSON(w, http.StatusOK, newLimitsBody(l))
 }
 
 func (a *API) listMetadata(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +24,7 @@ func (a *API) listMetadata(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"metadata": md})
+	httpx.WriteJSON(w, http.StatusOK, metadataBody{Metadata: md})
 }
 
 // setMetadata answers POST (merge) and PUT (replace) .../metadata.
@@ -57,7 +49,7 @@ func (a *API) setMetadata(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"metadata": out})
+	httpx.WriteJSON(w, http.StatusOK, metadataBody{Metadata: out})
 }
 
 func (a *API) showMetadataItem(w http.ResponseWriter, r *http.Request) {
@@ -72,7 +64,7 @@ func (a *API) showMetadataItem(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "Metadata item was not found")
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{v["key"]: val}})
+	httpx.WriteJSON(w, http.StatusOK, metaItemBody{Meta: map[string]string{v["key"]: val}})
 }
 
 // setMetadataItem answers PUT .../metadata/{key} {"meta": {key: value}}.
@@ -97,7 +89,7 @@ func (a *API) setMetadataItem(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"meta": md})
+	httpx.WriteJSON(w, http.StatusOK, metaItemBody{Meta: md})
 }
 
 func (a *API) deleteMetadataItem(w http.ResponseWriter, r *http.Request) {

@@ -84,7 +84,7 @@ func (a *API) showConsoleOutput(w http.ResponseWriter, r *http.Request, id strin
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{"output": out})
+	httpx.WriteJSON(w, http.StatusOK, consoleOutputBody{Output: out})
 }
 
 // rebuildServer answers {"rebuild": {"imageRef": ..., "name": ...}} with
@@ -104,8 +104,8 @@ func (a *API) rebuildServer(w http.ResponseWriter, r *http.Request, id string, r
 		return
 	}
 	view := a.serverDetail(sv)
-	view["adminPass"] = randomPass()
-	httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"server": view})
+	view.AdminPass = randomPass()
+	httpx.WriteJSON(w, http.StatusAccepted, serverBody[serverView]{Server: view})
 }
 
 // createServerImage answers {"createImage": {"name", "metadata"}} with the

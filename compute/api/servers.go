@@ -14,58 +14,6 @@ import (
 	"imagestack/compute/service"
 )
 
-// novaTime is the format of Nova's created/updated fields.
-func novaTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
-
-// usageTime is the format of OS-SRV-USG fields (microseconds, no zone).
-func usageTime(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UTC().Format("2006-01-02T15:04:05.000000")
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func (a *API) serverLinks(id string) []map[string]string {
-	return []map[string]string{
-		{"rel": "self", "href": a.baseURL + "/v2.1/servers/" + id},
-		{"rel": "bookmark", "href": a.baseURL + "/servers/" + id},
-	}
-}
-
-// serverDetail renders the full server as Nova 2.1 does.
-func (a *API) serverDetail(sv *compute.Server) map[string]any {
-	md := sv.Metadata
-	if md == nil {
-		md = map[string]string{}
-	}
-	v := map[string]any{
-		"id": sv.ID, "name": sv.Name, "status": sv.Status(), "tenant_id": sv.ProjectID, "user_id": sv.UserID,
-		"metadata": md, "hostId": hostID(sv.ProjectID), "created": novaTime(sv.CreatedAt), "updated": novaTime(sv.UpdatedAt),
-		"image":     map[string]any{"id": sv.ImageID, "links": []map[string]string{{"rel": "bookmark", "href": a.baseURL + "/images/" + sv.ImageID}}},
-		"flavor":    map[string]any{"id": sv.FlavorID, "links": []map[string]string{{"rel": "bookmark", "href": a.baseURL + "/flavors/" + sv.FlavorID}}},
-		"addresses": map[string]any{}, "accessIPv4": "", "accessIPv6": "", "links": a.serverLinks(sv.ID),
-		"key_name": nullable(sv.KeyName), "config_drive": "", "progress": 0,
-		"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": service.ZoneName,
-		"OS-EXT-STS:vm_state": sv.VMState, "OS-EXT-STS:task_state": nullable(sv.TaskState), "OS-EXT-STS:power_state": int(sv.PowerState),
-		"OS-SRV-USG:launched_at": usageTime(sv.LaunchedAt), "OS-SRV-USG:terminated_at": nil,
-		"os-extended-volumes:volumes_attached": []any{}, "security_groups": []map[string]string{{"name": "default"}},
-	}
-	if sv.VMState == compute.VMError && sv.Fault != "" {
-		v["fault"] = map[string]any{"code": 500, "message": sv.Fault, "created": novaTime(sv.UpdatedAt)}
-	}
-	return v
-}
-
-// hostID is Nova's opaque per-project host identifier (a hash).
-func hostID(project string) string { return compute.HostID(project) }
-
 func (a *API) listServers(w http.ResponseWriter, r *http.Request)       { a.serverPage(w, r, false) }
 func (a *API) listServersDetail(w http.ResponseWriter, r *http.Request) { a.serverPage(w, r, true) }
 
@@ -119,21 +67,12 @@ func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
 		a.fail(w, r, err)
 		return
 	}
-	views := make([]any, len(list))
-	for i, sv := range list {
-		if detail {
-			views[i] = a.serverDetail(sv)
-		} else {
-			views[i] = map[string]any{"id": sv.ID, "name": sv.Name, "links": a.serverLinks(sv.ID)}
-		}
+	next := nextLink(a, r, list, f.Limit, func(sv *compute.Server) string { return sv.ID })
+	if detail {
+		httpx.WriteJSON(w, http.StatusOK, serversBody[serverView]{Servers: mapViews(list, a.serverDetail), Links: next})
+		return
 	}
-	body := map[string]any{"servers": views}
-	if r.URL.Query().Get("limit") != "" && len(list) == f.Limit && len(list) > 0 {
-		nq := r.URL.Query()
-		nq.Set("marker", list[len(list)-1].ID)
-		body["servers_links"] = []map[string]string{{"rel": "next", "href": a.baseURL + r.URL.Path + "?" + nq.Encode()}}
-	}
-	httpx.WriteJSON(w, http.StatusOK, body)
+	httpx.WriteJSON(w, http.StatusOK, serversBody[serverBriefView]{Servers: mapViews(list, a.serverBrief), Links: next})
 }
 
 func (a *API) showServer(w http.ResponseWriter, r *http.Request) {
@@ -142,7 +81,7 @@ func (a *API) showServer(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"server": a.serverDetail(sv)})
+	httpx.WriteJSON(w, http.StatusOK, serverBody[serverView]{Server: a.serverDetail(sv)})
 }
 
 // serverCreate is the body of POST /servers.
@@ -213,14 +152,14 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Server.ReturnReservationID {
-		httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"reservation_id": res.ReservationID})
+		httpx.WriteJSON(w, http.StatusAccepted, reservationBody{ReservationID: res.ReservationID})
 		return
 	}
 	first := res.Servers[0]
 	w.Header().Set("Location", a.baseURL+"/v2.1/servers/"+first.ID)
-	httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"server": map[string]any{
-		"id": first.ID, "links": a.serverLinks(first.ID), "OS-DCF:diskConfig": "MANUAL",
-		"security_groups": []map[string]string{{"name": "default"}}, "adminPass": res.AdminPass,
+	httpx.WriteJSON(w, http.StatusAccepted, serverBody[serverCreatedView]{Server: serverCreatedView{
+		ID: first.ID, Links: a.resourceLinks("servers", first.ID), DiskConfig: "MANUAL",
+		SecurityGroups: defaultSecurityGroups(), AdminPass: res.AdminPass,
 	}})
 }
 
