@@ -56,6 +56,7 @@ type config struct {
 	noHypervisor bool
 	wrapServers  func(compute.ServerRepository) compute.ServerRepository
 	api          bool
+	log          *slog.Logger
 }
 
 // WithDB runs the service over gdb instead of a fresh SQLite database.
@@ -69,6 +70,9 @@ func WithPolicy(yaml string) Option { return func(c *config) { c.policyYAML = ya
 
 // WithProjects makes flavor access check project ids against p.
 func WithProjects(p compute.Projects) Option { return func(c *config) { c.projects = p } }
+
+// WithLog gives the service l instead of a logger that discards.
+func WithLog(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
 // WithoutHypervisor builds a host without a hypervisor, as when libvirt is
 // unreachable at start-up.
@@ -94,7 +98,10 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	if cfg.gdb == nil {
 		cfg.gdb = dbtest.OpenSQLite(t)
 	}
-	s := &Setup{Images: &Images{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &Setup{Images: &Images{}, Log: cfg.log}
+	if s.Log == nil {
+		s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	repo, err := computedb.New(cfg.gdb)
 	if err != nil {
 		t.Fatal(err)

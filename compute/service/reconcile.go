@@ -71,7 +71,13 @@ func (s *Service) SyncServer(ctx context.Context, id string, clearTask bool) {
 		s.log.Info("server state reconciled from the hypervisor", "server", id, "vm_state", vm, "power_state", int(ps))
 		return nil
 	})
-	if err != nil && !errors.Is(err, errUnchanged) {
+	switch {
+	case errors.Is(err, compute.ErrNotFound):
+		// A domain of another imagestack sharing this libvirt (tests, a
+		// second deployment): not ours, and nothing of it is kept.
+		s.locks.Delete(id)
+		s.rows.Delete(id)
+	case err != nil && !errors.Is(err, errUnchanged):
 		s.log.Error("could not record reconciled state", "server", id, "err", err)
 	}
 }
