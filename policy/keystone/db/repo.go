@@ -167,13 +167,19 @@ func (s *Repo) ListDomains(ctx context.Context, name string) ([]keystone.Domain,
 	if name != "" {
 		q = q.Where("name = ?", name)
 	}
-	var rows []domainRow
+	return findAll(q, "list domains", func(r domainRow) keystone.Domain { return keystone.Domain(r) })
+}
+
+// findAll runs q and converts its rows with conv (what names the list in
+// errors).
+func findAll[R, T any](q *gorm.DB, what string, conv func(R) T) ([]T, error) {
+	var rows []R
 	if err := q.Find(&rows).Error; err != nil {
-		return nil, classify(err, "list domains")
+		return nil, classify(err, what)
 	}
-	out := make([]keystone.Domain, len(rows))
+	out := make([]T, len(rows))
 	for i, r := range rows {
-		out[i] = keystone.Domain(r)
+		out[i] = conv(r)
 	}
 	return out, nil
 }
@@ -214,15 +220,7 @@ func (s *Repo) ListProjects(ctx context.Context, f keystone.ProjectFilter) ([]ke
 		}
 		q = q.Where("id IN ?", f.IDs)
 	}
-	var rows []projectRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, classify(err, "list projects")
-	}
-	out := make([]keystone.Project, len(rows))
-	for i, r := range rows {
-		out[i] = keystone.Project(r)
-	}
-	return out, nil
+	return findAll(q, "list projects", func(r projectRow) keystone.Project { return keystone.Project(r) })
 }
 
 func (s *Repo) UpdateProject(ctx context.Context, p keystone.Project) error {
@@ -292,15 +290,7 @@ func (s *Repo) ListUsers(ctx context.Context, f keystone.UserFilter) ([]keystone
 	if f.Enabled != nil {
 		q = q.Where("enabled = ?", *f.Enabled)
 	}
-	var rows []userRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, classify(err, "list users")
-	}
-	out := make([]keystone.User, len(rows))
-	for i, r := range rows {
-		out[i] = r.user()
-	}
-	return out, nil
+	return findAll(q, "list users", userRow.user)
 }
 
 func (s *Repo) UpdateUser(ctx context.Context, u keystone.User) error {
@@ -366,15 +356,7 @@ func (s *Repo) ListRoles(ctx context.Context, name string) ([]keystone.Role, err
 	if name != "" {
 		q = q.Where("name = ?", name)
 	}
-	var rows []roleRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, classify(err, "list roles")
-	}
-	out := make([]keystone.Role, len(rows))
-	for i, r := range rows {
-		out[i] = keystone.Role(r)
-	}
-	return out, nil
+	return findAll(q, "list roles", func(r roleRow) keystone.Role { return keystone.Role(r) })
 }
 
 func (s *Repo) UpdateRole(ctx context.Context, r keystone.Role) error {
@@ -425,15 +407,7 @@ func (s *Repo) ListAssignments(ctx context.Context, f keystone.AssignmentFilter)
 			q = q.Where(col+" = ?", v)
 		}
 	}
-	var rows []assignmentRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, classify(err, "list assignments")
-	}
-	out := make([]keystone.Assignment, len(rows))
-	for i, r := range rows {
-		out[i] = keystone.Assignment(r)
-	}
-	return out, nil
+	return findAll(q, "list assignments", func(r assignmentRow) keystone.Assignment { return keystone.Assignment(r) })
 }
 
 // --- tokens
