@@ -93,10 +93,10 @@ func (a *API) flavorPage(w http.ResponseWriter, r *http.Request, detail bool) {
 	}
 	next := nextLink(a, r, fl, f.Limit, func(f compute.Flavor) string { return f.ID })
 	if detail {
-		httpx.WriteJSON(w, http.StatusOK, flavorsBody[flavorView]{Flavors: mapViews(fl, a.flavorDetail), Links: next})
+		httpx.WriteJSON(w, http.StatusOK, flavorsBody[flavorView]{Flavors: httpx.ListOf(fl, a.flavorDetail), Links: next})
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, flavorsBody[flavorBriefView]{Flavors: mapViews(fl, a.flavorBrief), Links: next})
+	httpx.WriteJSON(w, http.StatusOK, flavorsBody[flavorBriefView]{Flavors: httpx.ListOf(fl, a.flavorBrief), Links: next})
 }
 
 func (a *API) listFlavors(w http.ResponseWriter, r *http.Request)       { a.flavorPage(w, r, false) }

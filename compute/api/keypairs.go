@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
+	"imagestack/compute"
 )
 
 func (a *API) listKeyPairs(w http.ResponseWriter, r *http.Request) {
@@ -14,10 +15,9 @@ func (a *API) listKeyPairs(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]keypairBody[keypairView], len(ks))
-	for i, k := range ks {
-		out[i] = keypairBody[keypairView]{KeyPair: newKeypairView(k)}
-	}
+	out := httpx.ListOf(ks, func(k compute.KeyPair) keypairBody[keypairView] {
+		return keypairBody[keypairView]{KeyPair: newKeypairView(k)}
+	})
 	httpx.WriteJSON(w, http.StatusOK, keypairsBody{KeyPairs: out})
 }
 

@@ -69,10 +69,10 @@ func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
 	}
 	next := nextLink(a, r, list, f.Limit, func(sv *compute.Server) string { return sv.ID })
 	if detail {
-		httpx.WriteJSON(w, http.StatusOK, serversBody[serverView]{Servers: mapViews(list, a.serverDetail), Links: next})
+		httpx.WriteJSON(w, http.StatusOK, serversBody[serverView]{Servers: httpx.ListOf(list, a.serverDetail), Links: next})
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, serversBody[serverBriefView]{Servers: mapViews(list, a.serverBrief), Links: next})
+	httpx.WriteJSON(w, http.StatusOK, serversBody[serverBriefView]{Servers: httpx.ListOf(list, a.serverBrief), Links: next})
 }
 
 func (a *API) showServer(w http.ResponseWriter, r *http.Request) {

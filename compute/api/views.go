@@ -64,15 +64,6 @@ func nextLink[T any](a *API, r *http.Request, page []T, limit int, id func(T) st
 	return []linkView{{Rel: "next", Href: a.baseURL + r.URL.Path + "?" + q.Encode()}}
 }
 
-// mapViews renders each item of a list (never null: an empty list is []).
-func mapViews[T, V any](items []T, view func(T) V) []V {
-	out := make([]V, len(items))
-	for i, it := range items {
-		out[i] = view(it)
-	}
-	return out
-}
-
 // refView is the image or flavor a server refers to, as Nova 2.1 embeds it.
 type refView struct {
 	ID    string     `json:"id"`

@@ -96,7 +96,7 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, taskList{Tasks: taskViews(ts), Schema: "/v2/schemas/tasks", First: "/v2/tasks"})
+	httpx.WriteJSON(w, http.StatusOK, taskList{Tasks: httpx.ListOf(ts, taskView), Schema: "/v2/schemas/tasks", First: "/v2/tasks"})
 }
 
 func (a *API) showTask(w http.ResponseWriter, r *http.Request) {
@@ -114,5 +114,5 @@ func (a *API) listImageTasks(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, taskList{Tasks: taskViews(ts)})
+	httpx.WriteJSON(w, http.StatusOK, taskList{Tasks: httpx.ListOf(ts, taskView)})
 }

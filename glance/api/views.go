@@ -183,14 +183,6 @@ type taskList struct {
 	First  string     `json:"first,omitempty"`
 }
 
-func taskViews(ts []*glance.Task) []taskBody {
-	out := make([]taskBody, len(ts))
-	for i, t := range ts {
-		out[i] = taskView(t)
-	}
-	return out
-}
-
 // storeBody is one store of /v2/info/stores; type and properties only in
 // the detail.
 type storeBody struct {

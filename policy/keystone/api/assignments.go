@@ -6,6 +6,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"imagestack/common/httpx"
 	"imagestack/policy/keystone"
 )
 
@@ -57,7 +58,7 @@ func (a *API) listRoleAssignments(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, struct {
 		RoleAssignments []assignmentView `json:"role_assignments"`
 		Links           listLinks        `json:"links"`
-	}{listOf(as, view), a.collectionLinks(r)})
+	}{httpx.ListOf(as, view), a.collectionLinks(r)})
 }
 
 // assignmentView renders one role assignment, with names when asked for.

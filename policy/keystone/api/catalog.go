@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"imagestack/common/httpx"
 	"imagestack/policy/keystone"
 )
 
@@ -19,7 +20,7 @@ func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, struct {
 		Services []serviceView `json:"services"`
 		Links    listLinks     `json:"links"`
-	}{listOf(cat, view), a.collectionLinks(r)})
+	}{httpx.ListOf(cat, view), a.collectionLinks(r)})
 }
 
 // listEndpoints answers GET /v3/endpoints from the configured catalog.
@@ -56,5 +57,5 @@ func (a *API) listRegions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, struct {
 		Regions []regionView `json:"regions"`
 		Links   listLinks    `json:"links"`
-	}{listOf(regions, view), a.collectionLinks(r)})
+	}{httpx.ListOf(regions, view), a.collectionLinks(r)})
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"imagestack/common/httpx"
 	"imagestack/policy/keystone"
 )
 
@@ -27,7 +28,7 @@ func (a *API) renderDomains(w http.ResponseWriter, r *http.Request, ds []keyston
 	writeJSON(w, r, http.StatusOK, struct {
 		Domains []domainView `json:"domains"`
 		Links   listLinks    `json:"links"`
-	}{listOf(ds, a.domainView), a.collectionLinks(r)})
+	}{httpx.ListOf(ds, a.domainView), a.collectionLinks(r)})
 }
 
 func (a *API) showDomain(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"imagestack/common/httpx"
 	"imagestack/policy/keystone"
 )
 
@@ -49,7 +50,7 @@ func (a *API) renderProjects(w http.ResponseWriter, r *http.Request, ps []keysto
 	writeJSON(w, r, http.StatusOK, struct {
 		Projects []projectView `json:"projects"`
 		Links    listLinks     `json:"links"`
-	}{listOf(ps, a.projectView), a.collectionLinks(r)})
+	}{httpx.ListOf(ps, a.projectView), a.collectionLinks(r)})
 }
 
 // renderProject answers one project with status, or err.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"imagestack/common/httpx"
 	"imagestack/policy/keystone"
 )
 
@@ -35,7 +36,7 @@ func (a *API) renderRoles(w http.ResponseWriter, r *http.Request, rs []keystone.
 	writeJSON(w, r, http.StatusOK, struct {
 		Roles []roleView `json:"roles"`
 		Links listLinks  `json:"links"`
-	}{listOf(rs, a.roleView), a.collectionLinks(r)})
+	}{httpx.ListOf(rs, a.roleView), a.collectionLinks(r)})
 }
 
 // renderRole answers one role with status, or err.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"imagestack/common/httpx"
 	"imagestack/policy/keystone"
 )
 
@@ -189,7 +190,7 @@ func (a *API) tokenView(t *keystone.Token, noCatalog bool) tokenView {
 		v.Domain = &ref{ID: t.Domain.ID, Name: t.Domain.Name}
 	}
 	if t.Scoped() {
-		v.Roles = listOf(t.Roles, func(r keystone.Role) ref { return ref{ID: r.ID, Name: r.Name} })
+		v.Roles = httpx.ListOf(t.Roles, func(r keystone.Role) ref { return ref{ID: r.ID, Name: r.Name} })
 		if !noCatalog {
 			v.Catalog = a.svc.Catalog()
 		}

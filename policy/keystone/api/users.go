@@ -5,6 +5,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"imagestack/common/httpx"
 	"imagestack/policy/keystone"
 )
 
@@ -46,7 +47,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, struct {
 		Users []userView `json:"users"`
 		Links listLinks  `json:"links"`
-	}{listOf(us, a.userView), a.collectionLinks(r)})
+	}{httpx.ListOf(us, a.userView), a.collectionLinks(r)})
 }
 
 // renderUser answers one user with status, or err.

@@ -210,16 +210,6 @@ type errorDetail struct {
 	Title   string `json:"title"`
 }
 
-// listOf returns views of items made by view: never nil, so an empty list
-// is sent as [] and not null.
-func listOf[T, V any](items []T, view func(T) V) []V {
-	out := make([]V, len(items))
-	for i, x := range items {
-		out[i] = view(x)
-	}
-	return out
-}
-
 // collectionLinks is the "links" object of every Keystone list response.
 func (a *API) collectionLinks(r *http.Request) listLinks {
 	self := a.baseURL + r.URL.Path
