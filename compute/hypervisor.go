@@ -16,6 +16,27 @@ type SpawnSpec struct {
 	RootGB     int
 	BaseImage  string // path of the cached base image on this host
 	BaseFormat string // "raw" or "qcow2"
+	// NICs are the server's network interfaces, in order (eth0 first).
+	NICs []VIF
+	// ConfigDrive, when set, is the path of an ISO 9660 image (label
+	// config-2) attached read-only as the server's second disk. The
+	// hypervisor reads it while the VM runs: the caller keeps it in place
+	// until Destroy.
+	ConfigDrive string
+	// Kernel and Ramdisk, when Kernel is set, are paths of a kernel and an
+	// initrd (from the image cache) the VM boots directly, with Cmdline as
+	// its command line (Nova's kernel_id, ramdisk_id, os_command_line).
+	// Otherwise the VM boots from its disk.
+	Kernel, Ramdisk, Cmdline string
+}
+
+// VIF is one network interface of a server: a tap device plugged into a
+// Linux bridge that the network service manages.
+type VIF struct {
+	MAC    string // e.g. fa:16:3e:12:34:56
+	Bridge string // the bridge the tap joins (it exists before Spawn)
+	Device string // the tap's name on the host (at most 14 characters)
+	MTU    int    // 0: the bridge's
 }
 
 // MaxZeroDiskGB caps the disk of a server whose flavor has a zero root
@@ -65,6 +86,11 @@ type Hypervisor interface {
 	// keeps its identity. A server whose VM is gone (a failed spawn) gets
 	// one again: rebuilding is how a damaged server is recovered.
 	Rebuild(ctx context.Context, spec SpawnSpec) error
+	// ConsoleSocket returns the path of the running VM's VNC server, a unix
+	// socket speaking RFB with no authentication (the console proxy in front
+	// of it checks who may connect). A server with no running VM is an error
+	// wrapping ErrNotFound.
+	ConsoleSocket(ctx context.Context, serverID string) (string, error)
 	// Snapshot writes a consistent, standalone qcow2 copy of the server's
 	// disk to dst. A running guest is paused while its disk is read and
 	// runs again afterwards; a stopped one stays stopped.

@@ -366,6 +366,26 @@ if ! command -v genisoimage >/dev/null; then
 	fi
 fi
 
+# --- Guest networking, config drives, Linux guests, consoles, browser --------
+# dnsmasq (DHCP in each network's namespace), the Linux test guest's kernel and
+# busybox, noVNC's pages for the console proxy, Horizon and Chromium for the
+# browser test.
+guest_tools_ok() {
+	command -v dnsmasq >/dev/null && command -v busybox >/dev/null &&
+		ls /boot/vmlinuz-* >/dev/null 2>&1 && [ -f /usr/share/novnc/vnc.html ] &&
+		command -v chromium >/dev/null && [ -d /usr/share/openstack-dashboard ] &&
+		python3 -c 'import memcache' 2>/dev/null
+}
+if ! guest_tools_ok; then
+	if [ "$root" = 1 ]; then
+		apt_install dnsmasq-base busybox-static linux-image-amd64 novnc chromium openstack-dashboard python3-memcache ||
+			fail guest-tools "could not install dnsmasq-base, busybox-static, linux-image-amd64, novnc, chromium, openstack-dashboard"
+		guest_tools_ok || fail guest-tools "dnsmasq, busybox, a kernel in /boot, noVNC, chromium or Horizon still missing after installing them"
+	else
+		fail guest-tools "dnsmasq, busybox-static, linux-image-amd64, novnc, chromium or openstack-dashboard missing (run as root to install them)"
+	fi
+fi
+
 # --- Output ------------------------------------------------------------------
 if [ "$root" = 1 ] && [ "${#failed[@]}" != 0 ]; then
 	log "FAILED: ${failed[*]} could not be made to work; see the errors above"

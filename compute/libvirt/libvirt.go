@@ -358,3 +358,9 @@ func (d *Driver) Events(ctx context.Context) (<-chan string, error) {
 	}()
 	return out, nil
 }
+
+// ConsoleSocket implements compute.Hypervisor. (Domains get a VNC socket
+// with the console work; until then there is none.)
+func (d *Driver) ConsoleSocket(_ context.Context, serverID string) (string, error) {
+	return "", fmt.Errorf("VNC of server %s: %w", serverID, compute.ErrNotFound)
+}
