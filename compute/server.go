@@ -49,17 +49,32 @@ const (
 
 // Server is a VM record.
 type Server struct {
-	ID, Name             string
-	ProjectID, UserID    string
-	ImageID              string
-	FlavorID             string
-	RAM, VCPUs, Disk     int // copied from the flavor at create time
-	VMState, TaskState   string
-	PowerState           PowerState
-	ReservationID        string
-	KeyName              string
-	Metadata             map[string]string
-	Fault                string // message of the last failure, shown with ERROR
+	ID, Name           string
+	ProjectID, UserID  string
+	ImageID            string
+	FlavorID           string
+	RAM, VCPUs, Disk   int // copied from the flavor at create time
+	VMState, TaskState string
+	PowerState         PowerState
+	ReservationID      string
+	KeyName            string
+	Metadata           map[string]string
+	Fault              string // message of the last failure, shown with ERROR
+	// What the guest gets (Nova's instance fields): accessIPv4/v6 as given,
+	// the zone asked for ("" none), the config drive (asked for or forced),
+	// user data (decoded, at most MaxUserData bytes), the key pair's public
+	// key at boot time, the hostname derived from the name, and the
+	// server's index within its batch.
+	AccessIPv4, AccessIPv6 string
+	AvailabilityZone       string
+	ConfigDrive            bool
+	UserData               []byte
+	KeyData                string
+	Hostname               string
+	LaunchIndex            int
+	// NICs are the server's network interfaces (Nova's network info
+	// cache), as the network service allocated them.
+	NICs                 []NIC
 	CreatedAt, UpdatedAt time.Time
 	LaunchedAt           *time.Time
 }
@@ -105,6 +120,11 @@ type ServerFilter struct {
 	Limit        int
 	Marker       string
 }
+
+// MaxUserData is the most user data a server may have, decoded (Nova's
+// 65535-character limit applies to the base64 text; this bounds the
+// bytes behind it).
+const MaxUserData = 65535
 
 // Usage is what a project's live (not deleted) servers hold of its quotas.
 type Usage struct {

@@ -2,10 +2,9 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"strconv"
 
 	"github.com/gorilla/mux"
@@ -87,24 +86,45 @@ func (a *API) showConsoleOutput(w http.ResponseWriter, r *http.Request, id strin
 	httpx.WriteJSON(w, http.StatusOK, consoleOutputBody{Output: out})
 }
 
-// rebuildServer answers {"rebuild": {"imageRef": ..., "name": ...}} with
-// the server and a new adminPass.
+// rebuildServer answers {"rebuild": {"imageRef", "name", "adminPass",
+// "accessIPv4", "accessIPv6"}} with the server and its new adminPass.
 func (a *API) rebuildServer(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
 	var rb struct {
-		ImageRef string  `json:"imageRef"`
-		Name     *string `json:"name"`
+		ImageRef   string  `json:"imageRef"`
+		Name       *string `json:"name"`
+		AdminPass  *string `json:"adminPass"`
+		AccessIPv4 *string `json:"accessIPv4"`
+		AccessIPv6 *string `json:"accessIPv6"`
 	}
 	if json.Unmarshal(raw, &rb) != nil || rb.ImageRef == "" {
 		badRequest(w, r, "Invalid input for field/attribute imageRef: 'imageRef' is a required property")
 		return
 	}
-	sv, err := a.svc.Rebuild(r.Context(), a.caller(r), id, rb.ImageRef, rb.Name)
+	req := service.RebuildRequest{ImageRef: rb.ImageRef, Name: rb.Name}
+	if rb.AdminPass != nil {
+		req.AdminPass = *rb.AdminPass
+	}
+	for _, ip := range []struct {
+		v     *string
+		dst   **string
+		field string
+		is    func(netip.Addr) bool
+	}{{rb.AccessIPv4, &req.AccessIPv4, "accessIPv4", netip.Addr.Is4}, {rb.AccessIPv6, &req.AccessIPv6, "accessIPv6", netip.Addr.Is6}} {
+		if ip.v != nil {
+			*ip.dst = new(string)
+			if msg := accessIP(ip.v, *ip.dst, ip.field, ip.is); msg != "" {
+				badRequest(w, r, msg)
+				return
+			}
+		}
+	}
+	sv, pass, err := a.svc.Rebuild(r.Context(), a.caller(r), id, req)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	view := a.serverDetail(sv)
-	view.AdminPass = randomPass()
+	view.AdminPass = pass
 	httpx.WriteJSON(w, http.StatusAccepted, serverBody[serverView]{Server: view})
 }
 
@@ -126,14 +146,6 @@ func (a *API) createServerImage(w http.ResponseWriter, r *http.Request, id strin
 	}
 	w.Header().Set("Location", a.imageURL+"/v2/images/"+imageID)
 	w.WriteHeader(http.StatusAccepted)
-}
-
-// randomPass is the adminPass Nova returns on rebuild (no guest agent here
-// applies it; clients only display it).
-func randomPass() string {
-	b := make([]byte, 9)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // consoleLength reads os-getConsoleOutput's length: an integer, a digit

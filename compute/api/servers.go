@@ -95,6 +95,7 @@ type serverCreate struct {
 		Metadata            map[string]string `json:"metadata"`
 		KeyName             string            `json:"key_name"`
 		ReturnReservationID bool              `json:"return_reservation_id"`
+		guestInputs
 	} `json:"server"`
 }
 
@@ -132,7 +133,7 @@ func (body *serverCreate) createRequest() (service.CreateRequest, string) {
 	if len(s.MaxCount) == 0 && req.MinCount > 1 {
 		req.MaxCount = req.MinCount
 	}
-	return req, ""
+	return req, s.guestInputs.apply(&req)
 }
 
 // createServer answers POST /servers with 202.

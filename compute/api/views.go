@@ -76,7 +76,7 @@ type nameView struct {
 }
 
 // addressView is one address of a server on a network (Nova's addresses
-// are a map from network name to these; no networks are attached here).
+// are a map from network name to these).
 type addressView struct {
 	Addr    string `json:"addr"`
 	Version int    `json:"version"`
@@ -148,7 +148,8 @@ func (a *API) serverDetail(sv *compute.Server) serverView {
 		Metadata: md, HostID: compute.HostID(sv.ProjectID), Created: novaTime(sv.CreatedAt), Updated: novaTime(sv.UpdatedAt),
 		Image:     refView{ID: sv.ImageID, Links: []linkView{{Rel: "bookmark", Href: a.baseURL + "/images/" + sv.ImageID}}},
 		Flavor:    refView{ID: sv.FlavorID, Links: []linkView{{Rel: "bookmark", Href: a.baseURL + "/flavors/" + sv.FlavorID}}},
-		Addresses: map[string][]addressView{}, Links: a.resourceLinks("servers", sv.ID),
+		Addresses: addresses(sv.NICs, true), Links: a.resourceLinks("servers", sv.ID),
+		AccessIPv4: sv.AccessIPv4, AccessIPv6: sv.AccessIPv6, ConfigDrive: configDriveView(sv),
 		KeyName: nullable(sv.KeyName), DiskConfig: "MANUAL", AvailabilityZone: service.ZoneName,
 		VMState: sv.VMState, TaskState: nullable(sv.TaskState), PowerState: int(sv.PowerState),
 		LaunchedAt: usageTime(sv.LaunchedAt), AttachedVolumes: []attachedVolumeView{}, SecurityGroups: defaultSecurityGroups(),
@@ -157,6 +158,33 @@ func (a *API) serverDetail(sv *compute.Server) serverView {
 		v.Fault = &faultView{Code: 500, Message: sv.Fault, Created: novaTime(sv.UpdatedAt)}
 	}
 	return v
+}
+
+// addresses is Nova's "addresses": each network's name with the fixed
+// addresses of the server's ports on it, in NIC order; extended adds the
+// OS-EXT-IPS type and MAC (the server view does, /ips does not).
+func addresses(nics []compute.NIC, extended bool) map[string][]addressView {
+	out := map[string][]addressView{}
+	for _, n := range nics {
+		list := out[n.NetworkName]
+		for _, ip := range n.IPs {
+			v := addressView{Addr: ip.Address, Version: ip.Version}
+			if extended {
+				v.Type, v.MACAddr = "fixed", n.MAC
+			}
+			list = append(list, v)
+		}
+		out[n.NetworkName] = list
+	}
+	return out
+}
+
+// configDriveView is Nova's config_drive: "True" or "".
+func configDriveView(sv *compute.Server) string {
+	if sv.ConfigDrive {
+		return "True"
+	}
+	return ""
 }
 
 // serverBriefView is a server in GET /servers.

@@ -231,8 +231,8 @@ func (h *Hypervisor) Snapshot(_ context.Context, id, dst string) error {
 // ImageData is the content of the image "img" that Images serves.
 var ImageData = []byte("boot sector and more")
 
-// Images is a compute.Images serving one active raw image, "img", and
-// recording snapshot images.
+// Images is a compute.Images serving the active images of fakeImages, all
+// with ImageData as their data, and recording snapshot images.
 type Images struct {
 	gates
 	mu      sync.Mutex
@@ -241,14 +241,24 @@ type Images struct {
 
 var _ compute.Images = (*Images)(nil)
 
+// fakeImages are the images Images serves: "img" (raw), and an ami image
+// "ami" booting the kernel "aki" with the ramdisk "ari".
+var fakeImages = map[string]compute.ImageInfo{
+	"img": {DiskFormat: "raw", Properties: map[string]string{"os_distro": "x", "image_type": "base"}},
+	"ami": {DiskFormat: "ami", Properties: map[string]string{"kernel_id": "aki", "ramdisk_id": "ari", "os_command_line": "console=ttyS0 quiet"}},
+	"aki": {DiskFormat: "aki", Properties: map[string]string{}},
+	"ari": {DiskFormat: "ari", Properties: map[string]string{}},
+}
+
 // Get implements compute.Images.
 func (f *Images) Get(_ context.Context, _ policy.Credentials, id string) (compute.ImageInfo, error) {
-	if id != "img" {
+	im, ok := fakeImages[id]
+	if !ok {
 		return compute.ImageInfo{}, fmt.Errorf("image %s: %w", id, compute.ErrNotFound)
 	}
 	sum := md5.Sum(ImageData)
-	return compute.ImageInfo{ID: id, Status: "active", DiskFormat: "raw", Checksum: hex.EncodeToString(sum[:]), Size: int64(len(ImageData)),
-		Properties: map[string]string{"os_distro": "x", "image_type": "base"}}, nil
+	im.ID, im.Status, im.Checksum, im.Size = id, "active", hex.EncodeToString(sum[:]), int64(len(ImageData))
+	return im, nil
 }
 
 // Download implements compute.Images.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +44,40 @@ type Setup struct {
 	// public root, so links point back at it.
 	Server *httptest.Server
 	Log    *slog.Logger
+	// Drives records the config drives built (WithConfigDrives only).
+	Drives *Drives
+}
+
+// Drives records config drive builds.
+type Drives struct {
+	mu    sync.Mutex
+	built map[string]DriveBuild
+}
+
+// DriveBuild is one config drive build: the server as given and the
+// password.
+type DriveBuild struct {
+	Path      string
+	Server    compute.Server
+	AdminPass string
+}
+
+func (d *Drives) build(_ context.Context, dst string, sv *compute.Server, adminPass string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.built == nil {
+		d.built = map[string]DriveBuild{}
+	}
+	d.built[sv.ID] = DriveBuild{Path: dst, Server: *sv, AdminPass: adminPass}
+	return os.WriteFile(dst, []byte("config-2"), 0o600)
+}
+
+// Last returns the last config drive built for a server.
+func (d *Drives) Last(id string) (DriveBuild, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, ok := d.built[id]
+	return b, ok
 }
 
 // Option changes what NewSetup builds.
@@ -57,6 +92,9 @@ type config struct {
 	wrapServers  func(compute.ServerRepository) compute.ServerRepository
 	api          bool
 	log          *slog.Logger
+	networks     *Networks
+	drives       bool
+	forceDrive   bool
 }
 
 // WithDB runs the service over gdb instead of a fresh SQLite database.
@@ -73,6 +111,15 @@ func WithProjects(p compute.Projects) Option { return func(c *config) { c.projec
 
 // WithLog gives the service l instead of a logger that discards.
 func WithLog(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithNetworks gives servers NICs from n.
+func WithNetworks(n *Networks) Option { return func(c *config) { c.networks = n } }
+
+// WithConfigDrives makes the service build config drives (recorded in
+// Setup.Drives; every server gets one when force is true).
+func WithConfigDrives(force bool) Option {
+	return func(c *config) { c.drives, c.forceDrive = true, force }
+}
 
 // WithoutHypervisor builds a host without a hypervisor, as when libvirt is
 // unreachable at start-up.
@@ -113,6 +160,13 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	}
 	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Images: s.Images, Cache: cache,
 		Projects: cfg.projects, Quotas: cfg.quotas, SnapshotDir: t.TempDir()}
+	if cfg.networks != nil {
+		deps.Networks = cfg.networks
+	}
+	if cfg.drives {
+		s.Drives = &Drives{}
+		deps.BuildConfigDrive, deps.ConfigDriveDir, deps.ForceConfigDrive = s.Drives.build, t.TempDir(), cfg.forceDrive
+	}
 	if !cfg.noHypervisor {
 		s.Hypervisor = NewHypervisor()
 		deps.Hypervisor = s.Hypervisor

@@ -19,6 +19,7 @@ var Migrations = []commondb.Migration{
 	{Version: 3, Name: "key pairs", Up: migrate3},
 	{Version: 4, Name: "flavor access", Up: migrate4},
 	{Version: 5, Name: "quota locks", Up: migrate5},
+	{Version: 6, Name: "guest settings and NICs of servers", Up: migrate6},
 }
 
 // Tables lists the compute tables, for schema comparisons.
@@ -120,3 +121,28 @@ type v5QuotaLock struct {
 func (v5QuotaLock) TableName() string { return "quota_locks" }
 
 func migrate5(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v5QuotaLock{}) }
+
+// v6Server adds what the guest gets (access IPs, zone, config drive, user
+// data, key, hostname, launch index) and the network info cache.
+type v6Server struct {
+	AccessIPv4  string `gorm:"column:access_ip_v4;size:39;not null;default:''"`
+	AccessIPv6  string `gorm:"column:access_ip_v6;size:39;not null;default:''"`
+	Zone        string `gorm:"column:availability_zone;size:255;not null;default:''"`
+	ConfigDrive bool   `gorm:"not null;default:false"`
+	UserData    []byte `gorm:"type:blob"`
+	KeyData     string `gorm:"type:text"`
+	Hostname    string `gorm:"size:255;not null;default:''"`
+	LaunchIndex int    `gorm:"not null;default:0"`
+	NICs        string `gorm:"column:nics;type:text"`
+}
+
+func (v6Server) TableName() string { return "servers" }
+
+func migrate6(tx *gorm.DB) error {
+	for _, col := range []string{"AccessIPv4", "AccessIPv6", "Zone", "ConfigDrive", "UserData", "KeyData", "Hostname", "LaunchIndex", "NICs"} {
+		if err := tx.Migrator().AddColumn(&v6Server{}, col); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -31,6 +32,15 @@ type serverRow struct {
 	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt     time.Time `gorm:"autoUpdateTime:false"`
 	LaunchedAt    *time.Time
+	AccessIPv4    string `gorm:"column:access_ip_v4"`
+	AccessIPv6    string `gorm:"column:access_ip_v6"`
+	Zone          string `gorm:"column:availability_zone"`
+	ConfigDrive   bool
+	UserData      []byte
+	KeyData       string
+	Hostname      string
+	LaunchIndex   int
+	NICs          string `gorm:"column:nics"` // JSON of []compute.NIC
 }
 
 func (serverRow) TableName() string { return "servers" }
@@ -50,7 +60,9 @@ func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 func serverToRow(s *compute.Server) serverRow {
 	r := serverRow{ID: s.ID, Name: s.Name, ProjectID: s.ProjectID, UserID: s.UserID, ImageID: s.ImageID, FlavorID: s.FlavorID,
 		RAM: s.RAM, VCPUs: s.VCPUs, Disk: s.Disk, VMState: s.VMState, TaskState: s.TaskState, PowerState: int(s.PowerState),
-		ReservationID: s.ReservationID, KeyName: s.KeyName, Fault: s.Fault, CreatedAt: ms(s.CreatedAt), UpdatedAt: ms(s.UpdatedAt)}
+		ReservationID: s.ReservationID, KeyName: s.KeyName, Fault: s.Fault, CreatedAt: ms(s.CreatedAt), UpdatedAt: ms(s.UpdatedAt),
+		AccessIPv4: s.AccessIPv4, AccessIPv6: s.AccessIPv6, Zone: s.AvailabilityZone, ConfigDrive: s.ConfigDrive,
+		UserData: s.UserData, KeyData: s.KeyData, Hostname: s.Hostname, LaunchIndex: s.LaunchIndex, NICs: nicsJSON(s.NICs)}
 	if s.LaunchedAt != nil {
 		t := ms(*s.LaunchedAt)
 		r.LaunchedAt = &t
@@ -62,12 +74,32 @@ func serverFromRow(r *serverRow) *compute.Server {
 	s := &compute.Server{ID: r.ID, Name: r.Name, ProjectID: r.ProjectID, UserID: r.UserID, ImageID: r.ImageID, FlavorID: r.FlavorID,
 		RAM: r.RAM, VCPUs: r.VCPUs, Disk: r.Disk, VMState: r.VMState, TaskState: r.TaskState, PowerState: compute.PowerState(r.PowerState),
 		ReservationID: r.ReservationID, KeyName: r.KeyName, Fault: r.Fault, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-		Metadata: map[string]string{}}
+		Metadata: map[string]string{}, AccessIPv4: r.AccessIPv4, AccessIPv6: r.AccessIPv6, AvailabilityZone: r.Zone,
+		ConfigDrive: r.ConfigDrive, UserData: r.UserData, KeyData: r.KeyData, Hostname: r.Hostname, LaunchIndex: r.LaunchIndex,
+		NICs: nicsFromJSON(r.NICs)}
 	if r.LaunchedAt != nil {
 		t := r.LaunchedAt.UTC()
 		s.LaunchedAt = &t
 	}
 	return s
+}
+
+// nicsJSON encodes a server's NICs for their column ("" for none).
+func nicsJSON(nics []compute.NIC) string {
+	if len(nics) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(nics) // plain strings and numbers: cannot fail
+	return string(b)
+}
+
+// nicsFromJSON decodes the NICs column; what cannot be read is no NIC.
+func nicsFromJSON(s string) []compute.NIC {
+	var nics []compute.NIC
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &nics)
+	}
+	return nics
 }
 
 // insertMetadata stores a new server's metadata.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -147,7 +146,7 @@ func (s *Service) failServer(ctx context.Context, id string, cause error) {
 }
 
 // boot brings a new server up: base image (cached), disk, domain.
-func (s *Service) boot(ctx context.Context, c Caller, id string) {
+func (s *Service) boot(ctx context.Context, c Caller, id, adminPass string) {
 	sv, err := s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskSpawning })
 	if err != nil {
 		if !errors.Is(err, errGone) {
@@ -155,33 +154,23 @@ func (s *Service) boot(ctx context.Context, c Caller, id string) {
 		}
 		return
 	}
-	s.provision(ctx, c, id, sv.ImageID, s.Hypervisor.Spawn)
+	s.provision(ctx, c, id, sv.ImageID, adminPass, s.Hypervisor.Spawn)
 }
 
 // provision readies the server's base image (downloaded once into the host
-// cache) and hands place (Spawn or Rebuild) the server's spec; the server
+// cache), its kernel and ramdisk if the image names them, and its config
+// drive, and hands place (Spawn or Rebuild) the server's spec; the server
 // ends ACTIVE and running, or in ERROR with the cause, unless a delete
 // claims it meanwhile.
-func (s *Service) provision(ctx context.Context, c Caller, id, imageRef string, place func(context.Context, compute.SpawnSpec) error) {
-	im, err := s.Images.Get(ctx, c.Creds, imageRef)
+func (s *Service) provision(ctx context.Context, c Caller, id, imageRef, adminPass string, place func(context.Context, compute.SpawnSpec) error) {
+	spec, err := s.spawnSpec(ctx, c, id, imageRef, adminPass)
+	if errors.Is(err, errGone) {
+		return
+	}
+	if err == nil {
+		err = place(ctx, spec)
+	}
 	if err != nil {
-		s.failServer(ctx, id, fmt.Errorf("image %s: %w", imageRef, err))
-		return
-	}
-	base, err := s.Cache.Get(ctx, im.ID, im.Checksum, func(ctx context.Context, w io.Writer) error {
-		return s.Images.Download(ctx, c.Creds, im.ID, w)
-	})
-	if err != nil {
-		s.failServer(ctx, id, err)
-		return
-	}
-	sv, err := s.Servers.GetServer(ctx, id)
-	if err != nil || gone(sv) {
-		return
-	}
-	spec := compute.SpawnSpec{ServerID: id, Name: sv.Name, MemoryMiB: sv.RAM, VCPUs: sv.VCPUs, RootGB: sv.Disk,
-		BaseImage: base, BaseFormat: im.DiskFormat}
-	if err := place(ctx, spec); err != nil {
 		s.failServer(ctx, id, err)
 		return
 	}
@@ -191,6 +180,36 @@ func (s *Service) provision(ctx context.Context, c Caller, id, imageRef string, 
 	})); err != nil && !errors.Is(err, errGone) {
 		s.log.Error("could not record the active server", "server", id, "err", err)
 	}
+}
+
+// spawnSpec gathers what the hypervisor needs to boot a server: its base
+// image (an ami image is raw), kernel and ramdisk, NICs and config drive.
+func (s *Service) spawnSpec(ctx context.Context, c Caller, id, imageRef, adminPass string) (compute.SpawnSpec, error) {
+	im, err := s.Images.Get(ctx, c.Creds, imageRef)
+	if err != nil {
+		return compute.SpawnSpec{}, fmt.Errorf("image %s: %w", imageRef, err)
+	}
+	base, err := s.cachedImage(ctx, c, im.ID)
+	if err != nil {
+		return compute.SpawnSpec{}, err
+	}
+	sv, err := s.Servers.GetServer(ctx, id)
+	if err != nil || gone(sv) {
+		return compute.SpawnSpec{}, errGone
+	}
+	spec := compute.SpawnSpec{ServerID: id, Name: sv.Name, MemoryMiB: sv.RAM, VCPUs: sv.VCPUs, RootGB: sv.Disk,
+		BaseImage: base, BaseFormat: im.DiskFormat}
+	if spec.BaseFormat == "ami" {
+		spec.BaseFormat = "raw"
+	}
+	for _, n := range sv.NICs {
+		spec.NICs = append(spec.NICs, n.VIF())
+	}
+	if err := s.bootFiles(ctx, c, im, &spec); err != nil {
+		return spec, err
+	}
+	spec.ConfigDrive, err = s.buildConfigDrive(ctx, sv, adminPass)
+	return spec, err
 }
 
 // Delete removes a server: its domain and disks go, the record is marked
@@ -223,21 +242,20 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	return nil
 }
 
-// finishDelete destroys a server's domain and files and marks it deleted;
-// if the hypervisor fails, the server goes to ERROR (as in Nova) and can be
-// deleted again.
+// finishDelete destroys a server's domain and files, releases its ports
+// and marks it deleted; if the hypervisor or the network service fails,
+// the server goes to ERROR (as in Nova) and can be deleted again.
 func (s *Service) finishDelete(ctx context.Context, id string) {
 	if s.Hypervisor != nil {
 		if err := s.Hypervisor.Destroy(ctx, id); err != nil {
-			s.log.Error("delete failed", "server", id, "err", err)
-			if _, err := s.settle(ctx, id, func(sv *compute.Server) error {
-				sv.VMState, sv.TaskState, sv.Fault = compute.VMError, compute.TaskNone, faultMessage(fmt.Errorf("delete: %w", err))
-				return nil
-			}); err != nil {
-				s.log.Error("could not record the failed delete", "server", id, "err", err)
-			}
+			s.failDelete(ctx, id, err)
 			return
 		}
+	}
+	s.removeConfigDrive(id)
+	if err := s.releaseNetworks(ctx, id); err != nil {
+		s.failDelete(ctx, id, fmt.Errorf("ports: %w", err))
+		return
 	}
 	if _, err := s.settle(ctx, id, func(sv *compute.Server) error {
 		sv.VMState, sv.TaskState, sv.PowerState = compute.VMDeleted, compute.TaskNone, compute.PowerNoState
@@ -247,4 +265,16 @@ func (s *Service) finishDelete(ctx context.Context, id string) {
 	}
 	s.locks.Delete(id)
 	s.rows.Delete(id)
+}
+
+// failDelete records a delete that could not finish: the server is in
+// ERROR with the cause.
+func (s *Service) failDelete(ctx context.Context, id string, cause error) {
+	s.log.Error("delete failed", "server", id, "err", cause)
+	if _, err := s.settle(ctx, id, func(sv *compute.Server) error {
+		sv.VMState, sv.TaskState, sv.Fault = compute.VMError, compute.TaskNone, faultMessage(fmt.Errorf("delete: %w", cause))
+		return nil
+	}); err != nil {
+		s.log.Error("could not record the failed delete", "server", id, "err", err)
+	}
 }

@@ -81,7 +81,7 @@ func TestDeleteWinsOverActions(t *testing.T) {
 			return err
 		}},
 		{"rebuild", func(e *computetest.Setup, id string) error {
-			_, err := e.Service.Rebuild(ctx, e.Member, id, "img", nil)
+			_, _, err := e.Service.Rebuild(ctx, e.Member, id, service.RebuildRequest{ImageRef: "img"})
 			return err
 		}},
 	} {

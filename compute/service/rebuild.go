@@ -6,28 +6,42 @@ import (
 	"imagestack/compute"
 )
 
-// Rebuild gives a server a fresh disk from imageRef (the same image or
-// another one), keeping its id: the way to recover a damaged server. A
-// name, when given, renames it.
-func (s *Service) Rebuild(ctx context.Context, c Caller, id, imageRef string, name *string) (*compute.Server, error) {
+// RebuildRequest is a parsed rebuild action.
+type RebuildRequest struct {
+	ImageRef               string
+	Name                   *string // nil: unchanged
+	AdminPass              string  // "": a generated one
+	AccessIPv4, AccessIPv6 *string // nil: unchanged
+}
+
+// Rebuild gives a server a fresh disk from the request's image (the same
+// image or another one) and a fresh config drive, keeping its id and
+// addresses: the way to recover a damaged server. It returns the server
+// and the guest's new password.
+func (s *Service) Rebuild(ctx context.Context, c Caller, id string, req RebuildRequest) (*compute.Server, string, error) {
+	imageRef, name := req.ImageRef, req.Name
+	pass := req.AdminPass
+	if pass == "" {
+		pass = randomHex(6)
+	}
 	sv, err := s.Get(ctx, c, id)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !s.authz.Enforce("os_compute_api:servers:rebuild", serverTarget(sv), c.Creds) {
-		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:servers:rebuild to be performed.")
+		return nil, "", compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:servers:rebuild to be performed.")
 	}
 	if name != nil {
 		if err := checkName("name", *name); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	f := compute.Flavor{ID: sv.FlavorID, RAM: sv.RAM, VCPUs: sv.VCPUs, Disk: sv.Disk}
 	if _, err := s.checkImageFits(ctx, c, imageRef, f); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if s.Hypervisor == nil {
-		return nil, compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
+		return nil, "", compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
 	}
 	sv, err = s.updateIf(ctx, id, func(sv *compute.Server) error {
 		if sv.TaskState != compute.TaskNone || (sv.VMState != compute.VMActive && sv.VMState != compute.VMStopped && sv.VMState != compute.VMError) {
@@ -37,14 +51,20 @@ func (s *Service) Rebuild(ctx context.Context, c Caller, id, imageRef string, na
 		if name != nil {
 			sv.Name = *name
 		}
+		if req.AccessIPv4 != nil {
+			sv.AccessIPv4 = *req.AccessIPv4
+		}
+		if req.AccessIPv6 != nil {
+			sv.AccessIPv6 = *req.AccessIPv6
+		}
 		if sv.VMState == compute.VMError {
 			sv.VMState, sv.Fault = compute.VMActive, ""
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	s.background(id, func(ctx context.Context) { s.provision(ctx, c, id, imageRef, s.Hypervisor.Rebuild) })
-	return sv, nil
+	s.background(id, func(ctx context.Context) { s.provision(ctx, c, id, imageRef, pass, s.Hypervisor.Rebuild) })
+	return sv, pass, nil
 }

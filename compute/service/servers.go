@@ -23,6 +23,15 @@ type CreateRequest struct {
 	MinCount, MaxCount  int
 	Metadata            map[string]string
 	KeyName             string
+	// What reaches the guest (see compute.Server); AdminPass "" gets a
+	// generated one.
+	Networks               compute.NetworkChoice
+	NetworkRequests        []compute.NetworkRequest
+	UserData               []byte
+	AdminPass              string
+	AccessIPv4, AccessIPv6 string
+	AvailabilityZone       string
+	ConfigDrive            bool
 }
 
 // CreateResult is what POST /servers answers.
@@ -55,8 +64,8 @@ func (s *Service) checkImageFits(ctx context.Context, c Caller, imageRef string,
 	if im.Status != "active" {
 		return im, compute.Errorf(compute.ErrBadRequest, "Image %s is not active.", im.ID)
 	}
-	if im.DiskFormat != "raw" && im.DiskFormat != "qcow2" {
-		return im, compute.Errorf(compute.ErrBadRequest, "Image %s has disk format %q; only raw and qcow2 images can boot here.", im.ID, im.DiskFormat)
+	if im.DiskFormat != "raw" && im.DiskFormat != "qcow2" && im.DiskFormat != "ami" {
+		return im, compute.Errorf(compute.ErrBadRequest, "Image %s has disk format %q; only raw, qcow2 and ami images can boot here (aki and ari images are the kernel_id and ramdisk_id of an ami image).", im.ID, im.DiskFormat)
 	}
 	if f.RAM < im.MinRAM {
 		return im, compute.Errorf(compute.ErrBadRequest, "Flavor's memory is too small for requested image.")
@@ -79,16 +88,24 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 	if err != nil {
 		return nil, err
 	}
-	res := &CreateResult{ReservationID: "r-" + randomHex(4), AdminPass: randomHex(6)}
+	g, err := s.checkGuest(ctx, c, &req)
+	if err != nil {
+		return nil, err
+	}
+	res := &CreateResult{ReservationID: "r-" + randomHex(4), AdminPass: req.AdminPass}
+	if res.AdminPass == "" {
+		res.AdminPass = randomHex(6)
+	}
 	// No more servers than the instance quota can ever be stored, whatever
 	// max_count asks for (fitQuota never answers more).
-	candidates := s.newServers(c, req, f, res.ReservationID, max(0, min(req.MaxCount, s.Quotas.Instances)))
+	candidates := s.newServers(c, req, f, g, res.ReservationID, max(0, min(req.MaxCount, s.Quotas.Instances)))
 	res.Servers, err = s.Servers.CreateServers(ctx, c.Creds.ProjectID, candidates, func(used compute.Usage) (int, error) {
 		n, err := fitQuota(s.Quotas, used, f, req.MinCount, req.MaxCount)
 		if err == nil && n > 1 {
 			// Nova numbers the servers of a batch: name-1, name-2, ...
 			for i, sv := range candidates[:n] {
 				sv.Name = numbered(req.Name, i+1)
+				sv.Hostname = hostnameOf(sv.Name)
 			}
 		}
 		return n, err
@@ -97,7 +114,9 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 		return nil, err
 	}
 	for _, sv := range res.Servers {
-		s.background(sv.ID, func(ctx context.Context) { s.boot(ctx, c, sv.ID) })
+		if s.attachNetworks(ctx, c, sv, g.networks) {
+			s.background(sv.ID, func(ctx context.Context) { s.boot(ctx, c, sv.ID, res.AdminPass) })
+		}
 	}
 	return res, nil
 }
@@ -133,14 +152,6 @@ func (s *Service) checkCreate(ctx context.Context, c Caller, req CreateRequest) 
 	if _, err := s.checkImageFits(ctx, c, req.ImageRef, f); err != nil {
 		return compute.Flavor{}, err
 	}
-	if req.KeyName != "" {
-		if _, err := s.KeyPairs.GetKeyPair(ctx, c.Creds.UserID, req.KeyName); err != nil {
-			if errors.Is(err, compute.ErrNotFound) {
-				return compute.Flavor{}, compute.Errorf(compute.ErrBadRequest, "Invalid key_name provided.")
-			}
-			return compute.Flavor{}, err
-		}
-	}
 	if s.Hypervisor == nil {
 		return compute.Flavor{}, compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
 	}
@@ -158,7 +169,7 @@ func numbered(name string, i int) string {
 }
 
 // newServers builds count servers of a request.
-func (s *Service) newServers(c Caller, req CreateRequest, f compute.Flavor, reservation string, count int) []*compute.Server {
+func (s *Service) newServers(c Caller, req CreateRequest, f compute.Flavor, g guest, reservation string, count int) []*compute.Server {
 	now := s.now().UTC()
 	out := make([]*compute.Server, count)
 	for i := range out {
@@ -167,6 +178,9 @@ func (s *Service) newServers(c Caller, req CreateRequest, f compute.Flavor, rese
 			ImageID: req.ImageRef, FlavorID: f.ID, RAM: f.RAM, VCPUs: f.VCPUs, Disk: f.Disk,
 			VMState: compute.VMBuilding, TaskState: compute.TaskScheduling, ReservationID: reservation,
 			KeyName: req.KeyName, Metadata: maps.Clone(req.Metadata), CreatedAt: now, UpdatedAt: now,
+			AccessIPv4: req.AccessIPv4, AccessIPv6: req.AccessIPv6, AvailabilityZone: req.AvailabilityZone,
+			ConfigDrive: req.ConfigDrive || s.ForceConfigDrive, UserData: req.UserData, KeyData: g.keyData,
+			Hostname: hostnameOf(req.Name), LaunchIndex: i,
 		}
 		if out[i].Metadata == nil {
 			out[i].Metadata = map[string]string{}

@@ -61,7 +61,7 @@ func TestServerInputLimits(t *testing.T) {
 	}
 	id := list[0].ID
 	for name, n := range map[string]string{"long": long, "empty": "", "trailing space": "vm "} {
-		if _, err := e.Service.Rebuild(ctx, e.Member, id, "img", &n); !errors.Is(err, compute.ErrBadRequest) {
+		if _, _, err := e.Service.Rebuild(ctx, e.Member, id, service.RebuildRequest{ImageRef: "img", Name: &n}); !errors.Is(err, compute.ErrBadRequest) {
 			t.Errorf("rebuild with a %s name: %v", name, err)
 		}
 	}

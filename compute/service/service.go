@@ -52,6 +52,15 @@ type Deps struct {
 	Quotas     Quotas
 	// SnapshotDir holds server snapshots between copy and upload.
 	SnapshotDir string
+	// Networks gives servers their NICs; nil: servers get none.
+	Networks compute.Networks
+	// BuildConfigDrive writes a server's config drive (ISO 9660, label
+	// config-2) to dst, with adminPass as the guest's password; nil: no
+	// server gets one. ConfigDriveDir holds them; ForceConfigDrive gives
+	// every server one (Nova's force_config_drive), not only those that ask.
+	BuildConfigDrive func(ctx context.Context, dst string, sv *compute.Server, adminPass string) error
+	ConfigDriveDir   string
+	ForceConfigDrive bool
 }
 
 // Service implements compute operations.

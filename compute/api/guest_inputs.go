@@ -1,0 +1,148 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/netip"
+	"regexp"
+
+	"imagestack/compute"
+	"imagestack/compute/service"
+)
+
+// guestInputs are the parts of POST /servers that reach the guest:
+// networks, user data, password, access addresses, zone, config drive.
+type guestInputs struct {
+	Networks         json.RawMessage `json:"networks"`
+	UserData         *string         `json:"user_data"`
+	AdminPass        *string         `json:"adminPass"`
+	AccessIPv4       *string         `json:"accessIPv4"`
+	AccessIPv6       *string         `json:"accessIPv6"`
+	AvailabilityZone *string         `json:"availability_zone"`
+	ConfigDrive      json.RawMessage `json:"config_drive"`
+}
+
+// networkEntry is one item of "networks" (Nova 2.1's schema).
+type networkEntry struct {
+	UUID    *string `json:"uuid"`
+	Port    *string `json:"port"`
+	FixedIP *string `json:"fixed_ip"`
+}
+
+// uuidLike is what Nova takes for a network or port id (dashes optional).
+var uuidLike = regexp.MustCompile(`^(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$`)
+
+// apply validates the inputs as Nova's schema and API do and copies them
+// into req, or returns the message of a 400.
+func (g *guestInputs) apply(req *service.CreateRequest) string {
+	if msg := g.applyNetworks(req); msg != "" {
+		return msg
+	}
+	if g.UserData != nil {
+		if len(*g.UserData) > compute.MaxUserData {
+			return "Invalid input for field/attribute user_data. Value: is too long (at most 65535 characters)."
+		}
+		data, err := base64.StdEncoding.DecodeString(*g.UserData)
+		if err != nil {
+			return "User data needs to be valid base 64."
+		}
+		req.UserData = data
+	}
+	if g.AdminPass != nil {
+		req.AdminPass = *g.AdminPass
+	}
+	if msg := accessIP(g.AccessIPv4, &req.AccessIPv4, "accessIPv4", netip.Addr.Is4); msg != "" {
+		return msg
+	}
+	if msg := accessIP(g.AccessIPv6, &req.AccessIPv6, "accessIPv6", netip.Addr.Is6); msg != "" {
+		return msg
+	}
+	if g.AvailabilityZone != nil {
+		req.AvailabilityZone = *g.AvailabilityZone
+	}
+	if len(g.ConfigDrive) > 0 {
+		b, ok := novaBool(g.ConfigDrive)
+		if !ok {
+			return "Invalid input for field/attribute config_drive. Value: " + string(g.ConfigDrive) + ". It is not a boolean."
+		}
+		req.ConfigDrive = b
+	}
+	return ""
+}
+
+// accessIP reads accessIPv4 or accessIPv6 (Nova's ipv4 and ipv6 formats).
+func accessIP(v, dst *string, field string, is func(netip.Addr) bool) string {
+	if v == nil {
+		return ""
+	}
+	ip, err := netip.ParseAddr(*v)
+	if err != nil || !is(ip) {
+		return "Invalid input for field/attribute " + field + ". Value: " + clip(*v) + ". It is not a valid address."
+	}
+	*dst = ip.String()
+	return ""
+}
+
+// applyNetworks reads "networks": absent means auto; at 2.1 it is a list
+// of entries each naming a network (uuid, with an optional fixed_ip) or a
+// port.
+func (g *guestInputs) applyNetworks(req *service.CreateRequest) string {
+	req.Networks = compute.NetworksAuto
+	if len(g.Networks) == 0 || string(g.Networks) == "null" {
+		return ""
+	}
+	var entries []networkEntry
+	if err := json.Unmarshal(g.Networks, &entries); err != nil {
+		return "Invalid input for field/attribute networks. Value: " + clip(string(g.Networks)) + ". It is not an array of networks."
+	}
+	req.Networks = compute.NetworksListed
+	for _, e := range entries {
+		var nr compute.NetworkRequest
+		switch {
+		case e.Port != nil && *e.Port != "":
+			if !uuidLike.MatchString(*e.Port) {
+				return "Invalid input for field/attribute port. Value: " + clip(*e.Port) + ". It is not a valid UUID."
+			}
+			nr.PortID = *e.Port
+		case e.UUID != nil:
+			if !uuidLike.MatchString(*e.UUID) {
+				return "Bad networks format: network uuid is not in proper format (" + clip(*e.UUID) + ")"
+			}
+			nr.NetworkID = *e.UUID
+		default:
+			return "Bad network format: missing 'uuid'"
+		}
+		if e.FixedIP != nil {
+			ip, err := netip.ParseAddr(*e.FixedIP)
+			if err != nil {
+				return "Invalid fixed IP address (" + clip(*e.FixedIP) + ")"
+			}
+			nr.FixedIP = ip.String()
+		}
+		req.NetworkRequests = append(req.NetworkRequests, nr)
+	}
+	return ""
+}
+
+// novaBool reads Nova's parameter_types.boolean: JSON true/false or one of
+// its strings.
+func novaBool(raw json.RawMessage) (bool, bool) {
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return b, true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return false, false
+	}
+	switch s {
+	case "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes":
+		return true, true
+	case "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no":
+		return false, true
+	}
+	return false, false
+}
+
+// clip shortens client text quoted in a message.
+func clip(s string) string { return compute.Clip(s) }

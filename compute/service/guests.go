@@ -1,0 +1,202 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode"
+
+	"imagestack/compute"
+)
+
+// What a server's guest gets besides its disk: the key pair, the networks,
+// a config drive, a kernel and ramdisk to boot directly.
+
+// guest is what checkGuest resolved of a create request.
+type guest struct {
+	keyData  string                   // the key pair's public key
+	networks []compute.NetworkRequest // the NICs each server gets
+}
+
+// checkGuest validates what a create request gives the guest: the key
+// pair, the availability zone and the networks (resolved now, so that an
+// unknown network is a 400 before anything is stored).
+func (s *Service) checkGuest(ctx context.Context, c Caller, req *CreateRequest) (guest, error) {
+	var g guest
+	if req.KeyName != "" {
+		kp, err := s.KeyPairs.GetKeyPair(ctx, c.Creds.UserID, req.KeyName)
+		if errors.Is(err, compute.ErrNotFound) {
+			return g, compute.Errorf(compute.ErrBadRequest, "Invalid key_name provided.")
+		}
+		if err != nil {
+			return g, err
+		}
+		g.keyData = kp.PublicKey
+	}
+	if err := s.checkZone(c, req.AvailabilityZone); err != nil {
+		return g, err
+	}
+	if s.Networks == nil {
+		if req.Networks == compute.NetworksListed && len(req.NetworkRequests) > 0 {
+			return g, compute.Errorf(compute.ErrBadRequest, "Networks cannot be requested: no network service is configured.")
+		}
+		return g, nil
+	}
+	nets, err := s.Networks.Resolve(ctx, c.Creds, req.Networks, req.NetworkRequests, req.MaxCount)
+	g.networks = nets
+	return g, err
+}
+
+// checkZone accepts the one zone, by name or as Nova's "zone:host" form
+// (the host part needs the admin-only forced-host rule).
+func (s *Service) checkZone(c Caller, zone string) error {
+	if zone == "" {
+		return nil
+	}
+	name, host, forced := strings.Cut(zone, ":")
+	if name != ZoneName && !(forced && name == "") {
+		return compute.Errorf(compute.ErrBadRequest, "The requested availability zone is not available")
+	}
+	if forced && host != "" {
+		if err := s.authorize(c, "os_compute_api:servers:create:forced_host", nil); err != nil {
+			return err
+		}
+		if h, _ := os.Hostname(); host != h {
+			return compute.Errorf(compute.ErrBadRequest, "No valid host was found. Compute host %s could not be found.", compute.Clip(host))
+		}
+	}
+	return nil
+}
+
+// attachNetworks gives a new server its NICs and records them with it;
+// when that fails the server goes to ERROR (as in Nova, where a failed
+// allocation ends the build) and false says not to boot it.
+func (s *Service) attachNetworks(ctx context.Context, c Caller, sv *compute.Server, nets []compute.NetworkRequest) bool {
+	if s.Networks == nil || len(nets) == 0 {
+		return true
+	}
+	nics, err := s.Networks.Allocate(ctx, c.Creds, sv.ID, sv.Hostname, nets)
+	if err != nil {
+		s.failServer(ctx, sv.ID, fmt.Errorf("network allocation: %s", compute.Message(err)))
+		return false
+	}
+	updated, err := s.update(ctx, sv.ID, func(sv *compute.Server) { sv.NICs = nics })
+	if err != nil {
+		s.log.Error("could not record a server's NICs", "server", sv.ID, "err", err)
+		s.failServer(ctx, sv.ID, err)
+		return false
+	}
+	*sv = *updated
+	return true
+}
+
+// releaseNetworks gives back a deleted server's ports.
+func (s *Service) releaseNetworks(ctx context.Context, id string) error {
+	if s.Networks == nil {
+		return nil
+	}
+	return s.Networks.Deallocate(ctx, id)
+}
+
+// configDrivePath is where a server's config drive is built.
+func (s *Service) configDrivePath(id string) string {
+	return filepath.Join(s.ConfigDriveDir, id+".iso")
+}
+
+// buildConfigDrive writes the server's config drive when it has one and
+// returns its path ("" when it has none).
+func (s *Service) buildConfigDrive(ctx context.Context, sv *compute.Server, adminPass string) (string, error) {
+	if !sv.ConfigDrive || s.BuildConfigDrive == nil {
+		return "", nil
+	}
+	if err := os.MkdirAll(s.ConfigDriveDir, 0o700); err != nil {
+		return "", err
+	}
+	path := s.configDrivePath(sv.ID)
+	if err := s.BuildConfigDrive(ctx, path, sv, adminPass); err != nil {
+		return "", fmt.Errorf("config drive: %w", err)
+	}
+	return path, nil
+}
+
+// removeConfigDrive deletes a deleted server's config drive.
+func (s *Service) removeConfigDrive(id string) {
+	if s.ConfigDriveDir == "" {
+		return
+	}
+	if err := os.Remove(s.configDrivePath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.Warn("could not remove a config drive", "server", id, "err", err)
+	}
+}
+
+// bootFiles fetches, through the image cache, the kernel and ramdisk an
+// image names (kernel_id, ramdisk_id: Glance's aki and ari images) and
+// sets them with the command line (os_command_line, or Nova's default)
+// on spec.
+func (s *Service) bootFiles(ctx context.Context, c Caller, im compute.ImageInfo, spec *compute.SpawnSpec) error {
+	kernel := im.Properties["kernel_id"]
+	if kernel == "" {
+		return nil
+	}
+	var err error
+	if spec.Kernel, err = s.cachedImage(ctx, c, kernel); err != nil {
+		return fmt.Errorf("kernel %s: %w", kernel, err)
+	}
+	if ramdisk := im.Properties["ramdisk_id"]; ramdisk != "" {
+		if spec.Ramdisk, err = s.cachedImage(ctx, c, ramdisk); err != nil {
+			return fmt.Errorf("ramdisk %s: %w", ramdisk, err)
+		}
+	}
+	spec.Cmdline = im.Properties["os_command_line"]
+	if spec.Cmdline == "" {
+		spec.Cmdline = "root=/dev/vda console=tty0 console=ttyS0"
+	}
+	return nil
+}
+
+// cachedImage returns the local path of an image, downloaded once into
+// the host's cache.
+func (s *Service) cachedImage(ctx context.Context, c Caller, id string) (string, error) {
+	im, err := s.Images.Get(ctx, c.Creds, id)
+	if err != nil {
+		return "", err
+	}
+	if im.Status != "active" {
+		return "", fmt.Errorf("image %s is %s, not active", id, im.Status)
+	}
+	return s.Cache.Get(ctx, im.ID, im.Checksum, func(ctx context.Context, w io.Writer) error {
+		return s.Images.Download(ctx, c.Creds, im.ID, w)
+	})
+}
+
+// hostnameOf is Nova's hostname for a display name (sanitize_hostname):
+// Latin-1 characters only, at most 63, spaces, underscores and dots turned
+// into dashes, then only word characters and dashes, lower case, no dashes
+// at the ends. A name with nothing left gets "server".
+func hostnameOf(name string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range name {
+		if r > 0xff {
+			continue
+		}
+		if n++; n > 63 {
+			break
+		}
+		switch {
+		case r == ' ' || r == '_' || r == '.' || r == '-':
+			b.WriteByte('-')
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	h := strings.Trim(b.String(), "-")
+	if h == "" {
+		return "server"
+	}
+	return h
+}
