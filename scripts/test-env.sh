@@ -6,7 +6,10 @@
 #   MinIO        127.0.0.1:$MINIO_PORT (built with `go install` at a pinned version)
 #   libvirt      qemu:///system (libvirtd + virtlogd started without systemd)
 #   openstack    Debian's python3-openstackclient, -glanceclient, -novaclient
-#   genisoimage  builds the ISO images glance/diskformat's tests inspect
+#   genisoimage  builds the ISO images glance/diskformat's tests inspect, and config drives
+#   guest tools  dnsmasq (DHCP in network namespaces), busybox-static and
+#                linux-image-amd64 (the Linux test guest), noVNC (console
+#                pages), Horizon and Chromium (the browser test)
 #
 # As root it installs and starts what is missing; it is idempotent and quick
 # (well under a second) when everything already runs. As another user it
@@ -374,7 +377,7 @@ guest_tools_ok() {
 	command -v dnsmasq >/dev/null && command -v busybox >/dev/null &&
 		ls /boot/vmlinuz-* >/dev/null 2>&1 && [ -f /usr/share/novnc/vnc.html ] &&
 		command -v chromium >/dev/null && [ -d /usr/share/openstack-dashboard ] &&
-		python3 -c 'import memcache' 2>/dev/null
+		/usr/bin/python3 -c 'import memcache' 2>/dev/null
 }
 if ! guest_tools_ok; then
 	if [ "$root" = 1 ]; then
