@@ -1,0 +1,247 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// horizonRoot is where Debian's openstack-dashboard package installs
+// Horizon's manage.py.
+const horizonRoot = "/usr/share/openstack-dashboard"
+
+// horizonSettings is a Django settings module layered over the packaged
+// one: it points Horizon at the test's identity URL (from the environment,
+// so that two Horizons never share a settings file) and keeps sessions in
+// signed cookies (no memcached).
+const horizonSettings = `import os
+from openstack_dashboard.settings import *  # noqa: F401,F403
+OPENSTACK_KEYSTONE_URL = os.environ["HZ_KEYSTONE_URL"]
+ALLOWED_HOSTS = ['*']
+SESSION_ENGINE = 'django.contrib.sessions.backends.signed_cookies'
+`
+
+// Horizon is one Django development server of Debian's Horizon, started by
+// a test against one imagestack and stopped at the test's end.
+type Horizon struct {
+	URL     string // e.g. http://127.0.0.1:41235
+	LogPath string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+}
+
+// StartHorizon runs Horizon on a free loopback port against identityV3
+// (e.g. http://127.0.0.1:5000/v3) and waits until its login page answers.
+// It is killed (with anything it started) when the test ends; a failed
+// test prints its log.
+func StartHorizon(t *testing.T, identityV3 string) *Horizon {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(horizonRoot, "manage.py")); err != nil {
+		t.Fatal("Horizon is not installed (openstack-dashboard): run scripts/test-env.sh, which installs it")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "imagestack_test_settings.py"), []byte(horizonSettings), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := &Horizon{URL: "http://" + freePort(t), LogPath: filepath.Join(dir, "horizon.log"), exited: make(chan struct{})}
+	logf, err := os.Create(h.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	h.cmd = exec.Command("/usr/bin/python3", "manage.py", "runserver", strings.TrimPrefix(h.URL, "http://"), "--insecure", "--noreload")
+	h.cmd.Dir = horizonRoot
+	h.cmd.Env = append(cleanEnv(), "HZ_KEYSTONE_URL="+identityV3, "PYTHONPATH="+dir,
+		"DJANGO_SETTINGS_MODULE=imagestack_test_settings", "PYTHONDONTWRITEBYTECODE=1")
+	h.cmd.Stdout, h.cmd.Stderr = logf, logf
+	h.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := h.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = h.cmd.Wait(); close(h.exited) }()
+	t.Cleanup(func() { h.stop(t) })
+	h.waitUp(t)
+	return h
+}
+
+func (h *Horizon) waitUp(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get(h.URL + "/auth/login/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-h.exited:
+			t.Fatalf("Horizon exited during start-up:\n%s", h.Log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Horizon did not answer in 90s (%v):\n%s", err, h.Log())
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// stop kills Horizon's process group and prints its log if the test failed.
+func (h *Horizon) stop(t *testing.T) {
+	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-h.exited:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+		<-h.exited
+	}
+	if t.Failed() {
+		t.Logf("Horizon log (%s):\n%s", h.LogPath, h.Log())
+	}
+}
+
+// Log is Horizon's output so far without the deprecation warnings its
+// policy files print at start-up.
+func (h *Horizon) Log() string {
+	data, _ := os.ReadFile(h.LogPath)
+	var keep []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, "DeprecationWarning") || strings.Contains(line, "failed scope check") {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep, "\n")
+}
+
+// browserDir holds the node scripts and their package.json.
+const browserDir = "browser"
+
+// installBrowserDeps runs `npm ci` in tests/browser unless playwright-core
+// is there already; a lock keeps two test processes from installing at once.
+func installBrowserDeps(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Fatal("npm is not installed: run scripts/test-env.sh")
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		t.Fatal("/usr/bin/chromium is not installed: run scripts/test-env.sh")
+	}
+	lock, err := os.OpenFile(filepath.Join(browserDir, ".install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core", "package.json")); err == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+	cmd.Dir = browserDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci in tests/browser: %v\n%s", err, out)
+	}
+}
+
+// runBrowser runs the node script tests/browser/<script> with cfg as its
+// JSON configuration ($HORIZON_TEST), within timeout; it returns the
+// script's output and whether it passed. Chromium and node are killed with
+// their process group when the script ends or times out.
+func runBrowser(t *testing.T, script string, cfg map[string]any, timeout time.Duration) (string, bool) {
+	t.Helper()
+	data, _ := json.Marshal(cfg)
+	cmd := exec.Command("node", script)
+	cmd.Dir = browserDir
+	cmd.Env = append(cleanEnv(), "HORIZON_TEST="+string(data))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(timeout):
+		err = fmt.Errorf("timed out after %v", timeout)
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	// Chromium's helpers are in node's process group: none may outlive it.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	if err != nil {
+		return out.String() + "\n" + err.Error(), false
+	}
+	return out.String(), true
+}
+
+// artifactsDir is a folder for the browser's screenshots, kept (and named
+// in the log) only when the test fails.
+func artifactsDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "horizon-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("browser screenshots kept in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
+}
+
+// TestHorizonLaunchInstance logs in to Horizon as demo, opens the Compute
+// and Network pages, launches an instance through the Launch Instance
+// wizard with an uploaded image, a flavor, the shared network, the default
+// security group and a key pair, waits for it to be Active with its address
+// in the instances table, and opens its Console tab. Any 5xx, error toast
+// or Django error page fails it.
+func TestHorizonLaunchInstance(t *testing.T) {
+	requireLibvirt(t)
+	installBrowserDeps(t)
+	s := NewServer(t, nil, "")
+	s.MustCLI("demo", "image", "create", "--file", bootImage(t, "IMAGESTACK-HORIZON"), "--disk-format", "raw",
+		"--container-format", "bare", "horizon-tiny")
+	s.MustCLI("demo", "keypair", "create", "--private-key", filepath.Join(t.TempDir(), "key"), "horizon-key")
+	h := StartHorizon(t, s.IdentityURL+"/v3")
+	demo := s.Cloud("demo")
+	cfg := map[string]any{
+		"url": h.URL, "username": demo["username"], "password": demo["password"],
+		"image": "horizon-tiny", "flavor": "m1.nano", "keypair": "horizon-key",
+		"network": "private", "securityGroup": "default",
+		"instance": "horizon-vm", "artifacts": artifactsDir(t), "activeTimeoutMs": 240_000,
+	}
+	out, ok := runBrowser(t, "horizon.mjs", cfg, 8*time.Minute)
+	t.Logf("browser:\n%s", out)
+	if !ok {
+		t.Fatal("the Horizon browser run failed (see above)")
+	}
+	// What the browser saw must be what the API says.
+	show := s.MustCLI("demo", "server", "show", "-f", "json", "horizon-vm")
+	var server map[string]any
+	if err := json.Unmarshal([]byte(show), &server); err != nil || server["status"] != "ACTIVE" || server["key_name"] != "horizon-key" {
+		t.Fatalf("server show after the wizard: %s", show)
+	}
+	if !strings.Contains(fmt.Sprint(server["addresses"]), "private") {
+		t.Fatalf("the launched server has no address on private: %v", server["addresses"])
+	}
+}
