@@ -69,6 +69,7 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/servers/{server_id}/ips", a.listIPs, http.MethodGet)
 	route("/servers/{server_id}/ips/{network}", a.showIPs, http.MethodGet)
 	route("/servers/{server_id}/metadata", a.listMetadata, http.MethodGet)
+	route("/servers/{server_id}/os-volume_attachments", a.listVolumeAttachments, http.MethodGet)
 	route("/servers/{server_id}/metadata", a.setMetadata, http.MethodPost, http.MethodPut)
 	route("/servers/{server_id}/metadata/{key}", a.showMetadataItem, http.MethodGet)
 	route("/servers/{server_id}/metadata/{key}", a.setMetadataItem, http.MethodPut)
