@@ -79,6 +79,8 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/tasks", a.listTasks, http.MethodGet)
 	route("/tasks/{task_id}", a.showTask, http.MethodGet)
 	route("/schemas/{name}", a.showSchema, http.MethodGet)
+	route("/schemas/metadefs/{name}", a.showMetadefSchema, http.MethodGet)
+	route("/metadefs/namespaces", a.listMetadefNamespaces, http.MethodGet)
 	route("/info/usage", a.showUsage, http.MethodGet)
 }
 
