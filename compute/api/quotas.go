@@ -53,7 +53,7 @@ func (a *API) showTenantUsage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, tenantUsageBody{TenantUsage: newTenantUsage(project, start, end, u)})
+	httpx.WriteJSON(w, http.StatusOK, tenantUsageBody{TenantUsage: newTenantUsage(project, u)})
 }
 
 // listServerGroups answers GET /os-server-groups: server groups are not

@@ -476,15 +476,15 @@ type serverUsageView struct {
 	Uptime     int     `json:"uptime"`
 }
 
-// newTenantUsage renders u, the usage of project from start to end.
-func newTenantUsage(project string, start, end time.Time, u service.Usage) tenantUsageView {
+// newTenantUsage renders u, the usage of project.
+func newTenantUsage(project string, u service.Usage) tenantUsageView {
 	servers := make([]serverUsageView, 0, len(u.Servers))
 	for _, s := range u.Servers {
 		servers = append(servers, serverUsageView{InstanceID: s.ID, Name: s.Name, Hours: s.Hours, MemoryMB: s.RAM,
 			LocalGB: s.Disk, VCPUs: s.VCPUs, TenantID: project, Flavor: s.Flavor, StartedAt: usageTime(&s.Started),
 			State: s.State, Uptime: int(s.Hours * 3600)})
 	}
-	return tenantUsageView{TenantID: project, Start: usageTime(&start), Stop: usageTime(&end), TotalHours: u.Hours,
+	return tenantUsageView{TenantID: project, Start: usageTime(&u.Start), Stop: usageTime(&u.Stop), TotalHours: u.Hours,
 		TotalVCPUsUsage: u.VCPUHours, TotalMemoryMBUsage: u.RAMHours, TotalLocalGBUsage: u.DiskHours, ServerUsages: servers}
 }
 

@@ -284,7 +284,9 @@ func TestLimitAndZoneBodies(t *testing.T) {
 		"injected_file_path_bytes": {"limit": 255, "in_use": 0, "reserved": 0}}}`, nil)
 
 	sv := s.Boot(t, s.Member)
-	end := sv.CreatedAt.Add(2 * time.Hour).UTC().Truncate(time.Second)
+	// A period that has ended (the API reads whole seconds).
+	end := sv.CreatedAt.UTC().Truncate(time.Second).Add(time.Second)
+	time.Sleep(time.Until(end) + 10*time.Millisecond)
 	h := end.Sub(sv.CreatedAt).Hours()
 	num := func(f float64) string { return mustJSON(f) }
 	_, body = do(t, srv, "GET", "/v2.1/os-simple-tenant-usage/A?start=2020-01-01T00:00:00&end="+end.Format("2006-01-02T15:04:05"), "member", "")
@@ -294,6 +296,12 @@ func TestLimitAndZoneBodies(t *testing.T) {
 			"tenant_id": "A", "flavor": "42", "started_at": "{started}", "ended_at": null, "state": "active", "uptime": {uptime}}]}}`,
 		map[string]string{"stop": end.Format(usageTimeFormat), "h": num(h), "ram": num(h * 128), "id": sv.ID,
 			"started": sv.CreatedAt.UTC().Format(usageTimeFormat), "uptime": strconv.Itoa(int(h * 3600))})
+	// A period ending in the future ends now, as in Nova.
+	_, body = do(t, srv, "GET", "/v2.1/os-simple-tenant-usage/A?start=2020-01-01T00:00:00&end=2099-01-01T00:00:00", "member", "")
+	u := body["tenant_usage"].(map[string]any)
+	if stop, _ := time.Parse(usageTimeFormat, u["stop"].(string)); stop.After(time.Now()) || u["total_hours"].(float64) > time.Since(sv.CreatedAt).Hours() {
+		t.Fatalf("usage up to 2099 counts the future: %v", u)
+	}
 	_, body = do(t, srv, "GET", "/v2.1/os-server-groups", "member", "")
 	wantBody(t, "server groups", body, `{"server_groups": []}`, nil)
 

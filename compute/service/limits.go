@@ -54,11 +54,13 @@ type ServerUsage struct {
 
 // Usage is a project's usage over a period (os-simple-tenant-usage).
 type Usage struct {
+	Start, Stop                           time.Time // the period reported on
 	Servers                               []ServerUsage
 	Hours, VCPUHours, RAMHours, DiskHours float64
 }
 
-// Usage sums the project's live servers' running time within [start, end).
+// Usage sums the project's live servers' running time within [start, end),
+// end being no later than now.
 func (s *Service) Usage(ctx context.Context, c Caller, project string, start, end time.Time) (Usage, error) {
 	if !s.authz.Enforce("os_compute_api:os-simple-tenant-usage:show", policy.Target{"project_id": project}, c.Creds) {
 		return Usage{}, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:os-simple-tenant-usage:show to be performed.")
@@ -67,7 +69,12 @@ func (s *Service) Usage(ctx context.Context, c Caller, project string, start, en
 	if err != nil {
 		return Usage{}, err
 	}
-	var u Usage
+	// As Nova, a period ending in the future ends now: Horizon asks for
+	// the usage up to the end of today.
+	if now := s.now().UTC(); end.After(now) {
+		end = now
+	}
+	u := Usage{Start: start, Stop: end}
 	for _, sv := range list {
 		from, to := sv.CreatedAt, end
 		if start.After(from) {
