@@ -64,19 +64,19 @@ func (d *Driver) domainXML(spec compute.SpawnSpec) (string, error) {
 // directly from that kernel and ramdisk (Nova's kernel_id, ramdisk_id and
 // os_command_line; the disk stays attached, as root=/dev/vda).
 func (d *Driver) osXML(spec compute.SpawnSpec) *libvirtxml.DomainOS {
-	os := &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Arch: "x86_64", Machine: "pc", Type: "hvm"}}
+	o := &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Arch: "x86_64", Machine: "pc", Type: "hvm"}}
 	if spec.Kernel == "" {
-		os.BootDevices = []libvirtxml.DomainBootDevice{{Dev: "hd"}}
-		return os
+		o.BootDevices = []libvirtxml.DomainBootDevice{{Dev: "hd"}}
+		return o
 	}
-	os.Kernel, os.Initrd, os.Cmdline = spec.Kernel, spec.Ramdisk, spec.Cmdline
-	if os.Cmdline == "" {
-		os.Cmdline = defaultCmdline
+	o.Kernel, o.Initrd, o.Cmdline = spec.Kernel, spec.Ramdisk, spec.Cmdline
+	if o.Cmdline == "" {
+		o.Cmdline = defaultCmdline
 		if d.cfg.VirtType == "qemu" {
-			os.Cmdline += " no_timer_check"
+			o.Cmdline += " no_timer_check"
 		}
 	}
-	return os
+	return o
 }
 
 // disksXML is the root disk (vda, virtio) and, when spec has one, the

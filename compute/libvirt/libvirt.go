@@ -1,7 +1,11 @@
 // Package libvirt runs servers as libvirt/QEMU domains through the libvirt
 // RPC protocol (digitalocean/go-libvirt) with domain XML built by libvirtxml.
-// Each server gets a directory with a qcow2 overlay over a cached base image
-// and a serial console log; the domain is named after the server id.
+// Each server gets a directory (Config.Dir/<server id>) with a qcow2 overlay
+// over a cached base image (disk.qcow2), its serial console log
+// (console.log), its VNC socket (vnc.sock) and, when the compute service
+// builds one there, its config drive (disk.config); the domain is named
+// after the server id. NICs are taps that libvirt creates in existing
+// bridges and removes when the VM stops.
 package libvirt
 
 import (
