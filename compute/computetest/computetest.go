@@ -107,7 +107,8 @@ func (h *Hypervisor) Domain(id string) (compute.PowerState, bool) {
 	return ps, ok
 }
 
-// Spec returns the last spec a server was spawned or rebuilt with.
+// Spec returns the last spec a server was spawned or rebuilt with (its
+// NICs, config drive and kernel included), the zero spec once destroyed.
 func (h *Hypervisor) Spec(id string) compute.SpawnSpec {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -141,13 +142,28 @@ func (h *Hypervisor) Spawn(_ context.Context, s compute.SpawnSpec) error {
 	if err := h.pass("spawn", s.ServerID); err != nil {
 		return err
 	}
-	if _, err := os.Stat(s.BaseImage); err != nil {
-		return fmt.Errorf("base image of server %s: %w", s.ServerID, err)
+	if err := specFiles(s); err != nil {
+		return err
 	}
 	h.mu.Lock()
 	h.domains[s.ServerID], h.specs[s.ServerID] = compute.PowerShutdown, s
 	h.mu.Unlock()
 	return h.setPower(s.ServerID, compute.PowerRunning)
+}
+
+// specFiles fails, as QEMU does, when a file a spec names is missing: the
+// base image, the config drive, the kernel or the ramdisk. (NICs are not
+// checked: their bridges may be a fake network's.)
+func specFiles(s compute.SpawnSpec) error {
+	for what, path := range map[string]string{"base image": s.BaseImage, "config drive": s.ConfigDrive, "kernel": s.Kernel, "ramdisk": s.Ramdisk} {
+		if path == "" && what != "base image" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s of server %s: %w", what, s.ServerID, err)
+		}
+	}
+	return nil
 }
 
 // Start implements compute.Hypervisor.
