@@ -135,8 +135,7 @@ func (s *Service) removeConfigDrive(id string) {
 
 // bootFiles fetches, through the image cache, the kernel and ramdisk an
 // image names (kernel_id, ramdisk_id: Glance's aki and ari images) and
-// sets them with the command line (os_command_line, or Nova's default)
-// on spec.
+// sets them with the command line (os_command_line) on spec.
 func (s *Service) bootFiles(ctx context.Context, c Caller, im compute.ImageInfo, spec *compute.SpawnSpec) error {
 	kernel := im.Properties["kernel_id"]
 	if kernel == "" {
@@ -151,10 +150,7 @@ func (s *Service) bootFiles(ctx context.Context, c Caller, im compute.ImageInfo,
 			return fmt.Errorf("ramdisk %s: %w", ramdisk, err)
 		}
 	}
-	spec.Cmdline = im.Properties["os_command_line"]
-	if spec.Cmdline == "" {
-		spec.Cmdline = "root=/dev/vda console=tty0 console=ttyS0"
-	}
+	spec.Cmdline = im.Properties["os_command_line"] // "": the hypervisor's default
 	return nil
 }
 
