@@ -18,15 +18,21 @@ import (
 // Label is the volume label guests look for.
 const Label = "config-2"
 
+// DefaultDomain is Nova's default [api] dhcp_domain.
+const DefaultDomain = "novalocal"
+
 // MaxUserData is the most user data a server can have: Nova's API takes
 // at most 65535 base64 characters, which decode to at most 49149 bytes.
 const MaxUserData = 65535 / 4 * 3
 
 // Metadata is what a config drive tells the guest.
 type Metadata struct {
-	UUID             string
-	Name             string // the display name
-	Hostname         string // see InstanceHostname
+	UUID     string
+	Name     string // the display name
+	Hostname string // the server's, see InstanceHostname
+	// Domain, when set, is appended to Hostname in the metadata, as Nova's
+	// [api] dhcp_domain (DefaultDomain unless configured otherwise).
+	Domain           string
 	ProjectID        string
 	AvailabilityZone string // "" is written as null
 	AdminPass        string // "" writes no admin_pass

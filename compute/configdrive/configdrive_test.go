@@ -18,10 +18,11 @@ import (
 
 func sample() configdrive.Metadata {
 	return configdrive.Metadata{
-		UUID: "6f6b5c8e-1111-4222-8333-944445555666", Name: "My Server", Hostname: "my-server",
+		UUID: "6f6b5c8e-1111-4222-8333-944445555666", Name: "My Server ☃", Hostname: "my-server",
+		Domain:    configdrive.DefaultDomain,
 		ProjectID: "proj1", AvailabilityZone: "nova", AdminPass: "s3cret", LaunchIndex: 0,
 		KeyName: "mykey", PublicKey: "ssh-ed25519 AAAAC3Nza test@host", KeyType: "ssh",
-		Meta:     map[string]string{"role": "web"},
+		Meta:     map[string]string{"role": "web 😀"},
 		UserData: []byte("#!/bin/sh\necho hello\n"),
 		NICs: []compute.NIC{{
 			PortID: "0123456789abcdef-port", NetworkID: "net-1", MAC: "fa:16:3e:00:00:01",
@@ -106,9 +107,9 @@ func TestMetaData(t *testing.T) {
 		t.Fatalf("%v: %s", err, raw)
 	}
 	want := map[string]any{
-		"uuid": "6f6b5c8e-1111-4222-8333-944445555666", "name": "My Server", "hostname": "my-server",
+		"uuid": "6f6b5c8e-1111-4222-8333-944445555666", "name": "My Server ☃", "hostname": "my-server.novalocal",
 		"project_id": "proj1", "availability_zone": "nova", "admin_pass": "s3cret", "launch_index": 0.0,
-		"meta":        map[string]any{"role": "web"},
+		"meta":        map[string]any{"role": "web 😀"},
 		"public_keys": map[string]any{"mykey": "ssh-ed25519 AAAAC3Nza test@host"},
 		"keys":        []any{map[string]any{"name": "mykey", "type": "ssh", "data": "ssh-ed25519 AAAAC3Nza test@host"}},
 		"devices":     []any{}, "dedicated_cpus": []any{},
@@ -121,7 +122,8 @@ func TestMetaData(t *testing.T) {
 	if !reflect.DeepEqual(md, want) {
 		t.Errorf("meta_data.json = %s", raw)
 	}
-	if !strings.HasPrefix(string(raw), `{"uuid": "6f6b5c8e`) {
+	if !strings.HasPrefix(string(raw), `{"uuid": "6f6b5c8e`) || !strings.Contains(string(raw), `"name": "My Server \u2603"`) ||
+		!strings.Contains(string(raw), `"role": "web \ud83d\ude00"`) {
 		t.Errorf("not written as Nova writes it: %s", raw)
 	}
 	var old map[string]any

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
+	"unicode/utf16"
 
 	"imagestack/compute"
 )
@@ -62,6 +64,9 @@ type metaDataJSON struct {
 func metaData(md Metadata, folder string) ([]byte, error) {
 	m := metaDataJSON{UUID: md.UUID, AdminPass: md.AdminPass, Hostname: md.Hostname,
 		Name: md.Name, LaunchIndex: md.LaunchIndex}
+	if md.Domain != "" {
+		m.Hostname += "." + md.Domain
+	}
 	if len(md.Meta) > 0 {
 		m.Meta = md.Meta
 	}
@@ -223,7 +228,8 @@ func dnsServices(ip compute.FixedIP) []serviceJSON {
 }
 
 // pythonJSON encodes v as Nova's jsonutils.dump_as_bytes does (Python's
-// json.dumps): ", " and ": " between items, nothing HTML-escaped.
+// json.dumps): ", " and ": " between items, nothing HTML-escaped, and
+// non-ASCII characters as \uXXXX escapes (ensure_ascii).
 func pythonJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -231,21 +237,27 @@ func pythonJSON(v any) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	compact := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	compact := strings.TrimSuffix(buf.String(), "\n")
 	out := make([]byte, 0, len(compact)+len(compact)/8)
 	inString, escaped := false, false
-	for _, c := range compact {
-		out = append(out, c)
+	for _, r := range compact { // valid UTF-8: the encoder replaced invalid bytes
 		switch {
+		case r >= 0x80:
+			for _, u := range utf16.Encode([]rune{r}) {
+				out = fmt.Appendf(out, "\\u%04x", u)
+			}
+			continue
 		case escaped:
 			escaped = false
-		case inString && c == '\\':
+		case inString && r == '\\':
 			escaped = true
-		case c == '"':
+		case r == '"':
 			inString = !inString
-		case !inString && (c == ',' || c == ':'):
-			out = append(out, ' ')
+		case !inString && (r == ',' || r == ':'):
+			out = append(out, byte(r), ' ')
+			continue
 		}
+		out = append(out, byte(r))
 	}
 	return out, nil
 }

@@ -92,6 +92,7 @@ func TestGuestReadsConfigDriveRunsUserDataServesHTTP(t *testing.T) {
 	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGuestTestKey tester@imagestack"
 	md := configdrive.Metadata{
 		UUID: uuid, Name: "Guest One", Hostname: configdrive.Hostname("Guest One"), ProjectID: "p1",
+		Domain:           configdrive.DefaultDomain,
 		AvailabilityZone: "nova", KeyName: "k1", PublicKey: key, KeyType: "ssh",
 		Meta:     map[string]string{"hostname": "not-this-one"},
 		UserData: []byte("#!/bin/sh\necho \"user data says $((6 * 7))\"\nexit 3\n"),
@@ -109,17 +110,16 @@ func TestGuestReadsConfigDriveRunsUserDataServesHTTP(t *testing.T) {
 	if strings.Contains(out, "insmod-failed") {
 		t.Errorf("a driver did not load:\n%s", out)
 	}
-	for _, want := range []string{
-		"\n" + linuxguest.UUIDMarker + uuid + "\n",
-		"\n" + linuxguest.HostnameMarker + "guest-one\n",
-		"\n" + linuxguest.PublicKeyMarker + key + "\n",
-		"\n" + linuxguest.UserDataBegin + "\n" + string(md.UserData) + linuxguest.UserDataEnd + "\n",
-		"\n" + linuxguest.UserDataOutputBegin + "\nuser data says 42\n" + linuxguest.UserDataExitMarker + "3\n",
-		"\n" + linuxguest.ReadyMarker + "10.0.2.15\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("console lacks %q:\n%s", want, out)
-		}
+	got := linuxguest.ParseConsole([]byte(console.String()))
+	want := linuxguest.Console{Booted: true, UUID: uuid, Hostname: "guest-one.novalocal", PublicKey: key,
+		UserData: string(md.UserData), HasUserData: true, UserDataOutput: "user data says 42\n", UserDataExit: 3,
+		Ready: true, IP: "10.0.2.15"}
+	if got != want {
+		t.Errorf("guest reported\n%+v\nwant\n%+v\nconsole:\n%s", got, want, out)
+	}
+	// The lines as documented, for tests that grep a console log.
+	if !strings.Contains(out, "\ninstance-uuid: "+uuid+"\n") || !strings.Contains(out, "\nimagestack-guest-ready 10.0.2.15\n") {
+		t.Errorf("console lines differ from the documented ones:\n%s", out)
 	}
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
 	if err != nil {
@@ -129,5 +129,21 @@ func TestGuestReadsConfigDriveRunsUserDataServesHTTP(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || !strings.Contains(string(body), uuid) {
 		t.Errorf("GET / = %d %q", resp.StatusCode, body)
+	}
+}
+
+func TestParseConsoleReadsTheLastBoot(t *testing.T) {
+	log := "imagestack-guest-boot 6.1\r\ninstance-uuid: old\r\nimagestack-guest-ready none\r\n" +
+		"[ 0.1] kernel noise\r\nimagestack-guest-boot 6.1\r\ninstance-uuid: u1\r\nhostname: h1\r\n" +
+		"imagestack-guest-user-data-begin\r\n\r\nimagestack-guest-user-data-end\r\n" +
+		"imagestack-guest-dhcp eth0 10.0.0.5\r\nimagestack-guest-ready 10.0.0.5\r\n"
+	got := linuxguest.ParseConsole([]byte(log))
+	want := linuxguest.Console{Booted: true, UUID: "u1", Hostname: "h1", UserData: "\n", HasUserData: true,
+		UserDataExit: -1, Ready: true, IP: "10.0.0.5"}
+	if got != want {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if got := linuxguest.ParseConsole([]byte("imagestack-guest-boot 6.1\n")); got.Ready || !got.Booted || got.UserDataExit != -1 {
+		t.Errorf("booting guest: %+v", got)
 	}
 }
