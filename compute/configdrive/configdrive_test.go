@@ -216,6 +216,23 @@ func TestFailureLeavesNothing(t *testing.T) {
 	}
 }
 
+// A genisoimage that dies half-way leaves neither its output nor a dst.
+func TestFailingToolLeavesNothing(t *testing.T) {
+	bin, dir := t.TempDir(), t.TempDir()
+	script := "#!/bin/sh\necho half-written >\"$2\"\necho 'disk full' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "genisoimage"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	err := configdrive.Build(context.Background(), filepath.Join(dir, "disk.config"), sample())
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Build = %v, want genisoimage's error", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
+
 func TestHostname(t *testing.T) {
 	for name, want := range map[string]string{
 		"My Server":                   "my-server",
@@ -236,5 +253,17 @@ func TestHostname(t *testing.T) {
 	}
 	if got := configdrive.InstanceHostname("Web", "u-1", 3, 1); got != "web-2" {
 		t.Errorf("multi: %q", got)
+	}
+}
+
+// BenchmarkBuild measures a config drive's build, the time it adds to a
+// server's boot.
+func BenchmarkBuild(b *testing.B) {
+	dst := filepath.Join(b.TempDir(), "disk.config")
+	md := sample()
+	for b.Loop() {
+		if err := configdrive.Build(context.Background(), dst, md); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
