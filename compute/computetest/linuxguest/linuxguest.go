@@ -42,17 +42,20 @@ import (
 
 // Console markers of the guest (see the package comment).
 const (
-	ReadyMarker            = "imagestack-guest-ready "
-	UUIDMarker             = "instance-uuid: "
-	HostnameMarker         = "hostname: "
-	PublicKeyMarker        = "public-key: "
-	UserDataBegin          = "imagestack-guest-user-data-begin"
-	UserDataEnd            = "imagestack-guest-user-data-end"
-	UserDataOutputBegin    = "imagestack-guest-user-data-output-begin"
-	UserDataExitMarker     = "imagestack-guest-user-data-exit "
-	NoConfigDriveMarker    = "imagestack-guest-no-config-drive"
-	DHCPMarker             = "imagestack-guest-dhcp "
-	BootMarker             = "imagestack-guest-boot "
+	ReadyMarker         = "imagestack-guest-ready "
+	UUIDMarker          = "instance-uuid: "
+	HostnameMarker      = "hostname: "
+	PublicKeyMarker     = "public-key: "
+	UserDataBegin       = "imagestack-guest-user-data-begin"
+	UserDataEnd         = "imagestack-guest-user-data-end"
+	UserDataOutputBegin = "imagestack-guest-user-data-output-begin"
+	UserDataExitMarker  = "imagestack-guest-user-data-exit "
+	NoConfigDriveMarker = "imagestack-guest-no-config-drive"
+	DHCPMarker          = "imagestack-guest-dhcp "
+	BootMarker          = "imagestack-guest-boot "
+)
+
+const (
 	defaultBusybox         = "/usr/bin/busybox"
 	diskSize               = 1 << 20
 	formatVersion          = "1" // bump when the layout of the artifacts changes
