@@ -41,7 +41,9 @@ type cmdError struct {
 	err      error
 }
 
-func (e *cmdError) Error() string { return e.cmd + ": " + e.err.Error() + ": " + strings.TrimSpace(e.out) }
+func (e *cmdError) Error() string {
+	return e.cmd + ": " + e.err.Error() + ": " + strings.TrimSpace(e.out)
+}
 
 // vm is a stand-in for a guest: a namespace whose eth0 (with the guest's
 // MAC) is the peer of a veth plugged into the network's bridge, as the
