@@ -75,6 +75,8 @@ type Linux struct {
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
+	// egressMu serializes the allocation of egress link-local /30s.
+	egressMu sync.Mutex
 }
 
 var _ network.Dataplane = (*Linux)(nil)

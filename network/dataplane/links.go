@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -123,7 +124,7 @@ func (l *Linux) ensureLinks(ctx context.Context, n names, mtu int, subnets []sub
 	if err := ensureVeth(ctx, n, m); err != nil {
 		return err
 	}
-	return setAddrs(ctx, n.ns, n.inner, subnets)
+	return setAddrs(ctx, n.ns, n.inner, l.innerAddrs(subnets))
 }
 
 // ensureBridge creates the bridge if needed and (re)applies its settings:
@@ -175,12 +176,10 @@ func ensureVeth(ctx context.Context, n names, mtu string) error {
 	return ip(ctx, "-n", n.ns, "link", "set", n.inner, "mtu", mtu, "up")
 }
 
-// setAddrs gives dev in ns exactly the subnets' DHCP server addresses.
-func setAddrs(ctx context.Context, ns, dev string, subnets []subnet) error {
-	want := map[string]bool{}
-	for _, s := range subnets {
-		a := netip.PrefixFrom(s.server, s.prefix.Bits()).String()
-		want[a] = true
+// setAddrs gives dev in ns exactly the addresses want (with prefix
+// length).
+func setAddrs(ctx context.Context, ns, dev string, want []string) error {
+	for _, a := range want {
 		if err := ip(ctx, "-n", ns, "addr", "replace", a, "dev", dev); err != nil {
 			return err
 		}
@@ -190,13 +189,28 @@ func setAddrs(ctx context.Context, ns, dev string, subnets []subnet) error {
 		return err
 	}
 	for _, a := range have {
-		if !want[a] {
+		if !slices.Contains(want, a) {
 			if err := ip(ctx, "-n", ns, "addr", "del", a, "dev", dev); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// innerAddrs are the addresses of the namespace's end of the bridge veth:
+// every subnet's DHCP server address and, with egress, its gateway.
+func (l *Linux) innerAddrs(subnets []subnet) []string {
+	var want []string
+	for _, s := range subnets {
+		want = append(want, netip.PrefixFrom(s.server, s.prefix.Bits()).String())
+	}
+	for _, s := range subnets {
+		if gw, err := netip.ParseAddr(s.Gateway); l.cfg.Egress && err == nil && gw != s.server && s.prefix.Contains(gw) {
+			want = append(want, netip.PrefixFrom(gw, s.prefix.Bits()).String())
+		}
+	}
+	return want
 }
 
 // addrs lists the IPv4 addresses (with prefix length) of dev in ns.
@@ -232,6 +246,6 @@ func deleteLinks(ctx context.Context, n names) error {
 			}
 		}
 	}
-	errs = append(errs, disallowBridged(ctx, n))
+	errs = append(errs, deleteTagged(ctx, n.id))
 	return errors.Join(errs...)
 }
