@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -82,8 +83,23 @@ type Linux struct {
 var _ network.Dataplane = (*Linux)(nil)
 
 // New returns the dataplane for cfg. It creates cfg.StateDir if needed
-// and checks that dnsmasq can reach it.
+// and checks that ip and dnsmasq are installed and that dnsmasq can reach
+// the state directory.
 func New(cfg Config) (*Linux, error) {
+	l, err := open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, bin := range []string{"ip", l.cfg.Dnsmasq} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return nil, fmt.Errorf("dataplane: %w", err)
+		}
+	}
+	return l, nil
+}
+
+// open is New without the check for programs, enough to tear down.
+func open(cfg Config) (*Linux, error) {
 	if cfg.StateDir == "" {
 		return nil, errors.New("dataplane: no state directory")
 	}
@@ -308,7 +324,7 @@ func RemoveAll(ctx context.Context, stateDir string) error {
 	if _, err := os.Stat(stateDir); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	l, err := New(Config{StateDir: stateDir, DnsmasqUser: "root"})
+	l, err := open(Config{StateDir: stateDir, DnsmasqUser: "root"})
 	if err != nil {
 		return err
 	}

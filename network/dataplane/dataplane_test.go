@@ -3,6 +3,7 @@ package dataplane_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -131,4 +132,63 @@ func TestEnsureRejects(t *testing.T) {
 	if err := d.SetHosts(ctx, uuid.NewString(), nil); err == nil {
 		t.Error("SetHosts on a network Ensure never set up: no error")
 	}
+}
+
+// dnsmasq outlives the process that started it (as it must outlive a
+// restart of imagestack), the next process adopts it, and RemoveAll stops
+// it.
+func TestDnsmasqOutlivesProcess(t *testing.T) {
+	spec := network.HostSpec{NetworkID: os.Getenv("DATAPLANE_OUTLIVE_NET"), Subnets: []network.DHCPSubnet{{
+		ID: "s", CIDR: "10.77.8.0/24", ServerIP: "10.77.8.2"}}}
+	if dir := os.Getenv("DATAPLANE_OUTLIVE_DIR"); dir != "" {
+		d, err := dataplane.New(dataplane.Config{StateDir: dir})
+		if err == nil {
+			err = d.Ensure(context.Background(), spec, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return // and exit without Delete
+	}
+	dir := stateDir(t)
+	spec.NetworkID = uuid.NewString()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestDnsmasqOutlivesProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "DATAPLANE_OUTLIVE_DIR="+dir, "DATAPLANE_OUTLIVE_NET="+spec.NetworkID)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	pidFile := filepath.Join(dir, spec.NetworkID, "dnsmasq.pid")
+	pid := strings.TrimSpace(readFile(t, pidFile))
+	if comm := strings.TrimSpace(readFile(t, "/proc/"+pid+"/comm")); comm != "dnsmasq" {
+		t.Fatalf("process %s of the exited service is %q, want a running dnsmasq", pid, comm)
+	}
+	d, err := dataplane.New(dataplane.Config{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Ensure(context.Background(), spec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(readFile(t, pidFile)); got != pid {
+		t.Fatalf("dnsmasq %s replaced by %s, want it adopted", pid, got)
+	}
+	if err := dataplane.RemoveAll(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	if stat, err := os.ReadFile("/proc/" + pid + "/stat"); err == nil && !strings.Contains(string(stat), ") Z") {
+		t.Fatalf("dnsmasq %s survives RemoveAll", pid)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

@@ -58,7 +58,9 @@ func hostLeases(t *testing.T, newDataplane func(t *testing.T) network.Dataplane)
 	if _, err := shErr("ip", "netns", "exec", other.ns, "busybox", "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "2", "-T", "1", "-s", "/bin/true"); err == nil {
 		t.Error("a MAC without static lease got a lease")
 	}
-	hosts := []network.DHCPHost{{MAC: s.hosts[0].MAC, IP: hostIP(s.spec, 20)}, {MAC: readMAC(t, other), IP: hostIP(s.spec, 30)}}
+	// Nova hostnames may repeat; each guest still gets its lease.
+	hosts := []network.DHCPHost{{MAC: s.hosts[0].MAC, IP: hostIP(s.spec, 20), Hostname: "twin"},
+		{MAC: readMAC(t, other), IP: hostIP(s.spec, 30), Hostname: "twin"}}
 	if err := s.d.SetHosts(ctx, s.spec.NetworkID, hosts); err != nil {
 		t.Fatalf("SetHosts: %v", err)
 	}

@@ -36,6 +36,7 @@ type DataplaneOptions struct {
 func DataplaneSuite(t *testing.T, newDataplane func(t *testing.T) network.Dataplane, opt DataplaneOptions) {
 	t.Run("Names", func(t *testing.T) { dataplaneNames(t, newDataplane) })
 	t.Run("Idempotent", func(t *testing.T) { dataplaneIdempotent(t, newDataplane, opt) })
+	t.Run("Concurrent", func(t *testing.T) { dataplaneConcurrent(t, newDataplane, opt) })
 	if !opt.Host {
 		return
 	}
@@ -94,6 +95,48 @@ func dataplaneIdempotent(t *testing.T, newDataplane func(t *testing.T) network.D
 	if opt.Leftovers != nil {
 		if left := opt.Leftovers(t, spec.NetworkID); len(left) > 0 {
 			t.Fatalf("Delete left %v", left)
+		}
+	}
+}
+
+// dataplaneConcurrent: networks are set up and removed concurrently.
+func dataplaneConcurrent(t *testing.T, newDataplane func(t *testing.T) network.Dataplane, opt DataplaneOptions) {
+	d := newDataplane(t)
+	var specs []network.HostSpec
+	for range 4 {
+		specs = append(specs, testSpec(uuid.NewString()))
+	}
+	run := func(what string, f func(network.HostSpec) error) {
+		t.Helper()
+		errs := make(chan error, len(specs))
+		for _, spec := range specs {
+			go func() { errs <- f(spec) }()
+		}
+		for range specs {
+			if err := <-errs; err != nil {
+				t.Fatalf("concurrent %s: %v", what, err)
+			}
+		}
+	}
+	for _, spec := range specs {
+		t.Cleanup(func() { _ = d.Delete(context.Background(), spec.NetworkID) })
+	}
+	run("Ensure", func(spec network.HostSpec) error {
+		return d.Ensure(context.Background(), spec, []network.DHCPHost{{MAC: testMAC(), IP: hostIP(spec, 10)}})
+	})
+	if opt.Host {
+		for _, spec := range specs {
+			if len(nsPids(t, d.Namespace(spec.NetworkID))) == 0 {
+				t.Errorf("network %s has no DHCP server", spec.NetworkID)
+			}
+		}
+	}
+	run("Delete", func(spec network.HostSpec) error { return d.Delete(context.Background(), spec.NetworkID) })
+	if opt.Leftovers != nil {
+		for _, spec := range specs {
+			if left := opt.Leftovers(t, spec.NetworkID); len(left) > 0 {
+				t.Errorf("Delete left %v", left)
+			}
 		}
 	}
 }
