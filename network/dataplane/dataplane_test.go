@@ -192,3 +192,28 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// A namespace name left without a namespace (a crash between iproute2's
+// steps) is replaced.
+func TestStaleNamespaceName(t *testing.T) {
+	d, err := dataplane.New(dataplane.Config{StateDir: stateDir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := network.HostSpec{NetworkID: uuid.NewString(), Subnets: []network.DHCPSubnet{{
+		ID: "s", CIDR: "10.77.9.0/24", ServerIP: "10.77.9.2"}}}
+	stale := "/run/netns/" + d.Namespace(spec.NetworkID)
+	if err := os.MkdirAll("/run/netns", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Delete(context.Background(), spec.NetworkID); _ = os.Remove(stale) })
+	if err := d.Ensure(context.Background(), spec, nil); err != nil {
+		t.Fatalf("Ensure over a stale namespace name: %v", err)
+	}
+	if out, err := exec.Command("ip", "-n", d.Namespace(spec.NetworkID), "-o", "addr", "show").CombinedOutput(); err != nil || !strings.Contains(string(out), "10.77.9.2/24") {
+		t.Fatalf("namespace addresses (%v): %s", err, out)
+	}
+}

@@ -113,18 +113,30 @@ func (l *Linux) ensureLinks(ctx context.Context, n names, mtu int, subnets []sub
 	if err := allowBridged(ctx, n); err != nil {
 		return err
 	}
-	if !nsExists(n.ns) {
-		if err := ip(ctx, "netns", "add", n.ns); err != nil {
-			return err
-		}
-	}
-	if err := ip(ctx, "-n", n.ns, "link", "set", "lo", "up"); err != nil {
+	if err := ensureNamespace(ctx, n.ns); err != nil {
 		return err
 	}
 	if err := ensureVeth(ctx, n, m); err != nil {
 		return err
 	}
 	return setAddrs(ctx, n.ns, n.inner, l.innerAddrs(subnets))
+}
+
+// ensureNamespace creates the namespace unless it is there and usable (a
+// crash may leave the name without a namespace mounted on it).
+func ensureNamespace(ctx context.Context, ns string) error {
+	if nsExists(ns) {
+		if ip(ctx, "-n", ns, "link", "set", "lo", "up") == nil {
+			return nil
+		}
+		if err := ip(ctx, "netns", "del", ns); err != nil {
+			return err
+		}
+	}
+	if err := ip(ctx, "netns", "add", ns); err != nil {
+		return err
+	}
+	return ip(ctx, "-n", ns, "link", "set", "lo", "up")
 }
 
 // ensureBridge creates the bridge if needed and (re)applies its settings:
