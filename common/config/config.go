@@ -129,6 +129,12 @@ type Config struct {
 		Listener   `yaml:",inline"`
 		LibvirtURI string `yaml:"libvirt_uri"`
 		VirtType   string `yaml:"virt_type"`
+		// ForceConfigDrive gives every server a config drive, not only
+		// those created with config_drive true (Nova's force_config_drive).
+		ForceConfigDrive bool `yaml:"force_config_drive"`
+		// DHCPDomain is appended to hostnames in the config drive's
+		// metadata (Nova's [api] dhcp_domain); "" for none.
+		DHCPDomain string `yaml:"dhcp_domain"`
 	} `yaml:"compute"`
 	Policy struct {
 		File           string   `yaml:"file"`
@@ -157,6 +163,8 @@ func Default() Config {
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
 	c.Compute.VirtType = "kvm"
+	c.Compute.ForceConfigDrive = true
+	c.Compute.DHCPDomain = "novalocal"
 	c.Policy.ReloadInterval = Duration(2 * time.Second)
 	c.Log.Format = "json"
 	c.Log.Level = "info"

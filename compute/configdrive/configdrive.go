@@ -142,3 +142,17 @@ func writeFiles(dir string, files map[string][]byte) error {
 	}
 	return nil
 }
+
+// ForServer is the metadata of a server's config drive: its identity,
+// hostname (in domain, "" for none), zone, key, metadata, user data and
+// NICs (on networks whose DHCP server hands out the fixed addresses),
+// with adminPass as the guest's password.
+func ForServer(sv *compute.Server, zone, domain, adminPass string) Metadata {
+	md := Metadata{UUID: sv.ID, Name: sv.Name, Hostname: sv.Hostname, Domain: domain, ProjectID: sv.ProjectID,
+		AvailabilityZone: zone, AdminPass: adminPass, LaunchIndex: sv.LaunchIndex, Meta: sv.Metadata,
+		UserData: sv.UserData, NICs: sv.NICs, DHCP: true}
+	if sv.KeyName != "" {
+		md.KeyName, md.PublicKey, md.KeyType = sv.KeyName, sv.KeyData, "ssh"
+	}
+	return md
+}
