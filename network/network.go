@@ -90,6 +90,9 @@ type Port struct {
 	FixedIPs            []FixedIP
 	SecurityGroups      []string
 	PortSecurityEnabled bool
+	// AutoDelete marks a port compute's Allocate made for a server:
+	// Deallocate deletes it, where a port the user gave is only unbound.
+	AutoDelete bool
 	Standard
 }
 

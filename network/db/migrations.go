@@ -37,7 +37,7 @@ type v1Network struct {
 	PortSecurityEnabled bool   `gorm:"not null"`
 	MTU                 int    `gorm:"column:mtu;not null"`
 	Status              string `gorm:"size:16;not null"`
-	Std v1Std `gorm:"embedded"`
+	Std                 v1Std  `gorm:"embedded"`
 }
 
 func (v1Network) TableName() string { return "networks" }
@@ -54,7 +54,7 @@ type v1Subnet struct {
 	EnableDHCP      bool   `gorm:"column:enable_dhcp;not null"`
 	DNSNameservers  string `gorm:"column:dns_nameservers;type:text;not null"` // JSON
 	HostRoutes      string `gorm:"type:text;not null"`                        // JSON
-	Std v1Std `gorm:"embedded"`
+	Std             v1Std  `gorm:"embedded"`
 }
 
 func (v1Subnet) TableName() string { return "subnets" }
@@ -73,7 +73,8 @@ type v1Port struct {
 	DNSName             string `gorm:"column:dns_name;size:255;not null"`
 	SecurityGroups      string `gorm:"type:text;not null"` // JSON list of ids
 	PortSecurityEnabled bool   `gorm:"not null"`
-	Std v1Std `gorm:"embedded"`
+	AutoDelete          bool   `gorm:"not null"`
+	Std                 v1Std  `gorm:"embedded"`
 }
 
 func (v1Port) TableName() string { return "ports" }
@@ -98,7 +99,7 @@ type v1SecurityGroup struct {
 	// DefaultFor is the project id for a project's default group and NULL
 	// otherwise: the unique index allows one default group per project.
 	DefaultFor *string `gorm:"size:255;uniqueIndex:uq_security_groups_default"`
-	Std v1Std `gorm:"embedded"`
+	Std        v1Std   `gorm:"embedded"`
 }
 
 func (v1SecurityGroup) TableName() string { return "security_groups" }
@@ -114,7 +115,7 @@ type v1Rule struct {
 	PortRangeMax    *int
 	RemoteIPPrefix  string `gorm:"column:remote_ip_prefix;size:64;not null"`
 	RemoteGroupID   string `gorm:"size:36;not null"`
-	Std v1Std `gorm:"embedded"`
+	Std             v1Std  `gorm:"embedded"`
 }
 
 func (v1Rule) TableName() string { return "security_group_rules" }

@@ -25,14 +25,14 @@ func portRow(p network.Port) v1Port {
 	return v1Port{ID: p.ID, NetworkID: p.NetworkID, ProjectID: p.ProjectID, Name: p.Name, MAC: p.MAC,
 		AdminStateUp: p.AdminStateUp, Status: p.Status, DeviceID: p.DeviceID, DeviceOwner: p.DeviceOwner, HostID: p.HostID,
 		DNSName: p.DNSName, SecurityGroups: toJSON(nonNil(p.SecurityGroups)), PortSecurityEnabled: p.PortSecurityEnabled,
-		Std: stdRow(p.Standard)}
+		AutoDelete: p.AutoDelete, Std: stdRow(p.Standard)}
 }
 
 func portOf(r v1Port, ips []v1Allocation) network.Port {
 	p := network.Port{ID: r.ID, NetworkID: r.NetworkID, ProjectID: r.ProjectID, Name: r.Name, MAC: r.MAC,
 		AdminStateUp: r.AdminStateUp, Status: r.Status, DeviceID: r.DeviceID, DeviceOwner: r.DeviceOwner, HostID: r.HostID,
 		DNSName: r.DNSName, SecurityGroups: fromJSON[[]string](r.SecurityGroups), PortSecurityEnabled: r.PortSecurityEnabled,
-		Standard: stdOf(r.Std), FixedIPs: []network.FixedIP{}}
+		AutoDelete: r.AutoDelete, Standard: stdOf(r.Std), FixedIPs: []network.FixedIP{}}
 	for _, a := range ips {
 		p.FixedIPs = append(p.FixedIPs, network.FixedIP{SubnetID: a.SubnetID, IPAddress: a.IPAddress})
 	}
