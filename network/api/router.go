@@ -52,7 +52,7 @@ func (a *API) AddTo(r *mux.Router) {
 		r.Handle("/v2.0"+path+".json", handler).Methods(methods...)
 	}
 	route("/extensions", a.listExtensions, http.MethodGet)
-	route("/extensions/{alias:[^/]+}", a.showExtension, http.MethodGet)
+	route("/extensions/{alias:[^/.]+}", a.showExtension, http.MethodGet)
 	route("/networks", a.listNetworks, http.MethodGet)
 	route("/networks", a.createNetwork, http.MethodPost)
 	route("/networks/{id:[^/.]+}", a.showNetwork, http.MethodGet)

@@ -125,6 +125,9 @@ func (r *Repo) UpdateNetwork(ctx context.Context, n network.Network) error {
 // DeleteNetwork implements network.Repository.
 func (r *Repo) DeleteNetwork(ctx context.Context, id string) error {
 	return classify(r.tx(ctx, func(tx *gorm.DB) error {
+		if err := lockNetwork(tx, id); err != nil {
+			return err
+		}
 		var n int64
 		if err := tx.Model(&v1Port{}).Where("network_id = ? AND device_owner <> ?", id, network.OwnerDHCP).Count(&n).Error; err != nil {
 			return err
