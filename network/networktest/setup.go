@@ -35,7 +35,7 @@ var (
 type Setup struct {
 	Service   *service.Service
 	Repo      *netdb.Repo
-	Dataplane *Dataplane
+	Dataplane *Recorder
 	// Server serves the network API (WithAPI only); its URL is the API's
 	// public root.
 	Server *httptest.Server
@@ -77,7 +77,7 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Setup{Repo: repo, Dataplane: NewDataplane()}
+	s := &Setup{Repo: repo, Dataplane: NewRecorder()}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s.Service = service.New(service.Deps{Repo: repo, Dataplane: s.Dataplane, Policy: definedRules{t, enforcer(t, cfg.policyYAML)},
 		Log: log, Quotas: cfg.quotas})
