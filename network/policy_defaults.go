@@ -13,7 +13,9 @@ import "imagestack/policy"
 // Neutron's "shared" rule reads field:networks:shared=True, a check this
 // policy language does not have; here it reads the target's shared key.
 // Neutron's admin_or_owner and default are left to Nova's and Glance's
-// definitions, which mean the same for these targets.
+// definitions, which mean the same for these targets; its "owner" is
+// Keystone's name for another rule, so it is spelled out where Neutron
+// uses it.
 //
 // The check strings are Neutron's new defaults (2023.2), with one
 // deliberate change: networks and subnets are created, changed and deleted
@@ -35,10 +37,9 @@ var PolicyDefaults = append(append(append(baseRules, networkRules...), portRules
 
 var baseRules = []policy.Rule{
 	{Name: "context_is_admin", Check: "role:admin", Description: "Who is an administrator: what is_admin:True tests."},
-	{Name: "owner", Check: "tenant_id:%(tenant_id)s", Description: "The owner of a network resource."},
 	{Name: "context_is_advsvc", Check: "role:advsvc", Description: "Advanced services (may manage any port)."},
 	{Name: "admin_or_network_owner", Check: "rule:context_is_admin or tenant_id:%(network:tenant_id)s", Description: "Admins, or the owner of the resource's network."},
-	{Name: "admin_owner_or_network_owner", Check: "rule:owner or rule:admin_or_network_owner", Description: "Admins, the resource's owner or its network's owner."},
+	{Name: "admin_owner_or_network_owner", Check: "tenant_id:%(tenant_id)s or rule:admin_or_network_owner", Description: "Admins, the resource's owner or its network's owner."},
 	{Name: "network_owner", Check: "tenant_id:%(network:tenant_id)s", Description: "The owner of the resource's network."},
 	{Name: "admin_only", Check: "rule:context_is_admin", Description: "Admins only."},
 	{Name: "regular_user", Check: "", Description: "Anyone with a token."},
