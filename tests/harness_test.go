@@ -76,7 +76,7 @@ func NewServer(t testing.TB, env []string, extra string) *Server {
 	cfg := map[string]map[string]any{
 		"identity": {"listen": id}, "image": {"listen": img}, "compute": {"listen": cmp, "virt_type": "qemu"},
 		"network": {"listen": nw},
-		"log": {"format": "text", "level": "info"},
+		"log":     {"format": "text", "level": "info"},
 	}
 	var more map[string]map[string]any
 	if err := yaml.Unmarshal([]byte(extra), &more); err != nil {
