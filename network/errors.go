@@ -24,6 +24,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error returns the client-facing message.
 func (e *Error) Error() string { return e.Msg }
 
 // Unwrap returns the kind.

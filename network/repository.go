@@ -24,7 +24,9 @@ type PortFilter struct {
 type Repository interface {
 	// CreateNetwork stores n (its id set by the caller).
 	CreateNetwork(ctx context.Context, n Network) error
+	// GetNetwork reads one network.
 	GetNetwork(ctx context.Context, id string) (Network, error)
+	// ListNetworks lists every network.
 	ListNetworks(ctx context.Context) ([]Network, error)
 	// UpdateNetwork replaces the stored network n.ID with n.
 	UpdateNetwork(ctx context.Context, n Network) error
@@ -37,9 +39,12 @@ type Repository interface {
 	// same network is ErrBadRequest (Neutron answers 400), checked in the
 	// same transaction as the insert.
 	CreateSubnet(ctx context.Context, s Subnet) error
+	// GetSubnet reads one subnet.
 	GetSubnet(ctx context.Context, id string) (Subnet, error)
 	// ListSubnets lists the subnets of networkID, or all with "".
 	ListSubnets(ctx context.Context, networkID string) ([]Subnet, error)
+	// UpdateSubnet replaces the stored subnet s.ID with s (its CIDR and
+	// network are the caller's to keep).
 	UpdateSubnet(ctx context.Context, s Subnet) error
 	// DeleteSubnet removes the subnet and the addresses DHCP ports hold in
 	// it; an address of any other port in it is ErrConflict.
@@ -52,7 +57,9 @@ type Repository interface {
 	// fa:16:3e:xx:xx:xx; MACs are unique per network (ErrConflict). It
 	// returns the port as stored, FixedIPs in the order of ips.
 	CreatePort(ctx context.Context, p Port, ips []IPRequest) (Port, error)
+	// GetPort reads one port with its addresses.
 	GetPort(ctx context.Context, id string) (Port, error)
+	// ListPorts lists the ports f matches, with their addresses.
 	ListPorts(ctx context.Context, f PortFilter) ([]Port, error)
 	// UpdatePort replaces the stored port p.ID with p; when ips is not nil
 	// the port's addresses become ips (those kept stay, others are freed,
@@ -66,7 +73,10 @@ type Repository interface {
 	CreateSecurityGroup(ctx context.Context, g SecurityGroup) error
 	// GetSecurityGroup returns the group with its rules.
 	GetSecurityGroup(ctx context.Context, id string) (SecurityGroup, error)
+	// ListSecurityGroups lists every group with its rules.
 	ListSecurityGroups(ctx context.Context) ([]SecurityGroup, error)
+	// UpdateSecurityGroup stores g's name, description, stateful and
+	// standard attributes (its rules are changed one by one).
 	UpdateSecurityGroup(ctx context.Context, g SecurityGroup) error
 	// DeleteSecurityGroup removes the group and its rules; a group a port
 	// uses is ErrConflict.
@@ -74,8 +84,11 @@ type Repository interface {
 	// CreateSecurityGroupRule stores r in its group (which must exist:
 	// ErrNotFound otherwise).
 	CreateSecurityGroupRule(ctx context.Context, r SecurityGroupRule) error
+	// GetSecurityGroupRule reads one rule.
 	GetSecurityGroupRule(ctx context.Context, id string) (SecurityGroupRule, error)
+	// ListSecurityGroupRules lists every rule.
 	ListSecurityGroupRules(ctx context.Context) ([]SecurityGroupRule, error)
+	// DeleteSecurityGroupRule removes one rule.
 	DeleteSecurityGroupRule(ctx context.Context, id string) error
 
 	// Quotas returns the limits set for a project (resources without one

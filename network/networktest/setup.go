@@ -117,6 +117,7 @@ type definedRules struct {
 	e *policy.Enforcer
 }
 
+// Enforce implements service.Authorizer.
 func (d definedRules) Enforce(rule string, target policy.Target, creds policy.Credentials) bool {
 	if _, ok := d.e.Rules()[rule]; !ok {
 		d.t.Errorf("the network service asked for rule %q, which Neutron's defaults do not define", rule)

@@ -13,8 +13,7 @@ func invalid(format string, args ...any) error {
 }
 
 // parseCIDR reads an IPv4 subnet given by its network address, with room
-// for a gateway, a DHCP server and a host (at most /29... /30 is refused
-// by Neutron's DHCP too).
+// for a gateway, a DHCP server and hosts (a /29 at most).
 func parseCIDR(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil || !p.Addr().Is4() {
