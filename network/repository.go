@@ -96,6 +96,8 @@ type Repository interface {
 	Quotas(ctx context.Context, projectID string) (map[string]int, error)
 	// SetQuotas sets the given limits of a project, keeping the others.
 	SetQuotas(ctx context.Context, projectID string, limits map[string]int) error
+	// QuotaProjects lists the projects with limits of their own, sorted.
+	QuotaProjects(ctx context.Context) ([]string, error)
 	// DeleteQuotas returns a project to the default limits.
 	DeleteQuotas(ctx context.Context, projectID string) error
 }

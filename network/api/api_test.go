@@ -250,6 +250,13 @@ func TestQuotasExtensionsAvailability(t *testing.T) {
 	if q, _ := body["quota"].(map[string]any); st != 200 || q["network"] != 5.0 {
 		t.Fatalf("quota update: %d %v", st, body)
 	}
+	st, body = c.do("GET", "/v2.0/quotas", "admin", nil)
+	if qs := list(body, "quotas"); st != 200 || len(qs) != 1 || qs[0]["project_id"] != "A" || qs[0]["network"] != 5.0 {
+		t.Fatalf("quota list: %d %v", st, body)
+	}
+	if st, body = c.do("GET", "/v2.0/quotas", "other", nil); st != 200 || len(body["quotas"].([]any)) != 0 {
+		t.Fatalf("project B lists no other project's quotas: %d %v", st, body)
+	}
 	st, body = c.do("GET", "/v2.0/quotas/A/details.json", "member", nil)
 	if q, _ := body["quota"].(map[string]any); st != 200 || q["network"].(map[string]any)["limit"] != 5.0 {
 		t.Fatalf("quota details: %d %v", st, body)

@@ -61,3 +61,22 @@ func (a *API) deleteQuota(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// listQuotas answers GET /v2.0/quotas: the projects with limits of their
+// own, each as {"project_id", "tenant_id", <resource>: <limit>...}.
+func (a *API) listQuotas(w http.ResponseWriter, r *http.Request) {
+	qs, err := a.svc.ListQuotas(r.Context(), authn.CredentialsFrom(r.Context()))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := []map[string]any{}
+	for _, q := range qs {
+		m := map[string]any{"project_id": q.ProjectID, "tenant_id": q.ProjectID}
+		for k, v := range q.Limits {
+			m[k] = v
+		}
+		out = append(out, m)
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"quotas": out})
+}

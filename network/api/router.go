@@ -77,6 +77,7 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/security-group-rules", a.createRule, http.MethodPost)
 	route("/security-group-rules/{id:[^/.]+}", a.showRule, http.MethodGet)
 	route("/security-group-rules/{id:[^/.]+}", a.deleteRule, http.MethodDelete)
+	route("/quotas", a.listQuotas, http.MethodGet)
 	route("/quotas/{project_id:[^/.]+}", a.showQuota, http.MethodGet)
 	route("/quotas/{project_id:[^/.]+}", a.updateQuota, http.MethodPut)
 	route("/quotas/{project_id:[^/.]+}", a.deleteQuota, http.MethodDelete)

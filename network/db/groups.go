@@ -179,6 +179,13 @@ func (r *Repo) SetQuotas(ctx context.Context, projectID string, limits map[strin
 	}), "quotas")
 }
 
+// QuotaProjects implements network.Repository.
+func (r *Repo) QuotaProjects(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := r.db.WithContext(ctx).Model(&v1Quota{}).Distinct("project_id").Order("project_id").Pluck("project_id", &ids)
+	return ids, classify(err.Error, "quotas")
+}
+
 // DeleteQuotas implements network.Repository.
 func (r *Repo) DeleteQuotas(ctx context.Context, projectID string) error {
 	return classify(r.db.WithContext(ctx).Where("project_id = ?", projectID).Delete(&v1Quota{}).Error, "quotas")

@@ -260,6 +260,10 @@ func suiteQuotas(t *testing.T, r network.Repository) {
 	if q["network"] != 4 || q["port"] != 7 || len(q) != 2 {
 		t.Fatalf("limits %v, want network 4 and port 7", q)
 	}
+	must(t, r.SetQuotas(ctx, "B", map[string]int{"subnet": 1}))
+	if ps, err := r.QuotaProjects(ctx); err != nil || len(ps) != 2 || ps[0] != "A" || ps[1] != "B" {
+		t.Fatalf("projects with limits: %v %v", ps, err)
+	}
 	must(t, r.DeleteQuotas(ctx, "A"))
 	if q, _ := r.Quotas(ctx, "A"); len(q) != 0 {
 		t.Fatalf("limits after delete: %v", q)

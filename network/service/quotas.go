@@ -148,3 +148,31 @@ func (s *Service) DeleteQuotas(ctx context.Context, c policy.Credentials, projec
 	}
 	return s.repo.DeleteQuotas(ctx, project)
 }
+
+// ProjectQuotas are one project's limits, in a list of them.
+type ProjectQuotas struct {
+	ProjectID string
+	Limits    map[string]int
+}
+
+// ListQuotas lists the limits of the projects that have limits of their
+// own (admins: Neutron checks get_quota on each project, which the
+// default policy gives others for their own project only).
+func (s *Service) ListQuotas(ctx context.Context, c policy.Credentials) ([]ProjectQuotas, error) {
+	ids, err := s.repo.QuotaProjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []ProjectQuotas{}
+	for _, id := range ids {
+		if !s.may(c, "get_quota", quotaTarget(id)) {
+			continue
+		}
+		lim, err := s.limits(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ProjectQuotas{ProjectID: id, Limits: lim})
+	}
+	return out, nil
+}
