@@ -100,4 +100,10 @@ type Repository interface {
 	QuotaProjects(ctx context.Context) ([]string, error)
 	// DeleteQuotas returns a project to the default limits.
 	DeleteQuotas(ctx context.Context, projectID string) error
+
+	// Bootstrapped reports whether MarkBootstrapped(step) ran before.
+	Bootstrapped(ctx context.Context, step string) (bool, error)
+	// MarkBootstrapped records that a one-time start-up step (the default
+	// network) was done; marking twice is no error.
+	MarkBootstrapped(ctx context.Context, step string) error
 }

@@ -3,9 +3,11 @@ package db
 import (
 	"context"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
+	commondb "imagestack/common/db"
 	"imagestack/network"
 )
 
@@ -189,4 +191,20 @@ func (r *Repo) QuotaProjects(ctx context.Context) ([]string, error) {
 // DeleteQuotas implements network.Repository.
 func (r *Repo) DeleteQuotas(ctx context.Context, projectID string) error {
 	return classify(r.db.WithContext(ctx).Where("project_id = ?", projectID).Delete(&v1Quota{}).Error, "quotas")
+}
+
+// Bootstrapped implements network.Repository.
+func (r *Repo) Bootstrapped(ctx context.Context, step string) (bool, error) {
+	var n int64
+	err := r.db.WithContext(ctx).Model(&v1Bootstrap{}).Where("step = ?", step).Count(&n).Error
+	return n > 0, classify(err, "bootstrap")
+}
+
+// MarkBootstrapped implements network.Repository.
+func (r *Repo) MarkBootstrapped(ctx context.Context, step string) error {
+	err := r.db.WithContext(ctx).Create(&v1Bootstrap{Step: step, DoneAt: time.Now().UTC().Truncate(time.Second)}).Error
+	if commondb.IsDuplicate(err) {
+		return nil
+	}
+	return classify(err, "bootstrap")
 }

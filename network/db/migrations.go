@@ -18,7 +18,8 @@ var Migrations = []commondb.Migration{
 }
 
 // Tables lists the network tables, for schema comparisons.
-var Tables = []string{"networks", "subnets", "ports", "ip_allocations", "security_groups", "security_group_rules", "network_quotas"}
+var Tables = []string{"networks", "subnets", "ports", "ip_allocations", "security_groups", "security_group_rules", "network_quotas",
+	"network_bootstrap"}
 
 // v1Std are Neutron's standard attributes, as stored at version 1.
 type v1Std struct {
@@ -128,7 +129,15 @@ type v1Quota struct {
 
 func (v1Quota) TableName() string { return "network_quotas" }
 
+// v1Bootstrap records the one-time start-up steps done.
+type v1Bootstrap struct {
+	Step   string    `gorm:"primaryKey;size:64"`
+	DoneAt time.Time `gorm:"not null"`
+}
+
+func (v1Bootstrap) TableName() string { return "network_bootstrap" }
+
 func migrate1(tx *gorm.DB) error {
 	return tx.Migrator().AutoMigrate(&v1Network{}, &v1Subnet{}, &v1Port{}, &v1Allocation{}, &v1SecurityGroup{},
-		&v1Rule{}, &v1Quota{})
+		&v1Rule{}, &v1Quota{}, &v1Bootstrap{})
 }

@@ -264,6 +264,14 @@ func suiteQuotas(t *testing.T, r network.Repository) {
 	if ps, err := r.QuotaProjects(ctx); err != nil || len(ps) != 2 || ps[0] != "A" || ps[1] != "B" {
 		t.Fatalf("projects with limits: %v %v", ps, err)
 	}
+	if done, err := r.Bootstrapped(ctx, "default-network"); done || err != nil {
+		t.Fatalf("a fresh repository has done no bootstrap step: %v %v", done, err)
+	}
+	must(t, r.MarkBootstrapped(ctx, "default-network"))
+	must(t, r.MarkBootstrapped(ctx, "default-network"))
+	if done, err := r.Bootstrapped(ctx, "default-network"); !done || err != nil {
+		t.Fatalf("a marked step is done: %v %v", done, err)
+	}
 	must(t, r.DeleteQuotas(ctx, "A"))
 	if q, _ := r.Quotas(ctx, "A"); len(q) != 0 {
 		t.Fatalf("limits after delete: %v", q)
