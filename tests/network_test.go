@@ -25,6 +25,11 @@ func cliJSON(t *testing.T, s *Server, cloud string, out any, args ...string) {
 // subnet as admin, refused for demo, ports, security groups and rules.
 func TestNetworkCLI(t *testing.T) {
 	s := NewServer(t, nil, "")
+	var entry map[string]any
+	cliJSON(t, s, "demo", &entry, "catalog", "show", "network")
+	if entry["name"] != "neutron" || !strings.Contains(toJSON(entry["endpoints"]), s.NetworkURL) || strings.Contains(toJSON(entry["endpoints"]), "v2.0") {
+		t.Fatalf("catalog entry (Neutron's root URL): %v", entry)
+	}
 	var nets []map[string]any
 	cliJSON(t, s, "demo", &nets, "network", "list")
 	if len(nets) != 1 || nets[0]["Name"] != "private" {
