@@ -206,8 +206,18 @@ func TestSubnetsPortsGroups(t *testing.T) {
 	}
 	st, body = c.do("POST", "/v2.0/ports", "member", map[string]any{"port": map[string]any{"network_id": id, "name": "p"}})
 	p, _ := body["port"].(map[string]any)
-	if st != 201 || p["binding:vnic_type"] != "normal" || len(p["fixed_ips"].([]any)) != 1 || p["device_owner"] != "" {
-		t.Fatalf("port create: %d %v", st, body)
+	if _, hidden := p["binding:host_id"]; st != 201 || p["binding:vnic_type"] != "normal" || len(p["fixed_ips"].([]any)) != 1 ||
+		p["device_owner"] != "" || hidden {
+		t.Fatalf("port create (binding:host_id is the admin's): %d %v", st, body)
+	}
+	st, body = c.do("GET", "/v2.0/ports/"+p["id"].(string), "admin", nil)
+	if ap := body["port"].(map[string]any); st != 200 || ap["binding:host_id"] != "" || ap["binding:vif_type"] != "unbound" ||
+		!reflect.DeepEqual(ap["binding:profile"], map[string]any{}) {
+		t.Fatalf("the admin's view of the port: %d %v", st, body)
+	}
+	st, body = c.do("GET", "/v2.0/ports?binding:host_id=", "admin", nil)
+	if st != 200 || len(list(body, "ports")) != 3 { // p and the two DHCP ports
+		t.Fatalf("admins filter by binding:host_id: %d %v", st, body)
 	}
 	st, body = c.do("GET", "/v2.0/ports?fixed_ips=ip_address%3D10.0.0.3", "member", nil)
 	if got := list(body, "ports"); st != 200 || len(got) != 1 || got[0]["id"] != p["id"] {

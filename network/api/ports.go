@@ -73,7 +73,7 @@ func (a *API) listPorts(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeList(a, w, r, "ports", httpx.ListOf(ports, viewPort), portView{})
+	writeList(a, w, r, "ports", httpx.ListOf(ports, viewPort), viewPort(service.PortDetail{Binding: true}))
 }
 
 func (a *API) showPort(w http.ResponseWriter, r *http.Request) {

@@ -101,39 +101,44 @@ type fixedIPView struct {
 }
 
 type portView struct {
-	ID                  string            `json:"id"`
-	Name                string            `json:"name"`
-	Description         string            `json:"description"`
-	NetworkID           string            `json:"network_id"`
-	ProjectID           string            `json:"project_id"`
-	TenantID            string            `json:"tenant_id"`
-	MACAddress          string            `json:"mac_address"`
-	AdminStateUp        bool              `json:"admin_state_up"`
-	Status              string            `json:"status"`
-	DeviceID            string            `json:"device_id"`
-	DeviceOwner         string            `json:"device_owner"`
-	FixedIPs            []fixedIPView     `json:"fixed_ips"`
-	SecurityGroups      []string          `json:"security_groups"`
-	PortSecurityEnabled bool              `json:"port_security_enabled"`
-	HostID              string            `json:"binding:host_id"`
-	VNICType            string            `json:"binding:vnic_type"`
-	VIFType             string            `json:"binding:vif_type"`
-	VIFDetails          map[string]string `json:"binding:vif_details"`
-	Profile             map[string]string `json:"binding:profile"`
-	CreatedAt           string            `json:"created_at"`
-	UpdatedAt           string            `json:"updated_at"`
-	RevisionNumber      int               `json:"revision_number"`
+	ID                  string        `json:"id"`
+	Name                string        `json:"name"`
+	Description         string        `json:"description"`
+	NetworkID           string        `json:"network_id"`
+	ProjectID           string        `json:"project_id"`
+	TenantID            string        `json:"tenant_id"`
+	MACAddress          string        `json:"mac_address"`
+	AdminStateUp        bool          `json:"admin_state_up"`
+	Status              string        `json:"status"`
+	DeviceID            string        `json:"device_id"`
+	DeviceOwner         string        `json:"device_owner"`
+	FixedIPs            []fixedIPView `json:"fixed_ips"`
+	SecurityGroups      []string      `json:"security_groups"`
+	PortSecurityEnabled bool          `json:"port_security_enabled"`
+	VNICType            string        `json:"binding:vnic_type"`
+	// The other binding attributes are for admins (absent for others).
+	HostID         *string            `json:"binding:host_id,omitempty"`
+	VIFType        *string            `json:"binding:vif_type,omitempty"`
+	VIFDetails     *map[string]string `json:"binding:vif_details,omitempty"`
+	Profile        *map[string]string `json:"binding:profile,omitempty"`
+	CreatedAt      string             `json:"created_at"`
+	UpdatedAt      string             `json:"updated_at"`
+	RevisionNumber int                `json:"revision_number"`
 }
 
-func viewPort(p network.Port) portView {
+func viewPort(p service.PortDetail) portView {
 	v := portView{ID: p.ID, Name: p.Name, Description: p.Description, NetworkID: p.NetworkID, ProjectID: p.ProjectID,
 		TenantID: p.ProjectID, MACAddress: p.MAC, AdminStateUp: p.AdminStateUp, Status: p.Status, DeviceID: p.DeviceID,
 		DeviceOwner: p.DeviceOwner, FixedIPs: []fixedIPView{}, SecurityGroups: append([]string{}, p.SecurityGroups...),
-		PortSecurityEnabled: p.PortSecurityEnabled, HostID: p.HostID, VNICType: "normal", VIFType: "unbound",
-		VIFDetails: map[string]string{}, Profile: map[string]string{}, CreatedAt: timeView(p.CreatedAt),
+		PortSecurityEnabled: p.PortSecurityEnabled, VNICType: "normal", CreatedAt: timeView(p.CreatedAt),
 		UpdatedAt: timeView(p.UpdatedAt), RevisionNumber: p.RevisionNumber}
-	if p.DeviceID != "" {
-		v.VIFType = "bridge"
+	if p.Binding {
+		vif := "unbound"
+		if p.DeviceID != "" {
+			vif = "bridge"
+		}
+		details, profile := map[string]string{}, map[string]string{}
+		v.HostID, v.VIFType, v.VIFDetails, v.Profile = &p.HostID, &vif, &details, &profile
 	}
 	for _, ip := range p.FixedIPs {
 		v.FixedIPs = append(v.FixedIPs, fixedIPView{ip.SubnetID, ip.IPAddress})

@@ -25,35 +25,35 @@ type PortInput struct {
 }
 
 // CreatePort creates a port with its addresses.
-func (s *Service) CreatePort(ctx context.Context, c policy.Credentials, in PortInput) (network.Port, error) {
+func (s *Service) CreatePort(ctx context.Context, c policy.Credentials, in PortInput) (PortDetail, error) {
 	if in.NetworkID == nil || *in.NetworkID == "" {
-		return network.Port{}, badInput("Failed to parse request. Required attribute 'network_id' not specified")
+		return PortDetail{}, badInput("Failed to parse request. Required attribute 'network_id' not specified")
 	}
 	n, err := s.visibleNetwork(ctx, c, *in.NetworkID)
 	if err != nil {
-		return network.Port{}, err
+		return PortDetail{}, err
 	}
 	p := network.Port{ID: newID(), NetworkID: n.ID, ProjectID: projectOf(c, deref(in.ProjectID)), AdminStateUp: true,
 		PortSecurityEnabled: n.PortSecurityEnabled, SecurityGroups: []string{}, Standard: s.stamp("")}
 	if err := s.authorizePort(c, "create_port", target(p.ProjectID, n), in); err != nil {
-		return network.Port{}, err
+		return PortDetail{}, err
 	}
 	if err := applyPort(&p, in); err != nil {
-		return network.Port{}, err
+		return PortDetail{}, err
 	}
 	ips, err := s.ipRequests(ctx, n, in.FixedIPs)
 	if err != nil {
-		return network.Port{}, err
+		return PortDetail{}, err
 	}
 	if err := s.portGroups(ctx, c, &p, in.SecurityGroups); err != nil {
-		return network.Port{}, err
+		return PortDetail{}, err
 	}
 	if err := s.checkQuota(ctx, p.ProjectID, network.QuotaPort, 1); err != nil {
-		return network.Port{}, err
+		return PortDetail{}, err
 	}
 	p, err = s.repo.CreatePort(ctx, p, ips)
 	if err != nil {
-		return network.Port{}, err
+		return PortDetail{}, err
 	}
 	s.portsChanged(ctx, n.ID)
 	return s.shown(c, p, n), nil
@@ -167,13 +167,22 @@ func resolveIP(networkID string, subs []network.Subnet, g FixedIPInput) (network
 		"IP address %s is not a valid IP for any of the subnets on the specified network.", g.IPAddress)
 }
 
-// shown is p as c may see it: binding:host_id only for those its rule
-// allows.
-func (s *Service) shown(c policy.Credentials, p network.Port, n network.Network) network.Port {
+// PortDetail is a port as a caller sees it.
+type PortDetail struct {
+	network.Port
+	// Binding: the caller may see the binding:* attributes (Neutron's
+	// get_port:binding:host_id, admins by default); without it HostID is
+	// empty and the API leaves them out.
+	Binding bool
+}
+
+// shown is p as c may see it.
+func (s *Service) shown(c policy.Credentials, p network.Port, n network.Network) PortDetail {
 	if !s.may(c, "get_port:binding:host_id", target(p.ProjectID, n)) {
 		p.HostID = ""
+		return PortDetail{Port: p}
 	}
-	return p
+	return PortDetail{Port: p, Binding: true}
 }
 
 // visiblePort reads a port the caller may see, with its network.
@@ -192,16 +201,16 @@ func (s *Service) visiblePort(ctx context.Context, c policy.Credentials, id stri
 }
 
 // GetPort shows a port the caller may see.
-func (s *Service) GetPort(ctx context.Context, c policy.Credentials, id string) (network.Port, error) {
+func (s *Service) GetPort(ctx context.Context, c policy.Credentials, id string) (PortDetail, error) {
 	p, n, err := s.visiblePort(ctx, c, id)
 	if err != nil {
-		return p, err
+		return PortDetail{}, err
 	}
 	return s.shown(c, p, n), nil
 }
 
 // ListPorts lists the ports the caller may see.
-func (s *Service) ListPorts(ctx context.Context, c policy.Credentials) ([]network.Port, error) {
+func (s *Service) ListPorts(ctx context.Context, c policy.Credentials) ([]PortDetail, error) {
 	ports, err := s.repo.ListPorts(ctx, network.PortFilter{})
 	if err != nil {
 		return nil, err
@@ -210,7 +219,7 @@ func (s *Service) ListPorts(ctx context.Context, c policy.Credentials) ([]networ
 	if err != nil {
 		return nil, err
 	}
-	out := []network.Port{}
+	out := []PortDetail{}
 	for _, p := range ports {
 		if s.may(c, "get_port", target(p.ProjectID, nets[p.NetworkID])) {
 			out = append(out, s.shown(c, p, nets[p.NetworkID]))
@@ -220,34 +229,34 @@ func (s *Service) ListPorts(ctx context.Context, c policy.Credentials) ([]networ
 }
 
 // UpdatePort changes a port.
-func (s *Service) UpdatePort(ctx context.Context, c policy.Credentials, id string, in PortInput) (network.Port, error) {
+func (s *Service) UpdatePort(ctx context.Context, c policy.Credentials, id string, in PortInput) (PortDetail, error) {
 	p, n, err := s.visiblePort(ctx, c, id)
 	if err != nil {
-		return p, err
+		return PortDetail{}, err
 	}
 	if in.NetworkID != nil && *in.NetworkID != p.NetworkID || in.ProjectID != nil && *in.ProjectID != p.ProjectID {
-		return network.Port{}, badInput("Cannot update read-only attribute network_id or project_id")
+		return PortDetail{}, badInput("Cannot update read-only attribute network_id or project_id")
 	}
 	if err := s.authorizePort(c, "update_port", target(p.ProjectID, n), in); err != nil {
-		return network.Port{}, err
+		return PortDetail{}, err
 	}
 	if err := applyPort(&p, in); err != nil {
-		return network.Port{}, err
+		return PortDetail{}, err
 	}
 	var ips []network.IPRequest
 	if in.FixedIPs != nil {
 		if ips, err = s.ipRequests(ctx, n, in.FixedIPs); err != nil {
-			return network.Port{}, err
+			return PortDetail{}, err
 		}
 	}
 	if in.SecurityGroups != nil {
 		if err := s.portGroups(ctx, c, &p, in.SecurityGroups); err != nil {
-			return network.Port{}, err
+			return PortDetail{}, err
 		}
 	}
 	s.touch(&p.Standard)
 	if p, err = s.repo.UpdatePort(ctx, p, ips); err != nil {
-		return network.Port{}, err
+		return PortDetail{}, err
 	}
 	s.portsChanged(ctx, n.ID)
 	return s.shown(c, p, n), nil
