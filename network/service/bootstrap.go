@@ -54,5 +54,6 @@ func (s *Service) createDefault(ctx context.Context, d DefaultNetwork) (bool, er
 	if err := s.repo.CreateSubnet(ctx, sub); err != nil {
 		return false, err
 	}
-	return true, s.subnetsChanged(ctx, n)
+	s.subnetsChanged(ctx, n)
+	return true, nil
 }

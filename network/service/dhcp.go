@@ -10,13 +10,14 @@ import (
 // subnetsChanged gives the network's DHCP port an address in each of its
 // DHCP-enabled subnets (creating the port with the first, deleting it with
 // the last) and then rebuilds the network's host side, whose DHCP server
-// listens on those addresses.
-func (s *Service) subnetsChanged(ctx context.Context, n network.Network) error {
+// listens on those addresses. The subnet change is made already: a DHCP
+// port that cannot be fitted (no free address left) is logged, as
+// Neutron's DHCP agent would, and the next subnet change tries again.
+func (s *Service) subnetsChanged(ctx context.Context, n network.Network) {
 	if err := s.fitDHCPPort(ctx, n); err != nil {
-		return err
+		s.log.Error("DHCP port not updated", "network", n.ID, "err", err)
 	}
 	s.syncHost(ctx, n.ID)
-	return nil
 }
 
 func (s *Service) fitDHCPPort(ctx context.Context, n network.Network) error {

@@ -47,7 +47,8 @@ func (s *Service) CreateSubnet(ctx context.Context, c policy.Credentials, in Sub
 	if err := s.repo.CreateSubnet(ctx, sub); err != nil {
 		return network.Subnet{}, err
 	}
-	return sub, s.subnetsChanged(ctx, n)
+	s.subnetsChanged(ctx, n)
+	return sub, nil
 }
 
 func badInput(msg string) error {
@@ -192,7 +193,8 @@ func (s *Service) UpdateSubnet(ctx context.Context, c policy.Credentials, id str
 	if err := s.repo.UpdateSubnet(ctx, sub); err != nil {
 		return network.Subnet{}, err
 	}
-	return sub, s.subnetsChanged(ctx, n)
+	s.subnetsChanged(ctx, n)
+	return sub, nil
 }
 
 // DeleteSubnet deletes a subnet no port but the DHCP port has an address
@@ -208,5 +210,6 @@ func (s *Service) DeleteSubnet(ctx context.Context, c policy.Credentials, id str
 	if err := s.repo.DeleteSubnet(ctx, id); err != nil {
 		return err
 	}
-	return s.subnetsChanged(ctx, n)
+	s.subnetsChanged(ctx, n)
+	return nil
 }
