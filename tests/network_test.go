@@ -60,6 +60,11 @@ func TestNetworkCLI(t *testing.T) {
 	if len(rules) != 4 {
 		t.Fatalf("Neutron's four default rules: %v", rules)
 	}
+	s.MustCLI("demo", "security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22", "default")
+	cliJSON(t, s, "demo", &rules, "security", "group", "rule", "list", "default")
+	if len(rules) != 5 || !strings.Contains(toJSON(rules), "22:22") {
+		t.Fatalf("after adding ssh: %v", rules)
+	}
 	s.MustCLI("admin", "network", "create", "net2")
 	s.MustCLI("admin", "subnet", "create", "--network", "net2", "--subnet-range", "192.0.2.0/24", "sub2")
 	if _, errOut, err := s.CLI("demo", "network", "create", "mine"); err == nil || !strings.Contains(errOut, "disallowed by policy") {
