@@ -48,6 +48,7 @@ type Server struct {
 	IdentityURL string // root, e.g. http://127.0.0.1:41234
 	ImageURL    string
 	ComputeURL  string
+	NetworkURL  string
 	Env         []string // extra environment for the process
 	cmd         *exec.Cmd
 	exited      chan struct{}
@@ -70,11 +71,12 @@ func freePort(t testing.TB) string {
 func NewServer(t testing.TB, env []string, extra string) *Server {
 	t.Helper()
 	s := &Server{t: t, StateDir: t.TempDir(), Env: env}
-	id, img, cmp := freePort(t), freePort(t), freePort(t)
-	s.IdentityURL, s.ImageURL, s.ComputeURL = "http://"+id, "http://"+img, "http://"+cmp
+	id, img, cmp, nw := freePort(t), freePort(t), freePort(t), freePort(t)
+	s.IdentityURL, s.ImageURL, s.ComputeURL, s.NetworkURL = "http://"+id, "http://"+img, "http://"+cmp, "http://"+nw
 	cfg := map[string]map[string]any{
 		"identity": {"listen": id}, "image": {"listen": img}, "compute": {"listen": cmp, "virt_type": "qemu"},
-		"log": {"format": "text", "level": "info"},
+		"network": {"listen": nw},
+		"log":     {"format": "text", "level": "info"},
 	}
 	var more map[string]map[string]any
 	if err := yaml.Unmarshal([]byte(extra), &more); err != nil {
@@ -101,7 +103,7 @@ func NewServer(t testing.TB, env []string, extra string) *Server {
 	return s
 }
 
-// Start launches the process and waits until all three APIs answer.
+// Start launches the process and waits until all four APIs answer.
 func (s *Server) Start() {
 	t := s.t
 	t.Helper()
@@ -125,7 +127,7 @@ func (s *Server) Start() {
 		}
 	}(s.printedPath)
 	deadline := time.Now().Add(30 * time.Second)
-	for _, u := range []string{s.IdentityURL + "/v3", s.ImageURL + "/versions", s.ComputeURL + "/"} {
+	for _, u := range []string{s.IdentityURL + "/v3", s.ImageURL + "/versions", s.ComputeURL + "/", s.NetworkURL + "/"} {
 		for {
 			resp, err := http.Get(u)
 			if err == nil {

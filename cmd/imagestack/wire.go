@@ -47,6 +47,8 @@ func startIdentity(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz k
 			{Type: "identity", Name: "keystone", URLs: sameURL(cfg.Identity.PublicURL + "/v3")},
 			{Type: "image", Name: "glance", URLs: sameURL(cfg.Image.PublicURL)},
 			{Type: "compute", Name: "nova", URLs: sameURL(cfg.Compute.PublicURL + "/v2.1")},
+			// Neutron publishes its root; clients add /v2.0.
+			{Type: "network", Name: "neutron", URLs: sameURL(cfg.Network.PublicURL)},
 		},
 	}, log)
 	go identity.RunJanitor(ctx, 10*time.Minute)

@@ -136,6 +136,17 @@ type Config struct {
 		// metadata (Nova's [api] dhcp_domain); "" for none.
 		DHCPDomain string `yaml:"dhcp_domain"`
 	} `yaml:"compute"`
+	Network struct {
+		Listener `yaml:",inline"`
+		// DefaultNetwork is the shared network made at the first start
+		// (when there is no network at all), so servers have one.
+		DefaultNetwork struct {
+			Name           string   `yaml:"name"`
+			SubnetName     string   `yaml:"subnet_name"`
+			CIDR           string   `yaml:"cidr"`
+			DNSNameservers []string `yaml:"dns_nameservers"`
+		} `yaml:"default_network"`
+	} `yaml:"network"`
 	Policy struct {
 		File           string   `yaml:"file"`
 		ReloadInterval Duration `yaml:"reload_interval"`
@@ -165,6 +176,10 @@ func Default() Config {
 	c.Compute.VirtType = "kvm"
 	c.Compute.ForceConfigDrive = true
 	c.Compute.DHCPDomain = "novalocal"
+	c.Network.Listen = "127.0.0.1:9696"
+	c.Network.DefaultNetwork.Name = "private"
+	c.Network.DefaultNetwork.SubnetName = "private-subnet"
+	c.Network.DefaultNetwork.CIDR = "10.0.0.0/24"
 	c.Policy.ReloadInterval = Duration(2 * time.Second)
 	c.Log.Format = "json"
 	c.Log.Level = "info"
@@ -200,7 +215,7 @@ func Load(path string) (Config, error) {
 			return c, err
 		}
 	}
-	for _, l := range []*Listener{&c.Identity.Listener, &c.Image.Listener, &c.Compute.Listener} {
+	for _, l := range []*Listener{&c.Identity.Listener, &c.Image.Listener, &c.Compute.Listener, &c.Network.Listener} {
 		if l.PublicURL == "" {
 			l.PublicURL = "http://" + l.Listen
 		}
