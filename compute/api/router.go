@@ -85,6 +85,7 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/os-keypairs/{name}", a.deleteKeyPair, http.MethodDelete)
 	route("/os-availability-zone", a.listAvailabilityZones, http.MethodGet)
 	route("/os-availability-zone/detail", a.listAvailabilityZonesDetail, http.MethodGet)
+	route("/os-console-auth-tokens/{token}", a.showConsoleAuthToken, http.MethodGet)
 }
 
 // caller is the authenticated caller of r.
