@@ -1,10 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -59,9 +59,8 @@ func decodeConsoleType(raw json.RawMessage, allowed []string) (string, string) {
 			}
 		}
 	}
-	quoted, _ := json.Marshal(allowed)
-	return "", fmt.Sprintf("Invalid input for field/attribute type. Value: %s. %s is not one of %s",
-		compute.Clip(string(t)), compute.Clip(string(t)), bytes.ReplaceAll(quoted, []byte(`"`), []byte(`'`)))
+	return "", fmt.Sprintf("Invalid input for field/attribute type. Value: %s. %s is not one of ['%s']",
+		compute.Clip(string(t)), compute.Clip(string(t)), strings.Join(allowed, "', '"))
 }
 
 // showConsoleAuthToken answers GET /os-console-auth-tokens/{token}: a 400
