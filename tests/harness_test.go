@@ -48,6 +48,7 @@ type Server struct {
 	IdentityURL string // root, e.g. http://127.0.0.1:41234
 	ImageURL    string
 	ComputeURL  string
+	ConsoleURL  string   // the console proxy's root
 	Env         []string // extra environment for the process
 	cmd         *exec.Cmd
 	exited      chan struct{}
@@ -70,11 +71,12 @@ func freePort(t testing.TB) string {
 func NewServer(t testing.TB, env []string, extra string) *Server {
 	t.Helper()
 	s := &Server{t: t, StateDir: t.TempDir(), Env: env}
-	id, img, cmp := freePort(t), freePort(t), freePort(t)
-	s.IdentityURL, s.ImageURL, s.ComputeURL = "http://"+id, "http://"+img, "http://"+cmp
+	id, img, cmp, con := freePort(t), freePort(t), freePort(t), freePort(t)
+	s.IdentityURL, s.ImageURL, s.ComputeURL, s.ConsoleURL = "http://"+id, "http://"+img, "http://"+cmp, "http://"+con
 	cfg := map[string]map[string]any{
-		"identity": {"listen": id}, "image": {"listen": img}, "compute": {"listen": cmp, "virt_type": "qemu"},
-		"log": {"format": "text", "level": "info"},
+		"identity": {"listen": id}, "image": {"listen": img},
+		"compute": {"listen": cmp, "virt_type": "qemu", "console": map[string]string{"listen": con}},
+		"log":     {"format": "text", "level": "info"},
 	}
 	var more map[string]map[string]any
 	if err := yaml.Unmarshal([]byte(extra), &more); err != nil {
