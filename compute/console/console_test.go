@@ -291,3 +291,32 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestOrigins: a browser's Origin may name the host the request went to,
+// on any port (as Nova's check), or the proxy's public host (behind a
+// reverse proxy that rewrites Host); any other is refused.
+func TestOrigins(t *testing.T) {
+	e := newSetup(t, console.Config{PublicURL: "https://console.example:443"})
+	sv := e.Boot(t, e.Member)
+	page, err := url.Parse(consoleURL(t, e, sv.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := "ws" + strings.TrimPrefix(e.ConsoleServer.URL, "http") + "/" + page.Query().Get("path")
+	for origin, ok := range map[string]bool{
+		"https://console.example":      true,
+		"http://127.0.0.1:1":           true,
+		"":                             true,
+		"http://localhost":             false,
+		"https://console.example.evil": false,
+		"null":                         false,
+	} {
+		c, resp, err := dial(ws, origin)
+		if ok && err != nil || !ok && (err == nil || resp.StatusCode != 403) {
+			t.Errorf("origin %q: %v %v, want accepted %v", origin, err, resp, ok)
+		}
+		if err == nil {
+			c.Close()
+		}
+	}
+}

@@ -86,10 +86,12 @@ func token(r *http.Request) string {
 func (p *Proxy) serveConsole(w http.ResponseWriter, r *http.Request, sockets Sockets) {
 	auth, err := p.Lookup(r.Context(), token(r))
 	if err != nil {
+		p.log.Info("console refused: invalid or expired token", "remote", r.RemoteAddr)
 		http.Error(w, "The console token is invalid or has expired.", http.StatusForbidden)
 		return
 	}
-	if !sameOrigin(r) {
+	if !sameOrigin(r, p.public.Hostname()) {
+		p.log.Info("console refused: origin of another host", "server", auth.ServerID, "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		http.Error(w, "Origin header does not match this host.", http.StatusForbidden)
 		return
 	}
@@ -139,9 +141,10 @@ func dialVNC(ctx context.Context, sockets Sockets, serverID string) (net.Conn, i
 }
 
 // sameOrigin is Nova's origin check: a browser's Origin must name the host
-// the request was sent to (ports aside); clients that send no Origin (not
+// the request was sent to or the proxy's public host (behind a reverse
+// proxy that rewrites Host), ports aside; clients that send no Origin (not
 // browsers) pass.
-func sameOrigin(r *http.Request) bool {
+func sameOrigin(r *http.Request, publicHost string) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
@@ -154,5 +157,5 @@ func sameOrigin(r *http.Request) bool {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	return strings.EqualFold(u.Hostname(), strings.Trim(host, "[]"))
+	return strings.EqualFold(u.Hostname(), strings.Trim(host, "[]")) || strings.EqualFold(u.Hostname(), publicHost)
 }
