@@ -182,7 +182,7 @@ func TestNoVNCPages(t *testing.T) {
 	e := newSetup(t, console.Config{})
 	sv := e.Boot(t, e.Member)
 	page := consoleURL(t, e, sv.ID)
-	for _, f := range []string{"vnc_lite.html", "core/rfb.js"} {
+	for _, f := range []string{"vnc_lite.html", "core/rfb.js", "vnc_auto.html"} {
 		want, err := os.ReadFile(filepath.Join(console.DefaultNoVNCDir, f))
 		if err != nil {
 			t.Fatalf("Debian's novnc package is not installed: %v", err)

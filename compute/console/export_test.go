@@ -17,4 +17,4 @@ func (p *Proxy) Sessions() int {
 }
 
 // Tokens is the number of tokens held.
-func (p *Proxy) Tokens() int { return p.tokens.len() }
+func (p *Proxy) Tokens() int { return p.tokens.count() }

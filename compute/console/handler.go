@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -35,7 +36,7 @@ func (p *Proxy) Handler(sockets Sockets) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		switch {
-		case websocket.IsWebSocketUpgrade(r):
+		case r.Method == http.MethodGet && websocket.IsWebSocketUpgrade(r):
 			p.serveConsole(w, r, sockets)
 		case r.Method == http.MethodGet || r.Method == http.MethodHead:
 			p.servePage(w, r)
@@ -99,12 +100,14 @@ func (p *Proxy) serveConsole(w http.ResponseWriter, r *http.Request, sockets Soc
 		http.Error(w, "No hypervisor is available on this host.", http.StatusServiceUnavailable)
 		return
 	}
-	vnc, status, err := dialVNC(r.Context(), sockets, auth.ServerID)
+	vnc, err := dialVNC(r.Context(), sockets, auth.ServerID)
+	if errors.Is(err, errNoConsole) {
+		http.Error(w, "The server has no running console (is it stopped?).", http.StatusNotFound)
+		return
+	}
 	if err != nil {
-		if status == http.StatusInternalServerError {
-			p.log.Error("console: cannot reach the VNC server", "server", auth.ServerID, "err", err)
-		}
-		http.Error(w, err.Error(), status)
+		p.log.Error("console: cannot reach the VNC server", "server", auth.ServerID, "err", err)
+		http.Error(w, "The console cannot be reached; the operator's logs say why.", http.StatusInternalServerError)
 		return
 	}
 	up := websocket.Upgrader{Subprotocols: []string{"binary"}, CheckOrigin: func(*http.Request) bool { return true },
@@ -119,25 +122,25 @@ func (p *Proxy) serveConsole(w http.ResponseWriter, r *http.Request, sockets Soc
 	p.log.Info("console closed", "server", auth.ServerID, "remote", r.RemoteAddr)
 }
 
-// dialVNC connects to the server's VNC socket; on error it returns the
-// status to answer and a message for the client.
-func dialVNC(ctx context.Context, sockets Sockets, serverID string) (net.Conn, int, error) {
+// errNoConsole: the server's VM does not run (or has no VNC server).
+var errNoConsole = errors.New("no running console")
+
+// dialVNC connects to the server's VNC socket.
+func dialVNC(ctx context.Context, sockets Sockets, serverID string) (net.Conn, error) {
 	sock, err := sockets.ConsoleSocket(ctx, serverID)
 	if errors.Is(err, compute.ErrNotFound) {
-		return nil, http.StatusNotFound, errors.New("The server has no running console (is it stopped?).")
+		return nil, errNoConsole
 	}
 	if err != nil {
-		return nil, http.StatusInternalServerError, err
+		return nil, err
 	}
 	d := net.Dialer{Timeout: dialTimeout}
 	vnc, err := d.DialContext(ctx, "unix", sock)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, http.StatusNotFound, errors.New("The server has no running console (is it stopped?).")
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+		// The VM went away between the two steps.
+		return nil, errNoConsole
 	}
-	if err != nil {
-		return nil, http.StatusInternalServerError, err
-	}
-	return vnc, 0, nil
+	return vnc, err
 }
 
 // sameOrigin is Nova's origin check: a browser's Origin must name the host

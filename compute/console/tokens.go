@@ -91,8 +91,8 @@ func (s *tokenStore) revoke(serverID string) {
 	delete(s.byServer, serverID)
 }
 
-// len is the number of tokens held, expired ones not yet dropped included.
-func (s *tokenStore) len() int {
+// count is the number of tokens held, expired ones not yet dropped included.
+func (s *tokenStore) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.byHash)
