@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -34,6 +36,52 @@ func (a *API) getVNCConsole(w http.ResponseWriter, r *http.Request, id string, r
 	httpx.WriteJSON(w, http.StatusOK, consoleBody{Console: consoleView{Type: consoleType, URL: auth.URL}})
 }
 
+// Protocols and types of POST /servers/{id}/remote-consoles (Nova's
+// schema at 2.6; 2.8 adds mks and webmks).
+var (
+	remoteConsoleProtocols = []string{"vnc", "spice", "serial", "rdp"}
+	remoteConsoleTypes     = []string{"novnc", "xvpvnc", "spice-html5", "serial", "rdp-html5"}
+)
+
+// createRemoteConsole answers POST /servers/{id}/remote-consoles with
+// {"remote_console": {"protocol", "type"}} (microversion 2.6 and later;
+// the route does not exist before, as in Nova).
+func (a *API) createRemoteConsole(w http.ResponseWriter, r *http.Request) {
+	if !atLeast(r, "2.6") {
+		writeError(w, r, http.StatusNotFound, "The resource could not be found.")
+		return
+	}
+	var body map[string]json.RawMessage
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	raw, ok := body["remote_console"]
+	if !ok || len(body) != 1 {
+		badRequest(w, r, "Invalid input for field/attribute remote_console. 'remote_console' is a required property and the only one")
+		return
+	}
+	var rc struct {
+		Protocol string `json:"protocol"`
+		Type     string `json:"type"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&rc) != nil || !slices.Contains(remoteConsoleProtocols, rc.Protocol) || !slices.Contains(remoteConsoleTypes, rc.Type) {
+		badRequest(w, r, "Invalid input for field/attribute remote_console. Value: "+compute.Clip(string(raw))+
+			". protocol must be one of "+pyList(remoteConsoleProtocols)+" and type one of "+pyList(remoteConsoleTypes))
+		return
+	}
+	auth, err := a.svc.RemoteConsole(r.Context(), a.caller(r), mux.Vars(r)["server_id"], rc.Protocol, rc.Type)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, remoteConsoleBody{RemoteConsole: remoteConsoleView{Protocol: rc.Protocol, Type: rc.Type, URL: auth.URL}})
+}
+
+// pyList writes a list of names as Python (and so Nova's messages) does.
+func pyList(names []string) string { return "['" + strings.Join(names, "', '") + "']" }
+
 // decodeConsoleType reads {"type": ...} as Nova's schema does: an object
 // with a required type among allowed and nothing else. A non-empty msg is
 // the 400's message.
@@ -53,14 +101,12 @@ func decodeConsoleType(raw json.RawMessage, allowed []string) (string, string) {
 	}
 	var s string
 	if json.Unmarshal(t, &s) == nil {
-		for _, a := range allowed {
-			if s == a {
-				return s, ""
-			}
+		if slices.Contains(allowed, s) {
+			return s, ""
 		}
 	}
-	return "", fmt.Sprintf("Invalid input for field/attribute type. Value: %s. %s is not one of ['%s']",
-		compute.Clip(string(t)), compute.Clip(string(t)), strings.Join(allowed, "', '"))
+	return "", fmt.Sprintf("Invalid input for field/attribute type. Value: %s. %s is not one of %s",
+		compute.Clip(string(t)), compute.Clip(string(t)), pyList(allowed))
 }
 
 // showConsoleAuthToken answers GET /os-console-auth-tokens/{token}: a 400
@@ -90,6 +136,17 @@ type consoleBody struct {
 type consoleView struct {
 	Type string `json:"type"`
 	URL  string `json:"url"`
+}
+
+// remoteConsoleBody answers POST /servers/{id}/remote-consoles.
+type remoteConsoleBody struct {
+	RemoteConsole remoteConsoleView `json:"remote_console"`
+}
+
+type remoteConsoleView struct {
+	Protocol string `json:"protocol"`
+	Type     string `json:"type"`
+	URL      string `json:"url"`
 }
 
 // consoleConnectionBody answers GET /os-console-auth-tokens/{token}.

@@ -2,11 +2,15 @@ package api_test
 
 import (
 	"context"
+	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"imagestack/compute/api"
 	"imagestack/compute/computetest"
 	"imagestack/compute/console"
+	"imagestack/policy/keystone/keystonetest"
 )
 
 // TestVNCConsoleAction: os-getVNCConsole's answers, with Nova's statuses
@@ -83,5 +87,39 @@ func TestConsoleAuthTokensBefore231(t *testing.T) {
 	e := computetest.NewSetup(t, computetest.WithAPI(), computetest.WithConsoles(console.Config{}))
 	if resp, body := do(t, e.Server, "GET", "/v2.1/os-console-auth-tokens/abc", "admin", ""); resp.StatusCode != 400 || body["badRequest"] == nil {
 		t.Fatalf("at 2.1: %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestRemoteConsolesRoute: POST /servers/{id}/remote-consoles does not
+// exist at 2.1 (404, as in Nova); from 2.6 it opens a VNC console, and
+// refuses the protocols this host does not serve (400).
+func TestRemoteConsolesRoute(t *testing.T) {
+	e := computetest.NewSetup(t, computetest.WithAPI(), computetest.WithConsoles(console.Config{}))
+	sv := e.Boot(t, e.Member)
+	path := "/v2.1/servers/" + sv.ID + "/remote-consoles"
+	vnc := `{"remote_console": {"protocol": "vnc", "type": "novnc"}}`
+	if resp, body := do(t, e.Server, "POST", path, "member", vnc); resp.StatusCode != 404 || body["itemNotFound"] == nil {
+		t.Fatalf("at 2.1: %d %v", resp.StatusCode, body)
+	}
+	toks := keystonetest.Tokens{"member": keystonetest.Token(computetest.MemberCreds.ProjectID, computetest.MemberCreds.Roles...)}
+	at26 := httptest.NewServer(api.New(e.Service, toks, e.Server.URL, "http://image", "http://identity", e.Log).HandlerAt("2.6"))
+	defer at26.Close()
+	resp, body := do(t, at26, "POST", path, "member", vnc)
+	rc, _ := body["remote_console"].(map[string]any)
+	if resp.StatusCode != 200 || rc["protocol"] != "vnc" || rc["type"] != "novnc" ||
+		!strings.HasPrefix(fmt.Sprint(rc["url"]), e.ConsoleServer.URL+"/vnc_lite.html?path=%3Ftoken%3D") {
+		t.Fatalf("at 2.6: %d %v", resp.StatusCode, body)
+	}
+	for req, want := range map[string]string{
+		`{"remote_console": {"protocol": "spice", "type": "spice-html5"}}`: "Unavailable console type spice-html5.",
+		`{"remote_console": {"protocol": "vnc", "type": "xvpvnc"}}`:        "Invalid console type xvpvnc",
+		`{"remote_console": {"protocol": "vnc", "type": "webmks"}}`:        "type one of ['novnc', 'xvpvnc', 'spice-html5', 'serial', 'rdp-html5']",
+		`{"remote_console": {"protocol": "vnc"}}`:                          "Invalid input for field/attribute remote_console",
+		`{"remote_console": {"protocol": "vnc", "type": "novnc", "x": 1}}`: "Invalid input for field/attribute remote_console",
+		`{"console": {}}`: "'remote_console' is a required property",
+	} {
+		if resp, body := do(t, at26, "POST", path, "member", req); resp.StatusCode != 400 || !strings.Contains(mustJSON(body), want) {
+			t.Errorf("%s: %d %v, want 400 %q", req, resp.StatusCode, body, want)
+		}
 	}
 }

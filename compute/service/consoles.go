@@ -7,13 +7,21 @@ import (
 	"imagestack/compute"
 )
 
-// VNCConsole opens a remote console of a running server (Nova's
-// os-getVNCConsole): a token from the console proxy and the noVNC URL that
-// carries it. Nova's order of refusals: an invisible server is 404, the
-// policy 403, a server being deleted or not ACTIVE 409 ("not ready"), no
-// console proxy or a console type other than novnc 400, a VM whose VNC
-// server is gone (stopped behind the service's back) 409.
+// VNCConsole opens a VNC console of a running server (Nova's
+// os-getVNCConsole): RemoteConsole with protocol vnc.
 func (s *Service) VNCConsole(ctx context.Context, c Caller, id, consoleType string) (compute.ConsoleAuth, error) {
+	return s.RemoteConsole(ctx, c, id, "vnc", consoleType)
+}
+
+// RemoteConsole opens a remote console of a running server (Nova's
+// remote-consoles): a token from the console proxy and the URL that
+// carries it. Only VNC consoles of type novnc are served here; the other
+// protocols are off, as in a Nova without SPICE, serial or MKS consoles.
+// Nova's order of refusals: an invisible server is 404, the policy 403, a
+// server being deleted or not ACTIVE 409 ("not ready"), no console proxy,
+// another protocol or a type other than novnc 400, a VM whose VNC server
+// is gone (stopped behind the service's back) 409.
+func (s *Service) RemoteConsole(ctx context.Context, c Caller, id, protocol, consoleType string) (compute.ConsoleAuth, error) {
 	var none compute.ConsoleAuth
 	sv, err := s.Get(ctx, c, id)
 	if err != nil {
@@ -29,7 +37,7 @@ func (s *Service) VNCConsole(ctx context.Context, c Caller, id, consoleType stri
 	if sv.VMState != compute.VMActive {
 		return none, notReady
 	}
-	if s.Consoles == nil {
+	if s.Consoles == nil || protocol != "vnc" {
 		return none, compute.Errorf(compute.ErrBadRequest, "Unavailable console type %s.", compute.Clip(consoleType))
 	}
 	if consoleType != compute.ConsoleNoVNC {
