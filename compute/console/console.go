@@ -30,6 +30,10 @@ const (
 	// user asking for console after console only pushes out the server's
 	// oldest tokens.
 	DefaultMaxTokensPerServer = 16
+	// DefaultMaxSessionsPerServer bounds the consoles open at once on one
+	// server (each holds about 100 KiB of buffers): a token may be used
+	// again, but not to open consoles without end.
+	DefaultMaxSessionsPerServer = 8
 )
 
 // Page is the noVNC page the console URL opens: noVNC's minimal client,
@@ -41,11 +45,12 @@ type Config struct {
 	// PublicURL is the proxy's root as browsers reach it, e.g.
 	// http://127.0.0.1:6080 (a path is kept: a reverse proxy may serve
 	// the console under one).
-	PublicURL          string
-	NoVNCDir           string
-	TokenTTL           time.Duration
-	MaxTokens          int
-	MaxTokensPerServer int
+	PublicURL            string
+	NoVNCDir             string
+	TokenTTL             time.Duration
+	MaxTokens            int
+	MaxTokensPerServer   int
+	MaxSessionsPerServer int
 }
 
 // Proxy is the console proxy. Its token methods implement
@@ -58,6 +63,7 @@ type Proxy struct {
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
+	open     map[string]int // consoles open (or opening) per server
 	closed   bool
 	relays   sync.WaitGroup
 }
@@ -81,7 +87,10 @@ func New(cfg Config, log *slog.Logger) (*Proxy, error) {
 	if cfg.MaxTokensPerServer == 0 {
 		cfg.MaxTokensPerServer = DefaultMaxTokensPerServer
 	}
-	if cfg.TokenTTL < 0 || cfg.MaxTokens < 0 || cfg.MaxTokensPerServer < 0 {
+	if cfg.MaxSessionsPerServer == 0 {
+		cfg.MaxSessionsPerServer = DefaultMaxSessionsPerServer
+	}
+	if cfg.TokenTTL < 0 || cfg.MaxTokens < 0 || cfg.MaxTokensPerServer < 0 || cfg.MaxSessionsPerServer < 0 {
 		return nil, errors.New("console: token TTL and limits must be positive")
 	}
 	u, err := url.Parse(strings.TrimRight(cfg.PublicURL, "/"))
@@ -89,7 +98,7 @@ func New(cfg Config, log *slog.Logger) (*Proxy, error) {
 		return nil, fmt.Errorf("console: public URL %q is not an http(s) URL without a query", cfg.PublicURL)
 	}
 	return &Proxy{cfg: cfg, public: u, tokens: newTokenStore(cfg.TokenTTL, cfg.MaxTokens, cfg.MaxTokensPerServer),
-		log: log, sessions: map[*session]struct{}{}}, nil
+		log: log, sessions: map[*session]struct{}{}, open: map[string]int{}}, nil
 }
 
 // Authorize implements compute.Consoles.

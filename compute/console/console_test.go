@@ -320,3 +320,32 @@ func TestOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionBound: a token opens consoles again and again, but no more
+// than the server's limit at once (429 beyond it).
+func TestSessionBound(t *testing.T) {
+	e := newSetup(t, console.Config{MaxSessionsPerServer: 1})
+	sv := e.Boot(t, e.Member)
+	ws := websocketURL(t, consoleURL(t, e, sv.ID))
+	first, _, err := dial(ws, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, resp, err := dial(ws, ""); err == nil || resp.StatusCode != http.StatusTooManyRequests {
+		if err == nil {
+			c.Close()
+		}
+		t.Fatalf("a second console of the server: %v %v, want 429", err, resp)
+	}
+	first.Close()
+	waitFor(t, "the first console to end", func() bool { return e.Consoles.Sessions() == 0 })
+	var again *websocket.Conn
+	waitFor(t, "its slot to be free", func() bool {
+		again, _, err = dial(ws, "")
+		return err == nil
+	})
+	defer again.Close()
+	if _, _, _, err := computetest.RFBHandshake(computetest.WebsocketStream(again)); err != nil {
+		t.Fatal(err)
+	}
+}

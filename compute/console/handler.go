@@ -100,6 +100,11 @@ func (p *Proxy) serveConsole(w http.ResponseWriter, r *http.Request, sockets Soc
 		http.Error(w, "No hypervisor is available on this host.", http.StatusServiceUnavailable)
 		return
 	}
+	if !p.reserve(auth.ServerID) {
+		http.Error(w, "Too many consoles of this server are open.", http.StatusTooManyRequests)
+		return
+	}
+	defer p.release(auth.ServerID)
 	vnc, err := dialVNC(r.Context(), sockets, auth.ServerID)
 	if errors.Is(err, errNoConsole) {
 		http.Error(w, "The server has no running console (is it stopped?).", http.StatusNotFound)

@@ -38,6 +38,28 @@ func (s *session) close() {
 	})
 }
 
+// reserve takes one of the server's console slots, which release gives
+// back; false when they are all taken or the proxy is closed.
+func (p *Proxy) reserve(serverID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.open[serverID] >= p.cfg.MaxSessionsPerServer {
+		return false
+	}
+	p.open[serverID]++
+	p.relays.Add(1)
+	return true
+}
+
+func (p *Proxy) release(serverID string) {
+	p.mu.Lock()
+	if p.open[serverID]--; p.open[serverID] <= 0 {
+		delete(p.open, serverID)
+	}
+	p.mu.Unlock()
+	p.relays.Done()
+}
+
 // relay copies binary frames from ws to vnc and vnc's bytes to ws as
 // binary frames until either side ends, then closes both. It returns once
 // both directions have stopped; Close ends it early.
@@ -50,13 +72,11 @@ func (p *Proxy) relay(ws *websocket.Conn, vnc net.Conn) {
 		return
 	}
 	p.sessions[s] = struct{}{}
-	p.relays.Add(1)
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
 		delete(p.sessions, s)
 		p.mu.Unlock()
-		p.relays.Done()
 	}()
 
 	done := make(chan struct{})
