@@ -10,8 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
+
+	"imagestack/compute"
 )
 
 // DesktopName is the name the fake hypervisor's VNC servers give their
@@ -66,14 +70,22 @@ func (v *vncServers) socket(id string) (string, error) {
 	return path, nil
 }
 
-// stop ends the domain's VNC server, if it has one, and its connections.
+// stop ends the domain's VNC server, if it has one, and its connections;
+// the last one's end removes the sockets' directory.
 func (v *vncServers) stop(id string) {
 	v.mu.Lock()
 	srv := v.byID[id]
 	delete(v.byID, id)
+	dir := ""
+	if srv != nil && len(v.byID) == 0 {
+		dir, v.dir = v.dir, ""
+	}
 	v.mu.Unlock()
 	if srv != nil {
 		srv.stop()
+	}
+	if dir != "" {
+		os.RemoveAll(dir)
 	}
 }
 
@@ -93,7 +105,7 @@ func (v *vncServers) closeAll() {
 
 // CloseConsoles stops the VNC servers of every domain and removes their
 // sockets; NewSetup calls it when the test ends (others who call
-// ConsoleSocket must, or Destroy every domain).
+// ConsoleSocket must, or stop or destroy every domain).
 func (h *Hypervisor) CloseConsoles() { h.vnc.closeAll() }
 
 func (s *rfbServer) serve(name string) {
@@ -164,6 +176,27 @@ func serveRFB(c io.ReadWriter, name string) error {
 	init = binary.BigEndian.AppendUint32(init, uint32(len(name)))
 	_, err := c.Write(append(init, name...))
 	return err
+}
+
+// CheckConsole fails the test unless the server's console socket speaks
+// RFB 3.8 with security None up to ServerInit, with a desktop of some
+// size: what the console proxy needs of a hypervisor.
+func CheckConsole(t testing.TB, h compute.Hypervisor, id string) {
+	t.Helper()
+	sock, err := h.ConsoleSocket(t.Context(), id)
+	if err != nil {
+		t.Fatalf("ConsoleSocket of a running server: %v", err)
+	}
+	c, err := net.DialTimeout("unix", sock, 10*time.Second)
+	if err != nil {
+		t.Fatalf("VNC socket %s: %v", sock, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	w, hgt, name, err := RFBHandshake(c)
+	if err != nil || w == 0 || hgt == 0 {
+		t.Fatalf("RFB handshake on %s: %dx%d %q %v", sock, w, hgt, name, err)
+	}
 }
 
 // RFBHandshake is the client side of RFB 3.8's handshake over c, asking
