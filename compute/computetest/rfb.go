@@ -1,6 +1,7 @@
 package computetest
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -27,10 +28,12 @@ const rfbVersion = "RFB 003.008\n"
 
 // vncServers are the fake hypervisor's VNC servers: one tiny RFB server on
 // a unix socket per running domain whose console was asked for, as QEMU
-// runs one per VM. A domain that stops or goes loses its server.
+// runs one per VM. A domain that stops or goes loses its server; it gets
+// one again, at the same path, when it runs again. The sockets live in a
+// directory of the hypervisor's own that exists while some server does.
 type vncServers struct {
 	mu   sync.Mutex
-	dir  string
+	dir  string // chosen at first use, then kept
 	byID map[string]*rfbServer
 }
 
@@ -49,15 +52,17 @@ func (v *vncServers) socket(id string) (string, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.dir == "" {
-		dir, err := os.MkdirTemp("", "imagestack-fake-vnc-")
-		if err != nil {
-			return "", err
-		}
-		v.dir, v.byID = dir, map[string]*rfbServer{}
+		v.dir = filepath.Join(os.TempDir(), "imagestack-fake-vnc-"+rand.Text()[:16])
 	}
 	path := filepath.Join(v.dir, id+".sock")
 	if v.byID[id] != nil {
 		return path, nil
+	}
+	if len(v.byID) == 0 {
+		if err := os.Mkdir(v.dir, 0o700); err != nil {
+			return "", fmt.Errorf("VNC sockets directory: %w", err)
+		}
+		v.byID = map[string]*rfbServer{}
 	}
 	ln, err := net.Listen("unix", path)
 	if err != nil {
@@ -74,33 +79,29 @@ func (v *vncServers) socket(id string) (string, error) {
 // the last one's end removes the sockets' directory.
 func (v *vncServers) stop(id string) {
 	v.mu.Lock()
+	defer v.mu.Unlock()
 	srv := v.byID[id]
+	if srv == nil {
+		return
+	}
 	delete(v.byID, id)
-	dir := ""
-	if srv != nil && len(v.byID) == 0 {
-		dir, v.dir = v.dir, ""
-	}
-	v.mu.Unlock()
-	if srv != nil {
-		srv.stop()
-	}
-	if dir != "" {
-		os.RemoveAll(dir)
+	srv.stop()
+	if len(v.byID) == 0 {
+		os.RemoveAll(v.dir)
 	}
 }
 
 // closeAll stops every server and removes the sockets' directory.
 func (v *vncServers) closeAll() {
 	v.mu.Lock()
-	servers, dir := v.byID, v.dir
-	v.byID, v.dir = nil, ""
-	v.mu.Unlock()
-	for _, srv := range servers {
+	defer v.mu.Unlock()
+	for _, srv := range v.byID {
 		srv.stop()
 	}
-	if dir != "" {
-		os.RemoveAll(dir)
+	if len(v.byID) > 0 {
+		os.RemoveAll(v.dir)
 	}
+	v.byID = nil
 }
 
 // CloseConsoles stops the VNC servers of every domain and removes their
