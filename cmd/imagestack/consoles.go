@@ -19,7 +19,8 @@ func startConsoles(cfg config.Config, deps *computeservice.Deps, log *slog.Logge
 	if cc.Listen == "" {
 		return nil, stop, nil
 	}
-	proxy, err = console.New(console.Config{PublicURL: cc.PublicURL, NoVNCDir: cc.NoVNCDir, TokenTTL: cc.TokenTTL.Std()}, log)
+	proxy, err = console.New(console.Config{PublicURL: cc.PublicURL, NoVNCDir: cc.NoVNCDir, TokenTTL: cc.TokenTTL.Std(),
+		EnforceSessionTimeout: cc.EnforceSessionTimeout}, log)
 	if err != nil {
 		return nil, stop, err
 	}

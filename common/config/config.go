@@ -84,6 +84,9 @@ type ConsoleConfig struct {
 	// TokenTTL is how long a console URL opens the console ([consoleauth]
 	// token_ttl).
 	TokenTTL Duration `yaml:"token_ttl"`
+	// EnforceSessionTimeout closes open consoles when their token expires
+	// ([consoleauth] enforce_session_timeout).
+	EnforceSessionTimeout bool `yaml:"enforce_session_timeout"`
 }
 
 // Config is the whole server configuration.

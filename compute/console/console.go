@@ -51,6 +51,10 @@ type Config struct {
 	MaxTokens            int
 	MaxTokensPerServer   int
 	MaxSessionsPerServer int
+	// EnforceSessionTimeout closes a console when its token expires
+	// (Nova's [consoleauth] enforce_session_timeout); otherwise a console
+	// open at expiry stays open.
+	EnforceSessionTimeout bool
 }
 
 // Proxy is the console proxy. Its token methods implement

@@ -349,3 +349,26 @@ func TestSessionBound(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSessionTimeout: with EnforceSessionTimeout, an open console closes
+// when its token expires; without it (TestConsoleHandshake), it stays.
+func TestSessionTimeout(t *testing.T) {
+	e := newSetup(t, console.Config{TokenTTL: 500 * time.Millisecond, EnforceSessionTimeout: true})
+	sv := e.Boot(t, e.Member)
+	ws, _, err := dial(websocketURL(t, consoleURL(t, e, sv.ID)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if _, _, _, err := computetest.RFBHandshake(computetest.WebsocketStream(ws)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, _, err := ws.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+		t.Fatalf("at expiry: %v, want a normal close", err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("closed %v after the handshake, long after the token's 500ms", waited)
+	}
+}

@@ -123,7 +123,7 @@ func (p *Proxy) serveConsole(w http.ResponseWriter, r *http.Request, sockets Soc
 		return
 	}
 	p.log.Info("console opened", "server", auth.ServerID, "remote", r.RemoteAddr)
-	p.relay(ws, vnc)
+	p.relay(ws, vnc, auth.Expires)
 	p.log.Info("console closed", "server", auth.ServerID, "remote", r.RemoteAddr)
 }
 

@@ -62,8 +62,9 @@ func (p *Proxy) release(serverID string) {
 
 // relay copies binary frames from ws to vnc and vnc's bytes to ws as
 // binary frames until either side ends, then closes both. It returns once
-// both directions have stopped; Close ends it early.
-func (p *Proxy) relay(ws *websocket.Conn, vnc net.Conn) {
+// both directions have stopped; Close ends it early, and so does the
+// token's expiry when the proxy enforces it.
+func (p *Proxy) relay(ws *websocket.Conn, vnc net.Conn, expires time.Time) {
 	s := &session{ws: ws, vnc: vnc}
 	p.mu.Lock()
 	if p.closed {
@@ -79,6 +80,10 @@ func (p *Proxy) relay(ws *websocket.Conn, vnc net.Conn) {
 		p.mu.Unlock()
 	}()
 
+	if p.cfg.EnforceSessionTimeout {
+		timer := time.AfterFunc(time.Until(expires), s.close)
+		defer timer.Stop()
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
