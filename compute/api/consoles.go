@@ -23,6 +23,10 @@ var vncConsoleTypes = []string{compute.ConsoleNoVNC, compute.ConsoleXVPVNC}
 // console's URL (microversions 2.1 to 2.5; POST
 // /servers/{id}/remote-consoles replaces it at 2.6).
 func (a *API) getVNCConsole(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
+	if atLeast(r, "2.6") {
+		writeError(w, r, http.StatusNotFound, "The resource could not be found.")
+		return
+	}
 	consoleType, msg := decodeConsoleType(raw, vncConsoleTypes)
 	if msg != "" {
 		badRequest(w, r, msg)

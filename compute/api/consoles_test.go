@@ -110,6 +110,9 @@ func TestRemoteConsolesRoute(t *testing.T) {
 		!strings.HasPrefix(fmt.Sprint(rc["url"]), e.ConsoleServer.URL+"/vnc_lite.html?path=%3Ftoken%3D") {
 		t.Fatalf("at 2.6: %d %v", resp.StatusCode, body)
 	}
+	if resp, body := do(t, at26, "POST", "/v2.1/servers/"+sv.ID+"/action", "member", `{"os-getVNCConsole": {"type": "novnc"}}`); resp.StatusCode != 404 {
+		t.Fatalf("os-getVNCConsole at 2.6: %d %v, want 404 (the action ends at 2.5)", resp.StatusCode, body)
+	}
 	for req, want := range map[string]string{
 		`{"remote_console": {"protocol": "spice", "type": "spice-html5"}}`: "Unavailable console type spice-html5.",
 		`{"remote_console": {"protocol": "vnc", "type": "xvpvnc"}}`:        "Invalid console type xvpvnc",
