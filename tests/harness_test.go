@@ -49,6 +49,7 @@ type Server struct {
 	ImageURL    string
 	ComputeURL  string
 	NetworkURL  string
+	ConsoleURL  string // the console proxy's root
 	Env         []string // extra environment for the process
 	cmd         *exec.Cmd
 	exited      chan struct{}
@@ -71,10 +72,12 @@ func freePort(t testing.TB) string {
 func NewServer(t testing.TB, env []string, extra string) *Server {
 	t.Helper()
 	s := &Server{t: t, StateDir: t.TempDir(), Env: env}
-	id, img, cmp, nw := freePort(t), freePort(t), freePort(t), freePort(t)
-	s.IdentityURL, s.ImageURL, s.ComputeURL, s.NetworkURL = "http://"+id, "http://"+img, "http://"+cmp, "http://"+nw
+	id, img, cmp, nw, con := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
+	s.IdentityURL, s.ImageURL, s.ComputeURL = "http://"+id, "http://"+img, "http://"+cmp
+	s.NetworkURL, s.ConsoleURL = "http://"+nw, "http://"+con
 	cfg := map[string]map[string]any{
-		"identity": {"listen": id}, "image": {"listen": img}, "compute": {"listen": cmp, "virt_type": "qemu"},
+		"identity": {"listen": id}, "image": {"listen": img},
+		"compute": {"listen": cmp, "virt_type": "qemu", "console": map[string]string{"listen": con}},
 		"network": {"listen": nw},
 		"log":     {"format": "text", "level": "info"},
 	}

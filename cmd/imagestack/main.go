@@ -90,7 +90,7 @@ func run(configPath string) error {
 	// Bind every port before touching state, so a port already in use (say,
 	// another instance) fails start-up before clouds.yaml is rewritten.
 	listeners, err := listenAll(map[string]string{"identity": cfg.Identity.Listen, "image": cfg.Image.Listen, "compute": cfg.Compute.Listen,
-		"network": cfg.Network.Listen})
+		"network": cfg.Network.Listen, "console": cfg.Compute.Console.Listen})
 	if err != nil {
 		return err
 	}
@@ -115,8 +115,13 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	computeService, stopCompute, err := startCompute(ctx, cfg, gdb, enforcer, computeservice.Deps{Images: localImages{imageService},
-		Projects: keystoneProjects{store}}, log)
+	computeDeps := computeservice.Deps{Images: localImages{imageService}, Projects: keystoneProjects{store}}
+	proxy, stopConsoles, err := startConsoles(cfg, &computeDeps, log)
+	defer stopConsoles()
+	if err != nil {
+		return err
+	}
+	computeService, stopCompute, err := startCompute(ctx, cfg, gdb, enforcer, computeDeps, log)
 	defer stopCompute()
 	if err != nil {
 		return err
@@ -132,6 +137,7 @@ func run(configPath string) error {
 		"compute":  computeapi.New(computeService, tokens, cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
 		"network":  networkapi.New(networkService, tokens, cfg.Network.PublicURL, identityURL, log).Handler(),
 	}
+	consoleHandler(handlers, proxy, computeService)
 	return serveAll(ctx, log, listeners, handlers)
 }
 

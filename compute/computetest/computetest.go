@@ -90,6 +90,7 @@ type Hypervisor struct {
 	domains map[string]compute.PowerState
 	specs   map[string]compute.SpawnSpec
 	console map[string][]byte
+	vnc     vncServers // rfb.go
 }
 
 var _ compute.Hypervisor = (*Hypervisor)(nil)
@@ -132,6 +133,8 @@ func (h *Hypervisor) setPower(id string, ps compute.PowerState) error {
 	}
 	if ps == compute.PowerRunning {
 		h.console[id] = append(h.console[id], guestOutput(h.specs[id].BaseImage)...)
+	} else {
+		h.vnc.stop(id)
 	}
 	h.domains[id] = ps
 	return nil
@@ -200,6 +203,7 @@ func (h *Hypervisor) Destroy(_ context.Context, id string) error {
 	delete(h.domains, id)
 	delete(h.specs, id)
 	delete(h.console, id)
+	h.vnc.stop(id)
 	return nil
 }
 
@@ -228,6 +232,7 @@ func (h *Hypervisor) Rebuild(ctx context.Context, s compute.SpawnSpec) error {
 	h.mu.Lock()
 	delete(h.domains, s.ServerID)
 	delete(h.console, s.ServerID)
+	h.vnc.stop(s.ServerID)
 	h.mu.Unlock()
 	return h.Spawn(ctx, s)
 }
@@ -341,11 +346,14 @@ func (d definedRules) Enforce(rule string, target policy.Target, creds policy.Cr
 	return d.e.Enforce(rule, target, creds)
 }
 
-// ConsoleSocket implements compute.Hypervisor. (Until the console work
-// lands: the path of a socket nobody listens on.)
+// ConsoleSocket implements compute.Hypervisor: a running domain's VNC
+// server (rfb.go) speaks RFB 3.8 without authentication and serves a 1x1
+// desktop named DesktopName and the server id.
 func (h *Hypervisor) ConsoleSocket(_ context.Context, id string) (string, error) {
-	if ps, ok := h.Domain(id); !ok || ps != compute.PowerRunning {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ps, ok := h.domains[id]; !ok || ps != compute.PowerRunning {
 		return "", fmt.Errorf("VNC of server %s: %w", id, compute.ErrNotFound)
 	}
-	return os.TempDir() + "/imagestack-fake-vnc-" + id, nil
+	return h.vnc.socket(id)
 }
