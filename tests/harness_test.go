@@ -49,7 +49,7 @@ type Server struct {
 	ImageURL    string
 	ComputeURL  string
 	NetworkURL  string
-	ConsoleURL  string // the console proxy's root
+	ConsoleURL  string   // the console proxy's root
 	Env         []string // extra environment for the process
 	cmd         *exec.Cmd
 	exited      chan struct{}
