@@ -100,7 +100,7 @@ func NewServer(t testing.TB, env []string, extra string) *Server {
 	}
 	// Cleanups run last-registered first: the server stops, then any guest
 	// it left behind goes.
-	t.Cleanup(func() { removeDomainsUnder(t, s.StateDir) })
+	t.Cleanup(func() { removeDomainsUnder(t, s.StateDir); removeNetworksUnder(t, s.StateDir) })
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s

@@ -115,7 +115,11 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	computeDeps := computeservice.Deps{Images: localImages{imageService}, Projects: keystoneProjects{store}}
+	networkService, err := startNetwork(ctx, cfg, gdb, enforcer, store, log)
+	if err != nil {
+		return err
+	}
+	computeDeps := computeservice.Deps{Images: localImages{imageService}, Projects: keystoneProjects{store}, Networks: networkService.ForCompute()}
 	proxy, stopConsoles, err := startConsoles(cfg, &computeDeps, log)
 	defer stopConsoles()
 	if err != nil {
@@ -123,10 +127,6 @@ func run(configPath string) error {
 	}
 	computeService, stopCompute, err := startCompute(ctx, cfg, gdb, enforcer, computeDeps, log)
 	defer stopCompute()
-	if err != nil {
-		return err
-	}
-	networkService, err := startNetwork(ctx, cfg, gdb, enforcer, store, log)
 	if err != nil {
 		return err
 	}

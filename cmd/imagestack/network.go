@@ -4,22 +4,23 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"gorm.io/gorm"
 
 	"imagestack/common/config"
 	"imagestack/network"
+	"imagestack/network/dataplane"
 	netdb "imagestack/network/db"
-	"imagestack/network/networktest"
 	networkservice "imagestack/network/service"
 	"imagestack/policy/keystone"
 )
 
-// newDataplane is the host side of networks the service drives.
-// LEAD: replace with network/dataplane (bridges, qdhcp namespaces, dnsmasq);
-// until then networks exist in the API only (an in-memory fake).
+// newDataplane is the host side of networks the service drives: bridges,
+// qdhcp namespaces and dnsmasqs, with their files under $STATE_DIR/network.
 func newDataplane(cfg config.Config) (network.Dataplane, error) {
-	return networktest.NewDataplane(), nil
+	return dataplane.New(dataplane.Config{StateDir: filepath.Join(cfg.StateDir, "network"),
+		DnsmasqUser: cfg.Network.DnsmasqUser, Egress: cfg.Network.Egress})
 }
 
 // startNetwork builds the network service, rebuilds the host side of every

@@ -164,6 +164,12 @@ type Config struct {
 			CIDR           string   `yaml:"cidr"`
 			DNSNameservers []string `yaml:"dns_nameservers"`
 		} `yaml:"default_network"`
+		// DnsmasqUser is whom each network's dnsmasq runs as (root, or an
+		// unprivileged user that can reach $STATE_DIR/network).
+		DnsmasqUser string `yaml:"dnsmasq_user"`
+		// Egress gives guests a way out to the host's networks through NAT
+		// (off: guests reach only each other and the network namespace).
+		Egress bool `yaml:"egress"`
 	} `yaml:"network"`
 	Policy struct {
 		File           string   `yaml:"file"`
@@ -195,6 +201,7 @@ func Default() Config {
 	c.Compute.ForceConfigDrive = true
 	c.Compute.DHCPDomain = "novalocal"
 	c.Network.Listen = "127.0.0.1:9696"
+	c.Network.DnsmasqUser = "root"
 	c.Network.DefaultNetwork.Name = "private"
 	c.Network.DefaultNetwork.SubnetName = "private-subnet"
 	c.Network.DefaultNetwork.CIDR = "10.0.0.0/24"
