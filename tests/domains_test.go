@@ -1,12 +1,16 @@
 package tests
 
 import (
+	"context"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
+
+	"imagestack/network/dataplane"
 )
 
 // removeDomainsUnder destroys and undefines every libvirt domain whose
@@ -43,5 +47,14 @@ func removeDomainsUnder(t testing.TB, dir string) {
 			_ = l.DomainUndefine(d)
 		}
 		t.Logf("removed domain %s left by the test", d.Name)
+	}
+}
+
+// removeNetworksUnder tears down the host side of every network a test
+// server made (bridges, namespaces, dnsmasqs outlive the server, as
+// Neutron's do): tests leave none behind.
+func removeNetworksUnder(t testing.TB, dir string) {
+	if err := dataplane.RemoveAll(context.Background(), filepath.Join(dir, "network")); err != nil {
+		t.Errorf("removing the test server's networks: %v", err)
 	}
 }

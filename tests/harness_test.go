@@ -48,6 +48,8 @@ type Server struct {
 	IdentityURL string // root, e.g. http://127.0.0.1:41234
 	ImageURL    string
 	ComputeURL  string
+	NetworkURL  string
+	ConsoleURL  string   // the console proxy's root
 	Env         []string // extra environment for the process
 	cmd         *exec.Cmd
 	exited      chan struct{}
@@ -70,11 +72,14 @@ func freePort(t testing.TB) string {
 func NewServer(t testing.TB, env []string, extra string) *Server {
 	t.Helper()
 	s := &Server{t: t, StateDir: t.TempDir(), Env: env}
-	id, img, cmp := freePort(t), freePort(t), freePort(t)
+	id, img, cmp, nw, con := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
 	s.IdentityURL, s.ImageURL, s.ComputeURL = "http://"+id, "http://"+img, "http://"+cmp
+	s.NetworkURL, s.ConsoleURL = "http://"+nw, "http://"+con
 	cfg := map[string]map[string]any{
-		"identity": {"listen": id}, "image": {"listen": img}, "compute": {"listen": cmp, "virt_type": "qemu"},
-		"log": {"format": "text", "level": "info"},
+		"identity": {"listen": id}, "image": {"listen": img},
+		"compute": {"listen": cmp, "virt_type": "qemu", "console": map[string]string{"listen": con}},
+		"network": {"listen": nw},
+		"log":     {"format": "text", "level": "info"},
 	}
 	var more map[string]map[string]any
 	if err := yaml.Unmarshal([]byte(extra), &more); err != nil {
@@ -95,13 +100,13 @@ func NewServer(t testing.TB, env []string, extra string) *Server {
 	}
 	// Cleanups run last-registered first: the server stops, then any guest
 	// it left behind goes.
-	t.Cleanup(func() { removeDomainsUnder(t, s.StateDir) })
+	t.Cleanup(func() { removeDomainsUnder(t, s.StateDir); removeNetworksUnder(t, s.StateDir) })
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
 }
 
-// Start launches the process and waits until all three APIs answer.
+// Start launches the process and waits until all four APIs answer.
 func (s *Server) Start() {
 	t := s.t
 	t.Helper()
@@ -125,7 +130,7 @@ func (s *Server) Start() {
 		}
 	}(s.printedPath)
 	deadline := time.Now().Add(30 * time.Second)
-	for _, u := range []string{s.IdentityURL + "/v3", s.ImageURL + "/versions", s.ComputeURL + "/"} {
+	for _, u := range []string{s.IdentityURL + "/v3", s.ImageURL + "/versions", s.ComputeURL + "/", s.NetworkURL + "/"} {
 		for {
 			resp, err := http.Get(u)
 			if err == nil {

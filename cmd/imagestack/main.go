@@ -20,6 +20,8 @@ import (
 	computeservice "imagestack/compute/service"
 	"imagestack/glance"
 	glanceapi "imagestack/glance/api"
+	"imagestack/network"
+	networkapi "imagestack/network/api"
 	"imagestack/policy"
 	"imagestack/policy/keystone"
 	identityapi "imagestack/policy/keystone/api"
@@ -60,7 +62,7 @@ func oneMoreProc() {
 
 // policyDefaults are the families' default rules, in the order the sample
 // policy file lists them.
-var policyDefaults = [][]policy.Rule{glance.PolicyDefaults, compute.PolicyDefaults, keystone.Defaults}
+var policyDefaults = [][]policy.Rule{glance.PolicyDefaults, compute.PolicyDefaults, network.PolicyDefaults, keystone.Defaults}
 
 func newLogger(cfg config.Config) *slog.Logger {
 	var level slog.Level
@@ -87,7 +89,8 @@ func run(configPath string) error {
 
 	// Bind every port before touching state, so a port already in use (say,
 	// another instance) fails start-up before clouds.yaml is rewritten.
-	listeners, err := listenAll(map[string]string{"identity": cfg.Identity.Listen, "image": cfg.Image.Listen, "compute": cfg.Compute.Listen})
+	listeners, err := listenAll(map[string]string{"identity": cfg.Identity.Listen, "image": cfg.Image.Listen, "compute": cfg.Compute.Listen,
+		"network": cfg.Network.Listen, "console": cfg.Compute.Console.Listen})
 	if err != nil {
 		return err
 	}
@@ -112,8 +115,17 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	computeService, stopCompute, err := startCompute(ctx, cfg, gdb, enforcer, computeservice.Deps{Images: localImages{imageService},
-		Projects: keystoneProjects{store}}, log)
+	networkService, err := startNetwork(ctx, cfg, gdb, enforcer, store, log)
+	if err != nil {
+		return err
+	}
+	computeDeps := computeservice.Deps{Images: localImages{imageService}, Projects: keystoneProjects{store}, Networks: networkService.ForCompute()}
+	proxy, stopConsoles, err := startConsoles(cfg, &computeDeps, log)
+	defer stopConsoles()
+	if err != nil {
+		return err
+	}
+	computeService, stopCompute, err := startCompute(ctx, cfg, gdb, enforcer, computeDeps, log)
 	defer stopCompute()
 	if err != nil {
 		return err
@@ -123,7 +135,9 @@ func run(configPath string) error {
 		"identity": identityapi.New(identity, cfg.Identity.PublicURL, log).Handler(),
 		"image":    glanceapi.New(imageService, tokens, cfg.Image.PublicURL, identityURL, log).Handler(),
 		"compute":  computeapi.New(computeService, tokens, cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
+		"network":  networkapi.New(networkService, tokens, cfg.Network.PublicURL, identityURL, log).Handler(),
 	}
+	consoleHandler(handlers, proxy, computeService)
 	return serveAll(ctx, log, listeners, handlers)
 }
 

@@ -10,10 +10,14 @@ import (
 	"time"
 )
 
-// listenAll binds every API's address; on any failure it releases the others.
+// listenAll binds every API's address (none for an empty one: that API is
+// off); on any failure it releases the others.
 func listenAll(addrs map[string]string) (map[string]net.Listener, error) {
 	lns := map[string]net.Listener{}
 	for name, addr := range addrs {
+		if addr == "" {
+			continue
+		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			for _, l := range lns {

@@ -11,6 +11,7 @@ import (
 
 	"imagestack/common/config"
 	"imagestack/compute"
+	"imagestack/compute/configdrive"
 	computedb "imagestack/compute/db"
 	"imagestack/compute/imagecache"
 	computelibvirt "imagestack/compute/libvirt"
@@ -46,6 +47,8 @@ func startIdentity(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz k
 			{Type: "identity", Name: "keystone", URLs: sameURL(cfg.Identity.PublicURL + "/v3")},
 			{Type: "image", Name: "glance", URLs: sameURL(cfg.Image.PublicURL)},
 			{Type: "compute", Name: "nova", URLs: sameURL(cfg.Compute.PublicURL + "/v2.1")},
+			// Neutron publishes its root; clients add /v2.0.
+			{Type: "network", Name: "neutron", URLs: sameURL(cfg.Network.PublicURL)},
 		},
 	}, log)
 	go identity.RunJanitor(ctx, 10*time.Minute)
@@ -156,6 +159,10 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	}
 	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Cache = computeRepo, computeRepo, computeRepo, cache
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
+	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
+	deps.BuildConfigDrive = func(ctx context.Context, dst string, sv *compute.Server, adminPass string) error {
+		return configdrive.Build(ctx, dst, configdrive.ForServer(sv, computeservice.ZoneName, cfg.Compute.DHCPDomain, adminPass))
+	}
 	if hv, err := computelibvirt.New(computelibvirt.Config{URI: cfg.Compute.LibvirtURI, VirtType: cfg.Compute.VirtType,
 		Dir: filepath.Join(cfg.StateDir, "compute", "instances")}); err != nil {
 		log.Warn("libvirt is not reachable: servers cannot be created", "uri", cfg.Compute.LibvirtURI, "err", err)

@@ -73,6 +73,22 @@ type StoreConfig struct {
 	S3            S3Config `yaml:"s3"`
 }
 
+// ConsoleConfig is the remote console proxy's (Nova's nova-novncproxy with
+// [vnc] and [consoleauth]). An empty listen turns consoles off.
+type ConsoleConfig struct {
+	// Listener: the proxy's address, and the root URL browsers reach it at
+	// (default http://<listen>; may have a path behind a reverse proxy).
+	Listener `yaml:",inline"`
+	// NoVNCDir holds the noVNC pages (Debian's novnc package).
+	NoVNCDir string `yaml:"novnc_dir"`
+	// TokenTTL is how long a console URL opens the console ([consoleauth]
+	// token_ttl).
+	TokenTTL Duration `yaml:"token_ttl"`
+	// EnforceSessionTimeout closes open consoles when their token expires
+	// ([consoleauth] enforce_session_timeout).
+	EnforceSessionTimeout bool `yaml:"enforce_session_timeout"`
+}
+
 // Config is the whole server configuration.
 type Config struct {
 	StateDir string `yaml:"state_dir"`
@@ -129,7 +145,32 @@ type Config struct {
 		Listener   `yaml:",inline"`
 		LibvirtURI string `yaml:"libvirt_uri"`
 		VirtType   string `yaml:"virt_type"`
+		// ForceConfigDrive gives every server a config drive, not only
+		// those created with config_drive true (Nova's force_config_drive).
+		ForceConfigDrive bool `yaml:"force_config_drive"`
+		// DHCPDomain is appended to hostnames in the config drive's
+		// metadata (Nova's [api] dhcp_domain); "" for none.
+		DHCPDomain string `yaml:"dhcp_domain"`
+		// Console is the remote console proxy.
+		Console ConsoleConfig `yaml:"console"`
 	} `yaml:"compute"`
+	Network struct {
+		Listener `yaml:",inline"`
+		// DefaultNetwork is the shared network made at the first start
+		// (when there is no network at all), so servers have one.
+		DefaultNetwork struct {
+			Name           string   `yaml:"name"`
+			SubnetName     string   `yaml:"subnet_name"`
+			CIDR           string   `yaml:"cidr"`
+			DNSNameservers []string `yaml:"dns_nameservers"`
+		} `yaml:"default_network"`
+		// DnsmasqUser is whom each network's dnsmasq runs as (root, or an
+		// unprivileged user that can reach $STATE_DIR/network).
+		DnsmasqUser string `yaml:"dnsmasq_user"`
+		// Egress gives guests a way out to the host's networks through NAT
+		// (off: guests reach only each other and the network namespace).
+		Egress bool `yaml:"egress"`
+	} `yaml:"network"`
 	Policy struct {
 		File           string   `yaml:"file"`
 		ReloadInterval Duration `yaml:"reload_interval"`
@@ -157,6 +198,16 @@ func Default() Config {
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
 	c.Compute.VirtType = "kvm"
+	c.Compute.ForceConfigDrive = true
+	c.Compute.DHCPDomain = "novalocal"
+	c.Network.Listen = "127.0.0.1:9696"
+	c.Network.DnsmasqUser = "root"
+	c.Network.DefaultNetwork.Name = "private"
+	c.Network.DefaultNetwork.SubnetName = "private-subnet"
+	c.Network.DefaultNetwork.CIDR = "10.0.0.0/24"
+	c.Compute.Console.Listen = "127.0.0.1:6080"
+	c.Compute.Console.NoVNCDir = "/usr/share/novnc"
+	c.Compute.Console.TokenTTL = Duration(600 * time.Second)
 	c.Policy.ReloadInterval = Duration(2 * time.Second)
 	c.Log.Format = "json"
 	c.Log.Level = "info"
@@ -192,11 +243,14 @@ func Load(path string) (Config, error) {
 			return c, err
 		}
 	}
-	for _, l := range []*Listener{&c.Identity.Listener, &c.Image.Listener, &c.Compute.Listener} {
+	for _, l := range []*Listener{&c.Identity.Listener, &c.Image.Listener, &c.Compute.Listener, &c.Network.Listener} {
 		if l.PublicURL == "" {
 			l.PublicURL = "http://" + l.Listen
 		}
 		l.PublicURL = strings.TrimRight(l.PublicURL, "/")
+	}
+	if cl := &c.Compute.Console.Listener; cl.Listen != "" && cl.PublicURL == "" {
+		cl.PublicURL = "http://" + cl.Listen
 	}
 	return c, nil
 }
@@ -254,6 +308,9 @@ func (c *Config) checkLimits() error {
 	case "kvm", "qemu":
 	default:
 		return fmt.Errorf("config: compute.virt_type must be kvm or qemu, not %q", c.Compute.VirtType)
+	}
+	if c.Compute.Console.TokenTTL <= 0 {
+		return errors.New("config: compute.console.token_ttl must be positive")
 	}
 	if c.Identity.TokenExpiration <= 0 {
 		return errors.New("config: identity.token_expiration must be positive")

@@ -38,6 +38,10 @@ func TestDefaultsAndDerivedValues(t *testing.T) {
 	if c.Identity.TokenExpiration.Std() != time.Hour {
 		t.Fatalf("token expiration default %v", c.Identity.TokenExpiration.Std())
 	}
+	if cc := c.Compute.Console; cc.Listen != "127.0.0.1:6080" || cc.PublicURL != "http://127.0.0.1:6080" ||
+		cc.NoVNCDir != "/usr/share/novnc" || cc.TokenTTL.Std() != 600*time.Second {
+		t.Fatalf("console defaults (Nova's port 6080 and token_ttl): %+v", cc)
+	}
 	if c.Identity.LockoutFailureAttempts != 0 || c.Identity.LockoutDuration.Std() != 30*time.Minute {
 		t.Fatalf("lockout defaults (off, Keystone's 30 minutes): %d %v", c.Identity.LockoutFailureAttempts, c.Identity.LockoutDuration.Std())
 	}
@@ -76,6 +80,7 @@ func TestErrors(t *testing.T) {
 		"image:\n  stores: [{id: a, type: s3}]\n":                        "needs s3.endpoint",
 		"image:\n  stores: [{id: a, type: file}]\n  default_store: b\n":  "not one of image.stores",
 		"image:\n  default_store: b\n":                                   "needs image.stores",
+		"compute:\n  console:\n    token_ttl: 0s\n":                      "token_ttl must be positive",
 	}
 	for content, want := range cases {
 		_, err := config.Load(write(t, content))
@@ -104,6 +109,9 @@ func TestSampleIsTheDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	def, _ := config.Load("")
+	if sample.Compute.Console != def.Compute.Console {
+		t.Fatalf("console defaults differ from the sample: %+v vs %+v", def.Compute.Console, sample.Compute.Console)
+	}
 	if sample.Image.MaxConcurrentUploads != 32 || sample.Image.UploadIdleTimeout.Std() != time.Minute || !sample.Image.RequireFormatMatch ||
 		sample.Image.WebDownload.IdleTimeout.Std() != time.Minute {
 		t.Fatalf("sample upload limits: %+v", sample.Image)

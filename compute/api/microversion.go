@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -79,11 +80,22 @@ func withMicroversion(next http.Handler) http.Handler {
 			return
 		}
 		setVersionHeaders(h, v.String())
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), versionKey{}, v)))
 	})
 }
 
 func setVersionHeaders(h http.Header, v string) {
 	h.Set("OpenStack-API-Version", "compute "+v)
 	h.Set("X-OpenStack-Nova-API-Version", v)
+}
+
+// versionKey keys the request's negotiated microversion in its context.
+type versionKey struct{}
+
+// atLeast reports whether the request's microversion is min or above:
+// what a handler asks of behaviour that changed at min.
+func atLeast(r *http.Request, min string) bool {
+	v, ok := r.Context().Value(versionKey{}).(version)
+	m, _ := parseVersion(min)
+	return ok && !v.less(m)
 }

@@ -66,6 +66,7 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/servers/{server_id}", a.showServer, http.MethodGet)
 	route("/servers/{server_id}", a.deleteServer, http.MethodDelete)
 	route("/servers/{server_id}/action", a.serverAction, http.MethodPost)
+	route("/servers/{server_id}/remote-consoles", a.createRemoteConsole, http.MethodPost)
 	route("/servers/{server_id}/ips", a.listIPs, http.MethodGet)
 	route("/servers/{server_id}/ips/{network}", a.showIPs, http.MethodGet)
 	route("/servers/{server_id}/metadata", a.listMetadata, http.MethodGet)
@@ -86,6 +87,7 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/os-keypairs/{name}", a.deleteKeyPair, http.MethodDelete)
 	route("/os-availability-zone", a.listAvailabilityZones, http.MethodGet)
 	route("/os-availability-zone/detail", a.listAvailabilityZonesDetail, http.MethodGet)
+	route("/os-console-auth-tokens/{token}", a.showConsoleAuthToken, http.MethodGet)
 }
 
 // caller is the authenticated caller of r.

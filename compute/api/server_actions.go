@@ -26,6 +26,7 @@ var serverActions = map[string]serverActionFunc{
 	"os-stop":             accepted((*service.Service).Stop),
 	"reboot":              (*API).rebootServer,
 	"os-getConsoleOutput": (*API).showConsoleOutput,
+	"os-getVNCConsole":    (*API).getVNCConsole,
 	"rebuild":             (*API).rebuildServer,
 	"createImage":         (*API).createServerImage,
 }

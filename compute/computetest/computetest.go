@@ -90,6 +90,7 @@ type Hypervisor struct {
 	domains map[string]compute.PowerState
 	specs   map[string]compute.SpawnSpec
 	console map[string][]byte
+	vnc     vncServers // rfb.go
 }
 
 var _ compute.Hypervisor = (*Hypervisor)(nil)
@@ -107,7 +108,8 @@ func (h *Hypervisor) Domain(id string) (compute.PowerState, bool) {
 	return ps, ok
 }
 
-// Spec returns the last spec a server was spawned or rebuilt with.
+// Spec returns the last spec a server was spawned or rebuilt with (its
+// NICs, config drive and kernel included), the zero spec once destroyed.
 func (h *Hypervisor) Spec(id string) compute.SpawnSpec {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -131,6 +133,8 @@ func (h *Hypervisor) setPower(id string, ps compute.PowerState) error {
 	}
 	if ps == compute.PowerRunning {
 		h.console[id] = append(h.console[id], guestOutput(h.specs[id].BaseImage)...)
+	} else {
+		h.vnc.stop(id)
 	}
 	h.domains[id] = ps
 	return nil
@@ -141,13 +145,28 @@ func (h *Hypervisor) Spawn(_ context.Context, s compute.SpawnSpec) error {
 	if err := h.pass("spawn", s.ServerID); err != nil {
 		return err
 	}
-	if _, err := os.Stat(s.BaseImage); err != nil {
-		return fmt.Errorf("base image of server %s: %w", s.ServerID, err)
+	if err := specFiles(s); err != nil {
+		return err
 	}
 	h.mu.Lock()
 	h.domains[s.ServerID], h.specs[s.ServerID] = compute.PowerShutdown, s
 	h.mu.Unlock()
 	return h.setPower(s.ServerID, compute.PowerRunning)
+}
+
+// specFiles fails, as QEMU does, when a file a spec names is missing: the
+// base image, the config drive, the kernel or the ramdisk. (NICs are not
+// checked: their bridges may be a fake network's.)
+func specFiles(s compute.SpawnSpec) error {
+	for what, path := range map[string]string{"base image": s.BaseImage, "config drive": s.ConfigDrive, "kernel": s.Kernel, "ramdisk": s.Ramdisk} {
+		if path == "" && what != "base image" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s of server %s: %w", what, s.ServerID, err)
+		}
+	}
+	return nil
 }
 
 // Start implements compute.Hypervisor.
@@ -184,6 +203,7 @@ func (h *Hypervisor) Destroy(_ context.Context, id string) error {
 	delete(h.domains, id)
 	delete(h.specs, id)
 	delete(h.console, id)
+	h.vnc.stop(id)
 	return nil
 }
 
@@ -212,6 +232,7 @@ func (h *Hypervisor) Rebuild(ctx context.Context, s compute.SpawnSpec) error {
 	h.mu.Lock()
 	delete(h.domains, s.ServerID)
 	delete(h.console, s.ServerID)
+	h.vnc.stop(s.ServerID)
 	h.mu.Unlock()
 	return h.Spawn(ctx, s)
 }
@@ -325,11 +346,14 @@ func (d definedRules) Enforce(rule string, target policy.Target, creds policy.Cr
 	return d.e.Enforce(rule, target, creds)
 }
 
-// ConsoleSocket implements compute.Hypervisor. (Until the console work
-// lands: the path of a socket nobody listens on.)
+// ConsoleSocket implements compute.Hypervisor: a running domain's VNC
+// server (rfb.go) speaks RFB 3.8 without authentication and serves a 1x1
+// desktop named DesktopName and the server id.
 func (h *Hypervisor) ConsoleSocket(_ context.Context, id string) (string, error) {
-	if ps, ok := h.Domain(id); !ok || ps != compute.PowerRunning {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ps, ok := h.domains[id]; !ok || ps != compute.PowerRunning {
 		return "", fmt.Errorf("VNC of server %s: %w", id, compute.ErrNotFound)
 	}
-	return os.TempDir() + "/imagestack-fake-vnc-" + id, nil
+	return h.vnc.socket(id)
 }

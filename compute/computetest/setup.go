@@ -16,6 +16,7 @@ import (
 	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	"imagestack/compute/api"
+	"imagestack/compute/console"
 	computedb "imagestack/compute/db"
 	"imagestack/compute/imagecache"
 	"imagestack/compute/service"
@@ -46,6 +47,10 @@ type Setup struct {
 	Log    *slog.Logger
 	// Drives records the config drives built (WithConfigDrives only).
 	Drives *Drives
+	// Consoles is the console proxy and ConsoleServer serves its pages and
+	// websockets (WithConsoles only).
+	Consoles      *console.Proxy
+	ConsoleServer *httptest.Server
 }
 
 // Drives records config drive builds.
@@ -95,6 +100,7 @@ type config struct {
 	networks     *Networks
 	drives       bool
 	forceDrive   bool
+	consoles     *console.Config
 }
 
 // WithDB runs the service over gdb instead of a fresh SQLite database.
@@ -130,6 +136,10 @@ func WithoutHypervisor() Option { return func(c *config) { c.noHypervisor = true
 func WithServers(wrap func(compute.ServerRepository) compute.ServerRepository) Option {
 	return func(c *config) { c.wrapServers = wrap }
 }
+
+// WithConsoles gives the service a console proxy made of cfg (its public
+// URL: ConsoleServer's) and serves it in Setup.ConsoleServer.
+func WithConsoles(cfg console.Config) Option { return func(c *config) { c.consoles = &cfg } }
 
 // WithAPI serves the compute API over the service in Setup.Server.
 func WithAPI() Option { return func(c *config) { c.api = true } }
@@ -170,6 +180,10 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	if !cfg.noHypervisor {
 		s.Hypervisor = NewHypervisor()
 		deps.Hypervisor = s.Hypervisor
+		t.Cleanup(s.Hypervisor.CloseConsoles)
+	}
+	if cfg.consoles != nil {
+		deps.Consoles = s.serveConsoles(t, *cfg.consoles, deps.Hypervisor)
 	}
 	if cfg.wrapServers != nil {
 		deps.Servers = cfg.wrapServers(deps.Servers)
@@ -210,6 +224,23 @@ func (s *Setup) serveAPI(t testing.TB) {
 	s.Server = httptest.NewServer(nil)
 	s.Server.Config.Handler = api.New(s.Service, toks, s.Server.URL, "http://image", "http://identity", s.Log).Handler()
 	t.Cleanup(s.Server.Close)
+}
+
+// serveConsoles starts the console proxy's server.
+func (s *Setup) serveConsoles(t testing.TB, cfg console.Config, hv compute.Hypervisor) *console.Proxy {
+	s.ConsoleServer = httptest.NewServer(nil)
+	t.Cleanup(s.ConsoleServer.Close)
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = s.ConsoleServer.URL
+	}
+	p, err := console.New(cfg, s.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Consoles = p
+	s.ConsoleServer.Config.Handler = p.Handler(hv)
+	t.Cleanup(p.Close)
+	return p
 }
 
 // Boot creates one m1.nano server of the image "img" for c and waits for

@@ -28,7 +28,12 @@ const consoleWait = 90 * time.Second
 // subtest per part of it, on what newHypervisor returns (called once per
 // subtest), as storage's suite does on every store. Guests are
 // BootSector disks; every server a subtest makes is destroyed at its end.
-func HypervisorSuite(t *testing.T, newHypervisor func(t *testing.T) compute.Hypervisor) {
+// A real hypervisor needs WithBridge for the checks of NICs.
+func HypervisorSuite(t *testing.T, newHypervisor func(t *testing.T) compute.Hypervisor, opts ...SuiteOption) {
+	cfg := suiteConfig{bridge: "br-suite-fake"}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	t.Run("Spawn boots the guest", func(t *testing.T) {
 		h, id := spawned(t, newHypervisor)
 		waitConsole(t, h, id, suiteMarker, 1)
@@ -71,6 +76,9 @@ func HypervisorSuite(t *testing.T, newHypervisor func(t *testing.T) compute.Hype
 		}
 	})
 	t.Run("Unknown servers", func(t *testing.T) { unknownServers(t, newHypervisor(t)) })
+	t.Run("NICs and a config drive", func(t *testing.T) { guestDevices(t, newHypervisor, cfg.bridge) })
+	t.Run("Missing files fail the spawn", func(t *testing.T) { missingFiles(t, newHypervisor) })
+	t.Run("ConsoleSocket", func(t *testing.T) { consoleSocket(t, newHypervisor) })
 }
 
 // suiteSpec is a small server over base, of a new id.
@@ -203,5 +211,8 @@ func unknownServers(t *testing.T, h compute.Hypervisor) {
 	}
 	if err := h.Destroy(ctx, id); err != nil {
 		t.Errorf("Destroy of an unknown server: %v", err)
+	}
+	if _, err := h.ConsoleSocket(ctx, id); !errors.Is(err, compute.ErrNotFound) {
+		t.Errorf("ConsoleSocket of an unknown server: %v, want ErrNotFound", err)
 	}
 }

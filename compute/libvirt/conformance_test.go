@@ -3,10 +3,14 @@ package libvirt_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"imagestack/compute"
 	"imagestack/compute/computetest"
@@ -59,12 +63,9 @@ func (r *recorder) Rebuild(ctx context.Context, spec compute.SpawnSpec) error {
 // Every subtest leaves no domain and no file behind.
 func TestHypervisorConformance(t *testing.T) {
 	uri := libvirtURI(t)
+	bridge := newBridge(t)
 	computetest.HypervisorSuite(t, func(t *testing.T) compute.Hypervisor {
-		dir := filepath.Join(t.TempDir(), "instances")
-		d, err := libvirt.New(libvirt.Config{URI: uri, VirtType: "qemu", Dir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, dir := newDriver(t, uri)
 		r := &recorder{Driver: d}
 		// Registered first, so it runs after the suite's own cleanups.
 		t.Cleanup(func() {
@@ -81,5 +82,44 @@ func TestHypervisorConformance(t *testing.T) {
 			}
 		})
 		return r
+	}, computetest.WithBridge(bridge))
+}
+
+// newDriver is a driver on uri whose instances directory is short enough
+// for VNC sockets (t.TempDir's are not), removed when the test ends.
+func newDriver(t *testing.T, uri string) (*libvirt.Driver, string) {
+	t.Helper()
+	tmp, err := os.MkdirTemp("", "lvt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	dir := filepath.Join(tmp, "instances")
+	d, err := libvirt.New(libvirt.Config{URI: uri, VirtType: "qemu", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, dir
+}
+
+// newBridge creates a Linux bridge of a unique name, without an address,
+// up, as the network service makes them; it is removed when the test ends.
+func newBridge(t *testing.T) string {
+	t.Helper()
+	name := "brt" + strings.ReplaceAll(uuid.NewString(), "-", "")[:10]
+	ipLink(t, "add", "name", name, "type", "bridge")
+	t.Cleanup(func() {
+		if out, err := exec.Command("ip", "link", "del", name).CombinedOutput(); err != nil {
+			t.Errorf("removing bridge %s: %v %s", name, err, out)
+		}
 	})
+	ipLink(t, "set", name, "up")
+	return name
+}
+
+func ipLink(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", append([]string{"link"}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("ip link %v: %v %s", args, err, out)
+	}
 }

@@ -1,7 +1,11 @@
 // Package libvirt runs servers as libvirt/QEMU domains through the libvirt
 // RPC protocol (digitalocean/go-libvirt) with domain XML built by libvirtxml.
-// Each server gets a directory with a qcow2 overlay over a cached base image
-// and a serial console log; the domain is named after the server id.
+// Each server gets a directory (Config.Dir/<server id>) with a qcow2 overlay
+// over a cached base image (disk.qcow2), its serial console log
+// (console.log), its VNC socket (vnc.sock) and, when the compute service
+// builds one there, its config drive (disk.config); the domain is named
+// after the server id. NICs are taps that libvirt creates in existing
+// bridges and removes when the VM stops.
 package libvirt
 
 import (
@@ -45,6 +49,16 @@ const domainPrefix = "imagestack-"
 func New(cfg Config) (*Driver, error) {
 	if cfg.VirtType != "kvm" && cfg.VirtType != "qemu" {
 		return nil, fmt.Errorf("libvirt: virt_type must be kvm or qemu, not %q", cfg.VirtType)
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dir = dir
+	// A unix socket's path holds at most 107 bytes (sun_path): the VNC
+	// socket of a server (a 36-character uuid) must fit.
+	if n := len(filepath.Join(dir, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", vncSocketName)); n > maxSocketPath {
+		return nil, fmt.Errorf("libvirt: the instances directory %s is too long for its servers' VNC sockets (%d bytes, at most %d)", dir, n, maxSocketPath)
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, err
@@ -96,6 +110,29 @@ func (d *Driver) ConsolePath(id string) string { return filepath.Join(d.serverDi
 // DiskPath is the server's root disk (an overlay over its base image).
 func (d *Driver) DiskPath(id string) string { return d.diskPath(id) }
 
+// ConfigDrivePath is where the compute service builds a server's config
+// drive (Nova's disk.config) before Spawn or Rebuild, to pass it as
+// SpawnSpec.ConfigDrive: in the server's directory, which the caller
+// creates if need be (os.MkdirAll(filepath.Dir(path), 0o750)). A config
+// drive there is the server's own: Rebuild keeps the one its spec names,
+// Destroy (and a failed Spawn or Rebuild) removes it. One anywhere else
+// is never removed.
+func (d *Driver) ConfigDrivePath(id string) string {
+	return filepath.Join(d.serverDir(id), "disk.config")
+}
+
+// vncSocketName is the file name of a server's VNC socket in its directory.
+const vncSocketName = "vnc.sock"
+
+// maxSocketPath is the longest path of a unix socket (sun_path less NUL).
+const maxSocketPath = 107
+
+// VNCSocketPath is where a server's VNC server listens (a unix socket that
+// QEMU creates when the VM starts).
+func (d *Driver) VNCSocketPath(id string) string {
+	return filepath.Join(d.serverDir(id), vncSocketName)
+}
+
 // CreateDisk makes the server's qcow2 overlay over base, of rootGB GiB (0:
 // the base's own size, at most compute.MaxZeroDiskGB). The base's virtual
 // size is read from the file itself (qemu-img, format given, never
@@ -121,49 +158,6 @@ func (d *Driver) CreateDisk(ctx context.Context, id, base, baseFormat string, ro
 		return fmt.Errorf("qemu-img create: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
-}
-
-// domainXML builds the domain definition.
-func (d *Driver) domainXML(spec compute.SpawnSpec) (string, error) {
-	dom := &libvirtxml.Domain{
-		Type: d.cfg.VirtType,
-		Name: domainName(spec.ServerID),
-		UUID: spec.ServerID,
-		Metadata: &libvirtxml.DomainMetadata{
-			XML: fmt.Sprintf(`<imagestack:server xmlns:imagestack="https://imagestack.local/xmlns/server/1" name=%q/>`, xmlEscape(spec.Name)),
-		},
-		Memory: &libvirtxml.DomainMemory{Value: uint(spec.MemoryMiB), Unit: "MiB"},
-		VCPU:   &libvirtxml.DomainVCPU{Value: uint(spec.VCPUs)},
-		OS: &libvirtxml.DomainOS{
-			Type:        &libvirtxml.DomainOSType{Arch: "x86_64", Machine: "pc", Type: "hvm"},
-			BootDevices: []libvirtxml.DomainBootDevice{{Dev: "hd"}},
-		},
-		OnPoweroff: "destroy",
-		OnReboot:   "restart",
-		OnCrash:    "destroy",
-		Devices: &libvirtxml.DomainDeviceList{
-			Emulator: d.qemu,
-			Disks: []libvirtxml.DomainDisk{{
-				Device: "disk",
-				Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "qcow2", Cache: "none"},
-				Source: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: d.diskPath(spec.ServerID)}},
-				Target: &libvirtxml.DomainDiskTarget{Dev: "vda", Bus: "virtio"},
-			}},
-			// A pty logged through virtlogd, which rotates the log (see
-			// console.go); append keeps the output of earlier boots.
-			Serials: []libvirtxml.DomainSerial{{
-				Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}},
-				Target: &libvirtxml.DomainSerialTarget{Port: new(uint)},
-				Log:    &libvirtxml.DomainChardevLog{File: d.ConsolePath(spec.ServerID), Append: "on"},
-			}},
-		},
-	}
-	return dom.Marshal()
-}
-
-func xmlEscape(s string) string {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
-	return r.Replace(s)
 }
 
 // Spawn implements compute.Hypervisor.
@@ -251,22 +245,53 @@ func (d *Driver) Reboot(ctx context.Context, serverID string, hard bool) error {
 
 // Destroy implements compute.Hypervisor.
 func (d *Driver) Destroy(ctx context.Context, serverID string) error {
+	if err := d.undefine(serverID); err != nil {
+		return err
+	}
+	return os.RemoveAll(d.serverDir(serverID))
+}
+
+// undefine stops a server's domain and removes its definition (libvirt
+// then removes its taps); a server without a domain is no error.
+func (d *Driver) undefine(serverID string) error {
 	l, dom, err := d.lookup(serverID)
 	switch {
 	case errors.Is(err, compute.ErrNotFound):
+		return nil
 	case err != nil:
 		return err
-	default:
-		if state, _, err := l.DomainGetState(dom, 0); err == nil && golibvirt.DomainState(state) != golibvirt.DomainShutoff {
-			if err := l.DomainDestroyFlags(dom, golibvirt.DomainDestroyDefault); err != nil && !golibvirt.IsNotFound(err) {
-				return fmt.Errorf("stop domain: %w", err)
-			}
-		}
-		if err := l.DomainUndefineFlags(dom, golibvirt.DomainUndefineManagedSave|golibvirt.DomainUndefineNvram); err != nil && !golibvirt.IsNotFound(err) {
-			return fmt.Errorf("undefine domain: %w", err)
+	}
+	if state, _, err := l.DomainGetState(dom, 0); err == nil && golibvirt.DomainState(state) != golibvirt.DomainShutoff {
+		if err := l.DomainDestroyFlags(dom, golibvirt.DomainDestroyDefault); err != nil && !golibvirt.IsNotFound(err) {
+			return fmt.Errorf("stop domain: %w", err)
 		}
 	}
-	return os.RemoveAll(d.serverDir(serverID))
+	if err := l.DomainUndefineFlags(dom, golibvirt.DomainUndefineManagedSave|golibvirt.DomainUndefineNvram); err != nil && !golibvirt.IsNotFound(err) {
+		return fmt.Errorf("undefine domain: %w", err)
+	}
+	return nil
+}
+
+// removeFilesBut empties a server's directory but for the file keep (a
+// config drive built there for the next VM).
+func (d *Driver) removeFilesBut(serverID, keep string) error {
+	entries, err := os.ReadDir(d.serverDir(serverID))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(d.serverDir(serverID), e.Name())
+		if keep != "" && filepath.Clean(keep) == p {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PowerState implements compute.Hypervisor.
@@ -293,9 +318,15 @@ func (d *Driver) PowerState(ctx context.Context, serverID string) (compute.Power
 	return compute.PowerShutdown, nil
 }
 
-// Rebuild implements compute.Hypervisor.
+// Rebuild implements compute.Hypervisor: the old domain and files go, but
+// for the config drive spec names (the service builds the new one at
+// ConfigDrivePath before calling Rebuild); the NICs, MACs included, are
+// spec's, the same as the server's at Spawn.
 func (d *Driver) Rebuild(ctx context.Context, spec compute.SpawnSpec) error {
-	if err := d.Destroy(ctx, spec.ServerID); err != nil {
+	if err := d.undefine(spec.ServerID); err != nil {
+		return err
+	}
+	if err := d.removeFilesBut(spec.ServerID, spec.ConfigDrive); err != nil {
 		return err
 	}
 	return d.Spawn(ctx, spec)
@@ -359,8 +390,56 @@ func (d *Driver) Events(ctx context.Context) (<-chan string, error) {
 	return out, nil
 }
 
-// ConsoleSocket implements compute.Hypervisor. (Domains get a VNC socket
-// with the console work; until then there is none.)
+// ConsoleSocket implements compute.Hypervisor: the VNC socket named in
+// the live definition of the server's running (or paused) domain, once
+// QEMU has created it.
 func (d *Driver) ConsoleSocket(_ context.Context, serverID string) (string, error) {
-	return "", fmt.Errorf("VNC of server %s: %w", serverID, compute.ErrNotFound)
+	l, dom, err := d.lookup(serverID)
+	if err != nil {
+		return "", err
+	}
+	state, _, err := l.DomainGetState(dom, 0)
+	if err != nil {
+		return "", err
+	}
+	if s := golibvirt.DomainState(state); s != golibvirt.DomainRunning && s != golibvirt.DomainPaused {
+		return "", fmt.Errorf("VNC of server %s: the VM is not running: %w", serverID, compute.ErrNotFound)
+	}
+	x, err := l.DomainGetXMLDesc(dom, 0)
+	if err != nil {
+		return "", err
+	}
+	var def libvirtxml.Domain
+	if err := def.Unmarshal(x); err != nil {
+		return "", err
+	}
+	path := vncSocket(def)
+	if path == "" {
+		return "", fmt.Errorf("VNC of server %s: its domain has no VNC socket: %w", serverID, compute.ErrNotFound)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Type() != os.ModeSocket {
+		return "", fmt.Errorf("VNC of server %s: no socket at %s: %w", serverID, path, compute.ErrNotFound)
+	}
+	return path, nil
+}
+
+// vncSocket is the unix socket a domain's VNC server listens on, if any.
+func vncSocket(def libvirtxml.Domain) string {
+	if def.Devices == nil {
+		return ""
+	}
+	for _, g := range def.Devices.Graphics {
+		if g.VNC == nil {
+			continue
+		}
+		if g.VNC.Socket != "" {
+			return g.VNC.Socket
+		}
+		for _, l := range g.VNC.Listeners {
+			if l.Socket != nil && l.Socket.Socket != "" {
+				return l.Socket.Socket
+			}
+		}
+	}
+	return ""
 }

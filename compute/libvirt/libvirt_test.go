@@ -154,3 +154,41 @@ func TestSerialConsoleIsLogged(t *testing.T) {
 		t.Fatalf("serial console: %s", x)
 	}
 }
+
+// TestBootXML: a server boots from its disk unless its spec names a
+// kernel; then from the kernel and ramdisk, with the image's command line
+// or, without one, Nova's (plus no_timer_check under software emulation),
+// its disk still attached. No config drive, no cdrom.
+func TestBootXML(t *testing.T) {
+	id := "11111111-2222-3333-4444-555555555555"
+	for name, c := range map[string]struct {
+		virtType, kernel, cmdline string
+		wantCmdline               string
+	}{
+		"disk":                 {virtType: "kvm"},
+		"kernel, kvm":          {virtType: "kvm", kernel: "/k", wantCmdline: "root=/dev/vda console=tty0 console=ttyS0 console=hvc0"},
+		"kernel, qemu":         {virtType: "qemu", kernel: "/k", wantCmdline: "root=/dev/vda console=tty0 console=ttyS0 console=hvc0 no_timer_check"},
+		"kernel, command line": {virtType: "qemu", kernel: "/k", cmdline: "root=/dev/sda1 ro", wantCmdline: "root=/dev/sda1 ro"},
+	} {
+		d := &Driver{cfg: Config{Dir: "/srv/instances", VirtType: c.virtType}}
+		x, err := d.domainXML(compute.SpawnSpec{ServerID: id, MemoryMiB: 64, VCPUs: 1, Kernel: c.kernel, Ramdisk: "/r", Cmdline: c.cmdline})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dom libvirtxml.Domain
+		if err := dom.Unmarshal(x); err != nil {
+			t.Fatal(err)
+		}
+		o := dom.OS
+		if c.kernel == "" {
+			if o.Kernel != "" || o.Initrd != "" || o.Cmdline != "" || len(o.BootDevices) != 1 || o.BootDevices[0].Dev != "hd" {
+				t.Errorf("%s: %s", name, x)
+			}
+		} else if o.Kernel != "/k" || o.Initrd != "/r" || o.Cmdline != c.wantCmdline || len(o.BootDevices) != 0 {
+			t.Errorf("%s: kernel %q initrd %q cmdline %q boot %v", name, o.Kernel, o.Initrd, o.Cmdline, o.BootDevices)
+		}
+		if disks := dom.Devices.Disks; len(disks) != 1 || disks[0].Target.Dev != "vda" {
+			t.Errorf("%s: disks %+v, want the root disk alone", name, disks)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode"
 
 	"imagestack/compute"
 )
@@ -135,8 +134,7 @@ func (s *Service) removeConfigDrive(id string) {
 
 // bootFiles fetches, through the image cache, the kernel and ramdisk an
 // image names (kernel_id, ramdisk_id: Glance's aki and ari images) and
-// sets them with the command line (os_command_line, or Nova's default)
-// on spec.
+// sets them with the command line (os_command_line) on spec.
 func (s *Service) bootFiles(ctx context.Context, c Caller, im compute.ImageInfo, spec *compute.SpawnSpec) error {
 	kernel := im.Properties["kernel_id"]
 	if kernel == "" {
@@ -151,10 +149,7 @@ func (s *Service) bootFiles(ctx context.Context, c Caller, im compute.ImageInfo,
 			return fmt.Errorf("ramdisk %s: %w", ramdisk, err)
 		}
 	}
-	spec.Cmdline = im.Properties["os_command_line"]
-	if spec.Cmdline == "" {
-		spec.Cmdline = "root=/dev/vda console=tty0 console=ttyS0"
-	}
+	spec.Cmdline = im.Properties["os_command_line"] // "": the hypervisor's default
 	return nil
 }
 
@@ -171,32 +166,4 @@ func (s *Service) cachedImage(ctx context.Context, c Caller, id string) (string,
 	return s.Cache.Get(ctx, im.ID, im.Checksum, func(ctx context.Context, w io.Writer) error {
 		return s.Images.Download(ctx, c.Creds, im.ID, w)
 	})
-}
-
-// hostnameOf is Nova's hostname for a display name (sanitize_hostname):
-// Latin-1 characters only, at most 63, spaces, underscores and dots turned
-// into dashes, then only word characters and dashes, lower case, no dashes
-// at the ends. A name with nothing left gets "server".
-func hostnameOf(name string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range name {
-		if r > 0xff {
-			continue
-		}
-		if n++; n > 63 {
-			break
-		}
-		switch {
-		case r == ' ' || r == '_' || r == '.' || r == '-':
-			b.WriteByte('-')
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	h := strings.Trim(b.String(), "-")
-	if h == "" {
-		return "server"
-	}
-	return h
 }

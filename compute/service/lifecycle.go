@@ -263,6 +263,9 @@ func (s *Service) finishDelete(ctx context.Context, id string) {
 	}); err != nil {
 		s.log.Error("could not record deleted server", "server", id, "err", err)
 	}
+	if s.Consoles != nil {
+		s.Consoles.Revoke(ctx, id)
+	}
 	s.locks.Delete(id)
 	s.rows.Delete(id)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"imagestack/compute"
+	"imagestack/compute/configdrive"
 	"imagestack/policy"
 )
 
@@ -105,7 +106,7 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 			// Nova numbers the servers of a batch: name-1, name-2, ...
 			for i, sv := range candidates[:n] {
 				sv.Name = numbered(req.Name, i+1)
-				sv.Hostname = hostnameOf(sv.Name)
+				sv.Hostname = configdrive.InstanceHostname(req.Name, sv.ID, n, i)
 			}
 		}
 		return n, err
@@ -173,14 +174,15 @@ func (s *Service) newServers(c Caller, req CreateRequest, f compute.Flavor, g gu
 	now := s.now().UTC()
 	out := make([]*compute.Server, count)
 	for i := range out {
+		id := uuid.NewString()
 		out[i] = &compute.Server{
-			ID: uuid.NewString(), Name: req.Name, ProjectID: c.Creds.ProjectID, UserID: c.Creds.UserID,
+			ID: id, Name: req.Name, ProjectID: c.Creds.ProjectID, UserID: c.Creds.UserID,
 			ImageID: req.ImageRef, FlavorID: f.ID, RAM: f.RAM, VCPUs: f.VCPUs, Disk: f.Disk,
 			VMState: compute.VMBuilding, TaskState: compute.TaskScheduling, ReservationID: reservation,
 			KeyName: req.KeyName, Metadata: maps.Clone(req.Metadata), CreatedAt: now, UpdatedAt: now,
 			AccessIPv4: req.AccessIPv4, AccessIPv6: req.AccessIPv6, AvailabilityZone: req.AvailabilityZone,
 			ConfigDrive: req.ConfigDrive || s.ForceConfigDrive, UserData: req.UserData, KeyData: g.keyData,
-			Hostname: hostnameOf(req.Name), LaunchIndex: i,
+			Hostname: configdrive.InstanceHostname(req.Name, id, 1, 0), LaunchIndex: i,
 		}
 		if out[i].Metadata == nil {
 			out[i].Metadata = map[string]string{}

@@ -49,6 +49,7 @@ type Deps struct {
 	Hypervisor compute.Hypervisor // nil: servers cannot be created (no libvirt)
 	Cache      ImageCache
 	Projects   compute.Projects // nil: flavor access takes project ids as given
+	Consoles   compute.Consoles // nil: no remote consoles (os-getVNCConsole: 400)
 	Quotas     Quotas
 	// SnapshotDir holds server snapshots between copy and upload.
 	SnapshotDir string

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"gorm.io/gorm"
+
+	"imagestack/common/config"
+	"imagestack/network"
+	"imagestack/network/dataplane"
+	netdb "imagestack/network/db"
+	networkservice "imagestack/network/service"
+	"imagestack/policy/keystone"
+)
+
+// newDataplane is the host side of networks the service drives: bridges,
+// qdhcp namespaces and dnsmasqs, with their files under $STATE_DIR/network.
+func newDataplane(cfg config.Config) (network.Dataplane, error) {
+	return dataplane.New(dataplane.Config{StateDir: filepath.Join(cfg.StateDir, "network"),
+		DnsmasqUser: cfg.Network.DnsmasqUser, Egress: cfg.Network.Egress})
+}
+
+// startNetwork builds the network service, rebuilds the host side of every
+// network (gone after a host reboot) and, at the first start, makes the
+// default shared network, owned by the admin project.
+func startNetwork(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz networkservice.Authorizer,
+	identity keystone.Repository, log *slog.Logger) (*networkservice.Service, error) {
+	repo, err := netdb.New(gdb)
+	if err != nil {
+		return nil, err
+	}
+	dp, err := newDataplane(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("network dataplane: %w", err)
+	}
+	svc := networkservice.New(networkservice.Deps{Repo: repo, Dataplane: dp, Policy: authz, Log: log})
+	if err := svc.Restore(ctx); err != nil {
+		log.Error("the host side of some networks could not be restored", "err", err)
+	}
+	return svc, ensureDefaultNetwork(ctx, cfg, svc, identity, log)
+}
+
+func ensureDefaultNetwork(ctx context.Context, cfg config.Config, svc *networkservice.Service, identity keystone.Repository, log *slog.Logger) error {
+	d := cfg.Network.DefaultNetwork
+	if d.Name == "" {
+		return nil
+	}
+	owner := ""
+	if p, err := identity.FindProject(ctx, keystone.DefaultDomainID, "admin"); err == nil {
+		owner = p.ID
+	}
+	made, err := svc.EnsureDefaultNetwork(ctx, networkservice.DefaultNetwork{Name: d.Name, SubnetName: d.SubnetName, CIDR: d.CIDR,
+		DNSNameservers: d.DNSNameservers, ProjectID: owner})
+	if err != nil {
+		return fmt.Errorf("default network: %w", err)
+	}
+	if made {
+		log.Info("default network created", "name", d.Name, "cidr", d.CIDR)
+	}
+	return nil
+}

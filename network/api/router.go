@@ -1,0 +1,91 @@
+// Package api serves the Neutron-compatible network API (v2.0 subset).
+// Handlers parse and render; rules live in network/service; errors become
+// NeutronError bodies in errors.go; lists are filtered, sorted, paged and
+// trimmed to fields= in query.go.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"imagestack/common/httpx"
+	"imagestack/network/service"
+	"imagestack/policy/authn"
+)
+
+// API is the network HTTP API.
+type API struct {
+	svc         *service.Service
+	tokens      authn.Validator
+	baseURL     string // public root, without /v2.0
+	identityURL string
+	log         *slog.Logger
+}
+
+// New returns the network API; baseURL is its public root (without /v2.0,
+// as Neutron publishes it in the catalog).
+func New(svc *service.Service, tokens authn.Validator, baseURL, identityURL string, log *slog.Logger) *API {
+	return &API{svc: svc, tokens: tokens, baseURL: strings.TrimRight(baseURL, "/"), identityURL: identityURL, log: log}
+}
+
+// Handler returns the complete network server handler: request ids, logs
+// and Neutron-style errors, 404 for any path outside the routes.
+func (a *API) Handler() http.Handler {
+	r := mux.NewRouter()
+	a.AddTo(r)
+	return httpx.Wrap(r, httpx.Family{Name: "network", Logger: a.log, WriteError: writeError})
+}
+
+// AddTo holds the whole network route table. Paths take an optional
+// ".json" suffix, as Neutron's do.
+func (a *API) AddTo(r *mux.Router) {
+	r.HandleFunc("/", a.listVersions).Methods(http.MethodGet)
+	r.HandleFunc("/v2.0", a.showVersion).Methods(http.MethodGet)
+	r.HandleFunc("/v2.0/", a.showVersion).Methods(http.MethodGet)
+
+	route := func(path string, h http.HandlerFunc, methods ...string) {
+		handler := authn.RequireToken(a.tokens, a.identityURL, writeError)(h)
+		r.Handle("/v2.0"+path, handler).Methods(methods...)
+		r.Handle("/v2.0"+path+".json", handler).Methods(methods...)
+	}
+	route("/extensions", a.listExtensions, http.MethodGet)
+	route("/extensions/{alias:[^/.]+}", a.showExtension, http.MethodGet)
+	route("/networks", a.listNetworks, http.MethodGet)
+	route("/networks", a.createNetwork, http.MethodPost)
+	route("/networks/{id:[^/.]+}", a.showNetwork, http.MethodGet)
+	route("/networks/{id:[^/.]+}", a.updateNetwork, http.MethodPut)
+	route("/networks/{id:[^/.]+}", a.deleteNetwork, http.MethodDelete)
+	route("/subnets", a.listSubnets, http.MethodGet)
+	route("/subnets", a.createSubnet, http.MethodPost)
+	route("/subnets/{id:[^/.]+}", a.showSubnet, http.MethodGet)
+	route("/subnets/{id:[^/.]+}", a.updateSubnet, http.MethodPut)
+	route("/subnets/{id:[^/.]+}", a.deleteSubnet, http.MethodDelete)
+	route("/ports", a.listPorts, http.MethodGet)
+	route("/ports", a.createPort, http.MethodPost)
+	route("/ports/{id:[^/.]+}", a.showPort, http.MethodGet)
+	route("/ports/{id:[^/.]+}", a.updatePort, http.MethodPut)
+	route("/ports/{id:[^/.]+}", a.deletePort, http.MethodDelete)
+	route("/security-groups", a.listGroups, http.MethodGet)
+	route("/security-groups", a.createGroup, http.MethodPost)
+	route("/security-groups/{id:[^/.]+}", a.showGroup, http.MethodGet)
+	route("/security-groups/{id:[^/.]+}", a.updateGroup, http.MethodPut)
+	route("/security-groups/{id:[^/.]+}", a.deleteGroup, http.MethodDelete)
+	route("/security-group-rules", a.listRules, http.MethodGet)
+	route("/security-group-rules", a.createRule, http.MethodPost)
+	route("/security-group-rules/{id:[^/.]+}", a.showRule, http.MethodGet)
+	route("/security-group-rules/{id:[^/.]+}", a.deleteRule, http.MethodDelete)
+	route("/quotas", a.listQuotas, http.MethodGet)
+	route("/quotas/{project_id:[^/.]+}", a.showQuota, http.MethodGet)
+	route("/quotas/{project_id:[^/.]+}", a.updateQuota, http.MethodPut)
+	route("/quotas/{project_id:[^/.]+}", a.deleteQuota, http.MethodDelete)
+	route("/quotas/{project_id:[^/.]+}/default", a.showDefaultQuota, http.MethodGet)
+	route("/quotas/{project_id:[^/.]+}/details", a.showQuotaDetails, http.MethodGet)
+	route("/network-ip-availabilities", a.listAvailabilities, http.MethodGet)
+	route("/network-ip-availabilities/{id:[^/.]+}", a.showAvailability, http.MethodGet)
+	route("/floatingips", a.listFloatingIPs, http.MethodGet)
+	route("/floatingips", a.createFloatingIP, http.MethodPost)
+	route("/routers", a.listRouters, http.MethodGet)
+}
