@@ -144,6 +144,8 @@ async function run(page) {
   await open(page, '/project/instances/', 'Instances');
   await launch(page);
   const id = await waitActive(page);
+  await open(page, `/project/instances/${id}/`, cfg.instance);
+  await page.getByText('IP Addresses').first().waitFor();
   await consoleTab(page, id);
   check('the last step');
 }
