@@ -249,6 +249,15 @@ async function consoleTab(page, id) {
   step(`console frame ${src}`);
   const resp = await page.request.get(src);
   if (!resp.ok()) fail(`console URL ${src} answered ${resp.status()}`);
+  // noVNC completes the RFB handshake through the proxy and names the
+  // desktop in its status bar.
+  const status = page.frameLocator('iframe#console_embed').locator('#status');
+  try {
+    await status.filter({ hasText: /^Connected to / }).waitFor({ timeout: 30_000 });
+  } catch (e) {
+    fail(`noVNC did not connect: status "${await status.innerText().catch(() => '?')}"`);
+  }
+  step(`console: ${await status.innerText()}`);
 }
 
 await main();
