@@ -21,13 +21,17 @@ const horizonRoot = "/usr/share/openstack-dashboard"
 
 // horizonSettings is a Django settings module layered over the packaged
 // one: it points Horizon at the test's identity URL (from the environment,
-// so that two Horizons never share a settings file) and keeps sessions in
-// signed cookies (no memcached).
+// so that two Horizons never share a settings file), keeps sessions in
+// signed cookies (no memcached) and logs every API request Horizon makes
+// with its answer (tokens hashed), for the log a failed test prints.
 const horizonSettings = `import os
 from openstack_dashboard.settings import *  # noqa: F401,F403
 OPENSTACK_KEYSTONE_URL = os.environ["HZ_KEYSTONE_URL"]
 ALLOWED_HOSTS = ['*']
 SESSION_ENGINE = 'django.contrib.sessions.backends.signed_cookies'
+LOGGING['handlers']['imagestack_api'] = {'level': 'DEBUG', 'class': 'logging.StreamHandler', 'formatter': 'console'}
+for _name in ('keystoneauth', 'keystoneclient', 'novaclient', 'glanceclient', 'neutronclient'):
+    LOGGING['loggers'][_name] = {'handlers': ['imagestack_api'], 'level': 'DEBUG', 'propagate': False}
 `
 
 // Horizon is one Django development server of Debian's Horizon, started by
