@@ -71,6 +71,7 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/servers/{server_id}/ips/{network}", a.showIPs, http.MethodGet)
 	route("/servers/{server_id}/metadata", a.listMetadata, http.MethodGet)
 	route("/servers/{server_id}/os-volume_attachments", a.listVolumeAttachments, http.MethodGet)
+	route("/servers/{server_id}/os-instance-actions", a.listInstanceActions, http.MethodGet)
 	route("/servers/{server_id}/metadata", a.setMetadata, http.MethodPost, http.MethodPut)
 	route("/servers/{server_id}/metadata/{key}", a.showMetadataItem, http.MethodGet)
 	route("/servers/{server_id}/metadata/{key}", a.setMetadataItem, http.MethodPut)
@@ -92,5 +93,7 @@ func (a *API) AddTo(r *mux.Router) {
 
 // caller is the authenticated caller of r.
 func (a *API) caller(r *http.Request) service.Caller {
-	return a.svc.NewCaller(authn.CredentialsFrom(r.Context()))
+	c := a.svc.NewCaller(authn.CredentialsFrom(r.Context()))
+	c.RequestID = httpx.RequestID(r.Context())
+	return c
 }

@@ -20,10 +20,11 @@ var Migrations = []commondb.Migration{
 	{Version: 4, Name: "flavor access", Up: migrate4},
 	{Version: 5, Name: "quota locks", Up: migrate5},
 	{Version: 6, Name: "guest settings and NICs of servers", Up: migrate6},
+	{Version: 7, Name: "instance actions", Up: migrate7},
 }
 
 // Tables lists the compute tables, for schema comparisons.
-var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks"}
+var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -146,3 +147,19 @@ func migrate6(tx *gorm.DB) error {
 	}
 	return nil
 }
+
+// v7Action is one request made on a server (Nova's instance_actions); ID
+// orders actions recorded within the same millisecond.
+type v7Action struct {
+	ID        uint64    `gorm:"primaryKey;autoIncrement"`
+	ServerID  string    `gorm:"size:36;not null;index:ix_instance_actions_server"`
+	Action    string    `gorm:"size:255;not null"`
+	RequestID string    `gorm:"size:255;not null"`
+	UserID    string    `gorm:"size:255;not null"`
+	ProjectID string    `gorm:"size:255;not null"`
+	StartTime time.Time `gorm:"not null"`
+}
+
+func (v7Action) TableName() string { return "instance_actions" }
+
+func migrate7(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v7Action{}) }

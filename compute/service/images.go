@@ -49,6 +49,7 @@ func (s *Service) CreateImage(ctx context.Context, c Caller, id, name string, me
 	}); err != nil {
 		return "", err
 	}
+	s.record(ctx, c, id, compute.ActionCreateImage)
 	props := map[string]string{}
 	req := compute.NewImage{Name: name, DiskFormat: "qcow2", ContainerFormat: "bare"}
 	if base, err := s.Images.Get(ctx, c.Creds, sv.ImageID); err == nil {

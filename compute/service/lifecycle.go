@@ -238,6 +238,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	if err != nil {
 		return err
 	}
+	s.record(ctx, c, id, compute.ActionDelete)
 	s.background(id, func(ctx context.Context) { s.finishDelete(ctx, id) })
 	return nil
 }

@@ -115,6 +115,7 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 		return nil, err
 	}
 	for _, sv := range res.Servers {
+		s.record(ctx, c, sv.ID, compute.ActionCreate)
 		if s.attachNetworks(ctx, c, sv, g.networks) {
 			s.background(sv.ID, func(ctx context.Context) { s.boot(ctx, c, sv.ID, res.AdminPass) })
 		}

@@ -24,6 +24,9 @@ type Authorizer interface {
 type Caller struct {
 	Creds   policy.Credentials
 	IsAdmin bool
+	// RequestID is the API request's id (req-<uuid>), recorded with the
+	// server actions it asks for; "" gets a new one.
+	RequestID string
 }
 
 // Quotas are per-project limits (Nova's defaults unless configured).
@@ -55,6 +58,9 @@ type Deps struct {
 	SnapshotDir string
 	// Networks gives servers their NICs; nil: servers get none.
 	Networks compute.Networks
+	// Actions keeps what was asked of each server; nil: nothing is
+	// recorded and os-instance-actions lists none.
+	Actions compute.ActionRepository
 	// BuildConfigDrive writes a server's config drive (ISO 9660, label
 	// config-2) to dst, with adminPass as the guest's password; nil: no
 	// server gets one. ConfigDriveDir holds them; ForceConfigDrive gives
