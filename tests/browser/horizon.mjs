@@ -146,6 +146,8 @@ async function run(page) {
   const id = await waitActive(page);
   await open(page, `/project/instances/${id}/`, cfg.instance);
   await page.getByText('IP Addresses').first().waitFor();
+  await open(page, `/project/instances/${id}/?tab=instance_details__audit`, cfg.instance);
+  await page.getByRole('cell', { name: 'Create', exact: true }).first().waitFor();
   await consoleTab(page, id);
   check('the last step');
 }
