@@ -5,12 +5,19 @@ import (
 	"time"
 )
 
-// KeyPair is a user's SSH public key, injected into servers by name.
+// Key pair types (Nova's, chosen from microversion 2.2).
+const (
+	KeyTypeSSH  = "ssh"  // an OpenSSH public key
+	KeyTypeX509 = "x509" // a PEM certificate (Windows guests' WinRM)
+)
+
+// KeyPair is a user's public key (SSH, or an X.509 certificate), injected
+// into servers by name.
 type KeyPair struct {
 	UserID, Name string
 	PublicKey    string
 	Fingerprint  string
-	Type         string // ssh
+	Type         string // KeyTypeSSH or KeyTypeX509
 	CreatedAt    time.Time
 }
 

@@ -103,9 +103,9 @@ var novaVersion = regexp.MustCompile(`^([1-9][0-9]*)\.([1-9][0-9]*|0)$`)
 
 // FuzzMicroversionHeaders sends any OpenStack-API-Version and legacy
 // X-OpenStack-Nova-API-Version values: the answer is 200 exactly when Nova
-// would serve the request at 2.1 (the only version here), 406 for another
+// would serve the request at 2.1 or 2.2 (the versions here), 406 for another
 // well-formed version and 400 for a malformed one, and it always names the
-// version served.
+// version served (2.1 for refusals).
 func FuzzMicroversionHeaders(f *testing.F) {
 	f.Add("compute 2.1", "")
 	e := newNoHypervisorEnv(f)
@@ -124,9 +124,11 @@ func FuzzMicroversionHeaders(f *testing.F) {
 		if d := time.Since(start); d > requestBudget {
 			t.Fatalf("%q / %q took %v", header, legacy, d)
 		}
-		want := http.StatusOK
+		want, served := http.StatusOK, "2.1"
 		switch v := requested(header, legacy); {
-		case v == "latest" || v == "2.1":
+		case v == "latest" || v == "2.2":
+			served = "2.2"
+		case v == "2.1":
 		case !novaVersion.MatchString(v):
 			want = http.StatusBadRequest
 		default:
@@ -135,7 +137,7 @@ func FuzzMicroversionHeaders(f *testing.F) {
 		if rec.Code != want {
 			t.Fatalf("OpenStack-API-Version %q, X-OpenStack-Nova-API-Version %q: %d, want %d (%s)", header, legacy, rec.Code, want, rec.Body.String())
 		}
-		if rec.Header().Get("OpenStack-API-Version") != "compute 2.1" || rec.Header().Get("X-OpenStack-Nova-API-Version") != "2.1" {
+		if rec.Header().Get("OpenStack-API-Version") != "compute "+served || rec.Header().Get("X-OpenStack-Nova-API-Version") != served {
 			t.Fatalf("%q / %q: answer names version %q / %q", header, legacy,
 				rec.Header().Get("OpenStack-API-Version"), rec.Header().Get("X-OpenStack-Nova-API-Version"))
 		}

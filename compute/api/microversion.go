@@ -9,12 +9,13 @@ import (
 	"strings"
 )
 
-// Microversions implemented: 2.1 only; everything above is refused (406), so
-// clients fall back to 2.1 behaviour (networks optional, Location on
-// createImage).
+// Microversions implemented: 2.1 and 2.2 (key pair types, 201 and 204 from
+// os-keypairs, which Horizon's Create Key Pair needs); everything above is
+// refused (406), so clients fall back to 2.2 behaviour (networks optional,
+// Location on createImage).
 const (
 	minMicroversion = "2.1"
-	maxMicroversion = "2.1"
+	maxMicroversion = "2.2"
 )
 
 // versionPattern is Nova's: no leading zeros ("2.01" is malformed, 400).

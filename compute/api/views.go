@@ -321,11 +321,13 @@ func flavorAccessView(flavorID string, projects []string) flavorAccessBody {
 	return flavorAccessBody{FlavorAccess: list}
 }
 
-// keypairView is a key pair as GET /os-keypairs lists it.
+// keypairView is a key pair as GET /os-keypairs lists it; Type only
+// from microversion 2.2.
 type keypairView struct {
 	Name        string `json:"name"`
 	PublicKey   string `json:"public_key"`
 	Fingerprint string `json:"fingerprint"`
+	Type        string `json:"type,omitempty"`
 }
 
 // keypairCreatedView answers POST /os-keypairs; PrivateKey is set when
@@ -348,9 +350,13 @@ type keypairDetailView struct {
 	ID        int     `json:"id"`
 }
 
-// newKeypairView renders a key pair's common fields.
-func newKeypairView(k compute.KeyPair) keypairView {
-	return keypairView{Name: k.Name, PublicKey: k.PublicKey, Fingerprint: k.Fingerprint}
+// newKeypairView renders a key pair's common fields at r's microversion.
+func newKeypairView(r *http.Request, k compute.KeyPair) keypairView {
+	v := keypairView{Name: k.Name, PublicKey: k.PublicKey, Fingerprint: k.Fingerprint}
+	if atLeast(r, "2.2") {
+		v.Type = k.Type
+	}
+	return v
 }
 
 // keypairBody is {"keypair": ...}.

@@ -100,7 +100,7 @@ func TestNetworkChoice(t *testing.T) {
 func TestConfigDrive(t *testing.T) {
 	e := computetest.NewSetup(t, computetest.WithConfigDrives(false))
 	ctx := context.Background()
-	if _, _, err := e.Service.CreateKeyPair(ctx, e.Member, "mykey", ""); err != nil {
+	if _, _, err := e.Service.CreateKeyPair(ctx, e.Member, "mykey", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	plain, _ := createOne(t, e, service.CreateRequest{})

@@ -34,8 +34,9 @@ func fingerprint(pub ssh.PublicKey) string {
 }
 
 // CreateKeyPair imports publicKey or, when empty, generates a key pair and
-// returns its private key (shown once, never stored).
-func (s *Service) CreateKeyPair(ctx context.Context, c Caller, name, publicKey string) (compute.KeyPair, string, error) {
+// returns its private key (shown once, never stored). keyType is
+// compute.KeyTypeSSH ("" too) or compute.KeyTypeX509.
+func (s *Service) CreateKeyPair(ctx context.Context, c Caller, name, publicKey, keyType string) (compute.KeyPair, string, error) {
 	if err := s.keypairRule(c, "create"); err != nil {
 		return compute.KeyPair{}, "", err
 	}
@@ -46,28 +47,20 @@ func (s *Service) CreateKeyPair(ctx context.Context, c Caller, name, publicKey s
 		// Four times the largest RSA key; what is stored stays bounded.
 		return compute.KeyPair{}, "", compute.Errorf(compute.ErrBadRequest, "Keypair data is invalid: the public key is longer than %d bytes", maxPublicKeyLen)
 	}
-	private := ""
-	if publicKey == "" {
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return compute.KeyPair{}, "", err
-		}
-		block, err := ssh.MarshalPrivateKey(priv, name)
-		if err != nil {
-			return compute.KeyPair{}, "", err
-		}
-		private = string(pem.EncodeToMemory(block))
-		sshPub, err := ssh.NewPublicKey(pub)
-		if err != nil {
-			return compute.KeyPair{}, "", err
-		}
-		publicKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " Generated-by-imagestack"
+	k := compute.KeyPair{UserID: c.Creds.UserID, Name: name, PublicKey: publicKey, Type: compute.KeyTypeSSH, CreatedAt: s.now().UTC()}
+	private, err := "", error(nil)
+	switch keyType {
+	case "", compute.KeyTypeSSH:
+		private, err = sshKey(&k)
+	case compute.KeyTypeX509:
+		k.Type = compute.KeyTypeX509
+		private, err = x509Key(&k)
+	default:
+		err = compute.Errorf(compute.ErrBadRequest, "Keypair data is invalid: unknown key type %s", keyType)
 	}
-	parsed, _, _, _, err := ssh.ParseAuthorizedKey([]byte(publicKey))
 	if err != nil {
-		return compute.KeyPair{}, "", compute.Errorf(compute.ErrBadRequest, "Keypair data is invalid: failed to generate fingerprint")
+		return k, "", err
 	}
-	k := compute.KeyPair{UserID: c.Creds.UserID, Name: name, PublicKey: publicKey, Fingerprint: fingerprint(parsed), Type: "ssh", CreatedAt: s.now().UTC()}
 	if err := s.KeyPairs.CreateKeyPair(ctx, k); err != nil {
 		if errors.Is(err, compute.ErrConflict) {
 			return k, "", compute.Errorf(compute.ErrConflict, "Key pair '%s' already exists.", name)
@@ -75,6 +68,34 @@ func (s *Service) CreateKeyPair(ctx context.Context, c Caller, name, publicKey s
 		return k, "", err
 	}
 	return k, private, nil
+}
+
+// sshKey fingerprints k's OpenSSH public key or, when it has none,
+// generates an ed25519 key pair for it and returns the private key.
+func sshKey(k *compute.KeyPair) (string, error) {
+	private := ""
+	if k.PublicKey == "" {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return "", err
+		}
+		block, err := ssh.MarshalPrivateKey(priv, k.Name)
+		if err != nil {
+			return "", err
+		}
+		private = string(pem.EncodeToMemory(block))
+		sshPub, err := ssh.NewPublicKey(pub)
+		if err != nil {
+			return "", err
+		}
+		k.PublicKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " Generated-by-imagestack"
+	}
+	parsed, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.PublicKey))
+	if err != nil {
+		return "", compute.Errorf(compute.ErrBadRequest, "Keypair data is invalid: failed to generate fingerprint")
+	}
+	k.Fingerprint = fingerprint(parsed)
+	return private, nil
 }
 
 // KeyPairs lists the caller's key pairs.
