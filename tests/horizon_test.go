@@ -214,12 +214,13 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
-// TestHorizon logs in to Horizon as demo, opens the Compute
-// and Network pages, launches an instance through the Launch Instance
-// wizard with an uploaded image, a flavor, the shared network, the default
-// security group and a key pair, waits for it to be Active with its address
-// in the instances table, and opens its Console tab. Any 5xx, error toast
-// or Django error page fails it.
+// TestHorizon logs in to Horizon as demo, opens the Compute and Network
+// pages, creates a key pair with Horizon's dialog, launches an instance
+// through the Launch Instance wizard (an uploaded image, a flavor, the shared
+// network, the default security group, a key pair made with the CLI), waits
+// for it to be Active with its address in the instances table, and opens its
+// Overview, Action Log and Console tabs (noVNC must connect). Any 5xx, error
+// toast or Django error page fails it.
 func TestHorizon(t *testing.T) {
 	// The test's name is short on purpose: its state directory, named after
 	// it, holds the servers' VNC sockets, whose paths have at most 107 bytes.
@@ -234,7 +235,7 @@ func TestHorizon(t *testing.T) {
 	cfg := map[string]any{
 		"url": h.URL, "username": demo["username"], "password": demo["password"],
 		"image": "horizon-tiny", "flavor": "m1.nano", "keypair": "horizon-key",
-		"network": "private", "securityGroup": "default",
+		"network": "private", "securityGroup": "default", "newKeypair": "horizon-made-key",
 		"instance": "horizon-vm", "artifacts": artifactsDir(t), "activeTimeoutMs": 240_000,
 	}
 	out, ok := runBrowser(t, "horizon.mjs", cfg, 8*time.Minute)

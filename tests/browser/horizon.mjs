@@ -3,6 +3,7 @@
 //   url, username, password     Horizon and the user to log in as
 //   image, flavor, network      what the Launch Instance wizard picks
 //   securityGroup, keypair
+//   newKeypair                  a key pair to create with Horizon's dialog
 //   instance                    the name of the instance to launch
 //   artifacts                   a folder for screenshots on failure
 //   activeTimeoutMs             how long the instance may take to be Active
@@ -136,6 +137,7 @@ async function run(page) {
   await cellRow(page, cfg.image).first().waitFor();
   await open(page, '/project/key_pairs', 'Key Pairs');
   await cellRow(page, cfg.keypair).first().waitFor();
+  if (cfg.newKeypair) await createKeyPair(page, cfg.newKeypair);
   if (cfg.network) {
     await open(page, '/project/networks/', 'Networks');
     await page.locator('tr', { hasText: cfg.network }).first().waitFor();
@@ -150,6 +152,23 @@ async function run(page) {
   await page.getByRole('cell', { name: 'Create', exact: true }).first().waitFor();
   await consoleTab(page, id);
   check('the last step');
+}
+
+// createKeyPair creates a key pair with Horizon's dialog: its private key
+// downloads, a success toast says so, and the table lists it.
+async function createKeyPair(page, name) {
+  step(`create key pair ${name}`);
+  await page.getByRole('button', { name: 'Create Key Pair' }).first().click();
+  const dialog = page.locator('.modal-dialog');
+  await dialog.locator('input[name="name"]').fill(name);
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 30_000 }),
+    dialog.locator('.modal-footer button.btn-primary').click(),
+  ]);
+  if (download.suggestedFilename() !== `${name}.pem`) fail(`the private key downloads as ${download.suggestedFilename()}`);
+  await page.locator('.alert-success', { hasText: name }).first().waitFor();
+  await cellRow(page, name).first().waitFor();
+  check('creating a key pair');
 }
 
 // allocate moves the row named name from the wizard step's Available table
