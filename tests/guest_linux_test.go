@@ -65,7 +65,7 @@ func uploadLinuxGuest(t *testing.T, s *Server, g linuxguest.Guest) string {
 
 type bootedGuest struct{ id, addr string }
 
-var privateAddr = regexp.MustCompile(`private=([0-9.]+)`)
+var privateAddr = regexp.MustCompile(`private\W+([0-9.]+)`)
 
 // bootGuest creates a server with the CLI, waits for ACTIVE and reads its
 // address on the network "private" from server show.
