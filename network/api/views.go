@@ -3,6 +3,7 @@ package api
 import (
 	"time"
 
+	"imagestack/common/httpx"
 	"imagestack/network"
 	"imagestack/network/service"
 )
@@ -82,23 +83,23 @@ type subnetView struct {
 }
 
 func viewSubnet(s network.Subnet) subnetView {
-	v := subnetView{ID: s.ID, Name: s.Name, Description: s.Description, NetworkID: s.NetworkID, ProjectID: s.ProjectID,
+	return subnetView{ID: s.ID, Name: s.Name, Description: s.Description, NetworkID: s.NetworkID, ProjectID: s.ProjectID,
 		TenantID: s.ProjectID, IPVersion: s.IPVersion, CIDR: s.CIDR, GatewayIP: nullable(s.GatewayIP), EnableDHCP: s.EnableDHCP,
-		DNSNameservers: append([]string{}, s.DNSNameservers...), AllocationPools: []poolView{}, HostRoutes: []routeView{},
-		ServiceTypes: []string{}, CreatedAt: timeView(s.CreatedAt), UpdatedAt: timeView(s.UpdatedAt), RevisionNumber: s.RevisionNumber}
-	for _, p := range s.AllocationPools {
-		v.AllocationPools = append(v.AllocationPools, poolView{p.Start, p.End})
-	}
-	for _, r := range s.HostRoutes {
-		v.HostRoutes = append(v.HostRoutes, routeView{r.Destination, r.NextHop})
-	}
-	return v
+		DNSNameservers: append([]string{}, s.DNSNameservers...), AllocationPools: httpx.ListOf(s.AllocationPools, viewPool),
+		HostRoutes: httpx.ListOf(s.HostRoutes, viewRoute), ServiceTypes: []string{}, CreatedAt: timeView(s.CreatedAt),
+		UpdatedAt: timeView(s.UpdatedAt), RevisionNumber: s.RevisionNumber}
 }
+
+func viewPool(p network.Pool) poolView { return poolView{p.Start, p.End} }
+
+func viewRoute(r network.HostRoute) routeView { return routeView{r.Destination, r.NextHop} }
 
 type fixedIPView struct {
 	SubnetID  string `json:"subnet_id"`
 	IPAddress string `json:"ip_address"`
 }
+
+func viewFixedIP(ip network.FixedIP) fixedIPView { return fixedIPView{ip.SubnetID, ip.IPAddress} }
 
 type portView struct {
 	ID                  string        `json:"id"`
@@ -129,9 +130,9 @@ type portView struct {
 func viewPort(p service.PortDetail) portView {
 	v := portView{ID: p.ID, Name: p.Name, Description: p.Description, NetworkID: p.NetworkID, ProjectID: p.ProjectID,
 		TenantID: p.ProjectID, MACAddress: p.MAC, AdminStateUp: p.AdminStateUp, Status: p.Status, DeviceID: p.DeviceID,
-		DeviceOwner: p.DeviceOwner, FixedIPs: []fixedIPView{}, SecurityGroups: append([]string{}, p.SecurityGroups...),
-		PortSecurityEnabled: p.PortSecurityEnabled, VNICType: "normal", CreatedAt: timeView(p.CreatedAt),
-		UpdatedAt: timeView(p.UpdatedAt), RevisionNumber: p.RevisionNumber}
+		DeviceOwner: p.DeviceOwner, FixedIPs: httpx.ListOf(p.FixedIPs, viewFixedIP),
+		SecurityGroups: append([]string{}, p.SecurityGroups...), PortSecurityEnabled: p.PortSecurityEnabled,
+		VNICType: "normal", CreatedAt: timeView(p.CreatedAt), UpdatedAt: timeView(p.UpdatedAt), RevisionNumber: p.RevisionNumber}
 	if p.Binding {
 		vif := "unbound"
 		if p.DeviceID != "" {
@@ -139,9 +140,6 @@ func viewPort(p service.PortDetail) portView {
 		}
 		details, profile := map[string]string{}, map[string]string{}
 		v.HostID, v.VIFType, v.VIFDetails, v.Profile = &p.HostID, &vif, &details, &profile
-	}
-	for _, ip := range p.FixedIPs {
-		v.FixedIPs = append(v.FixedIPs, fixedIPView{ip.SubnetID, ip.IPAddress})
 	}
 	return v
 }
@@ -185,13 +183,9 @@ type groupView struct {
 }
 
 func viewGroup(g network.SecurityGroup) groupView {
-	v := groupView{ID: g.ID, Name: g.Name, Description: g.Description, ProjectID: g.ProjectID, TenantID: g.ProjectID,
-		Stateful: g.Stateful, Rules: []ruleView{}, CreatedAt: timeView(g.CreatedAt), UpdatedAt: timeView(g.UpdatedAt),
-		RevisionNumber: g.RevisionNumber}
-	for _, r := range g.Rules {
-		v.Rules = append(v.Rules, viewRule(r))
-	}
-	return v
+	return groupView{ID: g.ID, Name: g.Name, Description: g.Description, ProjectID: g.ProjectID, TenantID: g.ProjectID,
+		Stateful: g.Stateful, Rules: httpx.ListOf(g.Rules, viewRule), CreatedAt: timeView(g.CreatedAt),
+		UpdatedAt: timeView(g.UpdatedAt), RevisionNumber: g.RevisionNumber}
 }
 
 type subnetAvailabilityView struct {
@@ -214,12 +208,12 @@ type availabilityView struct {
 }
 
 func viewAvailability(a service.IPAvailability) availabilityView {
-	v := availabilityView{NetworkID: a.NetworkID, NetworkName: a.NetworkName, ProjectID: a.ProjectID, TenantID: a.ProjectID,
-		TotalIPs: a.TotalIPs, UsedIPs: a.UsedIPs, Subnets: []subnetAvailabilityView{}}
-	for _, s := range a.Subnets {
-		v.Subnets = append(v.Subnets, subnetAvailabilityView{s.SubnetID, s.SubnetName, s.CIDR, s.IPVersion, s.TotalIPs, s.UsedIPs})
-	}
-	return v
+	return availabilityView{NetworkID: a.NetworkID, NetworkName: a.NetworkName, ProjectID: a.ProjectID, TenantID: a.ProjectID,
+		TotalIPs: a.TotalIPs, UsedIPs: a.UsedIPs, Subnets: httpx.ListOf(a.Subnets, viewSubnetAvailability)}
+}
+
+func viewSubnetAvailability(s service.SubnetAvailability) subnetAvailabilityView {
+	return subnetAvailabilityView{s.SubnetID, s.SubnetName, s.CIDR, s.IPVersion, s.TotalIPs, s.UsedIPs}
 }
 
 type linkView struct {
