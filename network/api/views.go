@@ -14,6 +14,18 @@ import (
 // timeView is Neutron's timestamp format.
 func timeView(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
+// standardView holds the standard attributes' timestamps and revision,
+// which every resource's view ends with.
+type standardView struct {
+	CreatedAt      string `json:"created_at"`
+	UpdatedAt      string `json:"updated_at"`
+	RevisionNumber int    `json:"revision_number"`
+}
+
+func viewStandard(s network.Standard) standardView {
+	return standardView{CreatedAt: timeView(s.CreatedAt), UpdatedAt: timeView(s.UpdatedAt), RevisionNumber: s.RevisionNumber}
+}
+
 // nullable is s, or JSON null when it is empty.
 func nullable(s string) *string {
 	if s == "" {
@@ -37,16 +49,14 @@ type networkView struct {
 	PortSecurityEnabled   bool     `json:"port_security_enabled"`
 	AvailabilityZones     []string `json:"availability_zones"`
 	AvailabilityZoneHints []string `json:"availability_zone_hints"`
-	CreatedAt             string   `json:"created_at"`
-	UpdatedAt             string   `json:"updated_at"`
-	RevisionNumber        int      `json:"revision_number"`
+	standardView
 }
 
 func viewNetwork(n service.NetworkDetail) networkView {
 	return networkView{ID: n.ID, Name: n.Name, Description: n.Description, AdminStateUp: n.AdminStateUp, Status: n.Status,
 		Subnets: n.SubnetIDs, Shared: n.Shared, ProjectID: n.ProjectID, TenantID: n.ProjectID, MTU: n.MTU,
 		PortSecurityEnabled: n.PortSecurityEnabled, AvailabilityZones: []string{"nova"}, AvailabilityZoneHints: []string{},
-		CreatedAt: timeView(n.CreatedAt), UpdatedAt: timeView(n.UpdatedAt), RevisionNumber: n.RevisionNumber}
+		standardView: viewStandard(n.Standard)}
 }
 
 type poolView struct {
@@ -77,17 +87,14 @@ type subnetView struct {
 	IPv6AddressMode *string     `json:"ipv6_address_mode"`
 	SubnetPoolID    *string     `json:"subnetpool_id"`
 	ServiceTypes    []string    `json:"service_types"`
-	CreatedAt       string      `json:"created_at"`
-	UpdatedAt       string      `json:"updated_at"`
-	RevisionNumber  int         `json:"revision_number"`
+	standardView
 }
 
 func viewSubnet(s network.Subnet) subnetView {
 	return subnetView{ID: s.ID, Name: s.Name, Description: s.Description, NetworkID: s.NetworkID, ProjectID: s.ProjectID,
 		TenantID: s.ProjectID, IPVersion: s.IPVersion, CIDR: s.CIDR, GatewayIP: nullable(s.GatewayIP), EnableDHCP: s.EnableDHCP,
 		DNSNameservers: append([]string{}, s.DNSNameservers...), AllocationPools: httpx.ListOf(s.AllocationPools, viewPool),
-		HostRoutes: httpx.ListOf(s.HostRoutes, viewRoute), ServiceTypes: []string{}, CreatedAt: timeView(s.CreatedAt),
-		UpdatedAt: timeView(s.UpdatedAt), RevisionNumber: s.RevisionNumber}
+		HostRoutes: httpx.ListOf(s.HostRoutes, viewRoute), ServiceTypes: []string{}, standardView: viewStandard(s.Standard)}
 }
 
 func viewPool(p network.Pool) poolView { return poolView{p.Start, p.End} }
@@ -118,13 +125,11 @@ type portView struct {
 	PortSecurityEnabled bool          `json:"port_security_enabled"`
 	VNICType            string        `json:"binding:vnic_type"`
 	// The other binding attributes are for admins (absent for others).
-	HostID         *string            `json:"binding:host_id,omitempty"`
-	VIFType        *string            `json:"binding:vif_type,omitempty"`
-	VIFDetails     *map[string]string `json:"binding:vif_details,omitempty"`
-	Profile        *map[string]string `json:"binding:profile,omitempty"`
-	CreatedAt      string             `json:"created_at"`
-	UpdatedAt      string             `json:"updated_at"`
-	RevisionNumber int                `json:"revision_number"`
+	HostID     *string            `json:"binding:host_id,omitempty"`
+	VIFType    *string            `json:"binding:vif_type,omitempty"`
+	VIFDetails *map[string]string `json:"binding:vif_details,omitempty"`
+	Profile    *map[string]string `json:"binding:profile,omitempty"`
+	standardView
 }
 
 func viewPort(p service.PortDetail) portView {
@@ -132,7 +137,7 @@ func viewPort(p service.PortDetail) portView {
 		TenantID: p.ProjectID, MACAddress: p.MAC, AdminStateUp: p.AdminStateUp, Status: p.Status, DeviceID: p.DeviceID,
 		DeviceOwner: p.DeviceOwner, FixedIPs: httpx.ListOf(p.FixedIPs, viewFixedIP),
 		SecurityGroups: append([]string{}, p.SecurityGroups...), PortSecurityEnabled: p.PortSecurityEnabled,
-		VNICType: "normal", CreatedAt: timeView(p.CreatedAt), UpdatedAt: timeView(p.UpdatedAt), RevisionNumber: p.RevisionNumber}
+		VNICType: "normal", standardView: viewStandard(p.Standard)}
 	if p.Binding {
 		vif := "unbound"
 		if p.DeviceID != "" {
@@ -157,35 +162,30 @@ type ruleView struct {
 	RemoteIPPrefix  *string `json:"remote_ip_prefix"`
 	RemoteGroupID   *string `json:"remote_group_id"`
 	Description     string  `json:"description"`
-	CreatedAt       string  `json:"created_at"`
-	UpdatedAt       string  `json:"updated_at"`
-	RevisionNumber  int     `json:"revision_number"`
+	standardView
 }
 
 func viewRule(r network.SecurityGroupRule) ruleView {
 	return ruleView{ID: r.ID, SecurityGroupID: r.SecurityGroupID, ProjectID: r.ProjectID, TenantID: r.ProjectID,
 		Direction: r.Direction, EtherType: r.EtherType, Protocol: nullable(r.Protocol), PortRangeMin: r.PortRangeMin,
 		PortRangeMax: r.PortRangeMax, RemoteIPPrefix: nullable(r.RemoteIPPrefix), RemoteGroupID: nullable(r.RemoteGroupID),
-		Description: r.Description, CreatedAt: timeView(r.CreatedAt), UpdatedAt: timeView(r.UpdatedAt), RevisionNumber: r.RevisionNumber}
+		Description: r.Description, standardView: viewStandard(r.Standard)}
 }
 
 type groupView struct {
-	ID             string     `json:"id"`
-	Name           string     `json:"name"`
-	Description    string     `json:"description"`
-	ProjectID      string     `json:"project_id"`
-	TenantID       string     `json:"tenant_id"`
-	Stateful       bool       `json:"stateful"`
-	Rules          []ruleView `json:"security_group_rules"`
-	CreatedAt      string     `json:"created_at"`
-	UpdatedAt      string     `json:"updated_at"`
-	RevisionNumber int        `json:"revision_number"`
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	ProjectID   string     `json:"project_id"`
+	TenantID    string     `json:"tenant_id"`
+	Stateful    bool       `json:"stateful"`
+	Rules       []ruleView `json:"security_group_rules"`
+	standardView
 }
 
 func viewGroup(g network.SecurityGroup) groupView {
 	return groupView{ID: g.ID, Name: g.Name, Description: g.Description, ProjectID: g.ProjectID, TenantID: g.ProjectID,
-		Stateful: g.Stateful, Rules: httpx.ListOf(g.Rules, viewRule), CreatedAt: timeView(g.CreatedAt),
-		UpdatedAt: timeView(g.UpdatedAt), RevisionNumber: g.RevisionNumber}
+		Stateful: g.Stateful, Rules: httpx.ListOf(g.Rules, viewRule), standardView: viewStandard(g.Standard)}
 }
 
 type subnetAvailabilityView struct {
