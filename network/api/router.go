@@ -1,5 +1,6 @@
 // Package api serves the Neutron-compatible network API (v2.0 subset).
-// Handlers parse and render; rules live in network/service; errors become
+// Handlers parse and render (one generic resource answers the CRUD of every
+// collection); rules live in network/service; errors become
 // NeutronError bodies in errors.go; lists are filtered, sorted, paged and
 // trimmed to fields= in query.go.
 package api
@@ -53,7 +54,9 @@ func (a *API) AddTo(r *mux.Router) {
 	}
 	route("/extensions", a.listExtensions, http.MethodGet)
 	route("/extensions/{alias:[^/.]+}", a.showExtension, http.MethodGet)
-	nets, subnets, ports, groups, rules, avail := a.networks(), a.subnets(), a.ports(), a.groups(), a.rules(), a.availabilities()
+	// Each collection's handlers come from its resource (resource.go).
+	nets, subnets, ports := a.networks(), a.subnets(), a.ports()
+	groups, rules, avail := a.groups(), a.rules(), a.availabilities()
 	route("/networks", nets.List, http.MethodGet)
 	route("/networks", nets.Create, http.MethodPost)
 	route("/networks/{id:[^/.]+}", nets.Show, http.MethodGet)
