@@ -26,6 +26,9 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"imagestack/common/db/dbtest"
+	"imagestack/compute"
+	"imagestack/compute/computetest/linuxguest"
+	"imagestack/compute/configdrive"
 )
 
 // patternReader yields n bytes cycling through a random block: cheap to
@@ -480,4 +483,62 @@ func BenchmarkImageTransferS3(b *testing.B) {
 		s.Stop()
 		mc.RemoveBucket(ctx, bucket)
 	}
+}
+
+// BenchmarkLinuxGuestBoot: POST /servers of the Linux test guest (kernel,
+// ramdisk, config drive, a NIC) until it is ACTIVE and until it answers
+// HTTP on its fixed address from the network's namespace, median of 3
+// (the first boot also fills the image cache and is counted apart); and
+// the time to build a config drive.
+func BenchmarkLinuxGuestBoot(b *testing.B) {
+	if os.Getenv("TEST_LIBVIRT_URI") == "" {
+		b.Fatal("TEST_LIBVIRT_URI is not set: run `make bench`, which starts libvirtd")
+	}
+	g := linuxguest.ForTest(b)
+	for b.Loop() {
+		s := NewServer(b, nil, "")
+		ami := uploadLinuxGuest(b, s, g)
+		var active, http samples
+		for i := range 4 {
+			a, h := timeGuestBoot(b, s, ami, fmt.Sprintf("g%d", i))
+			if i == 0 {
+				fmt.Printf("Linux guest, uncached image: ACTIVE after %.1f s, HTTP after %.1f s\n", a, h)
+				continue
+			}
+			active, http = append(active, a), append(http, h)
+		}
+		fmt.Printf("Linux guest, cached image: POST /servers -> ACTIVE median %.1f s [%s], -> HTTP answer median %.1f s [%s]\n",
+			active.median(), active.join("%.1f"), http.median(), http.join("%.1f"))
+		cd := configDriveTimes(b)
+		fmt.Printf("config drive build: median %.0f ms [%s]\n", cd.median(), cd.join("%.0f"))
+	}
+}
+
+// timeGuestBoot boots one guest and returns the seconds until ACTIVE and
+// until it answers HTTP, then deletes it.
+func timeGuestBoot(b *testing.B, s *Server, ami, name string) (float64, float64) {
+	start := time.Now()
+	vm := bootGuest(b, s, name, ami, "--network", "private")
+	active := time.Since(start).Seconds()
+	fetchFromNetwork(b, s, vm.addr, vm.id)
+	answered := time.Since(start).Seconds()
+	s.MustCLI("demo", "server", "delete", "--wait", name)
+	return active, answered
+}
+
+// configDriveTimes builds a typical server's config drive 5 times (ms).
+func configDriveTimes(b *testing.B) samples {
+	sv := &compute.Server{ID: "8a1e0c2e-5f0b-4a3e-9f57-0c8a3c9b1d22", Name: "vm", Hostname: "vm", ProjectID: "p", KeyName: "k",
+		KeyData: "ssh-ed25519 AAAA k", UserData: bytes.Repeat([]byte("#"), 4096),
+		NICs: []compute.NIC{{PortID: "p1", NetworkID: "n1", MAC: "fa:16:3e:00:00:01", Device: "tapp1",
+			IPs: []compute.FixedIP{{Address: "10.0.0.5", Version: 4, CIDR: "10.0.0.0/24", Gateway: "10.0.0.1"}}}}}
+	var ms samples
+	for range 5 {
+		start := time.Now()
+		if err := configdrive.Build(b.Context(), filepath.Join(b.TempDir(), "disk.config"), configdrive.ForServer(sv, "nova", "novalocal", "pw")); err != nil {
+			b.Fatal(err)
+		}
+		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
+	}
+	return ms
 }

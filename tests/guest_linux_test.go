@@ -52,7 +52,7 @@ func TestLinuxGuestEndToEnd(t *testing.T) {
 
 // uploadLinuxGuest uploads the guest's kernel (aki), ramdisk (ari) and
 // disk (ami, naming the other two) and returns the ami's id.
-func uploadLinuxGuest(t *testing.T, s *Server, g linuxguest.Guest) string {
+func uploadLinuxGuest(t testing.TB, s *Server, g linuxguest.Guest) string {
 	create := func(name, file, format string, props ...string) string {
 		args := append([]string{"image", "create", "--file", file, "--disk-format", format, "--container-format", format, "-f", "value", "-c", "id"}, props...)
 		return strings.TrimSpace(s.MustCLI("demo", append(args, name)...))
@@ -65,11 +65,11 @@ func uploadLinuxGuest(t *testing.T, s *Server, g linuxguest.Guest) string {
 
 type bootedGuest struct{ id, addr string }
 
-var privateAddr = regexp.MustCompile(`private=([0-9.]+)`)
+var privateAddr = regexp.MustCompile(`private\W+([0-9.]+)`)
 
 // bootGuest creates a server with the CLI, waits for ACTIVE and reads its
 // address on the network "private" from server show.
-func bootGuest(t *testing.T, s *Server, name, image string, args ...string) bootedGuest {
+func bootGuest(t testing.TB, s *Server, name, image string, args ...string) bootedGuest {
 	t.Helper()
 	out := s.MustCLI("demo", append([]string{"server", "create", "--image", image, "--flavor", "m1.tiny", "--wait", "-f", "json"}, append(args, name)...)...)
 	var created map[string]any
@@ -103,7 +103,7 @@ func waitGuest(t *testing.T, s *Server, name string) linuxguest.Console {
 // fetchFromNetwork gets http://addr/ from inside the network's DHCP
 // namespace, as operators reach guests on a Neutron network, and expects
 // the page to name the server.
-func fetchFromNetwork(t *testing.T, s *Server, addr, id string) {
+func fetchFromNetwork(t testing.TB, s *Server, addr, id string) {
 	t.Helper()
 	netID := strings.TrimSpace(s.MustCLI("demo", "network", "show", "-f", "value", "-c", "id", "private"))
 	var page string

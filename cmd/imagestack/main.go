@@ -20,8 +20,10 @@ import (
 	computeservice "imagestack/compute/service"
 	"imagestack/glance"
 	glanceapi "imagestack/glance/api"
+	glanceservice "imagestack/glance/service"
 	"imagestack/network"
 	networkapi "imagestack/network/api"
+	networkservice "imagestack/network/service"
 	"imagestack/policy"
 	"imagestack/policy/keystone"
 	identityapi "imagestack/policy/keystone/api"
@@ -130,15 +132,21 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	identityURL, tokens := cfg.Identity.PublicURL, identityapi.Validator(identity)
-	handlers := map[string]http.Handler{
-		"identity": identityapi.New(identity, cfg.Identity.PublicURL, log).Handler(),
-		"image":    glanceapi.New(imageService, tokens, cfg.Image.PublicURL, identityURL, log).Handler(),
-		"compute":  computeapi.New(computeService, tokens, cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
-		"network":  networkapi.New(networkService, tokens, cfg.Network.PublicURL, identityURL, log).Handler(),
-	}
+	handlers := apiHandlers(cfg, log, identity, imageService, computeService, networkService)
 	consoleHandler(handlers, proxy, computeService)
 	return serveAll(ctx, log, listeners, handlers)
+}
+
+// apiHandlers are the HTTP APIs of the services, by listener name.
+func apiHandlers(cfg config.Config, log *slog.Logger, identity *keystone.Service, images *glanceservice.Service,
+	compute *computeservice.Service, network *networkservice.Service) map[string]http.Handler {
+	identityURL, tokens := cfg.Identity.PublicURL, identityapi.Validator(identity)
+	return map[string]http.Handler{
+		"identity": identityapi.New(identity, cfg.Identity.PublicURL, log).Handler(),
+		"image":    glanceapi.New(images, tokens, cfg.Image.PublicURL, identityURL, log).Handler(),
+		"compute":  computeapi.New(compute, tokens, cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
+		"network":  networkapi.New(network, tokens, cfg.Network.PublicURL, identityURL, log).Handler(),
+	}
 }
 
 // startPolicy loads the policy file over the families' defaults and

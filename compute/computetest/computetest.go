@@ -18,6 +18,7 @@ import (
 
 	"imagestack/compute"
 	"imagestack/policy"
+	"imagestack/policy/policytest"
 )
 
 // Gate holds one call of an operation until released.
@@ -318,32 +319,13 @@ func (f *Images) Delete(_ context.Context, _ policy.Credentials, id string) erro
 }
 
 // Enforcer is the policy engine as the compute service uses it.
-type Enforcer interface {
-	Enforce(rule string, target policy.Target, creds policy.Credentials) bool
-}
+type Enforcer = policytest.Enforcer
 
 // DefinedRules wraps a policy engine and fails the test whenever a rule the
 // compute service asks about is not one of Nova's defaults: the engine
 // denies undefined Nova rule names, so a typo would deny everyone.
 func DefinedRules(t testing.TB, e Enforcer) Enforcer {
-	defined := map[string]bool{}
-	for _, r := range compute.PolicyDefaults {
-		defined[r.Name] = true
-	}
-	return definedRules{t, e, defined}
-}
-
-type definedRules struct {
-	t       testing.TB
-	e       Enforcer
-	defined map[string]bool
-}
-
-func (d definedRules) Enforce(rule string, target policy.Target, creds policy.Credentials) bool {
-	if !d.defined[rule] {
-		d.t.Errorf("the compute service asked for rule %q, which Nova's defaults do not define", rule)
-	}
-	return d.e.Enforce(rule, target, creds)
+	return policytest.DefinedRules(t, e, compute.PolicyDefaults, "Nova")
 }
 
 // ConsoleSocket implements compute.Hypervisor: a running domain's VNC

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -20,15 +19,15 @@ import (
 	computedb "imagestack/compute/db"
 	"imagestack/compute/imagecache"
 	"imagestack/compute/service"
-	"imagestack/policy"
 	"imagestack/policy/keystone/keystonetest"
+	"imagestack/policy/policytest"
 )
 
 // The callers every setup has: a member of project A and an admin of
 // project Z. With WithAPI the tokens "member" and "admin" stand for them.
 var (
-	MemberCreds = policy.Credentials{UserID: "u-A", ProjectID: "A", Roles: []string{"member", "reader"}}
-	AdminCreds  = policy.Credentials{UserID: "u-Z", ProjectID: "Z", Roles: []string{"admin", "member", "reader"}}
+	MemberCreds = keystonetest.Credentials("A", "member", "reader")
+	AdminCreds  = keystonetest.Credentials("Z", "admin", "member", "reader")
 )
 
 // Setup is a compute service over a real repository (a fresh SQLite
@@ -188,7 +187,7 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	if cfg.wrapServers != nil {
 		deps.Servers = cfg.wrapServers(deps.Servers)
 	}
-	s.Service = service.New(deps, DefinedRules(t, enforcer(t, cfg.policyYAML)), s.Log)
+	s.Service = service.New(deps, DefinedRules(t, policytest.NewEnforcer(t, compute.PolicyDefaults, cfg.policyYAML)), s.Log)
 	t.Cleanup(s.Service.Wait)
 	if err := s.Service.EnsureDefaultFlavors(context.Background(), compute.DefaultFlavors); err != nil {
 		t.Fatal(err)
@@ -198,23 +197,6 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 		s.serveAPI(t)
 	}
 	return s
-}
-
-// enforcer is Nova's policy, with yaml's rules over the defaults.
-func enforcer(t testing.TB, yaml string) *policy.Enforcer {
-	t.Helper()
-	path := ""
-	if yaml != "" {
-		path = filepath.Join(t.TempDir(), "policy.yaml")
-		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	enf, err := policy.NewEnforcer(path, compute.PolicyDefaults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return enf
 }
 
 func (s *Setup) serveAPI(t testing.TB) {

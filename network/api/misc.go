@@ -6,7 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
-	"imagestack/policy/authn"
+	"imagestack/network/service"
 )
 
 // listVersions answers GET / with the one API version.
@@ -72,22 +72,12 @@ func (a *API) showExtension(w http.ResponseWriter, r *http.Request) {
 	writeTyped(w, http.StatusNotFound, "HTTPNotFound", "Extension with alias "+alias+" does not exist")
 }
 
-func (a *API) listAvailabilities(w http.ResponseWriter, r *http.Request) {
-	as, err := a.svc.IPAvailabilities(r.Context(), authn.CredentialsFrom(r.Context()))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeList(a, w, r, "network_ip_availabilities", httpx.ListOf(as, viewAvailability), availabilityView{})
-}
-
-func (a *API) showAvailability(w http.ResponseWriter, r *http.Request) {
-	av, err := a.svc.IPAvailability(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["id"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeOne(w, r, http.StatusOK, "network_ip_availability", viewAvailability(av))
+// availabilities is the read-only /v2.0/network-ip-availabilities
+// collection, one item a network.
+func (a *API) availabilities() (c resource[struct{}, service.IPAvailability, availabilityView]) {
+	c.api, c.one, c.many, c.view = a, "network_ip_availability", "network_ip_availabilities", viewAvailability
+	c.list, c.get = a.svc.IPAvailabilities, a.svc.IPAvailability
+	return c
 }
 
 // floatingIPView is a floating IP as Neutron shows one; there are none

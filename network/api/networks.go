@@ -2,14 +2,8 @@ package api
 
 import (
 	"encoding/json"
-	"net/http"
-
-	"github.com/gorilla/mux"
-
-	"imagestack/common/httpx"
 
 	"imagestack/network/service"
-	"imagestack/policy/authn"
 )
 
 // networkBody is a network create or update body.
@@ -33,78 +27,20 @@ type networkBody struct {
 	IsDefault    json.RawMessage `json:"is_default"`
 }
 
-func (b networkBody) input() service.NetworkInput {
+// input is the body as the service takes it; extension attributes this
+// service does not serve are a 400.
+func (b networkBody) input() (service.NetworkInput, error) {
 	return service.NetworkInput{Name: b.Name, Description: b.Description, ProjectID: projectOf(b.ProjectID, b.TenantID),
-		Shared: b.Shared, AdminStateUp: b.AdminStateUp, PortSecurity: b.PortSecurity, External: b.External, MTU: b.MTU}
+			Shared: b.Shared, AdminStateUp: b.AdminStateUp, PortSecurity: b.PortSecurity, External: b.External, MTU: b.MTU},
+		notServed(map[string]json.RawMessage{"availability_zone_hints": b.AZHints, "dns_domain": b.DNSDomain,
+			"qos_policy_id": b.QoSPolicy, "segments": b.Segments, "provider:network_type": b.NetType,
+			"provider:physical_network": b.PhysNet, "provider:segmentation_id": b.SegID, "is_default": b.IsDefault})
 }
 
-func (b networkBody) unserved() error {
-	return notServed(map[string]json.RawMessage{"availability_zone_hints": b.AZHints, "dns_domain": b.DNSDomain,
-		"qos_policy_id": b.QoSPolicy, "segments": b.Segments, "provider:network_type": b.NetType,
-		"provider:physical_network": b.PhysNet, "provider:segmentation_id": b.SegID, "is_default": b.IsDefault})
-}
-
-func (a *API) readNetwork(w http.ResponseWriter, r *http.Request) (service.NetworkInput, bool) {
-	var b networkBody
-	err := decodeBody(r, "network", &b)
-	if err == nil {
-		err = b.unserved()
-	}
-	if err != nil {
-		badRequest(w, err.Error())
-		return service.NetworkInput{}, false
-	}
-	return b.input(), true
-}
-
-func (a *API) listNetworks(w http.ResponseWriter, r *http.Request) {
-	nets, err := a.svc.ListNetworks(r.Context(), authn.CredentialsFrom(r.Context()))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeList(a, w, r, "networks", httpx.ListOf(nets, viewNetwork), networkView{})
-}
-
-func (a *API) showNetwork(w http.ResponseWriter, r *http.Request) {
-	n, err := a.svc.GetNetwork(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["id"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeOne(w, r, http.StatusOK, "network", viewNetwork(n))
-}
-
-func (a *API) createNetwork(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.readNetwork(w, r)
-	if !ok {
-		return
-	}
-	n, err := a.svc.CreateNetwork(r.Context(), authn.CredentialsFrom(r.Context()), in)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeOne(w, r, http.StatusCreated, "network", viewNetwork(n))
-}
-
-func (a *API) updateNetwork(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.readNetwork(w, r)
-	if !ok {
-		return
-	}
-	n, err := a.svc.UpdateNetwork(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["id"], in)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeOne(w, r, http.StatusOK, "network", viewNetwork(n))
-}
-
-func (a *API) deleteNetwork(w http.ResponseWriter, r *http.Request) {
-	if err := a.svc.DeleteNetwork(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["id"]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+// networks is the /v2.0/networks collection.
+func (a *API) networks() (c resource[service.NetworkInput, service.NetworkDetail, networkView]) {
+	c.api, c.one, c.many, c.view, c.read = a, "network", "networks", viewNetwork, readBody[networkBody]
+	c.list, c.get = a.svc.ListNetworks, a.svc.GetNetwork
+	c.create, c.update, c.del = a.svc.CreateNetwork, a.svc.UpdateNetwork, a.svc.DeleteNetwork
+	return c
 }

@@ -2,13 +2,9 @@ package api
 
 import (
 	"encoding/json"
-	"net/http"
-
-	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
 	"imagestack/network/service"
-	"imagestack/policy/authn"
 )
 
 // portBody is a port create or update body.
@@ -35,6 +31,8 @@ type portBody struct {
 	DNSDomain      json.RawMessage `json:"dns_domain"`
 }
 
+// input is the body as the service takes it; extension attributes not
+// served (and a vnic_type other than normal) are a 400.
 func (b portBody) input() (service.PortInput, error) {
 	in := service.PortInput{NetworkID: b.NetworkID, Name: b.Name, Description: b.Description,
 		ProjectID: projectOf(b.ProjectID, b.TenantID), AdminStateUp: b.AdminStateUp, MAC: b.MAC, DeviceID: b.DeviceID,
@@ -53,68 +51,12 @@ func (b portBody) input() (service.PortInput, error) {
 	return in, notServed(unserved)
 }
 
-func (a *API) readPort(w http.ResponseWriter, r *http.Request) (service.PortInput, bool) {
-	var b portBody
-	if err := decodeBody(r, "port", &b); err != nil {
-		badRequest(w, err.Error())
-		return service.PortInput{}, false
-	}
-	in, err := b.input()
-	if err != nil {
-		badRequest(w, err.Error())
-		return in, false
-	}
-	return in, true
-}
-
-func (a *API) listPorts(w http.ResponseWriter, r *http.Request) {
-	ports, err := a.svc.ListPorts(r.Context(), authn.CredentialsFrom(r.Context()))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeList(a, w, r, "ports", httpx.ListOf(ports, viewPort), viewPort(service.PortDetail{Binding: true}))
-}
-
-func (a *API) showPort(w http.ResponseWriter, r *http.Request) {
-	p, err := a.svc.GetPort(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["id"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeOne(w, r, http.StatusOK, "port", viewPort(p))
-}
-
-func (a *API) createPort(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.readPort(w, r)
-	if !ok {
-		return
-	}
-	p, err := a.svc.CreatePort(r.Context(), authn.CredentialsFrom(r.Context()), in)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeOne(w, r, http.StatusCreated, "port", viewPort(p))
-}
-
-func (a *API) updatePort(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.readPort(w, r)
-	if !ok {
-		return
-	}
-	p, err := a.svc.UpdatePort(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["id"], in)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeOne(w, r, http.StatusOK, "port", viewPort(p))
-}
-
-func (a *API) deletePort(w http.ResponseWriter, r *http.Request) {
-	if err := a.svc.DeletePort(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["id"]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+// ports is the /v2.0/ports collection; its list filters may name the
+// binding attributes, which only admins are shown.
+func (a *API) ports() (c resource[service.PortInput, service.PortDetail, portView]) {
+	c.api, c.one, c.many, c.view, c.read = a, "port", "ports", viewPort, readBody[portBody]
+	c.attrs = viewPort(service.PortDetail{Binding: true})
+	c.list, c.get = a.svc.ListPorts, a.svc.GetPort
+	c.create, c.update, c.del = a.svc.CreatePort, a.svc.UpdatePort, a.svc.DeletePort
+	return c
 }

@@ -1,25 +1,31 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
+	"imagestack/policy"
 	"imagestack/policy/authn"
 )
 
+// showQuota answers a project's limits.
 func (a *API) showQuota(w http.ResponseWriter, r *http.Request) {
-	q, err := a.svc.Quotas(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["project_id"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"quota": q})
+	a.writeQuota(w, r, a.svc.Quotas)
 }
 
+// showDefaultQuota answers the limits a project without its own has.
 func (a *API) showDefaultQuota(w http.ResponseWriter, r *http.Request) {
-	q, err := a.svc.DefaultQuotas(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["project_id"])
+	a.writeQuota(w, r, a.svc.DefaultQuotas)
+}
+
+// writeQuota answers {"quota": limits} with the limits get returns for
+// the path's project.
+func (a *API) writeQuota(w http.ResponseWriter, r *http.Request,
+	get func(ctx context.Context, c policy.Credentials, project string) (map[string]int, error)) {
+	q, err := get(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["project_id"])
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -40,18 +46,16 @@ func (a *API) showQuotaDetails(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"quota": out})
 }
 
+// updateQuota sets a project's limits and answers them all.
 func (a *API) updateQuota(w http.ResponseWriter, r *http.Request) {
 	var limits map[string]int
 	if err := decodeBody(r, "quota", &limits); err != nil {
 		badRequest(w, err.Error())
 		return
 	}
-	q, err := a.svc.UpdateQuotas(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["project_id"], limits)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"quota": q})
+	a.writeQuota(w, r, func(ctx context.Context, c policy.Credentials, project string) (map[string]int, error) {
+		return a.svc.UpdateQuotas(ctx, c, project, limits)
+	})
 }
 
 func (a *API) deleteQuota(w http.ResponseWriter, r *http.Request) {

@@ -3,15 +3,10 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
-
-	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
-
 	"imagestack/network"
 	"imagestack/network/service"
-	"imagestack/policy/authn"
 )
 
 // subnetBody is a subnet create or update body.
@@ -37,6 +32,8 @@ type subnetBody struct {
 	SegmentID       json.RawMessage `json:"segment_id"`
 }
 
+// input is the body as the service takes it; a gateway_ip that is not a
+// string or null, and extension attributes not served, are a 400.
 func (b subnetBody) input() (service.SubnetInput, error) {
 	in := service.SubnetInput{NetworkID: b.NetworkID, Name: b.Name, Description: b.Description,
 		ProjectID: projectOf(b.ProjectID, b.TenantID), IPVersion: b.IPVersion, CIDR: b.CIDR, EnableDHCP: b.EnableDHCP,
@@ -65,68 +62,10 @@ func (b subnetBody) input() (service.SubnetInput, error) {
 		"service_types": b.ServiceTypes, "segment_id": b.SegmentID})
 }
 
-func (a *API) readSubnet(w http.ResponseWriter, r *http.Request) (service.SubnetInput, bool) {
-	var b subnetBody
-	if err := decodeBody(r, "subnet", &b); err != nil {
-		badRequest(w, err.Error())
-		return service.SubnetInput{}, false
-	}
-	in, err := b.input()
-	if err != nil {
-		badRequest(w, err.Error())
-		return in, false
-	}
-	return in, true
-}
-
-func (a *API) listSubnets(w http.ResponseWriter, r *http.Request) {
-	subs, err := a.svc.ListSubnets(r.Context(), authn.CredentialsFrom(r.Context()))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeList(a, w, r, "subnets", httpx.ListOf(subs, viewSubnet), subnetView{})
-}
-
-func (a *API) showSubnet(w http.ResponseWriter, r *http.Request) {
-	s, err := a.svc.GetSubnet(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["id"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeOne(w, r, http.StatusOK, "subnet", viewSubnet(s))
-}
-
-func (a *API) createSubnet(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.readSubnet(w, r)
-	if !ok {
-		return
-	}
-	s, err := a.svc.CreateSubnet(r.Context(), authn.CredentialsFrom(r.Context()), in)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeOne(w, r, http.StatusCreated, "subnet", viewSubnet(s))
-}
-
-func (a *API) updateSubnet(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.readSubnet(w, r)
-	if !ok {
-		return
-	}
-	s, err := a.svc.UpdateSubnet(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["id"], in)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeOne(w, r, http.StatusOK, "subnet", viewSubnet(s))
-}
-
-func (a *API) deleteSubnet(w http.ResponseWriter, r *http.Request) {
-	if err := a.svc.DeleteSubnet(r.Context(), authn.CredentialsFrom(r.Context()), mux.Vars(r)["id"]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+// subnets is the /v2.0/subnets collection.
+func (a *API) subnets() (c resource[service.SubnetInput, network.Subnet, subnetView]) {
+	c.api, c.one, c.many, c.view, c.read = a, "subnet", "subnets", viewSubnet, readBody[subnetBody]
+	c.list, c.get = a.svc.ListSubnets, a.svc.GetSubnet
+	c.create, c.update, c.del = a.svc.CreateSubnet, a.svc.UpdateSubnet, a.svc.DeleteSubnet
+	return c
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"time"
 
+	"imagestack/common/httpx"
 	"imagestack/network"
 	"imagestack/network/service"
 )
@@ -12,6 +13,18 @@ import (
 
 // timeView is Neutron's timestamp format.
 func timeView(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// standardView holds the standard attributes' timestamps and revision,
+// which every resource's view ends with.
+type standardView struct {
+	CreatedAt      string `json:"created_at"`
+	UpdatedAt      string `json:"updated_at"`
+	RevisionNumber int    `json:"revision_number"`
+}
+
+func viewStandard(s network.Standard) standardView {
+	return standardView{CreatedAt: timeView(s.CreatedAt), UpdatedAt: timeView(s.UpdatedAt), RevisionNumber: s.RevisionNumber}
+}
 
 // nullable is s, or JSON null when it is empty.
 func nullable(s string) *string {
@@ -36,16 +49,14 @@ type networkView struct {
 	PortSecurityEnabled   bool     `json:"port_security_enabled"`
 	AvailabilityZones     []string `json:"availability_zones"`
 	AvailabilityZoneHints []string `json:"availability_zone_hints"`
-	CreatedAt             string   `json:"created_at"`
-	UpdatedAt             string   `json:"updated_at"`
-	RevisionNumber        int      `json:"revision_number"`
+	standardView
 }
 
 func viewNetwork(n service.NetworkDetail) networkView {
 	return networkView{ID: n.ID, Name: n.Name, Description: n.Description, AdminStateUp: n.AdminStateUp, Status: n.Status,
 		Subnets: n.SubnetIDs, Shared: n.Shared, ProjectID: n.ProjectID, TenantID: n.ProjectID, MTU: n.MTU,
 		PortSecurityEnabled: n.PortSecurityEnabled, AvailabilityZones: []string{"nova"}, AvailabilityZoneHints: []string{},
-		CreatedAt: timeView(n.CreatedAt), UpdatedAt: timeView(n.UpdatedAt), RevisionNumber: n.RevisionNumber}
+		standardView: viewStandard(n.Standard)}
 }
 
 type poolView struct {
@@ -76,29 +87,26 @@ type subnetView struct {
 	IPv6AddressMode *string     `json:"ipv6_address_mode"`
 	SubnetPoolID    *string     `json:"subnetpool_id"`
 	ServiceTypes    []string    `json:"service_types"`
-	CreatedAt       string      `json:"created_at"`
-	UpdatedAt       string      `json:"updated_at"`
-	RevisionNumber  int         `json:"revision_number"`
+	standardView
 }
 
 func viewSubnet(s network.Subnet) subnetView {
-	v := subnetView{ID: s.ID, Name: s.Name, Description: s.Description, NetworkID: s.NetworkID, ProjectID: s.ProjectID,
+	return subnetView{ID: s.ID, Name: s.Name, Description: s.Description, NetworkID: s.NetworkID, ProjectID: s.ProjectID,
 		TenantID: s.ProjectID, IPVersion: s.IPVersion, CIDR: s.CIDR, GatewayIP: nullable(s.GatewayIP), EnableDHCP: s.EnableDHCP,
-		DNSNameservers: append([]string{}, s.DNSNameservers...), AllocationPools: []poolView{}, HostRoutes: []routeView{},
-		ServiceTypes: []string{}, CreatedAt: timeView(s.CreatedAt), UpdatedAt: timeView(s.UpdatedAt), RevisionNumber: s.RevisionNumber}
-	for _, p := range s.AllocationPools {
-		v.AllocationPools = append(v.AllocationPools, poolView{p.Start, p.End})
-	}
-	for _, r := range s.HostRoutes {
-		v.HostRoutes = append(v.HostRoutes, routeView{r.Destination, r.NextHop})
-	}
-	return v
+		DNSNameservers: append([]string{}, s.DNSNameservers...), AllocationPools: httpx.ListOf(s.AllocationPools, viewPool),
+		HostRoutes: httpx.ListOf(s.HostRoutes, viewRoute), ServiceTypes: []string{}, standardView: viewStandard(s.Standard)}
 }
+
+func viewPool(p network.Pool) poolView { return poolView{p.Start, p.End} }
+
+func viewRoute(r network.HostRoute) routeView { return routeView{r.Destination, r.NextHop} }
 
 type fixedIPView struct {
 	SubnetID  string `json:"subnet_id"`
 	IPAddress string `json:"ip_address"`
 }
+
+func viewFixedIP(ip network.FixedIP) fixedIPView { return fixedIPView{ip.SubnetID, ip.IPAddress} }
 
 type portView struct {
 	ID                  string        `json:"id"`
@@ -117,21 +125,19 @@ type portView struct {
 	PortSecurityEnabled bool          `json:"port_security_enabled"`
 	VNICType            string        `json:"binding:vnic_type"`
 	// The other binding attributes are for admins (absent for others).
-	HostID         *string            `json:"binding:host_id,omitempty"`
-	VIFType        *string            `json:"binding:vif_type,omitempty"`
-	VIFDetails     *map[string]string `json:"binding:vif_details,omitempty"`
-	Profile        *map[string]string `json:"binding:profile,omitempty"`
-	CreatedAt      string             `json:"created_at"`
-	UpdatedAt      string             `json:"updated_at"`
-	RevisionNumber int                `json:"revision_number"`
+	HostID     *string            `json:"binding:host_id,omitempty"`
+	VIFType    *string            `json:"binding:vif_type,omitempty"`
+	VIFDetails *map[string]string `json:"binding:vif_details,omitempty"`
+	Profile    *map[string]string `json:"binding:profile,omitempty"`
+	standardView
 }
 
 func viewPort(p service.PortDetail) portView {
 	v := portView{ID: p.ID, Name: p.Name, Description: p.Description, NetworkID: p.NetworkID, ProjectID: p.ProjectID,
 		TenantID: p.ProjectID, MACAddress: p.MAC, AdminStateUp: p.AdminStateUp, Status: p.Status, DeviceID: p.DeviceID,
-		DeviceOwner: p.DeviceOwner, FixedIPs: []fixedIPView{}, SecurityGroups: append([]string{}, p.SecurityGroups...),
-		PortSecurityEnabled: p.PortSecurityEnabled, VNICType: "normal", CreatedAt: timeView(p.CreatedAt),
-		UpdatedAt: timeView(p.UpdatedAt), RevisionNumber: p.RevisionNumber}
+		DeviceOwner: p.DeviceOwner, FixedIPs: httpx.ListOf(p.FixedIPs, viewFixedIP),
+		SecurityGroups: append([]string{}, p.SecurityGroups...), PortSecurityEnabled: p.PortSecurityEnabled,
+		VNICType: "normal", standardView: viewStandard(p.Standard)}
 	if p.Binding {
 		vif := "unbound"
 		if p.DeviceID != "" {
@@ -139,9 +145,6 @@ func viewPort(p service.PortDetail) portView {
 		}
 		details, profile := map[string]string{}, map[string]string{}
 		v.HostID, v.VIFType, v.VIFDetails, v.Profile = &p.HostID, &vif, &details, &profile
-	}
-	for _, ip := range p.FixedIPs {
-		v.FixedIPs = append(v.FixedIPs, fixedIPView{ip.SubnetID, ip.IPAddress})
 	}
 	return v
 }
@@ -159,39 +162,30 @@ type ruleView struct {
 	RemoteIPPrefix  *string `json:"remote_ip_prefix"`
 	RemoteGroupID   *string `json:"remote_group_id"`
 	Description     string  `json:"description"`
-	CreatedAt       string  `json:"created_at"`
-	UpdatedAt       string  `json:"updated_at"`
-	RevisionNumber  int     `json:"revision_number"`
+	standardView
 }
 
 func viewRule(r network.SecurityGroupRule) ruleView {
 	return ruleView{ID: r.ID, SecurityGroupID: r.SecurityGroupID, ProjectID: r.ProjectID, TenantID: r.ProjectID,
 		Direction: r.Direction, EtherType: r.EtherType, Protocol: nullable(r.Protocol), PortRangeMin: r.PortRangeMin,
 		PortRangeMax: r.PortRangeMax, RemoteIPPrefix: nullable(r.RemoteIPPrefix), RemoteGroupID: nullable(r.RemoteGroupID),
-		Description: r.Description, CreatedAt: timeView(r.CreatedAt), UpdatedAt: timeView(r.UpdatedAt), RevisionNumber: r.RevisionNumber}
+		Description: r.Description, standardView: viewStandard(r.Standard)}
 }
 
 type groupView struct {
-	ID             string     `json:"id"`
-	Name           string     `json:"name"`
-	Description    string     `json:"description"`
-	ProjectID      string     `json:"project_id"`
-	TenantID       string     `json:"tenant_id"`
-	Stateful       bool       `json:"stateful"`
-	Rules          []ruleView `json:"security_group_rules"`
-	CreatedAt      string     `json:"created_at"`
-	UpdatedAt      string     `json:"updated_at"`
-	RevisionNumber int        `json:"revision_number"`
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	ProjectID   string     `json:"project_id"`
+	TenantID    string     `json:"tenant_id"`
+	Stateful    bool       `json:"stateful"`
+	Rules       []ruleView `json:"security_group_rules"`
+	standardView
 }
 
 func viewGroup(g network.SecurityGroup) groupView {
-	v := groupView{ID: g.ID, Name: g.Name, Description: g.Description, ProjectID: g.ProjectID, TenantID: g.ProjectID,
-		Stateful: g.Stateful, Rules: []ruleView{}, CreatedAt: timeView(g.CreatedAt), UpdatedAt: timeView(g.UpdatedAt),
-		RevisionNumber: g.RevisionNumber}
-	for _, r := range g.Rules {
-		v.Rules = append(v.Rules, viewRule(r))
-	}
-	return v
+	return groupView{ID: g.ID, Name: g.Name, Description: g.Description, ProjectID: g.ProjectID, TenantID: g.ProjectID,
+		Stateful: g.Stateful, Rules: httpx.ListOf(g.Rules, viewRule), standardView: viewStandard(g.Standard)}
 }
 
 type subnetAvailabilityView struct {
@@ -214,12 +208,12 @@ type availabilityView struct {
 }
 
 func viewAvailability(a service.IPAvailability) availabilityView {
-	v := availabilityView{NetworkID: a.NetworkID, NetworkName: a.NetworkName, ProjectID: a.ProjectID, TenantID: a.ProjectID,
-		TotalIPs: a.TotalIPs, UsedIPs: a.UsedIPs, Subnets: []subnetAvailabilityView{}}
-	for _, s := range a.Subnets {
-		v.Subnets = append(v.Subnets, subnetAvailabilityView{s.SubnetID, s.SubnetName, s.CIDR, s.IPVersion, s.TotalIPs, s.UsedIPs})
-	}
-	return v
+	return availabilityView{NetworkID: a.NetworkID, NetworkName: a.NetworkName, ProjectID: a.ProjectID, TenantID: a.ProjectID,
+		TotalIPs: a.TotalIPs, UsedIPs: a.UsedIPs, Subnets: httpx.ListOf(a.Subnets, viewSubnetAvailability)}
+}
+
+func viewSubnetAvailability(s service.SubnetAvailability) subnetAvailabilityView {
+	return subnetAvailabilityView{s.SubnetID, s.SubnetName, s.CIDR, s.IPVersion, s.TotalIPs, s.UsedIPs}
 }
 
 type linkView struct {

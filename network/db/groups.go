@@ -21,12 +21,8 @@ func groupRow(g network.SecurityGroup) v1SecurityGroup {
 }
 
 func groupOf(r v1SecurityGroup, rules []v1Rule) network.SecurityGroup {
-	g := network.SecurityGroup{ID: r.ID, ProjectID: r.ProjectID, Name: r.Name, Stateful: r.Stateful,
-		Default: r.DefaultFor != nil, Standard: stdOf(r.Std), Rules: []network.SecurityGroupRule{}}
-	for _, rule := range rules {
-		g.Rules = append(g.Rules, ruleOf(rule))
-	}
-	return g
+	return network.SecurityGroup{ID: r.ID, ProjectID: r.ProjectID, Name: r.Name, Stateful: r.Stateful,
+		Default: r.DefaultFor != nil, Standard: stdOf(r.Std), Rules: convert(rules, ruleOf)}
 }
 
 func ruleRow(r network.SecurityGroupRule) v1Rule {
@@ -79,15 +75,8 @@ func (r *Repo) ListSecurityGroups(ctx context.Context) ([]network.SecurityGroup,
 	if err := r.db.WithContext(ctx).Order(order).Find(&rules).Error; err != nil {
 		return nil, classify(err, "security groups")
 	}
-	byGroup := map[string][]v1Rule{}
-	for _, rule := range rules {
-		byGroup[rule.SecurityGroupID] = append(byGroup[rule.SecurityGroupID], rule)
-	}
-	out := make([]network.SecurityGroup, len(rows))
-	for i, row := range rows {
-		out[i] = groupOf(row, byGroup[row.ID])
-	}
-	return out, nil
+	byGroup := byParent(rules, func(rule v1Rule) string { return rule.SecurityGroupID })
+	return convert(rows, func(row v1SecurityGroup) network.SecurityGroup { return groupOf(row, byGroup[row.ID]) }), nil
 }
 
 // UpdateSecurityGroup implements network.Repository.
@@ -130,22 +119,12 @@ func (r *Repo) CreateSecurityGroupRule(ctx context.Context, rule network.Securit
 
 // GetSecurityGroupRule implements network.Repository.
 func (r *Repo) GetSecurityGroupRule(ctx context.Context, id string) (network.SecurityGroupRule, error) {
-	var row v1Rule
-	err := r.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	return ruleOf(row), classify(err, "security group rule "+id)
+	return getRow(ctx, r.db, id, "security group rule "+id, ruleOf)
 }
 
 // ListSecurityGroupRules implements network.Repository.
 func (r *Repo) ListSecurityGroupRules(ctx context.Context) ([]network.SecurityGroupRule, error) {
-	var rows []v1Rule
-	if err := r.db.WithContext(ctx).Order(order).Find(&rows).Error; err != nil {
-		return nil, classify(err, "security group rules")
-	}
-	out := make([]network.SecurityGroupRule, len(rows))
-	for i, row := range rows {
-		out[i] = ruleOf(row)
-	}
-	return out, nil
+	return listRows(r.db.WithContext(ctx), "security group rules", ruleOf)
 }
 
 // DeleteSecurityGroupRule implements network.Repository.

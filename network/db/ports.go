@@ -246,25 +246,15 @@ func (r *Repo) ListPorts(ctx context.Context, f network.PortFilter) ([]network.P
 	if err := q.Find(&rows).Error; err != nil {
 		return nil, classify(err, "ports")
 	}
-	ids := make([]string, len(rows))
-	for i, row := range rows {
-		ids[i] = row.ID
-	}
+	ids := convert(rows, func(row v1Port) string { return row.ID })
 	var ips []v1Allocation
 	if len(ids) > 0 {
 		if err := r.db.WithContext(ctx).Where("port_id IN ?", ids).Order("position").Find(&ips).Error; err != nil {
 			return nil, classify(err, "ports")
 		}
 	}
-	byPort := map[string][]v1Allocation{}
-	for _, a := range ips {
-		byPort[a.PortID] = append(byPort[a.PortID], a)
-	}
-	out := make([]network.Port, len(rows))
-	for i, row := range rows {
-		out[i] = portOf(row, byPort[row.ID])
-	}
-	return out, nil
+	byPort := byParent(ips, func(a v1Allocation) string { return a.PortID })
+	return convert(rows, func(row v1Port) network.Port { return portOf(row, byPort[row.ID]) }), nil
 }
 
 // DeletePort implements network.Repository.

@@ -79,6 +79,48 @@ func gone(res *gorm.DB, what string) error {
 
 const order = "created_at, id"
 
+// getRow reads the row of id and converts it with of.
+func getRow[R, T any](ctx context.Context, gdb *gorm.DB, id, what string, of func(R) T) (T, error) {
+	var row R
+	err := gdb.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	return of(row), classify(err, what)
+}
+
+// listRows reads the rows q finds, oldest first, and converts them with
+// of.
+func listRows[R, T any](q *gorm.DB, what string, of func(R) T) ([]T, error) {
+	var rows []R
+	if err := q.Order(order).Find(&rows).Error; err != nil {
+		return nil, classify(err, what)
+	}
+	return convert(rows, of), nil
+}
+
+// updateRow writes every column of row over the row of id; a row that is
+// gone is ErrNotFound.
+func updateRow[R any](ctx context.Context, gdb *gorm.DB, id string, row *R, what string) error {
+	return gone(gdb.WithContext(ctx).Model(new(R)).Where("id = ?", id).Select("*").Updates(row), what)
+}
+
+// convert is of applied to each of rows (empty, not nil, for none).
+func convert[R, T any](rows []R, of func(R) T) []T {
+	out := make([]T, len(rows))
+	for i, row := range rows {
+		out[i] = of(row)
+	}
+	return out
+}
+
+// byParent groups rows by the id of the row each belongs to, keeping
+// their order.
+func byParent[R any](rows []R, parent func(R) string) map[string][]R {
+	out := map[string][]R{}
+	for _, row := range rows {
+		out[parent(row)] = append(out[parent(row)], row)
+	}
+	return out
+}
+
 func networkRow(n network.Network) v1Network {
 	return v1Network{ID: n.ID, Name: n.Name, ProjectID: n.ProjectID, Shared: n.Shared, AdminStateUp: n.AdminStateUp,
 		PortSecurityEnabled: n.PortSecurityEnabled, MTU: n.MTU, Status: n.Status, Std: stdRow(n.Standard)}
@@ -97,29 +139,18 @@ func (r *Repo) CreateNetwork(ctx context.Context, n network.Network) error {
 
 // GetNetwork implements network.Repository.
 func (r *Repo) GetNetwork(ctx context.Context, id string) (network.Network, error) {
-	var row v1Network
-	err := r.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	return networkOf(row), classify(err, "network "+id)
+	return getRow(ctx, r.db, id, "network "+id, networkOf)
 }
 
 // ListNetworks implements network.Repository.
 func (r *Repo) ListNetworks(ctx context.Context) ([]network.Network, error) {
-	var rows []v1Network
-	if err := r.db.WithContext(ctx).Order(order).Find(&rows).Error; err != nil {
-		return nil, classify(err, "networks")
-	}
-	out := make([]network.Network, len(rows))
-	for i, row := range rows {
-		out[i] = networkOf(row)
-	}
-	return out, nil
+	return listRows(r.db.WithContext(ctx), "networks", networkOf)
 }
 
 // UpdateNetwork implements network.Repository.
 func (r *Repo) UpdateNetwork(ctx context.Context, n network.Network) error {
 	row := networkRow(n)
-	res := r.db.WithContext(ctx).Model(&v1Network{}).Where("id = ?", n.ID).Select("*").Updates(&row)
-	return gone(res, "network "+n.ID)
+	return updateRow(ctx, r.db, n.ID, &row, "network "+n.ID)
 }
 
 // DeleteNetwork implements network.Repository.

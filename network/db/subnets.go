@@ -78,33 +78,22 @@ func checkOverlap(s network.Subnet, others []v1Subnet) error {
 
 // GetSubnet implements network.Repository.
 func (r *Repo) GetSubnet(ctx context.Context, id string) (network.Subnet, error) {
-	var row v1Subnet
-	err := r.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	return subnetOf(row), classify(err, "subnet "+id)
+	return getRow(ctx, r.db, id, "subnet "+id, subnetOf)
 }
 
 // ListSubnets implements network.Repository.
 func (r *Repo) ListSubnets(ctx context.Context, networkID string) ([]network.Subnet, error) {
-	q := r.db.WithContext(ctx).Order(order)
+	q := r.db.WithContext(ctx)
 	if networkID != "" {
 		q = q.Where("network_id = ?", networkID)
 	}
-	var rows []v1Subnet
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, classify(err, "subnets")
-	}
-	out := make([]network.Subnet, len(rows))
-	for i, row := range rows {
-		out[i] = subnetOf(row)
-	}
-	return out, nil
+	return listRows(q, "subnets", subnetOf)
 }
 
 // UpdateSubnet implements network.Repository.
 func (r *Repo) UpdateSubnet(ctx context.Context, s network.Subnet) error {
 	row := subnetRow(s)
-	res := r.db.WithContext(ctx).Model(&v1Subnet{}).Where("id = ?", s.ID).Select("*").Updates(&row)
-	return gone(res, "subnet "+s.ID)
+	return updateRow(ctx, r.db, s.ID, &row, "subnet "+s.ID)
 }
 
 // DeleteSubnet implements network.Repository.

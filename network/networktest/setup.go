@@ -5,8 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"gorm.io/gorm"
@@ -18,15 +16,16 @@ import (
 	"imagestack/network/service"
 	"imagestack/policy"
 	"imagestack/policy/keystone/keystonetest"
+	"imagestack/policy/policytest"
 )
 
 // The callers every setup has. With WithAPI the tokens "member", "reader",
 // "other" and "admin" stand for them.
 var (
-	MemberCreds = policy.Credentials{UserID: "u-A", ProjectID: "A", Roles: []string{"member", "reader"}}
-	ReaderCreds = policy.Credentials{UserID: "u-A", ProjectID: "A", Roles: []string{"reader"}}
-	OtherCreds  = policy.Credentials{UserID: "u-B", ProjectID: "B", Roles: []string{"member", "reader"}}
-	AdminCreds  = policy.Credentials{UserID: "u-Z", ProjectID: "Z", Roles: []string{"admin", "member", "reader"}}
+	MemberCreds = keystonetest.Credentials("A", "member", "reader")
+	ReaderCreds = keystonetest.Credentials("A", "reader")
+	OtherCreds  = keystonetest.Credentials("B", "member", "reader")
+	AdminCreds  = keystonetest.Credentials("Z", "admin", "member", "reader")
 )
 
 // Setup is a network service over a real repository (a fresh SQLite
@@ -79,8 +78,9 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	}
 	s := &Setup{Repo: repo, Dataplane: NewRecorder()}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s.Service = service.New(service.Deps{Repo: repo, Dataplane: s.Dataplane, Policy: definedRules{t, enforcer(t, cfg.policyYAML)},
-		Log: log, Quotas: cfg.quotas})
+	enf := policytest.NewEnforcer(t, network.PolicyDefaults, cfg.policyYAML)
+	s.Service = service.New(service.Deps{Repo: repo, Dataplane: s.Dataplane, Log: log, Quotas: cfg.quotas,
+		Policy: policytest.DefinedRules(t, enf, network.PolicyDefaults, "Neutron")})
 	if cfg.api {
 		toks := keystonetest.Tokens{}
 		for name, c := range map[string]policy.Credentials{"member": MemberCreds, "reader": ReaderCreds, "other": OtherCreds, "admin": AdminCreds} {
@@ -91,38 +91,6 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 		t.Cleanup(s.Server.Close)
 	}
 	return s
-}
-
-// enforcer is Neutron's policy, with yaml's rules over the defaults.
-func enforcer(t testing.TB, yaml string) *policy.Enforcer {
-	t.Helper()
-	path := ""
-	if yaml != "" {
-		path = filepath.Join(t.TempDir(), "policy.yaml")
-		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	enf, err := policy.NewEnforcer(path, network.PolicyDefaults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return enf
-}
-
-// definedRules fails the test when the service asks for a rule Neutron's
-// defaults do not define.
-type definedRules struct {
-	t testing.TB
-	e *policy.Enforcer
-}
-
-// Enforce implements service.Authorizer.
-func (d definedRules) Enforce(rule string, target policy.Target, creds policy.Credentials) bool {
-	if _, ok := d.e.Rules()[rule]; !ok {
-		d.t.Errorf("the network service asked for rule %q, which Neutron's defaults do not define", rule)
-	}
-	return d.e.Enforce(rule, target, creds)
 }
 
 // DefaultNetwork makes the shared network "private" with subnet

@@ -149,13 +149,9 @@ func (s *Service) ListSecurityGroups(ctx context.Context, c policy.Credentials) 
 	if err != nil {
 		return nil, err
 	}
-	out := []network.SecurityGroup{}
-	for _, g := range groups {
-		if s.may(c, "get_security_group", groupTarget(g)) {
-			out = append(out, g)
-		}
-	}
-	return out, nil
+	return visible(groups, func(g network.SecurityGroup) bool {
+		return s.may(c, "get_security_group", groupTarget(g))
+	}), nil
 }
 
 // UpdateSecurityGroup renames or redescribes a group (the default group

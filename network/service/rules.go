@@ -157,13 +157,9 @@ func (s *Service) ListSecurityGroupRules(ctx context.Context, c policy.Credentia
 	if err != nil {
 		return nil, err
 	}
-	out := []network.SecurityGroupRule{}
-	for _, r := range rules {
-		if s.may(c, "get_security_group_rule", ruleTarget(r)) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return visible(rules, func(r network.SecurityGroupRule) bool {
+		return s.may(c, "get_security_group_rule", ruleTarget(r))
+	}), nil
 }
 
 // DeleteSecurityGroupRule deletes a rule.

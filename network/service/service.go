@@ -80,6 +80,18 @@ func (s *Service) may(c policy.Credentials, rule string, target policy.Target) b
 	return s.authz.Enforce(rule, target, c)
 }
 
+// visible keeps, in order, the items the caller may see by may (an empty
+// list, not nil, when none).
+func visible[T any](items []T, may func(T) bool) []T {
+	out := []T{}
+	for _, x := range items {
+		if may(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // authorize is may as an error: Neutron's 403 PolicyNotAuthorized.
 func (s *Service) authorize(c policy.Credentials, rule string, target policy.Target) error {
 	if s.may(c, rule, target) {

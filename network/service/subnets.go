@@ -153,13 +153,9 @@ func (s *Service) ListSubnets(ctx context.Context, c policy.Credentials) ([]netw
 	if err != nil {
 		return nil, err
 	}
-	out := []network.Subnet{}
-	for _, sub := range subs {
-		if s.may(c, "get_subnet", target(sub.ProjectID, nets[sub.NetworkID])) {
-			out = append(out, sub)
-		}
-	}
-	return out, nil
+	return visible(subs, func(sub network.Subnet) bool {
+		return s.may(c, "get_subnet", target(sub.ProjectID, nets[sub.NetworkID]))
+	}), nil
 }
 
 func (s *Service) networksByID(ctx context.Context) (map[string]network.Network, error) {

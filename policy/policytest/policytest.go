@@ -1,9 +1,12 @@
 // Package policytest holds what the tests of each family's default rules
 // share: the checks every default table must pass and the callers the
-// rules are tried with.
+// rules are tried with; and, for the families' test setups, their policy
+// engine.
 package policytest
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -94,4 +97,52 @@ func Required(t *testing.T, rules []policy.Rule, names string, verbatim map[stri
 			t.Errorf("%s = %q, want %q", name, defined[name], want)
 		}
 	}
+}
+
+// NewEnforcer is an engine of a family's default rules, with yaml's rules
+// (a policy file's content, none when empty) over them.
+func NewEnforcer(t testing.TB, defaults []policy.Rule, yaml string) *policy.Enforcer {
+	t.Helper()
+	path := ""
+	if yaml != "" {
+		path = filepath.Join(t.TempDir(), "policy.yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enf, err := policy.NewEnforcer(path, defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enf
+}
+
+// Enforcer is a policy engine as the families' services use it.
+type Enforcer interface {
+	Enforce(rule string, target policy.Target, creds policy.Credentials) bool
+}
+
+// DefinedRules wraps e and fails the test whenever the service asks for a
+// rule that defaults (upstream's, e.g. "Nova"'s) do not define: the engine
+// denies an undefined rule name, so a typo would deny everyone.
+func DefinedRules(t testing.TB, e Enforcer, defaults []policy.Rule, upstream string) Enforcer {
+	defined := map[string]bool{}
+	for _, r := range defaults {
+		defined[r.Name] = true
+	}
+	return definedRules{t, e, defined, upstream}
+}
+
+type definedRules struct {
+	t        testing.TB
+	e        Enforcer
+	defined  map[string]bool
+	upstream string
+}
+
+func (d definedRules) Enforce(rule string, target policy.Target, creds policy.Credentials) bool {
+	if !d.defined[rule] {
+		d.t.Errorf("the service asked for rule %q, which %s's defaults do not define", rule, d.upstream)
+	}
+	return d.e.Enforce(rule, target, creds)
 }

@@ -33,3 +33,9 @@ func Token(project string, roles ...string) *keystone.Token {
 	}
 	return tok
 }
+
+// Credentials are what Token(project, roles...) carries: the caller the
+// families' test setups name for that token.
+func Credentials(project string, roles ...string) policy.Credentials {
+	return Token(project, roles...).Credentials()
+}
