@@ -32,9 +32,45 @@ func (a *API) showQuotaSet(w http.ResponseWriter, r *http.Request) {
 // project's server usage over the requested period (Horizon's overview).
 func (a *API) showTenantUsage(w http.ResponseWriter, r *http.Request) {
 	project := mux.Vars(r)["project_id"]
+	start, end, ok := usagePeriod(w, r)
+	if !ok {
+		return
+	}
+	u, err := a.svc.Usage(r.Context(), a.caller(r), project, start, end)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, tenantUsageBody{TenantUsage: newTenantUsage(u, true)})
+}
+
+// listTenantUsages answers GET /os-simple-tenant-usage (admins): every
+// project's usage, with each server's share when "detailed" is given
+// (Horizon's admin overview).
+func (a *API) listTenantUsages(w http.ResponseWriter, r *http.Request) {
+	start, end, ok := usagePeriod(w, r)
+	if !ok {
+		return
+	}
+	us, err := a.svc.Usages(r.Context(), a.caller(r), start, end)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	detailed := r.URL.Query().Get("detailed") != "" && r.URL.Query().Get("detailed") != "0"
+	out := make([]tenantUsageView, 0, len(us))
+	for _, u := range us {
+		out = append(out, newTenantUsage(u, detailed))
+	}
+	httpx.WriteJSON(w, http.StatusOK, tenantUsagesBody{TenantUsages: out})
+}
+
+// usagePeriod reads a usage request's start and end (default: the last 24
+// hours); a malformed one is answered 400 and ok is false.
+func usagePeriod(w http.ResponseWriter, r *http.Request) (start, end time.Time, ok bool) {
 	q := r.URL.Query()
-	end := time.Now().UTC()
-	start := end.Add(-24 * time.Hour)
+	end = time.Now().UTC()
+	start = end.Add(-24 * time.Hour)
 	for _, p := range []struct {
 		name string
 		dst  *time.Time
@@ -43,17 +79,12 @@ func (a *API) showTenantUsage(w http.ResponseWriter, r *http.Request) {
 			t, err := time.Parse("2006-01-02T15:04:05", strings.TrimSuffix(strings.SplitN(v, ".", 2)[0], "Z"))
 			if err != nil {
 				badRequest(w, r, "Invalid "+p.name+" time: "+v)
-				return
+				return start, end, false
 			}
 			*p.dst = t
 		}
 	}
-	u, err := a.svc.Usage(r.Context(), a.caller(r), project, start, end)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, tenantUsageBody{TenantUsage: newTenantUsage(project, u)})
+	return start, end, true
 }
 
 // listServerGroups answers GET /os-server-groups: server groups are not

@@ -80,6 +80,7 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/os-quota-sets/{project_id}", a.showQuotaSet, http.MethodGet)
 	route("/os-quota-sets/{project_id}/detail", a.showQuotaSet, http.MethodGet)
 	route("/os-quota-sets/{project_id}/defaults", a.showQuotaSet, http.MethodGet)
+	route("/os-simple-tenant-usage", a.listTenantUsages, http.MethodGet)
 	route("/os-simple-tenant-usage/{project_id}", a.showTenantUsage, http.MethodGet)
 	route("/os-server-groups", a.listServerGroups, http.MethodGet)
 	route("/os-keypairs", a.listKeyPairs, http.MethodGet)

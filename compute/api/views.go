@@ -455,14 +455,14 @@ type quotaSetBody[T any] struct {
 
 // tenantUsageView is a project's usage over a period.
 type tenantUsageView struct {
-	TenantID           string            `json:"tenant_id"`
-	Start              *string           `json:"start"`
-	Stop               *string           `json:"stop"`
-	TotalHours         float64           `json:"total_hours"`
-	TotalVCPUsUsage    float64           `json:"total_vcpus_usage"`
-	TotalMemoryMBUsage float64           `json:"total_memory_mb_usage"`
-	TotalLocalGBUsage  float64           `json:"total_local_gb_usage"`
-	ServerUsages       []serverUsageView `json:"server_usages"`
+	TenantID           string             `json:"tenant_id"`
+	Start              *string            `json:"start"`
+	Stop               *string            `json:"stop"`
+	TotalHours         float64            `json:"total_hours"`
+	TotalVCPUsUsage    float64            `json:"total_vcpus_usage"`
+	TotalMemoryMBUsage float64            `json:"total_memory_mb_usage"`
+	TotalLocalGBUsage  float64            `json:"total_local_gb_usage"`
+	ServerUsages       *[]serverUsageView `json:"server_usages,omitempty"`
 }
 
 // serverUsageView is one server's part of a tenant usage (live servers
@@ -482,21 +482,30 @@ type serverUsageView struct {
 	Uptime     int     `json:"uptime"`
 }
 
-// newTenantUsage renders u, the usage of project.
-func newTenantUsage(project string, u service.Usage) tenantUsageView {
-	servers := make([]serverUsageView, 0, len(u.Servers))
-	for _, s := range u.Servers {
-		servers = append(servers, serverUsageView{InstanceID: s.ID, Name: s.Name, Hours: s.Hours, MemoryMB: s.RAM,
-			LocalGB: s.Disk, VCPUs: s.VCPUs, TenantID: project, Flavor: s.Flavor, StartedAt: usageTime(&s.Started),
-			State: s.State, Uptime: int(s.Hours * 3600)})
+// newTenantUsage renders u; detailed adds each server's share.
+func newTenantUsage(u service.Usage, detailed bool) tenantUsageView {
+	v := tenantUsageView{TenantID: u.ProjectID, Start: usageTime(&u.Start), Stop: usageTime(&u.Stop), TotalHours: u.Hours,
+		TotalVCPUsUsage: u.VCPUHours, TotalMemoryMBUsage: u.RAMHours, TotalLocalGBUsage: u.DiskHours}
+	if detailed {
+		servers := make([]serverUsageView, 0, len(u.Servers))
+		for _, s := range u.Servers {
+			servers = append(servers, serverUsageView{InstanceID: s.ID, Name: s.Name, Hours: s.Hours, MemoryMB: s.RAM,
+				LocalGB: s.Disk, VCPUs: s.VCPUs, TenantID: u.ProjectID, Flavor: s.Flavor, StartedAt: usageTime(&s.Started),
+				State: s.State, Uptime: int(s.Hours * 3600)})
+		}
+		v.ServerUsages = &servers
 	}
-	return tenantUsageView{TenantID: project, Start: usageTime(&u.Start), Stop: usageTime(&u.Stop), TotalHours: u.Hours,
-		TotalVCPUsUsage: u.VCPUHours, TotalMemoryMBUsage: u.RAMHours, TotalLocalGBUsage: u.DiskHours, ServerUsages: servers}
+	return v
 }
 
 // tenantUsageBody is {"tenant_usage": ...}.
 type tenantUsageBody struct {
 	TenantUsage tenantUsageView `json:"tenant_usage"`
+}
+
+// tenantUsagesBody is {"tenant_usages": [...]}.
+type tenantUsagesBody struct {
+	TenantUsages []tenantUsageView `json:"tenant_usages"`
 }
 
 // serverGroupsBody lists server groups: always none (not supported).

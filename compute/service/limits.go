@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"imagestack/compute"
@@ -54,6 +55,7 @@ type ServerUsage struct {
 
 // Usage is a project's usage over a period (os-simple-tenant-usage).
 type Usage struct {
+	ProjectID                             string
 	Start, Stop                           time.Time // the period reported on
 	Servers                               []ServerUsage
 	Hours, VCPUHours, RAMHours, DiskHours float64
@@ -69,16 +71,52 @@ func (s *Service) Usage(ctx context.Context, c Caller, project string, start, en
 	if err != nil {
 		return Usage{}, err
 	}
-	// As Nova, a period ending in the future ends now: Horizon asks for
-	// the usage up to the end of today.
-	if now := s.now().UTC(); end.After(now) {
-		end = now
+	u := Usage{ProjectID: project, Start: start, Stop: s.periodEnd(end)}
+	u.add(list)
+	return u, nil
+}
+
+// Usages is the usage of every project with live servers in the period
+// (admins; os-simple-tenant-usage without a project), ordered by project.
+func (s *Service) Usages(ctx context.Context, c Caller, start, end time.Time) ([]Usage, error) {
+	const rule = "os_compute_api:os-simple-tenant-usage:list"
+	if !s.authz.Enforce(rule, policy.Target{"project_id": c.Creds.ProjectID}, c.Creds) {
+		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
 	}
-	u := Usage{Start: start, Stop: end}
+	list, err := s.Servers.ListServers(ctx, compute.ServerFilter{})
+	if err != nil {
+		return nil, err
+	}
+	byProject := map[string][]*compute.Server{}
 	for _, sv := range list {
-		from, to := sv.CreatedAt, end
-		if start.After(from) {
-			from = start
+		byProject[sv.ProjectID] = append(byProject[sv.ProjectID], sv)
+	}
+	out := []Usage{}
+	for project, servers := range byProject {
+		u := Usage{ProjectID: project, Start: start, Stop: s.periodEnd(end)}
+		if u.add(servers); len(u.Servers) > 0 {
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ProjectID < out[j].ProjectID })
+	return out, nil
+}
+
+// periodEnd is end, or now when end is in the future, as Nova: Horizon
+// asks for the usage up to the end of today.
+func (s *Service) periodEnd(end time.Time) time.Time {
+	if now := s.now().UTC(); end.After(now) {
+		return now
+	}
+	return end
+}
+
+// add sums the running time of servers within u's period.
+func (u *Usage) add(servers []*compute.Server) {
+	for _, sv := range servers {
+		from, to := sv.CreatedAt, u.Stop
+		if u.Start.After(from) {
+			from = u.Start
 		}
 		if !to.After(from) {
 			continue
@@ -91,5 +129,4 @@ func (s *Service) Usage(ctx context.Context, c Caller, project string, start, en
 		u.RAMHours += h * float64(sv.RAM)
 		u.DiskHours += h * float64(sv.Disk)
 	}
-	return u, nil
 }
