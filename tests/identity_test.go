@@ -104,8 +104,8 @@ func TestOpenstackCLIIdentity(t *testing.T) {
 			}
 		}
 	}
-	if len(types) != 3 || types["identity"] == "" || types["image"] == "" || types["compute"] == "" {
-		t.Fatalf("catalog list shows %v, want identity, image and compute only", types)
+	if len(types) != 4 || types["identity"] != "keystone" || types["image"] != "glance" || types["compute"] != "nova" || types["network"] != "neutron" {
+		t.Fatalf("catalog list shows %v, want identity, image, compute and network only", types)
 	}
 
 	// A wrong password fails with 401.
