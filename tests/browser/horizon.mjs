@@ -106,7 +106,9 @@ async function open(page, url, title) {
   await page.waitForLoadState('networkidle', { timeout: 15_000 }).catch(() => {});
   const status = resp ? resp.status() : 0;
   const pageTitle = await page.title();
-  if (status >= 400 || /error|Unauthorized|not found/i.test(pageTitle)) {
+  // Horizon's error pages (500.html, 404.html, 403.html and its
+  // "Forbidden" variant) by their titles, whatever the status.
+  if (status >= 400 || /^\s*(-\s*)?(Server error|Page Not Found|Unauthorized|Forbidden)\b/.test(pageTitle)) {
     fail(`${url} answered ${status} "${pageTitle}"`);
   }
   if (title && !pageTitle.startsWith(title)) fail(`${url}: title "${pageTitle}", want "${title} - ..."`);
