@@ -148,6 +148,7 @@ async function run(page) {
   await open(page, '/project/instances/', 'Instances');
   await launch(page);
   const id = await waitActive(page);
+  await checkUsage(page);
   await open(page, `/project/instances/${id}/`, cfg.instance);
   await page.getByText('IP Addresses').first().waitFor();
   await open(page, `/project/instances/${id}/?tab=instance_details__audit`, cfg.instance);
@@ -257,6 +258,17 @@ async function waitActive(page) {
     if (Date.now() > deadline) fail(`instance not Active with an address in time; last row: "${last}"`);
     await page.waitForTimeout(3000);
   }
+}
+
+// checkUsage reads the Overview's usage summary: one server a few minutes
+// old has used well under an hour of VCPU (a period ending in the future
+// must end now).
+async function checkUsage(page) {
+  await open(page, '/project/', 'Instance Overview');
+  const dd = page.locator('dt', { hasText: "This Period's VCPU-Hours" }).locator('xpath=following-sibling::dd[1]');
+  const hours = parseFloat(await dd.innerText());
+  step(`usage summary: ${hours} VCPU-hours`);
+  if (!(hours >= 0 && hours < 1)) fail(`the Overview shows ${hours} VCPU-hours for one server minutes old`);
 }
 
 // consoleTab opens the instance's Console tab and checks the noVNC frame
