@@ -13,6 +13,11 @@ type NetworkRequest struct {
 	NetworkID string // a network id (the API resolves nothing else)
 	PortID    string // an existing, unbound port of the caller's project
 	FixedIP   string // the address wanted on NetworkID; "" any free one
+	// SecurityGroups are the groups a new port gets (Nova's
+	// security_groups): names or ids of the user's project's groups, ids
+	// once resolved; nil: the project's default group. Ports given by id
+	// keep their own.
+	SecurityGroups []string
 }
 
 // NetworkChoice is what a create request asks for as a whole (Nova 2.37's
@@ -47,9 +52,11 @@ type NIC struct {
 	NetworkName string
 	MAC         string
 	IPs         []FixedIP
-	Bridge      string // host bridge of the network
-	Device      string // tap device name on the host
-	MTU         int
+	// SecurityGroups are the names of the port's security groups.
+	SecurityGroups []string
+	Bridge         string // host bridge of the network
+	Device         string // tap device name on the host
+	MTU            int
 	// Preexisting: the port was given in the request; deleting the server
 	// unbinds it instead of deleting it.
 	Preexisting bool
@@ -70,7 +77,11 @@ type Networks interface {
 	// NetworksNone none. An unknown or unusable network, an unknown port or
 	// a fixed IP outside the network is an error wrapping ErrBadRequest; a
 	// port in use wraps ErrConflict. count is the number of servers: a
-	// port or fixed IP with count > 1 is ErrBadRequest.
+	// port or fixed IP with count > 1 is ErrBadRequest. Each request's
+	// SecurityGroups are returned as ids; a group the user's project does
+	// not have wraps ErrBadRequest, a name several of its groups share
+	// ErrConflict. With NetworksAuto, requests is empty or one entry with
+	// only SecurityGroups set, which the chosen network's request gets.
 	Resolve(ctx context.Context, user policy.Credentials, choice NetworkChoice, requests []NetworkRequest, count int) ([]NetworkRequest, error)
 	// Allocate creates (or binds) a port per request for the server, in
 	// order, with its fixed IPs, owned by the server's project, device_id

@@ -252,5 +252,9 @@ func TestHorizon(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(server["addresses"]), "private") {
 		t.Fatalf("the launched server has no address on private: %v", server["addresses"])
 	}
+	// Horizon names the chosen group by its id: the port got that group.
+	if fmt.Sprint(server["security_groups"]) != "[map[name:default]]" {
+		t.Fatalf("the launched server's security groups: %v", server["security_groups"])
+	}
 	s.MustCLI("demo", "server", "delete", "--wait", "horizon-vm")
 }

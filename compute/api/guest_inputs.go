@@ -20,6 +20,7 @@ type guestInputs struct {
 	AccessIPv6       *string         `json:"accessIPv6"`
 	AvailabilityZone *string         `json:"availability_zone"`
 	ConfigDrive      json.RawMessage `json:"config_drive"`
+	SecurityGroups   json.RawMessage `json:"security_groups"`
 }
 
 // networkEntry is one item of "networks" (Nova 2.1's schema).
@@ -36,6 +37,9 @@ var uuidLike = regexp.MustCompile(`^(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[
 // into req, or returns the message of a 400.
 func (g *guestInputs) apply(req *service.CreateRequest) string {
 	if msg := g.applyNetworks(req); msg != "" {
+		return msg
+	}
+	if msg := g.applySecurityGroups(req); msg != "" {
 		return msg
 	}
 	if g.UserData != nil {
@@ -146,3 +150,25 @@ func novaBool(raw json.RawMessage) (bool, bool) {
 
 // clip shortens client text quoted in a message.
 func clip(s string) string { return compute.Clip(s) }
+
+// applySecurityGroups reads "security_groups": [{"name": <name or id>}],
+// the groups of the server's new ports (Horizon sends ids as names).
+func (g *guestInputs) applySecurityGroups(req *service.CreateRequest) string {
+	if len(g.SecurityGroups) == 0 || string(g.SecurityGroups) == "null" {
+		return ""
+	}
+	var entries []struct {
+		Name *string `json:"name"`
+	}
+	if err := json.Unmarshal(g.SecurityGroups, &entries); err != nil {
+		return "Invalid input for field/attribute security_groups. Value: " + clip(string(g.SecurityGroups)) + ". It is not an array of security groups."
+	}
+	req.SecurityGroups = make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.Name == nil || *e.Name == "" || len(*e.Name) > 255 {
+			return "Invalid input for field/attribute name. Value: " + clip(string(g.SecurityGroups)) + ". A security group needs a name of 1 to 255 characters."
+		}
+		req.SecurityGroups = append(req.SecurityGroups, *e.Name)
+	}
+	return ""
+}

@@ -160,7 +160,7 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", a.baseURL+"/v2.1/servers/"+first.ID)
 	httpx.WriteJSON(w, http.StatusAccepted, serverBody[serverCreatedView]{Server: serverCreatedView{
 		ID: first.ID, Links: a.resourceLinks("servers", first.ID), DiskConfig: "MANUAL",
-		SecurityGroups: defaultSecurityGroups(), AdminPass: res.AdminPass,
+		SecurityGroups: requestedSecurityGroups(req.SecurityGroups), AdminPass: res.AdminPass,
 	}})
 }
 

@@ -134,8 +134,41 @@ type serverView struct {
 	AdminPass string `json:"adminPass,omitempty"`
 }
 
-// defaultSecurityGroups is what every server shows: the default group.
+// defaultSecurityGroups is the default group alone.
 func defaultSecurityGroups() []nameView { return []nameView{{Name: "default"}} }
+
+// securityGroupsOf is a server's groups as Nova with Neutron shows them:
+// those of its ports, each name once; the default group for a server
+// without NICs or whose NICs were recorded without their groups.
+func securityGroupsOf(sv *compute.Server) []nameView {
+	out, seen, known := []nameView{}, map[string]bool{}, false
+	for _, n := range sv.NICs {
+		known = known || n.SecurityGroups != nil
+		for _, g := range n.SecurityGroups {
+			if !seen[g] {
+				seen[g] = true
+				out = append(out, nameView{Name: g})
+			}
+		}
+	}
+	if !known {
+		return defaultSecurityGroups()
+	}
+	return out
+}
+
+// requestedSecurityGroups answers POST /servers: the groups asked for, or
+// the default one.
+func requestedSecurityGroups(names []string) []nameView {
+	if names == nil {
+		return defaultSecurityGroups()
+	}
+	out := make([]nameView, 0, len(names))
+	for _, n := range names {
+		out = append(out, nameView{Name: n})
+	}
+	return out
+}
 
 // serverDetail renders the full server as Nova 2.1 does.
 func (a *API) serverDetail(sv *compute.Server) serverView {
@@ -152,7 +185,7 @@ func (a *API) serverDetail(sv *compute.Server) serverView {
 		AccessIPv4: sv.AccessIPv4, AccessIPv6: sv.AccessIPv6, ConfigDrive: configDriveView(sv),
 		KeyName: nullable(sv.KeyName), DiskConfig: "MANUAL", AvailabilityZone: service.ZoneName,
 		VMState: sv.VMState, TaskState: nullable(sv.TaskState), PowerState: int(sv.PowerState),
-		LaunchedAt: usageTime(sv.LaunchedAt), AttachedVolumes: []attachedVolumeView{}, SecurityGroups: defaultSecurityGroups(),
+		LaunchedAt: usageTime(sv.LaunchedAt), AttachedVolumes: []attachedVolumeView{}, SecurityGroups: securityGroupsOf(sv),
 	}
 	if sv.VMState == compute.VMError && sv.Fault != "" {
 		v.Fault = &faultView{Code: 500, Message: sv.Fault, Created: novaTime(sv.UpdatedAt)}

@@ -24,6 +24,9 @@ type NetworksFixture struct {
 	// AddNetwork creates a network the user may use, named name, with one
 	// IPv4 subnet of cidr (a /24), and returns its id.
 	AddNetwork func(t *testing.T, name, cidr string) string
+	// AddSecurityGroup creates a security group of the user's project and
+	// returns its id.
+	AddSecurityGroup func(t *testing.T, name string) string
 }
 
 // NetworksSuite checks the compute.Networks contract; newFixture gives each
@@ -58,6 +61,7 @@ func NetworksSuite(t *testing.T, newFixture func(t *testing.T) NetworksFixture) 
 		}
 	})
 	t.Run("concurrent allocations get distinct addresses", func(t *testing.T) { concurrentAllocations(t, newFixture(t)) })
+	t.Run("security groups by name or id", func(t *testing.T) { securityGroups(t, newFixture(t)) })
 }
 
 var (
@@ -131,5 +135,36 @@ func concurrentAllocations(t *testing.T, f NetworksFixture) {
 		if err := f.Networks.Deallocate(ctx, server); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// securityGroups: a request's groups, by name or id, become ids and the
+// port's (NIC's) groups; none given is the default group; an unknown one is
+// a bad request; with NetworksAuto the one entry's groups apply.
+func securityGroups(t *testing.T, f NetworksFixture) {
+	ctx := context.Background()
+	id := f.AddNetwork(t, "private", "10.7.0.0/24")
+	web := f.AddSecurityGroup(t, "web")
+	reqs, err := f.Networks.Resolve(ctx, f.User, compute.NetworksListed,
+		[]compute.NetworkRequest{{NetworkID: id, SecurityGroups: []string{web, "default"}}, {NetworkID: id}}, 1)
+	if err != nil || len(reqs) != 2 || len(reqs[0].SecurityGroups) != 2 || reqs[0].SecurityGroups[0] != web || reqs[1].SecurityGroups != nil {
+		t.Fatalf("Resolve: %+v, %v", reqs, err)
+	}
+	server := uuid.NewString()
+	nics, err := f.Networks.Allocate(ctx, f.User, server, "vm", reqs)
+	if err != nil || len(nics) != 2 || strings.Join(nics[0].SecurityGroups, ",") != "web,default" ||
+		strings.Join(nics[1].SecurityGroups, ",") != "default" {
+		t.Fatalf("Allocate: %+v, %v", nics, err)
+	}
+	if err := f.Networks.Deallocate(ctx, server); err != nil {
+		t.Fatal(err)
+	}
+	auto, err := f.Networks.Resolve(ctx, f.User, compute.NetworksAuto, []compute.NetworkRequest{{SecurityGroups: []string{"web"}}}, 1)
+	if err != nil || len(auto) != 1 || len(auto[0].SecurityGroups) != 1 || auto[0].SecurityGroups[0] != web {
+		t.Fatalf("Resolve auto: %+v, %v", auto, err)
+	}
+	_, err = f.Networks.Resolve(ctx, f.User, compute.NetworksListed, []compute.NetworkRequest{{NetworkID: id, SecurityGroups: []string{"nope"}}}, 1)
+	if !errors.Is(err, compute.ErrBadRequest) {
+		t.Fatalf("an unknown group: %v, want a bad request", err)
 	}
 }

@@ -17,6 +17,11 @@ func TestFakeNetworks(t *testing.T) {
 				id := uuid.NewString()
 				n.Add(id, name, strings.TrimSuffix(cidr, ".0/24"))
 				return id
+			},
+			AddSecurityGroup: func(t *testing.T, name string) string {
+				id := uuid.NewString()
+				n.AddSecurityGroup(id, name)
+				return id
 			}}
 	})
 }

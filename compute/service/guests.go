@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"imagestack/compute"
@@ -45,9 +46,27 @@ func (s *Service) checkGuest(ctx context.Context, c Caller, req *CreateRequest) 
 		}
 		return g, nil
 	}
-	nets, err := s.Networks.Resolve(ctx, c.Creds, req.Networks, req.NetworkRequests, req.MaxCount)
+	nets, err := s.Networks.Resolve(ctx, c.Creds, req.Networks, withGroups(req), req.MaxCount)
 	g.networks = nets
 	return g, err
+}
+
+// withGroups is the request's networks with its security groups on each
+// new port (NetworksAuto: one entry holding only the groups).
+func withGroups(req *CreateRequest) []compute.NetworkRequest {
+	if req.SecurityGroups == nil {
+		return req.NetworkRequests
+	}
+	if req.Networks == compute.NetworksAuto {
+		return []compute.NetworkRequest{{SecurityGroups: req.SecurityGroups}}
+	}
+	out := slices.Clone(req.NetworkRequests)
+	for i := range out {
+		if out[i].PortID == "" {
+			out[i].SecurityGroups = req.SecurityGroups
+		}
+	}
+	return out
 }
 
 // checkZone accepts the one zone, by name or as Nova's "zone:host" form

@@ -33,6 +33,9 @@ type CreateRequest struct {
 	AccessIPv4, AccessIPv6 string
 	AvailabilityZone       string
 	ConfigDrive            bool
+	// SecurityGroups are names or ids of the project's groups the new
+	// ports get; nil: the default group.
+	SecurityGroups []string
 }
 
 // CreateResult is what POST /servers answers.

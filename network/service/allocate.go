@@ -40,7 +40,7 @@ func (c Compute) allocateOne(ctx context.Context, user policy.Credentials, serve
 	if r.PortID != "" {
 		p, err = c.bind(ctx, serverID, hostname, r.PortID)
 	} else {
-		p, err = c.newPort(ctx, user, n, serverID, hostname, r.FixedIP)
+		p, err = c.newPort(ctx, user, n, serverID, hostname, r.FixedIP, r.SecurityGroups)
 	}
 	if err != nil {
 		return compute.NIC{}, err
@@ -48,7 +48,7 @@ func (c Compute) allocateOne(ctx context.Context, user policy.Credentials, serve
 	return c.nic(ctx, n, p)
 }
 
-func (c Compute) newPort(ctx context.Context, user policy.Credentials, n network.Network, serverID, hostname, fixedIP string) (network.Port, error) {
+func (c Compute) newPort(ctx context.Context, user policy.Credentials, n network.Network, serverID, hostname, fixedIP string, groups []string) (network.Port, error) {
 	p := network.Port{ID: newID(), NetworkID: n.ID, ProjectID: user.ProjectID, AdminStateUp: true, Status: network.StatusActive,
 		DeviceID: serverID, DeviceOwner: network.OwnerCompute, DNSName: hostname, PortSecurityEnabled: n.PortSecurityEnabled,
 		AutoDelete: true, Standard: c.s.stamp("")}
@@ -61,7 +61,11 @@ func (c Compute) newPort(ctx context.Context, user policy.Credentials, n network
 	}
 	ips, err := c.s.ipRequests(ctx, n, given)
 	if err == nil {
-		err = c.s.portGroups(ctx, user, &p, nil)
+		var given *[]string // nil: the default group
+		if groups != nil {
+			given = &groups
+		}
+		err = c.s.portGroups(ctx, user, &p, given)
 	}
 	if err == nil {
 		p, err = c.s.repo.CreatePort(ctx, p, ips)
@@ -98,7 +102,14 @@ func (c Compute) nic(ctx context.Context, n network.Network, p network.Port) (co
 		byID[sub.ID] = sub
 	}
 	nic := compute.NIC{PortID: p.ID, NetworkID: n.ID, NetworkName: n.Name, MAC: p.MAC, Bridge: c.s.dp.Bridge(n.ID),
-		Device: "tap" + p.ID[:11], MTU: n.MTU, Preexisting: !p.AutoDelete}
+		Device: "tap" + p.ID[:11], MTU: n.MTU, Preexisting: !p.AutoDelete, SecurityGroups: []string{}}
+	for _, id := range p.SecurityGroups {
+		g, err := c.s.repo.GetSecurityGroup(ctx, id)
+		if err != nil {
+			return compute.NIC{}, toCompute(err)
+		}
+		nic.SecurityGroups = append(nic.SecurityGroups, g.Name)
+	}
 	for _, ip := range p.FixedIPs {
 		sub := byID[ip.SubnetID]
 		v := 4

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 
 	"imagestack/compute"
 	"imagestack/network"
@@ -45,15 +46,20 @@ func (c Compute) Resolve(ctx context.Context, user policy.Credentials, choice co
 	case compute.NetworksNone:
 		return nil, nil
 	case compute.NetworksAuto:
-		return c.auto(ctx, user)
+		out, err := c.auto(ctx, user)
+		if err == nil && len(out) == 1 && len(requests) == 1 && requests[0].SecurityGroups != nil {
+			out[0].SecurityGroups, err = c.groupIDs(ctx, user, requests[0].SecurityGroups)
+		}
+		return out, err
 	}
 	out := make([]compute.NetworkRequest, 0, len(requests))
 	for _, r := range requests {
 		var err error
 		if r.PortID != "" {
 			r, err = c.resolvePort(ctx, user, r, count)
-		} else {
-			r, err = c.resolveNetwork(ctx, user, r, count)
+			r.SecurityGroups = nil
+		} else if r, err = c.resolveNetwork(ctx, user, r, count); err == nil && r.SecurityGroups != nil {
+			r.SecurityGroups, err = c.groupIDs(ctx, user, r.SecurityGroups)
 		}
 		if err != nil {
 			return nil, err
@@ -61,6 +67,45 @@ func (c Compute) Resolve(ctx context.Context, user policy.Credentials, choice co
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// groupIDs resolves names or ids of the user's project's security groups,
+// as Nova reads a create request's security_groups (the default group is
+// made when the project has none yet).
+func (c Compute) groupIDs(ctx context.Context, user policy.Credentials, refs []string) ([]string, error) {
+	groups, err := c.s.repo.ListSecurityGroups(ctx)
+	if err != nil {
+		return nil, toCompute(err)
+	}
+	ids := []string{}
+	for _, ref := range refs {
+		var match []string
+		for _, g := range groups {
+			if g.ProjectID == user.ProjectID && g.ID == ref {
+				match = []string{g.ID}
+				break
+			}
+			if g.ProjectID == user.ProjectID && g.Name == ref {
+				match = append(match, g.ID)
+			}
+		}
+		if len(match) == 0 && ref == "default" {
+			g, err := c.s.defaultGroup(ctx, user.ProjectID)
+			if err != nil {
+				return nil, toCompute(err)
+			}
+			match = []string{g.ID}
+		}
+		switch {
+		case len(match) == 0:
+			return nil, compute.Errorf(compute.ErrBadRequest, "Security group %s not found.", compute.Clip(ref))
+		case len(match) > 1:
+			return nil, compute.Errorf(compute.ErrConflict, "Multiple security groups found matching '%s'. Use an ID to be more specific.", compute.Clip(ref))
+		case !slices.Contains(ids, match[0]):
+			ids = append(ids, match[0])
+		}
+	}
+	return ids, nil
 }
 
 // auto is Nova's automatic choice: the one network the project may use.

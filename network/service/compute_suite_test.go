@@ -25,6 +25,13 @@ func TestComputeNetworksContract(t *testing.T) {
 					t.Fatal(err)
 				}
 				return n.ID
+			},
+			AddSecurityGroup: func(t *testing.T, name string) string {
+				g, err := e.Service.CreateSecurityGroup(context.Background(), networktest.MemberCreds, service.GroupInput{Name: &name})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return g.ID
 			}}
 	})
 }
