@@ -7,7 +7,7 @@
 #   libvirt      qemu:///system (libvirtd + virtlogd started without systemd)
 #   openstack    Debian's python3-openstackclient, -glanceclient, -novaclient
 #   genisoimage  builds the ISO images glance/diskformat's tests inspect, and config drives
-#   guest tools  dnsmasq (DHCP in network namespaces), busybox-static and
+#   guest tools  dnsmasq, dnsmasq-utils (DHCP in network namespaces), busybox-static and
 #                linux-image-amd64 (the Linux test guest), noVNC (console
 #                pages), Horizon and Chromium (the browser test)
 #
@@ -370,18 +370,18 @@ if ! command -v genisoimage >/dev/null; then
 fi
 
 # --- Guest networking, config drives, Linux guests, consoles, browser --------
-# dnsmasq (DHCP in each network's namespace), the Linux test guest's kernel and
+# dnsmasq and dhcp_release (DHCP in each network's namespace), the Linux test guest's kernel and
 # busybox, noVNC's pages for the console proxy, Horizon and Chromium for the
 # browser test.
 guest_tools_ok() {
-	command -v dnsmasq >/dev/null && command -v busybox >/dev/null &&
+	command -v dnsmasq >/dev/null && command -v dhcp_release >/dev/null && command -v busybox >/dev/null &&
 		ls /boot/vmlinuz-* >/dev/null 2>&1 && [ -f /usr/share/novnc/vnc.html ] &&
 		command -v chromium >/dev/null && [ -d /usr/share/openstack-dashboard ] &&
 		/usr/bin/python3 -c 'import memcache' 2>/dev/null
 }
 if ! guest_tools_ok; then
 	if [ "$root" = 1 ]; then
-		apt_install dnsmasq-base busybox-static linux-image-amd64 novnc chromium openstack-dashboard python3-memcache ||
+		apt_install dnsmasq-base dnsmasq-utils busybox-static linux-image-amd64 novnc chromium openstack-dashboard python3-memcache ||
 			fail guest-tools "could not install dnsmasq-base, busybox-static, linux-image-amd64, novnc, chromium, openstack-dashboard"
 		guest_tools_ok || fail guest-tools "dnsmasq, busybox, a kernel in /boot, noVNC, chromium or Horizon still missing after installing them"
 	else

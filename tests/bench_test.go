@@ -507,7 +507,7 @@ func BenchmarkLinuxGuestBoot(b *testing.B) {
 			}
 			active, http = append(active, a), append(http, h)
 		}
-		fmt.Printf("Linux guest, cached image: POST /servers -> ACTIVE median %.1f s [%s], -> HTTP answer median %.1f s [%s]\n",
+		fmt.Printf("Linux guest, cached image (openstack server create --wait, CLI start-up and its polling included): POST /servers -> ACTIVE median %.1f s [%s], -> HTTP answer median %.1f s [%s]\n",
 			active.median(), active.join("%.1f"), http.median(), http.join("%.1f"))
 		cd := configDriveTimes(b)
 		fmt.Printf("config drive build: median %.0f ms [%s]\n", cd.median(), cd.join("%.0f"))

@@ -47,6 +47,19 @@ func TestLinuxGuestEndToEnd(t *testing.T) {
 		t.Errorf("vm2's guest reported %+v; want uuid %s, address %s, no user data", c, vm2.id, vm2.addr)
 	}
 	fetchFromNetwork(t, s, vm2.addr, vm2.id)
+
+	// The fixed address survives a stop and start: the guest asks DHCP
+	// again and gets the same one.
+	boots := strings.Count(s.MustCLI("demo", "console", "log", "show", "vm1"), linuxguest.BootMarker)
+	s.MustCLI("demo", "server", "stop", "vm1")
+	waitStatus2(t, s, "vm1", "SHUTOFF")
+	s.MustCLI("demo", "server", "start", "vm1")
+	eventually(t, 5*time.Minute, func() (bool, string) {
+		out, _, _ := s.CLI("demo", "console", "log", "show", "vm1")
+		c := linuxguest.ParseConsole([]byte(out))
+		return strings.Count(out, linuxguest.BootMarker) > boots && c.Ready && c.IP == vm1.addr, "vm1 after start:\n" + out
+	})
+	fetchFromNetwork(t, s, vm1.addr, vm1.id)
 	s.MustCLI("demo", "server", "delete", "--wait", "vm1", "vm2")
 }
 

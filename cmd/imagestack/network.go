@@ -18,10 +18,31 @@ import (
 
 // newDataplane is the host side of networks the service drives: bridges,
 // qdhcp namespaces and dnsmasqs, with their files under $STATE_DIR/network.
-func newDataplane(cfg config.Config) (network.Dataplane, error) {
-	return dataplane.New(dataplane.Config{StateDir: filepath.Join(cfg.StateDir, "network"),
+// On a host without the tools (ip, dnsmasq, dhcp_release) the APIs still
+// start: networks then exist in the API only, and what needs their host
+// side (a server's NIC) fails with the reason.
+func newDataplane(cfg config.Config, log *slog.Logger) network.Dataplane {
+	dp, err := dataplane.New(dataplane.Config{StateDir: filepath.Join(cfg.StateDir, "network"),
 		DnsmasqUser: cfg.Network.DnsmasqUser, Egress: cfg.Network.Egress})
+	if err != nil {
+		log.Warn("networks have no host side on this machine: servers cannot get NICs", "err", err)
+		return noHostSide{err}
+	}
+	return dp
 }
+
+// noHostSide is the dataplane of a host that cannot build networks.
+type noHostSide struct{ err error }
+
+func (n noHostSide) Bridge(id string) string    { return dataplane.BridgeName(id) }
+func (n noHostSide) Namespace(id string) string { return dataplane.NamespaceName(id) }
+func (n noHostSide) Ensure(context.Context, network.HostSpec, []network.DHCPHost) error {
+	return fmt.Errorf("no network host side: %w", n.err)
+}
+func (n noHostSide) SetHosts(context.Context, string, []network.DHCPHost) error {
+	return fmt.Errorf("no network host side: %w", n.err)
+}
+func (n noHostSide) Delete(context.Context, string) error { return nil }
 
 // startNetwork builds the network service, rebuilds the host side of every
 // network (gone after a host reboot) and, at the first start, makes the
@@ -32,11 +53,7 @@ func startNetwork(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz ne
 	if err != nil {
 		return nil, err
 	}
-	dp, err := newDataplane(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("network dataplane: %w", err)
-	}
-	svc := networkservice.New(networkservice.Deps{Repo: repo, Dataplane: dp, Policy: authz, Log: log})
+	svc := networkservice.New(networkservice.Deps{Repo: repo, Dataplane: newDataplane(cfg, log), Policy: authz, Log: log})
 	if err := svc.Restore(ctx); err != nil {
 		log.Error("the host side of some networks could not be restored", "err", err)
 	}

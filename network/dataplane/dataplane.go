@@ -90,7 +90,7 @@ func New(cfg Config) (*Linux, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, bin := range []string{"ip", l.cfg.Dnsmasq} {
+	for _, bin := range []string{"ip", l.cfg.Dnsmasq, dhcpRelease} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return nil, fmt.Errorf("dataplane: %w", err)
 		}
@@ -245,10 +245,14 @@ func (l *Linux) SetHosts(ctx context.Context, id string, hosts []network.DHCPHos
 	if err != nil {
 		return fmt.Errorf("dataplane: network %s has no host side: %w", id, err)
 	}
+	old := l.oldHosts(id)
 	if err := l.writeHosts(id, hosts); err != nil {
 		return fmt.Errorf("dataplane: network %s: %w", id, err)
 	}
 	if l.reload(l.names(id)) == nil {
+		if err := l.releaseGone(ctx, l.names(id), old, hosts); err != nil {
+			return fmt.Errorf("dataplane: network %s: %w", id, err)
+		}
 		return nil
 	}
 	if err := l.ensure(ctx, spec, hosts); err != nil {

@@ -199,3 +199,19 @@ func onlyTestDrop(rules, br string) bool {
 	}
 	return true
 }
+
+// hostReuse: an address whose port was deleted (its host dropped by
+// SetHosts) goes to the next MAC given it, at once: the DHCP server must
+// forget the old lease, not keep the address for the old MAC until the
+// lease expires (Neutron's dhcp_release).
+func hostReuse(t *testing.T, newDataplane func(t *testing.T) network.Dataplane) {
+	ctx := context.Background()
+	s := newLeaseSetup(t, newDataplane)
+	s.vm.wantLease(t, s.d, s.spec, hostIP(s.spec, 10))
+	next := newVM(t, s.d.Bridge(s.spec.NetworkID), testMAC())
+	hosts := []network.DHCPHost{{MAC: readMAC(t, next), IP: hostIP(s.spec, 10), Hostname: "vm-two"}}
+	if err := s.d.SetHosts(ctx, s.spec.NetworkID, hosts); err != nil {
+		t.Fatalf("SetHosts: %v", err)
+	}
+	next.wantLease(t, s.d, s.spec, hostIP(s.spec, 10))
+}

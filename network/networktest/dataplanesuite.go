@@ -42,6 +42,7 @@ func DataplaneSuite(t *testing.T, newDataplane func(t *testing.T) network.Datapl
 	}
 	t.Run("Host", func(t *testing.T) { hostLayout(t, newDataplane) })
 	t.Run("StaticLeases", func(t *testing.T) { hostLeases(t, newDataplane) })
+	t.Run("AddressReuse", func(t *testing.T) { hostReuse(t, newDataplane) })
 	t.Run("Repair", func(t *testing.T) { hostRepair(t, newDataplane) })
 	t.Run("RestartAdopts", func(t *testing.T) { hostRestart(t, newDataplane) })
 	t.Run("Delete", func(t *testing.T) { hostDelete(t, newDataplane, opt) })
