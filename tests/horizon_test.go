@@ -172,7 +172,9 @@ func runBrowser(t *testing.T, script string, cfg map[string]any, timeout time.Du
 	data, _ := json.Marshal(cfg)
 	cmd := exec.Command("node", script)
 	cmd.Dir = browserDir
-	cmd.Env = append(cleanEnv(), "HORIZON_TEST="+string(data))
+	// Chromium's profile and sockets go to a folder the test removes, even
+	// when the browser is killed.
+	cmd.Env = append(cleanEnv(), "HORIZON_TEST="+string(data), "TMPDIR="+t.TempDir())
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
