@@ -179,6 +179,7 @@ var PolicyDefaults = []policy.Rule{
 	{Name: nHypervisors + "search", Check: nAdmin, Description: "Search hypervisors by host name."},
 	{Name: nHypervisors + "servers", Check: nAdmin, Description: "List the servers on a hypervisor."},
 	{Name: "os_compute_api:os-services:list", Check: nAdmin, Description: "List compute services."},
+	{Name: "os_compute_api:os-aggregates:index", Check: nAdmin, Description: "List host aggregates."},
 	{Name: "os_compute_api:os-services:update", Check: nAdmin, Description: "Enable, disable or force down a compute service."},
 	{Name: "os_compute_api:os-services:delete", Check: nAdmin, Description: "Delete a compute service."},
 	{Name: "os_compute_api:os-migrations:index", Check: nAdmin, Description: "List migrations."},

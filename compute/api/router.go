@@ -88,6 +88,8 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/os-keypairs/{name}", a.showKeyPair, http.MethodGet)
 	route("/os-keypairs/{name}", a.deleteKeyPair, http.MethodDelete)
 	route("/os-availability-zone", a.listAvailabilityZones, http.MethodGet)
+	route("/os-services", a.listServices, http.MethodGet)
+	route("/os-aggregates", a.listAggregates, http.MethodGet)
 	route("/os-availability-zone/detail", a.listAvailabilityZonesDetail, http.MethodGet)
 	route("/os-console-auth-tokens/{token}", a.showConsoleAuthToken, http.MethodGet)
 }
