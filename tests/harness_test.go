@@ -57,6 +57,19 @@ type Server struct {
 	printedPath chan string // receives the clouds.yaml path the server prints
 }
 
+// shortTempDir is a fresh directory removed at the end of the test, with
+// a short path whatever the test's name: a server's VNC socket lives below
+// its state directory, and a unix socket path has at most 107 bytes.
+func shortTempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "is-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
 func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -71,7 +84,7 @@ func freePort(t testing.TB) string {
 // config YAML (may be empty) is appended to the generated file.
 func NewServer(t testing.TB, env []string, extra string) *Server {
 	t.Helper()
-	s := &Server{t: t, StateDir: t.TempDir(), Env: env}
+	s := &Server{t: t, StateDir: shortTempDir(t), Env: env}
 	id, img, cmp, nw, con := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
 	s.IdentityURL, s.ImageURL, s.ComputeURL = "http://"+id, "http://"+img, "http://"+cmp
 	s.NetworkURL, s.ConsoleURL = "http://"+nw, "http://"+con
