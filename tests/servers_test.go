@@ -63,7 +63,12 @@ func TestOpenstackCLIServers(t *testing.T) {
 		t.Fatalf("flavor below min_disk: %v %s", err, errOut)
 	}
 
-	s.MustCLI("demo", "server", "delete", "--wait", "vm1", "batch-1", "batch-2", "batch-3")
+	// server set --name: PUT /servers/{id}.
+	s.MustCLI("demo", "server", "set", "--name", "vm1-renamed", "vm1")
+	if out := s.MustCLI("demo", "server", "show", "-f", "value", "-c", "name", "vm1-renamed"); strings.TrimSpace(out) != "vm1-renamed" {
+		t.Fatalf("server set --name: show says %q", out)
+	}
+	s.MustCLI("demo", "server", "delete", "--wait", "vm1-renamed", "batch-1", "batch-2", "batch-3")
 	if out = s.MustCLI("demo", "server", "list", "-f", "value"); strings.TrimSpace(out) != "" {
 		t.Fatalf("servers left: %q", out)
 	}

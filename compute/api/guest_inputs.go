@@ -87,6 +87,25 @@ func accessIP(v, dst *string, field string, is func(netip.Addr) bool) string {
 	return ""
 }
 
+// optionalAccessIPs validates the accessIPv4 and accessIPv6 of an update
+// or rebuild: nil stays nil (unchanged), or the message of a 400.
+func optionalAccessIPs(v4, v6 *string) (*string, *string, string) {
+	var out4, out6 *string
+	if v4 != nil {
+		out4 = new(string)
+		if msg := accessIP(v4, out4, "accessIPv4", netip.Addr.Is4); msg != "" {
+			return nil, nil, msg
+		}
+	}
+	if v6 != nil {
+		out6 = new(string)
+		if msg := accessIP(v6, out6, "accessIPv6", netip.Addr.Is6); msg != "" {
+			return nil, nil, msg
+		}
+	}
+	return out4, out6, ""
+}
+
 // applyNetworks reads "networks": absent means auto; at 2.1 it is a list
 // of entries each naming a network (uuid, with an optional fixed_ip) or a
 // port.

@@ -65,6 +65,7 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/servers/detail", a.listServersDetail, http.MethodGet)
 	route("/servers/{server_id}", a.showServer, http.MethodGet)
 	route("/servers/{server_id}", a.deleteServer, http.MethodDelete)
+	route("/servers/{server_id}", a.updateServer, http.MethodPut)
 	route("/servers/{server_id}/action", a.serverAction, http.MethodPost)
 	route("/servers/{server_id}/remote-consoles", a.createRemoteConsole, http.MethodPost)
 	route("/servers/{server_id}/ips", a.listIPs, http.MethodGet)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/netip"
 	"strconv"
 
 	"github.com/gorilla/mux"
@@ -105,19 +104,10 @@ func (a *API) rebuildServer(w http.ResponseWriter, r *http.Request, id string, r
 	if rb.AdminPass != nil {
 		req.AdminPass = *rb.AdminPass
 	}
-	for _, ip := range []struct {
-		v     *string
-		dst   **string
-		field string
-		is    func(netip.Addr) bool
-	}{{rb.AccessIPv4, &req.AccessIPv4, "accessIPv4", netip.Addr.Is4}, {rb.AccessIPv6, &req.AccessIPv6, "accessIPv6", netip.Addr.Is6}} {
-		if ip.v != nil {
-			*ip.dst = new(string)
-			if msg := accessIP(ip.v, *ip.dst, ip.field, ip.is); msg != "" {
-				badRequest(w, r, msg)
-				return
-			}
-		}
+	var msg string
+	if req.AccessIPv4, req.AccessIPv6, msg = optionalAccessIPs(rb.AccessIPv4, rb.AccessIPv6); msg != "" {
+		badRequest(w, r, msg)
+		return
 	}
 	sv, pass, err := a.svc.Rebuild(r.Context(), a.caller(r), id, req)
 	if err != nil {
