@@ -63,6 +63,16 @@ func TestOpenstackCLIServers(t *testing.T) {
 		t.Fatalf("flavor below min_disk: %v %s", err, errOut)
 	}
 
+	// Admins see this host as the hypervisor, with the four servers on it.
+	var hvs []map[string]any
+	if err := json.Unmarshal([]byte(s.MustCLI("admin", "hypervisor", "list", "-f", "json")), &hvs); err != nil || len(hvs) != 1 || hvs[0]["State"] != "up" {
+		t.Fatalf("hypervisor list: %v %v", hvs, err)
+	}
+	var stats map[string]any
+	if err := json.Unmarshal([]byte(s.MustCLI("admin", "hypervisor", "stats", "show", "-f", "json")), &stats); err != nil || stats["running_vms"] != 4.0 || stats["count"] != 1.0 {
+		t.Fatalf("hypervisor stats show: %v %v", stats, err)
+	}
+
 	// server set --name: PUT /servers/{id}.
 	s.MustCLI("demo", "server", "set", "--name", "vm1-renamed", "vm1")
 	if out := s.MustCLI("demo", "server", "show", "-f", "value", "-c", "name", "vm1-renamed"); strings.TrimSpace(out) != "vm1-renamed" {
