@@ -72,6 +72,11 @@ type Server struct {
 	KeyData                string
 	Hostname               string
 	LaunchIndex            int
+	// Locked servers refuse actions by non-admins (409); LockedBy is
+	// "owner" or "admin", as Nova records who locked it.
+	Locked       bool
+	LockedBy     string
+	LockedReason string
 	// NICs are the server's network interfaces (Nova's network info
 	// cache), as the network service allocated them.
 	NICs                 []NIC

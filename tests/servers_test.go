@@ -73,6 +73,13 @@ func TestOpenstackCLIServers(t *testing.T) {
 		t.Fatalf("hypervisor stats show: %v %v", stats, err)
 	}
 
+	// A locked server refuses its project's actions (409) until unlocked.
+	s.MustCLI("demo", "server", "lock", "vm1")
+	if _, errOut, err := s.CLI("demo", "server", "stop", "vm1"); err == nil || !strings.Contains(errOut, "409") {
+		t.Fatalf("stopping a locked server: %v %s", err, errOut)
+	}
+	s.MustCLI("demo", "server", "unlock", "vm1")
+
 	// server set --name: PUT /servers/{id}.
 	s.MustCLI("demo", "server", "set", "--name", "vm1-renamed", "vm1")
 	if out := s.MustCLI("demo", "server", "show", "-f", "value", "-c", "name", "vm1-renamed"); strings.TrimSpace(out) != "vm1-renamed" {

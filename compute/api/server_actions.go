@@ -28,6 +28,22 @@ var serverActions = map[string]serverActionFunc{
 	"os-getVNCConsole":    (*API).getVNCConsole,
 	"rebuild":             (*API).rebuildServer,
 	"createImage":         (*API).createServerImage,
+	"lock":                (*API).lockServer,
+	"unlock":              accepted((*service.Service).Unlock),
+}
+
+// lockServer answers {"lock": null} (a reason, {"locked_reason": ...},
+// comes with microversion 2.73).
+func (a *API) lockServer(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
+	if len(raw) > 0 && string(raw) != "null" && string(raw) != "{}" {
+		badRequest(w, r, "Invalid input for field/attribute lock. Value: "+clip(string(raw))+". A lock reason needs microversion 2.73.")
+		return
+	}
+	if err := a.svc.Lock(r.Context(), a.caller(r), id, ""); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
 }
 
 // serverAction answers POST /servers/{id}/action from the action table.

@@ -21,6 +21,7 @@ var Migrations = []commondb.Migration{
 	{Version: 5, Name: "quota locks", Up: migrate5},
 	{Version: 6, Name: "guest settings and NICs of servers", Up: migrate6},
 	{Version: 7, Name: "instance actions", Up: migrate7},
+	{Version: 8, Name: "server locks", Up: migrate8},
 }
 
 // Tables lists the compute tables, for schema comparisons.
@@ -163,3 +164,21 @@ type v7Action struct {
 func (v7Action) TableName() string { return "instance_actions" }
 
 func migrate7(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v7Action{}) }
+
+// v8Server adds the lock (Nova's locked, locked_by, locked_reason).
+type v8Server struct {
+	Locked       bool   `gorm:"not null;default:false"`
+	LockedBy     string `gorm:"size:16;not null;default:''"`
+	LockedReason string `gorm:"size:255;not null;default:''"`
+}
+
+func (v8Server) TableName() string { return "servers" }
+
+func migrate8(tx *gorm.DB) error {
+	for _, col := range []string{"Locked", "LockedBy", "LockedReason"} {
+		if err := tx.Migrator().AddColumn(&v8Server{}, col); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -41,6 +41,9 @@ type serverRow struct {
 	Hostname      string
 	LaunchIndex   int
 	NICs          string `gorm:"column:nics"` // JSON of []compute.NIC
+	Locked        bool
+	LockedBy      string
+	LockedReason  string
 }
 
 func (serverRow) TableName() string { return "servers" }
@@ -62,7 +65,8 @@ func serverToRow(s *compute.Server) serverRow {
 		RAM: s.RAM, VCPUs: s.VCPUs, Disk: s.Disk, VMState: s.VMState, TaskState: s.TaskState, PowerState: int(s.PowerState),
 		ReservationID: s.ReservationID, KeyName: s.KeyName, Fault: s.Fault, CreatedAt: ms(s.CreatedAt), UpdatedAt: ms(s.UpdatedAt),
 		AccessIPv4: s.AccessIPv4, AccessIPv6: s.AccessIPv6, Zone: s.AvailabilityZone, ConfigDrive: s.ConfigDrive,
-		UserData: s.UserData, KeyData: s.KeyData, Hostname: s.Hostname, LaunchIndex: s.LaunchIndex, NICs: nicsJSON(s.NICs)}
+		UserData: s.UserData, KeyData: s.KeyData, Hostname: s.Hostname, LaunchIndex: s.LaunchIndex, NICs: nicsJSON(s.NICs),
+		Locked: s.Locked, LockedBy: s.LockedBy, LockedReason: s.LockedReason}
 	if s.LaunchedAt != nil {
 		t := ms(*s.LaunchedAt)
 		r.LaunchedAt = &t
@@ -76,7 +80,7 @@ func serverFromRow(r *serverRow) *compute.Server {
 		ReservationID: r.ReservationID, KeyName: r.KeyName, Fault: r.Fault, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		Metadata: map[string]string{}, AccessIPv4: r.AccessIPv4, AccessIPv6: r.AccessIPv6, AvailabilityZone: r.Zone,
 		ConfigDrive: r.ConfigDrive, UserData: r.UserData, KeyData: r.KeyData, Hostname: r.Hostname, LaunchIndex: r.LaunchIndex,
-		NICs: nicsFromJSON(r.NICs)}
+		NICs: nicsFromJSON(r.NICs), Locked: r.Locked, LockedBy: r.LockedBy, LockedReason: r.LockedReason}
 	if r.LaunchedAt != nil {
 		t := r.LaunchedAt.UTC()
 		s.LaunchedAt = &t

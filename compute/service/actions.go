@@ -20,6 +20,9 @@ func (s *Service) act(ctx context.Context, c Caller, id, rule, action, task stri
 	if !s.authz.Enforce(rule, serverTarget(sv), c.Creds) {
 		return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
 	}
+	if err := checkLock(c, sv); err != nil {
+		return err
+	}
 	if s.Hypervisor == nil {
 		// libvirt was unreachable at start-up: work would call a nil
 		// hypervisor in the background, where a panic ends the process.

@@ -225,6 +225,9 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	if !s.authz.Enforce("os_compute_api:servers:delete", serverTarget(sv), c.Creds) {
 		return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:servers:delete to be performed.")
 	}
+	if err := checkLock(c, sv); err != nil {
+		return err
+	}
 	_, err = s.updateIf(ctx, id, func(sv *compute.Server) error {
 		if gone(sv) {
 			return errGone

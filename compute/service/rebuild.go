@@ -31,6 +31,9 @@ func (s *Service) Rebuild(ctx context.Context, c Caller, id string, req RebuildR
 	if !s.authz.Enforce("os_compute_api:servers:rebuild", serverTarget(sv), c.Creds) {
 		return nil, "", compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:servers:rebuild to be performed.")
 	}
+	if err := checkLock(c, sv); err != nil {
+		return nil, "", err
+	}
 	if name != nil {
 		if err := checkName("name", *name); err != nil {
 			return nil, "", err
