@@ -52,7 +52,7 @@ const MaxConsoleBytes = 100 << 10
 // Hypervisor runs VMs. Implementations name their domains after the server id
 // and keep per-server files (disk overlay, console log) of their own.
 // computetest.HypervisorSuite checks this contract on every implementation.
-// Start, Stop, Reboot and Snapshot of a server that has no VM fail with an
+// Start, Stop, Reboot, Pause, Unpause and Snapshot of a server that has no VM fail with an
 // error wrapping ErrNotFound (the service meets that when a delete won the
 // race); PowerState, ConsoleOutput, Destroy and Rebuild say below what they
 // do then.
@@ -70,6 +70,10 @@ type Hypervisor interface {
 	// (which then boots again), soft asks the guest and resets it only when
 	// asking fails. The VM is PowerRunning once it returns.
 	Reboot(ctx context.Context, serverID string, hard bool) error
+	// Pause freezes a running VM in memory (PowerPaused once it returns);
+	// Unpause lets a paused one run on (PowerRunning), without a new boot.
+	Pause(ctx context.Context, serverID string) error
+	Unpause(ctx context.Context, serverID string) error
 	// Destroy stops the VM and removes its definition and files; an unknown
 	// server is not an error, so Destroy may be repeated.
 	Destroy(ctx context.Context, serverID string) error

@@ -15,6 +15,7 @@ const (
 	VMBuilding = "building"
 	VMActive   = "active"
 	VMStopped  = "stopped"
+	VMPaused   = "paused"
 	VMError    = "error"
 	VMDeleted  = "deleted"
 )
@@ -30,6 +31,8 @@ const (
 	TaskRebootingHard  = "rebooting_hard"
 	TaskDeleting       = "deleting"
 	TaskRebuilding     = "rebuilding"
+	TaskPausing        = "pausing"
+	TaskUnpausing      = "unpausing"
 	TaskImageSnapshot  = "image_snapshot"
 	TaskImagePending   = "image_pending_upload"
 	TaskImageUploading = "image_uploading"
@@ -91,6 +94,8 @@ func (s *Server) Status() string {
 		return "BUILD"
 	case VMStopped:
 		return "SHUTOFF"
+	case VMPaused:
+		return "PAUSED"
 	case VMError:
 		return "ERROR"
 	case VMDeleted:

@@ -73,6 +73,15 @@ func TestOpenstackCLIServers(t *testing.T) {
 		t.Fatalf("hypervisor stats show: %v %v", stats, err)
 	}
 
+	// pause / unpause: PAUSED, then ACTIVE again, and it stays as set (the
+	// domain's lifecycle events must not turn PAUSED back into ACTIVE).
+	s.MustCLI("demo", "server", "pause", "vm1")
+	waitStatus2(t, s, "vm1", "PAUSED")
+	time.Sleep(2 * time.Second)
+	waitStatus2(t, s, "vm1", "PAUSED")
+	s.MustCLI("demo", "server", "unpause", "vm1")
+	waitStatus2(t, s, "vm1", "ACTIVE")
+
 	// A locked server refuses its project's actions (409) until unlocked.
 	s.MustCLI("demo", "server", "lock", "vm1")
 	if _, errOut, err := s.CLI("demo", "server", "stop", "vm1"); err == nil || !strings.Contains(errOut, "409") {

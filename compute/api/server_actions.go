@@ -30,6 +30,8 @@ var serverActions = map[string]serverActionFunc{
 	"createImage":         (*API).createServerImage,
 	"lock":                (*API).lockServer,
 	"unlock":              accepted((*service.Service).Unlock),
+	"pause":               accepted((*service.Service).Pause),
+	"unpause":             accepted((*service.Service).Unpause),
 }
 
 // lockServer answers {"lock": null} (a reason, {"locked_reason": ...},

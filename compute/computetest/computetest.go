@@ -186,6 +186,29 @@ func (h *Hypervisor) Stop(_ context.Context, id string) error {
 	return h.setPower(id, compute.PowerShutdown)
 }
 
+// Pause implements compute.Hypervisor.
+func (h *Hypervisor) Pause(_ context.Context, id string) error {
+	if err := h.pass("pause", id); err != nil {
+		return err
+	}
+	return h.setPower(id, compute.PowerPaused)
+}
+
+// Unpause implements compute.Hypervisor: the guest runs on, without a
+// new boot (and so without new console output).
+func (h *Hypervisor) Unpause(_ context.Context, id string) error {
+	if err := h.pass("unpause", id); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.domains[id]; !ok {
+		return fmt.Errorf("domain of server %s: %w", id, compute.ErrNotFound)
+	}
+	h.domains[id] = compute.PowerRunning
+	return nil
+}
+
 // Reboot implements compute.Hypervisor.
 func (h *Hypervisor) Reboot(_ context.Context, id string, _ bool) error {
 	if err := h.pass("reboot", id); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +61,21 @@ func HypervisorSuite(t *testing.T, newHypervisor func(t *testing.T) compute.Hype
 			t.Fatalf("soft Reboot: %v", err)
 		}
 		wantPower(t, h, id, compute.PowerRunning)
+	})
+	t.Run("Pause and Unpause", func(t *testing.T) {
+		h, id := spawned(t, newHypervisor)
+		waitConsole(t, h, id, suiteMarker, 1)
+		if err := h.Pause(t.Context(), id); err != nil {
+			t.Fatalf("Pause: %v", err)
+		}
+		wantPower(t, h, id, compute.PowerPaused)
+		if err := h.Unpause(t.Context(), id); err != nil {
+			t.Fatalf("Unpause: %v", err)
+		}
+		wantPower(t, h, id, compute.PowerRunning)
+		if out, _ := h.ConsoleOutput(t.Context(), id); strings.Count(string(out), suiteMarker) != 1 {
+			t.Fatalf("Unpause booted the guest again: %q", out)
+		}
 	})
 	t.Run("Rebuild", func(t *testing.T) { rebuild(t, newHypervisor) })
 	t.Run("Snapshot", func(t *testing.T) { snapshot(t, newHypervisor) })
@@ -199,6 +215,8 @@ func unknownServers(t *testing.T, h compute.Hypervisor) {
 		"Start":    func() error { return h.Start(ctx, id) },
 		"Stop":     func() error { return h.Stop(ctx, id) },
 		"Reboot":   func() error { return h.Reboot(ctx, id, true) },
+		"Pause":    func() error { return h.Pause(ctx, id) },
+		"Unpause":  func() error { return h.Unpause(ctx, id) },
 		"Snapshot": func() error { return h.Snapshot(ctx, id, filepath.Join(t.TempDir(), "snap.qcow2")) },
 	} {
 		if err := call(); !errors.Is(err, compute.ErrNotFound) {

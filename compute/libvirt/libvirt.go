@@ -212,6 +212,24 @@ func (d *Driver) Start(ctx context.Context, serverID string) error {
 	return l.DomainCreate(dom)
 }
 
+// Pause implements compute.Hypervisor (virsh suspend).
+func (d *Driver) Pause(ctx context.Context, serverID string) error {
+	l, dom, err := d.lookup(serverID)
+	if err != nil {
+		return err
+	}
+	return l.DomainSuspend(dom)
+}
+
+// Unpause implements compute.Hypervisor (virsh resume).
+func (d *Driver) Unpause(ctx context.Context, serverID string) error {
+	l, dom, err := d.lookup(serverID)
+	if err != nil {
+		return err
+	}
+	return l.DomainResume(dom)
+}
+
 // Stop implements compute.Hypervisor.
 func (d *Driver) Stop(ctx context.Context, serverID string) error {
 	l, dom, err := d.lookup(serverID)

@@ -152,3 +152,19 @@ func cleanConsole(out []byte) string {
 		return r
 	}, valid)
 }
+
+// Pause freezes an active server in memory (PAUSED); Unpause lets it run on.
+func (s *Service) Pause(ctx context.Context, c Caller, id string) error {
+	return s.act(ctx, c, id, "os_compute_api:os-pause-server:pause", "pause", compute.TaskPausing,
+		func(sv *compute.Server) bool { return sv.VMState == compute.VMActive },
+		func(ctx context.Context, sv *compute.Server) error { return s.Hypervisor.Pause(ctx, sv.ID) },
+		func(sv *compute.Server) { sv.VMState, sv.PowerState = compute.VMPaused, compute.PowerPaused })
+}
+
+// Unpause lets a paused server run on (ACTIVE), without a new boot.
+func (s *Service) Unpause(ctx context.Context, c Caller, id string) error {
+	return s.act(ctx, c, id, "os_compute_api:os-pause-server:unpause", "unpause", compute.TaskUnpausing,
+		func(sv *compute.Server) bool { return sv.VMState == compute.VMPaused },
+		func(ctx context.Context, sv *compute.Server) error { return s.Hypervisor.Unpause(ctx, sv.ID) },
+		func(sv *compute.Server) { sv.VMState, sv.PowerState = compute.VMActive, compute.PowerRunning })
+}

@@ -60,10 +60,7 @@ func (s *Service) SyncServer(ctx context.Context, id string, clearTask bool) {
 		if sv.VMState == compute.VMDeleted || sv.VMState == compute.VMError || (sv.TaskState != compute.TaskNone && !clearTask) {
 			return errUnchanged
 		}
-		vm := compute.VMStopped
-		if ps == compute.PowerRunning || ps == compute.PowerPaused {
-			vm = compute.VMActive
-		}
+		vm := vmStateFor(ps, sv.VMState)
 		if vm == sv.VMState && ps == sv.PowerState && sv.TaskState == compute.TaskNone {
 			return errUnchanged
 		}
@@ -80,6 +77,19 @@ func (s *Service) SyncServer(ctx context.Context, id string, clearTask bool) {
 	case err != nil && !errors.Is(err, errUnchanged):
 		s.log.Error("could not record reconciled state", "server", id, "err", err)
 	}
+}
+
+// vmStateFor is the vm_state a power state means for a server now in
+// current: a paused guest of a server paused on purpose stays PAUSED, one
+// paused for a moment (a snapshot) is ACTIVE.
+func vmStateFor(ps compute.PowerState, current string) string {
+	switch {
+	case ps == compute.PowerPaused && current == compute.VMPaused:
+		return compute.VMPaused
+	case ps == compute.PowerRunning || ps == compute.PowerPaused:
+		return compute.VMActive
+	}
+	return compute.VMStopped
 }
 
 // errUnchanged tells updateIf that there is nothing to save.
