@@ -62,21 +62,7 @@ func HypervisorSuite(t *testing.T, newHypervisor func(t *testing.T) compute.Hype
 		}
 		wantPower(t, h, id, compute.PowerRunning)
 	})
-	t.Run("Pause and Unpause", func(t *testing.T) {
-		h, id := spawned(t, newHypervisor)
-		waitConsole(t, h, id, suiteMarker, 1)
-		if err := h.Pause(t.Context(), id); err != nil {
-			t.Fatalf("Pause: %v", err)
-		}
-		wantPower(t, h, id, compute.PowerPaused)
-		if err := h.Unpause(t.Context(), id); err != nil {
-			t.Fatalf("Unpause: %v", err)
-		}
-		wantPower(t, h, id, compute.PowerRunning)
-		if out, _ := h.ConsoleOutput(t.Context(), id); strings.Count(string(out), suiteMarker) != 1 {
-			t.Fatalf("Unpause booted the guest again: %q", out)
-		}
-	})
+	t.Run("Pause and Unpause", func(t *testing.T) { pauseUnpause(t, newHypervisor) })
 	t.Run("Rebuild", func(t *testing.T) { rebuild(t, newHypervisor) })
 	t.Run("Snapshot", func(t *testing.T) { snapshot(t, newHypervisor) })
 	t.Run("Destroy", func(t *testing.T) {
@@ -207,6 +193,24 @@ func snapshot(t *testing.T, newHypervisor func(t *testing.T) compute.Hypervisor)
 		t.Fatal(err)
 	}
 	take("stopped", compute.PowerShutdown)
+}
+
+// pauseUnpause: a paused guest is PowerPaused and runs on when unpaused,
+// without booting again.
+func pauseUnpause(t *testing.T, newHypervisor func(t *testing.T) compute.Hypervisor) {
+	h, id := spawned(t, newHypervisor)
+	waitConsole(t, h, id, suiteMarker, 1)
+	if err := h.Pause(t.Context(), id); err != nil {
+		t.Fatalf("Pause: %v", err)
+	}
+	wantPower(t, h, id, compute.PowerPaused)
+	if err := h.Unpause(t.Context(), id); err != nil {
+		t.Fatalf("Unpause: %v", err)
+	}
+	wantPower(t, h, id, compute.PowerRunning)
+	if out, _ := h.ConsoleOutput(t.Context(), id); strings.Count(string(out), suiteMarker) != 1 {
+		t.Fatalf("Unpause booted the guest again: %q", out)
+	}
 }
 
 func unknownServers(t *testing.T, h compute.Hypervisor) {
