@@ -167,6 +167,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 		Dir: filepath.Join(cfg.StateDir, "compute", "instances")}); err != nil {
 		log.Warn("libvirt is not reachable: servers cannot be created", "uri", cfg.Compute.LibvirtURI, "err", err)
 	} else {
+		log.Info("libvirt connected", "uri", cfg.Compute.LibvirtURI, "virt_type", hv.VirtType())
 		deps.Hypervisor = hv
 		stop = func() { hv.Close() }
 	}

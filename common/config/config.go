@@ -197,7 +197,7 @@ func Default() Config {
 	c.Image.WebDownload.IdleTimeout = Duration(time.Minute)
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
-	c.Compute.VirtType = "kvm"
+	c.Compute.VirtType = "auto"
 	c.Compute.ForceConfigDrive = true
 	c.Compute.DHCPDomain = "novalocal"
 	c.Network.Listen = "127.0.0.1:9696"
@@ -305,9 +305,9 @@ func (c *Config) checkLimits() error {
 		return errors.New("config: image.max_concurrent_uploads, image.upload_idle_timeout and image.web_download.idle_timeout must be positive")
 	}
 	switch c.Compute.VirtType {
-	case "kvm", "qemu":
+	case "kvm", "qemu", "auto":
 	default:
-		return fmt.Errorf("config: compute.virt_type must be kvm or qemu, not %q", c.Compute.VirtType)
+		return fmt.Errorf("config: compute.virt_type must be kvm, qemu or auto, not %q", c.Compute.VirtType)
 	}
 	if c.Compute.Console.TokenTTL <= 0 {
 		return errors.New("config: compute.console.token_ttl must be positive")

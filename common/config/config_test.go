@@ -71,7 +71,7 @@ func TestErrors(t *testing.T) {
 	cases := map[string]string{
 		"identity:\n  listn: x\n":                                        "field listn not found",
 		"identity:\n  token_expiration: soon\n":                          "not a duration",
-		"compute:\n  virt_type: xen\n":                                   "virt_type must be kvm or qemu",
+		"compute:\n  virt_type: xen\n":                                   "virt_type must be kvm, qemu or auto",
 		"identity:\n  token_expiration: -1s\n":                           "must be positive",
 		"identity:\n  lockout_failure_attempts: -1\n":                    "must not be negative",
 		"identity:\n  lockout_duration: -5m\n":                           "must not be negative",

@@ -28,7 +28,7 @@ import (
 // Config selects the libvirt connection and where server files live.
 type Config struct {
 	URI      string // e.g. qemu:///system
-	VirtType string // kvm or qemu (software emulation)
+	VirtType string // kvm, qemu (software emulation) or auto (DetectVirtType)
 	Dir      string // per-server directories are created below it
 }
 
@@ -47,8 +47,11 @@ const domainPrefix = "imagestack-"
 
 // New connects to libvirt.
 func New(cfg Config) (*Driver, error) {
+	if cfg.VirtType == "auto" {
+		cfg.VirtType = DetectVirtType(context.Background(), emulator)
+	}
 	if cfg.VirtType != "kvm" && cfg.VirtType != "qemu" {
-		return nil, fmt.Errorf("libvirt: virt_type must be kvm or qemu, not %q", cfg.VirtType)
+		return nil, fmt.Errorf("libvirt: virt_type must be kvm, qemu or auto, not %q", cfg.VirtType)
 	}
 	dir, err := filepath.Abs(cfg.Dir)
 	if err != nil {
@@ -67,9 +70,16 @@ func New(cfg Config) (*Driver, error) {
 	if _, err := d.conn(); err != nil {
 		return nil, err
 	}
-	d.qemu = "/usr/bin/qemu-system-x86_64"
+	d.qemu = emulator
 	return d, nil
 }
+
+// emulator is Debian's QEMU for x86_64 guests.
+const emulator = "/usr/bin/qemu-system-x86_64"
+
+// VirtType is the domain type the driver defines: kvm or qemu (what auto
+// detected).
+func (d *Driver) VirtType() string { return d.cfg.VirtType }
 
 // conn returns a live connection, reconnecting after a libvirtd restart.
 func (d *Driver) conn() (*golibvirt.Libvirt, error) {

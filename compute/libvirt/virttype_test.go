@@ -1,0 +1,39 @@
+package libvirt_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"imagestack/compute/libvirt"
+)
+
+// TestDetectVirtType: KVM is chosen only when the probe guest prints under
+// it in time; a silent or hanging emulator (nested KVM that never runs a
+// guest) means software emulation, decided within seconds.
+func TestDetectVirtType(t *testing.T) {
+	if _, err := os.Stat("/dev/kvm"); err != nil {
+		t.Fatal("this test needs /dev/kvm to exist (the probe is only tried then)")
+	}
+	for name, c := range map[string]struct{ script, want string }{
+		"prints":  {"#!/bin/sh\nprintf K\n", "kvm"},
+		"silent":  {"#!/bin/sh\nexit 0\n", "qemu"},
+		"hangs":   {"#!/bin/sh\nexec sleep 60\n", "qemu"},
+		"missing": {"", "qemu"},
+	} {
+		emu := filepath.Join(t.TempDir(), "qemu")
+		if c.script != "" {
+			if err := os.WriteFile(emu, []byte(c.script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start := time.Now()
+		if got := libvirt.DetectVirtType(t.Context(), emu); got != c.want {
+			t.Errorf("%s: %s, want %s", name, got, c.want)
+		}
+		if d := time.Since(start); d > 8*time.Second {
+			t.Errorf("%s: took %v", name, d)
+		}
+	}
+}
