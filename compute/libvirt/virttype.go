@@ -20,8 +20,11 @@ var probeSector = func() []byte {
 
 // DetectVirtType is "kvm" when KVM really runs guests on this host and
 // "qemu" (software emulation) otherwise. A /dev/kvm is not enough: nested
-// KVM inside some VMs opens fine and then never runs a guest, so a boot
-// sector is booted under KVM and must print within a few seconds.
+// KVM inside some VMs opens fine and then never runs a Linux guest. So a
+// boot sector is booted under KVM with QEMU's default CPU model, the one
+// domains get: it must print within a few seconds, and QEMU must not say
+// that the host lacks a feature of that model (a baseline x86-64 CPU: such
+// a host is a broken nested one, where a kernel hangs without a word).
 func DetectVirtType(ctx context.Context, emulator string) string {
 	if _, err := os.Stat("/dev/kvm"); err != nil {
 		return "qemu"
@@ -37,9 +40,12 @@ func DetectVirtType(ctx context.Context, emulator string) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	out, _ := exec.CommandContext(ctx, emulator, "-accel", "kvm", "-display", "none", "-nodefaults", "-monitor", "none",
-		"-serial", "stdio", "-no-reboot", "-drive", "file="+disk+",format=raw,if=ide").Output()
-	if bytes.Contains(out, []byte("K")) {
+	cmd := exec.CommandContext(ctx, emulator, "-accel", "kvm", "-display", "none", "-nodefaults", "-monitor", "none",
+		"-serial", "stdio", "-no-reboot", "-drive", "file="+disk+",format=raw,if=ide")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, _ := cmd.Output()
+	if bytes.Contains(out, []byte("K")) && !bytes.Contains(stderr.Bytes(), []byte("doesn't support requested feature")) {
 		return "kvm"
 	}
 	return "qemu"

@@ -18,6 +18,7 @@ func TestDetectVirtType(t *testing.T) {
 	}
 	for name, c := range map[string]struct{ script, want string }{
 		"prints":  {"#!/bin/sh\nprintf K\n", "kvm"},
+		"partial": {"#!/bin/sh\necho \"qemu: warning: host doesn't support requested feature: CPUID.01H:ECX.pni\" >&2\nprintf K\n", "qemu"},
 		"silent":  {"#!/bin/sh\nexit 0\n", "qemu"},
 		"hangs":   {"#!/bin/sh\nexec sleep 60\n", "qemu"},
 		"missing": {"", "qemu"},
