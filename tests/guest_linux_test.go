@@ -24,9 +24,18 @@ func TestLinuxGuestEndToEnd(t *testing.T) {
 	s := NewServer(t, nil, "")
 	amiID := uploadLinuxGuest(t, s, g)
 
+	// The user's own key, imported as the README shows: the .pub file ends
+	// with a newline, which the guest must not see as part of the key.
 	keyFile := filepath.Join(t.TempDir(), "id")
-	s.MustCLI("demo", "keypair", "create", "--private-key", keyFile, "mykey")
-	pub := strings.TrimSpace(s.MustCLI("demo", "keypair", "show", "--public-key", "mykey"))
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "me@laptop", "-f", keyFile).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	s.MustCLI("demo", "keypair", "create", "--public-key", keyFile+".pub", "mykey")
+	pubFile, err := os.ReadFile(keyFile + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := strings.TrimSpace(string(pubFile))
 	userData := filepath.Join(t.TempDir(), "init.sh")
 	if err := os.WriteFile(userData, []byte("#!/bin/sh\necho USERDATA-RAN-$((6 * 7))\n"), 0o600); err != nil {
 		t.Fatal(err)
