@@ -65,7 +65,7 @@ type Server struct {
 	Fault              string // message of the last failure, shown with ERROR
 	// What the guest gets (Nova's instance fields): accessIPv4/v6 as given,
 	// the zone asked for ("" none), the config drive (asked for or forced),
-	// user data (decoded, at most MaxUserData bytes), the key pair's public
+	// user data (decoded; MaxUserData bounds its base64 text), the key pair's public
 	// key at boot time, the hostname derived from the name, and the
 	// server's index within its batch.
 	AccessIPv4, AccessIPv6 string
@@ -131,9 +131,8 @@ type ServerFilter struct {
 	Marker       string
 }
 
-// MaxUserData is the most user data a server may have, decoded (Nova's
-// 65535-character limit applies to the base64 text; this bounds the
-// bytes behind it).
+// MaxUserData is Nova's limit on a server's user data: 65535 characters of
+// base64 text on the API (at most 49149 bytes once decoded).
 const MaxUserData = 65535
 
 // Usage is what a project's live (not deleted) servers hold of its quotas.

@@ -55,12 +55,11 @@ func (g *guestInputs) apply(req *service.CreateRequest) string {
 	if g.AdminPass != nil {
 		req.AdminPass = *g.AdminPass
 	}
-	if msg := accessIP(g.AccessIPv4, &req.AccessIPv4, "accessIPv4", netip.Addr.Is4); msg != "" {
+	v4, v6, msg := optionalAccessIPs(g.AccessIPv4, g.AccessIPv6)
+	if msg != "" {
 		return msg
 	}
-	if msg := accessIP(g.AccessIPv6, &req.AccessIPv6, "accessIPv6", netip.Addr.Is6); msg != "" {
-		return msg
-	}
+	req.AccessIPv4, req.AccessIPv6 = deref(v4), deref(v6)
 	if g.AvailabilityZone != nil {
 		req.AvailabilityZone = *g.AvailabilityZone
 	}
@@ -104,6 +103,14 @@ func optionalAccessIPs(v4, v6 *string) (*string, *string, string) {
 		}
 	}
 	return out4, out6, ""
+}
+
+// deref is *p, or "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // applyNetworks reads "networks": absent means auto; at 2.1 it is a list

@@ -25,25 +25,39 @@ type hypervisorServiceView struct {
 	DisabledReason *string `json:"disabled_reason"`
 }
 
+// hypervisorAmounts are the capacity figures a hypervisor shows and the
+// statistics sum.
+type hypervisorAmounts struct {
+	VCPUs              int `json:"vcpus"`
+	MemoryMB           int `json:"memory_mb"`
+	LocalGB            int `json:"local_gb"`
+	VCPUsUsed          int `json:"vcpus_used"`
+	MemoryMBUsed       int `json:"memory_mb_used"`
+	LocalGBUsed        int `json:"local_gb_used"`
+	FreeRAMMB          int `json:"free_ram_mb"`
+	FreeDiskGB         int `json:"free_disk_gb"`
+	CurrentWorkload    int `json:"current_workload"`
+	RunningVMs         int `json:"running_vms"`
+	DiskAvailableLeast int `json:"disk_available_least"`
+}
+
+// add sums o into a.
+func (a *hypervisorAmounts) add(o hypervisorAmounts) {
+	a.VCPUs, a.MemoryMB, a.LocalGB = a.VCPUs+o.VCPUs, a.MemoryMB+o.MemoryMB, a.LocalGB+o.LocalGB
+	a.VCPUsUsed, a.MemoryMBUsed, a.LocalGBUsed = a.VCPUsUsed+o.VCPUsUsed, a.MemoryMBUsed+o.MemoryMBUsed, a.LocalGBUsed+o.LocalGBUsed
+	a.FreeRAMMB, a.FreeDiskGB, a.RunningVMs = a.FreeRAMMB+o.FreeRAMMB, a.FreeDiskGB+o.FreeDiskGB, a.RunningVMs+o.RunningVMs
+	a.CurrentWorkload, a.DiskAvailableLeast = a.CurrentWorkload+o.CurrentWorkload, a.DiskAvailableLeast+o.DiskAvailableLeast
+}
+
 // hypervisorView is a hypervisor in detail (2.1's fields).
 type hypervisorView struct {
 	hypervisorBrief
-	Type               string                `json:"hypervisor_type"`
-	Version            int                   `json:"hypervisor_version"`
-	VCPUs              int                   `json:"vcpus"`
-	MemoryMB           int                   `json:"memory_mb"`
-	LocalGB            int                   `json:"local_gb"`
-	VCPUsUsed          int                   `json:"vcpus_used"`
-	MemoryMBUsed       int                   `json:"memory_mb_used"`
-	LocalGBUsed        int                   `json:"local_gb_used"`
-	FreeRAMMB          int                   `json:"free_ram_mb"`
-	FreeDiskGB         int                   `json:"free_disk_gb"`
-	CurrentWorkload    int                   `json:"current_workload"`
-	RunningVMs         int                   `json:"running_vms"`
-	DiskAvailableLeast int                   `json:"disk_available_least"`
-	HostIP             string                `json:"host_ip"`
-	CPUInfo            string                `json:"cpu_info"`
-	Service            hypervisorServiceView `json:"service"`
+	Type    string `json:"hypervisor_type"`
+	Version int    `json:"hypervisor_version"`
+	hypervisorAmounts
+	HostIP  string                `json:"host_ip"`
+	CPUInfo string                `json:"cpu_info"`
+	Service hypervisorServiceView `json:"service"`
 }
 
 func briefOf(h service.Hypervisor) hypervisorBrief {
@@ -55,10 +69,11 @@ func briefOf(h service.Hypervisor) hypervisorBrief {
 }
 
 func detailOf(h service.Hypervisor) hypervisorView {
-	return hypervisorView{hypervisorBrief: briefOf(h), Type: "QEMU", VCPUs: h.VCPUs, MemoryMB: h.MemoryMB, LocalGB: h.LocalGB,
-		VCPUsUsed: h.VCPUsUsed, MemoryMBUsed: h.MemoryMBUsed, LocalGBUsed: h.LocalGBUsed, FreeRAMMB: h.MemoryMB - h.MemoryMBUsed,
-		FreeDiskGB: h.FreeDiskGB, RunningVMs: h.RunningVMs, DiskAvailableLeast: h.FreeDiskGB, HostIP: "127.0.0.1", CPUInfo: "{}",
-		Service: hypervisorServiceView{Host: h.Hostname, ID: 1}}
+	return hypervisorView{hypervisorBrief: briefOf(h), Type: "QEMU", HostIP: "127.0.0.1", CPUInfo: "{}",
+		Service: hypervisorServiceView{Host: h.Hostname, ID: 1},
+		hypervisorAmounts: hypervisorAmounts{VCPUs: h.VCPUs, MemoryMB: h.MemoryMB, LocalGB: h.LocalGB, VCPUsUsed: h.VCPUsUsed,
+			MemoryMBUsed: h.MemoryMBUsed, LocalGBUsed: h.LocalGBUsed, FreeRAMMB: h.MemoryMB - h.MemoryMBUsed,
+			FreeDiskGB: h.FreeDiskGB, RunningVMs: h.RunningVMs, DiskAvailableLeast: h.FreeDiskGB}}
 }
 
 // hypervisors reads the hypervisors under an os-hypervisors rule, or
@@ -102,20 +117,10 @@ func (a *API) showHypervisor(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, http.StatusNotFound, "Hypervisor with ID "+clip(id)+" could not be found.")
 }
 
-// statisticsView is GET /os-hypervisors/statistics: the sums.
+// statisticsView is GET /os-hypervisors/statistics: the count and sums.
 type statisticsView struct {
-	Count              int `json:"count"`
-	VCPUs              int `json:"vcpus"`
-	MemoryMB           int `json:"memory_mb"`
-	LocalGB            int `json:"local_gb"`
-	VCPUsUsed          int `json:"vcpus_used"`
-	MemoryMBUsed       int `json:"memory_mb_used"`
-	LocalGBUsed        int `json:"local_gb_used"`
-	FreeRAMMB          int `json:"free_ram_mb"`
-	FreeDiskGB         int `json:"free_disk_gb"`
-	CurrentWorkload    int `json:"current_workload"`
-	RunningVMs         int `json:"running_vms"`
-	DiskAvailableLeast int `json:"disk_available_least"`
+	Count int `json:"count"`
+	hypervisorAmounts
 }
 
 // hypervisorStatistics answers GET /os-hypervisors/statistics (Horizon's
@@ -127,12 +132,8 @@ func (a *API) hypervisorStatistics(w http.ResponseWriter, r *http.Request) {
 	}
 	var s statisticsView
 	for _, h := range list {
-		d := detailOf(h)
 		s.Count++
-		s.VCPUs, s.MemoryMB, s.LocalGB = s.VCPUs+d.VCPUs, s.MemoryMB+d.MemoryMB, s.LocalGB+d.LocalGB
-		s.VCPUsUsed, s.MemoryMBUsed, s.LocalGBUsed = s.VCPUsUsed+d.VCPUsUsed, s.MemoryMBUsed+d.MemoryMBUsed, s.LocalGBUsed+d.LocalGBUsed
-		s.FreeRAMMB, s.FreeDiskGB, s.RunningVMs = s.FreeRAMMB+d.FreeRAMMB, s.FreeDiskGB+d.FreeDiskGB, s.RunningVMs+d.RunningVMs
-		s.DiskAvailableLeast += d.DiskAvailableLeast
+		s.add(detailOf(h).hypervisorAmounts)
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]statisticsView{"hypervisor_statistics": s})
 }

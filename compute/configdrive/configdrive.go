@@ -21,9 +21,9 @@ const Label = "config-2"
 // DefaultDomain is Nova's default [api] dhcp_domain.
 const DefaultDomain = "novalocal"
 
-// MaxUserData is the most user data a server can have: Nova's API takes
-// at most 65535 base64 characters, which decode to at most 49149 bytes.
-const MaxUserData = 65535 / 4 * 3
+// MaxUserData is the most user data a server can have, decoded: what
+// compute.MaxUserData base64 characters decode to (49149 bytes).
+const MaxUserData = compute.MaxUserData / 4 * 3
 
 // Metadata is what a config drive tells the guest.
 type Metadata struct {
@@ -55,7 +55,7 @@ type Metadata struct {
 // is left behind on error. It runs genisoimage with Nova's options.
 func Build(ctx context.Context, dst string, md Metadata) error {
 	if len(md.UserData) > MaxUserData {
-		return compute.Errorf(compute.ErrBadRequest, "User data too large. User data must be no larger than %d bytes once base64 encoded.", 65535)
+		return compute.Errorf(compute.ErrBadRequest, "User data too large. User data must be no larger than %d bytes once base64 encoded.", compute.MaxUserData)
 	}
 	if md.UUID == "" {
 		return fmt.Errorf("configdrive: no server uuid")

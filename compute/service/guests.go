@@ -160,11 +160,11 @@ func (s *Service) bootFiles(ctx context.Context, c Caller, im compute.ImageInfo,
 		return nil
 	}
 	var err error
-	if spec.Kernel, err = s.cachedImage(ctx, c, kernel); err != nil {
+	if spec.Kernel, err = s.cachedImageByID(ctx, c, kernel); err != nil {
 		return fmt.Errorf("kernel %s: %w", kernel, err)
 	}
 	if ramdisk := im.Properties["ramdisk_id"]; ramdisk != "" {
-		if spec.Ramdisk, err = s.cachedImage(ctx, c, ramdisk); err != nil {
+		if spec.Ramdisk, err = s.cachedImageByID(ctx, c, ramdisk); err != nil {
 			return fmt.Errorf("ramdisk %s: %w", ramdisk, err)
 		}
 	}
@@ -172,15 +172,21 @@ func (s *Service) bootFiles(ctx context.Context, c Caller, im compute.ImageInfo,
 	return nil
 }
 
-// cachedImage returns the local path of an image, downloaded once into
-// the host's cache.
-func (s *Service) cachedImage(ctx context.Context, c Caller, id string) (string, error) {
+// cachedImageByID looks an image (a kernel, a ramdisk) up and returns
+// its local path in the host's cache (see cachedImage).
+func (s *Service) cachedImageByID(ctx context.Context, c Caller, id string) (string, error) {
 	im, err := s.Images.Get(ctx, c.Creds, id)
 	if err != nil {
 		return "", err
 	}
+	return s.cachedImage(ctx, c, im)
+}
+
+// cachedImage returns the local path of an active image, downloaded once
+// into the host's cache.
+func (s *Service) cachedImage(ctx context.Context, c Caller, im compute.ImageInfo) (string, error) {
 	if im.Status != "active" {
-		return "", fmt.Errorf("image %s is %s, not active", id, im.Status)
+		return "", fmt.Errorf("image %s is %s, not active", im.ID, im.Status)
 	}
 	return s.Cache.Get(ctx, im.ID, im.Checksum, func(ctx context.Context, w io.Writer) error {
 		return s.Images.Download(ctx, c.Creds, im.ID, w)

@@ -189,7 +189,7 @@ func (s *Service) spawnSpec(ctx context.Context, c Caller, id, imageRef, adminPa
 	if err != nil {
 		return compute.SpawnSpec{}, fmt.Errorf("image %s: %w", imageRef, err)
 	}
-	base, err := s.cachedImage(ctx, c, im.ID)
+	base, err := s.cachedImage(ctx, c, im)
 	if err != nil {
 		return compute.SpawnSpec{}, err
 	}
