@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -126,11 +127,12 @@ func FuzzMicroversionHeaders(f *testing.F) {
 		}
 		want, served := http.StatusOK, "2.1"
 		switch v := requested(header, legacy); {
-		case v == "latest" || v == "2.2":
-			served = "2.2"
-		case v == "2.1":
+		case v == "latest":
+			served = "2.90"
 		case !novaVersion.MatchString(v):
 			want = http.StatusBadRequest
+		case servedVersion(v):
+			served = v
 		default:
 			want = http.StatusNotAcceptable
 		}
@@ -142,6 +144,15 @@ func FuzzMicroversionHeaders(f *testing.F) {
 				rec.Header().Get("OpenStack-API-Version"), rec.Header().Get("X-OpenStack-Nova-API-Version"))
 		}
 	})
+}
+
+// servedVersion reports whether a well-formed version is within 2.1-2.90.
+func servedVersion(v string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major == 2 && minor >= 1 && minor <= 90
 }
 
 // requested is the version a request asks for, as Nova reads the headers:

@@ -9,13 +9,12 @@ import (
 	"strings"
 )
 
-// Microversions implemented: 2.1 and 2.2 (key pair types, 201 and 204 from
-// os-keypairs, which Horizon's Create Key Pair needs); everything above is
-// refused (406), so clients fall back to 2.2 behaviour (networks optional,
-// Location on createImage).
+// Microversions served: 2.1 to 2.90. What each one changes here, or why it
+// does not apply, is the README's microversion table; handlers ask
+// atLeast(r, "2.x") where behaviour changed at 2.x.
 const (
 	minMicroversion = "2.1"
-	maxMicroversion = "2.2"
+	maxMicroversion = "2.90"
 )
 
 // versionPattern is Nova's: no leading zeros ("2.01" is malformed, 400).

@@ -317,7 +317,7 @@ func TestLimitAndZoneBodies(t *testing.T) {
 		"hosts": {"{host}": {"nova-compute": {"available": true, "active": true, "updated_at": "{updated}"}}}}]}`,
 		map[string]string{"host": host, "updated": updated[1]})
 
-	v21 := `{"id": "v2.1", "status": "CURRENT", "version": "2.2", "min_version": "2.1", "updated": "2013-07-23T11:33:21Z",
+	v21 := `{"id": "v2.1", "status": "CURRENT", "version": "2.90", "min_version": "2.1", "updated": "2013-07-23T11:33:21Z",
 		"links": [{"rel": "self", "href": "{url}/v2.1/"}]`
 	_, body = do(t, srv, "GET", "/", "", "")
 	wantBody(t, "versions", body, `{"versions": [{"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",

@@ -26,7 +26,12 @@ var probeSector = func() []byte {
 // that the host lacks a feature of that model (a baseline x86-64 CPU: such
 // a host is a broken nested one, where a kernel hangs without a word).
 func DetectVirtType(ctx context.Context, emulator string) string {
-	if _, err := os.Stat("/dev/kvm"); err != nil {
+	return detectVirtType(ctx, emulator, "/dev/kvm")
+}
+
+// detectVirtType is DetectVirtType with the KVM device's path.
+func detectVirtType(ctx context.Context, emulator, kvmDevice string) string {
+	if _, err := os.Stat(kvmDevice); err != nil {
 		return "qemu"
 	}
 	dir, err := os.MkdirTemp("", "imagestack-kvm-probe")
