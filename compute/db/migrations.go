@@ -22,6 +22,7 @@ var Migrations = []commondb.Migration{
 	{Version: 6, Name: "guest settings and NICs of servers", Up: migrate6},
 	{Version: 7, Name: "instance actions", Up: migrate7},
 	{Version: 8, Name: "server locks", Up: migrate8},
+	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
 }
 
 // Tables lists the compute tables, for schema comparisons.
@@ -177,6 +178,26 @@ func (v8Server) TableName() string { return "servers" }
 func migrate8(tx *gorm.DB) error {
 	for _, col := range []string{"Locked", "LockedBy", "LockedReason"} {
 		if err := tx.Migrator().AddColumn(&v8Server{}, col); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// v14Server adds the description (nullable), the copy of the flavor
+// (JSON) and the kernel and ramdisk images of a server.
+type v14Server struct {
+	Description *string `gorm:"size:255"`
+	FlavorInfo  string  `gorm:"type:text"`
+	KernelID    string  `gorm:"size:36;not null;default:''"`
+	RamdiskID   string  `gorm:"size:36;not null;default:''"`
+}
+
+func (v14Server) TableName() string { return "servers" }
+
+func migrate14(tx *gorm.DB) error {
+	for _, col := range []string{"Description", "FlavorInfo", "KernelID", "RamdiskID"} {
+		if err := tx.Migrator().AddColumn(&v14Server{}, col); err != nil {
 			return err
 		}
 	}
