@@ -76,6 +76,12 @@ func TestServerViewMicroversions(t *testing.T) {
 	detail := body["servers"].([]any)[0].(map[string]any)
 	wantKeys(t, "detail 2.90", detail, false, "server_groups")
 	wantKeys(t, "detail 2.90", detail, true, "locked_reason", "tags")
+
+	if resp, _ := do(t, e.Server, "GET", "/v2.1/servers/"+sv.ID+"/topology", "member", "", at("2.77")...); resp.StatusCode != 404 {
+		t.Errorf("topology at 2.77: %d, want 404", resp.StatusCode)
+	}
+	_, body = do(t, e.Server, "GET", "/v2.1/servers/"+sv.ID+"/topology", "member", "", at("2.78")...)
+	wantBody(t, "topology at 2.78", body, `{"nodes": [], "pagesize_kb": null}`, nil)
 }
 
 // TestServerSchemasPerMicroversion: keys outside a microversion's schema
