@@ -53,6 +53,7 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/flavors/detail", a.listFlavorsDetail, http.MethodGet)
 	route("/flavors/{flavor_id}", a.showFlavor, http.MethodGet)
 	route("/flavors/{flavor_id}", a.deleteFlavor, http.MethodDelete)
+	route("/flavors/{flavor_id}", a.updateFlavor, http.MethodPut)
 	route("/flavors/{flavor_id}/os-flavor-access", a.listFlavorAccess, http.MethodGet)
 	route("/flavors/{flavor_id}/action", a.flavorAction, http.MethodPost)
 	route("/flavors/{flavor_id}/os-extra_specs", a.listExtraSpecs, http.MethodGet)
