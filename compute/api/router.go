@@ -91,6 +91,8 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/os-keypairs/{name}", a.deleteKeyPair, http.MethodDelete)
 	route("/os-availability-zone", a.listAvailabilityZones, http.MethodGet)
 	route("/os-services", a.listServices, http.MethodGet)
+	route("/os-services/{service_id}", a.updateService, http.MethodPut)
+	route("/os-services/{service_id}", a.deleteService, http.MethodDelete)
 	route("/os-hypervisors", a.listHypervisors, http.MethodGet)
 	route("/os-hypervisors/detail", a.listHypervisorsDetail, http.MethodGet)
 	route("/os-hypervisors/statistics", a.hypervisorStatistics, http.MethodGet)
