@@ -8,7 +8,6 @@ import (
 	"imagestack/compute/computetest"
 )
 
-
 // TestServiceUpdatesBefore253: the os-services actions name a service by
 // host and binary; ids are integers; force-down needs 2.11; the state
 // persists and is listed; ComputeEnabled follows it.

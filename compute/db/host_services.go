@@ -12,7 +12,7 @@ import (
 )
 
 type hostServiceRow struct {
-	ID             int `gorm:"primaryKey;autoIncrement"`
+	ID             int    `gorm:"primaryKey;autoIncrement"`
 	UUID           string `gorm:"column:uuid"`
 	Host           string
 	Binary         string
