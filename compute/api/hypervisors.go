@@ -329,8 +329,12 @@ func (a *API) hypervisorSearch(w http.ResponseWriter, r *http.Request, rule stri
 	}
 }
 
-func (a *API) searchHypervisors(w http.ResponseWriter, r *http.Request) { a.hypervisorSearch(w, r, "search") }
-func (a *API) hypervisorServers(w http.ResponseWriter, r *http.Request) { a.hypervisorSearch(w, r, "servers") }
+func (a *API) searchHypervisors(w http.ResponseWriter, r *http.Request) {
+	a.hypervisorSearch(w, r, "search")
+}
+func (a *API) hypervisorServers(w http.ResponseWriter, r *http.Request) {
+	a.hypervisorSearch(w, r, "servers")
+}
 
 // statisticsView is GET /os-hypervisors/statistics: the count and sums.
 type statisticsView struct {
