@@ -406,6 +406,7 @@ type keypairBody[T any] struct {
 // keypairsBody lists key pairs, each wrapped as {"keypair": ...}.
 type keypairsBody struct {
 	KeyPairs []keypairBody[keypairView] `json:"keypairs"`
+	Links    []linkView                 `json:"keypairs_links,omitempty"` // 2.35's next page
 }
 
 // limitsBody answers GET /limits: no rate limits, Nova's absolute limits.
