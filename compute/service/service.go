@@ -88,6 +88,7 @@ type Service struct {
 	stopped sync.Once
 	// registered is set once this process registered its host's services.
 	registered atomic.Bool
+	pending    sync.Map // server id -> *ActionEvent: the running event of its last action
 }
 
 // New returns a compute service.
