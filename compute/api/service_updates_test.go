@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"imagestack/compute/computetest"
@@ -120,5 +121,21 @@ func TestServiceUpdatesFrom253(t *testing.T) {
 	do(t, srv, "POST", "/v2.1/servers", "admin", `{"server":{"name":"vm","imageRef":"img","flavorRef":"1"}}`)
 	if resp, body := do(t, srv, "DELETE", "/v2.1/os-services/"+cid, "admin", "", mv("2.53")...); resp.StatusCode != 409 {
 		t.Errorf("DELETE of a compute hosting servers: %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestZonesFollowServices: a disabled compute service leaves its zone
+// unavailable (hosts null), as Nova lists it.
+func TestZonesFollowServices(t *testing.T) {
+	srv := computetest.NewSetup(t, computetest.WithAPI()).Server
+	host, _ := os.Hostname()
+	do(t, srv, "PUT", "/v2.1/os-services/disable", "admin", `{"host":"`+host+`","binary":"nova-compute"}`)
+	_, body := do(t, srv, "GET", "/v2.1/os-availability-zone", "member", "")
+	if got := mustJSON(body); got != `{"availabilityZoneInfo":[{"hosts":null,"zoneName":"nova","zoneState":{"available":false}}]}` {
+		t.Errorf("zones: %s", got)
+	}
+	_, body = do(t, srv, "GET", "/v2.1/os-availability-zone/detail", "admin", "")
+	if got := mustJSON(body); !strings.HasSuffix(got, `{"hosts":null,"zoneName":"nova","zoneState":{"available":false}}]}`) || !strings.Contains(got, `"zoneName":"internal"`) {
+		t.Errorf("zones detail: %s", got)
 	}
 }
