@@ -65,8 +65,9 @@ func (s *Service) registerServices(ctx context.Context, host string) error {
 	if s.registered.Load() {
 		return nil
 	}
+	now := s.now().UTC() // the services of a process start together
 	for _, b := range hostBinaries {
-		if _, err := s.HostServices.EnsureHostService(ctx, host, b, s.now().UTC()); err != nil {
+		if _, err := s.HostServices.EnsureHostService(ctx, host, b, now); err != nil {
 			return err
 		}
 	}
