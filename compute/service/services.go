@@ -51,8 +51,9 @@ func (s *Service) hostServices(ctx context.Context) ([]ComputeService, error) {
 		}
 	}
 	out := make([]ComputeService, len(list))
+	now := s.now().UTC() // this process's services are alive as it answers
 	for i, hs := range list {
-		cs := ComputeService{HostService: hs, Zone: ZoneInternal, Enabled: !hs.Disabled, Up: !hs.ForcedDown, Updated: s.now().UTC()}
+		cs := ComputeService{HostService: hs, Zone: ZoneInternal, Enabled: !hs.Disabled, Up: !hs.ForcedDown, Updated: now}
 		if hs.Binary == compute.BinaryCompute {
 			cs.Zone, cs.Up = ZoneName, cs.Up && s.Hypervisor != nil
 		}
