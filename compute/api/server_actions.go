@@ -132,7 +132,7 @@ func (a *API) rebuildServer(w http.ResponseWriter, r *http.Request, id string, r
 		a.fail(w, r, err)
 		return
 	}
-	view := a.serverDetail(sv)
+	view := a.withServerGroups(r, a.serverDetail(sv))
 	view.AdminPass = pass
 	httpx.WriteJSON(w, http.StatusAccepted, serverBody[serverView]{Server: view})
 }

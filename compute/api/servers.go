@@ -81,7 +81,7 @@ func (a *API) showServer(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, serverBody[serverView]{Server: a.serverDetail(sv)})
+	httpx.WriteJSON(w, http.StatusOK, serverBody[serverView]{Server: a.withServerGroups(r, a.serverDetail(sv))})
 }
 
 // serverCreate is the body of POST /servers.
@@ -97,6 +97,8 @@ type serverCreate struct {
 		ReturnReservationID bool              `json:"return_reservation_id"`
 		guestInputs
 	} `json:"server"`
+	SchedulerHints       json.RawMessage `json:"os:scheduler_hints"`
+	LegacySchedulerHints json.RawMessage `json:"OS-SCH-HNT:scheduler_hints"`
 }
 
 // createRequest turns the body into the service's request, or the
@@ -132,6 +134,9 @@ func (body *serverCreate) createRequest() (service.CreateRequest, string) {
 	}
 	if len(s.MaxCount) == 0 && req.MinCount > 1 {
 		req.MaxCount = req.MinCount
+	}
+	if req.Group, ok = schedulerGroup(body.SchedulerHints, body.LegacySchedulerHints); !ok {
+		return req, "Invalid input for field/attribute os:scheduler_hints. The group hint must be a server group's uuid."
 	}
 	return req, s.guestInputs.apply(&req)
 }

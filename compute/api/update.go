@@ -46,5 +46,5 @@ func (a *API) updateServer(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, serverBody[serverView]{Server: a.serverDetail(sv)})
+	httpx.WriteJSON(w, http.StatusOK, serverBody[serverView]{Server: a.withServerGroups(r, a.serverDetail(sv))})
 }

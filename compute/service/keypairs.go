@@ -61,6 +61,9 @@ func (s *Service) CreateKeyPair(ctx context.Context, c Caller, name, publicKey, 
 	if err != nil {
 		return k, "", err
 	}
+	if err := s.checkKeyPairQuota(ctx, c); err != nil {
+		return k, "", err
+	}
 	if err := s.KeyPairs.CreateKeyPair(ctx, k); err != nil {
 		if errors.Is(err, compute.ErrConflict) {
 			return k, "", compute.Errorf(compute.ErrConflict, "Key pair '%s' already exists.", name)
@@ -128,4 +131,21 @@ func (s *Service) DeleteKeyPair(ctx context.Context, c Caller, name string) erro
 		return compute.Errorf(compute.ErrNotFound, "Keypair %s not found for user %s", name, c.Creds.UserID)
 	}
 	return err
+}
+
+// checkKeyPairQuota refuses a user's key pair beyond the key_pairs quota
+// (403, Nova's words).
+func (s *Service) checkKeyPairQuota(ctx context.Context, c Caller) error {
+	limits, err := s.limitsOf(ctx, c.Creds.ProjectID, c.Creds.UserID)
+	if err != nil {
+		return err
+	}
+	keys, err := s.KeyPairs.ListKeyPairs(ctx, c.Creds.UserID)
+	if err != nil {
+		return err
+	}
+	if len(keys)+1 > room(limits[compute.QuotaKeyPairs], 0) {
+		return compute.Errorf(compute.ErrOverQuota, "Quota exceeded, too many key pairs.")
+	}
+	return nil
 }

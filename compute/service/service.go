@@ -53,7 +53,11 @@ type Deps struct {
 	Cache      ImageCache
 	Projects   compute.Projects // nil: flavor access takes project ids as given
 	Consoles   compute.Consoles // nil: no remote consoles (os-getVNCConsole: 400)
-	Quotas     Quotas
+	Quotas     Quotas           // configured defaults of instances, cores, RAM
+	// QuotaStore keeps the limits set by os-quota-sets and
+	// os-quota-class-sets; Groups keeps server groups.
+	QuotaStore compute.QuotaRepository
+	Groups     compute.ServerGroupRepository
 	// SnapshotDir holds server snapshots between copy and upload.
 	SnapshotDir string
 	// Networks gives servers their NICs; nil: servers get none.
