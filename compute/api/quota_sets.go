@@ -133,7 +133,7 @@ func parseQuotaLimits(body map[string]json.RawMessage, field string, hidden map[
 	limits, force := map[string]int{}, false
 	for k, raw := range body {
 		if k == "force" && withForce {
-			v, ok := boolParam(raw)
+			v, ok := novaBool(raw)
 			if !ok {
 				return nil, false, "Invalid input for field/attribute force. Value: " + compute.Clip(string(raw)) + ". It must be a boolean."
 			}
@@ -154,24 +154,4 @@ func parseQuotaLimits(body map[string]json.RawMessage, field string, hidden map[
 		limits[k] = n
 	}
 	return limits, force, ""
-}
-
-// boolParam reads Nova's boolean parameter type: true/false or one of
-// the strings oslo accepts.
-func boolParam(raw json.RawMessage) (bool, bool) {
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
-		return b, true
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return false, false
-	}
-	switch s {
-	case "True", "true", "TRUE", "1", "ON", "On", "on", "YES", "Yes", "yes", "y", "t":
-		return true, true
-	case "False", "false", "FALSE", "0", "OFF", "Off", "off", "NO", "No", "no", "n", "f":
-		return false, true
-	}
-	return false, false
 }

@@ -87,9 +87,11 @@ type groupMemberRow struct {
 
 func (groupMemberRow) TableName() string { return "server_group_members" }
 
-// lockProject runs fn in a transaction holding the project's quota lock
-// (the row server creates lock too), so that a count and an insert are one
-// step per project.
+// lockProject runs fn in a transaction holding the project's row of
+// quota_locks, so that a count and an insert are one step per project
+// (server creates, server groups and their members). The row is created
+// first, on its own: concurrent first calls of a project then meet on the
+// primary key instead of deadlocking inside their transactions.
 func (r *Repo) lockProject(ctx context.Context, projectID string, fn func(tx *gorm.DB) error) error {
 	if err := r.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&quotaLockRow{ProjectID: projectID}).Error; err != nil {
 		return classify(err, "quota lock of project "+projectID)
