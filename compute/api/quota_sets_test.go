@@ -149,6 +149,11 @@ func TestKeyPairAndMetadataQuotas(t *testing.T) {
 	if resp.StatusCode != 403 || body["forbidden"].(map[string]any)["message"] != "Maximum number of metadata items exceeds 1" {
 		t.Fatalf("metadata beyond quota: %d %v", resp.StatusCode, body)
 	}
+	sv := e.Boot(t, e.Member)
+	resp, body = do(t, e.Server, "POST", "/v2.1/servers/"+sv.ID+"/metadata", "member", `{"metadata": {"a": "1", "b": "2"}}`)
+	if resp.StatusCode != 403 || body["forbidden"].(map[string]any)["message"] != "Maximum number of metadata items exceeds 1" {
+		t.Fatalf("server metadata beyond quota: %d %v", resp.StatusCode, body)
+	}
 }
 
 // TestTenantUsagePaging: from 2.40 usage pages by server with limit and

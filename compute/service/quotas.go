@@ -256,3 +256,12 @@ func (s *Service) checkQuotaDelta(ctx context.Context, project string, vcpus, ra
 	}
 	return nil
 }
+
+// checkMetadataQuota refuses n metadata items beyond the metadata_items
+// limit (403, Nova's words).
+func checkMetadataQuota(limit, n int) error {
+	if n > room(limit, 0) {
+		return compute.Errorf(compute.ErrOverQuota, "Maximum number of metadata items exceeds %d", limit)
+	}
+	return nil
+}

@@ -120,8 +120,8 @@ func (s *Service) createQuotas(ctx context.Context, c Caller, req *CreateRequest
 	if err != nil {
 		return Quotas{}, err
 	}
-	if l := limits[compute.QuotaMetadataItems]; len(req.Metadata) > room(l, 0) {
-		return Quotas{}, compute.Errorf(compute.ErrOverQuota, "Maximum number of metadata items exceeds %d", l)
+	if err := checkMetadataQuota(limits[compute.QuotaMetadataItems], len(req.Metadata)); err != nil {
+		return Quotas{}, err
 	}
 	q := Quotas{Instances: limits[compute.QuotaInstances], Cores: limits[compute.QuotaCores], RAM: limits[compute.QuotaRAM]}
 	if req.Group == "" {
