@@ -19,6 +19,9 @@ import (
 // and usage, or with ?tenant_id= (admins) another project's; ?reserved is
 // accepted and, as in Nova, changes nothing.
 func (a *API) showLimits(w http.ResponseWriter, r *http.Request) {
+	if !strictQuery(w, r, "tenant_id") {
+		return
+	}
 	set, err := a.svc.Limits(r.Context(), a.caller(r), r.URL.Query().Get("tenant_id"))
 	if err != nil {
 		a.fail(w, r, err)
@@ -30,6 +33,9 @@ func (a *API) showLimits(w http.ResponseWriter, r *http.Request) {
 // showQuotaSet answers GET /os-quota-sets/{project} and its /detail,
 // a user's quotas within the project with ?user_id=.
 func (a *API) showQuotaSet(w http.ResponseWriter, r *http.Request) {
+	if !strictQuery(w, r, "user_id") {
+		return
+	}
 	project := mux.Vars(r)["project_id"]
 	detail := strings.HasSuffix(r.URL.Path, "/detail")
 	set, err := a.svc.ProjectQuotas(r.Context(), a.caller(r), project, r.URL.Query().Get("user_id"), detail)
@@ -58,6 +64,9 @@ func (a *API) showDefaultQuotaSet(w http.ResponseWriter, r *http.Request) {
 // updateQuotaSet answers PUT /os-quota-sets/{project} (admins): the quotas
 // then in force, without the id, as Nova.
 func (a *API) updateQuotaSet(w http.ResponseWriter, r *http.Request) {
+	if !strictQuery(w, r, "user_id") {
+		return
+	}
 	var body struct {
 		QuotaSet map[string]json.RawMessage `json:"quota_set"`
 	}
@@ -80,6 +89,9 @@ func (a *API) updateQuotaSet(w http.ResponseWriter, r *http.Request) {
 // deleteQuotaSet answers DELETE /os-quota-sets/{project} (admins): back to
 // the defaults, 202 as Nova.
 func (a *API) deleteQuotaSet(w http.ResponseWriter, r *http.Request) {
+	if !strictQuery(w, r, "user_id") {
+		return
+	}
 	if err := a.svc.DeleteProjectQuotas(r.Context(), a.caller(r), mux.Vars(r)["project_id"], r.URL.Query().Get("user_id")); err != nil {
 		a.fail(w, r, err)
 		return
@@ -154,4 +166,29 @@ func parseQuotaLimits(body map[string]json.RawMessage, field string, hidden map[
 		limits[k] = n
 	}
 	return limits, force, ""
+}
+
+// strictQuery answers 400 and returns false when, from 2.75, the query
+// has a parameter outside allowed: Nova's query schemas stopped ignoring
+// them there.
+func strictQuery(w http.ResponseWriter, r *http.Request, allowed ...string) bool {
+	if !atLeast(r, "2.75") {
+		return true
+	}
+	var extra []string
+	for k := range r.URL.Query() {
+		if !slices.Contains(allowed, k) {
+			extra = append(extra, "'"+compute.Clip(k)+"'")
+		}
+	}
+	if len(extra) == 0 {
+		return true
+	}
+	slices.Sort(extra)
+	verb := "was"
+	if len(extra) > 1 {
+		verb = "were"
+	}
+	badRequest(w, r, fmt.Sprintf("Additional properties are not allowed (%s %s unexpected)", strings.Join(extra, ", "), verb))
+	return false
 }

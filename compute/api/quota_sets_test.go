@@ -108,7 +108,8 @@ func TestQuotaSetUpdate(t *testing.T) {
 }
 
 // TestLimitsPerMicroversion: /limits drops the network limits at 2.36,
-// maxImageMeta at 2.39, maxPersonality* at 2.57; tenant_id is for admins.
+// maxImageMeta at 2.39, maxPersonality* at 2.57; unknown parameters are
+// 400 from 2.75; tenant_id is for admins.
 func TestLimitsPerMicroversion(t *testing.T) {
 	e := computetest.NewSetup(t, computetest.WithAPI())
 	e.Boot(t, e.Member)
@@ -123,6 +124,10 @@ func TestLimitsPerMicroversion(t *testing.T) {
 	abs = body["limits"].(map[string]any)["absolute"].(map[string]any)
 	if _, has := abs["maxImageMeta"]; !has || abs["maxSecurityGroups"] != nil || abs["maxPersonality"] == nil {
 		t.Fatalf("limits at 2.38: %v", abs)
+	}
+	resp, body := do(t, e.Server, "GET", "/v2.1/limits?reserved=1", "member", "", "OpenStack-API-Version", "compute 2.75")
+	if resp.StatusCode != 400 || body["badRequest"].(map[string]any)["message"] != "Additional properties are not allowed ('reserved' was unexpected)" {
+		t.Fatalf("unknown query parameter at 2.75: %d %v", resp.StatusCode, body)
 	}
 	if resp, _ := do(t, e.Server, "GET", "/v2.1/limits?tenant_id=Z", "member", ""); resp.StatusCode != 403 {
 		t.Fatalf("member asking for another project: %d", resp.StatusCode)

@@ -83,6 +83,9 @@ func usagePeriod(w http.ResponseWriter, r *http.Request) (start, end time.Time, 
 // usagePage reads 2.40's limit and marker (earlier microversions: every
 // server); a malformed limit is answered 400 and ok is false.
 func usagePage(w http.ResponseWriter, r *http.Request) (service.UsagePage, bool) {
+	if !strictQuery(w, r, "start", "end", "detailed", "limit", "marker") {
+		return service.UsagePage{}, false
+	}
 	if !atLeast(r, "2.40") {
 		return service.UsagePage{}, true
 	}

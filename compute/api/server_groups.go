@@ -63,6 +63,9 @@ type serverGroupsBody struct {
 // groups, every project's for an admin with all_projects; limit and offset
 // page them.
 func (a *API) listServerGroups(w http.ResponseWriter, r *http.Request) {
+	if !strictQuery(w, r, "all_projects", "limit", "offset") {
+		return
+	}
 	q := r.URL.Query()
 	offset, limit := 0, maxLimit
 	for _, p := range []struct {
