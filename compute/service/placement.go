@@ -4,17 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
-	"sync"
 
 	"imagestack/compute"
 )
 
 // errNoValidHost is Nova's NoValidHost as the server's fault shows it.
 var errNoValidHost = errors.New("No valid host was found. There are not enough hosts available.")
-
-// placing serialises placements, so that two members of a group never
-// both take the last room on a host.
-var placing sync.Mutex
 
 // hosts are the compute hosts a server may go to: this one (issue 17
 // brings more).
@@ -76,8 +71,8 @@ func place(hosts []string, g *compute.ServerGroup, server string) (string, error
 // schedule places a new server: with its group's policy when it has one,
 // recording the host chosen; errNoValidHost when no host fits.
 func (s *Service) schedule(ctx context.Context, id string) error {
-	placing.Lock()
-	defer placing.Unlock()
+	s.placing.Lock()
+	defer s.placing.Unlock()
 	g, err := s.Groups.GroupOfServer(ctx, id)
 	if errors.Is(err, compute.ErrNotFound) {
 		_, err = place(s.hosts(), nil, id)

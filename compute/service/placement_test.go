@@ -77,3 +77,31 @@ func TestCheckQuotaDelta(t *testing.T) {
 		t.Fatalf("shrinking: %v", err)
 	}
 }
+
+// TestAntiAffinityBatch: a batch of two in an anti-affinity group on this
+// one host: the placements run one at a time, so exactly one member boots
+// and the other has no valid host.
+func TestAntiAffinityBatch(t *testing.T) {
+	e := computetest.NewSetup(t)
+	ctx := context.Background()
+	g, err := e.Service.CreateServerGroup(ctx, e.Member, service.NewServerGroup{Name: "g", Policy: compute.PolicyAntiAffinity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Service.Create(ctx, e.Member, service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "42", MinCount: 2, MaxCount: 2, Group: g.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Service.Wait()
+	states := map[string]int{}
+	for _, sv := range res.Servers {
+		states[e.Get(t, sv.ID).VMState]++
+	}
+	if states[compute.VMActive] != 1 || states[compute.VMError] != 1 {
+		t.Fatalf("states of the batch: %v", states)
+	}
+	got, err := e.Service.GetServerGroup(ctx, e.Member, g.ID)
+	if err != nil || len(got.Members) != 2 {
+		t.Fatalf("group after the batch: %+v %v", got, err)
+	}
+}

@@ -85,6 +85,7 @@ type Service struct {
 	locks   sync.Map       // server id -> *sync.Mutex: one operation at a time per server
 	rows    sync.Map       // server id -> *sync.Mutex: one read-modify-write at a time per server
 	quit    chan struct{}  // closed by Shutdown: background retries give up
+	placing sync.Mutex     // one placement at a time: two members never take the same last room
 	stopped sync.Once
 }
 
