@@ -167,6 +167,8 @@ var PolicyDefaults = []policy.Rule{
 	{Name: nQuotaSets + "defaults", Check: nAnyone, Description: "Show the default quotas."},
 	{Name: nQuotaSets + "update", Check: nAdmin, Description: "Update a project's quotas."},
 	{Name: nQuotaSets + "delete", Check: nAdmin, Description: "Reset a project's quotas to the defaults."},
+	{Name: "os_compute_api:os-quota-class-sets:show", Check: nAdmin, Description: "Show a quota class's limits."},
+	{Name: "os_compute_api:os-quota-class-sets:update", Check: nAdmin, Description: "Update a quota class's limits (the \"default\" class: every project's defaults)."},
 	{Name: "os_compute_api:os-simple-tenant-usage:show", Check: nReaderOrAdmin, Description: "Show a project's usage."},
 	{Name: "os_compute_api:os-simple-tenant-usage:list", Check: nAdmin, Description: "Show the usage of all projects."},
 

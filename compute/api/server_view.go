@@ -152,6 +152,9 @@ func (a *API) serverAt(r *http.Request, sv *compute.Server, show serverShow) ser
 		v.extendedView = a.extendedOf(r, sv, show.userData)
 	}
 	a.addVersionedFields(r, &v, sv, show)
+	if show.serverGroups {
+		v = a.withServerGroups(r, v)
+	}
 	return v
 }
 
@@ -251,9 +254,6 @@ func (a *API) addVersionedFields(r *http.Request, v *serverView, sv *compute.Ser
 	}
 	if atLeast(r, "2.63") {
 		v.TrustedCerts = some[*[]string](nil)
-	}
-	if show.serverGroups {
-		v.ServerGroups = some([]string{})
 	}
 	if atLeast(r, "2.73") {
 		v.LockedReason = some(nullable(sv.LockedReason))

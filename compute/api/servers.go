@@ -104,6 +104,8 @@ type serverCreate struct {
 		TrustedCerts        json.RawMessage   `json:"trusted_image_certificates"`
 		guestInputs
 	} `json:"server"`
+	SchedulerHints       json.RawMessage `json:"os:scheduler_hints"`
+	LegacySchedulerHints json.RawMessage `json:"OS-SCH-HNT:scheduler_hints"`
 }
 
 // createRequest turns the body into the service's request, or the
@@ -139,6 +141,9 @@ func (body *serverCreate) createRequest() (service.CreateRequest, string) {
 	}
 	if len(s.MaxCount) == 0 && req.MinCount > 1 {
 		req.MaxCount = req.MinCount
+	}
+	if req.Group, ok = schedulerGroup(body.SchedulerHints, body.LegacySchedulerHints); !ok {
+		return req, "Invalid input for field/attribute os:scheduler_hints. The group hint must be a server group's uuid."
 	}
 	return req, s.guestInputs.apply(&req)
 }

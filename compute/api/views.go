@@ -348,90 +348,6 @@ type keypairsBody struct {
 	Links    []linkView                 `json:"keypairs_links,omitempty"` // 2.35's next page
 }
 
-// limitsBody answers GET /limits: no rate limits, Nova's absolute limits.
-type limitsBody struct {
-	Limits struct {
-		Rate     []struct{}         `json:"rate"`
-		Absolute absoluteLimitsView `json:"absolute"`
-	} `json:"limits"`
-}
-
-// absoluteLimitsView is a project's limits and usage; what is not
-// supported here (personality, security groups, floating IPs) shows
-// Nova's defaults and no use.
-type absoluteLimitsView struct {
-	MaxTotalInstances       int `json:"maxTotalInstances"`
-	MaxTotalCores           int `json:"maxTotalCores"`
-	MaxTotalRAMSize         int `json:"maxTotalRAMSize"`
-	TotalInstancesUsed      int `json:"totalInstancesUsed"`
-	TotalCoresUsed          int `json:"totalCoresUsed"`
-	TotalRAMUsed            int `json:"totalRAMUsed"`
-	MaxTotalKeypairs        int `json:"maxTotalKeypairs"`
-	MaxServerMeta           int `json:"maxServerMeta"`
-	MaxImageMeta            int `json:"maxImageMeta"`
-	MaxPersonality          int `json:"maxPersonality"`
-	MaxPersonalitySize      int `json:"maxPersonalitySize"`
-	MaxServerGroups         int `json:"maxServerGroups"`
-	MaxServerGroupMembers   int `json:"maxServerGroupMembers"`
-	TotalServerGroupsUsed   int `json:"totalServerGroupsUsed"`
-	MaxSecurityGroups       int `json:"maxSecurityGroups"`
-	MaxSecurityGroupRules   int `json:"maxSecurityGroupRules"`
-	TotalSecurityGroupsUsed int `json:"totalSecurityGroupsUsed"`
-	MaxTotalFloatingIps     int `json:"maxTotalFloatingIps"`
-	TotalFloatingIpsUsed    int `json:"totalFloatingIpsUsed"`
-}
-
-// newLimitsBody renders the limits in force and their use.
-func newLimitsBody(l service.Limits) limitsBody {
-	var b limitsBody
-	b.Limits.Rate = []struct{}{}
-	b.Limits.Absolute = absoluteLimitsView{
-		MaxTotalInstances: l.Quotas.Instances, MaxTotalCores: l.Quotas.Cores, MaxTotalRAMSize: l.Quotas.RAM,
-		TotalInstancesUsed: l.InstancesUsed, TotalCoresUsed: l.CoresUsed, TotalRAMUsed: l.RAMUsed,
-		MaxTotalKeypairs: l.KeyPairs, MaxServerMeta: l.MetadataItems, MaxImageMeta: l.MetadataItems,
-		MaxPersonality: 5, MaxPersonalitySize: 10240, MaxServerGroups: l.ServerGroups,
-		MaxServerGroupMembers: l.ServerGroupMembers, MaxSecurityGroups: 10, MaxSecurityGroupRules: 20, MaxTotalFloatingIps: 10,
-	}
-	return b
-}
-
-// quotaSetView is a project's quota set; T is the limit (int) or, for
-// /detail, a quotaDetailView.
-type quotaSetView[T any] struct {
-	ID                       string `json:"id"`
-	Instances                T      `json:"instances"`
-	Cores                    T      `json:"cores"`
-	RAM                      T      `json:"ram"`
-	KeyPairs                 T      `json:"key_pairs"`
-	MetadataItems            T      `json:"metadata_items"`
-	ServerGroups             T      `json:"server_groups"`
-	ServerGroupMembers       T      `json:"server_group_members"`
-	InjectedFiles            T      `json:"injected_files"`
-	InjectedFileContentBytes T      `json:"injected_file_content_bytes"`
-	InjectedFilePathBytes    T      `json:"injected_file_path_bytes"`
-}
-
-// quotaDetailView is one quota of /os-quota-sets/{project}/detail.
-type quotaDetailView struct {
-	Limit    int `json:"limit"`
-	InUse    int `json:"in_use"`
-	Reserved int `json:"reserved"`
-}
-
-// newQuotaSet renders the quotas of l, each as quota(limit, in use).
-func newQuotaSet[T any](project string, l service.Limits, quota func(limit, used int) T) quotaSetView[T] {
-	return quotaSetView[T]{ID: project,
-		Instances: quota(l.Quotas.Instances, l.InstancesUsed), Cores: quota(l.Quotas.Cores, l.CoresUsed),
-		RAM: quota(l.Quotas.RAM, l.RAMUsed), KeyPairs: quota(l.KeyPairs, 0), MetadataItems: quota(l.MetadataItems, 0),
-		ServerGroups: quota(l.ServerGroups, 0), ServerGroupMembers: quota(l.ServerGroupMembers, 0),
-		InjectedFiles: quota(5, 0), InjectedFileContentBytes: quota(10240, 0), InjectedFilePathBytes: quota(255, 0)}
-}
-
-// quotaSetBody is {"quota_set": ...}.
-type quotaSetBody[T any] struct {
-	QuotaSet quotaSetView[T] `json:"quota_set"`
-}
-
 // tenantUsageView is a project's usage over a period.
 type tenantUsageView struct {
 	TenantID           string             `json:"tenant_id"`
@@ -480,16 +396,13 @@ func newTenantUsage(u service.Usage, detailed bool) tenantUsageView {
 // tenantUsageBody is {"tenant_usage": ...}.
 type tenantUsageBody struct {
 	TenantUsage tenantUsageView `json:"tenant_usage"`
+	Links       []linkView      `json:"tenant_usage_links,omitempty"` // 2.40
 }
 
 // tenantUsagesBody is {"tenant_usages": [...]}.
 type tenantUsagesBody struct {
 	TenantUsages []tenantUsageView `json:"tenant_usages"`
-}
-
-// serverGroupsBody lists server groups: always none (not supported).
-type serverGroupsBody struct {
-	ServerGroups []struct{} `json:"server_groups"`
+	Links        []linkView        `json:"tenant_usages_links,omitempty"` // 2.40
 }
 
 // zoneView is an availability zone; Hosts (host name -> service name ->

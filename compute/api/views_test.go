@@ -284,7 +284,7 @@ func TestLimitAndZoneBodies(t *testing.T) {
 		"maxTotalFloatingIps": 10, "totalFloatingIpsUsed": 0}}}`, nil)
 	limits := `"instances": 10, "cores": 20, "ram": 51200, "key_pairs": 100, "metadata_items": 128,
 		"server_groups": 10, "server_group_members": 10, "injected_files": 5, "injected_file_content_bytes": 10240,
-		"injected_file_path_bytes": 255`
+		"injected_file_path_bytes": 255, "fixed_ips": -1, "floating_ips": 10, "security_groups": 10, "security_group_rules": 20`
 	for _, p := range []string{"/v2.1/os-quota-sets/A", "/v2.1/os-quota-sets/A/defaults"} {
 		_, body = do(t, srv, "GET", p, "member", "")
 		wantBody(t, p, body, `{"quota_set": {"id": "A", `+limits+`}}`, nil)
@@ -296,7 +296,9 @@ func TestLimitAndZoneBodies(t *testing.T) {
 		"metadata_items": {"limit": 128, "in_use": 0, "reserved": 0}, "server_groups": {"limit": 10, "in_use": 0, "reserved": 0},
 		"server_group_members": {"limit": 10, "in_use": 0, "reserved": 0}, "injected_files": {"limit": 5, "in_use": 0, "reserved": 0},
 		"injected_file_content_bytes": {"limit": 10240, "in_use": 0, "reserved": 0},
-		"injected_file_path_bytes": {"limit": 255, "in_use": 0, "reserved": 0}}}`, nil)
+		"injected_file_path_bytes": {"limit": 255, "in_use": 0, "reserved": 0}, "fixed_ips": {"limit": -1, "in_use": 0, "reserved": 0},
+		"floating_ips": {"limit": 10, "in_use": 0, "reserved": 0}, "security_groups": {"limit": 10, "in_use": 0, "reserved": 0},
+		"security_group_rules": {"limit": 20, "in_use": 0, "reserved": 0}}}`, nil)
 
 	sv := s.Boot(t, s.Member)
 	// A period that has ended (the API reads whole seconds).

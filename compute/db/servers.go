@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	commondb "imagestack/common/db"
 	"imagestack/compute"
@@ -187,16 +186,8 @@ func (quotaLockRow) TableName() string { return "quota_locks" }
 // transactions take the database write lock when they begin), so that the
 // usage fit sees and the insert are one step per project.
 func (r *Repo) CreateServers(ctx context.Context, projectID string, servers []*compute.Server, fit compute.FitFunc) ([]*compute.Server, error) {
-	db := r.db.WithContext(ctx)
-	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&quotaLockRow{ProjectID: projectID}).Error; err != nil {
-		return nil, classify(err, "quota lock of project "+projectID)
-	}
 	var created []*compute.Server
-	err := commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
-		var lock quotaLockRow
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("project_id = ?", projectID).Take(&lock).Error; err != nil {
-			return classify(err, "quota lock of project "+projectID)
-		}
+	err := r.lockProject(ctx, projectID, func(tx *gorm.DB) error {
 		used, err := countUsage(tx, projectID)
 		if err != nil {
 			return err

@@ -42,6 +42,9 @@ type CreateRequest struct {
 	Hostname    string
 	// Host and Node are a requested destination (2.74, admins).
 	Host, Node string
+	// Group is the server group the servers join (os:scheduler_hints
+	// group); "" none.
+	Group string
 }
 
 // CreateResult is what POST /servers answers.
@@ -110,15 +113,19 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 	if res.AdminPass == "" {
 		res.AdminPass = randomHex(6)
 	}
+	q, err := s.createQuotas(ctx, c, &req)
+	if err != nil {
+		return nil, err
+	}
 	// No more servers than the instance quota can ever be stored, whatever
 	// max_count asks for (fitQuota never answers more).
-	candidates := s.newServers(c, req, f, g, res.ReservationID, max(0, min(req.MaxCount, s.Quotas.Instances)))
+	candidates := s.newServers(c, req, f, g, res.ReservationID, max(0, min(req.MaxCount, room(q.Instances, 0))))
 	for _, sv := range candidates {
 		sv.SetFlavor(f, specs)
 		sv.KernelID, sv.RamdiskID = im.Properties["kernel_id"], im.Properties["ramdisk_id"]
 	}
 	res.Servers, err = s.Servers.CreateServers(ctx, c.Creds.ProjectID, candidates, func(used compute.Usage) (int, error) {
-		n, err := fitQuota(s.Quotas, used, f, req.MinCount, req.MaxCount)
+		n, err := fitQuota(q, used, f, req.MinCount, req.MaxCount)
 		if err == nil && n > 1 {
 			// Nova numbers the servers of a batch: name-1, name-2, ...
 			for i, sv := range candidates[:n] {
@@ -129,6 +136,9 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 		return n, err
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.joinGroup(ctx, c, req.Group, res.Servers); err != nil {
 		return nil, err
 	}
 	for _, sv := range res.Servers {
@@ -237,12 +247,12 @@ func (s *Service) newServers(c Caller, req CreateRequest, f compute.Flavor, g gu
 // error naming the first resource short. Divisions instead of products:
 // counts come from clients and must not overflow.
 func fitQuota(q Quotas, used compute.Usage, f compute.Flavor, minCount, maxCount int) (int, error) {
-	fits := min(maxCount, q.Instances-used.Instances)
+	fits := min(maxCount, room(q.Instances, used.Instances))
 	if f.VCPUs > 0 {
-		fits = min(fits, (q.Cores-used.VCPUs)/f.VCPUs)
+		fits = min(fits, room(q.Cores, used.VCPUs)/f.VCPUs)
 	}
 	if f.RAM > 0 {
-		fits = min(fits, (q.RAM-used.RAM)/f.RAM)
+		fits = min(fits, room(q.RAM, used.RAM)/f.RAM)
 	}
 	if fits >= minCount {
 		return fits, nil
@@ -255,9 +265,9 @@ func fitQuota(q Quotas, used compute.Usage, f compute.Flavor, minCount, maxCount
 		return compute.Errorf(compute.ErrOverQuota, "Quota exceeded for %s: Requested %s, but already used %d of %d %s", resource, requested, inUse, limit, resource)
 	}
 	switch {
-	case minCount > q.Instances-used.Instances:
+	case minCount > room(q.Instances, used.Instances):
 		return 0, over("instances", 1, used.Instances, q.Instances)
-	case f.VCPUs > 0 && minCount > (q.Cores-used.VCPUs)/f.VCPUs:
+	case f.VCPUs > 0 && minCount > room(q.Cores, used.VCPUs)/f.VCPUs:
 		return 0, over("cores", f.VCPUs, used.VCPUs, q.Cores)
 	default:
 		return 0, over("ram", f.RAM, used.RAM, q.RAM)
