@@ -82,7 +82,11 @@ type Server struct {
 	LockedReason string
 	// NICs are the server's network interfaces (Nova's network info
 	// cache), as the network service allocated them.
-	NICs                 []NIC
+	NICs []NIC
+	// SystemMetadata is what the service notes about the server for
+	// itself (Nova's system_metadata, never shown by the API): the
+	// shelved_* keys of a shelved server.
+	SystemMetadata       map[string]string
 	CreatedAt, UpdatedAt time.Time
 	LaunchedAt           *time.Time
 }
@@ -100,6 +104,10 @@ func (s *Server) Status() string {
 		return "ERROR"
 	case VMDeleted:
 		return "DELETED"
+	case VMShelved:
+		return "SHELVED"
+	case VMShelvedOffloaded:
+		return "SHELVED_OFFLOADED"
 	case VMActive:
 		switch s.TaskState {
 		case TaskRebooting:
@@ -193,6 +201,10 @@ type Images interface {
 	Upload(ctx context.Context, user policy.Credentials, id string, r io.Reader) error
 	// Delete removes an image (used to clean up a failed snapshot).
 	Delete(ctx context.Context, user policy.Credentials, id string) error
+	// List returns the images the user may see whose properties include
+	// every one of properties (exact values), newest first: a server's
+	// backups, to rotate them.
+	List(ctx context.Context, user policy.Credentials, properties map[string]string) ([]ImageInfo, error)
 }
 
 // NewImage describes an image to create (a server snapshot).

@@ -22,6 +22,7 @@ var Migrations = []commondb.Migration{
 	{Version: 6, Name: "guest settings and NICs of servers", Up: migrate6},
 	{Version: 7, Name: "instance actions", Up: migrate7},
 	{Version: 8, Name: "server locks", Up: migrate8},
+	{Version: 10, Name: "server system metadata", Up: migrate10},
 }
 
 // Tables lists the compute tables, for schema comparisons.
@@ -182,3 +183,13 @@ func migrate8(tx *gorm.DB) error {
 	}
 	return nil
 }
+
+// v10Server adds the server's system metadata (Nova's
+// instance_system_metadata: shelved_at, shelved_image_id, ...), as JSON.
+type v10Server struct {
+	SystemMetadata string `gorm:"column:system_metadata;type:text"`
+}
+
+func (v10Server) TableName() string { return "servers" }
+
+func migrate10(tx *gorm.DB) error { return tx.Migrator().AddColumn(&v10Server{}, "SystemMetadata") }

@@ -44,6 +44,7 @@ type serverRow struct {
 	Locked        bool
 	LockedBy      string
 	LockedReason  string
+	SystemMeta    string `gorm:"column:system_metadata"` // JSON of a string map
 }
 
 func (serverRow) TableName() string { return "servers" }
@@ -66,7 +67,7 @@ func serverToRow(s *compute.Server) serverRow {
 		ReservationID: s.ReservationID, KeyName: s.KeyName, Fault: s.Fault, CreatedAt: ms(s.CreatedAt), UpdatedAt: ms(s.UpdatedAt),
 		AccessIPv4: s.AccessIPv4, AccessIPv6: s.AccessIPv6, Zone: s.AvailabilityZone, ConfigDrive: s.ConfigDrive,
 		UserData: s.UserData, KeyData: s.KeyData, Hostname: s.Hostname, LaunchIndex: s.LaunchIndex, NICs: nicsJSON(s.NICs),
-		Locked: s.Locked, LockedBy: s.LockedBy, LockedReason: s.LockedReason}
+		Locked: s.Locked, LockedBy: s.LockedBy, LockedReason: s.LockedReason, SystemMeta: mapJSON(s.SystemMetadata)}
 	if s.LaunchedAt != nil {
 		t := ms(*s.LaunchedAt)
 		r.LaunchedAt = &t
@@ -80,7 +81,8 @@ func serverFromRow(r *serverRow) *compute.Server {
 		ReservationID: r.ReservationID, KeyName: r.KeyName, Fault: r.Fault, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		Metadata: map[string]string{}, AccessIPv4: r.AccessIPv4, AccessIPv6: r.AccessIPv6, AvailabilityZone: r.Zone,
 		ConfigDrive: r.ConfigDrive, UserData: r.UserData, KeyData: r.KeyData, Hostname: r.Hostname, LaunchIndex: r.LaunchIndex,
-		NICs: nicsFromJSON(r.NICs), Locked: r.Locked, LockedBy: r.LockedBy, LockedReason: r.LockedReason}
+		NICs: nicsFromJSON(r.NICs), Locked: r.Locked, LockedBy: r.LockedBy, LockedReason: r.LockedReason,
+		SystemMetadata: mapFromJSON(r.SystemMeta)}
 	if r.LaunchedAt != nil {
 		t := r.LaunchedAt.UTC()
 		s.LaunchedAt = &t
@@ -104,6 +106,24 @@ func nicsFromJSON(s string) []compute.NIC {
 		_ = json.Unmarshal([]byte(s), &nics)
 	}
 	return nics
+}
+
+// mapJSON encodes a string map for its column ("" for none).
+func mapJSON(m map[string]string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(m) // strings only: cannot fail
+	return string(b)
+}
+
+// mapFromJSON decodes a string map column; what cannot be read is empty.
+func mapFromJSON(s string) map[string]string {
+	m := map[string]string{}
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &m)
+	}
+	return m
 }
 
 // insertMetadata stores a new server's metadata.

@@ -68,6 +68,10 @@ type Deps struct {
 	BuildConfigDrive func(ctx context.Context, dst string, sv *compute.Server, adminPass string) error
 	ConfigDriveDir   string
 	ForceConfigDrive bool
+	// ShelvedOffloadTime is how long, in seconds, a shelved server keeps
+	// its VM before it is offloaded (Nova's shelved_offload_time): 0 at
+	// once, below 0 never (but by shelveOffload).
+	ShelvedOffloadTime int
 }
 
 // Service implements compute operations.
