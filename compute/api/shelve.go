@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"imagestack/common/httpx"
+	"imagestack/compute"
 	"imagestack/compute/service"
 )
 
@@ -132,4 +133,12 @@ func nonNegativeInt(raw json.RawMessage) (int, bool) {
 	}
 	n, err := strconv.Atoi(s)
 	return n, err == nil
+}
+
+// The status filter of server listings knows the shelved statuses too
+// (kept here, beside the shelve actions, so that the listing's table
+// stays as it is).
+func init() {
+	statusToVMState["SHELVED"] = compute.VMShelved
+	statusToVMState["SHELVED_OFFLOADED"] = compute.VMShelvedOffloaded
 }
