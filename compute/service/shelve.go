@@ -247,9 +247,14 @@ func (s *Service) unshelve(ctx context.Context, c Caller, id string) {
 		return
 	}
 	imageID := cur.SystemMetadata[compute.SysShelvedImageID]
-	if cur.VMState == compute.VMShelved {
+	spawned := cur.VMState == compute.VMShelvedOffloaded
+	if !spawned {
 		err = s.powerOnShelved(ctx, id)
-	} else {
+		// A shelved server whose VM is gone all the same (a host
+		// reinstalled) comes back from its image, as an offloaded one.
+		spawned = errors.Is(err, compute.ErrNotFound)
+	}
+	if spawned {
 		err = s.spawnShelved(ctx, c, id, imageID)
 	}
 	if err != nil {
@@ -259,7 +264,7 @@ func (s *Service) unshelve(ctx context.Context, c Caller, id string) {
 		}
 		return
 	}
-	s.finishUnshelve(ctx, id, cur.VMState == compute.VMShelvedOffloaded, func(ctx context.Context) { s.deleteImage(ctx, c.Creds, id, imageID) })
+	s.finishUnshelve(ctx, id, spawned, func(ctx context.Context) { s.deleteImage(ctx, c.Creds, id, imageID) })
 }
 
 // powerOnShelved starts a shelved server's VM again.

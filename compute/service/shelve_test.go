@@ -263,3 +263,25 @@ func TestShelveRestartRecovery(t *testing.T) {
 		t.Errorf("images %v: only the interrupted shelve's goes", live)
 	}
 }
+
+// TestUnshelveWithoutVM: a SHELVED server whose VM is gone all the same
+// comes back from its shelved image.
+func TestUnshelveWithoutVM(t *testing.T) {
+	e := computetest.NewSetup(t, smallQuotas, computetest.WithShelvedOffloadTime(-1))
+	ctx := context.Background()
+	id := e.Boot(t, e.Member).ID
+	if err := e.Service.Shelve(ctx, e.Member, id); err != nil {
+		t.Fatal(err)
+	}
+	e.Service.Wait()
+	if err := e.Hypervisor.Destroy(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Service.Unshelve(ctx, e.Member, id, service.UnshelveRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	e.Service.Wait()
+	if ps, ok := e.Hypervisor.Domain(id); !ok || ps != compute.PowerRunning || e.Get(t, id).Status() != "ACTIVE" || len(e.Images.Live()) != 0 {
+		t.Fatalf("after unshelve: domain %v %v, %s, images %v", ps, ok, e.Get(t, id).Status(), e.Images.Live())
+	}
+}
