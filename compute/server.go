@@ -86,9 +86,13 @@ type Server struct {
 	// Description is the user's text (nil: null). Flavor is the server's
 	// own copy of its flavor's other figures (microversion 2.47 embeds it).
 	// KernelID and RamdiskID are the images a kernel-boot server starts.
-	Description          *string
-	Flavor               FlavorCopy
-	KernelID, RamdiskID  string
+	Description         *string
+	Flavor              FlavorCopy
+	KernelID, RamdiskID string
+	// SystemMetadata is what the service notes about the server for
+	// itself (Nova's system_metadata, never shown by the API): the
+	// shelved_* keys of a shelved server.
+	SystemMetadata       map[string]string
 	CreatedAt, UpdatedAt time.Time
 	LaunchedAt           *time.Time
 }
@@ -122,6 +126,10 @@ func (s *Server) Status() string {
 		return "ERROR"
 	case VMDeleted:
 		return "DELETED"
+	case VMShelved:
+		return "SHELVED"
+	case VMShelvedOffloaded:
+		return "SHELVED_OFFLOADED"
 	case VMActive:
 		switch s.TaskState {
 		case TaskRebooting:
@@ -215,6 +223,10 @@ type Images interface {
 	Upload(ctx context.Context, user policy.Credentials, id string, r io.Reader) error
 	// Delete removes an image (used to clean up a failed snapshot).
 	Delete(ctx context.Context, user policy.Credentials, id string) error
+	// List returns the images the user may see whose properties include
+	// every one of properties (exact values), newest first: a server's
+	// backups, to rotate them.
+	List(ctx context.Context, user policy.Credentials, properties map[string]string) ([]ImageInfo, error)
 }
 
 // NewImage describes an image to create (a server snapshot).

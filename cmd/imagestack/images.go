@@ -29,6 +29,11 @@ func (l localImages) Get(ctx context.Context, user policy.Credentials, id string
 	if err != nil {
 		return compute.ImageInfo{}, err
 	}
+	return imageInfo(im), nil
+}
+
+// imageInfo is what compute needs of an image.
+func imageInfo(im *glance.Image) compute.ImageInfo {
 	info := compute.ImageInfo{ID: im.ID, Status: im.Status, MinRAM: im.MinRAM, MinDisk: im.MinDisk, Properties: im.Properties}
 	if im.Name != nil {
 		info.Name = *im.Name
@@ -45,7 +50,7 @@ func (l localImages) Get(ctx context.Context, user policy.Credentials, id string
 	if im.VirtualSize != nil {
 		info.VirtualSize = *im.VirtualSize
 	}
-	return info, nil
+	return info
 }
 
 func (l localImages) Download(ctx context.Context, user policy.Credentials, id string, w io.Writer) error {
@@ -88,4 +93,17 @@ func (l localImages) Upload(ctx context.Context, user policy.Credentials, id str
 
 func (l localImages) Delete(ctx context.Context, user policy.Credentials, id string) error {
 	return l.svc.Delete(ctx, l.svc.NewCaller(user), id)
+}
+
+func (l localImages) List(ctx context.Context, user policy.Credentials, properties map[string]string) ([]compute.ImageInfo, error) {
+	ims, err := l.svc.List(ctx, l.svc.NewCaller(user), glance.ListQuery{Properties: properties,
+		Sort: []glance.SortKey{{Key: "created_at", Desc: true}}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]compute.ImageInfo, len(ims))
+	for i, im := range ims {
+		out[i] = imageInfo(im)
+	}
+	return out, nil
 }

@@ -162,6 +162,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	deps.QuotaStore, deps.Groups = computeRepo, computeRepo
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
 	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
+	deps.ShelvedOffloadTime = cfg.Compute.ShelvedOffloadTime
 	deps.BuildConfigDrive = func(ctx context.Context, dst string, sv *compute.Server, adminPass string) error {
 		return configdrive.Build(ctx, dst, configdrive.ForServer(sv, computeservice.ZoneName, cfg.Compute.DHCPDomain, adminPass))
 	}
@@ -180,8 +181,16 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 		return nil, stop, fmt.Errorf("reconcile servers with libvirt: %w", err)
 	}
 	go svc.WatchEvents(ctx)
+	go svc.PollShelved(ctx, shelvedPollInterval(cfg.Compute.ShelvedOffloadTime))
 	if err := svc.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
 		return nil, stop, fmt.Errorf("default flavors: %w", err)
 	}
 	return svc, stop, nil
+}
+
+// shelvedPollInterval is how often shelved servers are checked for
+// offloading: a tenth of shelved_offload_time, from a second to a minute
+// (Nova checks hourly by default, shelved_poll_interval).
+func shelvedPollInterval(offloadSeconds int) time.Duration {
+	return min(max(time.Duration(offloadSeconds)*time.Second/10, time.Second), time.Minute)
 }

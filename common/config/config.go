@@ -151,6 +151,10 @@ type Config struct {
 		// DHCPDomain is appended to hostnames in the config drive's
 		// metadata (Nova's [api] dhcp_domain); "" for none.
 		DHCPDomain string `yaml:"dhcp_domain"`
+		// ShelvedOffloadTime is how many seconds a shelved server keeps its
+		// VM before it is offloaded (Nova's shelved_offload_time): 0 (the
+		// default) at once, -1 never (but by shelveOffload).
+		ShelvedOffloadTime int `yaml:"shelved_offload_time"`
 		// Console is the remote console proxy.
 		Console ConsoleConfig `yaml:"console"`
 	} `yaml:"compute"`

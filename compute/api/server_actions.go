@@ -32,6 +32,10 @@ var serverActions = map[string]serverActionFunc{
 	"unlock":              accepted((*service.Service).Unlock),
 	"pause":               accepted((*service.Service).Pause),
 	"unpause":             accepted((*service.Service).Unpause),
+	"shelve":              accepted((*service.Service).Shelve),
+	"shelveOffload":       accepted((*service.Service).ShelveOffload),
+	"unshelve":            (*API).unshelveServer,
+	"createBackup":        (*API).createBackup,
 }
 
 // lockServer answers {"lock": null}, and from 2.73 {"lock":
@@ -205,7 +209,7 @@ func (a *API) rebuildServer(w http.ResponseWriter, r *http.Request, id string, r
 }
 
 // createServerImage answers {"createImage": {"name", "metadata"}} with the
-// new image's Location.
+// new image's Location before 2.45, the body {"image_id"} from 2.45.
 func (a *API) createServerImage(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
 	var ci struct {
 		Name     string            `json:"name"`
@@ -220,8 +224,7 @@ func (a *API) createServerImage(w http.ResponseWriter, r *http.Request, id strin
 		a.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Location", a.imageURL+"/v2/images/"+imageID)
-	w.WriteHeader(http.StatusAccepted)
+	imageAccepted(w, r, imageID, a.imageURL+"/v2/images/"+imageID)
 }
 
 // consoleLength reads os-getConsoleOutput's length: an integer, a digit

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -277,11 +278,20 @@ func (h *Hypervisor) Snapshot(_ context.Context, id, dst string) error {
 var ImageData = []byte("boot sector and more")
 
 // Images is a compute.Images serving the active images of fakeImages, all
-// with ImageData as their data, and recording snapshot images.
+// with ImageData as their data, and the images made of servers: the first
+// is "snap", the next "snap-2", "snap-3", ...; each is queued until its
+// data is uploaded, then active, until it is deleted.
 type Images struct {
 	gates
 	mu      sync.Mutex
 	created []compute.NewImage
+	made    []madeImage // in creation order
+}
+
+// madeImage is an image created through Images.
+type madeImage struct {
+	compute.ImageInfo
+	deleted bool
 }
 
 var _ compute.Images = (*Images)(nil)
@@ -297,13 +307,31 @@ var fakeImages = map[string]compute.ImageInfo{
 
 // Get implements compute.Images.
 func (f *Images) Get(_ context.Context, _ policy.Credentials, id string) (compute.ImageInfo, error) {
+	sum := md5.Sum(ImageData)
 	im, ok := fakeImages[id]
+	if ok {
+		im.ID, im.Status = id, "active"
+	} else if m := f.find(id); m != nil {
+		im, ok = m.ImageInfo, true
+	}
 	if !ok {
 		return compute.ImageInfo{}, fmt.Errorf("image %s: %w", id, compute.ErrNotFound)
 	}
-	sum := md5.Sum(ImageData)
-	im.ID, im.Status, im.Checksum, im.Size = id, "active", hex.EncodeToString(sum[:]), int64(len(ImageData))
+	im.Checksum, im.Size = hex.EncodeToString(sum[:]), int64(len(ImageData))
 	return im, nil
+}
+
+// find returns a made image that is not deleted, or nil.
+func (f *Images) find(id string) *madeImage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.made {
+		if f.made[i].ID == id && !f.made[i].deleted {
+			m := f.made[i]
+			return &m
+		}
+	}
+	return nil
 }
 
 // Download implements compute.Images.
@@ -312,12 +340,18 @@ func (f *Images) Download(_ context.Context, _ policy.Credentials, _ string, w i
 	return err
 }
 
-// Create implements compute.Images; every snapshot is named "snap".
+// Create implements compute.Images.
 func (f *Images) Create(_ context.Context, _ policy.Credentials, req compute.NewImage) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.created = append(f.created, req)
-	return "snap", nil
+	id := "snap"
+	if n := len(f.made); n > 0 {
+		id = fmt.Sprintf("snap-%d", n+1)
+	}
+	f.made = append(f.made, madeImage{ImageInfo: compute.ImageInfo{ID: id, Name: req.Name, Status: "queued",
+		DiskFormat: req.DiskFormat, MinRAM: req.MinRAM, MinDisk: req.MinDisk, Properties: maps.Clone(req.Properties)}})
+	return id, nil
 }
 
 // Created returns the image requests made so far.
@@ -327,18 +361,74 @@ func (f *Images) Created() []compute.NewImage {
 	return slices.Clone(f.created)
 }
 
+// Live returns the ids of the made images not deleted, oldest first.
+func (f *Images) Live() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for _, m := range f.made {
+		if !m.deleted {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids
+}
+
 // Upload implements compute.Images.
 func (f *Images) Upload(_ context.Context, _ policy.Credentials, id string, r io.Reader) error {
 	if err := f.pass("upload", id); err != nil {
 		return err
 	}
-	_, err := io.Copy(io.Discard, r)
-	return err
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.made {
+		if f.made[i].ID == id && !f.made[i].deleted {
+			f.made[i].Status = "active"
+		}
+	}
+	return nil
 }
 
 // Delete implements compute.Images.
 func (f *Images) Delete(_ context.Context, _ policy.Credentials, id string) error {
-	return f.pass("delete", id)
+	if err := f.pass("delete", id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.made {
+		if f.made[i].ID == id && !f.made[i].deleted {
+			f.made[i].deleted = true
+			return nil
+		}
+	}
+	return fmt.Errorf("image %s: %w", id, compute.ErrNotFound)
+}
+
+// List implements compute.Images over the made images.
+func (f *Images) List(_ context.Context, _ policy.Credentials, properties map[string]string) ([]compute.ImageInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []compute.ImageInfo
+	for i := len(f.made) - 1; i >= 0; i-- {
+		m := f.made[i]
+		if !m.deleted && hasAll(m.Properties, properties) {
+			out = append(out, m.ImageInfo)
+		}
+	}
+	return out, nil
+}
+
+func hasAll(have, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // Enforcer is the policy engine as the compute service uses it.

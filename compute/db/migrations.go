@@ -22,6 +22,7 @@ var Migrations = []commondb.Migration{
 	{Version: 6, Name: "guest settings and NICs of servers", Up: migrate6},
 	{Version: 7, Name: "instance actions", Up: migrate7},
 	{Version: 8, Name: "server locks", Up: migrate8},
+	{Version: 10, Name: "server system metadata", Up: migrate10},
 	{Version: 11, Name: "quotas and server groups", Up: migrate11},
 	{Version: 12, Name: "flavor descriptions, compute services, action events", Up: migrate12},
 	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
@@ -186,6 +187,16 @@ func migrate8(tx *gorm.DB) error {
 	}
 	return nil
 }
+
+// v10Server adds the server's system metadata (Nova's
+// instance_system_metadata: shelved_at, shelved_image_id, ...), as JSON.
+type v10Server struct {
+	SystemMetadata string `gorm:"column:system_metadata;type:text"`
+}
+
+func (v10Server) TableName() string { return "servers" }
+
+func migrate10(tx *gorm.DB) error { return tx.Migrator().AddColumn(&v10Server{}, "SystemMetadata") }
 
 // v11Quota is a limit set for a project, a user within it, or a quota class
 // (class_name set, project_id and user_id "").

@@ -47,6 +47,7 @@ type serverRow struct {
 	FlavorInfo    string
 	KernelID      string
 	RamdiskID     string
+	SystemMeta    string `gorm:"column:system_metadata"` // JSON of a string map
 }
 
 func (serverRow) TableName() string { return "servers" }
@@ -70,7 +71,8 @@ func serverToRow(s *compute.Server) serverRow {
 		AccessIPv4: s.AccessIPv4, AccessIPv6: s.AccessIPv6, Zone: s.AvailabilityZone, ConfigDrive: s.ConfigDrive,
 		UserData: s.UserData, KeyData: s.KeyData, Hostname: s.Hostname, LaunchIndex: s.LaunchIndex, NICs: nicsJSON(s.NICs),
 		Locked: s.Locked, LockedBy: s.LockedBy, LockedReason: s.LockedReason,
-		Description: s.Description, FlavorInfo: flavorJSON(s.Flavor), KernelID: s.KernelID, RamdiskID: s.RamdiskID}
+		Description: s.Description, FlavorInfo: flavorJSON(s.Flavor), KernelID: s.KernelID, RamdiskID: s.RamdiskID,
+		SystemMeta: mapJSON(s.SystemMetadata)}
 	if s.LaunchedAt != nil {
 		t := ms(*s.LaunchedAt)
 		r.LaunchedAt = &t
@@ -85,7 +87,8 @@ func serverFromRow(r *serverRow) *compute.Server {
 		Metadata: map[string]string{}, AccessIPv4: r.AccessIPv4, AccessIPv6: r.AccessIPv6, AvailabilityZone: r.Zone,
 		ConfigDrive: r.ConfigDrive, UserData: r.UserData, KeyData: r.KeyData, Hostname: r.Hostname, LaunchIndex: r.LaunchIndex,
 		NICs: nicsFromJSON(r.NICs), Locked: r.Locked, LockedBy: r.LockedBy, LockedReason: r.LockedReason,
-		Description: r.Description, Flavor: flavorFromJSON(r.FlavorInfo), KernelID: r.KernelID, RamdiskID: r.RamdiskID}
+		Description: r.Description, Flavor: flavorFromJSON(r.FlavorInfo), KernelID: r.KernelID, RamdiskID: r.RamdiskID,
+		SystemMetadata: mapFromJSON(r.SystemMeta)}
 	if r.LaunchedAt != nil {
 		t := r.LaunchedAt.UTC()
 		s.LaunchedAt = &t
@@ -125,6 +128,24 @@ func flavorFromJSON(s string) compute.FlavorCopy {
 		_ = json.Unmarshal([]byte(s), &f)
 	}
 	return f
+}
+
+// mapJSON encodes a string map for its column ("" for none).
+func mapJSON(m map[string]string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(m) // strings only: cannot fail
+	return string(b)
+}
+
+// mapFromJSON decodes a string map column; what cannot be read is empty.
+func mapFromJSON(s string) map[string]string {
+	m := map[string]string{}
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &m)
+	}
+	return m
 }
 
 // insertMetadata stores a new server's metadata.

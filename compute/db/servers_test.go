@@ -163,3 +163,36 @@ func TestListServersByName(t *testing.T) {
 		}
 	})
 }
+
+// TestServerSystemMetadata: a server's system metadata (a shelved server's
+// keys) is stored and read back on every engine, and removed entirely.
+func TestServerSystemMetadata(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		r, err := computedb.New(gdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		sv := newServers("p", 1)[0]
+		if _, err := r.CreateServers(ctx, "p", []*compute.Server{sv}, upTo(1, 1)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := r.GetServer(ctx, sv.ID); err != nil || len(got.SystemMetadata) != 0 {
+			t.Fatalf("new server: %v %v", got.SystemMetadata, err)
+		}
+		sv.SystemMetadata = map[string]string{compute.SysShelvedImageID: "i", compute.SysShelvedAt: "2026-01-02T03:04:05.000000"}
+		if err := r.UpdateServer(ctx, sv); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := r.GetServer(ctx, sv.ID); err != nil || got.SystemMetadata[compute.SysShelvedImageID] != "i" || len(got.SystemMetadata) != 2 {
+			t.Fatalf("stored: %v %v", got.SystemMetadata, err)
+		}
+		sv.SystemMetadata = map[string]string{}
+		if err := r.UpdateServer(ctx, sv); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := r.GetServer(ctx, sv.ID); err != nil || len(got.SystemMetadata) != 0 {
+			t.Fatalf("cleared: %v %v", got.SystemMetadata, err)
+		}
+	})
+}

@@ -63,6 +63,9 @@ func (s *Service) Hypervisors(ctx context.Context, c Caller, rule string) ([]Hyp
 		return nil, err
 	}
 	for _, sv := range live {
+		if sv.VMState == compute.VMShelvedOffloaded {
+			continue // its VM is gone, its resources free
+		}
 		h.VCPUsUsed, h.MemoryMBUsed, h.LocalGBUsed, h.RunningVMs = h.VCPUsUsed+sv.VCPUs, h.MemoryMBUsed+sv.RAM, h.LocalGBUsed+sv.Disk, h.RunningVMs+1
 		h.Servers = append(h.Servers, HostedServer{Name: sv.Name, UUID: sv.ID})
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"imagestack/compute"
+	"imagestack/policy"
 )
 
 // nonInheritable are base-image properties a snapshot does not copy (Nova's
@@ -50,6 +51,28 @@ func (s *Service) CreateImage(ctx context.Context, c Caller, id, name string, me
 		return "", err
 	}
 	s.record(ctx, c, id, compute.ActionCreateImage)
+	imageID, err := s.createSnapshotImage(ctx, c, sv, name, "snapshot", metadata)
+	if err != nil {
+		s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone })
+		return "", err
+	}
+	s.background(id, func(ctx context.Context) {
+		if err := s.snapshot(ctx, c, id, imageID, compute.TaskImagePending, compute.TaskImageUploading); err != nil {
+			s.log.Error("snapshot failed; image removed", "server", id, "image", imageID, "err", err)
+			s.deleteImage(ctx, c.Creds, id, imageID)
+		}
+		if _, err := s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone }); err != nil && !errors.Is(err, errGone) {
+			s.log.Error("could not clear the snapshot task", "server", id, "err", err)
+		}
+	})
+	return imageID, nil
+}
+
+// createSnapshotImage registers the image a snapshot of sv goes into
+// (Nova's compute_utils.create_image): imageType is "snapshot" or
+// "backup"; the base image's inheritable properties, then extra, then what
+// describes the snapshot are its properties.
+func (s *Service) createSnapshotImage(ctx context.Context, c Caller, sv *compute.Server, name, imageType string, extra map[string]string) (string, error) {
 	props := map[string]string{}
 	req := compute.NewImage{Name: name, DiskFormat: "qcow2", ContainerFormat: "bare"}
 	if base, err := s.Images.Get(ctx, c.Creds, sv.ImageID); err == nil {
@@ -60,33 +83,26 @@ func (s *Service) CreateImage(ctx context.Context, c Caller, id, name string, me
 		}
 		req.MinRAM, req.MinDisk = base.MinRAM, base.MinDisk
 	}
-	for k, v := range metadata {
+	for k, v := range extra {
 		props[k] = v
 	}
-	props["image_type"], props["instance_uuid"], props["user_id"], props["base_image_ref"] = "snapshot", sv.ID, c.Creds.UserID, sv.ImageID
+	props["image_type"], props["instance_uuid"], props["user_id"], props["base_image_ref"] = imageType, sv.ID, c.Creds.UserID, sv.ImageID
 	req.Properties = props
-	imageID, err := s.Images.Create(ctx, c.Creds, req)
-	if err != nil {
-		s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone })
-		return "", err
-	}
-	s.background(id, func(ctx context.Context) {
-		if err := s.snapshot(ctx, c, id, imageID); err != nil {
-			s.log.Error("snapshot failed; image removed", "server", id, "image", imageID, "err", err)
-			if derr := s.Images.Delete(ctx, c.Creds, imageID); derr != nil {
-				s.log.Error("could not delete the failed snapshot image", "image", imageID, "err", derr)
-			}
-		}
-		if _, err := s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone }); err != nil && !errors.Is(err, errGone) {
-			s.log.Error("could not clear the snapshot task", "server", id, "err", err)
-		}
-	})
-	return imageID, nil
+	return s.Images.Create(ctx, c.Creds, req)
 }
 
-// snapshot copies the server's disk to a temporary file and uploads it.
-func (s *Service) snapshot(ctx context.Context, c Caller, serverID, imageID string) error {
-	if _, err := s.progress(ctx, serverID, func(sv *compute.Server) { sv.TaskState = compute.TaskImagePending }); err != nil {
+// deleteImage removes an image made of a server (a failed snapshot, a
+// rotated backup, an unshelved server's image), logging what fails.
+func (s *Service) deleteImage(ctx context.Context, user policy.Credentials, serverID, imageID string) {
+	if err := s.Images.Delete(ctx, user, imageID); err != nil {
+		s.log.Error("could not delete an image made of a server", "server", serverID, "image", imageID, "err", err)
+	}
+}
+
+// snapshot copies the server's disk to a temporary file and uploads it,
+// marking the server's task pending, then uploading.
+func (s *Service) snapshot(ctx context.Context, c Caller, serverID, imageID, pending, uploading string) error {
+	if _, err := s.progress(ctx, serverID, func(sv *compute.Server) { sv.TaskState = pending }); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(s.SnapshotDir, 0o750); err != nil {
@@ -97,7 +113,7 @@ func (s *Service) snapshot(ctx context.Context, c Caller, serverID, imageID stri
 	if err := s.Hypervisor.Snapshot(ctx, serverID, tmp); err != nil {
 		return err
 	}
-	if _, err := s.progress(ctx, serverID, func(sv *compute.Server) { sv.TaskState = compute.TaskImageUploading }); err != nil {
+	if _, err := s.progress(ctx, serverID, func(sv *compute.Server) { sv.TaskState = uploading }); err != nil {
 		return err
 	}
 	f, err := os.Open(tmp)

@@ -247,6 +247,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 		return err
 	}
 	s.record(ctx, c, id, compute.ActionDelete)
+	s.deleteShelvedImage(ctx, c, sv)
 	s.background(id, func(ctx context.Context) { s.finishDelete(ctx, id) })
 	return nil
 }

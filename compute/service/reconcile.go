@@ -37,6 +37,8 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		case sv.VMState == compute.VMBuilding || sv.TaskState == compute.TaskRebuilding:
 			s.failServer(ctx, sv.ID, fmt.Errorf("interrupted by a restart of the compute service"))
 			continue
+		case s.recoverShelve(ctx, sv): // shelve.go: shelved servers keep their states
+			continue
 		}
 		s.SyncServer(ctx, sv.ID, true)
 	}
@@ -57,7 +59,8 @@ func (s *Service) SyncServer(ctx context.Context, id string, clearTask bool) {
 		return
 	}
 	_, err = s.updateIf(ctx, id, func(sv *compute.Server) error {
-		if sv.VMState == compute.VMDeleted || sv.VMState == compute.VMError || (sv.TaskState != compute.TaskNone && !clearTask) {
+		if sv.VMState == compute.VMDeleted || sv.VMState == compute.VMError || (sv.TaskState != compute.TaskNone && !clearTask) ||
+			sv.VMState == compute.VMShelved || sv.VMState == compute.VMShelvedOffloaded { // off or gone on purpose
 			return errUnchanged
 		}
 		vm := vmStateFor(ps, sv.VMState)

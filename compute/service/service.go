@@ -76,6 +76,10 @@ type Deps struct {
 	// HostServices keeps the state admins give services in os-services;
 	// nil: the services are listed enabled and changes are not kept.
 	HostServices compute.HostServiceRepository
+	// ShelvedOffloadTime is how long, in seconds, a shelved server keeps
+	// its VM before it is offloaded (Nova's shelved_offload_time): 0 at
+	// once, below 0 never (but by shelveOffload).
+	ShelvedOffloadTime int
 }
 
 // Service implements compute operations.
