@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -162,5 +163,24 @@ func TestGroupHints(t *testing.T) {
 	resp, body = do(t, e.Server, "POST", "/v2.1/servers", "member", hinted)
 	if resp.StatusCode != 403 || body["forbidden"].(map[string]any)["message"] != "Quota exceeded, too many servers in group" {
 		t.Fatalf("member beyond quota: %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestDisabledComputeNoValidHost: with this host's nova-compute disabled
+// (os-services), a new server has no valid host: ERROR, never spawned.
+func TestDisabledComputeNoValidHost(t *testing.T) {
+	e := computetest.NewSetup(t, computetest.WithAPI())
+	host, _ := os.Hostname()
+	if resp, _ := do(t, e.Server, "PUT", "/v2.1/os-services/disable", "admin", `{"host":"`+host+`","binary":"nova-compute"}`); resp.StatusCode != 200 {
+		t.Fatalf("disable: %d", resp.StatusCode)
+	}
+	_, body := do(t, e.Server, "POST", "/v2.1/servers", "member", `{"server": {"name": "vm", "imageRef": "img", "flavorRef": "42"}}`)
+	e.Service.Wait()
+	id := body["server"].(map[string]any)["id"].(string)
+	if sv := e.Get(t, id); sv.VMState != compute.VMError || sv.Fault != "No valid host was found. There are not enough hosts available." {
+		t.Fatalf("server on a disabled host: %+v", sv)
+	}
+	if _, spawned := e.Hypervisor.Domain(id); spawned {
+		t.Fatal("spawned on a disabled host")
 	}
 }

@@ -12,8 +12,12 @@ import (
 var errNoValidHost = errors.New("No valid host was found. There are not enough hosts available.")
 
 // hosts are the compute hosts a server may go to: this one (issue 17
-// brings more).
-func (s *Service) hosts() []string {
+// brings more), unless its nova-compute service is disabled or forced
+// down (os-services), when there are none.
+func (s *Service) hosts(ctx context.Context) []string {
+	if !s.ComputeEnabled(ctx) {
+		return nil
+	}
 	name, _ := os.Hostname()
 	return []string{name}
 }
@@ -75,13 +79,13 @@ func (s *Service) schedule(ctx context.Context, id string) error {
 	defer s.placing.Unlock()
 	g, err := s.Groups.GroupOfServer(ctx, id)
 	if errors.Is(err, compute.ErrNotFound) {
-		_, err = place(s.hosts(), nil, id)
+		_, err = place(s.hosts(ctx), nil, id)
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	host, err := place(s.hosts(), &g, id)
+	host, err := place(s.hosts(ctx), &g, id)
 	if err != nil {
 		return err
 	}
