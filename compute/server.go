@@ -82,7 +82,9 @@ type Server struct {
 	LockedReason string
 	// NICs are the server's network interfaces (Nova's network info
 	// cache), as the network service allocated them.
-	NICs                 []NIC
+	NICs []NIC
+	// Tags are the server's tags (Nova 2.26), sorted; see ValidTag.
+	Tags                 []string
 	CreatedAt, UpdatedAt time.Time
 	LaunchedAt           *time.Time
 }
@@ -129,6 +131,7 @@ type ServerFilter struct {
 	ChangesSince *time.Time
 	Limit        int
 	Marker       string
+	ServerFilterMore
 }
 
 // MaxUserData is Nova's limit on a server's user data: 65535 characters of
@@ -156,10 +159,12 @@ type ServerRepository interface {
 	CreateServers(ctx context.Context, projectID string, servers []*Server, fit FitFunc) ([]*Server, error)
 	// GetServer returns a server (deleted ones included), or ErrNotFound.
 	GetServer(ctx context.Context, id string) (*Server, error)
-	// ListServers returns the servers matching every filter of f, newest
-	// first: the Limit first of those after Marker (0: all). An unknown
-	// marker is ErrNotFound; a Name the engine cannot compile is
-	// ErrBadRequest.
+	// ListServers returns the servers matching every filter of f, in the
+	// order of f.Sort (newest first by default): the Limit first of those
+	// after Marker (0: all), the marker's place being its values of the
+	// sort keys. An unknown marker is ErrNotFound; a Name or KeyName the
+	// engine cannot compile is ErrBadRequest. Servers carry their
+	// metadata and tags.
 	ListServers(ctx context.Context, f ServerFilter) ([]*Server, error)
 	// UpdateServer overwrites the server's mutable fields and metadata.
 	UpdateServer(ctx context.Context, s *Server) error

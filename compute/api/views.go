@@ -130,6 +130,7 @@ type serverView struct {
 	AttachedVolumes  []attachedVolumeView     `json:"os-extended-volumes:volumes_attached"`
 	SecurityGroups   []nameView               `json:"security_groups"`
 	Fault            *faultView               `json:"fault,omitempty"`
+	Tags             *[]string                `json:"tags,omitempty"` // 2.26
 	// AdminPass is set in the rebuild answer only.
 	AdminPass string `json:"adminPass,omitempty"`
 }

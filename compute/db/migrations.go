@@ -22,10 +22,11 @@ var Migrations = []commondb.Migration{
 	{Version: 6, Name: "guest settings and NICs of servers", Up: migrate6},
 	{Version: 7, Name: "instance actions", Up: migrate7},
 	{Version: 8, Name: "server locks", Up: migrate8},
+	{Version: 13, Name: "server tags", Up: migrate13},
 }
 
 // Tables lists the compute tables, for schema comparisons.
-var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions"}
+var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions", "server_tags"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -182,3 +183,13 @@ func migrate8(tx *gorm.DB) error {
 	}
 	return nil
 }
+
+// v13Tag is one tag of a server (Nova's tags table, resource_id a server's).
+type v13Tag struct {
+	ServerID string `gorm:"primaryKey;size:36"`
+	Tag      string `gorm:"primaryKey;size:60;index:ix_server_tags_tag"`
+}
+
+func (v13Tag) TableName() string { return "server_tags" }
+
+func migrate13(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v13Tag{}) }
