@@ -103,3 +103,18 @@ func TestServerTagsStates(t *testing.T) {
 		t.Fatalf("tag a locked server: %d %v", resp.StatusCode, got)
 	}
 }
+
+// TestCreateNetworksChoice: from 2.37 "networks" may be "auto" or "none"
+// (as OSC sends); before, a string is 400.
+func TestCreateNetworksChoice(t *testing.T) {
+	s := computetest.NewSetup(t, computetest.WithAPI())
+	body := `{"server":{"name":"vm","imageRef":"img","flavorRef":"42","networks":"none"}}`
+	if resp, got := do(t, s.Server, "POST", "/v2.1/servers", "member", body, v("36")...); resp.StatusCode != 400 {
+		t.Fatalf("networks none at 2.36: %d %v", resp.StatusCode, got)
+	}
+	id := createServer(t, s, "member", body, v("37")...)
+	if nics := s.Get(t, id).NICs; len(nics) != 0 {
+		t.Fatalf("networks none: %v", nics)
+	}
+	createServer(t, s, "member", strings.Replace(body, "none", "auto", 1), v("37")...)
+}

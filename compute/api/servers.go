@@ -109,9 +109,13 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &body) {
 		return
 	}
+	choice, isChoice := networkChoice(r, &body)
 	req, msg := body.createRequest()
 	if msg == "" {
 		req.Tags, msg = createTags(r, body.Server.Tags)
+	}
+	if isChoice {
+		req.Networks = choice
 	}
 	if msg != "" {
 		badRequest(w, r, msg)
