@@ -242,6 +242,9 @@ func parseBasics(r *http.Request, q url.Values, lq *service.ListQuery) string {
 			lq.Status = noServers
 		}
 	}
+	if vs := q.Get("vm_state"); vs != "" && lq.Status == "" {
+		lq.Status = strings.ToLower(vs)
+	}
 	if atLeast(r, "2.26") {
 		for name, dst := range map[string]*[]string{"tags": &lq.Tags, "tags-any": &lq.TagsAny, "not-tags": &lq.NotTags, "not-tags-any": &lq.NotTagsAny} {
 			if v := q.Get(name); v != "" {

@@ -167,6 +167,9 @@ func TestServerListFilters(t *testing.T) {
 		{"member", "availability_zone=^nova$", v("83"), "s5 s4 s3 s2"},
 		{"member", "availability_zone=elsewhere", v("83"), ""},
 		{"member", "key_name=.", v("83"), ""},
+		{"member", "vm_state=stopped", v("83"), ""},
+		{"member", "vm_state=active", v("82"), "s5 s4 s3 s2"}, // not a member's filter before 2.83
+		{"admin", "all_tenants=1&vm_state=deleted", nil, "s1"},
 		{"admin", "all_tenants=1&host=not-this-host", nil, ""},
 		{"admin", "all_tenants=1&metadata=x", nil, "400 map[badRequest:map[code:400 message:Invalid filter field: metadata.]]"},
 		{"member", "ip=10", nil, ""},
