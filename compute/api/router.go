@@ -79,6 +79,7 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/servers/{server_id}/tags/{tag}", tagsRoute(a.deleteTag), http.MethodDelete)
 	route("/servers/{server_id}/os-volume_attachments", a.listVolumeAttachments, http.MethodGet)
 	route("/servers/{server_id}/os-instance-actions", a.listInstanceActions, http.MethodGet)
+	route("/servers/{server_id}/topology", a.showTopology, http.MethodGet)
 	route("/servers/{server_id}/metadata", a.setMetadata, http.MethodPost, http.MethodPut)
 	route("/servers/{server_id}/metadata/{key}", a.showMetadataItem, http.MethodGet)
 	route("/servers/{server_id}/metadata/{key}", a.setMetadataItem, http.MethodPut)

@@ -16,20 +16,6 @@ type tagsBody struct {
 	Tags []string `json:"tags"`
 }
 
-// withTags is the server view with the tags 2.26 adds to it.
-func withTags(r *http.Request, sv *compute.Server, v serverView) serverView {
-	if atLeast(r, "2.26") {
-		tags := append([]string{}, sv.Tags...)
-		v.Tags = &tags
-	}
-	return v
-}
-
-// detailAt renders servers in full at r's microversion.
-func (a *API) detailAt(r *http.Request) func(*compute.Server) serverView {
-	return func(sv *compute.Server) serverView { return withTags(r, sv, a.serverDetail(sv)) }
-}
-
 // tagsRoute serves a 2.26 route; earlier microversions do not have it
 // (404, as Nova's unversioned routes).
 func tagsRoute(h http.HandlerFunc) http.HandlerFunc {
@@ -115,17 +101,11 @@ func (a *API) deleteTag(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// createTags reads the tags of a create body: only from 2.52 (before,
-// Nova's schema has no such property), valid as PUT .../tags wants them.
-func createTags(r *http.Request, tags *[]string) ([]string, string) {
-	if tags == nil {
-		return nil, ""
-	}
-	if !atLeast(r, "2.52") {
-		return nil, "Invalid input for field/attribute server. Value: {...}. Additional properties are not allowed ('tags' was unexpected)"
-	}
-	if err := service.CheckTags(*tags); err != nil {
+// createTags checks the tags of a create body (2.52; the schema refuses
+// the key before) as PUT .../tags checks them.
+func createTags(tags []string) ([]string, string) {
+	if err := service.CheckTags(tags); err != nil {
 		return nil, compute.Message(err)
 	}
-	return *tags, ""
+	return tags, ""
 }

@@ -71,9 +71,9 @@ func TestServerTags(t *testing.T) {
 		t.Fatalf("an admin listing tags: %d", resp.StatusCode)
 	}
 	// Tags on create from 2.52.
-	body := `{"server":{"name":"tagged","imageRef":"img","flavorRef":"42","tags":["x","y"]}}`
+	body := `{"server":{"name":"tagged","imageRef":"img","flavorRef":"42","networks":"none","tags":["x","y"]}}`
 	check("POST", "/v2.1/servers", body, 400, v("51"), "Additional properties are not allowed ('tags' was unexpected)")
-	check("POST", "/v2.1/servers", `{"server":{"name":"t","imageRef":"img","flavorRef":"42","tags":["a/b"]}}`, 400, v("52"), "tags/0")
+	check("POST", "/v2.1/servers", `{"server":{"name":"t","imageRef":"img","flavorRef":"42","networks":"none","tags":["a/b"]}}`, 400, v("52"), "tags/0")
 	tagged := createServer(t, s, "member", body, v("52")...)
 	check("GET", "/v2.1/servers/"+tagged+"/tags", "", 200, v("52"), "tags:[x y]")
 }
@@ -102,19 +102,4 @@ func TestServerTagsStates(t *testing.T) {
 	if resp, got := do(t, s.Server, "PUT", "/v2.1/servers/"+id+"/tags/x", "member", "", v("26")...); resp.StatusCode != 201 {
 		t.Fatalf("tag a locked server: %d %v", resp.StatusCode, got)
 	}
-}
-
-// TestCreateNetworksChoice: from 2.37 "networks" may be "auto" or "none"
-// (as OSC sends); before, a string is 400.
-func TestCreateNetworksChoice(t *testing.T) {
-	s := computetest.NewSetup(t, computetest.WithAPI())
-	body := `{"server":{"name":"vm","imageRef":"img","flavorRef":"42","networks":"none"}}`
-	if resp, got := do(t, s.Server, "POST", "/v2.1/servers", "member", body, v("36")...); resp.StatusCode != 400 {
-		t.Fatalf("networks none at 2.36: %d %v", resp.StatusCode, got)
-	}
-	id := createServer(t, s, "member", body, v("37")...)
-	if nics := s.Get(t, id).NICs; len(nics) != 0 {
-		t.Fatalf("networks none: %v", nics)
-	}
-	createServer(t, s, "member", strings.Replace(body, "none", "auto", 1), v("37")...)
 }

@@ -96,45 +96,6 @@ type faultView struct {
 	Created string `json:"created"`
 }
 
-// serverView is the full server (GET /servers/{id}, /servers/detail,
-// rebuild). Fields that later microversions add (2.3 extended attributes,
-// 2.9 locked, 2.16 host_status, 2.19 description, 2.26 tags, 2.47 the
-// embedded flavor) go here as pointer fields with omitempty, set by the
-// renderer only at the microversions that show them.
-type serverView struct {
-	ID               string                   `json:"id"`
-	Name             string                   `json:"name"`
-	Status           string                   `json:"status"`
-	TenantID         string                   `json:"tenant_id"`
-	UserID           string                   `json:"user_id"`
-	Metadata         map[string]string        `json:"metadata"`
-	HostID           string                   `json:"hostId"`
-	Created          string                   `json:"created"`
-	Updated          string                   `json:"updated"`
-	Image            refView                  `json:"image"`
-	Flavor           refView                  `json:"flavor"`
-	Addresses        map[string][]addressView `json:"addresses"`
-	AccessIPv4       string                   `json:"accessIPv4"`
-	AccessIPv6       string                   `json:"accessIPv6"`
-	Links            []linkView               `json:"links"`
-	KeyName          *string                  `json:"key_name"`
-	ConfigDrive      string                   `json:"config_drive"`
-	Progress         int                      `json:"progress"`
-	DiskConfig       string                   `json:"OS-DCF:diskConfig"`
-	AvailabilityZone string                   `json:"OS-EXT-AZ:availability_zone"`
-	VMState          string                   `json:"OS-EXT-STS:vm_state"`
-	TaskState        *string                  `json:"OS-EXT-STS:task_state"`
-	PowerState       int                      `json:"OS-EXT-STS:power_state"`
-	LaunchedAt       *string                  `json:"OS-SRV-USG:launched_at"`
-	TerminatedAt     *string                  `json:"OS-SRV-USG:terminated_at"`
-	AttachedVolumes  []attachedVolumeView     `json:"os-extended-volumes:volumes_attached"`
-	SecurityGroups   []nameView               `json:"security_groups"`
-	Fault            *faultView               `json:"fault,omitempty"`
-	Tags             *[]string                `json:"tags,omitempty"` // 2.26
-	// AdminPass is set in the rebuild answer only.
-	AdminPass string `json:"adminPass,omitempty"`
-}
-
 // defaultSecurityGroups is the default group alone.
 func defaultSecurityGroups() []nameView { return []nameView{{Name: "default"}} }
 
@@ -169,29 +130,6 @@ func requestedSecurityGroups(names []string) []nameView {
 		out = append(out, nameView{Name: n})
 	}
 	return out
-}
-
-// serverDetail renders the full server as Nova 2.1 does.
-func (a *API) serverDetail(sv *compute.Server) serverView {
-	md := sv.Metadata
-	if md == nil {
-		md = map[string]string{}
-	}
-	v := serverView{
-		ID: sv.ID, Name: sv.Name, Status: sv.Status(), TenantID: sv.ProjectID, UserID: sv.UserID,
-		Metadata: md, HostID: compute.HostID(sv.ProjectID), Created: novaTime(sv.CreatedAt), Updated: novaTime(sv.UpdatedAt),
-		Image:     refView{ID: sv.ImageID, Links: []linkView{{Rel: "bookmark", Href: a.baseURL + "/images/" + sv.ImageID}}},
-		Flavor:    refView{ID: sv.FlavorID, Links: []linkView{{Rel: "bookmark", Href: a.baseURL + "/flavors/" + sv.FlavorID}}},
-		Addresses: addresses(sv.NICs, true), Links: a.resourceLinks("servers", sv.ID),
-		AccessIPv4: sv.AccessIPv4, AccessIPv6: sv.AccessIPv6, ConfigDrive: configDriveView(sv),
-		KeyName: nullable(sv.KeyName), DiskConfig: "MANUAL", AvailabilityZone: service.ZoneName,
-		VMState: sv.VMState, TaskState: nullable(sv.TaskState), PowerState: int(sv.PowerState),
-		LaunchedAt: usageTime(sv.LaunchedAt), AttachedVolumes: []attachedVolumeView{}, SecurityGroups: securityGroupsOf(sv),
-	}
-	if sv.VMState == compute.VMError && sv.Fault != "" {
-		v.Fault = &faultView{Code: 500, Message: sv.Fault, Created: novaTime(sv.UpdatedAt)}
-	}
-	return v
 }
 
 // addresses is Nova's "addresses": each network's name with the fixed

@@ -23,6 +23,7 @@ var Migrations = []commondb.Migration{
 	{Version: 7, Name: "instance actions", Up: migrate7},
 	{Version: 8, Name: "server locks", Up: migrate8},
 	{Version: 13, Name: "server tags", Up: migrate13},
+	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
 }
 
 // Tables lists the compute tables, for schema comparisons.
@@ -193,3 +194,23 @@ type v13Tag struct {
 func (v13Tag) TableName() string { return "server_tags" }
 
 func migrate13(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v13Tag{}) }
+
+// v14Server adds the description (nullable), the copy of the flavor
+// (JSON) and the kernel and ramdisk images of a server.
+type v14Server struct {
+	Description *string `gorm:"size:255"`
+	FlavorInfo  string  `gorm:"type:text"`
+	KernelID    string  `gorm:"size:36;not null;default:''"`
+	RamdiskID   string  `gorm:"size:36;not null;default:''"`
+}
+
+func (v14Server) TableName() string { return "servers" }
+
+func migrate14(tx *gorm.DB) error {
+	for _, col := range []string{"Description", "FlavorInfo", "KernelID", "RamdiskID"} {
+		if err := tx.Migrator().AddColumn(&v14Server{}, col); err != nil {
+			return err
+		}
+	}
+	return nil
+}
