@@ -186,26 +186,6 @@ func networkChoice(choice string, req *service.CreateRequest) string {
 	return ""
 }
 
-// novaBool reads Nova's parameter_types.boolean: JSON true/false or one of
-// its strings.
-func novaBool(raw json.RawMessage) (bool, bool) {
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
-		return b, true
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return false, false
-	}
-	switch s {
-	case "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes":
-		return true, true
-	case "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no":
-		return false, true
-	}
-	return false, false
-}
-
 // clip shortens client text quoted in a message.
 func clip(s string) string { return compute.Clip(s) }
 

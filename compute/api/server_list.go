@@ -169,8 +169,9 @@ const noServers = "nonexistent-status"
 var boolOptions = map[string]bool{"1": true, "t": true, "true": true, "on": true, "y": true, "yes": true,
 	"0": false, "f": false, "false": false, "off": false, "n": false, "no": false}
 
-// strictBool reads a boolean as oslo's bool_from_string(strict=True).
-func strictBool(v string) (bool, string) {
+// boolFromString reads a boolean as oslo's bool_from_string(strict=True)
+// whose refusal Nova raises as InvalidInput (all_tenants, locked).
+func boolFromString(v string) (bool, string) {
 	b, ok := boolOptions[strings.ToLower(strings.TrimSpace(v))]
 	if !ok {
 		return false, fmt.Sprintf("Invalid input received: Unrecognized value '%s', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'", v)
@@ -285,7 +286,7 @@ func parseFlags(r *http.Request, q url.Values, lq *service.ListQuery) string {
 		lq.AllTenants = true
 		if v := q.Get("all_tenants"); v != "" {
 			var msg string
-			if lq.AllTenants, msg = strictBool(v); msg != "" {
+			if lq.AllTenants, msg = boolFromString(v); msg != "" {
 				return msg
 			}
 		}
@@ -295,7 +296,7 @@ func parseFlags(r *http.Request, q url.Values, lq *service.ListQuery) string {
 		lq.ProjectID = q.Get("tenant_id")
 	}
 	if q.Has("locked") && atLeast(r, "2.73") {
-		b, msg := strictBool(q.Get("locked"))
+		b, msg := boolFromString(q.Get("locked"))
 		if msg != "" {
 			return msg
 		}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/base64"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -67,6 +68,13 @@ func TestServerViewMicroversions(t *testing.T) {
 	}
 	if a := showAt(t, e.Server, sv.ID, "admin", "2.16"); a["host_status"] != "UP" {
 		t.Errorf("admin 2.16 host_status: %v", a["host_status"])
+	}
+	host, _ := os.Hostname()
+	if resp, body := do(t, e.Server, "PUT", "/v2.1/os-services/disable", "admin", `{"host": "`+host+`", "binary": "nova-compute"}`); resp.StatusCode != 200 {
+		t.Fatalf("disable nova-compute: %d %v", resp.StatusCode, body)
+	}
+	if a := showAt(t, e.Server, sv.ID, "admin", "2.16"); a["host_status"] != "MAINTENANCE" {
+		t.Errorf("host_status with nova-compute disabled: %v", a["host_status"])
 	}
 	flavor := m["flavor"].(map[string]any)
 	if flavor["original_name"] != "m1.nano" || flavor["ram"] != float64(sv.RAM) || flavor["id"] != nil || flavor["extra_specs"] == nil {

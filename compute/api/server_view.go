@@ -124,19 +124,19 @@ var progressStatuses = []string{"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_
 
 // showOf is what GET /servers/{id} shows c of sv at r's microversion.
 func (a *API) showOf(r *http.Request, sv *compute.Server) serverShow {
-	return serverShow{full: true, serverGroups: atLeast(r, "2.71"), userData: true, rights: a.svc.ViewRights(a.caller(r), sv)}
+	return serverShow{full: true, serverGroups: atLeast(r, "2.71"), userData: true, rights: a.svc.ViewRights(r.Context(), a.caller(r), sv)}
 }
 
 // detailShow is what GET /servers/detail shows c, decided once per page.
 func (a *API) detailShow(r *http.Request) serverShow {
-	return serverShow{full: true, userData: true, rights: a.svc.ViewRights(a.caller(r), nil)}
+	return serverShow{full: true, userData: true, rights: a.svc.ViewRights(r.Context(), a.caller(r), nil)}
 }
 
 // changedShow is what PUT and rebuild answer with: the full view from
 // 2.75, a shorter one before.
 func (a *API) changedShow(r *http.Request, sv *compute.Server) serverShow {
 	return serverShow{full: atLeast(r, "2.75"), serverGroups: atLeast(r, "2.71"), userData: true,
-		rights: a.svc.ViewRights(a.caller(r), sv)}
+		rights: a.svc.ViewRights(r.Context(), a.caller(r), sv)}
 }
 
 // serverAt renders sv at r's microversion with what show says.
@@ -237,7 +237,11 @@ func (a *API) addVersionedFields(r *http.Request, v *serverView, sv *compute.Ser
 		v.Locked = some(sv.Locked)
 	}
 	if atLeast(r, "2.16") && show.rights.HostStatus && (show.full || atLeast(r, "2.75")) {
-		v.HostStatus = some(a.svc.PlacementOf(sv).HostStatus)
+		state := show.rights.HostState
+		if a.svc.PlacementOf(sv).Host == "" {
+			state = ""
+		}
+		v.HostStatus = some(state)
 	}
 	if atLeast(r, "2.19") {
 		v.Description = some(sv.Description)

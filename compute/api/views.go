@@ -230,12 +230,16 @@ type flavorView struct {
 	RAM        int        `json:"ram"`
 	VCPUs      int        `json:"vcpus"`
 	Disk       int        `json:"disk"`
-	Swap       swapView   `json:"swap"`
+	Swap       any        `json:"swap"` // swapView; the number from 2.75
 	RxTxFactor float64    `json:"rxtx_factor"`
 	Ephemeral  int        `json:"OS-FLV-EXT-DATA:ephemeral"`
 	Disabled   bool       `json:"OS-FLV-DISABLED:disabled"`
 	IsPublic   bool       `json:"os-flavor-access:is_public"`
 	Links      []linkView `json:"links"`
+	// Description (from 2.55; the inner nil is null) and ExtraSpecs (from
+	// 2.61, for callers allowed to see them) are set by flavorViewAt.
+	Description **string           `json:"description,omitempty"`
+	ExtraSpecs  *map[string]string `json:"extra_specs,omitempty"`
 }
 
 // flavorDetail renders Nova's full flavor.
@@ -250,6 +254,8 @@ type flavorBriefView struct {
 	ID    string     `json:"id"`
 	Name  string     `json:"name"`
 	Links []linkView `json:"links"`
+	// Description is shown from 2.55 (the inner nil is null).
+	Description **string `json:"description,omitempty"`
 }
 
 // flavorBrief renders a flavor of GET /flavors.
@@ -339,6 +345,7 @@ type keypairBody[T any] struct {
 // keypairsBody lists key pairs, each wrapped as {"keypair": ...}.
 type keypairsBody struct {
 	KeyPairs []keypairBody[keypairView] `json:"keypairs"`
+	Links    []linkView                 `json:"keypairs_links,omitempty"` // 2.35's next page
 }
 
 // limitsBody answers GET /limits: no rate limits, Nova's absolute limits.

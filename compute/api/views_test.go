@@ -328,7 +328,10 @@ func TestLimitAndZoneBodies(t *testing.T) {
 	if len(updated) != 2 || len(updated[1]) != len(usageTimeFormat) {
 		t.Fatalf("zone detail updated_at: %v", body)
 	}
-	wantBody(t, "zones detail", body, `{"availabilityZoneInfo": [{"zoneName": "nova", "zoneState": {"available": true},
+	wantBody(t, "zones detail", body, `{"availabilityZoneInfo": [{"zoneName": "internal", "zoneState": {"available": true},
+		"hosts": {"{host}": {"nova-conductor": {"available": true, "active": true, "updated_at": "{updated}"},
+			"nova-scheduler": {"available": true, "active": true, "updated_at": "{updated}"}}}},
+		{"zoneName": "nova", "zoneState": {"available": true},
 		"hosts": {"{host}": {"nova-compute": {"available": true, "active": true, "updated_at": "{updated}"}}}}]}`,
 		map[string]string{"host": host, "updated": updated[1]})
 

@@ -22,12 +22,14 @@ var Migrations = []commondb.Migration{
 	{Version: 6, Name: "guest settings and NICs of servers", Up: migrate6},
 	{Version: 7, Name: "instance actions", Up: migrate7},
 	{Version: 8, Name: "server locks", Up: migrate8},
+	{Version: 12, Name: "flavor descriptions, compute services, action events", Up: migrate12},
 	{Version: 13, Name: "server tags", Up: migrate13},
 	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
 }
 
 // Tables lists the compute tables, for schema comparisons.
-var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions", "server_tags"}
+var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions",
+	"compute_services", "instance_actions_events", "server_tags"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -183,6 +185,63 @@ func migrate8(tx *gorm.DB) error {
 		}
 	}
 	return nil
+}
+
+// v12Flavor adds Nova's flavor description (microversion 2.55; TEXT, null
+// when none).
+type v12Flavor struct {
+	Description *string `gorm:"type:text"`
+}
+
+func (v12Flavor) TableName() string { return "flavors" }
+
+// v12Service is a service of the deployment as os-services manages it
+// (Nova's services): the state an admin sets is kept here.
+type v12Service struct {
+	ID             uint64    `gorm:"primaryKey;autoIncrement"`
+	UUID           string    `gorm:"column:uuid;size:36;not null;uniqueIndex:uq_compute_services_uuid"`
+	Host           string    `gorm:"size:255;not null;uniqueIndex:uq_compute_services_host_binary"`
+	Binary         string    `gorm:"size:255;not null;uniqueIndex:uq_compute_services_host_binary"`
+	Disabled       bool      `gorm:"not null;default:false"`
+	DisabledReason *string   `gorm:"size:255"`
+	ForcedDown     bool      `gorm:"not null;default:false"`
+	CreatedAt      time.Time `gorm:"not null"`
+	UpdatedAt      time.Time `gorm:"not null"`
+}
+
+func (v12Service) TableName() string { return "compute_services" }
+
+// v12Action adds when an action last changed (2.58's updated_at).
+type v12Action struct {
+	UpdatedAt *time.Time
+}
+
+func (v12Action) TableName() string { return "instance_actions" }
+
+// v12Event is one step of a server action (Nova's
+// instance_actions_events): started, then finished with a result.
+type v12Event struct {
+	ID         uint64     `gorm:"primaryKey;autoIncrement"`
+	ActionID   uint64     `gorm:"not null;index:ix_instance_actions_events_action"`
+	Event      string     `gorm:"size:255;not null"`
+	StartTime  time.Time  `gorm:"not null"`
+	FinishTime *time.Time ``
+	Result     string     `gorm:"size:255;not null;default:''"`
+	Traceback  string     `gorm:"type:text"`
+	Host       string     `gorm:"size:255;not null;default:''"`
+	Details    string     `gorm:"type:text"`
+}
+
+func (v12Event) TableName() string { return "instance_actions_events" }
+
+func migrate12(tx *gorm.DB) error {
+	if err := tx.Migrator().AddColumn(&v12Flavor{}, "Description"); err != nil {
+		return err
+	}
+	if err := tx.Migrator().AddColumn(&v12Action{}, "UpdatedAt"); err != nil {
+		return err
+	}
+	return tx.Migrator().AutoMigrate(&v12Service{}, &v12Event{})
 }
 
 // v13Tag is one tag of a server (Nova's tags table, resource_id a server's).

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"os"
 
 	"imagestack/compute"
@@ -14,28 +15,55 @@ type ViewRights struct {
 	ExtendedAttributes bool
 	HostStatus         bool
 	FlavorExtraSpecs   bool
+	// HostState is this host's state as host_status shows it, read only
+	// with the HostStatus right: UP, MAINTENANCE (nova-compute disabled)
+	// or DOWN (forced down, or no hypervisor).
+	HostState string
 }
 
 // ViewRights decides c's rights on sv (nil: on servers of c's project, as
 // Nova decides them once for a list).
-func (s *Service) ViewRights(c Caller, sv *compute.Server) ViewRights {
+func (s *Service) ViewRights(ctx context.Context, c Caller, sv *compute.Server) ViewRights {
 	target := policy.Target{"project_id": c.Creds.ProjectID}
 	if sv != nil {
 		target = serverTarget(sv)
 	}
 	can := func(rule string) bool { return s.authz.Enforce(rule, target, c.Creds) }
-	return ViewRights{
+	r := ViewRights{
 		ExtendedAttributes: can("os_compute_api:os-extended-server-attributes"),
 		HostStatus:         can("os_compute_api:servers:show:host_status"),
 		FlavorExtraSpecs:   can("os_compute_api:servers:show:flavor-extra-specs"),
 	}
+	if r.HostStatus {
+		r.HostState = s.hostState(ctx)
+	}
+	return r
+}
+
+// hostState is this host's state for host_status.
+func (s *Service) hostState(ctx context.Context) string {
+	all, err := s.hostServices(ctx)
+	if err != nil {
+		return "UNKNOWN"
+	}
+	for _, sv := range all {
+		switch {
+		case sv.Binary != compute.BinaryCompute:
+		case !sv.Up:
+			return "DOWN"
+		case !sv.Enabled:
+			return "MAINTENANCE"
+		default:
+			return "UP"
+		}
+	}
+	return "DOWN" // the service was deleted
 }
 
 // Placement is where a server runs: its host ("" when it has none: not
-// scheduled yet, or offloaded), the host's state as Nova's host_status
-// ("UP", or "" without a host) and the VM's name on the hypervisor.
+// scheduled yet, or offloaded) and the VM's name on the hypervisor.
 type Placement struct {
-	Host, HostStatus, InstanceName string
+	Host, InstanceName string
 }
 
 // domainNamer is a hypervisor that tells the name it gives a server's VM.
@@ -51,6 +79,5 @@ func (s *Service) PlacementOf(sv *compute.Server) Placement {
 		return p
 	}
 	p.Host, _ = os.Hostname()
-	p.HostStatus = "UP"
 	return p
 }

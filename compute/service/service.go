@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"imagestack/compute"
@@ -68,6 +69,9 @@ type Deps struct {
 	BuildConfigDrive func(ctx context.Context, dst string, sv *compute.Server, adminPass string) error
 	ConfigDriveDir   string
 	ForceConfigDrive bool
+	// HostServices keeps the state admins give services in os-services;
+	// nil: the services are listed enabled and changes are not kept.
+	HostServices compute.HostServiceRepository
 }
 
 // Service implements compute operations.
@@ -82,6 +86,9 @@ type Service struct {
 	rows    sync.Map       // server id -> *sync.Mutex: one read-modify-write at a time per server
 	quit    chan struct{}  // closed by Shutdown: background retries give up
 	stopped sync.Once
+	// registered is set once this process registered its host's services.
+	registered atomic.Bool
+	pending    sync.Map // server id -> *ActionEvent: the running event of its last action
 }
 
 // New returns a compute service.
