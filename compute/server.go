@@ -188,7 +188,7 @@ type ServerRepository interface {
 	// engine cannot compile is ErrBadRequest. Servers carry their
 	// metadata and tags.
 	ListServers(ctx context.Context, f ServerFilter) ([]*Server, error)
-	// UpdateServer overwrites the server's mutable fields and metadata.
+	// UpdateServer overwrites the server's mutable fields, metadata and tags.
 	UpdateServer(ctx context.Context, s *Server) error
 	// CountUsage returns what a project's live servers hold (a snapshot,
 	// for display; quota checks go through CreateServers).
