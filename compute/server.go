@@ -92,7 +92,9 @@ type Server struct {
 	// SystemMetadata is what the service notes about the server for
 	// itself (Nova's system_metadata, never shown by the API): the
 	// shelved_* keys of a shelved server.
-	SystemMetadata       map[string]string
+	SystemMetadata map[string]string
+	// Tags are the server's tags (Nova 2.26), sorted; see ValidTag.
+	Tags                 []string
 	CreatedAt, UpdatedAt time.Time
 	LaunchedAt           *time.Time
 }
@@ -159,6 +161,7 @@ type ServerFilter struct {
 	ChangesSince *time.Time
 	Limit        int
 	Marker       string
+	ServerFilterMore
 }
 
 // MaxUserData is Nova's limit on a server's user data: 65535 characters of
@@ -186,12 +189,14 @@ type ServerRepository interface {
 	CreateServers(ctx context.Context, projectID string, servers []*Server, fit FitFunc) ([]*Server, error)
 	// GetServer returns a server (deleted ones included), or ErrNotFound.
 	GetServer(ctx context.Context, id string) (*Server, error)
-	// ListServers returns the servers matching every filter of f, newest
-	// first: the Limit first of those after Marker (0: all). An unknown
-	// marker is ErrNotFound; a Name the engine cannot compile is
-	// ErrBadRequest.
+	// ListServers returns the servers matching every filter of f, in the
+	// order of f.Sort (newest first by default): the Limit first of those
+	// after Marker (0: all), the marker's place being its values of the
+	// sort keys. An unknown marker is ErrNotFound; a Name or KeyName the
+	// engine cannot compile is ErrBadRequest. Servers carry their
+	// metadata and tags.
 	ListServers(ctx context.Context, f ServerFilter) ([]*Server, error)
-	// UpdateServer overwrites the server's mutable fields and metadata.
+	// UpdateServer overwrites the server's mutable fields, metadata and tags.
 	UpdateServer(ctx context.Context, s *Server) error
 	// CountUsage returns what a project's live servers hold (a snapshot,
 	// for display; quota checks go through CreateServers).

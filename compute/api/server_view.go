@@ -250,7 +250,7 @@ func (a *API) addVersionedFields(r *http.Request, v *serverView, sv *compute.Ser
 		v.Description = some(sv.Description)
 	}
 	if atLeast(r, "2.26") {
-		v.Tags = some([]string{})
+		v.Tags = some(append([]string{}, sv.Tags...))
 	}
 	if atLeast(r, "2.63") {
 		v.TrustedCerts = some[*[]string](nil)

@@ -3,9 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -21,48 +19,16 @@ func (a *API) listServersDetail(w http.ResponseWriter, r *http.Request) { a.serv
 var statusToVMState = map[string]string{"ACTIVE": compute.VMActive, "BUILD": compute.VMBuilding, "SHUTOFF": compute.VMStopped,
 	"ERROR": compute.VMError, "DELETED": compute.VMDeleted}
 
-// parseServerQuery reads a server listing's query: its filter, whether
-// all projects are asked for, or the message of a 400.
-func parseServerQuery(q url.Values) (compute.ServerFilter, bool, string) {
-	f := compute.ServerFilter{Limit: maxLimit}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return f, false, "limit param must be an integer"
-		}
-		f.Limit = min(n, maxLimit)
-	}
-	f.Marker, f.ImageID, f.FlavorID, f.ReservationID = q.Get("marker"), q.Get("image"), q.Get("flavor"), q.Get("reservation_id")
-	f.Name = q.Get("name")
-	if st := q.Get("status"); st != "" {
-		vm, ok := statusToVMState[st]
-		if !ok {
-			vm = "nonexistent-status" // Nova answers an unknown status with an empty list
-		}
-		f.Status = vm
-	}
-	if cs := q.Get("changes-since"); cs != "" {
-		t, err := time.Parse(time.RFC3339, cs)
-		if err != nil {
-			if t, err = time.Parse("2006-01-02T15:04:05", cs); err != nil {
-				return f, false, "Invalid filter field: changes-since."
-			}
-		}
-		f.ChangesSince = &t
-	}
-	v := q.Get("all_tenants")
-	return f, v != "" && v != "0" && v != "false" && v != "False", ""
-}
-
 // serverPage answers GET /servers and /servers/detail: one page, with a
 // next link when the page is full.
 func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
-	f, allTenants, msg := parseServerQuery(r.URL.Query())
+	c := a.caller(r)
+	f, msg := a.parseServerQuery(r, c)
 	if msg != "" {
 		badRequest(w, r, msg)
 		return
 	}
-	list, err := a.svc.List(r.Context(), a.caller(r), f, allTenants, detail)
+	list, err := a.svc.ListServers(r.Context(), c, f, detail)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -102,6 +68,7 @@ type serverCreate struct {
 		Host                *string           `json:"host"`
 		HypervisorHostname  *string           `json:"hypervisor_hostname"`
 		TrustedCerts        json.RawMessage   `json:"trusted_image_certificates"`
+		Tags                *[]string         `json:"tags"` // 2.52
 		guestInputs
 	} `json:"server"`
 	SchedulerHints       json.RawMessage `json:"os:scheduler_hints"`
@@ -169,6 +136,9 @@ func decodeCreate(w http.ResponseWriter, r *http.Request) (serverCreate, service
 	}
 	if msg == "" {
 		msg = body.versioned(r, &req)
+	}
+	if msg == "" && body.Server.Tags != nil {
+		req.Tags, msg = createTags(*body.Server.Tags)
 	}
 	if msg != "" {
 		badRequest(w, r, msg)

@@ -25,12 +25,13 @@ var Migrations = []commondb.Migration{
 	{Version: 10, Name: "server system metadata", Up: migrate10},
 	{Version: 11, Name: "quotas and server groups", Up: migrate11},
 	{Version: 12, Name: "flavor descriptions, compute services, action events", Up: migrate12},
+	{Version: 13, Name: "server tags", Up: migrate13},
 	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
 }
 
 // Tables lists the compute tables, for schema comparisons.
 var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions",
-	"compute_services", "instance_actions_events", "quotas", "server_groups", "server_group_members"}
+	"compute_services", "instance_actions_events", "quotas", "server_groups", "server_group_members", "server_tags"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -294,6 +295,16 @@ func migrate12(tx *gorm.DB) error {
 	}
 	return tx.Migrator().AutoMigrate(&v12Service{}, &v12Event{})
 }
+
+// v13Tag is one tag of a server (Nova's tags table, resource_id a server's).
+type v13Tag struct {
+	ServerID string `gorm:"primaryKey;size:36"`
+	Tag      string `gorm:"primaryKey;size:60;index:ix_server_tags_tag"`
+}
+
+func (v13Tag) TableName() string { return "server_tags" }
+
+func migrate13(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v13Tag{}) }
 
 // v14Server adds the description (nullable), the copy of the flavor
 // (JSON) and the kernel and ramdisk images of a server.

@@ -72,17 +72,18 @@ func sqliteRegexp(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value,
 	return re.MatchString(s), nil
 }
 
-// whereNameMatches narrows q to servers whose name pattern matches
-// somewhere, case-sensitive on every engine: MariaDB's REGEXP (PCRE)
-// follows the column's case-insensitive collation unless told otherwise.
-func whereNameMatches(q *gorm.DB, pattern string) (*gorm.DB, error) {
+// whereMatches narrows q to servers whose column matches pattern (of the
+// named filter) somewhere, case-sensitive on every engine: MariaDB's
+// REGEXP (PCRE) follows the column's case-insensitive collation unless
+// told otherwise.
+func whereMatches(q *gorm.DB, col, filter, pattern string) (*gorm.DB, error) {
 	if _, err := regexp.Compile(pattern); err != nil {
-		return nil, compute.Errorf(compute.ErrBadRequest, "Invalid regular expression for name filter: %s", pattern)
+		return nil, compute.Errorf(compute.ErrBadRequest, "Invalid regular expression for %s filter: %s", filter, pattern)
 	}
 	if commondb.EngineOf(q) == commondb.MySQL {
-		return q.Where("name REGEXP ?", "(?-i)"+pattern), nil
+		pattern = "(?-i)" + pattern
 	}
-	return q.Where("name REGEXP ?", pattern), nil
+	return q.Where(col+" REGEXP ?", pattern), nil
 }
 
 // isRegexpError reports MariaDB's refusal of a pattern Go's regexp accepts

@@ -231,6 +231,9 @@ func (r *Repo) CreateServers(ctx context.Context, projectID string, servers []*c
 			if err := insertMetadata(tx, s); err != nil {
 				return classify(err, "server metadata")
 			}
+			if err := writeTags(tx, s); err != nil {
+				return classify(err, "server tags")
+			}
 		}
 		created = servers[:n]
 		return nil
@@ -257,7 +260,7 @@ func (r *Repo) loadMetadata(ctx context.Context, servers []*compute.Server) erro
 	for _, m := range rows {
 		byID[m.ServerID].Metadata[m.Key] = m.Value
 	}
-	return nil
+	return r.loadTags(ctx, byID, ids)
 }
 
 // GetServer implements compute.ServerRepository.
@@ -268,50 +271,6 @@ func (r *Repo) GetServer(ctx context.Context, id string) (*compute.Server, error
 	}
 	s := []*compute.Server{serverFromRow(&row)}
 	return s[0], r.loadMetadata(ctx, s)
-}
-
-// ListServers implements compute.ServerRepository.
-func (r *Repo) ListServers(ctx context.Context, f compute.ServerFilter) ([]*compute.Server, error) {
-	q := r.db.WithContext(ctx).Model(&serverRow{})
-	if f.ChangesSince != nil {
-		q = q.Where("updated_at >= ?", ms(*f.ChangesSince))
-	} else {
-		q = q.Where("vm_state <> ?", compute.VMDeleted)
-	}
-	for col, v := range map[string]string{"project_id": f.ProjectID, "vm_state": f.Status, "image_id": f.ImageID, "flavor_id": f.FlavorID, "reservation_id": f.ReservationID} {
-		if v != "" {
-			q = q.Where(col+" = ?", v)
-		}
-	}
-	if f.Name != "" {
-		var err error
-		if q, err = whereNameMatches(q, f.Name); err != nil {
-			return nil, err
-		}
-	}
-	if f.Marker != "" {
-		var m serverRow
-		if err := r.db.WithContext(ctx).Where("id = ?", f.Marker).Take(&m).Error; err != nil {
-			return nil, classify(err, "marker "+f.Marker)
-		}
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", m.CreatedAt, m.CreatedAt, m.ID)
-	}
-	q = q.Order("created_at DESC").Order("id DESC")
-	if f.Limit > 0 {
-		q = q.Limit(f.Limit)
-	}
-	var rows []serverRow
-	if err := q.Find(&rows).Error; err != nil {
-		if isRegexpError(err) {
-			return nil, compute.Errorf(compute.ErrBadRequest, "Invalid regular expression for name filter: %s", f.Name)
-		}
-		return nil, classify(err, "list servers")
-	}
-	out := make([]*compute.Server, len(rows))
-	for i := range rows {
-		out[i] = serverFromRow(&rows[i])
-	}
-	return out, r.loadMetadata(ctx, out)
 }
 
 // UpdateServer implements compute.ServerRepository.
@@ -329,7 +288,10 @@ func (r *Repo) UpdateServer(ctx context.Context, s *compute.Server) error {
 				return fmt.Errorf("server %s: %w", s.ID, compute.ErrNotFound)
 			}
 		}
-		return classify(writeMetadata(tx, s), "server metadata")
+		if err := writeMetadata(tx, s); err != nil {
+			return classify(err, "server metadata")
+		}
+		return classify(writeTags(tx, s), "server tags")
 	}), "update server")
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"maps"
 	"math"
-	"regexp"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -45,6 +44,9 @@ type CreateRequest struct {
 	// Group is the server group the servers join (os:scheduler_hints
 	// group); "" none.
 	Group string
+	// Tags are the new servers' tags (Nova 2.52), valid (ValidTag) and
+	// at most compute.MaxServerTags.
+	Tags []string
 }
 
 // CreateResult is what POST /servers answers.
@@ -234,6 +236,7 @@ func (s *Service) newServers(c Caller, req CreateRequest, f compute.Flavor, g gu
 			AccessIPv4: req.AccessIPv4, AccessIPv6: req.AccessIPv6, AvailabilityZone: req.AvailabilityZone,
 			ConfigDrive: req.ConfigDrive || s.ForceConfigDrive, UserData: req.UserData, KeyData: g.keyData,
 			Hostname: batchHostname(req, id, 1, 0), LaunchIndex: i, Description: req.Description,
+			Tags: uniqueTags(req.Tags),
 		}
 		if out[i].Metadata == nil {
 			out[i].Metadata = map[string]string{}
@@ -288,32 +291,4 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (*compute.Server
 		return nil, notFound
 	}
 	return sv, nil
-}
-
-// List returns a page of the caller's servers (admins: all projects with
-// allTenants) matching f, its name pattern included; detail says which of Nova's list rules apply (GET
-// /servers/detail has rules of its own).
-func (s *Service) List(ctx context.Context, c Caller, f compute.ServerFilter, allTenants, detail bool) ([]*compute.Server, error) {
-	if _, err := regexp.Compile(f.Name); err != nil {
-		return nil, compute.Errorf(compute.ErrBadRequest, "Invalid regular expression for name filter: %s", f.Name)
-	}
-	rule := "os_compute_api:servers:index"
-	if detail {
-		rule = "os_compute_api:servers:detail"
-	}
-	if err := s.authorize(c, rule, nil); err != nil {
-		return nil, err
-	}
-	f.ProjectID = c.Creds.ProjectID
-	if allTenants {
-		if err := s.authorize(c, rule+":get_all_tenants", nil); err != nil {
-			return nil, err
-		}
-		f.ProjectID = ""
-	}
-	list, err := s.Servers.ListServers(ctx, f)
-	if errors.Is(err, compute.ErrNotFound) {
-		return nil, compute.Errorf(compute.ErrBadRequest, "marker [%s] not found", f.Marker)
-	}
-	return list, err
 }
