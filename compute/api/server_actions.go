@@ -32,6 +32,16 @@ var serverActions = map[string]serverActionFunc{
 	"unlock":              accepted((*service.Service).Unlock),
 	"pause":               accepted((*service.Service).Pause),
 	"unpause":             accepted((*service.Service).Unpause),
+	// lifecycle.go
+	"suspend":            accepted((*service.Service).Suspend),
+	"resume":             accepted((*service.Service).Resume),
+	"resize":             (*API).resizeServer,
+	"confirmResize":      confirmResize,
+	"revertResize":       accepted((*service.Service).RevertResize),
+	"os-resetState":      (*API).resetState,
+	"restore":            accepted((*service.Service).Restore),
+	"forceDelete":        accepted((*service.Service).ForceDelete),
+	"trigger_crash_dump": (*API).triggerCrashDump,
 }
 
 // lockServer answers {"lock": null} (a reason, {"locked_reason": ...},

@@ -100,6 +100,7 @@ type config struct {
 	drives       bool
 	forceDrive   bool
 	consoles     *console.Config
+	reclaim      time.Duration
 }
 
 // WithDB runs the service over gdb instead of a fresh SQLite database.
@@ -140,6 +141,10 @@ func WithServers(wrap func(compute.ServerRepository) compute.ServerRepository) O
 // URL: ConsoleServer's) and serves it in Setup.ConsoleServer.
 func WithConsoles(cfg console.Config) Option { return func(c *config) { c.consoles = &cfg } }
 
+// WithReclaimInterval soft-deletes servers, reclaimed after d (Nova's
+// reclaim_instance_interval).
+func WithReclaimInterval(d time.Duration) Option { return func(c *config) { c.reclaim = d } }
+
 // WithAPI serves the compute API over the service in Setup.Server.
 func WithAPI() Option { return func(c *config) { c.api = true } }
 
@@ -168,7 +173,7 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 		t.Fatal(err)
 	}
 	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, Images: s.Images, Cache: cache,
-		Projects: cfg.projects, Quotas: cfg.quotas, SnapshotDir: t.TempDir()}
+		Projects: cfg.projects, Quotas: cfg.quotas, SnapshotDir: t.TempDir(), ReclaimInterval: cfg.reclaim}
 	if cfg.networks != nil {
 		deps.Networks = cfg.networks
 	}

@@ -44,6 +44,12 @@ type serverRow struct {
 	Locked        bool
 	LockedBy      string
 	LockedReason  string
+	OldFlavorID   string
+	OldRAM        int `gorm:"column:old_memory_mb"`
+	OldVCPUs      int `gorm:"column:old_vcpus"`
+	OldDisk       int `gorm:"column:old_root_gb"`
+	OldVMState    string
+	DeletedAt     *time.Time `gorm:"column:soft_deleted_at"`
 }
 
 func (serverRow) TableName() string { return "servers" }
@@ -66,10 +72,15 @@ func serverToRow(s *compute.Server) serverRow {
 		ReservationID: s.ReservationID, KeyName: s.KeyName, Fault: s.Fault, CreatedAt: ms(s.CreatedAt), UpdatedAt: ms(s.UpdatedAt),
 		AccessIPv4: s.AccessIPv4, AccessIPv6: s.AccessIPv6, Zone: s.AvailabilityZone, ConfigDrive: s.ConfigDrive,
 		UserData: s.UserData, KeyData: s.KeyData, Hostname: s.Hostname, LaunchIndex: s.LaunchIndex, NICs: nicsJSON(s.NICs),
-		Locked: s.Locked, LockedBy: s.LockedBy, LockedReason: s.LockedReason}
+		Locked: s.Locked, LockedBy: s.LockedBy, LockedReason: s.LockedReason,
+		OldFlavorID: s.OldFlavorID, OldRAM: s.OldRAM, OldVCPUs: s.OldVCPUs, OldDisk: s.OldDisk, OldVMState: s.OldVMState}
 	if s.LaunchedAt != nil {
 		t := ms(*s.LaunchedAt)
 		r.LaunchedAt = &t
+	}
+	if s.DeletedAt != nil {
+		t := ms(*s.DeletedAt)
+		r.DeletedAt = &t
 	}
 	return r
 }
@@ -80,10 +91,15 @@ func serverFromRow(r *serverRow) *compute.Server {
 		ReservationID: r.ReservationID, KeyName: r.KeyName, Fault: r.Fault, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		Metadata: map[string]string{}, AccessIPv4: r.AccessIPv4, AccessIPv6: r.AccessIPv6, AvailabilityZone: r.Zone,
 		ConfigDrive: r.ConfigDrive, UserData: r.UserData, KeyData: r.KeyData, Hostname: r.Hostname, LaunchIndex: r.LaunchIndex,
-		NICs: nicsFromJSON(r.NICs), Locked: r.Locked, LockedBy: r.LockedBy, LockedReason: r.LockedReason}
+		NICs: nicsFromJSON(r.NICs), Locked: r.Locked, LockedBy: r.LockedBy, LockedReason: r.LockedReason,
+		OldFlavorID: r.OldFlavorID, OldRAM: r.OldRAM, OldVCPUs: r.OldVCPUs, OldDisk: r.OldDisk, OldVMState: r.OldVMState}
 	if r.LaunchedAt != nil {
 		t := r.LaunchedAt.UTC()
 		s.LaunchedAt = &t
+	}
+	if r.DeletedAt != nil {
+		t := r.DeletedAt.UTC()
+		s.DeletedAt = &t
 	}
 	return s
 }

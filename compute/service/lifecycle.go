@@ -228,7 +228,15 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	if err := checkLock(c, sv); err != nil {
 		return err
 	}
-	_, err = s.updateIf(ctx, id, func(sv *compute.Server) error {
+	if s.softDeletes(sv) {
+		return s.softDelete(ctx, c, id)
+	}
+	return s.deleteNow(ctx, c, id)
+}
+
+// deleteNow claims a server for a delete and deletes it in the background.
+func (s *Service) deleteNow(ctx context.Context, c Caller, id string) error {
+	_, err := s.updateIf(ctx, id, func(sv *compute.Server) error {
 		if gone(sv) {
 			return errGone
 		}
