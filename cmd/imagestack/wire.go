@@ -160,6 +160,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Actions, deps.Cache = computeRepo, computeRepo, computeRepo, computeRepo, cache
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
 	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
+	deps.ReclaimInterval = time.Duration(cfg.Compute.ReclaimInstanceInterval) * time.Second
 	deps.BuildConfigDrive = func(ctx context.Context, dst string, sv *compute.Server, adminPass string) error {
 		return configdrive.Build(ctx, dst, configdrive.ForServer(sv, computeservice.ZoneName, cfg.Compute.DHCPDomain, adminPass))
 	}
@@ -178,6 +179,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 		return nil, stop, fmt.Errorf("reconcile servers with libvirt: %w", err)
 	}
 	go svc.WatchEvents(ctx)
+	go svc.RunReclaimer(ctx)
 	if err := svc.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
 		return nil, stop, fmt.Errorf("default flavors: %w", err)
 	}
