@@ -71,13 +71,10 @@ func (h *Hypervisor) Resume(ctx context.Context, id string) error {
 
 // Resize implements compute.Hypervisor.
 func (h *Hypervisor) Resize(_ context.Context, id string, spec compute.ResizeSpec) error {
-	if err := h.pass("resize", id); err != nil {
+	unlock, err := h.lockDomain("resize", id)
+	defer unlock()
+	if err != nil {
 		return err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.domains[id]; !ok {
-		return fmt.Errorf("domain of server %s: %w", id, compute.ErrNotFound)
 	}
 	s := h.specs[id]
 	if spec.RootGB < s.RootGB {
@@ -95,13 +92,10 @@ func (h *Hypervisor) Resize(_ context.Context, id string, spec compute.ResizeSpe
 
 // ConfirmResize implements compute.Hypervisor.
 func (h *Hypervisor) ConfirmResize(_ context.Context, id string) error {
-	if err := h.pass("confirm_resize", id); err != nil {
+	unlock, err := h.lockDomain("confirm_resize", id)
+	defer unlock()
+	if err != nil {
 		return err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.domains[id]; !ok {
-		return fmt.Errorf("domain of server %s: %w", id, compute.ErrNotFound)
 	}
 	delete(h.life.kept, id)
 	return nil
@@ -110,13 +104,10 @@ func (h *Hypervisor) ConfirmResize(_ context.Context, id string) error {
 // RevertResize implements compute.Hypervisor: the disk size comes back
 // from the copy kept, the memory and vCPUs from old.
 func (h *Hypervisor) RevertResize(_ context.Context, id string, old compute.ResizeSpec) error {
-	if err := h.pass("revert_resize", id); err != nil {
+	unlock, err := h.lockDomain("revert_resize", id)
+	defer unlock()
+	if err != nil {
 		return err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.domains[id]; !ok {
-		return fmt.Errorf("domain of server %s: %w", id, compute.ErrNotFound)
 	}
 	kept, ok := h.life.kept[id]
 	if !ok {
@@ -132,16 +123,12 @@ func (h *Hypervisor) RevertResize(_ context.Context, id string, old compute.Resi
 
 // InjectNMI implements compute.Hypervisor.
 func (h *Hypervisor) InjectNMI(_ context.Context, id string) error {
-	if err := h.pass("nmi", id); err != nil {
+	unlock, err := h.lockDomain("nmi", id)
+	defer unlock()
+	if err != nil {
 		return err
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	ps, ok := h.domains[id]
-	switch {
-	case !ok:
-		return fmt.Errorf("domain of server %s: %w", id, compute.ErrNotFound)
-	case ps != compute.PowerRunning:
+	if h.domains[id] != compute.PowerRunning {
 		return fmt.Errorf("server %s is not running: %w", id, compute.ErrConflict)
 	}
 	if h.life.nmis == nil {
@@ -157,4 +144,17 @@ func (h *Hypervisor) rebootLocked(id string) {
 	if h.domains[id] == compute.PowerRunning {
 		h.console[id] = append(h.console[id], guestOutput(h.specs[id].BaseImage)...)
 	}
+}
+
+// lockDomain passes op's gate, then holds h.mu (until unlock) and fails
+// like libvirt when the server has no domain.
+func (h *Hypervisor) lockDomain(op, id string) (unlock func(), err error) {
+	if err := h.pass(op, id); err != nil {
+		return func() {}, err
+	}
+	h.mu.Lock()
+	if _, ok := h.domains[id]; !ok {
+		return h.mu.Unlock, fmt.Errorf("domain of server %s: %w", id, compute.ErrNotFound)
+	}
+	return h.mu.Unlock, nil
 }

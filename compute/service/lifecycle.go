@@ -236,11 +236,17 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 
 // deleteNow claims a server for a delete and deletes it in the background.
 func (s *Service) deleteNow(ctx context.Context, c Caller, id string) error {
+	return s.claimDelete(ctx, c, id, compute.TaskDeleting, s.finishDelete)
+}
+
+// claimDelete marks a server with a delete's task and runs finish in the
+// background; a server already being deleted that way is left as it is.
+func (s *Service) claimDelete(ctx context.Context, c Caller, id, task string, finish func(context.Context, string)) error {
 	_, err := s.updateIf(ctx, id, func(sv *compute.Server) error {
-		if gone(sv) {
+		if gone(sv) || sv.TaskState == task {
 			return errGone
 		}
-		sv.TaskState = compute.TaskDeleting
+		sv.TaskState = task
 		return nil
 	})
 	if errors.Is(err, errGone) {
@@ -250,7 +256,7 @@ func (s *Service) deleteNow(ctx context.Context, c Caller, id string) error {
 		return err
 	}
 	s.record(ctx, c, id, compute.ActionDelete)
-	s.background(id, func(ctx context.Context) { s.finishDelete(ctx, id) })
+	s.background(id, func(ctx context.Context) { finish(ctx, id) })
 	return nil
 }
 

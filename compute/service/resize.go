@@ -19,14 +19,8 @@ import (
 // VERIFY_RESIZE (vm_state resized).
 func (s *Service) Resize(ctx context.Context, c Caller, id, flavorRef string) error {
 	const rule = "os_compute_api:servers:resize"
-	sv, err := s.Get(ctx, c, id)
+	sv, err := s.authorizedServer(ctx, c, id, rule)
 	if err != nil {
-		return err
-	}
-	if !s.authz.Enforce(rule, serverTarget(sv), c.Creds) {
-		return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
-	}
-	if err := checkLock(c, sv); err != nil {
 		return err
 	}
 	if !resizable(sv) {
@@ -130,12 +124,9 @@ func (s *Service) ConfirmResize(ctx context.Context, c Caller, id string) error 
 // (REVERT_RESIZE meanwhile), in the state it was resized from.
 func (s *Service) RevertResize(ctx context.Context, c Caller, id string) error {
 	const rule = "os_compute_api:servers:revert_resize"
-	sv, err := s.Get(ctx, c, id)
+	sv, err := s.authorizedServer(ctx, c, id, rule)
 	if err != nil {
 		return err
-	}
-	if !s.authz.Enforce(rule, serverTarget(sv), c.Creds) {
-		return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
 	}
 	if sv.VMState == compute.VMResized {
 		if err := s.checkUpsize(ctx, sv.ProjectID, sv.VCPUs, sv.RAM, sv.OldVCPUs, sv.OldRAM); err != nil {

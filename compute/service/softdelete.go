@@ -25,22 +25,7 @@ func (s *Service) softDeletes(sv *compute.Server) bool {
 // softDelete powers a server off and marks it SOFT_DELETED (task
 // soft-deleting meanwhile).
 func (s *Service) softDelete(ctx context.Context, c Caller, id string) error {
-	_, err := s.updateIf(ctx, id, func(sv *compute.Server) error {
-		if gone(sv) || sv.TaskState == compute.TaskSoftDeleting {
-			return errGone
-		}
-		sv.TaskState = compute.TaskSoftDeleting
-		return nil
-	})
-	if errors.Is(err, errGone) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	s.record(ctx, c, id, compute.ActionDelete)
-	s.background(id, func(ctx context.Context) { s.finishSoftDelete(ctx, id) })
-	return nil
+	return s.claimDelete(ctx, c, id, compute.TaskSoftDeleting, s.finishSoftDelete)
 }
 
 // finishSoftDelete powers a server being soft-deleted off and marks it
@@ -73,15 +58,7 @@ func (s *Service) Restore(ctx context.Context, c Caller, id string) error {
 
 // ForceDelete deletes a server at once, soft-deleted or not.
 func (s *Service) ForceDelete(ctx context.Context, c Caller, id string) error {
-	sv, err := s.Get(ctx, c, id)
-	if err != nil {
-		return err
-	}
-	const rule = "os_compute_api:os-deferred-delete:force"
-	if !s.authz.Enforce(rule, serverTarget(sv), c.Creds) {
-		return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
-	}
-	if err := checkLock(c, sv); err != nil {
+	if _, err := s.authorizedServer(ctx, c, id, "os_compute_api:os-deferred-delete:force"); err != nil {
 		return err
 	}
 	return s.deleteNow(ctx, c, id)

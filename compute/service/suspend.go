@@ -57,15 +57,8 @@ var crashDumpStates = []string{compute.VMActive, compute.VMPaused, compute.VMRes
 // Nova casts it to the compute host: a VM that turns out not to run is
 // logged, not the request's failure.
 func (s *Service) TriggerCrashDump(ctx context.Context, c Caller, id string) error {
-	sv, err := s.Get(ctx, c, id)
+	sv, err := s.authorizedServer(ctx, c, id, "os_compute_api:servers:trigger_crash_dump")
 	if err != nil {
-		return err
-	}
-	const rule = "os_compute_api:servers:trigger_crash_dump"
-	if !s.authz.Enforce(rule, serverTarget(sv), c.Creds) {
-		return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
-	}
-	if err := checkLock(c, sv); err != nil {
 		return err
 	}
 	if sv.TaskState != compute.TaskNone || !slices.Contains(crashDumpStates, sv.VMState) {
