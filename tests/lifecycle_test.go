@@ -11,7 +11,7 @@ import (
 // TestOpenstackCLILifecycle: what a user does with the openstack CLI to
 // suspend, resize (confirm and revert), reset the state of (admin), soft
 // delete and restore a server, checked in what `server show` says and in
-// the real libvirt domain (virsh dominfo).
+// the real libvirt domain (virsh dominfo), across restarts of the service.
 func TestOpenstackCLILifecycle(t *testing.T) {
 	requireLibvirt(t)
 	s := NewServer(t, nil, "compute:\n  reclaim_instance_interval: 3600\n")
@@ -45,6 +45,9 @@ func TestOpenstackCLILifecycle(t *testing.T) {
 	if _, errOut, err := s.CLI("demo", "server", "stop", "lc1"); err == nil || !strings.Contains(errOut, "409") {
 		t.Fatalf("stopping a suspended server: %v %s", err, errOut)
 	}
+	s.Stop() // a restart keeps it suspended
+	s.Start()
+	waitStatus2(t, s, "lc1", "SUSPENDED")
 	s.MustCLI("demo", "server", "resume", "lc1")
 	waitStatus2(t, s, "lc1", "ACTIVE")
 	if st := dominfo("State"); st != "running" {
@@ -58,6 +61,9 @@ func TestOpenstackCLILifecycle(t *testing.T) {
 	if f, cpus := flavor(), dominfo("CPU(s)"); !strings.HasPrefix(f, "m2.lc") || cpus != "2" {
 		t.Fatalf("after resize: flavor %q, %s vCPUs", f, cpus)
 	}
+	s.Stop() // the old flavor and disk outlive a restart
+	s.Start()
+	waitStatus2(t, s, "lc1", "VERIFY_RESIZE")
 	s.MustCLI("demo", "server", "resize", "revert", "lc1")
 	waitStatus2(t, s, "lc1", "ACTIVE")
 	if f, cpus := flavor(), dominfo("CPU(s)"); !strings.HasPrefix(f, "m1.nano") || cpus != "1" {
