@@ -21,6 +21,8 @@ type Flavor struct {
 	IsPublic   bool
 	Disabled   bool
 	CreatedAt  time.Time
+	// Description is the admin's text (microversion 2.55); nil when none.
+	Description *string
 }
 
 // DefaultFlavors are devstack's: created at first start when no flavor exists.
@@ -60,6 +62,9 @@ type FlavorRepository interface {
 	// DeleteFlavor removes a flavor, its extra specs and its project
 	// access list, or ErrNotFound.
 	DeleteFlavor(ctx context.Context, id string) error
+	// SetFlavorDescription replaces a flavor's description (nil: none), or
+	// ErrNotFound.
+	SetFlavorDescription(ctx context.Context, id string, description *string) error
 	// CountFlavors returns how many flavors exist (for first-start seeding).
 	CountFlavors(ctx context.Context) (int64, error)
 	// ExtraSpecs returns a flavor's extra specs (empty map when none).

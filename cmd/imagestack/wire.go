@@ -158,6 +158,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 		return nil, stop, err
 	}
 	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Actions, deps.Cache = computeRepo, computeRepo, computeRepo, computeRepo, cache
+	deps.HostServices = computeRepo
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
 	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
 	deps.ReclaimInterval = time.Duration(cfg.Compute.ReclaimInstanceInterval) * time.Second

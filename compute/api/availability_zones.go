@@ -25,11 +25,18 @@ func (a *API) availabilityZones(w http.ResponseWriter, r *http.Request, detail b
 	}
 	views := make([]zoneView, len(zones))
 	for i, z := range zones {
-		views[i] = zoneView{ZoneName: z.Name, ZoneState: zoneStateView{Available: true}}
-		if detail {
-			views[i].Hosts = map[string]map[string]zoneServiceState{z.Host: {"nova-compute": {
-				Available: true, Active: true, UpdatedAt: z.Updated.Format("2006-01-02T15:04:05.000000"),
-			}}}
+		views[i] = zoneView{ZoneName: z.Name, ZoneState: zoneStateView{Available: z.Available}}
+		if !detail || !z.Available {
+			continue
+		}
+		views[i].Hosts = map[string]map[string]zoneServiceState{}
+		for host, services := range z.Hosts {
+			states := map[string]zoneServiceState{}
+			for _, sv := range services {
+				states[sv.Binary] = zoneServiceState{Available: sv.Up, Active: sv.Enabled,
+					UpdatedAt: sv.Updated.Format("2006-01-02T15:04:05.000000")}
+			}
+			views[i].Hosts[host] = states
 		}
 	}
 	httpx.WriteJSON(w, http.StatusOK, zonesBody{AvailabilityZoneInfo: views})

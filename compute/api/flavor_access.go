@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -37,15 +38,28 @@ func (a *API) flavorAction(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, r, "There is no such action: "+compute.Clip(action))
 		return
 	}
-	var req struct {
-		Tenant *string `json:"tenant"`
+	var req map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&req) != nil || req == nil {
+		badRequest(w, r, invalidInput(action, string(raw), "It is not of type 'object'"))
+		return
 	}
-	if json.Unmarshal(raw, &req) != nil || req.Tenant == nil {
-		badRequest(w, r, "Invalid input for field/attribute "+action+". 'tenant' is a required property")
+	if msg := onlyKeys(action, req, "tenant"); msg != "" {
+		badRequest(w, r, msg)
+		return
+	}
+	if _, ok := req["tenant"]; !ok {
+		badRequest(w, r, "Invalid input for field/attribute "+action+". Value: {}. 'tenant' is a required property")
+		return
+	}
+	tenant, msg := stringParam("tenant", req["tenant"], 255, false)
+	if msg != "" {
+		badRequest(w, r, msg)
 		return
 	}
 	id := mux.Vars(r)["flavor_id"]
-	projects, err := change(r.Context(), a.caller(r), id, *req.Tenant)
+	projects, err := change(r.Context(), a.caller(r), id, tenant)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -2,10 +2,14 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/gorilla/mux"
 
@@ -81,7 +85,17 @@ func flavorSortKeyValid(k string) bool {
 }
 
 func (a *API) flavorPage(w http.ResponseWriter, r *http.Request, detail bool) {
-	f, scope, msg := parseFlavorQuery(r.URL.Query())
+	q := r.URL.Query()
+	if atLeast(r, "2.75") {
+		// From 2.75 unknown query parameters are refused.
+		for k := range q {
+			if !slices.Contains(flavorQueryKeys, k) {
+				badRequest(w, r, "Invalid input for query parameters "+clip(k)+". Additional properties are not allowed ('"+clip(k)+"' was unexpected)")
+				return
+			}
+		}
+	}
+	f, scope, msg := parseFlavorQuery(q)
 	if msg != "" {
 		badRequest(w, r, msg)
 		return
@@ -92,11 +106,65 @@ func (a *API) flavorPage(w http.ResponseWriter, r *http.Request, detail bool) {
 		return
 	}
 	next := nextLink(a, r, fl, f.Limit, func(f compute.Flavor) string { return f.ID })
-	if detail {
-		httpx.WriteJSON(w, http.StatusOK, flavorsBody[flavorView]{Flavors: httpx.ListOf(fl, a.flavorDetail), Links: next})
+	if !detail {
+		views := httpx.ListOf(fl, func(f compute.Flavor) flavorBriefView {
+			v := a.flavorBrief(f)
+			if atLeast(r, "2.55") {
+				v.Description = &f.Description
+			}
+			return v
+		})
+		httpx.WriteJSON(w, http.StatusOK, flavorsBody[flavorBriefView]{Flavors: views, Links: next})
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, flavorsBody[flavorBriefView]{Flavors: httpx.ListOf(fl, a.flavorBrief), Links: next})
+	views := make([]flavorView, 0, len(fl))
+	for _, f := range fl {
+		v, err := a.flavorViewAt(r, f)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		views = append(views, v)
+	}
+	httpx.WriteJSON(w, http.StatusOK, flavorsBody[flavorView]{Flavors: views, Links: next})
+}
+
+var flavorQueryKeys = []string{"limit", "marker", "is_public", "minRam", "minDisk", "sort_key", "sort_dir"}
+
+// flavorViewAt renders a full flavor at the request's microversion:
+// description from 2.55, extra_specs from 2.61 (for callers allowed to
+// list them), swap 0 rather than "" from 2.75.
+func (a *API) flavorViewAt(r *http.Request, f compute.Flavor) (flavorView, error) {
+	v := a.flavorDetail(f)
+	if atLeast(r, "2.55") {
+		v.Description = &f.Description
+	}
+	if atLeast(r, "2.61") {
+		specs, ok, err := a.svc.EmbeddedExtraSpecs(r.Context(), a.caller(r), f.ID)
+		if err != nil {
+			return v, err
+		}
+		if ok {
+			v.ExtraSpecs = &specs
+		}
+	}
+	if atLeast(r, "2.75") {
+		v.Swap = f.Swap
+	}
+	return v, nil
+}
+
+// writeFlavor answers with {"flavor": ...} at the request's microversion.
+func (a *API) writeFlavor(w http.ResponseWriter, r *http.Request, f compute.Flavor, err error) {
+	var v flavorView
+	if err == nil {
+		v, err = a.flavorViewAt(r, f)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, flavorBody{Flavor: v})
 }
 
 func (a *API) listFlavors(w http.ResponseWriter, r *http.Request)       { a.flavorPage(w, r, false) }
@@ -104,87 +172,170 @@ func (a *API) listFlavorsDetail(w http.ResponseWriter, r *http.Request) { a.flav
 
 func (a *API) showFlavor(w http.ResponseWriter, r *http.Request) {
 	f, err := a.svc.GetFlavor(r.Context(), a.caller(r), mux.Vars(r)["flavor_id"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, flavorBody{Flavor: a.flavorDetail(f)})
+	a.writeFlavor(w, r, f, err)
 }
 
 // createFlavor answers POST /flavors (admin).
 func (a *API) createFlavor(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Flavor map[string]any `json:"flavor"`
-	}
-	if !decodeBody(w, r, &body) {
+	m, ok := decodeObject(w, r, "flavor")
+	if !ok {
 		return
 	}
-	f, msg := newFlavor(body.Flavor)
+	f, msg := newFlavor(m, atLeast(r, "2.55"))
 	if msg != "" {
 		badRequest(w, r, msg)
 		return
 	}
 	f, err := a.svc.CreateFlavor(r.Context(), a.caller(r), f)
-	if err != nil {
-		a.fail(w, r, err)
+	a.writeFlavor(w, r, f, err)
+}
+
+// updateFlavor answers PUT /flavors/{id} (admin, from 2.55): only the
+// description may change.
+func (a *API) updateFlavor(w http.ResponseWriter, r *http.Request) {
+	if !atLeast(r, "2.55") {
+		writeError(w, r, http.StatusNotFound, "The resource could not be found.")
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, flavorBody{Flavor: a.flavorDetail(f)})
+	m, ok := decodeObject(w, r, "flavor")
+	if !ok {
+		return
+	}
+	if msg := onlyKeys("flavor", m, "description"); msg != "" {
+		badRequest(w, r, msg)
+		return
+	}
+	raw, present := m["description"]
+	if !present {
+		badRequest(w, r, "Invalid input for field/attribute flavor. Value: {}. 'description' is a required property")
+		return
+	}
+	desc, msg := flavorDescription(raw)
+	if msg != "" {
+		badRequest(w, r, msg)
+		return
+	}
+	f, err := a.svc.UpdateFlavorDescription(r.Context(), a.caller(r), mux.Vars(r)["flavor_id"], desc)
+	a.writeFlavor(w, r, f, err)
 }
+
+// flavorDescription reads 2.55's description: a string of at most 65535
+// printable characters, or null.
+func flavorDescription(v any) (*string, string) {
+	s, msg := stringParam("description", v, 65535, true)
+	if msg != "" || v == nil {
+		return nil, msg
+	}
+	for _, c := range s {
+		if !unicode.IsPrint(c) && !unicode.IsSpace(c) {
+			return nil, invalidInput("description", clip(s), "It has characters that are not printable.")
+		}
+	}
+	return &s, ""
+}
+
+// flavorFields are what POST /flavors may hold (additionalProperties false).
+var flavorFields = []string{"name", "id", "ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap", "rxtx_factor", "os-flavor-access:is_public"}
 
 // newFlavor reads a POST /flavors body's "flavor" object, or returns the
 // message of a 400. Nova's defaults: rxtx_factor 1, public.
-func newFlavor(m map[string]any) (compute.Flavor, string) {
+func newFlavor(m map[string]any, withDescription bool) (compute.Flavor, string) {
 	f := compute.Flavor{RxTxFactor: 1.0, IsPublic: true}
-	if m == nil {
-		return f, "Invalid input for field/attribute flavor: 'flavor' is a required property"
+	allowed := flavorFields
+	if withDescription {
+		allowed = append(slices.Clip(allowed), "description")
+	}
+	if msg := onlyKeys("flavor", m, allowed...); msg != "" {
+		return f, msg
 	}
 	name, ok := m["name"].(string)
 	if !ok {
-		return f, "Invalid input for field/attribute name: a string is required"
+		return f, invalidInput("name", m["name"], "'name' is a required property of type 'string'")
 	}
 	f.Name = strings.TrimSpace(name)
-	for _, fld := range []struct {
-		key      string
-		dst      *int
-		required bool
-	}{{"ram", &f.RAM, true}, {"vcpus", &f.VCPUs, true}, {"disk", &f.Disk, true}, {"swap", &f.Swap, false}, {"OS-FLV-EXT-DATA:ephemeral", &f.Ephemeral, false}} {
-		if _, present := m[fld.key]; fld.required && !present {
-			return f, "Invalid input for field/attribute flavor: '" + fld.key + "' is a required property"
-		}
-		n, ok := intField(m, fld.key, 0)
-		if !ok {
-			return f, "Invalid input for field/attribute " + fld.key + ": an integer is required"
-		}
-		*fld.dst = n
+	if msg := flavorAmounts(m, &f); msg != "" {
+		return f, msg
 	}
 	if id, present := m["id"]; present && id != nil {
-		switch t := id.(type) {
-		case string:
-			f.ID = t
-		case json.Number:
-			f.ID = t.String()
-		default:
-			return f, "Invalid input for field/attribute id"
+		s, ok := stringOrNumberValue(id)
+		if !ok {
+			return f, invalidInput("id", id, "It is not of type 'string', 'number', 'null'")
 		}
+		f.ID = s
 	}
 	if v, present := m["rxtx_factor"]; present {
-		n, ok := v.(json.Number)
-		x, err := n.Float64()
-		if !ok || err != nil {
-			return f, "Invalid input for field/attribute rxtx_factor: a number is required"
+		x, msg := rxtxFactor(v)
+		if msg != "" {
+			return f, msg
 		}
 		f.RxTxFactor = x
 	}
 	if v, present := m["os-flavor-access:is_public"]; present {
-		b, ok := v.(bool)
-		if !ok {
-			return f, "Invalid input for field/attribute os-flavor-access:is_public: a boolean is required"
+		b, msg := boolParam("os-flavor-access:is_public", v)
+		if msg != "" {
+			return f, msg
 		}
 		f.IsPublic = b
 	}
+	if v, present := m["description"]; present && withDescription {
+		d, msg := flavorDescription(v)
+		if msg != "" {
+			return f, msg
+		}
+		f.Description = d
+	}
 	return f, ""
 }
+
+// flavorAmounts reads ram, vcpus, disk, swap and ephemeral (Nova's
+// flavor_param_positive and flavor_param_non_negative).
+func flavorAmounts(m map[string]any, f *compute.Flavor) string {
+	for _, fld := range []struct {
+		key      string
+		dst      *int
+		rg       intRange
+		required bool
+	}{{"ram", &f.RAM, flavorPositive, true}, {"vcpus", &f.VCPUs, flavorPositive, true}, {"disk", &f.Disk, flavorNonNeg, true},
+		{"swap", &f.Swap, flavorNonNeg, false}, {"OS-FLV-EXT-DATA:ephemeral", &f.Ephemeral, flavorNonNeg, false}} {
+		v, present := m[fld.key]
+		if !present {
+			if fld.required {
+				return "Invalid input for field/attribute flavor. '" + fld.key + "' is a required property"
+			}
+			continue
+		}
+		n, msg := intParam(fld.key, v, fld.rg)
+		if msg != "" {
+			return msg
+		}
+		*fld.dst = int(n)
+	}
+	return ""
+}
+
+// rxtxFactor reads Nova's rxtx_factor: a positive number, or a string of
+// one (digits, an optional fraction).
+func rxtxFactor(v any) (float64, string) {
+	var s string
+	switch t := v.(type) {
+	case json.Number:
+		s = t.String()
+	case string:
+		if !rxtxPattern.MatchString(t) {
+			return 0, invalidInput("rxtx_factor", v, fmt.Sprintf("'%s' does not match '^[0-9]+(\\.[0-9]+)?$'", clip(t)))
+		}
+		s = t
+	default:
+		return 0, invalidInput("rxtx_factor", v, fmt.Sprintf("%v is not of type 'number', 'string'", v))
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || x <= 0 || x > 3.40282e+38 {
+		return 0, invalidInput("rxtx_factor", v, s+" must be greater than 0 and at most 3.40282e+38")
+	}
+	return x, ""
+}
+
+var rxtxPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
 func (a *API) deleteFlavor(w http.ResponseWriter, r *http.Request) {
 	if err := a.svc.DeleteFlavor(r.Context(), a.caller(r), mux.Vars(r)["flavor_id"]); err != nil {

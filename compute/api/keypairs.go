@@ -10,8 +10,30 @@ import (
 	"imagestack/compute"
 )
 
+// keypairUser is the user_id query parameter (from 2.10; "": the caller).
+func keypairUser(r *http.Request) string {
+	if atLeast(r, "2.10") {
+		return r.URL.Query().Get("user_id")
+	}
+	return ""
+}
+
+// listKeyPairs answers GET /os-keypairs: another user's with user_id
+// (2.10, admins), paged by limit and marker (2.35) with keypairs_links.
 func (a *API) listKeyPairs(w http.ResponseWriter, r *http.Request) {
-	ks, err := a.svc.ListKeyPairs(r.Context(), a.caller(r))
+	limit, marker := -1, ""
+	if q := r.URL.Query(); atLeast(r, "2.35") {
+		if v, ok := q["limit"]; ok {
+			n, msg := intParam("limit", v[0], nonNegative)
+			if msg != "" {
+				badRequest(w, r, msg)
+				return
+			}
+			limit = int(min(n, maxLimit))
+		}
+		marker = q.Get("marker")
+	}
+	ks, err := a.svc.ListKeyPairs(r.Context(), a.caller(r), keypairUser(r), limit, marker)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -19,35 +41,57 @@ func (a *API) listKeyPairs(w http.ResponseWriter, r *http.Request) {
 	out := httpx.ListOf(ks, func(k compute.KeyPair) keypairBody[keypairView] {
 		return keypairBody[keypairView]{KeyPair: newKeypairView(r, k)}
 	})
-	httpx.WriteJSON(w, http.StatusOK, keypairsBody{KeyPairs: out})
+	body := keypairsBody{KeyPairs: out}
+	if atLeast(r, "2.35") {
+		body.Links = nextLink(a, r, ks, limit, func(k compute.KeyPair) string { return k.Name })
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
+}
+
+// keypairFields are what POST /os-keypairs takes at r's microversion
+// (additionalProperties false): type from 2.2, user_id from 2.10.
+func keypairFields(r *http.Request) []string {
+	f := []string{"name", "public_key"}
+	if atLeast(r, "2.2") {
+		f = append(f, "type")
+	}
+	if atLeast(r, "2.10") {
+		f = append(f, "user_id")
+	}
+	return f
 }
 
 // createKeyPair answers POST /os-keypairs: 200 at microversion 2.1; from
-// 2.2 the key's "type" (ssh or x509) may be chosen and the answer is 201.
+// 2.2 the key's "type" (ssh or x509) may be chosen and the answer is 201;
+// from 2.10 admins may create one for another user.
 func (a *API) createKeyPair(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		KeyPair *struct {
-			Name      string  `json:"name"`
-			PublicKey string  `json:"public_key"`
-			Type      *string `json:"type"`
-		} `json:"keypair"`
-	}
-	if !decodeBody(w, r, &body) {
+	m, ok := decodeObject(w, r, "keypair")
+	if !ok {
 		return
 	}
-	if body.KeyPair == nil {
-		badRequest(w, r, "Invalid input for field/attribute keypair: 'keypair' is a required property")
+	if msg := onlyKeys("keypair", m, keypairFields(r)...); msg != "" {
+		badRequest(w, r, msg)
 		return
 	}
-	keyType := ""
-	if t := body.KeyPair.Type; t != nil && atLeast(r, "2.2") {
-		if *t != compute.KeyTypeSSH && *t != compute.KeyTypeX509 {
-			badRequest(w, r, fmt.Sprintf("Invalid input for field/attribute type. Value: %s. '%s' is not one of ['ssh', 'x509']", *t, *t))
+	var in [4]string // name, public_key, type, user_id
+	for i, key := range []string{"name", "public_key", "type", "user_id"} {
+		if v, present := m[key]; present {
+			s, msg := stringParam(key, v, maxBodyBytes, false)
+			if msg != "" {
+				badRequest(w, r, msg)
+				return
+			}
+			in[i] = s
+		} else if key == "name" {
+			badRequest(w, r, "Invalid input for field/attribute keypair. 'name' is a required property")
 			return
 		}
-		keyType = *t
 	}
-	k, private, err := a.svc.CreateKeyPair(r.Context(), a.caller(r), body.KeyPair.Name, body.KeyPair.PublicKey, keyType)
+	if _, present := m["type"]; present && in[2] != compute.KeyTypeSSH && in[2] != compute.KeyTypeX509 {
+		badRequest(w, r, fmt.Sprintf("Invalid input for field/attribute type. Value: %s. '%s' is not one of ['ssh', 'x509']", clip(in[2]), clip(in[2])))
+		return
+	}
+	k, private, err := a.svc.CreateKeyPairFor(r.Context(), a.caller(r), in[3], in[0], in[1], in[2])
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -61,7 +105,7 @@ func (a *API) createKeyPair(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) showKeyPair(w http.ResponseWriter, r *http.Request) {
-	k, err := a.svc.GetKeyPair(r.Context(), a.caller(r), mux.Vars(r)["name"])
+	k, err := a.svc.GetKeyPair(r.Context(), a.caller(r), keypairUser(r), mux.Vars(r)["name"])
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -71,7 +115,7 @@ func (a *API) showKeyPair(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteKeyPair(w http.ResponseWriter, r *http.Request) {
-	if err := a.svc.DeleteKeyPair(r.Context(), a.caller(r), mux.Vars(r)["name"]); err != nil {
+	if err := a.svc.DeleteKeyPair(r.Context(), a.caller(r), keypairUser(r), mux.Vars(r)["name"]); err != nil {
 		a.fail(w, r, err)
 		return
 	}

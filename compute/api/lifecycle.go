@@ -5,6 +5,12 @@ import (
 	"net/http"
 )
 
+// The keys Nova's schemas allow in the resize and os-resetState actions.
+var (
+	resizeKeys     = baseKeys("flavorRef", "OS-DCF:diskConfig")
+	resetStateKeys = baseKeys("state")
+)
+
 // resizeServer answers {"resize": {"flavorRef": ..., "OS-DCF:diskConfig":
 // "AUTO"|"MANUAL"}} (the disk config is accepted; disks here are never
 // repartitioned).
@@ -12,6 +18,10 @@ func (a *API) resizeServer(w http.ResponseWriter, r *http.Request, id string, ra
 	var rz struct {
 		FlavorRef  json.RawMessage `json:"flavorRef"`
 		DiskConfig *string         `json:"OS-DCF:diskConfig"`
+	}
+	if msg := unexpectedKeys(r, "resize", raw, resizeKeys); msg != "" {
+		badRequest(w, r, msg)
+		return
 	}
 	if json.Unmarshal(raw, &rz) != nil || len(rz.FlavorRef) == 0 {
 		badRequest(w, r, "Invalid input for field/attribute resize. Value: "+clip(string(raw))+". 'flavorRef' is a required property")
@@ -46,6 +56,10 @@ func confirmResize(a *API, w http.ResponseWriter, r *http.Request, id string, _ 
 func (a *API) resetState(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
 	var rs struct {
 		State *string `json:"state"`
+	}
+	if msg := unexpectedKeys(r, "os-resetState", raw, resetStateKeys); msg != "" {
+		badRequest(w, r, msg)
+		return
 	}
 	if json.Unmarshal(raw, &rs) != nil || rs.State == nil {
 		badRequest(w, r, "Invalid input for field/attribute os-resetState. Value: "+clip(string(raw))+". 'state' is a required property")

@@ -77,8 +77,16 @@ func TestResizeAPI(t *testing.T) {
 	if fl := body["server"].(map[string]any)["flavor"].(map[string]any); fl["id"] != "r2" {
 		t.Fatalf("flavor after resize: %v", fl)
 	}
+	_, body = do(t, e.Server, "GET", "/v2.1/servers/"+id, "member", "", "OpenStack-API-Version", "compute 2.47")
+	if fl := body["server"].(map[string]any)["flavor"].(map[string]any); fl["original_name"] != "r2" || fl["vcpus"] != 2.0 {
+		t.Fatalf("flavor copy (2.47) after resize: %v", fl)
+	}
 	if code, _ := act("member", `{"revertResize": null}`); code != 202 || status() != "ACTIVE" {
 		t.Fatalf("revert: %d, status %s", code, status())
+	}
+	_, body = do(t, e.Server, "GET", "/v2.1/servers/"+id, "member", "", "OpenStack-API-Version", "compute 2.47")
+	if fl := body["server"].(map[string]any)["flavor"].(map[string]any); fl["original_name"] != "m1.nano" || fl["vcpus"] != 1.0 {
+		t.Fatalf("flavor copy (2.47) after revert: %v", fl)
 	}
 	act("member", `{"resize": {"flavorRef": 2}}`)
 	if code, _ := act("member", `{"confirmResize": null}`); code != 204 || status() != "ACTIVE" {

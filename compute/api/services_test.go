@@ -28,7 +28,7 @@ func TestServicesAndAggregates(t *testing.T) {
 		s["id"] != 1.0 || s["disabled_reason"] != nil || s["updated_at"] == nil || len(s) != 8 {
 		t.Fatalf("service %v", s)
 	}
-	for _, q := range []string{"?binary=nova-scheduler", "?host=elsewhere"} {
+	for _, q := range []string{"?binary=nova-api", "?host=elsewhere"} {
 		if _, body := do(t, srv, "GET", "/v2.1/os-services"+q, "admin", ""); len(body["services"].([]any)) != 0 {
 			t.Errorf("services%s: %v", q, body)
 		}

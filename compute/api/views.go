@@ -96,44 +96,6 @@ type faultView struct {
 	Created string `json:"created"`
 }
 
-// serverView is the full server (GET /servers/{id}, /servers/detail,
-// rebuild). Fields that later microversions add (2.3 extended attributes,
-// 2.9 locked, 2.16 host_status, 2.19 description, 2.26 tags, 2.47 the
-// embedded flavor) go here as pointer fields with omitempty, set by the
-// renderer only at the microversions that show them.
-type serverView struct {
-	ID               string                   `json:"id"`
-	Name             string                   `json:"name"`
-	Status           string                   `json:"status"`
-	TenantID         string                   `json:"tenant_id"`
-	UserID           string                   `json:"user_id"`
-	Metadata         map[string]string        `json:"metadata"`
-	HostID           string                   `json:"hostId"`
-	Created          string                   `json:"created"`
-	Updated          string                   `json:"updated"`
-	Image            refView                  `json:"image"`
-	Flavor           refView                  `json:"flavor"`
-	Addresses        map[string][]addressView `json:"addresses"`
-	AccessIPv4       string                   `json:"accessIPv4"`
-	AccessIPv6       string                   `json:"accessIPv6"`
-	Links            []linkView               `json:"links"`
-	KeyName          *string                  `json:"key_name"`
-	ConfigDrive      string                   `json:"config_drive"`
-	Progress         int                      `json:"progress"`
-	DiskConfig       string                   `json:"OS-DCF:diskConfig"`
-	AvailabilityZone string                   `json:"OS-EXT-AZ:availability_zone"`
-	VMState          string                   `json:"OS-EXT-STS:vm_state"`
-	TaskState        *string                  `json:"OS-EXT-STS:task_state"`
-	PowerState       int                      `json:"OS-EXT-STS:power_state"`
-	LaunchedAt       *string                  `json:"OS-SRV-USG:launched_at"`
-	TerminatedAt     *string                  `json:"OS-SRV-USG:terminated_at"`
-	AttachedVolumes  []attachedVolumeView     `json:"os-extended-volumes:volumes_attached"`
-	SecurityGroups   []nameView               `json:"security_groups"`
-	Fault            *faultView               `json:"fault,omitempty"`
-	// AdminPass is set in the rebuild answer only.
-	AdminPass string `json:"adminPass,omitempty"`
-}
-
 // defaultSecurityGroups is the default group alone.
 func defaultSecurityGroups() []nameView { return []nameView{{Name: "default"}} }
 
@@ -168,29 +130,6 @@ func requestedSecurityGroups(names []string) []nameView {
 		out = append(out, nameView{Name: n})
 	}
 	return out
-}
-
-// serverDetail renders the full server as Nova 2.1 does.
-func (a *API) serverDetail(sv *compute.Server) serverView {
-	md := sv.Metadata
-	if md == nil {
-		md = map[string]string{}
-	}
-	v := serverView{
-		ID: sv.ID, Name: sv.Name, Status: sv.Status(), TenantID: sv.ProjectID, UserID: sv.UserID,
-		Metadata: md, HostID: compute.HostID(sv.ProjectID), Created: novaTime(sv.CreatedAt), Updated: novaTime(sv.UpdatedAt),
-		Image:     refView{ID: sv.ImageID, Links: []linkView{{Rel: "bookmark", Href: a.baseURL + "/images/" + sv.ImageID}}},
-		Flavor:    refView{ID: sv.FlavorID, Links: []linkView{{Rel: "bookmark", Href: a.baseURL + "/flavors/" + sv.FlavorID}}},
-		Addresses: addresses(sv.NICs, true), Links: a.resourceLinks("servers", sv.ID),
-		AccessIPv4: sv.AccessIPv4, AccessIPv6: sv.AccessIPv6, ConfigDrive: configDriveView(sv),
-		KeyName: nullable(sv.KeyName), DiskConfig: "MANUAL", AvailabilityZone: service.ZoneName,
-		VMState: sv.VMState, TaskState: nullable(sv.TaskState), PowerState: int(sv.PowerState),
-		LaunchedAt: usageTime(sv.LaunchedAt), AttachedVolumes: []attachedVolumeView{}, SecurityGroups: securityGroupsOf(sv),
-	}
-	if sv.VMState == compute.VMError && sv.Fault != "" {
-		v.Fault = &faultView{Code: 500, Message: sv.Fault, Created: novaTime(sv.UpdatedAt)}
-	}
-	return v
 }
 
 // addresses is Nova's "addresses": each network's name with the fixed
@@ -291,12 +230,16 @@ type flavorView struct {
 	RAM        int        `json:"ram"`
 	VCPUs      int        `json:"vcpus"`
 	Disk       int        `json:"disk"`
-	Swap       swapView   `json:"swap"`
+	Swap       any        `json:"swap"` // swapView; the number from 2.75
 	RxTxFactor float64    `json:"rxtx_factor"`
 	Ephemeral  int        `json:"OS-FLV-EXT-DATA:ephemeral"`
 	Disabled   bool       `json:"OS-FLV-DISABLED:disabled"`
 	IsPublic   bool       `json:"os-flavor-access:is_public"`
 	Links      []linkView `json:"links"`
+	// Description (from 2.55; the inner nil is null) and ExtraSpecs (from
+	// 2.61, for callers allowed to see them) are set by flavorViewAt.
+	Description **string           `json:"description,omitempty"`
+	ExtraSpecs  *map[string]string `json:"extra_specs,omitempty"`
 }
 
 // flavorDetail renders Nova's full flavor.
@@ -311,6 +254,8 @@ type flavorBriefView struct {
 	ID    string     `json:"id"`
 	Name  string     `json:"name"`
 	Links []linkView `json:"links"`
+	// Description is shown from 2.55 (the inner nil is null).
+	Description **string `json:"description,omitempty"`
 }
 
 // flavorBrief renders a flavor of GET /flavors.
@@ -400,6 +345,7 @@ type keypairBody[T any] struct {
 // keypairsBody lists key pairs, each wrapped as {"keypair": ...}.
 type keypairsBody struct {
 	KeyPairs []keypairBody[keypairView] `json:"keypairs"`
+	Links    []linkView                 `json:"keypairs_links,omitempty"` // 2.35's next page
 }
 
 // limitsBody answers GET /limits: no rate limits, Nova's absolute limits.

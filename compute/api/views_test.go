@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,12 +55,23 @@ const serverDetailJSON = `{
 	"flavor": {"id": "42", "links": [{"rel": "bookmark", "href": "{url}/flavors/42"}]},
 	"addresses": {}, "accessIPv4": "", "accessIPv6": "",
 	"links": [{"rel": "self", "href": "{url}/v2.1/servers/{id}"}, {"rel": "bookmark", "href": "{url}/servers/{id}"}],
-	"key_name": "kp", "config_drive": "", "progress": 0,
+	"key_name": "kp", "config_drive": "", {progress}
 	"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": "nova",
 	"OS-EXT-STS:vm_state": "{vm_state}", "OS-EXT-STS:task_state": {task_state}, "OS-EXT-STS:power_state": {power_state},
 	"OS-SRV-USG:launched_at": {launched_at}, "OS-SRV-USG:terminated_at": null,
 	{fault}
 	"os-extended-volumes:volumes_attached": [], "security_groups": [{"name": "default"}]
+}`
+
+// serverShortJSON is the server as PUT and rebuild answer before 2.75.
+const serverShortJSON = `{
+	"id": "{id}", "name": "{name}", "status": "{status}", "tenant_id": "A", "user_id": "u-A",
+	"metadata": {"k": "v", "role": "web"}, "hostId": "{hostId}", "created": "{created}", "updated": "{updated}",
+	"image": {"id": "img", "links": [{"rel": "bookmark", "href": "{url}/images/img"}]},
+	"flavor": {"id": "42", "links": [{"rel": "bookmark", "href": "{url}/flavors/42"}]},
+	"addresses": {}, "accessIPv4": "", "accessIPv6": "", {progress} {fault}
+	"links": [{"rel": "self", "href": "{url}/v2.1/servers/{id}"}, {"rel": "bookmark", "href": "{url}/servers/{id}"}],
+	"OS-DCF:diskConfig": "MANUAL"
 }`
 
 // serverVars are the values of serverDetailJSON for sv as stored.
@@ -68,7 +80,10 @@ func serverVars(sv *compute.Server, url string) map[string]string {
 		"id": sv.ID, "name": sv.Name, "status": sv.Status(), "hostId": compute.HostID(sv.ProjectID), "url": url,
 		"created": sv.CreatedAt.UTC().Format(novaTimeFormat), "updated": sv.UpdatedAt.UTC().Format(novaTimeFormat),
 		"vm_state": sv.VMState, "task_state": "null", "power_state": strconv.Itoa(int(sv.PowerState)),
-		"launched_at": "null", "fault": "",
+		"launched_at": "null", "fault": "", "progress": "",
+	}
+	if slices.Contains([]string{"ACTIVE", "BUILD", "REBUILD"}, sv.Status()) {
+		v["progress"] = `"progress": 0,`
 	}
 	if sv.TaskState != "" {
 		v["task_state"] = `"` + sv.TaskState + `"`
@@ -130,7 +145,7 @@ func TestServerBodies(t *testing.T) {
 	rebuilt, _ := body["server"].(map[string]any)
 	vars := serverVars(s.Get(t, id), srv.URL)
 	vars["pass"], _ = rebuilt["adminPass"].(string)
-	wantBody(t, "rebuild", body, `{"server": `+strings.Replace(serverDetailJSON, "{fault}", `{fault} "adminPass": "{pass}",`, 1)+`}`, vars)
+	wantBody(t, "rebuild", body, `{"server": `+strings.Replace(serverShortJSON, "{fault}", `{fault} "adminPass": "{pass}",`, 1)+`}`, vars)
 	gate.Release(nil)
 	s.Service.Wait()
 	if resp.StatusCode != 202 || vars["pass"] == "" {
@@ -313,7 +328,10 @@ func TestLimitAndZoneBodies(t *testing.T) {
 	if len(updated) != 2 || len(updated[1]) != len(usageTimeFormat) {
 		t.Fatalf("zone detail updated_at: %v", body)
 	}
-	wantBody(t, "zones detail", body, `{"availabilityZoneInfo": [{"zoneName": "nova", "zoneState": {"available": true},
+	wantBody(t, "zones detail", body, `{"availabilityZoneInfo": [{"zoneName": "internal", "zoneState": {"available": true},
+		"hosts": {"{host}": {"nova-conductor": {"available": true, "active": true, "updated_at": "{updated}"},
+			"nova-scheduler": {"available": true, "active": true, "updated_at": "{updated}"}}}},
+		{"zoneName": "nova", "zoneState": {"available": true},
 		"hosts": {"{host}": {"nova-compute": {"available": true, "active": true, "updated_at": "{updated}"}}}}]}`,
 		map[string]string{"host": host, "updated": updated[1]})
 

@@ -15,6 +15,7 @@ type actionRow struct {
 	UserID    string
 	ProjectID string
 	StartTime time.Time
+	UpdatedAt *time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (actionRow) TableName() string { return "instance_actions" }
@@ -38,7 +39,85 @@ func (r *Repo) ListActions(ctx context.Context, serverID string) ([]compute.Acti
 	out := make([]compute.Action, len(rows))
 	for i, row := range rows {
 		out[i] = compute.Action{ServerID: row.ServerID, Name: row.Action, RequestID: row.RequestID, UserID: row.UserID,
-			ProjectID: row.ProjectID, StartTime: row.StartTime.UTC()}
+			ProjectID: row.ProjectID, StartTime: row.StartTime.UTC(), UpdatedAt: utcPtr(row.UpdatedAt)}
+	}
+	return out, nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+type eventRow struct {
+	ID         uint64 `gorm:"primaryKey;autoIncrement"`
+	ActionID   uint64
+	Event      string
+	StartTime  time.Time
+	FinishTime *time.Time
+	Result     string
+	Traceback  string
+	Host       string
+	Details    string
+}
+
+func (eventRow) TableName() string { return "instance_actions_events" }
+
+// actionID is the id of the server's action of a request, or ErrNotFound.
+func (r *Repo) actionID(ctx context.Context, serverID, requestID string) (uint64, error) {
+	var row actionRow
+	err := r.db.WithContext(ctx).Select("id").Where("server_id = ? AND request_id = ?", serverID, requestID).
+		Order("id DESC").Take(&row).Error
+	return row.ID, classify(err, "action "+requestID)
+}
+
+// StartEvent implements compute.ActionRepository.
+func (r *Repo) StartEvent(ctx context.Context, serverID, requestID string, e compute.Event) error {
+	id, err := r.actionID(ctx, serverID, requestID)
+	if err != nil {
+		return err
+	}
+	row := eventRow{ActionID: id, Event: e.Name, StartTime: ms(e.StartTime), Host: e.Host, Details: e.Details}
+	return classify(r.db.WithContext(ctx).Create(&row).Error, "event "+e.Name)
+}
+
+// FinishEvent implements compute.ActionRepository.
+func (r *Repo) FinishEvent(ctx context.Context, serverID, requestID string, e compute.Event) error {
+	id, err := r.actionID(ctx, serverID, requestID)
+	if err != nil {
+		return err
+	}
+	var row eventRow
+	err = r.db.WithContext(ctx).Where("action_id = ? AND event = ? AND finish_time IS NULL", id, e.Name).Order("id DESC").Take(&row).Error
+	if err != nil {
+		return classify(err, "event "+e.Name)
+	}
+	finish := ms(*e.FinishTime)
+	err = r.db.WithContext(ctx).Model(&eventRow{}).Where("id = ?", row.ID).
+		Updates(map[string]any{"finish_time": finish, "result": e.Result, "traceback": e.Traceback}).Error
+	if err != nil {
+		return classify(err, "event "+e.Name)
+	}
+	return classify(r.db.WithContext(ctx).Model(&actionRow{}).Where("id = ?", id).Update("updated_at", finish).Error, "action "+requestID)
+}
+
+// ActionEvents implements compute.ActionRepository.
+func (r *Repo) ActionEvents(ctx context.Context, serverID, requestID string) ([]compute.Event, error) {
+	id, err := r.actionID(ctx, serverID, requestID)
+	if err != nil {
+		return nil, err
+	}
+	var rows []eventRow
+	if err := r.db.WithContext(ctx).Where("action_id = ?", id).Order("id").Find(&rows).Error; err != nil {
+		return nil, classify(err, "events of "+requestID)
+	}
+	out := make([]compute.Event, len(rows))
+	for i, row := range rows {
+		out[i] = compute.Event{Name: row.Event, StartTime: row.StartTime.UTC(), FinishTime: utcPtr(row.FinishTime), Result: row.Result,
+			Traceback: row.Traceback, Host: row.Host, Details: row.Details}
 	}
 	return out, nil
 }

@@ -26,6 +26,8 @@ type flavorRow struct {
 	IsPublic   bool
 	Disabled   bool
 	CreatedAt  time.Time `gorm:"autoCreateTime:false"`
+	// Description (migration 12).
+	Description *string
 }
 
 func (flavorRow) TableName() string { return "flavors" }
@@ -151,6 +153,20 @@ func (r *Repo) DeleteFlavor(ctx context.Context, id string) error {
 		}
 		return classify(tx.Where("id = ?", id).Delete(&flavorRow{}).Error, "flavor "+id)
 	}), "delete flavor")
+}
+
+// SetFlavorDescription implements compute.FlavorRepository.
+func (r *Repo) SetFlavorDescription(ctx context.Context, id string, description *string) error {
+	res := r.db.WithContext(ctx).Model(&flavorRow{}).Where("id = ?", id).Update("description", description)
+	if res.Error != nil {
+		return classify(res.Error, "flavor "+id)
+	}
+	if res.RowsAffected == 0 {
+		if _, err := r.GetFlavor(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CountFlavors implements compute.FlavorRepository.

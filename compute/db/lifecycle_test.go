@@ -31,6 +31,7 @@ func TestServerResizeAndSoftDeleteFields(t *testing.T) {
 		at := time.Now().UTC().Truncate(time.Millisecond)
 		sv.VMState, sv.FlavorID, sv.DeletedAt = compute.VMSoftDeleted, "2", &at
 		sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk, sv.OldVMState = "1", 64, 1, 1, compute.VMStopped
+		sv.OldFlavor = compute.FlavorCopy{Name: "m1.old", Swap: 5}
 		if err := r.UpdateServer(ctx, sv); err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +39,7 @@ func TestServerResizeAndSoftDeleteFields(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.OldFlavorID != "1" || got.OldRAM != 64 || got.OldVCPUs != 1 || got.OldDisk != 1 || got.OldVMState != compute.VMStopped ||
+		if got.OldFlavorID != "1" || got.OldRAM != 64 || got.OldVCPUs != 1 || got.OldDisk != 1 || got.OldVMState != compute.VMStopped || got.OldFlavor.Name != "m1.old" ||
 			got.DeletedAt == nil || !got.DeletedAt.Equal(at) {
 			t.Fatalf("read back: %+v (deleted at %v, want %v)", got, got.DeletedAt, at)
 		}

@@ -23,10 +23,13 @@ var Migrations = []commondb.Migration{
 	{Version: 7, Name: "instance actions", Up: migrate7},
 	{Version: 8, Name: "server locks", Up: migrate8},
 	{Version: 9, Name: "resize and soft delete of servers", Up: migrate9},
+	{Version: 12, Name: "flavor descriptions, compute services, action events", Up: migrate12},
+	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
 }
 
 // Tables lists the compute tables, for schema comparisons.
-var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions"}
+var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions",
+	"compute_services", "instance_actions_events"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -187,19 +190,97 @@ func migrate8(tx *gorm.DB) error {
 // v9Server adds the flavor a resize started from (Nova's old_flavor), the
 // vm_state it returns to, and when a server was soft-deleted.
 type v9Server struct {
-	OldFlavorID string     `gorm:"size:255;not null;default:''"`
-	OldRAM      int        `gorm:"column:old_memory_mb;not null;default:0"`
-	OldVCPUs    int        `gorm:"column:old_vcpus;not null;default:0"`
-	OldDisk     int        `gorm:"column:old_root_gb;not null;default:0"`
-	OldVMState  string     `gorm:"size:30;not null;default:''"`
-	DeletedAt   *time.Time `gorm:"column:soft_deleted_at"`
+	OldFlavorID   string     `gorm:"size:255;not null;default:''"`
+	OldRAM        int        `gorm:"column:old_memory_mb;not null;default:0"`
+	OldVCPUs      int        `gorm:"column:old_vcpus;not null;default:0"`
+	OldDisk       int        `gorm:"column:old_root_gb;not null;default:0"`
+	OldFlavorInfo string     `gorm:"type:text"`
+	OldVMState    string     `gorm:"size:30;not null;default:''"`
+	DeletedAt     *time.Time `gorm:"column:soft_deleted_at"`
 }
 
 func (v9Server) TableName() string { return "servers" }
 
 func migrate9(tx *gorm.DB) error {
-	for _, col := range []string{"OldFlavorID", "OldRAM", "OldVCPUs", "OldDisk", "OldVMState", "DeletedAt"} {
+	for _, col := range []string{"OldFlavorID", "OldRAM", "OldVCPUs", "OldDisk", "OldFlavorInfo", "OldVMState", "DeletedAt"} {
 		if err := tx.Migrator().AddColumn(&v9Server{}, col); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// v12Flavor adds Nova's flavor description (microversion 2.55; TEXT, null
+// when none).
+type v12Flavor struct {
+	Description *string `gorm:"type:text"`
+}
+
+func (v12Flavor) TableName() string { return "flavors" }
+
+// v12Service is a service of the deployment as os-services manages it
+// (Nova's services): the state an admin sets is kept here.
+type v12Service struct {
+	ID             uint64    `gorm:"primaryKey;autoIncrement"`
+	UUID           string    `gorm:"column:uuid;size:36;not null;uniqueIndex:uq_compute_services_uuid"`
+	Host           string    `gorm:"size:255;not null;uniqueIndex:uq_compute_services_host_binary"`
+	Binary         string    `gorm:"size:255;not null;uniqueIndex:uq_compute_services_host_binary"`
+	Disabled       bool      `gorm:"not null;default:false"`
+	DisabledReason *string   `gorm:"size:255"`
+	ForcedDown     bool      `gorm:"not null;default:false"`
+	CreatedAt      time.Time `gorm:"not null"`
+	UpdatedAt      time.Time `gorm:"not null"`
+}
+
+func (v12Service) TableName() string { return "compute_services" }
+
+// v12Action adds when an action last changed (2.58's updated_at).
+type v12Action struct {
+	UpdatedAt *time.Time
+}
+
+func (v12Action) TableName() string { return "instance_actions" }
+
+// v12Event is one step of a server action (Nova's
+// instance_actions_events): started, then finished with a result.
+type v12Event struct {
+	ID         uint64     `gorm:"primaryKey;autoIncrement"`
+	ActionID   uint64     `gorm:"not null;index:ix_instance_actions_events_action"`
+	Event      string     `gorm:"size:255;not null"`
+	StartTime  time.Time  `gorm:"not null"`
+	FinishTime *time.Time ``
+	Result     string     `gorm:"size:255;not null;default:''"`
+	Traceback  string     `gorm:"type:text"`
+	Host       string     `gorm:"size:255;not null;default:''"`
+	Details    string     `gorm:"type:text"`
+}
+
+func (v12Event) TableName() string { return "instance_actions_events" }
+
+func migrate12(tx *gorm.DB) error {
+	if err := tx.Migrator().AddColumn(&v12Flavor{}, "Description"); err != nil {
+		return err
+	}
+	if err := tx.Migrator().AddColumn(&v12Action{}, "UpdatedAt"); err != nil {
+		return err
+	}
+	return tx.Migrator().AutoMigrate(&v12Service{}, &v12Event{})
+}
+
+// v14Server adds the description (nullable), the copy of the flavor
+// (JSON) and the kernel and ramdisk images of a server.
+type v14Server struct {
+	Description *string `gorm:"size:255"`
+	FlavorInfo  string  `gorm:"type:text"`
+	KernelID    string  `gorm:"size:36;not null;default:''"`
+	RamdiskID   string  `gorm:"size:36;not null;default:''"`
+}
+
+func (v14Server) TableName() string { return "servers" }
+
+func migrate14(tx *gorm.DB) error {
+	for _, col := range []string{"Description", "FlavorInfo", "KernelID", "RamdiskID"} {
+		if err := tx.Migrator().AddColumn(&v14Server{}, col); err != nil {
 			return err
 		}
 	}

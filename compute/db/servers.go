@@ -48,8 +48,13 @@ type serverRow struct {
 	OldRAM        int `gorm:"column:old_memory_mb"`
 	OldVCPUs      int `gorm:"column:old_vcpus"`
 	OldDisk       int `gorm:"column:old_root_gb"`
+	OldFlavorInfo string
 	OldVMState    string
 	DeletedAt     *time.Time `gorm:"column:soft_deleted_at"`
+	Description   *string
+	FlavorInfo    string
+	KernelID      string
+	RamdiskID     string
 }
 
 func (serverRow) TableName() string { return "servers" }
@@ -73,7 +78,9 @@ func serverToRow(s *compute.Server) serverRow {
 		AccessIPv4: s.AccessIPv4, AccessIPv6: s.AccessIPv6, Zone: s.AvailabilityZone, ConfigDrive: s.ConfigDrive,
 		UserData: s.UserData, KeyData: s.KeyData, Hostname: s.Hostname, LaunchIndex: s.LaunchIndex, NICs: nicsJSON(s.NICs),
 		Locked: s.Locked, LockedBy: s.LockedBy, LockedReason: s.LockedReason,
-		OldFlavorID: s.OldFlavorID, OldRAM: s.OldRAM, OldVCPUs: s.OldVCPUs, OldDisk: s.OldDisk, OldVMState: s.OldVMState}
+		OldFlavorID: s.OldFlavorID, OldRAM: s.OldRAM, OldVCPUs: s.OldVCPUs, OldDisk: s.OldDisk, OldVMState: s.OldVMState,
+		OldFlavorInfo: flavorJSON(s.OldFlavor),
+		Description:   s.Description, FlavorInfo: flavorJSON(s.Flavor), KernelID: s.KernelID, RamdiskID: s.RamdiskID}
 	if s.LaunchedAt != nil {
 		t := ms(*s.LaunchedAt)
 		r.LaunchedAt = &t
@@ -92,7 +99,9 @@ func serverFromRow(r *serverRow) *compute.Server {
 		Metadata: map[string]string{}, AccessIPv4: r.AccessIPv4, AccessIPv6: r.AccessIPv6, AvailabilityZone: r.Zone,
 		ConfigDrive: r.ConfigDrive, UserData: r.UserData, KeyData: r.KeyData, Hostname: r.Hostname, LaunchIndex: r.LaunchIndex,
 		NICs: nicsFromJSON(r.NICs), Locked: r.Locked, LockedBy: r.LockedBy, LockedReason: r.LockedReason,
-		OldFlavorID: r.OldFlavorID, OldRAM: r.OldRAM, OldVCPUs: r.OldVCPUs, OldDisk: r.OldDisk, OldVMState: r.OldVMState}
+		OldFlavorID: r.OldFlavorID, OldRAM: r.OldRAM, OldVCPUs: r.OldVCPUs, OldDisk: r.OldDisk, OldVMState: r.OldVMState,
+		OldFlavor:   flavorFromJSON(r.OldFlavorInfo),
+		Description: r.Description, Flavor: flavorFromJSON(r.FlavorInfo), KernelID: r.KernelID, RamdiskID: r.RamdiskID}
 	if r.LaunchedAt != nil {
 		t := r.LaunchedAt.UTC()
 		s.LaunchedAt = &t
@@ -120,6 +129,22 @@ func nicsFromJSON(s string) []compute.NIC {
 		_ = json.Unmarshal([]byte(s), &nics)
 	}
 	return nics
+}
+
+// flavorJSON encodes a server's flavor copy for its column.
+func flavorJSON(f compute.FlavorCopy) string {
+	b, _ := json.Marshal(f) // strings and numbers: cannot fail
+	return string(b)
+}
+
+// flavorFromJSON decodes the flavor copy column; rows older than it have
+// none (the zero copy).
+func flavorFromJSON(s string) compute.FlavorCopy {
+	var f compute.FlavorCopy
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &f)
+	}
+	return f
 }
 
 // insertMetadata stores a new server's metadata.

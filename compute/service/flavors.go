@@ -225,3 +225,29 @@ func checkFlavor(f compute.Flavor) error {
 	}
 	return nil
 }
+
+// UpdateFlavorDescription replaces a flavor's description (admin;
+// microversion 2.55's PUT /flavors/{id}); nil removes it.
+func (s *Service) UpdateFlavorDescription(ctx context.Context, c Caller, id string, description *string) (compute.Flavor, error) {
+	if err := s.authorize(c, "os_compute_api:os-flavor-manage:update", nil); err != nil {
+		return compute.Flavor{}, err
+	}
+	if _, err := s.GetFlavor(ctx, c, id); err != nil {
+		return compute.Flavor{}, err
+	}
+	if err := s.flavors.SetFlavorDescription(ctx, id, description); err != nil {
+		return compute.Flavor{}, err
+	}
+	return s.GetFlavor(ctx, c, id)
+}
+
+// EmbeddedExtraSpecs returns a flavor's extra specs for a flavor view
+// (microversion 2.61), and false when the caller may not see them (Nova's
+// os-flavor-extra-specs:index rule, checked without failing the request).
+func (s *Service) EmbeddedExtraSpecs(ctx context.Context, c Caller, id string) (map[string]string, bool, error) {
+	if s.authorize(c, "os_compute_api:os-flavor-extra-specs:index", nil) != nil {
+		return nil, false, nil
+	}
+	specs, err := s.flavors.ExtraSpecs(ctx, id)
+	return specs, err == nil, err
+}

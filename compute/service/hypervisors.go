@@ -3,35 +3,60 @@ package service
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/google/uuid"
 
 	"imagestack/compute"
 )
 
-// Hypervisor is this host as os-hypervisors shows it: its capacity and
-// what the live servers take of it.
+// Hypervisor is this host as os-hypervisors shows it: its capacity, what
+// the live servers take of it, and its compute service.
 type Hypervisor struct {
 	ID                                   int
+	UUID                                 string // stable per host name (shown from 2.53)
 	Hostname                             string
 	Up                                   bool
 	VCPUs, MemoryMB, LocalGB             int
 	VCPUsUsed, MemoryMBUsed, LocalGBUsed int
 	RunningVMs                           int
 	FreeDiskGB                           int
+	Service                              ComputeService
+	Servers                              []HostedServer
 }
 
-// Hypervisors reports the one hypervisor (this host) under rule, one of
-// Nova's os-hypervisors rules (admins by default).
+// HostedServer is a server on a hypervisor (with_servers, /servers).
+type HostedServer struct{ Name, UUID string }
+
+// hypervisorNamespace derives a host's hypervisor UUID from its name, so it
+// stays the same across restarts without being stored.
+var hypervisorNamespace = uuid.MustParse("5f1c3a8e-6c44-4d43-9a9b-0c2e7d1c9f10")
+
+// Hypervisors reports the hypervisors (this host, while its nova-compute
+// service exists) under rule, one of Nova's os-hypervisors rules (admins
+// by default).
 func (s *Service) Hypervisors(ctx context.Context, c Caller, rule string) ([]Hypervisor, error) {
 	if err := s.authorize(c, "os_compute_api:os-hypervisors:"+rule, nil); err != nil {
 		return nil, err
 	}
+	services, err := s.hostServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(services, func(sv ComputeService) bool { return sv.Binary == compute.BinaryCompute })
+	if i < 0 {
+		return []Hypervisor{}, nil // the compute service was deleted: Nova skips its node
+	}
 	name, _ := os.Hostname()
-	h := Hypervisor{ID: 1, Hostname: name, Up: s.Hypervisor != nil, VCPUs: runtime.NumCPU(), MemoryMB: memTotalMB()}
+	h := Hypervisor{ID: 1, UUID: uuid.NewSHA1(hypervisorNamespace, []byte(name)).String(), Hostname: name,
+		Up: services[i].Up, VCPUs: runtime.NumCPU(), MemoryMB: memTotalMB(), Service: services[i], Servers: []HostedServer{}}
 	h.LocalGB, h.FreeDiskGB = diskGB(s.SnapshotDir)
 	live, err := s.Servers.ListServers(ctx, compute.ServerFilter{})
 	if err != nil {
@@ -39,8 +64,28 @@ func (s *Service) Hypervisors(ctx context.Context, c Caller, rule string) ([]Hyp
 	}
 	for _, sv := range live {
 		h.VCPUsUsed, h.MemoryMBUsed, h.LocalGBUsed, h.RunningVMs = h.VCPUsUsed+sv.VCPUs, h.MemoryMBUsed+sv.RAM, h.LocalGBUsed+sv.Disk, h.RunningVMs+1
+		h.Servers = append(h.Servers, HostedServer{Name: sv.Name, UUID: sv.ID})
 	}
 	return []Hypervisor{h}, nil
+}
+
+// HostUptime is the host's uptime as Nova shows it (the output of
+// uptime(1)): "HH:MM:SS up D days, H:MM,  N users,  load average: a, b, c".
+func HostUptime(now time.Time) string {
+	up, load := 0.0, "0.00, 0.00, 0.00"
+	if b, err := os.ReadFile("/proc/uptime"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			up, _ = strconv.ParseFloat(f[0], 64)
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			load = f[0] + ", " + f[1] + ", " + f[2]
+		}
+	}
+	secs := int(up)
+	days, hours, mins := secs/86400, secs%86400/3600, secs%3600/60
+	return fmt.Sprintf(" %s up %d days, %2d:%02d,  0 users,  load average: %s", now.Format("15:04:05"), days, hours, mins, load)
 }
 
 // memTotalMB is the host's memory (MemTotal of /proc/meminfo), 0 unknown.

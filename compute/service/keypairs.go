@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -19,8 +20,14 @@ import (
 
 var keyNamePattern = regexp.MustCompile(`^[a-zA-Z0-9 _.@-]{1,255}$`)
 
-func (s *Service) keypairRule(c Caller, rule string) error {
-	return s.authorize(c, "os_compute_api:os-keypairs:"+rule, policy.Target{"user_id": c.Creds.UserID})
+// keypairRule checks a keypair rule for the key pairs of userID ("": the
+// caller's, which is what it returns; others' need admin by default, as
+// from microversion 2.10).
+func (s *Service) keypairRule(c Caller, rule, userID string) (string, error) {
+	if userID == "" {
+		userID = c.Creds.UserID
+	}
+	return userID, s.authorize(c, "os_compute_api:os-keypairs:"+rule, policy.Target{"user_id": userID})
 }
 
 // fingerprint is the MD5 fingerprint Nova shows for ssh keys.
@@ -37,7 +44,14 @@ func fingerprint(pub ssh.PublicKey) string {
 // returns its private key (shown once, never stored). keyType is
 // compute.KeyTypeSSH ("" too) or compute.KeyTypeX509.
 func (s *Service) CreateKeyPair(ctx context.Context, c Caller, name, publicKey, keyType string) (compute.KeyPair, string, error) {
-	if err := s.keypairRule(c, "create"); err != nil {
+	return s.CreateKeyPairFor(ctx, c, "", name, publicKey, keyType)
+}
+
+// CreateKeyPairFor is CreateKeyPair for the user userID ("": the caller;
+// another user's need admin by default, as from microversion 2.10).
+func (s *Service) CreateKeyPairFor(ctx context.Context, c Caller, userID, name, publicKey, keyType string) (compute.KeyPair, string, error) {
+	userID, err := s.keypairRule(c, "create", userID)
+	if err != nil {
 		return compute.KeyPair{}, "", err
 	}
 	if !keyNamePattern.MatchString(name) {
@@ -47,8 +61,8 @@ func (s *Service) CreateKeyPair(ctx context.Context, c Caller, name, publicKey, 
 		// Four times the largest RSA key; what is stored stays bounded.
 		return compute.KeyPair{}, "", compute.Errorf(compute.ErrBadRequest, "Keypair data is invalid: the public key is longer than %d bytes", maxPublicKeyLen)
 	}
-	k := compute.KeyPair{UserID: c.Creds.UserID, Name: name, PublicKey: publicKey, Type: compute.KeyTypeSSH, CreatedAt: s.now().UTC()}
-	private, err := "", error(nil)
+	k := compute.KeyPair{UserID: userID, Name: name, PublicKey: publicKey, Type: compute.KeyTypeSSH, CreatedAt: s.now().UTC()}
+	private := ""
 	switch keyType {
 	case "", compute.KeyTypeSSH:
 		private, err = sshKey(&k)
@@ -98,34 +112,53 @@ func sshKey(k *compute.KeyPair) (string, error) {
 	return private, nil
 }
 
-// KeyPairs lists the caller's key pairs.
-func (s *Service) ListKeyPairs(ctx context.Context, c Caller) ([]compute.KeyPair, error) {
-	if err := s.keypairRule(c, "index"); err != nil {
+// ListKeyPairs lists a user's key pairs ("": the caller's) by name: at
+// most limit (< 0: all) after the one named marker ("": from the first;
+// unknown: 400).
+func (s *Service) ListKeyPairs(ctx context.Context, c Caller, userID string, limit int, marker string) ([]compute.KeyPair, error) {
+	userID, err := s.keypairRule(c, "index", userID)
+	if err != nil {
 		return nil, err
 	}
-	return s.KeyPairs.ListKeyPairs(ctx, c.Creds.UserID)
+	ks, err := s.KeyPairs.ListKeyPairs(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if marker != "" {
+		i := slices.IndexFunc(ks, func(k compute.KeyPair) bool { return k.Name == marker })
+		if i < 0 {
+			return nil, compute.Errorf(compute.ErrBadRequest, "Marker %s could not be found.", compute.Clip(marker))
+		}
+		ks = ks[i+1:]
+	}
+	if limit >= 0 && len(ks) > limit {
+		ks = ks[:limit]
+	}
+	return ks, nil
 }
 
-// GetKeyPair shows one of the caller's key pairs.
-func (s *Service) GetKeyPair(ctx context.Context, c Caller, name string) (compute.KeyPair, error) {
-	if err := s.keypairRule(c, "show"); err != nil {
+// GetKeyPair shows one of a user's key pairs ("": the caller's).
+func (s *Service) GetKeyPair(ctx context.Context, c Caller, userID, name string) (compute.KeyPair, error) {
+	userID, err := s.keypairRule(c, "show", userID)
+	if err != nil {
 		return compute.KeyPair{}, err
 	}
-	k, err := s.KeyPairs.GetKeyPair(ctx, c.Creds.UserID, name)
+	k, err := s.KeyPairs.GetKeyPair(ctx, userID, name)
 	if errors.Is(err, compute.ErrNotFound) {
-		return k, compute.Errorf(compute.ErrNotFound, "Keypair %s not found for user %s", name, c.Creds.UserID)
+		return k, compute.Errorf(compute.ErrNotFound, "Keypair %s not found for user %s", name, userID)
 	}
 	return k, err
 }
 
-// DeleteKeyPair removes one of the caller's key pairs.
-func (s *Service) DeleteKeyPair(ctx context.Context, c Caller, name string) error {
-	if err := s.keypairRule(c, "delete"); err != nil {
+// DeleteKeyPair removes one of a user's key pairs ("": the caller's).
+func (s *Service) DeleteKeyPair(ctx context.Context, c Caller, userID, name string) error {
+	userID, err := s.keypairRule(c, "delete", userID)
+	if err != nil {
 		return err
 	}
-	err := s.KeyPairs.DeleteKeyPair(ctx, c.Creds.UserID, name)
+	err = s.KeyPairs.DeleteKeyPair(ctx, userID, name)
 	if errors.Is(err, compute.ErrNotFound) {
-		return compute.Errorf(compute.ErrNotFound, "Keypair %s not found for user %s", name, c.Creds.UserID)
+		return compute.Errorf(compute.ErrNotFound, "Keypair %s not found for user %s", name, userID)
 	}
 	return err
 }

@@ -36,6 +36,7 @@ func (s *Service) background(serverID string, work func(ctx context.Context)) {
 		mu.(*sync.Mutex).Lock()
 		defer mu.(*sync.Mutex).Unlock()
 		work(context.Background())
+		s.finishPending(context.Background(), serverID)
 	}()
 }
 

@@ -115,7 +115,8 @@ func TestResizeConfirm(t *testing.T) {
 	gate.Release(nil)
 	e.Service.Wait()
 	got := e.Get(t, sv.ID)
-	if got.Status() != "VERIFY_RESIZE" || got.FlavorID != "r2" || got.VCPUs != 2 || got.RAM != 256 || got.Disk != 2 || got.OldFlavorID != "42" || got.OldVMState != compute.VMActive {
+	if got.Status() != "VERIFY_RESIZE" || got.FlavorID != "r2" || got.VCPUs != 2 || got.RAM != 256 || got.Disk != 2 || got.OldFlavorID != "42" || got.OldVMState != compute.VMActive ||
+		got.Flavor.Name != "r2" || got.OldFlavor.Name != "m1.nano" {
 		t.Fatalf("after resize: %+v", got)
 	}
 	if size, _ := e.Hypervisor.Size(ctx, sv.ID); size != (compute.ResizeSpec{MemoryMiB: 256, VCPUs: 2, RootGB: 2}) {
@@ -163,7 +164,7 @@ func TestResizeRevert(t *testing.T) {
 	}
 	gate.Release(nil)
 	e.Service.Wait()
-	if got := e.Get(t, sv.ID); got.Status() != "SHUTOFF" || got.FlavorID != "42" || got.VCPUs != 1 || got.RAM != 128 || got.Disk != 1 || got.OldFlavorID != "" {
+	if got := e.Get(t, sv.ID); got.Status() != "SHUTOFF" || got.FlavorID != "42" || got.VCPUs != 1 || got.RAM != 128 || got.Disk != 1 || got.OldFlavorID != "" || got.Flavor.Name != "m1.nano" {
 		t.Fatalf("after revert: %s %+v", got.Status(), got)
 	}
 	if size, _ := e.Hypervisor.Size(ctx, sv.ID); size != (compute.ResizeSpec{MemoryMiB: 128, VCPUs: 1, RootGB: 1}) {

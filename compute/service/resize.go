@@ -33,13 +33,18 @@ func (s *Service) Resize(ctx context.Context, c Caller, id, flavorRef string) er
 	if err := s.checkUpsize(ctx, sv.ProjectID, sv.VCPUs, sv.RAM, f.VCPUs, f.RAM); err != nil {
 		return err
 	}
+	specs, err := s.flavors.ExtraSpecs(ctx, f.ID)
+	if err != nil {
+		return err
+	}
 	from := sv.FlavorID
 	return s.act(ctx, c, id, rule, "resize", compute.TaskResizePrep,
 		func(sv *compute.Server) bool { return resizable(sv) && sv.FlavorID == from },
 		func(ctx context.Context, sv *compute.Server) error { return s.resizeVM(ctx, sv.ID, f) },
 		func(sv *compute.Server) {
-			sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk, sv.OldVMState = sv.FlavorID, sv.RAM, sv.VCPUs, sv.Disk, sv.VMState
-			sv.FlavorID, sv.RAM, sv.VCPUs, sv.Disk, sv.VMState = f.ID, f.RAM, f.VCPUs, f.Disk, compute.VMResized
+			sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk, sv.OldFlavor = sv.FlavorID, sv.RAM, sv.VCPUs, sv.Disk, sv.Flavor
+			sv.OldVMState, sv.VMState = sv.VMState, compute.VMResized
+			sv.SetFlavor(f, specs)
 		})
 }
 
@@ -139,7 +144,7 @@ func (s *Service) RevertResize(ctx context.Context, c Caller, id string) error {
 			return s.Hypervisor.RevertResize(ctx, sv.ID, compute.ResizeSpec{MemoryMiB: sv.OldRAM, VCPUs: sv.OldVCPUs, RootGB: sv.OldDisk})
 		},
 		func(sv *compute.Server) {
-			sv.FlavorID, sv.RAM, sv.VCPUs, sv.Disk = sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk
+			sv.FlavorID, sv.RAM, sv.VCPUs, sv.Disk, sv.Flavor = sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk, sv.OldFlavor
 			sv.VMState = endResize(sv)
 		})
 }
@@ -151,6 +156,6 @@ func endResize(sv *compute.Server) string {
 	if vm == "" {
 		vm = compute.VMActive
 	}
-	sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk, sv.OldVMState = "", 0, 0, 0, ""
+	sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk, sv.OldFlavor, sv.OldVMState = "", 0, 0, 0, compute.FlavorCopy{}, ""
 	return vm
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"imagestack/compute"
@@ -72,6 +73,9 @@ type Deps struct {
 	// deleted server is soft-deleted (SOFT_DELETED, VM off, restorable)
 	// and reclaimed this long afterwards; 0 deletes at once.
 	ReclaimInterval time.Duration
+	// HostServices keeps the state admins give services in os-services;
+	// nil: the services are listed enabled and changes are not kept.
+	HostServices compute.HostServiceRepository
 }
 
 // Service implements compute operations.
@@ -86,6 +90,9 @@ type Service struct {
 	rows    sync.Map       // server id -> *sync.Mutex: one read-modify-write at a time per server
 	quit    chan struct{}  // closed by Shutdown: background retries give up
 	stopped sync.Once
+	// registered is set once this process registered its host's services.
+	registered atomic.Bool
+	pending    sync.Map // server id -> *ActionEvent: the running event of its last action
 }
 
 // New returns a compute service.
