@@ -58,7 +58,7 @@ func TestOpenstackCLILifecycle(t *testing.T) {
 	// of 2 vCPUs; revert brings m1.nano back; confirm keeps m2.lc.
 	s.MustCLI("demo", "server", "resize", "--flavor", "m2.lc", "--wait", "lc1")
 	waitStatus2(t, s, "lc1", "VERIFY_RESIZE")
-	if f, cpus := flavor(), dominfo("CPU(s)"); !strings.HasPrefix(f, "m2.lc") || cpus != "2" {
+	if f, cpus := flavor(), dominfo("CPU(s)"); !strings.Contains(f, "m2.lc") || cpus != "2" {
 		t.Fatalf("after resize: flavor %q, %s vCPUs", f, cpus)
 	}
 	s.Stop() // the old flavor and disk outlive a restart
@@ -66,14 +66,14 @@ func TestOpenstackCLILifecycle(t *testing.T) {
 	waitStatus2(t, s, "lc1", "VERIFY_RESIZE")
 	s.MustCLI("demo", "server", "resize", "revert", "lc1")
 	waitStatus2(t, s, "lc1", "ACTIVE")
-	if f, cpus := flavor(), dominfo("CPU(s)"); !strings.HasPrefix(f, "m1.nano") || cpus != "1" {
+	if f, cpus := flavor(), dominfo("CPU(s)"); !strings.Contains(f, "m1.nano") || cpus != "1" {
 		t.Fatalf("after revert: flavor %q, %s vCPUs", f, cpus)
 	}
 	s.MustCLI("demo", "server", "resize", "--flavor", "m2.lc", "--wait", "lc1")
 	waitStatus2(t, s, "lc1", "VERIFY_RESIZE")
 	s.MustCLI("demo", "server", "resize", "confirm", "lc1")
 	waitStatus2(t, s, "lc1", "ACTIVE")
-	if f, cpus, mem := flavor(), dominfo("CPU(s)"), dominfo("Max memory"); !strings.HasPrefix(f, "m2.lc") || cpus != "2" || mem != "262144 KiB" {
+	if f, cpus, mem := flavor(), dominfo("CPU(s)"), dominfo("Max memory"); !strings.Contains(f, "m2.lc") || cpus != "2" || mem != "262144 KiB" {
 		t.Fatalf("after confirm: flavor %q, %s vCPUs, %s", f, cpus, mem)
 	}
 	if _, errOut, err := s.CLI("demo", "server", "resize", "--flavor", "m1.nano", "lc1"); err == nil || !strings.Contains(errOut, "smaller disk") {
