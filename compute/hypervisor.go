@@ -52,7 +52,8 @@ const MaxConsoleBytes = 100 << 10
 // Hypervisor runs VMs. Implementations name their domains after the server id
 // and keep per-server files (disk overlay, console log) of their own.
 // computetest.HypervisorSuite checks this contract on every implementation.
-// Start, Stop, Reboot, Pause, Unpause and Snapshot of a server that has no VM fail with an
+// Start, Stop, Reboot, Pause, Unpause, Snapshot and the lifecycle calls
+// (Suspend to InjectNMI) of a server that has no VM fail with an
 // error wrapping ErrNotFound (the service meets that when a delete won the
 // race); PowerState, ConsoleOutput, Destroy and Rebuild say below what they
 // do then.
@@ -99,4 +100,32 @@ type Hypervisor interface {
 	// disk to dst. A running guest is paused while its disk is read and
 	// runs again afterwards; a stopped one stays stopped.
 	Snapshot(ctx context.Context, serverID, dst string) error
+	// Suspend saves a running VM's memory to disk and powers it off
+	// (PowerShutdown once it returns, as after libvirt's managed save);
+	// Resume restores it (PowerRunning), the guest running on where it
+	// was, without a new boot.
+	Suspend(ctx context.Context, serverID string) error
+	Resume(ctx context.Context, serverID string) error
+	// Resize gives a VM spec's vCPUs and memory and grows its disk to
+	// spec.RootGB (never shrinks it: a smaller RootGB is an error, and
+	// nothing changes), keeping a copy of the disk as it was for
+	// RevertResize. A running VM is powered off for it and boots again
+	// afterwards; a stopped one stays stopped.
+	Resize(ctx context.Context, serverID string, spec ResizeSpec) error
+	// ConfirmResize drops the copy Resize kept; none is no error.
+	ConfirmResize(ctx context.Context, serverID string) error
+	// RevertResize gives the VM back its disk as Resize found it and the
+	// sizes of old (the flavor before the resize), powering it off and on
+	// again as Resize does. Without a copy kept by Resize it fails and
+	// changes nothing.
+	RevertResize(ctx context.Context, serverID string, old ResizeSpec) error
+	// InjectNMI sends a non-maskable interrupt to a running VM (Nova's
+	// trigger_crash_dump): a guest set up for it dumps its kernel. A VM
+	// that is not running is an error wrapping ErrConflict.
+	InjectNMI(ctx context.Context, serverID string) error
+}
+
+// ResizeSpec is the size a VM gets from its flavor.
+type ResizeSpec struct {
+	MemoryMiB, VCPUs, RootGB int
 }

@@ -87,6 +87,8 @@ var PolicyDefaults = []policy.Rule{
 	{Name: "os_compute_api:os-pause-server:unpause", Check: nMemberOrAdmin, Description: "Unpause a server (unpause action)."},
 	{Name: "os_compute_api:os-suspend-server:suspend", Check: nMemberOrAdmin, Description: "Suspend a server (suspend action)."},
 	{Name: "os_compute_api:os-suspend-server:resume", Check: nMemberOrAdmin, Description: "Resume a suspended server (resume action)."},
+	{Name: "os_compute_api:os-deferred-delete:restore", Check: nMemberOrAdmin, Description: "Restore a soft-deleted server (restore action)."},
+	{Name: "os_compute_api:os-deferred-delete:force", Check: nMemberOrAdmin, Description: "Delete a soft-deleted server at once (forceDelete action)."},
 	{Name: "os_compute_api:os-shelve:shelve", Check: nMemberOrAdmin, Description: "Shelve a server (shelve action)."},
 	{Name: "os_compute_api:os-shelve:unshelve", Check: nMemberOrAdmin, Description: "Unshelve a server (unshelve action)."},
 	{Name: "os_compute_api:os-shelve:unshelve_to_host", Check: nAdmin, Description: "Unshelve a server onto a named host."},

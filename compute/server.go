@@ -18,6 +18,10 @@ const (
 	VMPaused   = "paused"
 	VMError    = "error"
 	VMDeleted  = "deleted"
+	// Lifecycle states (suspend, resize, soft delete).
+	VMSuspended   = "suspended"
+	VMResized     = "resized"
+	VMSoftDeleted = "soft-delete"
 )
 
 // task_state values used here ("" is null: no task running).
@@ -36,6 +40,17 @@ const (
 	TaskImageSnapshot  = "image_snapshot"
 	TaskImagePending   = "image_pending_upload"
 	TaskImageUploading = "image_uploading"
+	// Lifecycle tasks (suspend, resize, soft delete), Nova's names.
+	TaskSuspending      = "suspending"
+	TaskResuming        = "resuming"
+	TaskResizePrep      = "resize_prep"
+	TaskResizeMigrating = "resize_migrating"
+	TaskResizeMigrated  = "resize_migrated"
+	TaskResizeFinish    = "resize_finish"
+	TaskResizeReverting = "resize_reverting"
+	TaskResizeConfirm   = "resize_confirming"
+	TaskSoftDeleting    = "soft-deleting"
+	TaskRestoring       = "restoring"
 )
 
 // PowerState is Nova's power_state number.
@@ -97,6 +112,17 @@ type Server struct {
 	Tags                 []string
 	CreatedAt, UpdatedAt time.Time
 	LaunchedAt           *time.Time
+	// Resize: the flavor before a resize not yet confirmed or reverted
+	// (Nova's old_flavor; OldFlavorID "" when none) and the vm_state the
+	// resize started from (active or stopped), to which confirm and revert
+	// return.
+	OldFlavorID               string
+	OldRAM, OldVCPUs, OldDisk int
+	OldFlavor                 FlavorCopy
+	OldVMState                string
+	// DeletedAt is when a server was soft-deleted (nil otherwise): the
+	// reclaimer deletes it reclaim_instance_interval later.
+	DeletedAt *time.Time
 }
 
 // FlavorCopy is what a server keeps of its flavor besides RAM, vCPUs and
@@ -121,6 +147,9 @@ func (s *Server) Status() string {
 	case VMBuilding:
 		return "BUILD"
 	case VMStopped:
+		if Resizing(s.TaskState) {
+			return "RESIZE"
+		}
 		return "SHUTOFF"
 	case VMPaused:
 		return "PAUSED"
@@ -132,6 +161,15 @@ func (s *Server) Status() string {
 		return "SHELVED"
 	case VMShelvedOffloaded:
 		return "SHELVED_OFFLOADED"
+	case VMSuspended:
+		return "SUSPENDED"
+	case VMSoftDeleted:
+		return "SOFT_DELETED"
+	case VMResized:
+		if s.TaskState == TaskResizeReverting {
+			return "REVERT_RESIZE"
+		}
+		return "VERIFY_RESIZE"
 	case VMActive:
 		switch s.TaskState {
 		case TaskRebooting:
@@ -141,9 +179,22 @@ func (s *Server) Status() string {
 		case TaskRebuilding:
 			return "REBUILD"
 		}
+		if Resizing(s.TaskState) {
+			return "RESIZE"
+		}
 		return "ACTIVE"
 	}
 	return "UNKNOWN"
+}
+
+// Resizing reports whether task is a step of a resize on its way to
+// VERIFY_RESIZE (Nova shows such a server as RESIZE).
+func Resizing(task string) bool {
+	switch task {
+	case TaskResizePrep, TaskResizeMigrating, TaskResizeMigrated, TaskResizeFinish:
+		return true
+	}
+	return false
 }
 
 // ServerFilter narrows a server listing.

@@ -163,6 +163,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
 	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
 	deps.ShelvedOffloadTime = cfg.Compute.ShelvedOffloadTime
+	deps.ReclaimInterval = time.Duration(cfg.Compute.ReclaimInstanceInterval) * time.Second
 	deps.BuildConfigDrive = func(ctx context.Context, dst string, sv *compute.Server, adminPass string) error {
 		return configdrive.Build(ctx, dst, configdrive.ForServer(sv, computeservice.ZoneName, cfg.Compute.DHCPDomain, adminPass))
 	}
@@ -182,6 +183,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	}
 	go svc.WatchEvents(ctx)
 	go svc.PollShelved(ctx, shelvedPollInterval(cfg.Compute.ShelvedOffloadTime))
+	go svc.RunReclaimer(ctx)
 	if err := svc.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
 		return nil, stop, fmt.Errorf("default flavors: %w", err)
 	}

@@ -155,6 +155,10 @@ type Config struct {
 		// VM before it is offloaded (Nova's shelved_offload_time): 0 (the
 		// default) at once, -1 never (but by shelveOffload).
 		ShelvedOffloadTime int `yaml:"shelved_offload_time"`
+		// ReclaimInstanceInterval is Nova's reclaim_instance_interval in
+		// seconds: above 0 a deleted server is soft-deleted (restorable)
+		// and reclaimed this long afterwards; 0 deletes at once.
+		ReclaimInstanceInterval int `yaml:"reclaim_instance_interval"`
 		// Console is the remote console proxy.
 		Console ConsoleConfig `yaml:"console"`
 	} `yaml:"compute"`
@@ -312,6 +316,9 @@ func (c *Config) checkLimits() error {
 	case "kvm", "qemu", "auto":
 	default:
 		return fmt.Errorf("config: compute.virt_type must be kvm, qemu or auto, not %q", c.Compute.VirtType)
+	}
+	if c.Compute.ReclaimInstanceInterval < 0 {
+		return errors.New("config: compute.reclaim_instance_interval must not be negative")
 	}
 	if c.Compute.Console.TokenTTL <= 0 {
 		return errors.New("config: compute.console.token_ttl must be positive")

@@ -36,6 +36,16 @@ var serverActions = map[string]serverActionFunc{
 	"shelveOffload":       accepted((*service.Service).ShelveOffload),
 	"unshelve":            (*API).unshelveServer,
 	"createBackup":        (*API).createBackup,
+	// lifecycle.go
+	"suspend":            accepted((*service.Service).Suspend),
+	"resume":             accepted((*service.Service).Resume),
+	"resize":             (*API).resizeServer,
+	"confirmResize":      confirmResize,
+	"revertResize":       accepted((*service.Service).RevertResize),
+	"os-resetState":      (*API).resetState,
+	"restore":            accepted((*service.Service).Restore),
+	"forceDelete":        accepted((*service.Service).ForceDelete),
+	"trigger_crash_dump": (*API).triggerCrashDump,
 }
 
 // lockServer answers {"lock": null}, and from 2.73 {"lock":

@@ -93,6 +93,7 @@ type Hypervisor struct {
 	specs   map[string]compute.SpawnSpec
 	console map[string][]byte
 	vnc     vncServers // rfb.go
+	life    lifecycle  // lifecycle.go
 }
 
 var _ compute.Hypervisor = (*Hypervisor)(nil)

@@ -101,6 +101,7 @@ type config struct {
 	forceDrive   bool
 	consoles     *console.Config
 	offloadTime  int
+	reclaim      time.Duration
 }
 
 // WithDB runs the service over gdb instead of a fresh SQLite database.
@@ -145,6 +146,10 @@ func WithConsoles(cfg console.Config) Option { return func(c *config) { c.consol
 // shelved servers are offloaded at once).
 func WithShelvedOffloadTime(seconds int) Option { return func(c *config) { c.offloadTime = seconds } }
 
+// WithReclaimInterval soft-deletes servers, reclaimed after d (Nova's
+// reclaim_instance_interval).
+func WithReclaimInterval(d time.Duration) Option { return func(c *config) { c.reclaim = d } }
+
 // WithAPI serves the compute API over the service in Setup.Server.
 func WithAPI() Option { return func(c *config) { c.api = true } }
 
@@ -173,7 +178,8 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 		t.Fatal(err)
 	}
 	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, HostServices: repo, QuotaStore: repo, Groups: repo, Images: s.Images, Cache: cache,
-		Projects: cfg.projects, Quotas: cfg.quotas, SnapshotDir: t.TempDir(), ShelvedOffloadTime: cfg.offloadTime}
+		Projects: cfg.projects, Quotas: cfg.quotas, SnapshotDir: t.TempDir(), ShelvedOffloadTime: cfg.offloadTime,
+		ReclaimInterval: cfg.reclaim}
 	if cfg.networks != nil {
 		deps.Networks = cfg.networks
 	}

@@ -81,6 +81,7 @@ func HypervisorSuite(t *testing.T, newHypervisor func(t *testing.T) compute.Hype
 	t.Run("NICs and a config drive", func(t *testing.T) { guestDevices(t, newHypervisor, cfg.bridge) })
 	t.Run("Missing files fail the spawn", func(t *testing.T) { missingFiles(t, newHypervisor) })
 	t.Run("ConsoleSocket", func(t *testing.T) { consoleSocket(t, newHypervisor) })
+	lifecycleSuite(t, newHypervisor)
 }
 
 // suiteSpec is a small server over base, of a new id.

@@ -22,6 +22,7 @@ var Migrations = []commondb.Migration{
 	{Version: 6, Name: "guest settings and NICs of servers", Up: migrate6},
 	{Version: 7, Name: "instance actions", Up: migrate7},
 	{Version: 8, Name: "server locks", Up: migrate8},
+	{Version: 9, Name: "resize and soft delete of servers", Up: migrate9},
 	{Version: 10, Name: "server system metadata", Up: migrate10},
 	{Version: 11, Name: "quotas and server groups", Up: migrate11},
 	{Version: 12, Name: "flavor descriptions, compute services, action events", Up: migrate12},
@@ -183,6 +184,29 @@ func (v8Server) TableName() string { return "servers" }
 func migrate8(tx *gorm.DB) error {
 	for _, col := range []string{"Locked", "LockedBy", "LockedReason"} {
 		if err := tx.Migrator().AddColumn(&v8Server{}, col); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// v9Server adds the flavor a resize started from (Nova's old_flavor), the
+// vm_state it returns to, and when a server was soft-deleted.
+type v9Server struct {
+	OldFlavorID   string     `gorm:"size:255;not null;default:''"`
+	OldRAM        int        `gorm:"column:old_memory_mb;not null;default:0"`
+	OldVCPUs      int        `gorm:"column:old_vcpus;not null;default:0"`
+	OldDisk       int        `gorm:"column:old_root_gb;not null;default:0"`
+	OldFlavorInfo string     `gorm:"type:text"`
+	OldVMState    string     `gorm:"size:30;not null;default:''"`
+	DeletedAt     *time.Time `gorm:"column:soft_deleted_at"`
+}
+
+func (v9Server) TableName() string { return "servers" }
+
+func migrate9(tx *gorm.DB) error {
+	for _, col := range []string{"OldFlavorID", "OldRAM", "OldVCPUs", "OldDisk", "OldFlavorInfo", "OldVMState", "DeletedAt"} {
+		if err := tx.Migrator().AddColumn(&v9Server{}, col); err != nil {
 			return err
 		}
 	}

@@ -43,6 +43,13 @@ type serverRow struct {
 	Locked        bool
 	LockedBy      string
 	LockedReason  string
+	OldFlavorID   string
+	OldRAM        int `gorm:"column:old_memory_mb"`
+	OldVCPUs      int `gorm:"column:old_vcpus"`
+	OldDisk       int `gorm:"column:old_root_gb"`
+	OldFlavorInfo string
+	OldVMState    string
+	DeletedAt     *time.Time `gorm:"column:soft_deleted_at"`
 	Description   *string
 	FlavorInfo    string
 	KernelID      string
@@ -71,11 +78,17 @@ func serverToRow(s *compute.Server) serverRow {
 		AccessIPv4: s.AccessIPv4, AccessIPv6: s.AccessIPv6, Zone: s.AvailabilityZone, ConfigDrive: s.ConfigDrive,
 		UserData: s.UserData, KeyData: s.KeyData, Hostname: s.Hostname, LaunchIndex: s.LaunchIndex, NICs: nicsJSON(s.NICs),
 		Locked: s.Locked, LockedBy: s.LockedBy, LockedReason: s.LockedReason,
-		Description: s.Description, FlavorInfo: flavorJSON(s.Flavor), KernelID: s.KernelID, RamdiskID: s.RamdiskID,
+		OldFlavorID: s.OldFlavorID, OldRAM: s.OldRAM, OldVCPUs: s.OldVCPUs, OldDisk: s.OldDisk, OldVMState: s.OldVMState,
+		OldFlavorInfo: flavorJSON(s.OldFlavor),
+		Description:   s.Description, FlavorInfo: flavorJSON(s.Flavor), KernelID: s.KernelID, RamdiskID: s.RamdiskID,
 		SystemMeta: mapJSON(s.SystemMetadata)}
 	if s.LaunchedAt != nil {
 		t := ms(*s.LaunchedAt)
 		r.LaunchedAt = &t
+	}
+	if s.DeletedAt != nil {
+		t := ms(*s.DeletedAt)
+		r.DeletedAt = &t
 	}
 	return r
 }
@@ -87,11 +100,17 @@ func serverFromRow(r *serverRow) *compute.Server {
 		Metadata: map[string]string{}, AccessIPv4: r.AccessIPv4, AccessIPv6: r.AccessIPv6, AvailabilityZone: r.Zone,
 		ConfigDrive: r.ConfigDrive, UserData: r.UserData, KeyData: r.KeyData, Hostname: r.Hostname, LaunchIndex: r.LaunchIndex,
 		NICs: nicsFromJSON(r.NICs), Locked: r.Locked, LockedBy: r.LockedBy, LockedReason: r.LockedReason,
+		OldFlavorID: r.OldFlavorID, OldRAM: r.OldRAM, OldVCPUs: r.OldVCPUs, OldDisk: r.OldDisk, OldVMState: r.OldVMState,
+		OldFlavor:   flavorFromJSON(r.OldFlavorInfo),
 		Description: r.Description, Flavor: flavorFromJSON(r.FlavorInfo), KernelID: r.KernelID, RamdiskID: r.RamdiskID,
 		SystemMetadata: mapFromJSON(r.SystemMeta)}
 	if r.LaunchedAt != nil {
 		t := r.LaunchedAt.UTC()
 		s.LaunchedAt = &t
+	}
+	if r.DeletedAt != nil {
+		t := r.DeletedAt.UTC()
+		s.DeletedAt = &t
 	}
 	return s
 }

@@ -13,14 +13,7 @@ import (
 // denies, 409 if check refuses its state; then marks the task and runs work
 // in the background, unless a delete claims the server first.
 func (s *Service) act(ctx context.Context, c Caller, id, rule, action, task string, allowed func(*compute.Server) bool, work func(ctx context.Context, sv *compute.Server) error, done func(*compute.Server)) error {
-	sv, err := s.Get(ctx, c, id)
-	if err != nil {
-		return err
-	}
-	if !s.authz.Enforce(rule, serverTarget(sv), c.Creds) {
-		return compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
-	}
-	if err := checkLock(c, sv); err != nil {
+	if _, err := s.authorizedServer(ctx, c, id, rule); err != nil {
 		return err
 	}
 	if s.Hypervisor == nil {
@@ -52,6 +45,19 @@ func (s *Service) act(ctx context.Context, c Caller, id, rule, action, task stri
 		}
 	})
 	return nil
+}
+
+// authorizedServer loads a server for an action: 404 if invisible, 403 if
+// rule denies, 409 if it is locked (to non-admins).
+func (s *Service) authorizedServer(ctx context.Context, c Caller, id, rule string) (*compute.Server, error) {
+	sv, err := s.Get(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.authz.Enforce(rule, serverTarget(sv), c.Creds) {
+		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
+	}
+	return sv, checkLock(c, sv)
 }
 
 // Start boots a stopped server.

@@ -233,11 +233,25 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	if err := checkLock(c, sv); err != nil {
 		return err
 	}
-	_, err = s.updateIf(ctx, id, func(sv *compute.Server) error {
-		if gone(sv) {
+	if s.softDeletes(sv) {
+		return s.softDelete(ctx, c, id)
+	}
+	return s.deleteNow(ctx, c, id)
+}
+
+// deleteNow claims a server for a delete and deletes it in the background.
+func (s *Service) deleteNow(ctx context.Context, c Caller, id string) error {
+	return s.claimDelete(ctx, c, id, compute.TaskDeleting, s.finishDelete)
+}
+
+// claimDelete marks a server with a delete's task and runs finish in the
+// background; a server already being deleted that way is left as it is.
+func (s *Service) claimDelete(ctx context.Context, c Caller, id, task string, finish func(context.Context, string)) error {
+	sv, err := s.updateIf(ctx, id, func(sv *compute.Server) error {
+		if gone(sv) || sv.TaskState == task {
 			return errGone
 		}
-		sv.TaskState = compute.TaskDeleting
+		sv.TaskState = task
 		return nil
 	})
 	if errors.Is(err, errGone) {
@@ -248,7 +262,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	}
 	s.record(ctx, c, id, compute.ActionDelete)
 	s.deleteShelvedImage(ctx, c, sv)
-	s.background(id, func(ctx context.Context) { s.finishDelete(ctx, id) })
+	s.background(id, func(ctx context.Context) { finish(ctx, id) })
 	return nil
 }
 

@@ -34,6 +34,10 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			id := sv.ID
 			s.background(id, func(ctx context.Context) { s.finishDelete(ctx, id) })
 			continue
+		case sv.TaskState == compute.TaskSoftDeleting:
+			id := sv.ID
+			s.background(id, func(ctx context.Context) { s.finishSoftDelete(ctx, id) })
+			continue
 		case sv.VMState == compute.VMBuilding || sv.TaskState == compute.TaskRebuilding:
 			s.failServer(ctx, sv.ID, fmt.Errorf("interrupted by a restart of the compute service"))
 			continue
@@ -84,9 +88,15 @@ func (s *Service) SyncServer(ctx context.Context, id string, clearTask bool) {
 
 // vmStateFor is the vm_state a power state means for a server now in
 // current: a paused guest of a server paused on purpose stays PAUSED, one
-// paused for a moment (a snapshot) is ACTIVE.
+// paused for a moment (a snapshot) is ACTIVE. Soft-deleted and resized
+// servers keep their state; a suspended one whose VM is off stays
+// SUSPENDED.
 func vmStateFor(ps compute.PowerState, current string) string {
 	switch {
+	case current == compute.VMSoftDeleted || current == compute.VMResized:
+		return current // powered as they were left, on or off
+	case current == compute.VMSuspended && ps == compute.PowerShutdown:
+		return current // the managed save of a suspend
 	case ps == compute.PowerPaused && current == compute.VMPaused:
 		return compute.VMPaused
 	case ps == compute.PowerRunning || ps == compute.PowerPaused:

@@ -73,6 +73,10 @@ type Deps struct {
 	BuildConfigDrive func(ctx context.Context, dst string, sv *compute.Server, adminPass string) error
 	ConfigDriveDir   string
 	ForceConfigDrive bool
+	// ReclaimInterval is Nova's reclaim_instance_interval: above 0 a
+	// deleted server is soft-deleted (SOFT_DELETED, VM off, restorable)
+	// and reclaimed this long afterwards; 0 deletes at once.
+	ReclaimInterval time.Duration
 	// HostServices keeps the state admins give services in os-services;
 	// nil: the services are listed enabled and changes are not kept.
 	HostServices compute.HostServiceRepository

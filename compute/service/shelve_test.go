@@ -16,7 +16,7 @@ import (
 // actionNames lists the actions recorded for a server, oldest first.
 func actionNames(t *testing.T, e *computetest.Setup, id string) []string {
 	t.Helper()
-	acts, err := e.Service.ListActions(context.Background(), e.Admin, id, service.ActionFilter{Limit: -1})
+	acts, err := e.Repo.ListActions(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}

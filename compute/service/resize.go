@@ -1,0 +1,161 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"imagestack/compute"
+)
+
+// Resizes happen on this host (Nova's allow_resize_to_same_host): the VM
+// gets the new flavor's vCPUs and memory and its disk grows, a copy of the
+// disk being kept until the user confirms (VERIFY_RESIZE -> ACTIVE) or
+// reverts (the old flavor and disk come back). The server record keeps the
+// old flavor meanwhile, so either works after a restart. Resizes are never
+// confirmed automatically (Nova's resize_confirm_window 0).
+
+// Resize gives an active or stopped server the flavor flavorRef: task
+// resize_prep, resize_migrating, resize_migrated, resize_finish, then
+// VERIFY_RESIZE (vm_state resized).
+func (s *Service) Resize(ctx context.Context, c Caller, id, flavorRef string) error {
+	const rule = "os_compute_api:servers:resize"
+	sv, err := s.authorizedServer(ctx, c, id, rule)
+	if err != nil {
+		return err
+	}
+	if !resizable(sv) {
+		return stateConflict("resize", sv)
+	}
+	f, err := s.resizeFlavor(ctx, c, sv, flavorRef)
+	if err != nil {
+		return err
+	}
+	if err := s.checkUpsize(ctx, sv.ProjectID, sv.VCPUs, sv.RAM, f.VCPUs, f.RAM); err != nil {
+		return err
+	}
+	specs, err := s.flavors.ExtraSpecs(ctx, f.ID)
+	if err != nil {
+		return err
+	}
+	from := sv.FlavorID
+	return s.act(ctx, c, id, rule, "resize", compute.TaskResizePrep,
+		func(sv *compute.Server) bool { return resizable(sv) && sv.FlavorID == from },
+		func(ctx context.Context, sv *compute.Server) error { return s.resizeVM(ctx, sv.ID, f) },
+		func(sv *compute.Server) {
+			sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk, sv.OldFlavor = sv.FlavorID, sv.RAM, sv.VCPUs, sv.Disk, sv.Flavor
+			sv.OldVMState, sv.VMState = sv.VMState, compute.VMResized
+			sv.SetFlavor(f, specs)
+		})
+}
+
+// resizable: Nova resizes active and stopped servers.
+func resizable(sv *compute.Server) bool {
+	return sv.VMState == compute.VMActive || sv.VMState == compute.VMStopped
+}
+
+// resizeFlavor returns the flavor a server may be resized to, or Nova's
+// 400 for one it cannot use: unknown or hidden, disabled, the same, or
+// with a smaller (or zero) disk.
+func (s *Service) resizeFlavor(ctx context.Context, c Caller, sv *compute.Server, ref string) (compute.Flavor, error) {
+	f, err := s.visibleFlavor(ctx, c, ref)
+	if errors.Is(err, compute.ErrNotFound) || (err == nil && f.Disabled && f.ID != sv.FlavorID) {
+		return f, compute.Errorf(compute.ErrBadRequest, "Flavor %s could not be found.", compute.Clip(ref))
+	}
+	switch {
+	case err != nil:
+		return f, err
+	case f.ID == sv.FlavorID:
+		return f, compute.Errorf(compute.ErrBadRequest, "When resizing, instances must change flavor!")
+	case f.Disk == 0 && sv.Disk != 0:
+		return f, compute.Errorf(compute.ErrBadRequest, "Server disk was unable to be resized because: Resize to zero disk flavor is not allowed.")
+	case f.Disk < sv.Disk:
+		return f, compute.Errorf(compute.ErrBadRequest, "Resizing to a smaller disk flavor is not allowed.")
+	}
+	return f, nil
+}
+
+// checkUpsize refuses a resize (or revert) that needs more cores or RAM
+// than the project has left (Nova's _check_quota_for_upsize: 403).
+func (s *Service) checkUpsize(ctx context.Context, project string, vcpus, ram, newVCPUs, newRAM int) error {
+	dc, dr := newVCPUs-vcpus, newRAM-ram
+	if dc <= 0 && dr <= 0 {
+		return nil
+	}
+	used, err := s.Servers.CountUsage(ctx, project)
+	if err != nil {
+		return err
+	}
+	over := func(resource string, req, inUse, limit int) error {
+		return compute.Errorf(compute.ErrOverQuota, "Quota exceeded for %s: Requested %d, but already used %d of %d %s", resource, req, inUse, limit, resource)
+	}
+	switch {
+	case dc > 0 && used.VCPUs+dc > s.Quotas.Cores:
+		return over("cores", dc, used.VCPUs, s.Quotas.Cores)
+	case dr > 0 && used.RAM+dr > s.Quotas.RAM:
+		return over("ram", dr, used.RAM, s.Quotas.RAM)
+	}
+	return nil
+}
+
+// resizeVM walks a server through Nova's resize task states around the
+// hypervisor's resize.
+func (s *Service) resizeVM(ctx context.Context, id string, f compute.Flavor) error {
+	step := func(task string) error {
+		_, err := s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = task })
+		return err
+	}
+	if err := step(compute.TaskResizeMigrating); err != nil {
+		return err
+	}
+	if err := s.Hypervisor.Resize(ctx, id, compute.ResizeSpec{MemoryMiB: f.RAM, VCPUs: f.VCPUs, RootGB: f.Disk}); err != nil {
+		return err
+	}
+	if err := step(compute.TaskResizeMigrated); err != nil {
+		return err
+	}
+	return step(compute.TaskResizeFinish)
+}
+
+// ConfirmResize keeps a resized server's new flavor and drops its old
+// disk: it returns to the state it was resized from (ACTIVE or SHUTOFF).
+func (s *Service) ConfirmResize(ctx context.Context, c Caller, id string) error {
+	return s.act(ctx, c, id, "os_compute_api:servers:confirm_resize", "confirmResize", compute.TaskResizeConfirm,
+		func(sv *compute.Server) bool { return sv.VMState == compute.VMResized },
+		func(ctx context.Context, sv *compute.Server) error { return s.Hypervisor.ConfirmResize(ctx, sv.ID) },
+		func(sv *compute.Server) { sv.VMState = endResize(sv) })
+}
+
+// RevertResize gives a resized server its old flavor and disk back
+// (REVERT_RESIZE meanwhile), in the state it was resized from.
+func (s *Service) RevertResize(ctx context.Context, c Caller, id string) error {
+	const rule = "os_compute_api:servers:revert_resize"
+	sv, err := s.authorizedServer(ctx, c, id, rule)
+	if err != nil {
+		return err
+	}
+	if sv.VMState == compute.VMResized {
+		if err := s.checkUpsize(ctx, sv.ProjectID, sv.VCPUs, sv.RAM, sv.OldVCPUs, sv.OldRAM); err != nil {
+			return err
+		}
+	}
+	return s.act(ctx, c, id, rule, "revertResize", compute.TaskResizeReverting,
+		func(sv *compute.Server) bool { return sv.VMState == compute.VMResized },
+		func(ctx context.Context, sv *compute.Server) error {
+			return s.Hypervisor.RevertResize(ctx, sv.ID, compute.ResizeSpec{MemoryMiB: sv.OldRAM, VCPUs: sv.OldVCPUs, RootGB: sv.OldDisk})
+		},
+		func(sv *compute.Server) {
+			sv.FlavorID, sv.RAM, sv.VCPUs, sv.Disk, sv.Flavor = sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk, sv.OldFlavor
+			sv.VMState = endResize(sv)
+		})
+}
+
+// endResize forgets a server's old flavor and returns the vm_state its
+// resize started from.
+func endResize(sv *compute.Server) string {
+	vm := sv.OldVMState
+	if vm == "" {
+		vm = compute.VMActive
+	}
+	sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk, sv.OldFlavor, sv.OldVMState = "", 0, 0, 0, compute.FlavorCopy{}, ""
+	return vm
+}
