@@ -5,6 +5,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/hypervisors"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/services"
 )
 
 // TestOpenstackCLIFlavorAdmin: an admin creates a private flavor with a
@@ -118,4 +123,87 @@ func writePub(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestGophercloudAdminViews: gophercloud's typed calls at pinned
+// microversions: a flavor with a description (2.55), services by UUID
+// (2.53), hypervisors with servers (2.53) and without amounts (2.88).
+func TestGophercloudAdminViews(t *testing.T) {
+	s := NewServer(t, nil, "")
+	ctx := t.Context()
+	admin := computeClient(t, s, "admin")
+	admin.Microversion = "2.55"
+	disk := 1
+	f, err := flavors.Create(ctx, admin, flavors.CreateOpts{Name: "described", RAM: 64, VCPUs: 1, Disk: &disk, Description: "a flavor"}).Extract()
+	if err != nil || f.Description != "a flavor" {
+		t.Fatalf("flavor create at 2.55: %+v %v", f, err)
+	}
+	f, err = flavors.Update(ctx, admin, f.ID, flavors.UpdateOpts{Description: "changed"}).Extract()
+	if err != nil || f.Description != "changed" {
+		t.Fatalf("flavor update at 2.55: %+v %v", f, err)
+	}
+
+	admin.Microversion = "2.53"
+	pages, err := services.List(admin, services.ListOpts{Binary: "nova-compute"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := services.ExtractServices(pages)
+	if err != nil || len(list) != 1 || len(list[0].ID) != 36 {
+		t.Fatalf("services at 2.53: %+v %v", list, err)
+	}
+	sv, err := services.Update(ctx, admin, list[0].ID, services.UpdateOpts{Status: services.ServiceDisabled, DisabledReason: "gophercloud"}).Extract()
+	if err != nil || sv.Status != "disabled" || sv.DisabledReason != "gophercloud" {
+		t.Fatalf("service update at 2.53: %+v %v", sv, err)
+	}
+	if _, err = services.Update(ctx, admin, list[0].ID, services.UpdateOpts{Status: services.ServiceEnabled}).Extract(); err != nil {
+		t.Fatal(err)
+	}
+
+	yes := true
+	pages, err = hypervisors.List(admin, hypervisors.ListOpts{WithServers: &yes}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hvs, err := hypervisors.ExtractHypervisors(pages)
+	if err != nil || len(hvs) != 1 || len(hvs[0].ID) != 36 || hvs[0].Status != "enabled" {
+		t.Fatalf("hypervisors at 2.53: %+v %v", hvs, err)
+	}
+	admin.Microversion = "2.88"
+	h, err := hypervisors.Get(ctx, admin, hvs[0].ID).Extract()
+	if err != nil || h.HypervisorHostname != hvs[0].HypervisorHostname || h.VCPUs != 0 || h.MemoryMB != 0 {
+		t.Fatalf("hypervisor at 2.88: %+v %v", h, err)
+	}
+	if err := hypervisors.GetStatistics(ctx, admin).Err; err == nil {
+		t.Fatal("statistics answer at 2.88")
+	}
+}
+
+// TestOpenstackCLIServerEvents: server event list and show give a
+// server's actions and their finished events.
+func TestOpenstackCLIServerEvents(t *testing.T) {
+	requireLibvirt(t)
+	s := NewServer(t, nil, "")
+	s.MustCLI("demo", "image", "create", "--file", bootImage(t, "IMAGESTACK-EVENTS"), "--disk-format", "raw", "--container-format", "bare", "tiny")
+	s.MustCLI("demo", "server", "create", "--image", "tiny", "--flavor", "m1.nano", "--wait", "vm1")
+	s.MustCLI("demo", "server", "stop", "vm1")
+	waitStatus2(t, s, "vm1", "SHUTOFF")
+	var events []map[string]any
+	cliJSON(t, s, "demo", &events, "server", "event", "list", "vm1")
+	if len(events) != 2 || events[0]["Action"] != "stop" || events[1]["Action"] != "create" {
+		t.Fatalf("server event list: %v", events)
+	}
+	var ev map[string]any
+	eventually(t, 30*time.Second, func() (bool, string) {
+		cliJSON(t, s, "admin", &ev, "--os-compute-api-version", "2.62", "server", "event", "show", serverID(t, s, "vm1"), events[0]["Request ID"].(string))
+		got := mustMarshal(ev["events"])
+		return strings.Contains(got, "compute_stop_instance") && strings.Contains(got, "Success"), "server event show: " + mustMarshal(ev)
+	})
+	s.MustCLI("demo", "server", "delete", "--wait", "vm1")
+}
+
+// serverID looks a server's id up through the CLI.
+func serverID(t *testing.T, s *Server, name string) string {
+	t.Helper()
+	return strings.TrimSpace(s.MustCLI("demo", "server", "show", "-f", "value", "-c", "id", name))
 }
