@@ -78,7 +78,7 @@ func TestActionEvents(t *testing.T) {
 			t.Fatalf("events: %+v %v", evs, err)
 		}
 		acts, err := r.ListActions(ctx, "s1")
-		if err != nil || acts[0].UpdatedAt == nil || !acts[0].UpdatedAt.Equal(t1) {
+		if err != nil || acts[0].UpdatedAt == nil || !acts[0].UpdatedAt.Equal(t1) || acts[0].Message == nil || *acts[0].Message != "Error" {
 			t.Fatalf("action after its event: %+v %v", acts, err)
 		}
 		if err := r.FinishEvent(ctx, "s1", "req-1", compute.Event{Name: "compute_stop_instance", FinishTime: &t1}); !errors.Is(err, compute.ErrNotFound) {
