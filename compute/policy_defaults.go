@@ -99,6 +99,8 @@ var PolicyDefaults = []policy.Rule{
 	{Name: "os_compute_api:os-migrate-server:migrate_live", Check: nAdmin, Description: "Live-migrate a server (os-migrateLive action)."},
 	{Name: "os_compute_api:os-evacuate", Check: nAdmin, Description: "Evacuate a server from a failed host (evacuate action)."},
 	{Name: "os_compute_api:os-extended-server-attributes", Check: nAdmin, Description: "See the OS-EXT-SRV-ATTR attributes of servers."},
+	{Name: nServers + "topology:index", Check: nReaderOrAdmin, Description: "Show a server's NUMA topology."},
+	{Name: nServers + "topology:host_info:index", Check: nAdmin, Description: "Show the host NUMA nodes of a server's topology."},
 	{Name: "os_compute_api:os-server-diagnostics", Check: nAdmin, Description: "Show a server's diagnostics."},
 	{Name: "os_compute_api:ips:index", Check: nReaderOrAdmin, Description: "List a server's addresses (GET /servers/{server_id}/ips)."},
 	{Name: "os_compute_api:ips:show", Check: nReaderOrAdmin, Description: "List a server's addresses on one network."},
@@ -165,6 +167,8 @@ var PolicyDefaults = []policy.Rule{
 	{Name: nQuotaSets + "defaults", Check: nAnyone, Description: "Show the default quotas."},
 	{Name: nQuotaSets + "update", Check: nAdmin, Description: "Update a project's quotas."},
 	{Name: nQuotaSets + "delete", Check: nAdmin, Description: "Reset a project's quotas to the defaults."},
+	{Name: "os_compute_api:os-quota-class-sets:show", Check: nAdmin, Description: "Show a quota class's limits."},
+	{Name: "os_compute_api:os-quota-class-sets:update", Check: nAdmin, Description: "Update a quota class's limits (the \"default\" class: every project's defaults)."},
 	{Name: "os_compute_api:os-simple-tenant-usage:show", Check: nReaderOrAdmin, Description: "Show a project's usage."},
 	{Name: "os_compute_api:os-simple-tenant-usage:list", Check: nAdmin, Description: "Show the usage of all projects."},
 

@@ -82,9 +82,31 @@ type Server struct {
 	LockedReason string
 	// NICs are the server's network interfaces (Nova's network info
 	// cache), as the network service allocated them.
-	NICs                 []NIC
+	NICs []NIC
+	// Description is the user's text (nil: null). Flavor is the server's
+	// own copy of its flavor's other figures (microversion 2.47 embeds it).
+	// KernelID and RamdiskID are the images a kernel-boot server starts.
+	Description          *string
+	Flavor               FlavorCopy
+	KernelID, RamdiskID  string
 	CreatedAt, UpdatedAt time.Time
 	LaunchedAt           *time.Time
+}
+
+// FlavorCopy is what a server keeps of its flavor besides RAM, vCPUs and
+// disk, so that later flavor changes or deletion do not alter it.
+type FlavorCopy struct {
+	Name       string            `json:"name"`
+	Swap       int               `json:"swap"`
+	Ephemeral  int               `json:"ephemeral"`
+	ExtraSpecs map[string]string `json:"extra_specs,omitempty"`
+}
+
+// SetFlavor gives the server flavor f (with its extra specs): its id,
+// sizes and copy.
+func (s *Server) SetFlavor(f Flavor, specs map[string]string) {
+	s.FlavorID, s.RAM, s.VCPUs, s.Disk = f.ID, f.RAM, f.VCPUs, f.Disk
+	s.Flavor = FlavorCopy{Name: f.Name, Swap: f.Swap, Ephemeral: f.Ephemeral, ExtraSpecs: specs}
 }
 
 // Status is the API status Nova derives from vm_state and task_state.

@@ -542,3 +542,55 @@ func configDriveTimes(b *testing.B) samples {
 	}
 	return ms
 }
+
+// BenchmarkLinuxGuestLifecycle times resize (to VERIFY_RESIZE, confirmed,
+// answering HTTP again) and shelve/unshelve (offloaded, then ACTIVE and
+// answering HTTP) of the Linux guest through the openstack CLI, next to
+// its boot, twice each.
+func BenchmarkLinuxGuestLifecycle(b *testing.B) {
+	if os.Getenv("TEST_LIBVIRT_URI") == "" {
+		b.Fatal("TEST_LIBVIRT_URI is not set: run `make bench`, which starts libvirtd")
+	}
+	g := linuxguest.ForTest(b)
+	for b.Loop() {
+		s := NewServer(b, nil, "")
+		ami := uploadLinuxGuest(b, s, g)
+		var boot, resize, resized, shelve, unshelve, unshelved samples
+		for i := range 2 {
+			name := fmt.Sprintf("life%d", i)
+			start := time.Now()
+			vm := bootGuest(b, s, name, ami, "--network", "private")
+			fetchFromNetwork(b, s, vm.addr, vm.id)
+			boot = append(boot, time.Since(start).Seconds())
+			r, h := timeStep(b, s, vm, []string{"server", "resize", "--flavor", "m1.small", "--wait", name}, []string{"server", "resize", "confirm", name})
+			resize, resized = append(resize, r), append(resized, h)
+			sh, _ := timeStep(b, s, vm, []string{"server", "shelve", "--wait", name}, nil)
+			u, h := timeStep(b, s, vm, []string{"server", "unshelve", "--wait", name}, nil)
+			shelve, unshelve, unshelved = append(shelve, sh), append(unshelve, u), append(unshelved, h)
+			s.MustCLI("demo", "server", "delete", "--wait", name)
+		}
+		fmt.Printf("Linux guest lifecycle (openstack CLI, seconds): boot -> HTTP median %.1f [%s]\n", boot.median(), boot.join("%.1f"))
+		fmt.Printf("  resize m1.tiny -> m1.small: -> VERIFY_RESIZE and confirmed median %.1f [%s], -> HTTP again median %.1f [%s]\n",
+			resize.median(), resize.join("%.1f"), resized.median(), resized.join("%.1f"))
+		fmt.Printf("  shelve -> SHELVED_OFFLOADED median %.1f [%s]; unshelve -> ACTIVE median %.1f [%s], -> HTTP median %.1f [%s]\n",
+			shelve.median(), shelve.join("%.1f"), unshelve.median(), unshelve.join("%.1f"), unshelved.median(), unshelved.join("%.1f"))
+		fmt.Printf("  ratios to boot: resize %.2f, unshelve %.2f\n", resized.median()/boot.median(), unshelved.median()/boot.median())
+	}
+}
+
+// timeStep runs a CLI step (then an optional second one) and returns the
+// seconds until they end and until the guest answers HTTP again (0 when
+// the steps leave it off).
+func timeStep(b *testing.B, s *Server, vm bootedGuest, step, then []string) (float64, float64) {
+	start := time.Now()
+	s.MustCLI("demo", step...)
+	if then != nil {
+		s.MustCLI("demo", then...)
+	}
+	done := time.Since(start).Seconds()
+	if step[1] == "shelve" {
+		return done, 0
+	}
+	fetchFromNetwork(b, s, vm.addr, vm.id)
+	return done, time.Since(start).Seconds()
+}

@@ -159,6 +159,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	}
 	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Actions, deps.Cache = computeRepo, computeRepo, computeRepo, computeRepo, cache
 	deps.HostServices = computeRepo
+	deps.QuotaStore, deps.Groups = computeRepo, computeRepo
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
 	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
 	deps.BuildConfigDrive = func(ctx context.Context, dst string, sv *compute.Server, adminPass string) error {

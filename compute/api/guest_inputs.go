@@ -28,6 +28,7 @@ type networkEntry struct {
 	UUID    *string `json:"uuid"`
 	Port    *string `json:"port"`
 	FixedIP *string `json:"fixed_ip"`
+	Tag     *string `json:"tag"` // device tag (2.32, 2.42): accepted, not shown to guests
 }
 
 // uuidLike is what Nova takes for a network or port id (dashes optional).
@@ -43,12 +44,9 @@ func (g *guestInputs) apply(req *service.CreateRequest) string {
 		return msg
 	}
 	if g.UserData != nil {
-		if len(*g.UserData) > compute.MaxUserData {
-			return "Invalid input for field/attribute user_data. Value: is too long (at most 65535 characters)."
-		}
-		data, err := base64.StdEncoding.DecodeString(*g.UserData)
-		if err != nil {
-			return "User data needs to be valid base 64."
+		data, msg := decodeUserData(g.UserData)
+		if msg != "" {
+			return msg
 		}
 		req.UserData = data
 	}
@@ -121,6 +119,10 @@ func (g *guestInputs) applyNetworks(req *service.CreateRequest) string {
 	if len(g.Networks) == 0 || string(g.Networks) == "null" {
 		return ""
 	}
+	var choice string
+	if json.Unmarshal(g.Networks, &choice) == nil {
+		return networkChoice(choice, req)
+	}
 	var entries []networkEntry
 	if err := json.Unmarshal(g.Networks, &entries); err != nil {
 		return "Invalid input for field/attribute networks. Value: " + clip(string(g.Networks)) + ". It is not an array of networks."
@@ -150,6 +152,36 @@ func (g *guestInputs) applyNetworks(req *service.CreateRequest) string {
 			nr.FixedIP = ip.String()
 		}
 		req.NetworkRequests = append(req.NetworkRequests, nr)
+	}
+	return ""
+}
+
+// decodeUserData decodes user data as Nova's schema takes it: base64 of
+// at most MaxUserData characters; nil is none.
+func decodeUserData(text *string) ([]byte, string) {
+	if text == nil {
+		return nil, ""
+	}
+	if len(*text) > compute.MaxUserData {
+		return nil, "Invalid input for field/attribute user_data. Value: is too long (at most 65535 characters)."
+	}
+	data, err := base64.StdEncoding.DecodeString(*text)
+	if err != nil {
+		return nil, "User data needs to be valid base 64."
+	}
+	return data, ""
+}
+
+// networkChoice reads "networks" given as a string (microversion 2.37):
+// "auto" or "none".
+func networkChoice(choice string, req *service.CreateRequest) string {
+	switch choice {
+	case "auto":
+		req.Networks = compute.NetworksAuto
+	case "none":
+		req.Networks = compute.NetworksNone
+	default:
+		return "Invalid input for field/attribute networks. Value: " + clip(choice) + ". It is not 'auto' or 'none'."
 	}
 	return ""
 }

@@ -8,16 +8,6 @@ import (
 	"imagestack/common/httpx"
 )
 
-// limits answers GET /limits with Nova's absolute limits and usage.
-func (a *API) showLimits(w http.ResponseWriter, r *http.Request) {
-	l, err := a.svc.Limits(r.Context(), a.caller(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, newLimitsBody(l))
-}
-
 func (a *API) listMetadata(w http.ResponseWriter, r *http.Request) {
 	md, err := a.svc.Metadata(r.Context(), a.caller(r), mux.Vars(r)["server_id"])
 	if err != nil {

@@ -2,31 +2,16 @@ package api
 
 import (
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
+	"imagestack/compute/service"
 )
-
-// showQuotaSet answers GET /os-quota-sets/{project}[/detail|/defaults]
-// (Horizon's overview and instance pages read it).
-func (a *API) showQuotaSet(w http.ResponseWriter, r *http.Request) {
-	project := mux.Vars(r)["project_id"]
-	l, err := a.svc.ProjectLimits(r.Context(), a.caller(r), project)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if strings.HasSuffix(r.URL.Path, "/detail") {
-		httpx.WriteJSON(w, http.StatusOK, quotaSetBody[quotaDetailView]{QuotaSet: newQuotaSet(project, l, func(limit, used int) quotaDetailView {
-			return quotaDetailView{Limit: limit, InUse: used}
-		})})
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, quotaSetBody[int]{QuotaSet: newQuotaSet(project, l, func(limit, _ int) int { return limit })})
-}
 
 // showTenantUsage answers GET /os-simple-tenant-usage/{project} with the
 // project's server usage over the requested period (Horizon's overview).
@@ -36,12 +21,16 @@ func (a *API) showTenantUsage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u, err := a.svc.Usage(r.Context(), a.caller(r), project, start, end)
+	page, ok := usagePage(w, r)
+	if !ok {
+		return
+	}
+	u, err := a.svc.Usage(r.Context(), a.caller(r), project, start, end, page)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, tenantUsageBody{TenantUsage: newTenantUsage(u, true)})
+	httpx.WriteJSON(w, http.StatusOK, tenantUsageBody{TenantUsage: newTenantUsage(u, true), Links: a.usageLinks(r, []service.Usage{u}, page)})
 }
 
 // listTenantUsages answers GET /os-simple-tenant-usage (admins): every
@@ -52,7 +41,11 @@ func (a *API) listTenantUsages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	us, err := a.svc.Usages(r.Context(), a.caller(r), start, end)
+	page, ok := usagePage(w, r)
+	if !ok {
+		return
+	}
+	us, err := a.svc.Usages(r.Context(), a.caller(r), start, end, page)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -62,7 +55,7 @@ func (a *API) listTenantUsages(w http.ResponseWriter, r *http.Request) {
 	for _, u := range us {
 		out = append(out, newTenantUsage(u, detailed))
 	}
-	httpx.WriteJSON(w, http.StatusOK, tenantUsagesBody{TenantUsages: out})
+	httpx.WriteJSON(w, http.StatusOK, tenantUsagesBody{TenantUsages: out, Links: a.usageLinks(r, us, page)})
 }
 
 // usagePeriod reads a usage request's start and end (default: the last 24
@@ -87,12 +80,42 @@ func usagePeriod(w http.ResponseWriter, r *http.Request) (start, end time.Time, 
 	return start, end, true
 }
 
-// listServerGroups answers GET /os-server-groups: server groups are not
-// supported, so there are none.
-func (a *API) listServerGroups(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.svc.ServerGroups(r.Context(), a.caller(r)); err != nil {
-		a.fail(w, r, err)
-		return
+// usagePage reads 2.40's limit and marker (earlier microversions: every
+// server); a malformed limit is answered 400 and ok is false.
+func usagePage(w http.ResponseWriter, r *http.Request) (service.UsagePage, bool) {
+	if !strictQuery(w, r, "start", "end", "detailed", "limit", "marker") {
+		return service.UsagePage{}, false
 	}
-	httpx.WriteJSON(w, http.StatusOK, serverGroupsBody{ServerGroups: []struct{}{}})
+	if !atLeast(r, "2.40") {
+		return service.UsagePage{}, true
+	}
+	p := service.UsagePage{Limit: maxLimit, Marker: r.URL.Query().Get("marker")}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			badRequest(w, r, "limit param must be an integer")
+			return p, false
+		}
+		p.Limit = min(n, maxLimit)
+	}
+	return p, true
+}
+
+// usageLinks is 2.40's next link of a usage page: the request with marker
+// set to the page's last server (Nova pages servers, not projects).
+func (a *API) usageLinks(r *http.Request, us []service.Usage, page service.UsagePage) []linkView {
+	if !atLeast(r, "2.40") {
+		return nil
+	}
+	var servers []service.ServerUsage
+	for _, u := range us {
+		servers = append(servers, u.Servers...)
+	}
+	slices.SortFunc(servers, func(x, y service.ServerUsage) int {
+		if c := x.Started.Compare(y.Started); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return nextLink(a, r, servers, page.Limit, func(s service.ServerUsage) string { return s.ID })
 }

@@ -34,18 +34,42 @@ var serverActions = map[string]serverActionFunc{
 	"unpause":             accepted((*service.Service).Unpause),
 }
 
-// lockServer answers {"lock": null} (a reason, {"locked_reason": ...},
-// comes with microversion 2.73).
+// lockServer answers {"lock": null}, and from 2.73 {"lock":
+// {"locked_reason": ...}} (at most 255 characters).
 func (a *API) lockServer(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
-	if len(raw) > 0 && string(raw) != "null" && string(raw) != "{}" {
-		badRequest(w, r, "Invalid input for field/attribute lock. Value: "+clip(string(raw))+". A lock reason needs microversion 2.73.")
+	reason, msg := lockReason(r, raw)
+	if msg != "" {
+		badRequest(w, r, msg)
 		return
 	}
-	if err := a.svc.Lock(r.Context(), a.caller(r), id, ""); err != nil {
+	if err := a.svc.Lock(r.Context(), a.caller(r), id, reason); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// lockReason reads the lock action's value at r's microversion.
+func lockReason(r *http.Request, raw json.RawMessage) (string, string) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", ""
+	}
+	if !atLeast(r, "2.73") {
+		if string(raw) == "{}" {
+			return "", ""
+		}
+		return "", "Invalid input for field/attribute lock. Value: " + clip(string(raw)) + ". A lock reason needs microversion 2.73."
+	}
+	if msg := unexpectedKeys(r, "lock", raw, baseKeys("locked_reason")); msg != "" {
+		return "", msg
+	}
+	var body struct {
+		Reason *string `json:"locked_reason"`
+	}
+	if json.Unmarshal(raw, &body) != nil || body.Reason == nil || len([]rune(*body.Reason)) > 255 {
+		return "", "Invalid input for field/attribute locked_reason. Value: " + clip(string(raw)) + ". It must be a string of at most 255 characters."
+	}
+	return *body.Reason, ""
 }
 
 // serverAction answers POST /servers/{id}/action from the action table.
@@ -104,26 +128,64 @@ func (a *API) showConsoleOutput(w http.ResponseWriter, r *http.Request, id strin
 	httpx.WriteJSON(w, http.StatusOK, consoleOutputBody{Output: out})
 }
 
-// rebuildServer answers {"rebuild": {"imageRef", "name", "adminPass",
-// "accessIPv4", "accessIPv6"}} with the server and its new adminPass.
+// rebuildBody is the rebuild action's value; rebuildKeys are the keys
+// Nova's schema allows at each microversion.
+type rebuildBody struct {
+	ImageRef    string          `json:"imageRef"`
+	Name        *string         `json:"name"`
+	AdminPass   *string         `json:"adminPass"`
+	AccessIPv4  *string         `json:"accessIPv4"`
+	AccessIPv6  *string         `json:"accessIPv6"`
+	Description nullableString  `json:"description"`
+	KeyName     nullableString  `json:"key_name"`
+	UserData    nullableString  `json:"user_data"`
+	Hostname    *string         `json:"hostname"`
+	Certs       json.RawMessage `json:"trusted_image_certificates"`
+}
+
+// rebuildRequest reads a rebuild's value as Nova's schema at r's
+// microversion allows it, or returns the message of a 400.
+func rebuildRequest(r *http.Request, raw json.RawMessage) (service.RebuildRequest, string) {
+	var rb rebuildBody
+	msg := unexpectedKeys(r, "rebuild", raw, rebuildKeys)
+	if msg == "" && (json.Unmarshal(raw, &rb) != nil || rb.ImageRef == "") {
+		msg = "Invalid input for field/attribute imageRef: 'imageRef' is a required property"
+	}
+	if msg == "" {
+		msg = rb.Description.checkDescription()
+	}
+	if msg == "" {
+		msg = checkHostname(rb.Hostname)
+	}
+	if msg == "" && len(rb.Certs) > 0 && string(rb.Certs) != "null" && string(rb.Certs) != "[]" {
+		msg = "Image certificate validation is not supported here: trusted_image_certificates must be null or empty."
+	}
+	if msg != "" {
+		return service.RebuildRequest{}, msg
+	}
+	req := service.RebuildRequest{ImageRef: rb.ImageRef, Name: rb.Name, AdminPass: deref(rb.AdminPass), Hostname: rb.Hostname}
+	if rb.Description.set {
+		req.Description = service.To(rb.Description.value)
+	}
+	if rb.KeyName.set {
+		req.KeyName = service.To(deref(rb.KeyName.value))
+	}
+	if rb.UserData.set {
+		data, msg := decodeUserData(rb.UserData.value)
+		if msg != "" {
+			return req, msg
+		}
+		req.UserData = service.To(data)
+	}
+	req.AccessIPv4, req.AccessIPv6, msg = optionalAccessIPs(rb.AccessIPv4, rb.AccessIPv6)
+	return req, msg
+}
+
+// rebuildServer answers {"rebuild": {...}} with the server (the full view
+// from 2.75) and its new adminPass.
 func (a *API) rebuildServer(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
-	var rb struct {
-		ImageRef   string  `json:"imageRef"`
-		Name       *string `json:"name"`
-		AdminPass  *string `json:"adminPass"`
-		AccessIPv4 *string `json:"accessIPv4"`
-		AccessIPv6 *string `json:"accessIPv6"`
-	}
-	if json.Unmarshal(raw, &rb) != nil || rb.ImageRef == "" {
-		badRequest(w, r, "Invalid input for field/attribute imageRef: 'imageRef' is a required property")
-		return
-	}
-	req := service.RebuildRequest{ImageRef: rb.ImageRef, Name: rb.Name}
-	if rb.AdminPass != nil {
-		req.AdminPass = *rb.AdminPass
-	}
-	var msg string
-	if req.AccessIPv4, req.AccessIPv6, msg = optionalAccessIPs(rb.AccessIPv4, rb.AccessIPv6); msg != "" {
+	req, msg := rebuildRequest(r, raw)
+	if msg != "" {
 		badRequest(w, r, msg)
 		return
 	}
@@ -132,8 +194,13 @@ func (a *API) rebuildServer(w http.ResponseWriter, r *http.Request, id string, r
 		a.fail(w, r, err)
 		return
 	}
-	view := a.serverDetail(sv)
+	show := a.changedShow(r, sv)
+	show.keyName, show.userData = atLeast(r, "2.54"), false
+	view := a.serverAt(r, sv, show)
 	view.AdminPass = pass
+	if atLeast(r, "2.57") {
+		view.UserData = some(encodedUserData(sv))
+	}
 	httpx.WriteJSON(w, http.StatusAccepted, serverBody[serverView]{Server: view})
 }
 

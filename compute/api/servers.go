@@ -69,7 +69,9 @@ func (a *API) serverPage(w http.ResponseWriter, r *http.Request, detail bool) {
 	}
 	next := nextLink(a, r, list, f.Limit, func(sv *compute.Server) string { return sv.ID })
 	if detail {
-		httpx.WriteJSON(w, http.StatusOK, serversBody[serverView]{Servers: httpx.ListOf(list, a.serverDetail), Links: next})
+		show := a.detailShow(r)
+		render := func(sv *compute.Server) serverView { return a.serverAt(r, sv, show) }
+		httpx.WriteJSON(w, http.StatusOK, serversBody[serverView]{Servers: httpx.ListOf(list, render), Links: next})
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, serversBody[serverBriefView]{Servers: httpx.ListOf(list, a.serverBrief), Links: next})
@@ -81,7 +83,7 @@ func (a *API) showServer(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, serverBody[serverView]{Server: a.serverDetail(sv)})
+	httpx.WriteJSON(w, http.StatusOK, serverBody[serverView]{Server: a.serverAt(r, sv, a.showOf(r, sv))})
 }
 
 // serverCreate is the body of POST /servers.
@@ -95,8 +97,15 @@ type serverCreate struct {
 		Metadata            map[string]string `json:"metadata"`
 		KeyName             string            `json:"key_name"`
 		ReturnReservationID bool              `json:"return_reservation_id"`
+		Description         nullableString    `json:"description"`
+		Hostname            *string           `json:"hostname"`
+		Host                *string           `json:"host"`
+		HypervisorHostname  *string           `json:"hypervisor_hostname"`
+		TrustedCerts        json.RawMessage   `json:"trusted_image_certificates"`
 		guestInputs
 	} `json:"server"`
+	SchedulerHints       json.RawMessage `json:"os:scheduler_hints"`
+	LegacySchedulerHints json.RawMessage `json:"OS-SCH-HNT:scheduler_hints"`
 }
 
 // createRequest turns the body into the service's request, or the
@@ -133,18 +142,73 @@ func (body *serverCreate) createRequest() (service.CreateRequest, string) {
 	if len(s.MaxCount) == 0 && req.MinCount > 1 {
 		req.MaxCount = req.MinCount
 	}
+	if req.Group, ok = schedulerGroup(body.SchedulerHints, body.LegacySchedulerHints); !ok {
+		return req, "Invalid input for field/attribute os:scheduler_hints. The group hint must be a server group's uuid."
+	}
 	return req, s.guestInputs.apply(&req)
+}
+
+// decodeCreate reads POST /servers' body as Nova's schema at r's
+// microversion allows it, or answers 400 and returns false.
+func decodeCreate(w http.ResponseWriter, r *http.Request) (serverCreate, service.CreateRequest, bool) {
+	var raw json.RawMessage
+	var body serverCreate
+	if !decodeBody(w, r, &raw) {
+		return body, service.CreateRequest{}, false
+	}
+	msg := unexpectedKeys(r, "body", raw, createTopKeys)
+	if server := memberOf(raw, "server"); msg == "" && server != nil {
+		msg = unexpectedKeys(r, "server", server, createKeys)
+	}
+	if msg == "" && json.Unmarshal(raw, &body) != nil {
+		msg = "Invalid input for field/attribute server. Value: " + clip(string(raw)) + "."
+	}
+	var req service.CreateRequest
+	if msg == "" {
+		req, msg = body.createRequest()
+	}
+	if msg == "" {
+		msg = body.versioned(r, &req)
+	}
+	if msg != "" {
+		badRequest(w, r, msg)
+		return body, req, false
+	}
+	return body, req, true
+}
+
+// versioned applies what later microversions add to a create request.
+func (body *serverCreate) versioned(r *http.Request, req *service.CreateRequest) string {
+	s := body.Server
+	if !atLeast(r, "2.19") {
+		name := req.Name
+		req.Description = &name // Nova's description before 2.19 is the name
+	} else if msg := s.Description.checkDescription(); msg != "" {
+		return msg
+	} else {
+		req.Description = s.Description.value
+	}
+	if msg := checkHostname(s.Hostname); msg != "" {
+		return msg
+	}
+	req.Hostname = deref(s.Hostname)
+	if len(s.TrustedCerts) > 0 && string(s.TrustedCerts) != "null" && string(s.TrustedCerts) != "[]" {
+		return "Image certificate validation is not supported here: trusted_image_certificates must be null or empty."
+	}
+	req.Host, req.Node = deref(s.Host), deref(s.HypervisorHostname)
+	if atLeast(r, "2.37") && len(s.Networks) == 0 {
+		return "Invalid input for field/attribute server. 'networks' is a required property"
+	}
+	if !atLeast(r, "2.37") && len(s.Networks) > 0 && s.Networks[0] == '"' {
+		return "Invalid input for field/attribute networks. Value: " + clip(string(s.Networks)) + ". It is not of type 'array'"
+	}
+	return ""
 }
 
 // createServer answers POST /servers with 202.
 func (a *API) createServer(w http.ResponseWriter, r *http.Request) {
-	var body serverCreate
-	if !decodeBody(w, r, &body) {
-		return
-	}
-	req, msg := body.createRequest()
-	if msg != "" {
-		badRequest(w, r, msg)
+	body, req, ok := decodeCreate(w, r)
+	if !ok {
 		return
 	}
 	res, err := a.svc.Create(r.Context(), a.caller(r), req)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -11,14 +10,16 @@ import (
 	"imagestack/compute/service"
 )
 
-// serverUpdate is the body of PUT /servers/{id} (Nova 2.1's schema: no
-// other field).
+// serverUpdate is the body of PUT /servers/{id}; updateKeys are the keys
+// Nova's schema allows at each microversion.
 type serverUpdate struct {
 	Server *struct {
-		Name       *string `json:"name"`
-		AccessIPv4 *string `json:"accessIPv4"`
-		AccessIPv6 *string `json:"accessIPv6"`
-		DiskConfig *string `json:"OS-DCF:diskConfig"`
+		Name        *string        `json:"name"`
+		AccessIPv4  *string        `json:"accessIPv4"`
+		AccessIPv6  *string        `json:"accessIPv6"`
+		DiskConfig  *string        `json:"OS-DCF:diskConfig"`
+		Description nullableString `json:"description"`
+		Hostname    *string        `json:"hostname"`
 	} `json:"server"`
 }
 
@@ -28,16 +29,8 @@ func (a *API) updateServer(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &raw) {
 		return
 	}
-	var body serverUpdate
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || body.Server == nil {
-		badRequest(w, r, "Invalid input for field/attribute server. Only name, accessIPv4, accessIPv6 and OS-DCF:diskConfig can be updated.")
-		return
-	}
-	req := service.UpdateRequest{Name: body.Server.Name}
-	var msg string
-	if req.AccessIPv4, req.AccessIPv6, msg = optionalAccessIPs(body.Server.AccessIPv4, body.Server.AccessIPv6); msg != "" {
+	req, msg := updateRequest(r, raw)
+	if msg != "" {
 		badRequest(w, r, msg)
 		return
 	}
@@ -46,5 +39,36 @@ func (a *API) updateServer(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, serverBody[serverView]{Server: a.serverDetail(sv)})
+	httpx.WriteJSON(w, http.StatusOK, serverBody[serverView]{Server: a.serverAt(r, sv, a.changedShow(r, sv))})
+}
+
+// updateRequest reads PUT /servers/{id}'s body as Nova's schema at r's
+// microversion allows it, or returns the message of a 400.
+func updateRequest(r *http.Request, raw json.RawMessage) (service.UpdateRequest, string) {
+	var body serverUpdate
+	msg := unexpectedKeys(r, "body", raw, baseKeys("server"))
+	if server := memberOf(raw, "server"); msg == "" {
+		if server == nil {
+			return service.UpdateRequest{}, "Invalid input for field/attribute server. 'server' is a required property"
+		}
+		msg = unexpectedKeys(r, "server", server, updateKeys)
+	}
+	if msg == "" && (json.Unmarshal(raw, &body) != nil || body.Server == nil) {
+		msg = "Invalid input for field/attribute server. Value: " + clip(string(raw)) + "."
+	}
+	if msg != "" {
+		return service.UpdateRequest{}, msg
+	}
+	s := body.Server
+	req := service.UpdateRequest{Name: s.Name, Hostname: s.Hostname}
+	if req.AccessIPv4, req.AccessIPv6, msg = optionalAccessIPs(s.AccessIPv4, s.AccessIPv6); msg != "" {
+		return req, msg
+	}
+	if msg = s.Description.checkDescription(); msg != "" {
+		return req, msg
+	}
+	if s.Description.set {
+		req.Description = service.To(s.Description.value)
+	}
+	return req, checkHostname(s.Hostname)
 }

@@ -96,44 +96,6 @@ type faultView struct {
 	Created string `json:"created"`
 }
 
-// serverView is the full server (GET /servers/{id}, /servers/detail,
-// rebuild). Fields that later microversions add (2.3 extended attributes,
-// 2.9 locked, 2.16 host_status, 2.19 description, 2.26 tags, 2.47 the
-// embedded flavor) go here as pointer fields with omitempty, set by the
-// renderer only at the microversions that show them.
-type serverView struct {
-	ID               string                   `json:"id"`
-	Name             string                   `json:"name"`
-	Status           string                   `json:"status"`
-	TenantID         string                   `json:"tenant_id"`
-	UserID           string                   `json:"user_id"`
-	Metadata         map[string]string        `json:"metadata"`
-	HostID           string                   `json:"hostId"`
-	Created          string                   `json:"created"`
-	Updated          string                   `json:"updated"`
-	Image            refView                  `json:"image"`
-	Flavor           refView                  `json:"flavor"`
-	Addresses        map[string][]addressView `json:"addresses"`
-	AccessIPv4       string                   `json:"accessIPv4"`
-	AccessIPv6       string                   `json:"accessIPv6"`
-	Links            []linkView               `json:"links"`
-	KeyName          *string                  `json:"key_name"`
-	ConfigDrive      string                   `json:"config_drive"`
-	Progress         int                      `json:"progress"`
-	DiskConfig       string                   `json:"OS-DCF:diskConfig"`
-	AvailabilityZone string                   `json:"OS-EXT-AZ:availability_zone"`
-	VMState          string                   `json:"OS-EXT-STS:vm_state"`
-	TaskState        *string                  `json:"OS-EXT-STS:task_state"`
-	PowerState       int                      `json:"OS-EXT-STS:power_state"`
-	LaunchedAt       *string                  `json:"OS-SRV-USG:launched_at"`
-	TerminatedAt     *string                  `json:"OS-SRV-USG:terminated_at"`
-	AttachedVolumes  []attachedVolumeView     `json:"os-extended-volumes:volumes_attached"`
-	SecurityGroups   []nameView               `json:"security_groups"`
-	Fault            *faultView               `json:"fault,omitempty"`
-	// AdminPass is set in the rebuild answer only.
-	AdminPass string `json:"adminPass,omitempty"`
-}
-
 // defaultSecurityGroups is the default group alone.
 func defaultSecurityGroups() []nameView { return []nameView{{Name: "default"}} }
 
@@ -168,29 +130,6 @@ func requestedSecurityGroups(names []string) []nameView {
 		out = append(out, nameView{Name: n})
 	}
 	return out
-}
-
-// serverDetail renders the full server as Nova 2.1 does.
-func (a *API) serverDetail(sv *compute.Server) serverView {
-	md := sv.Metadata
-	if md == nil {
-		md = map[string]string{}
-	}
-	v := serverView{
-		ID: sv.ID, Name: sv.Name, Status: sv.Status(), TenantID: sv.ProjectID, UserID: sv.UserID,
-		Metadata: md, HostID: compute.HostID(sv.ProjectID), Created: novaTime(sv.CreatedAt), Updated: novaTime(sv.UpdatedAt),
-		Image:     refView{ID: sv.ImageID, Links: []linkView{{Rel: "bookmark", Href: a.baseURL + "/images/" + sv.ImageID}}},
-		Flavor:    refView{ID: sv.FlavorID, Links: []linkView{{Rel: "bookmark", Href: a.baseURL + "/flavors/" + sv.FlavorID}}},
-		Addresses: addresses(sv.NICs, true), Links: a.resourceLinks("servers", sv.ID),
-		AccessIPv4: sv.AccessIPv4, AccessIPv6: sv.AccessIPv6, ConfigDrive: configDriveView(sv),
-		KeyName: nullable(sv.KeyName), DiskConfig: "MANUAL", AvailabilityZone: service.ZoneName,
-		VMState: sv.VMState, TaskState: nullable(sv.TaskState), PowerState: int(sv.PowerState),
-		LaunchedAt: usageTime(sv.LaunchedAt), AttachedVolumes: []attachedVolumeView{}, SecurityGroups: securityGroupsOf(sv),
-	}
-	if sv.VMState == compute.VMError && sv.Fault != "" {
-		v.Fault = &faultView{Code: 500, Message: sv.Fault, Created: novaTime(sv.UpdatedAt)}
-	}
-	return v
 }
 
 // addresses is Nova's "addresses": each network's name with the fixed
@@ -409,90 +348,6 @@ type keypairsBody struct {
 	Links    []linkView                 `json:"keypairs_links,omitempty"` // 2.35's next page
 }
 
-// limitsBody answers GET /limits: no rate limits, Nova's absolute limits.
-type limitsBody struct {
-	Limits struct {
-		Rate     []struct{}         `json:"rate"`
-		Absolute absoluteLimitsView `json:"absolute"`
-	} `json:"limits"`
-}
-
-// absoluteLimitsView is a project's limits and usage; what is not
-// supported here (personality, security groups, floating IPs) shows
-// Nova's defaults and no use.
-type absoluteLimitsView struct {
-	MaxTotalInstances       int `json:"maxTotalInstances"`
-	MaxTotalCores           int `json:"maxTotalCores"`
-	MaxTotalRAMSize         int `json:"maxTotalRAMSize"`
-	TotalInstancesUsed      int `json:"totalInstancesUsed"`
-	TotalCoresUsed          int `json:"totalCoresUsed"`
-	TotalRAMUsed            int `json:"totalRAMUsed"`
-	MaxTotalKeypairs        int `json:"maxTotalKeypairs"`
-	MaxServerMeta           int `json:"maxServerMeta"`
-	MaxImageMeta            int `json:"maxImageMeta"`
-	MaxPersonality          int `json:"maxPersonality"`
-	MaxPersonalitySize      int `json:"maxPersonalitySize"`
-	MaxServerGroups         int `json:"maxServerGroups"`
-	MaxServerGroupMembers   int `json:"maxServerGroupMembers"`
-	TotalServerGroupsUsed   int `json:"totalServerGroupsUsed"`
-	MaxSecurityGroups       int `json:"maxSecurityGroups"`
-	MaxSecurityGroupRules   int `json:"maxSecurityGroupRules"`
-	TotalSecurityGroupsUsed int `json:"totalSecurityGroupsUsed"`
-	MaxTotalFloatingIps     int `json:"maxTotalFloatingIps"`
-	TotalFloatingIpsUsed    int `json:"totalFloatingIpsUsed"`
-}
-
-// newLimitsBody renders the limits in force and their use.
-func newLimitsBody(l service.Limits) limitsBody {
-	var b limitsBody
-	b.Limits.Rate = []struct{}{}
-	b.Limits.Absolute = absoluteLimitsView{
-		MaxTotalInstances: l.Quotas.Instances, MaxTotalCores: l.Quotas.Cores, MaxTotalRAMSize: l.Quotas.RAM,
-		TotalInstancesUsed: l.InstancesUsed, TotalCoresUsed: l.CoresUsed, TotalRAMUsed: l.RAMUsed,
-		MaxTotalKeypairs: l.KeyPairs, MaxServerMeta: l.MetadataItems, MaxImageMeta: l.MetadataItems,
-		MaxPersonality: 5, MaxPersonalitySize: 10240, MaxServerGroups: l.ServerGroups,
-		MaxServerGroupMembers: l.ServerGroupMembers, MaxSecurityGroups: 10, MaxSecurityGroupRules: 20, MaxTotalFloatingIps: 10,
-	}
-	return b
-}
-
-// quotaSetView is a project's quota set; T is the limit (int) or, for
-// /detail, a quotaDetailView.
-type quotaSetView[T any] struct {
-	ID                       string `json:"id"`
-	Instances                T      `json:"instances"`
-	Cores                    T      `json:"cores"`
-	RAM                      T      `json:"ram"`
-	KeyPairs                 T      `json:"key_pairs"`
-	MetadataItems            T      `json:"metadata_items"`
-	ServerGroups             T      `json:"server_groups"`
-	ServerGroupMembers       T      `json:"server_group_members"`
-	InjectedFiles            T      `json:"injected_files"`
-	InjectedFileContentBytes T      `json:"injected_file_content_bytes"`
-	InjectedFilePathBytes    T      `json:"injected_file_path_bytes"`
-}
-
-// quotaDetailView is one quota of /os-quota-sets/{project}/detail.
-type quotaDetailView struct {
-	Limit    int `json:"limit"`
-	InUse    int `json:"in_use"`
-	Reserved int `json:"reserved"`
-}
-
-// newQuotaSet renders the quotas of l, each as quota(limit, in use).
-func newQuotaSet[T any](project string, l service.Limits, quota func(limit, used int) T) quotaSetView[T] {
-	return quotaSetView[T]{ID: project,
-		Instances: quota(l.Quotas.Instances, l.InstancesUsed), Cores: quota(l.Quotas.Cores, l.CoresUsed),
-		RAM: quota(l.Quotas.RAM, l.RAMUsed), KeyPairs: quota(l.KeyPairs, 0), MetadataItems: quota(l.MetadataItems, 0),
-		ServerGroups: quota(l.ServerGroups, 0), ServerGroupMembers: quota(l.ServerGroupMembers, 0),
-		InjectedFiles: quota(5, 0), InjectedFileContentBytes: quota(10240, 0), InjectedFilePathBytes: quota(255, 0)}
-}
-
-// quotaSetBody is {"quota_set": ...}.
-type quotaSetBody[T any] struct {
-	QuotaSet quotaSetView[T] `json:"quota_set"`
-}
-
 // tenantUsageView is a project's usage over a period.
 type tenantUsageView struct {
 	TenantID           string             `json:"tenant_id"`
@@ -541,16 +396,13 @@ func newTenantUsage(u service.Usage, detailed bool) tenantUsageView {
 // tenantUsageBody is {"tenant_usage": ...}.
 type tenantUsageBody struct {
 	TenantUsage tenantUsageView `json:"tenant_usage"`
+	Links       []linkView      `json:"tenant_usage_links,omitempty"` // 2.40
 }
 
 // tenantUsagesBody is {"tenant_usages": [...]}.
 type tenantUsagesBody struct {
 	TenantUsages []tenantUsageView `json:"tenant_usages"`
-}
-
-// serverGroupsBody lists server groups: always none (not supported).
-type serverGroupsBody struct {
-	ServerGroups []struct{} `json:"server_groups"`
+	Links        []linkView        `json:"tenant_usages_links,omitempty"` // 2.40
 }
 
 // zoneView is an availability zone; Hosts (host name -> service name ->

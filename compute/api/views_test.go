@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,12 +55,23 @@ const serverDetailJSON = `{
 	"flavor": {"id": "42", "links": [{"rel": "bookmark", "href": "{url}/flavors/42"}]},
 	"addresses": {}, "accessIPv4": "", "accessIPv6": "",
 	"links": [{"rel": "self", "href": "{url}/v2.1/servers/{id}"}, {"rel": "bookmark", "href": "{url}/servers/{id}"}],
-	"key_name": "kp", "config_drive": "", "progress": 0,
+	"key_name": "kp", "config_drive": "", {progress}
 	"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": "nova",
 	"OS-EXT-STS:vm_state": "{vm_state}", "OS-EXT-STS:task_state": {task_state}, "OS-EXT-STS:power_state": {power_state},
 	"OS-SRV-USG:launched_at": {launched_at}, "OS-SRV-USG:terminated_at": null,
 	{fault}
 	"os-extended-volumes:volumes_attached": [], "security_groups": [{"name": "default"}]
+}`
+
+// serverShortJSON is the server as PUT and rebuild answer before 2.75.
+const serverShortJSON = `{
+	"id": "{id}", "name": "{name}", "status": "{status}", "tenant_id": "A", "user_id": "u-A",
+	"metadata": {"k": "v", "role": "web"}, "hostId": "{hostId}", "created": "{created}", "updated": "{updated}",
+	"image": {"id": "img", "links": [{"rel": "bookmark", "href": "{url}/images/img"}]},
+	"flavor": {"id": "42", "links": [{"rel": "bookmark", "href": "{url}/flavors/42"}]},
+	"addresses": {}, "accessIPv4": "", "accessIPv6": "", {progress} {fault}
+	"links": [{"rel": "self", "href": "{url}/v2.1/servers/{id}"}, {"rel": "bookmark", "href": "{url}/servers/{id}"}],
+	"OS-DCF:diskConfig": "MANUAL"
 }`
 
 // serverVars are the values of serverDetailJSON for sv as stored.
@@ -68,7 +80,10 @@ func serverVars(sv *compute.Server, url string) map[string]string {
 		"id": sv.ID, "name": sv.Name, "status": sv.Status(), "hostId": compute.HostID(sv.ProjectID), "url": url,
 		"created": sv.CreatedAt.UTC().Format(novaTimeFormat), "updated": sv.UpdatedAt.UTC().Format(novaTimeFormat),
 		"vm_state": sv.VMState, "task_state": "null", "power_state": strconv.Itoa(int(sv.PowerState)),
-		"launched_at": "null", "fault": "",
+		"launched_at": "null", "fault": "", "progress": "",
+	}
+	if slices.Contains([]string{"ACTIVE", "BUILD", "REBUILD"}, sv.Status()) {
+		v["progress"] = `"progress": 0,`
 	}
 	if sv.TaskState != "" {
 		v["task_state"] = `"` + sv.TaskState + `"`
@@ -130,7 +145,7 @@ func TestServerBodies(t *testing.T) {
 	rebuilt, _ := body["server"].(map[string]any)
 	vars := serverVars(s.Get(t, id), srv.URL)
 	vars["pass"], _ = rebuilt["adminPass"].(string)
-	wantBody(t, "rebuild", body, `{"server": `+strings.Replace(serverDetailJSON, "{fault}", `{fault} "adminPass": "{pass}",`, 1)+`}`, vars)
+	wantBody(t, "rebuild", body, `{"server": `+strings.Replace(serverShortJSON, "{fault}", `{fault} "adminPass": "{pass}",`, 1)+`}`, vars)
 	gate.Release(nil)
 	s.Service.Wait()
 	if resp.StatusCode != 202 || vars["pass"] == "" {
@@ -269,7 +284,7 @@ func TestLimitAndZoneBodies(t *testing.T) {
 		"maxTotalFloatingIps": 10, "totalFloatingIpsUsed": 0}}}`, nil)
 	limits := `"instances": 10, "cores": 20, "ram": 51200, "key_pairs": 100, "metadata_items": 128,
 		"server_groups": 10, "server_group_members": 10, "injected_files": 5, "injected_file_content_bytes": 10240,
-		"injected_file_path_bytes": 255`
+		"injected_file_path_bytes": 255, "fixed_ips": -1, "floating_ips": 10, "security_groups": 10, "security_group_rules": 20`
 	for _, p := range []string{"/v2.1/os-quota-sets/A", "/v2.1/os-quota-sets/A/defaults"} {
 		_, body = do(t, srv, "GET", p, "member", "")
 		wantBody(t, p, body, `{"quota_set": {"id": "A", `+limits+`}}`, nil)
@@ -281,7 +296,9 @@ func TestLimitAndZoneBodies(t *testing.T) {
 		"metadata_items": {"limit": 128, "in_use": 0, "reserved": 0}, "server_groups": {"limit": 10, "in_use": 0, "reserved": 0},
 		"server_group_members": {"limit": 10, "in_use": 0, "reserved": 0}, "injected_files": {"limit": 5, "in_use": 0, "reserved": 0},
 		"injected_file_content_bytes": {"limit": 10240, "in_use": 0, "reserved": 0},
-		"injected_file_path_bytes": {"limit": 255, "in_use": 0, "reserved": 0}}}`, nil)
+		"injected_file_path_bytes": {"limit": 255, "in_use": 0, "reserved": 0}, "fixed_ips": {"limit": -1, "in_use": 0, "reserved": 0},
+		"floating_ips": {"limit": 10, "in_use": 0, "reserved": 0}, "security_groups": {"limit": 10, "in_use": 0, "reserved": 0},
+		"security_group_rules": {"limit": 20, "in_use": 0, "reserved": 0}}}`, nil)
 
 	sv := s.Boot(t, s.Member)
 	// A period that has ended (the API reads whole seconds).

@@ -167,7 +167,7 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, HostServices: repo, Images: s.Images, Cache: cache,
+	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, HostServices: repo, QuotaStore: repo, Groups: repo, Images: s.Images, Cache: cache,
 		Projects: cfg.projects, Quotas: cfg.quotas, SnapshotDir: t.TempDir()}
 	if cfg.networks != nil {
 		deps.Networks = cfg.networks

@@ -22,12 +22,14 @@ var Migrations = []commondb.Migration{
 	{Version: 6, Name: "guest settings and NICs of servers", Up: migrate6},
 	{Version: 7, Name: "instance actions", Up: migrate7},
 	{Version: 8, Name: "server locks", Up: migrate8},
+	{Version: 11, Name: "quotas and server groups", Up: migrate11},
 	{Version: 12, Name: "flavor descriptions, compute services, action events", Up: migrate12},
+	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
 }
 
 // Tables lists the compute tables, for schema comparisons.
 var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions",
-	"compute_services", "instance_actions_events"}
+	"compute_services", "instance_actions_events", "quotas", "server_groups", "server_group_members"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -185,6 +187,46 @@ func migrate8(tx *gorm.DB) error {
 	return nil
 }
 
+// v11Quota is a limit set for a project, a user within it, or a quota class
+// (class_name set, project_id and user_id "").
+type v11Quota struct {
+	ClassName string `gorm:"primaryKey;size:255"`
+	ProjectID string `gorm:"primaryKey;size:64"` // Keystone ids are at most 64
+	UserID    string `gorm:"primaryKey;size:64"`
+	Resource  string `gorm:"primaryKey;size:64"`
+	HardLimit int    `gorm:"not null"`
+}
+
+func (v11Quota) TableName() string { return "quotas" }
+
+// v11ServerGroup is Nova's instance group with its one policy.
+type v11ServerGroup struct {
+	ID               string    `gorm:"primaryKey;size:36"`
+	Name             string    `gorm:"size:255;not null"`
+	ProjectID        string    `gorm:"size:255;not null;index:ix_server_groups_project"`
+	UserID           string    `gorm:"size:255;not null"`
+	Policy           string    `gorm:"size:255;not null"`
+	MaxServerPerHost int       `gorm:"not null;default:0"`
+	CreatedAt        time.Time `gorm:"not null"`
+}
+
+func (v11ServerGroup) TableName() string { return "server_groups" }
+
+// v11GroupMember is a server in a group (one group per server) and the
+// host placement chose for it.
+type v11GroupMember struct {
+	ServerID string    `gorm:"primaryKey;size:36"`
+	GroupID  string    `gorm:"size:36;not null;index:ix_server_group_members_group"`
+	Host     string    `gorm:"size:255;not null;default:''"`
+	JoinedAt time.Time `gorm:"not null"`
+}
+
+func (v11GroupMember) TableName() string { return "server_group_members" }
+
+func migrate11(tx *gorm.DB) error {
+	return tx.Migrator().AutoMigrate(&v11Quota{}, &v11ServerGroup{}, &v11GroupMember{})
+}
+
 // v12Flavor adds Nova's flavor description (microversion 2.55; TEXT, null
 // when none).
 type v12Flavor struct {
@@ -244,4 +286,24 @@ func migrate12(tx *gorm.DB) error {
 		}
 	}
 	return tx.Migrator().AutoMigrate(&v12Service{}, &v12Event{})
+}
+
+// v14Server adds the description (nullable), the copy of the flavor
+// (JSON) and the kernel and ramdisk images of a server.
+type v14Server struct {
+	Description *string `gorm:"size:255"`
+	FlavorInfo  string  `gorm:"type:text"`
+	KernelID    string  `gorm:"size:36;not null;default:''"`
+	RamdiskID   string  `gorm:"size:36;not null;default:''"`
+}
+
+func (v14Server) TableName() string { return "servers" }
+
+func migrate14(tx *gorm.DB) error {
+	for _, col := range []string{"Description", "FlavorInfo", "KernelID", "RamdiskID"} {
+		if err := tx.Migrator().AddColumn(&v14Server{}, col); err != nil {
+			return err
+		}
+	}
+	return nil
 }

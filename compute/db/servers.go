@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	commondb "imagestack/common/db"
 	"imagestack/compute"
@@ -44,6 +43,10 @@ type serverRow struct {
 	Locked        bool
 	LockedBy      string
 	LockedReason  string
+	Description   *string
+	FlavorInfo    string
+	KernelID      string
+	RamdiskID     string
 }
 
 func (serverRow) TableName() string { return "servers" }
@@ -66,7 +69,8 @@ func serverToRow(s *compute.Server) serverRow {
 		ReservationID: s.ReservationID, KeyName: s.KeyName, Fault: s.Fault, CreatedAt: ms(s.CreatedAt), UpdatedAt: ms(s.UpdatedAt),
 		AccessIPv4: s.AccessIPv4, AccessIPv6: s.AccessIPv6, Zone: s.AvailabilityZone, ConfigDrive: s.ConfigDrive,
 		UserData: s.UserData, KeyData: s.KeyData, Hostname: s.Hostname, LaunchIndex: s.LaunchIndex, NICs: nicsJSON(s.NICs),
-		Locked: s.Locked, LockedBy: s.LockedBy, LockedReason: s.LockedReason}
+		Locked: s.Locked, LockedBy: s.LockedBy, LockedReason: s.LockedReason,
+		Description: s.Description, FlavorInfo: flavorJSON(s.Flavor), KernelID: s.KernelID, RamdiskID: s.RamdiskID}
 	if s.LaunchedAt != nil {
 		t := ms(*s.LaunchedAt)
 		r.LaunchedAt = &t
@@ -80,7 +84,8 @@ func serverFromRow(r *serverRow) *compute.Server {
 		ReservationID: r.ReservationID, KeyName: r.KeyName, Fault: r.Fault, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		Metadata: map[string]string{}, AccessIPv4: r.AccessIPv4, AccessIPv6: r.AccessIPv6, AvailabilityZone: r.Zone,
 		ConfigDrive: r.ConfigDrive, UserData: r.UserData, KeyData: r.KeyData, Hostname: r.Hostname, LaunchIndex: r.LaunchIndex,
-		NICs: nicsFromJSON(r.NICs), Locked: r.Locked, LockedBy: r.LockedBy, LockedReason: r.LockedReason}
+		NICs: nicsFromJSON(r.NICs), Locked: r.Locked, LockedBy: r.LockedBy, LockedReason: r.LockedReason,
+		Description: r.Description, Flavor: flavorFromJSON(r.FlavorInfo), KernelID: r.KernelID, RamdiskID: r.RamdiskID}
 	if r.LaunchedAt != nil {
 		t := r.LaunchedAt.UTC()
 		s.LaunchedAt = &t
@@ -104,6 +109,22 @@ func nicsFromJSON(s string) []compute.NIC {
 		_ = json.Unmarshal([]byte(s), &nics)
 	}
 	return nics
+}
+
+// flavorJSON encodes a server's flavor copy for its column.
+func flavorJSON(f compute.FlavorCopy) string {
+	b, _ := json.Marshal(f) // strings and numbers: cannot fail
+	return string(b)
+}
+
+// flavorFromJSON decodes the flavor copy column; rows older than it have
+// none (the zero copy).
+func flavorFromJSON(s string) compute.FlavorCopy {
+	var f compute.FlavorCopy
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &f)
+	}
+	return f
 }
 
 // insertMetadata stores a new server's metadata.
@@ -165,16 +186,8 @@ func (quotaLockRow) TableName() string { return "quota_locks" }
 // transactions take the database write lock when they begin), so that the
 // usage fit sees and the insert are one step per project.
 func (r *Repo) CreateServers(ctx context.Context, projectID string, servers []*compute.Server, fit compute.FitFunc) ([]*compute.Server, error) {
-	db := r.db.WithContext(ctx)
-	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&quotaLockRow{ProjectID: projectID}).Error; err != nil {
-		return nil, classify(err, "quota lock of project "+projectID)
-	}
 	var created []*compute.Server
-	err := commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
-		var lock quotaLockRow
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("project_id = ?", projectID).Take(&lock).Error; err != nil {
-			return classify(err, "quota lock of project "+projectID)
-		}
+	err := r.lockProject(ctx, projectID, func(tx *gorm.DB) error {
 		used, err := countUsage(tx, projectID)
 		if err != nil {
 			return err

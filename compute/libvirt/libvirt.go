@@ -110,9 +110,12 @@ func (d *Driver) Close() error {
 	return nil
 }
 
-func domainName(serverID string) string      { return domainPrefix + serverID }
-func (d *Driver) serverDir(id string) string { return filepath.Join(d.cfg.Dir, id) }
-func (d *Driver) diskPath(id string) string  { return filepath.Join(d.serverDir(id), "disk.qcow2") }
+func domainName(serverID string) string { return domainPrefix + serverID }
+
+// DomainName is the name of a server's domain (Nova's instance_name).
+func (d *Driver) DomainName(serverID string) string { return domainName(serverID) }
+func (d *Driver) serverDir(id string) string        { return filepath.Join(d.cfg.Dir, id) }
+func (d *Driver) diskPath(id string) string         { return filepath.Join(d.serverDir(id), "disk.qcow2") }
 
 // ConsolePath is where a server's serial console is logged.
 func (d *Driver) ConsolePath(id string) string { return filepath.Join(d.serverDir(id), "console.log") }

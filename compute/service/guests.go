@@ -40,6 +40,9 @@ func (s *Service) checkGuest(ctx context.Context, c Caller, req *CreateRequest) 
 	if err := s.checkZone(c, req.AvailabilityZone); err != nil {
 		return g, err
 	}
+	if err := s.checkDestination(c, req); err != nil {
+		return g, err
+	}
 	if s.Networks == nil {
 		if req.Networks == compute.NetworksListed && len(req.NetworkRequests) > 0 {
 			return g, compute.Errorf(compute.ErrBadRequest, "Networks cannot be requested: no network service is configured.")
@@ -86,6 +89,28 @@ func (s *Service) checkZone(c Caller, zone string) error {
 		if h, _ := os.Hostname(); host != h {
 			return compute.Errorf(compute.ErrBadRequest, "No valid host was found. Compute host %s could not be found.", compute.Clip(host))
 		}
+	}
+	return nil
+}
+
+// checkDestination checks a requested host or node (microversion 2.74):
+// admins only, not with a zone's host, and it must be this host.
+func (s *Service) checkDestination(c Caller, req *CreateRequest) error {
+	if req.Host == "" && req.Node == "" {
+		return nil
+	}
+	if err := s.authorize(c, "compute:servers:create:requested_destination", nil); err != nil {
+		return err
+	}
+	if strings.Contains(req.AvailabilityZone, ":") {
+		return compute.Errorf(compute.ErrBadRequest, "One mechanism with host and/or hypervisor_hostname and another mechanism with zone:host:node are mutually exclusive.")
+	}
+	h, _ := os.Hostname()
+	if req.Host != "" && req.Host != h {
+		return compute.Errorf(compute.ErrBadRequest, "Compute host %s could not be found.", compute.Clip(req.Host))
+	}
+	if req.Node != "" && req.Node != h {
+		return compute.Errorf(compute.ErrBadRequest, "Compute host node %s could not be found.", compute.Clip(req.Node))
 	}
 	return nil
 }

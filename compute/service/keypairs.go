@@ -75,6 +75,9 @@ func (s *Service) CreateKeyPairFor(ctx context.Context, c Caller, userID, name, 
 	if err != nil {
 		return k, "", err
 	}
+	if err := s.checkKeyPairQuota(ctx, c); err != nil {
+		return k, "", err
+	}
 	if err := s.KeyPairs.CreateKeyPair(ctx, k); err != nil {
 		if errors.Is(err, compute.ErrConflict) {
 			return k, "", compute.Errorf(compute.ErrConflict, "Key pair '%s' already exists.", name)
@@ -161,4 +164,21 @@ func (s *Service) DeleteKeyPair(ctx context.Context, c Caller, userID, name stri
 		return compute.Errorf(compute.ErrNotFound, "Keypair %s not found for user %s", name, userID)
 	}
 	return err
+}
+
+// checkKeyPairQuota refuses a user's key pair beyond the key_pairs quota
+// (403, Nova's words).
+func (s *Service) checkKeyPairQuota(ctx context.Context, c Caller) error {
+	limits, err := s.limitsOf(ctx, c.Creds.ProjectID, c.Creds.UserID)
+	if err != nil {
+		return err
+	}
+	keys, err := s.KeyPairs.ListKeyPairs(ctx, c.Creds.UserID)
+	if err != nil {
+		return err
+	}
+	if len(keys)+1 > room(limits[compute.QuotaKeyPairs], 0) {
+		return compute.Errorf(compute.ErrOverQuota, "Quota exceeded, too many key pairs.")
+	}
+	return nil
 }

@@ -155,6 +155,10 @@ func (s *Service) boot(ctx context.Context, c Caller, id, adminPass string) {
 		}
 		return
 	}
+	if err := s.schedule(ctx, id); err != nil {
+		s.failServer(ctx, id, err)
+		return
+	}
 	s.provision(ctx, c, id, sv.ImageID, adminPass, s.Hypervisor.Spawn)
 }
 
@@ -268,6 +272,7 @@ func (s *Service) finishDelete(ctx context.Context, id string) {
 	}); err != nil {
 		s.log.Error("could not record deleted server", "server", id, "err", err)
 	}
+	s.leaveGroup(ctx, id)
 	if s.Consoles != nil {
 		s.Consoles.Revoke(ctx, id)
 	}

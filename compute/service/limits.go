@@ -2,48 +2,13 @@ package service
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
 	"imagestack/compute"
 	"imagestack/policy"
 )
-
-// Limits are a project's absolute limits and usage, as Nova's /limits shows them.
-type Limits struct {
-	Quotas                                Quotas
-	InstancesUsed, CoresUsed, RAMUsed     int
-	KeyPairs, MetadataItems, ServerGroups int
-	ServerGroupMembers                    int
-}
-
-// Limits returns the caller's project limits and usage.
-func (s *Service) Limits(ctx context.Context, c Caller) (Limits, error) {
-	if err := s.authorize(c, "os_compute_api:limits", nil); err != nil {
-		return Limits{}, err
-	}
-	used, err := s.Servers.CountUsage(ctx, c.Creds.ProjectID)
-	if err != nil {
-		return Limits{}, err
-	}
-	return Limits{Quotas: s.Quotas, InstancesUsed: used.Instances, CoresUsed: used.VCPUs, RAMUsed: used.RAM,
-		KeyPairs: 100, MetadataItems: maxMetadataItems, ServerGroups: 10, ServerGroupMembers: 10}, nil
-}
-
-// ProjectLimits returns another project's limits for an admin, or the
-// caller's own (os-quota-sets).
-func (s *Service) ProjectLimits(ctx context.Context, c Caller, project string) (Limits, error) {
-	target := policy.Target{"project_id": project}
-	if !s.authz.Enforce("os_compute_api:os-quota-sets:show", target, c.Creds) {
-		return Limits{}, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.")
-	}
-	used, err := s.Servers.CountUsage(ctx, project)
-	if err != nil {
-		return Limits{}, err
-	}
-	return Limits{Quotas: s.Quotas, InstancesUsed: used.Instances, CoresUsed: used.VCPUs, RAMUsed: used.RAM,
-		KeyPairs: 100, MetadataItems: maxMetadataItems, ServerGroups: 10, ServerGroupMembers: 10}, nil
-}
 
 // ServerUsage is one server's share of a usage report.
 type ServerUsage struct {
@@ -63,7 +28,7 @@ type Usage struct {
 
 // Usage sums the project's live servers' running time within [start, end),
 // end being no later than now.
-func (s *Service) Usage(ctx context.Context, c Caller, project string, start, end time.Time) (Usage, error) {
+func (s *Service) Usage(ctx context.Context, c Caller, project string, start, end time.Time, page UsagePage) (Usage, error) {
 	if !s.authz.Enforce("os_compute_api:os-simple-tenant-usage:show", policy.Target{"project_id": project}, c.Creds) {
 		return Usage{}, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:os-simple-tenant-usage:show to be performed.")
 	}
@@ -72,19 +37,23 @@ func (s *Service) Usage(ctx context.Context, c Caller, project string, start, en
 		return Usage{}, err
 	}
 	u := Usage{ProjectID: project, Start: start, Stop: s.periodEnd(end)}
+	list, err = u.page(list, page)
 	u.add(list)
-	return u, nil
+	return u, err
 }
 
 // Usages is the usage of every project with live servers in the period
 // (admins; os-simple-tenant-usage without a project), ordered by project.
-func (s *Service) Usages(ctx context.Context, c Caller, start, end time.Time) ([]Usage, error) {
+func (s *Service) Usages(ctx context.Context, c Caller, start, end time.Time, page UsagePage) ([]Usage, error) {
 	const rule = "os_compute_api:os-simple-tenant-usage:list"
 	if !s.authz.Enforce(rule, policy.Target{"project_id": c.Creds.ProjectID}, c.Creds) {
 		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
 	}
 	list, err := s.Servers.ListServers(ctx, compute.ServerFilter{})
 	if err != nil {
+		return nil, err
+	}
+	if list, err = (&Usage{Start: start, Stop: s.periodEnd(end)}).page(list, page); err != nil {
 		return nil, err
 	}
 	byProject := map[string][]*compute.Server{}
@@ -129,4 +98,39 @@ func (u *Usage) add(servers []*compute.Server) {
 		u.RAMHours += h * float64(sv.RAM)
 		u.DiskHours += h * float64(sv.Disk)
 	}
+}
+
+// UsagePage pages a usage report by server (microversion 2.40): the Limit
+// servers (0: all) after the one of id Marker, oldest first.
+type UsagePage struct {
+	Limit  int
+	Marker string
+}
+
+// page returns the servers that ran within u's period, oldest first, as
+// p pages them; an unknown marker is 400.
+func (u *Usage) page(list []*compute.Server, p UsagePage) ([]*compute.Server, error) {
+	var out []*compute.Server
+	for _, sv := range list {
+		if u.Stop.After(sv.CreatedAt) && u.Stop.After(u.Start) {
+			out = append(out, sv)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	if p.Marker != "" {
+		i := slices.IndexFunc(out, func(sv *compute.Server) bool { return sv.ID == p.Marker })
+		if i < 0 {
+			return nil, compute.Errorf(compute.ErrBadRequest, "Marker %s could not be found.", compute.Clip(p.Marker))
+		}
+		out = out[i+1:]
+	}
+	if p.Limit > 0 && len(out) > p.Limit {
+		out = out[:p.Limit]
+	}
+	return out, nil
 }

@@ -48,6 +48,10 @@ func (s *Service) writeMetadata(ctx context.Context, c Caller, id, rule string, 
 	if err := checkMetadata("metadata", md); err != nil {
 		return nil, err
 	}
+	limits, err := s.limitsOf(ctx, sv.ProjectID, "")
+	if err != nil {
+		return nil, err
+	}
 	sv, err = s.updateIf(ctx, id, func(sv *compute.Server) error {
 		next := map[string]string{}
 		if !replace {
@@ -55,6 +59,9 @@ func (s *Service) writeMetadata(ctx context.Context, c Caller, id, rule string, 
 		}
 		maps.Copy(next, md)
 		if err := checkMetadataCount(len(next)); err != nil {
+			return err
+		}
+		if err := checkMetadataQuota(limits[compute.QuotaMetadataItems], len(next)); err != nil {
 			return err
 		}
 		sv.Metadata = next

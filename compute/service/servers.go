@@ -36,6 +36,15 @@ type CreateRequest struct {
 	// SecurityGroups are names or ids of the project's groups the new
 	// ports get; nil: the default group.
 	SecurityGroups []string
+	// Description (nil: null) and Hostname ("": derived from the name, as
+	// before microversion 2.90).
+	Description *string
+	Hostname    string
+	// Host and Node are a requested destination (2.74, admins).
+	Host, Node string
+	// Group is the server group the servers join (os:scheduler_hints
+	// group); "" none.
+	Group string
 }
 
 // CreateResult is what POST /servers answers.
@@ -88,7 +97,11 @@ func (s *Service) checkImageFits(ctx context.Context, c Caller, imageRef string,
 // MinCount. The quota check and the insert are one step per project, so
 // concurrent creates never exceed the quota between them.
 func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*CreateResult, error) {
-	f, err := s.checkCreate(ctx, c, req)
+	f, im, err := s.checkCreate(ctx, c, req)
+	if err != nil {
+		return nil, err
+	}
+	specs, err := s.flavors.ExtraSpecs(ctx, f.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -100,21 +113,32 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 	if res.AdminPass == "" {
 		res.AdminPass = randomHex(6)
 	}
+	q, err := s.createQuotas(ctx, c, &req)
+	if err != nil {
+		return nil, err
+	}
 	// No more servers than the instance quota can ever be stored, whatever
 	// max_count asks for (fitQuota never answers more).
-	candidates := s.newServers(c, req, f, g, res.ReservationID, max(0, min(req.MaxCount, s.Quotas.Instances)))
+	candidates := s.newServers(c, req, f, g, res.ReservationID, max(0, min(req.MaxCount, room(q.Instances, 0))))
+	for _, sv := range candidates {
+		sv.SetFlavor(f, specs)
+		sv.KernelID, sv.RamdiskID = im.Properties["kernel_id"], im.Properties["ramdisk_id"]
+	}
 	res.Servers, err = s.Servers.CreateServers(ctx, c.Creds.ProjectID, candidates, func(used compute.Usage) (int, error) {
-		n, err := fitQuota(s.Quotas, used, f, req.MinCount, req.MaxCount)
+		n, err := fitQuota(q, used, f, req.MinCount, req.MaxCount)
 		if err == nil && n > 1 {
 			// Nova numbers the servers of a batch: name-1, name-2, ...
 			for i, sv := range candidates[:n] {
 				sv.Name = numbered(req.Name, i+1)
-				sv.Hostname = configdrive.InstanceHostname(req.Name, sv.ID, n, i)
+				sv.Hostname = batchHostname(req, sv.ID, n, i)
 			}
 		}
 		return n, err
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.joinGroup(ctx, c, req.Group, res.Servers); err != nil {
 		return nil, err
 	}
 	for _, sv := range res.Servers {
@@ -126,10 +150,39 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 	return res, nil
 }
 
+// batchHostname is the hostname of server i of n: the one asked for
+// (microversion 2.90) or Nova's derived from the name.
+func batchHostname(req CreateRequest, id string, n, i int) string {
+	if req.Hostname != "" {
+		return req.Hostname
+	}
+	return configdrive.InstanceHostname(req.Name, id, n, i)
+}
+
 // checkCreate applies Nova's rules to a create request: policy, inputs,
-// the flavor (returned) and image the caller may use, the key pair, and a
+// the flavor and image (returned) the caller may use, the key pair, and a
 // hypervisor to boot on.
-func (s *Service) checkCreate(ctx context.Context, c Caller, req CreateRequest) (compute.Flavor, error) {
+func (s *Service) checkCreate(ctx context.Context, c Caller, req CreateRequest) (compute.Flavor, compute.ImageInfo, error) {
+	f, err := s.checkCreateFlavor(ctx, c, req)
+	if err != nil {
+		return f, compute.ImageInfo{}, err
+	}
+	if req.Hostname != "" && req.MaxCount > 1 {
+		return f, compute.ImageInfo{}, compute.Errorf(compute.ErrBadRequest, "Unable to set hostname for more than one server at a time.")
+	}
+	im, err := s.checkImageFits(ctx, c, req.ImageRef, f)
+	if err != nil {
+		return f, im, err
+	}
+	if s.Hypervisor == nil {
+		return f, im, compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
+	}
+	return f, im, nil
+}
+
+// checkCreateFlavor checks a create request's policy, name, metadata and
+// counts, and returns the flavor it may use.
+func (s *Service) checkCreateFlavor(ctx context.Context, c Caller, req CreateRequest) (compute.Flavor, error) {
 	if err := s.authorize(c, "os_compute_api:servers:create", nil); err != nil {
 		return compute.Flavor{}, err
 	}
@@ -153,12 +206,6 @@ func (s *Service) checkCreate(ctx context.Context, c Caller, req CreateRequest) 
 		// Nova's guard: a zero-disk flavor gives the server a disk of the
 		// image's own size, however large the image says it is.
 		return compute.Flavor{}, compute.Errorf(compute.ErrForbidden, "Only volume-backed servers are allowed for flavors with zero disk.")
-	}
-	if _, err := s.checkImageFits(ctx, c, req.ImageRef, f); err != nil {
-		return compute.Flavor{}, err
-	}
-	if s.Hypervisor == nil {
-		return compute.Flavor{}, compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
 	}
 	return f, nil
 }
@@ -186,7 +233,7 @@ func (s *Service) newServers(c Caller, req CreateRequest, f compute.Flavor, g gu
 			KeyName: req.KeyName, Metadata: maps.Clone(req.Metadata), CreatedAt: now, UpdatedAt: now,
 			AccessIPv4: req.AccessIPv4, AccessIPv6: req.AccessIPv6, AvailabilityZone: req.AvailabilityZone,
 			ConfigDrive: req.ConfigDrive || s.ForceConfigDrive, UserData: req.UserData, KeyData: g.keyData,
-			Hostname: configdrive.InstanceHostname(req.Name, id, 1, 0), LaunchIndex: i,
+			Hostname: batchHostname(req, id, 1, 0), LaunchIndex: i, Description: req.Description,
 		}
 		if out[i].Metadata == nil {
 			out[i].Metadata = map[string]string{}
@@ -200,12 +247,12 @@ func (s *Service) newServers(c Caller, req CreateRequest, f compute.Flavor, g gu
 // error naming the first resource short. Divisions instead of products:
 // counts come from clients and must not overflow.
 func fitQuota(q Quotas, used compute.Usage, f compute.Flavor, minCount, maxCount int) (int, error) {
-	fits := min(maxCount, q.Instances-used.Instances)
+	fits := min(maxCount, room(q.Instances, used.Instances))
 	if f.VCPUs > 0 {
-		fits = min(fits, (q.Cores-used.VCPUs)/f.VCPUs)
+		fits = min(fits, room(q.Cores, used.VCPUs)/f.VCPUs)
 	}
 	if f.RAM > 0 {
-		fits = min(fits, (q.RAM-used.RAM)/f.RAM)
+		fits = min(fits, room(q.RAM, used.RAM)/f.RAM)
 	}
 	if fits >= minCount {
 		return fits, nil
@@ -218,9 +265,9 @@ func fitQuota(q Quotas, used compute.Usage, f compute.Flavor, minCount, maxCount
 		return compute.Errorf(compute.ErrOverQuota, "Quota exceeded for %s: Requested %s, but already used %d of %d %s", resource, requested, inUse, limit, resource)
 	}
 	switch {
-	case minCount > q.Instances-used.Instances:
+	case minCount > room(q.Instances, used.Instances):
 		return 0, over("instances", 1, used.Instances, q.Instances)
-	case f.VCPUs > 0 && minCount > (q.Cores-used.VCPUs)/f.VCPUs:
+	case f.VCPUs > 0 && minCount > room(q.Cores, used.VCPUs)/f.VCPUs:
 		return 0, over("cores", f.VCPUs, used.VCPUs, q.Cores)
 	default:
 		return 0, over("ram", f.RAM, used.RAM, q.RAM)

@@ -54,7 +54,11 @@ type Deps struct {
 	Cache      ImageCache
 	Projects   compute.Projects // nil: flavor access takes project ids as given
 	Consoles   compute.Consoles // nil: no remote consoles (os-getVNCConsole: 400)
-	Quotas     Quotas
+	Quotas     Quotas           // configured defaults of instances, cores, RAM
+	// QuotaStore keeps the limits set by os-quota-sets and
+	// os-quota-class-sets; Groups keeps server groups.
+	QuotaStore compute.QuotaRepository
+	Groups     compute.ServerGroupRepository
 	// SnapshotDir holds server snapshots between copy and upload.
 	SnapshotDir string
 	// Networks gives servers their NICs; nil: servers get none.
@@ -85,6 +89,7 @@ type Service struct {
 	locks   sync.Map       // server id -> *sync.Mutex: one operation at a time per server
 	rows    sync.Map       // server id -> *sync.Mutex: one read-modify-write at a time per server
 	quit    chan struct{}  // closed by Shutdown: background retries give up
+	placing sync.Mutex     // one placement at a time: two members never take the same last room
 	stopped sync.Once
 	// registered is set once this process registered its host's services.
 	registered atomic.Bool

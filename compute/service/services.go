@@ -37,8 +37,9 @@ func (s *Service) hostServices(ctx context.Context) ([]ComputeService, error) {
 	host, _ := os.Hostname()
 	var list []compute.HostService
 	if s.HostServices == nil {
+		now := s.now().UTC() // one heartbeat for the services of this process
 		for i, b := range hostBinaries {
-			list = append(list, compute.HostService{ID: i + 1, Host: host, Binary: b, UpdatedAt: s.now().UTC()})
+			list = append(list, compute.HostService{ID: i + 1, Host: host, Binary: b, UpdatedAt: now})
 		}
 	} else {
 		if err := s.registerServices(ctx, host); err != nil {
@@ -50,8 +51,9 @@ func (s *Service) hostServices(ctx context.Context) ([]ComputeService, error) {
 		}
 	}
 	out := make([]ComputeService, len(list))
+	now := s.now().UTC() // this process's services are alive as it answers
 	for i, hs := range list {
-		cs := ComputeService{HostService: hs, Zone: ZoneInternal, Enabled: !hs.Disabled, Up: !hs.ForcedDown, Updated: s.now().UTC()}
+		cs := ComputeService{HostService: hs, Zone: ZoneInternal, Enabled: !hs.Disabled, Up: !hs.ForcedDown, Updated: now}
 		if hs.Binary == compute.BinaryCompute {
 			cs.Zone, cs.Up = ZoneName, cs.Up && s.Hypervisor != nil
 		}
@@ -64,8 +66,9 @@ func (s *Service) registerServices(ctx context.Context, host string) error {
 	if s.registered.Load() {
 		return nil
 	}
+	now := s.now().UTC() // the services of a process start together
 	for _, b := range hostBinaries {
-		if _, err := s.HostServices.EnsureHostService(ctx, host, b, s.now().UTC()); err != nil {
+		if _, err := s.HostServices.EnsureHostService(ctx, host, b, now); err != nil {
 			return err
 		}
 	}

@@ -29,3 +29,30 @@ func (s *Service) VolumeAttachments(ctx context.Context, c Caller, id string) ([
 	}
 	return []VolumeAttachment{}, nil
 }
+
+// Topology is a server's NUMA topology (microversion 2.78). Servers here
+// have none: no flavor asks for NUMA placement or CPU pinning, so the
+// answer is Nova's for such a server, no nodes.
+type Topology struct {
+	Nodes      []TopologyNode
+	PageSizeKB *int
+}
+
+// TopologyNode is one NUMA node of a server (none are made here).
+type TopologyNode struct {
+	MemoryMB int
+	VCPUSet  []int
+}
+
+// ServerTopology returns a server's topology under Nova's rule.
+func (s *Service) ServerTopology(ctx context.Context, c Caller, id string) (Topology, error) {
+	sv, err := s.Get(ctx, c, id)
+	if err != nil {
+		return Topology{}, err
+	}
+	const rule = "os_compute_api:servers:topology:index"
+	if !s.authz.Enforce(rule, serverTarget(sv), c.Creds) {
+		return Topology{}, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
+	}
+	return Topology{Nodes: []TopologyNode{}}, nil
+}

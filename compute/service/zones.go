@@ -60,12 +60,3 @@ func (s *Service) AvailabilityZones(ctx context.Context, c Caller, detail bool) 
 	}
 	return append(available, unavailable...), nil
 }
-
-// ServerGroups returns the ids of the caller's server groups: none, since
-// server groups are not supported, but the policy is Nova's all the same.
-func (s *Service) ServerGroups(_ context.Context, c Caller) ([]string, error) {
-	if err := s.authorize(c, "os_compute_api:os-server-groups:index", nil); err != nil {
-		return nil, err
-	}
-	return nil, nil
-}
