@@ -26,6 +26,8 @@ type Action struct {
 	// UpdatedAt is when the action or one of its events last changed
 	// (nil: never since it started).
 	UpdatedAt *time.Time
+	// Message is "Error" once one of its events failed, else nil.
+	Message *string
 }
 
 // Event is one step of an action (Nova's instance action event): started
@@ -59,7 +61,8 @@ type ActionRepository interface {
 	StartEvent(ctx context.Context, serverID, requestID string, e Event) error
 	// FinishEvent finishes the newest running event of that name of the
 	// action (finish time, result, traceback) and sets the action's
-	// UpdatedAt; ErrNotFound when there is none.
+	// UpdatedAt (and Message "Error" when the result is EventError);
+	// ErrNotFound when there is none.
 	FinishEvent(ctx context.Context, serverID, requestID string, e Event) error
 	// ActionEvents returns the events of the server's action of that
 	// request, oldest first; ErrNotFound when there is no such action.

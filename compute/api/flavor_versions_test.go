@@ -73,6 +73,10 @@ func TestFlavorDescription(t *testing.T) {
 	if !strings.Contains(mustJSON(body), `"description":"small one"`) {
 		t.Errorf("brief list at 2.55: %v", body)
 	}
+	if resp, body := do(t, srv, "GET", "/v2.1/flavors/detail?sort_key=description&sort_dir=desc", "member", "", mv("2.55")...); resp.StatusCode != 200 ||
+		body["flavors"].([]any)[0].(map[string]any)["description"] != "small one" {
+		t.Errorf("sorted by description: %d %v", resp.StatusCode, body)
+	}
 	upd := `{"flavor":{"description":"renamed"}}`
 	for _, c := range []struct {
 		version, token, body string

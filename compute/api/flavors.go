@@ -73,7 +73,7 @@ func parseFlavorQuery(q url.Values) (compute.FlavorFilter, service.FlavorScope, 
 	return f, scope, ""
 }
 
-var flavorSortKeys = []string{"flavorid", "id", "name", "memory_mb", "vcpus", "root_gb", "swap", "ephemeral_gb", "rxtx_factor", "created_at", "disabled", "is_public"}
+var flavorSortKeys = []string{"flavorid", "id", "name", "memory_mb", "vcpus", "root_gb", "swap", "ephemeral_gb", "rxtx_factor", "created_at", "disabled", "is_public", "description"}
 
 func flavorSortKeyValid(k string) bool {
 	for _, s := range flavorSortKeys {

@@ -48,7 +48,7 @@ type instanceActionsBody struct {
 }
 
 func actionViewAt(r *http.Request, act compute.Action) instanceActionView {
-	v := instanceActionView{Action: act.Name, InstanceUUID: act.ServerID, ProjectID: act.ProjectID,
+	v := instanceActionView{Action: act.Name, InstanceUUID: act.ServerID, ProjectID: act.ProjectID, Message: act.Message,
 		RequestID: act.RequestID, StartTime: usageTime(&act.StartTime), UserID: act.UserID}
 	if atLeast(r, "2.58") {
 		u := usageTime(act.UpdatedAt)

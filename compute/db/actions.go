@@ -16,6 +16,7 @@ type actionRow struct {
 	ProjectID string
 	StartTime time.Time
 	UpdatedAt *time.Time `gorm:"autoUpdateTime:false"`
+	Message   *string
 }
 
 func (actionRow) TableName() string { return "instance_actions" }
@@ -39,7 +40,7 @@ func (r *Repo) ListActions(ctx context.Context, serverID string) ([]compute.Acti
 	out := make([]compute.Action, len(rows))
 	for i, row := range rows {
 		out[i] = compute.Action{ServerID: row.ServerID, Name: row.Action, RequestID: row.RequestID, UserID: row.UserID,
-			ProjectID: row.ProjectID, StartTime: row.StartTime.UTC(), UpdatedAt: utcPtr(row.UpdatedAt)}
+			ProjectID: row.ProjectID, StartTime: row.StartTime.UTC(), UpdatedAt: utcPtr(row.UpdatedAt), Message: row.Message}
 	}
 	return out, nil
 }
@@ -101,7 +102,11 @@ func (r *Repo) FinishEvent(ctx context.Context, serverID, requestID string, e co
 	if err != nil {
 		return classify(err, "event "+e.Name)
 	}
-	return classify(r.db.WithContext(ctx).Model(&actionRow{}).Where("id = ?", id).Update("updated_at", finish).Error, "action "+requestID)
+	changes := map[string]any{"updated_at": finish}
+	if e.Result == compute.EventError {
+		changes["message"] = "Error" // as Nova marks an action whose event failed
+	}
+	return classify(r.db.WithContext(ctx).Model(&actionRow{}).Where("id = ?", id).Updates(changes).Error, "action "+requestID)
 }
 
 // ActionEvents implements compute.ActionRepository.

@@ -76,7 +76,7 @@ func (r *Repo) GetFlavor(ctx context.Context, id string) (compute.Flavor, error)
 var flavorSortColumns = map[string]string{
 	"flavorid": "id", "id": "id", "name": "name", "memory_mb": "memory_mb", "vcpus": "vcpus",
 	"root_gb": "root_gb", "swap": "swap", "ephemeral_gb": "ephemeral_gb", "rxtx_factor": "rxtx_factor",
-	"created_at": "created_at", "disabled": "disabled", "is_public": "is_public",
+	"created_at": "created_at", "disabled": "disabled", "is_public": "is_public", "description": "description",
 }
 
 // ListFlavors implements compute.FlavorRepository.

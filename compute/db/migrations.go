@@ -287,9 +287,11 @@ type v12Service struct {
 
 func (v12Service) TableName() string { return "compute_services" }
 
-// v12Action adds when an action last changed (2.58's updated_at).
+// v12Action adds when an action last changed (2.58's updated_at) and its
+// message ("Error" once an event failed).
 type v12Action struct {
 	UpdatedAt *time.Time
+	Message   *string `gorm:"size:255"`
 }
 
 func (v12Action) TableName() string { return "instance_actions" }
@@ -314,8 +316,10 @@ func migrate12(tx *gorm.DB) error {
 	if err := tx.Migrator().AddColumn(&v12Flavor{}, "Description"); err != nil {
 		return err
 	}
-	if err := tx.Migrator().AddColumn(&v12Action{}, "UpdatedAt"); err != nil {
-		return err
+	for _, col := range []string{"UpdatedAt", "Message"} {
+		if err := tx.Migrator().AddColumn(&v12Action{}, col); err != nil {
+			return err
+		}
 	}
 	return tx.Migrator().AutoMigrate(&v12Service{}, &v12Event{})
 }
