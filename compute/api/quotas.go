@@ -2,12 +2,14 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
+	"imagestack/compute/service"
 )
 
 // showQuotaSet answers GET /os-quota-sets/{project}[/detail|/defaults]
@@ -33,15 +35,20 @@ func (a *API) showQuotaSet(w http.ResponseWriter, r *http.Request) {
 func (a *API) showTenantUsage(w http.ResponseWriter, r *http.Request) {
 	project := mux.Vars(r)["project_id"]
 	start, end, ok := usagePeriod(w, r)
-	if !ok {
+	page, ok2 := usagePage(w, r)
+	if !ok || !ok2 {
 		return
 	}
-	u, err := a.svc.Usage(r.Context(), a.caller(r), project, start, end)
+	u, err := a.svc.Usage(r.Context(), a.caller(r), project, start, end, page)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, tenantUsageBody{TenantUsage: newTenantUsage(u, true)})
+	body := tenantUsageBody{TenantUsage: newTenantUsage(u, true)}
+	if atLeast(r, "2.40") {
+		body.Links = nextLink(a, r, u.Servers, page.Limit, func(s service.ServerUsage) string { return s.ID })
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
 }
 
 // listTenantUsages answers GET /os-simple-tenant-usage (admins): every
@@ -49,20 +56,48 @@ func (a *API) showTenantUsage(w http.ResponseWriter, r *http.Request) {
 // (Horizon's admin overview).
 func (a *API) listTenantUsages(w http.ResponseWriter, r *http.Request) {
 	start, end, ok := usagePeriod(w, r)
-	if !ok {
+	page, ok2 := usagePage(w, r)
+	if !ok || !ok2 {
 		return
 	}
-	us, err := a.svc.Usages(r.Context(), a.caller(r), start, end)
+	us, err := a.svc.Usages(r.Context(), a.caller(r), start, end, page)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	detailed := r.URL.Query().Get("detailed") != "" && r.URL.Query().Get("detailed") != "0"
 	out := make([]tenantUsageView, 0, len(us))
+	var servers []service.ServerUsage
 	for _, u := range us {
 		out = append(out, newTenantUsage(u, detailed))
+		servers = append(servers, u.Servers...)
 	}
-	httpx.WriteJSON(w, http.StatusOK, tenantUsagesBody{TenantUsages: out})
+	body := tenantUsagesBody{TenantUsages: out}
+	if atLeast(r, "2.40") {
+		body.Links = nextLink(a, r, servers, page.Limit, func(s service.ServerUsage) string { return s.ID })
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
+}
+
+// usagePage reads a usage request's limit and marker (2.40; before, every
+// server up to the limit every list has); a malformed limit is answered 400
+// and ok is false.
+func usagePage(w http.ResponseWriter, r *http.Request) (page service.UsagePage, ok bool) {
+	page.Limit = maxLimit
+	if !atLeast(r, "2.40") {
+		return page, true
+	}
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			badRequest(w, r, "limit param must be an integer")
+			return page, false
+		}
+		page.Limit = min(n, maxLimit)
+	}
+	page.Marker = q.Get("marker")
+	return page, true
 }
 
 // usagePeriod reads a usage request's start and end (default: the last 24

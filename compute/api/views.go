@@ -534,11 +534,13 @@ func newTenantUsage(u service.Usage, detailed bool) tenantUsageView {
 // tenantUsageBody is {"tenant_usage": ...}.
 type tenantUsageBody struct {
 	TenantUsage tenantUsageView `json:"tenant_usage"`
+	Links       []linkView      `json:"tenant_usage_links,omitempty"`
 }
 
 // tenantUsagesBody is {"tenant_usages": [...]}.
 type tenantUsagesBody struct {
 	TenantUsages []tenantUsageView `json:"tenant_usages"`
+	Links        []linkView        `json:"tenant_usages_links,omitempty"`
 }
 
 // serverGroupsBody lists server groups: always none (not supported).

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -61,9 +62,18 @@ type Usage struct {
 	Hours, VCPUHours, RAMHours, DiskHours float64
 }
 
+// UsagePage picks the servers a usage report counts, as Nova's (2.40 made
+// it a request's choice): in project then id order, those after Marker (a
+// server id; unknown: ErrBadRequest) that ran in the period, at most Limit
+// of them (0: all).
+type UsagePage struct {
+	Marker string
+	Limit  int
+}
+
 // Usage sums the project's live servers' running time within [start, end),
-// end being no later than now.
-func (s *Service) Usage(ctx context.Context, c Caller, project string, start, end time.Time) (Usage, error) {
+// end being no later than now, over the servers of page.
+func (s *Service) Usage(ctx context.Context, c Caller, project string, start, end time.Time, page UsagePage) (Usage, error) {
 	if !s.authz.Enforce("os_compute_api:os-simple-tenant-usage:show", policy.Target{"project_id": project}, c.Creds) {
 		return Usage{}, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow os_compute_api:os-simple-tenant-usage:show to be performed.")
 	}
@@ -72,19 +82,24 @@ func (s *Service) Usage(ctx context.Context, c Caller, project string, start, en
 		return Usage{}, err
 	}
 	u := Usage{ProjectID: project, Start: start, Stop: s.periodEnd(end)}
+	list, err = page.servers(list, u.Start, u.Stop)
 	u.add(list)
-	return u, nil
+	return u, err
 }
 
-// Usages is the usage of every project with live servers in the period
-// (admins; os-simple-tenant-usage without a project), ordered by project.
-func (s *Service) Usages(ctx context.Context, c Caller, start, end time.Time) ([]Usage, error) {
+// Usages is the usage of every project with live servers of page in the
+// period (admins; os-simple-tenant-usage without a project), ordered by
+// project.
+func (s *Service) Usages(ctx context.Context, c Caller, start, end time.Time, page UsagePage) ([]Usage, error) {
 	const rule = "os_compute_api:os-simple-tenant-usage:list"
 	if !s.authz.Enforce(rule, policy.Target{"project_id": c.Creds.ProjectID}, c.Creds) {
 		return nil, compute.Errorf(compute.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
 	}
 	list, err := s.Servers.ListServers(ctx, compute.ServerFilter{})
 	if err != nil {
+		return nil, err
+	}
+	if list, err = page.servers(list, start, s.periodEnd(end)); err != nil {
 		return nil, err
 	}
 	byProject := map[string][]*compute.Server{}
@@ -109,6 +124,34 @@ func (s *Service) periodEnd(end time.Time) time.Time {
 		return now
 	}
 	return end
+}
+
+// servers is the page's share of list (which it sorts) for the period
+// [start, stop).
+func (p UsagePage) servers(list []*compute.Server, start, stop time.Time) ([]*compute.Server, error) {
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].ProjectID != list[j].ProjectID {
+			return list[i].ProjectID < list[j].ProjectID
+		}
+		return list[i].ID < list[j].ID
+	})
+	if p.Marker != "" {
+		i := slices.IndexFunc(list, func(sv *compute.Server) bool { return sv.ID == p.Marker })
+		if i < 0 {
+			return nil, compute.Errorf(compute.ErrBadRequest, "Marker %s could not be found.", compute.Clip(p.Marker))
+		}
+		list = list[i+1:]
+	}
+	var out []*compute.Server
+	for _, sv := range list {
+		if p.Limit > 0 && len(out) == p.Limit {
+			break
+		}
+		if sv.CreatedAt.Before(stop) && stop.After(start) {
+			out = append(out, sv)
+		}
+	}
+	return out, nil
 }
 
 // add sums the running time of servers within u's period.
