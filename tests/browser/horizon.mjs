@@ -1,15 +1,24 @@
 // Drives Debian's Horizon with headless Chromium, as a person would, for
 // tests/horizon_test.go. Configuration comes as JSON in $HORIZON_TEST:
 //   url, username, password     Horizon and the user to log in as
+//   project                     that user's project
+//   admin                       {username, password} of the admin
 //   image, flavor, network      what the Launch Instance wizard picks
 //   securityGroup, keypair
 //   newKeypair                  a key pair to create with Horizon's dialog
-//   instance                    the name of the instance to launch
+//   instance, renamed           the instance's name, and its name once edited
+//   snapshot                    the name of its snapshot
+//   resizeFlavor                the flavor it is resized to
+//   privateFlavor               a flavor the admin creates for project only
+//   steps                       {resize, suspend, shelve, hypervisorServers}:
+//                               the optional flows to run
 //   artifacts                   a folder for screenshots on failure
+//   shots                       a folder for screenshots of key pages, or ""
 //   activeTimeoutMs             how long the instance may take to be Active
 // It prints one line per step ("STEP ..."), and on failure "FAIL ..." with
-// everything seen wrong, and exits 1. Any 5xx answer from Horizon, any
-// visible error alert or toast, and any Django error page is a failure.
+// everything seen wrong, and exits 1. Any 5xx answer the browser sees, any
+// visible error alert or toast (but allowedErrors) and any Django error
+// page is a failure.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -168,7 +177,7 @@ function cellRow(scope, text) {
 }
 
 // steps is which optional flows run (cfg.steps): resize, suspend and shelve
-// need server actions only some servers serve.
+// need server actions, hypervisorServers a route, that main lacks yet.
 const steps = cfg.steps || {};
 
 async function run(browser) {
@@ -245,11 +254,22 @@ async function adminPages(page, instance) {
     fail(`the hypervisor does not count ${instance}`);
   }
   await shot(page, 'admin-hypervisors');
+  if (steps.hypervisorServers) await hypervisorServers(page, hv, figure('Hostname'), instance);
   await open(page, '/admin/hypervisors/?tab=hypervisor_info__compute_host', 'Hypervisors');
   await page.locator('#compute_host tbody tr').first().waitFor();
   step(`compute host row: ${(await page.locator('#compute_host tbody tr').first().innerText()).replace(/\s+/g, ' ')}`);
   await createPrivateFlavor(page, cfg.privateFlavor, cfg.project);
   check('the admin pages');
+}
+
+// hypervisorServers opens the host's page from its row: it lists the
+// instance (Horizon searches at 2.1: GET /os-hypervisors/{host}/servers).
+async function hypervisorServers(page, row, host, instance) {
+  step(`hypervisor ${host}'s servers`);
+  await Promise.all([page.waitForEvent('load'), row.getByRole('link', { name: host, exact: true }).click()]);
+  check('the hypervisor page');
+  await cellRow(page.locator('#hypervisor_instances'), instance).first().waitFor({ timeout: 15_000 })
+    .catch(() => fail(`the hypervisor's page does not list ${instance}`));
 }
 
 // createPrivateFlavor creates a flavor with Admin > Flavors' Create Flavor
