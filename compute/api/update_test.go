@@ -31,6 +31,14 @@ func TestUpdateServer(t *testing.T) {
 			t.Errorf("%s: %d %v, want 400", name, resp.StatusCode, body)
 		}
 	}
+	// Horizon's Edit Instance sends "description": null from 2.19.
+	resp, body = do(t, e.Server, "PUT", path, "member", `{"server": {"name": "edited", "description": null}}`, "X-OpenStack-Nova-API-Version", "2.60")
+	if got, _ := body["server"].(map[string]any); resp.StatusCode != 200 || got["name"] != "edited" {
+		t.Fatalf("update with a null description at 2.60: %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, e.Server, "PUT", path, "member", `{"server": {"description": null}}`, "X-OpenStack-Nova-API-Version", "2.18"); resp.StatusCode != 400 {
+		t.Fatalf("a description before 2.19: %d, want 400", resp.StatusCode)
+	}
 	if resp, _ := do(t, e.Server, "PUT", "/v2.1/servers/00000000-0000-0000-0000-000000000000", "member", `{"server": {"name": "x"}}`); resp.StatusCode != 404 {
 		t.Fatalf("unknown server: %d", resp.StatusCode)
 	}
