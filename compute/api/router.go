@@ -48,6 +48,17 @@ func (a *API) AddTo(r *mux.Router) {
 	route := func(path string, h http.HandlerFunc, methods ...string) {
 		r.Handle("/v2.1"+path, authn.RequireToken(a.tokens, a.identityURL, writeError)(h)).Methods(methods...)
 	}
+	a.addFlavorRoutes(route)
+	a.addServerRoutes(route)
+	a.addProjectRoutes(route)
+	a.addAdminRoutes(route)
+}
+
+// routeFunc adds an authenticated route under /v2.1.
+type routeFunc func(path string, h http.HandlerFunc, methods ...string)
+
+// addFlavorRoutes: flavors, their access and extra specs.
+func (a *API) addFlavorRoutes(route routeFunc) {
 	route("/flavors", a.listFlavors, http.MethodGet)
 	route("/flavors", a.createFlavor, http.MethodPost)
 	route("/flavors/detail", a.listFlavorsDetail, http.MethodGet)
@@ -61,6 +72,10 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/flavors/{flavor_id}/os-extra_specs/{key}", a.showExtraSpec, http.MethodGet)
 	route("/flavors/{flavor_id}/os-extra_specs/{key}", a.updateExtraSpec, http.MethodPut)
 	route("/flavors/{flavor_id}/os-extra_specs/{key}", a.deleteExtraSpec, http.MethodDelete)
+}
+
+// addServerRoutes: servers and their sub-resources.
+func (a *API) addServerRoutes(route routeFunc) {
 	route("/servers", a.listServers, http.MethodGet)
 	route("/servers", a.createServer, http.MethodPost)
 	route("/servers/detail", a.listServersDetail, http.MethodGet)
@@ -86,6 +101,11 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/servers/{server_id}/metadata/{key}", a.showMetadataItem, http.MethodGet)
 	route("/servers/{server_id}/metadata/{key}", a.setMetadataItem, http.MethodPut)
 	route("/servers/{server_id}/metadata/{key}", a.deleteMetadataItem, http.MethodDelete)
+}
+
+// addProjectRoutes: what a project has and may use (limits, quotas,
+// usage, server groups, key pairs, zones).
+func (a *API) addProjectRoutes(route routeFunc) {
 	route("/limits", a.showLimits, http.MethodGet)
 	route("/os-quota-sets/{project_id}", a.showQuotaSet, http.MethodGet)
 	route("/os-quota-sets/{project_id}/detail", a.showQuotaSet, http.MethodGet)
@@ -105,6 +125,11 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/os-keypairs/{name}", a.showKeyPair, http.MethodGet)
 	route("/os-keypairs/{name}", a.deleteKeyPair, http.MethodDelete)
 	route("/os-availability-zone", a.listAvailabilityZones, http.MethodGet)
+}
+
+// addAdminRoutes: services, hypervisors, aggregates, zone details and
+// console tokens (admins by default).
+func (a *API) addAdminRoutes(route routeFunc) {
 	route("/os-services", a.listServices, http.MethodGet)
 	route("/os-services/{service_id}", a.updateService, http.MethodPut)
 	route("/os-services/{service_id}", a.deleteService, http.MethodDelete)
