@@ -141,8 +141,11 @@ func eventViewAt(r *http.Request, d service.ActionDetail, e compute.Event) actio
 		}
 	}
 	if atLeast(r, "2.62") {
-		sum := sha256.Sum224([]byte(d.ProjectID + e.Host))
-		id := hex.EncodeToString(sum[:])
+		id := "" // Nova's generate_hostid: empty without a host
+		if e.Host != "" {
+			sum := sha256.Sum224([]byte(d.ProjectID + e.Host))
+			id = hex.EncodeToString(sum[:])
+		}
 		v.HostID = &id
 	}
 	if d.EventDetails && atLeast(r, "2.84") {

@@ -87,6 +87,9 @@ func (a *API) listServerGroups(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if limit == 0 {
+		limit = maxLimit // Nova's common.limited: 0 is the maximum
+	}
 	groups = groups[min(offset, len(groups)):]
 	groups = groups[:min(limit, maxLimit, len(groups))]
 	out := make([]serverGroupView, 0, len(groups))

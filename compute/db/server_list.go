@@ -131,10 +131,13 @@ func (r *Repo) ListServers(ctx context.Context, f compute.ServerFilter) ([]*comp
 // filtered narrows q by every filter of f but the addresses.
 func filtered(q *gorm.DB, f compute.ServerFilter) (*gorm.DB, error) {
 	switch {
-	case f.Deleted != nil && *f.Deleted:
-		q = q.Where("vm_state = ?", compute.VMDeleted)
+	case f.Deleted != nil && *f.Deleted: // Nova: deleted and soft-deleted
+		q = q.Where("vm_state IN ?", []string{compute.VMDeleted, compute.VMSoftDeleted})
 	case f.Deleted != nil || (f.ChangesSince == nil && f.ChangesBefore == nil):
 		q = q.Where("vm_state <> ?", compute.VMDeleted)
+		if f.Status != compute.VMSoftDeleted { // listed only when asked for
+			q = q.Where("vm_state <> ?", compute.VMSoftDeleted)
+		}
 	}
 	if f.ChangesSince != nil {
 		q = q.Where("updated_at >= ?", ms(*f.ChangesSince))

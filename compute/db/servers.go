@@ -323,6 +323,6 @@ func countUsage(db *gorm.DB, projectID string) (compute.Usage, error) {
 	var res struct{ N, V, R int }
 	err := db.Model(&serverRow{}).
 		Select("COUNT(*) AS n, COALESCE(SUM(vcpus),0) AS v, COALESCE(SUM(memory_mb),0) AS r").
-		Where("project_id = ? AND vm_state <> ?", projectID, compute.VMDeleted).Scan(&res).Error
+		Where("project_id = ? AND vm_state NOT IN ?", projectID, []string{compute.VMDeleted, compute.VMSoftDeleted}).Scan(&res).Error
 	return compute.Usage{Instances: res.N, VCPUs: res.V, RAM: res.R}, classify(err, "usage")
 }

@@ -74,7 +74,7 @@ func (d *Driver) Resize(ctx context.Context, serverID string, spec compute.Resiz
 	if err != nil {
 		return err
 	}
-	if int64(spec.RootGB)*gibibyte < info.VirtualSize {
+	if spec.RootGB > 0 && int64(spec.RootGB)*gibibyte < info.VirtualSize { // 0: the disk keeps its size
 		return fmt.Errorf("the disk of server %s (%d bytes) cannot shrink to %d GiB", serverID, info.VirtualSize, spec.RootGB)
 	}
 	return d.whileOff(serverID, func(l *golibvirt.Libvirt, dom golibvirt.Domain) error {

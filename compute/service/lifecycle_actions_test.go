@@ -224,10 +224,11 @@ func TestTriggerCrashDump(t *testing.T) {
 }
 
 // TestSoftDelete: with a reclaim interval a delete powers the VM off and
-// keeps the server SOFT_DELETED (still in the quota); restore brings it
-// back ACTIVE; forceDelete deletes at once.
+// keeps the server SOFT_DELETED, out of the quota and of the default list
+// (as Nova); restore, which needs quota room again, brings it back ACTIVE;
+// forceDelete deletes at once.
 func TestSoftDelete(t *testing.T) {
-	e := computetest.NewSetup(t, computetest.WithReclaimInterval(time.Hour))
+	e := computetest.NewSetup(t, computetest.WithReclaimInterval(time.Hour), computetest.WithQuotas(service.Quotas{Instances: 1, Cores: 20, RAM: 51200}))
 	ctx := context.Background()
 	sv := e.Boot(t, e.Member)
 	wantErr(t, e.Service.Restore(ctx, e.Member, sv.ID), compute.ErrConflict, "Cannot 'restore' instance "+sv.ID+" while it is in vm_state active")
@@ -239,9 +240,22 @@ func TestSoftDelete(t *testing.T) {
 	if ps, _ := e.Hypervisor.Domain(sv.ID); got.Status() != "SOFT_DELETED" || got.DeletedAt == nil || ps != compute.PowerShutdown {
 		t.Fatalf("after delete: %s deleted_at %v domain %d", got.Status(), got.DeletedAt, ps)
 	}
-	if used, _ := e.Repo.CountUsage(ctx, sv.ProjectID); used.Instances != 1 {
-		t.Fatalf("a soft-deleted server is not in the quota: %+v", used)
+	if used, _ := e.Repo.CountUsage(ctx, sv.ProjectID); used.Instances != 0 {
+		t.Fatalf("a soft-deleted server counts in the quota: %+v", used)
 	}
+	if list, _ := e.Repo.ListServers(ctx, compute.ServerFilter{ProjectID: sv.ProjectID}); len(list) != 0 {
+		t.Fatalf("a soft-deleted server is in the default list: %d servers", len(list))
+	}
+	deleted := true
+	if list, _ := e.Repo.ListServers(ctx, compute.ServerFilter{ProjectID: sv.ProjectID, ServerFilterMore: compute.ServerFilterMore{Deleted: &deleted}}); len(list) != 1 {
+		t.Fatalf("deleted=true does not list the soft-deleted server: %d servers", len(list))
+	}
+	other := e.Boot(t, e.Member) // takes the one instance the quota has
+	wantErr(t, e.Service.Restore(ctx, e.Member, sv.ID), compute.ErrOverQuota, "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances")
+	if err := e.Service.ForceDelete(ctx, e.Member, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.Service.Wait()
 	if err := e.Service.ReclaimDeleted(ctx); err != nil || e.Get(t, sv.ID).Status() != "SOFT_DELETED" {
 		t.Fatalf("reclaimed before its interval: %v", err)
 	}

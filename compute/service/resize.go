@@ -30,7 +30,7 @@ func (s *Service) Resize(ctx context.Context, c Caller, id, flavorRef string) er
 	if err != nil {
 		return err
 	}
-	if err := s.checkUpsize(ctx, sv.ProjectID, sv.VCPUs, sv.RAM, f.VCPUs, f.RAM); err != nil {
+	if err := s.checkQuotaDelta(ctx, sv.ProjectID, f.VCPUs-sv.VCPUs, f.RAM-sv.RAM); err != nil {
 		return err
 	}
 	specs, err := s.flavors.ExtraSpecs(ctx, f.ID)
@@ -74,29 +74,6 @@ func (s *Service) resizeFlavor(ctx context.Context, c Caller, sv *compute.Server
 	return f, nil
 }
 
-// checkUpsize refuses a resize (or revert) that needs more cores or RAM
-// than the project has left (Nova's _check_quota_for_upsize: 403).
-func (s *Service) checkUpsize(ctx context.Context, project string, vcpus, ram, newVCPUs, newRAM int) error {
-	dc, dr := newVCPUs-vcpus, newRAM-ram
-	if dc <= 0 && dr <= 0 {
-		return nil
-	}
-	used, err := s.Servers.CountUsage(ctx, project)
-	if err != nil {
-		return err
-	}
-	over := func(resource string, req, inUse, limit int) error {
-		return compute.Errorf(compute.ErrOverQuota, "Quota exceeded for %s: Requested %d, but already used %d of %d %s", resource, req, inUse, limit, resource)
-	}
-	switch {
-	case dc > 0 && used.VCPUs+dc > s.Quotas.Cores:
-		return over("cores", dc, used.VCPUs, s.Quotas.Cores)
-	case dr > 0 && used.RAM+dr > s.Quotas.RAM:
-		return over("ram", dr, used.RAM, s.Quotas.RAM)
-	}
-	return nil
-}
-
 // resizeVM walks a server through Nova's resize task states around the
 // hypervisor's resize.
 func (s *Service) resizeVM(ctx context.Context, id string, f compute.Flavor) error {
@@ -134,7 +111,7 @@ func (s *Service) RevertResize(ctx context.Context, c Caller, id string) error {
 		return err
 	}
 	if sv.VMState == compute.VMResized {
-		if err := s.checkUpsize(ctx, sv.ProjectID, sv.VCPUs, sv.RAM, sv.OldVCPUs, sv.OldRAM); err != nil {
+		if err := s.checkQuotaDelta(ctx, sv.ProjectID, sv.OldVCPUs-sv.VCPUs, sv.OldRAM-sv.RAM); err != nil {
 			return err
 		}
 	}

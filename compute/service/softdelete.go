@@ -19,7 +19,9 @@ import (
 // set and the server ever ran (Nova soft-deletes launched servers only,
 // and a second delete of a soft-deleted one deletes it).
 func (s *Service) softDeletes(sv *compute.Server) bool {
-	return s.ReclaimInterval > 0 && sv.LaunchedAt != nil && sv.VMState != compute.VMSoftDeleted && !gone(sv)
+	// An offloaded shelved server has no VM to keep: Nova deletes it at once.
+	return s.ReclaimInterval > 0 && sv.LaunchedAt != nil && sv.VMState != compute.VMSoftDeleted &&
+		sv.VMState != compute.VMShelvedOffloaded && !gone(sv)
 }
 
 // softDelete powers a server off and marks it SOFT_DELETED (task
@@ -48,6 +50,11 @@ func (s *Service) finishSoftDelete(ctx context.Context, id string) {
 
 // Restore brings a soft-deleted server back: its VM boots again (ACTIVE).
 func (s *Service) Restore(ctx context.Context, c Caller, id string) error {
+	if sv, err := s.Get(ctx, c, id); err == nil && sv.VMState == compute.VMSoftDeleted {
+		if err := s.checkRestoreQuota(ctx, sv); err != nil {
+			return err
+		}
+	}
 	return s.act(ctx, c, id, "os_compute_api:os-deferred-delete:restore", "restore", compute.TaskRestoring,
 		func(sv *compute.Server) bool { return sv.VMState == compute.VMSoftDeleted },
 		func(ctx context.Context, sv *compute.Server) error { return s.Hypervisor.Start(ctx, sv.ID) },
@@ -113,4 +120,22 @@ func (s *Service) RunReclaimer(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// checkRestoreQuota refuses to restore a server its project's quota no
+// longer has room for: soft-deleted servers count in no quota, so a
+// restore takes an instance, its cores and RAM again (Nova: 403).
+func (s *Service) checkRestoreQuota(ctx context.Context, sv *compute.Server) error {
+	limits, err := s.limitsOf(ctx, sv.ProjectID, "")
+	if err != nil {
+		return err
+	}
+	used, err := s.Servers.CountUsage(ctx, sv.ProjectID)
+	if err != nil {
+		return err
+	}
+	if limit := limits[compute.QuotaInstances]; room(limit, used.Instances) < 1 {
+		return compute.Errorf(compute.ErrOverQuota, "Quota exceeded for instances: Requested 1, but already used %d of %d instances", used.Instances, limit)
+	}
+	return s.checkQuotaDelta(ctx, sv.ProjectID, sv.VCPUs, sv.RAM)
 }
