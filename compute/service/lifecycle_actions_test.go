@@ -174,6 +174,20 @@ func TestResizeRefusals(t *testing.T) {
 	}
 	e.Boot(t, e.Member) // 2 of 2 cores used
 	wantErr(t, e.Service.Resize(ctx, e.Member, sv.ID, "r2"), compute.ErrOverQuota, "Quota exceeded for cores: Requested 1, but already used 2 of 2 cores")
+	// The project's own limit, not the configured default, is the one in force.
+	if _, err := e.Service.UpdateProjectQuotas(ctx, e.Admin, sv.ProjectID, "", map[string]int{"cores": -1}, false); err != nil {
+		t.Fatal(err)
+	}
+	gate := e.Hypervisor.Hold("resize")
+	if err := e.Service.Resize(ctx, e.Member, sv.ID, "r2"); err != nil {
+		t.Fatalf("resize with unlimited cores: %v", err)
+	}
+	gate.Release(nil)
+	e.Service.Wait()
+	if err := e.Service.RevertResize(ctx, e.Member, sv.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.Service.Wait()
 	if err := e.Service.Pause(ctx, e.Member, sv.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -71,6 +71,11 @@ func (s *Service) resizeFlavor(ctx context.Context, c Caller, sv *compute.Server
 	case f.Disk < sv.Disk:
 		return f, compute.Errorf(compute.ErrBadRequest, "Resizing to a smaller disk flavor is not allowed.")
 	}
+	// The server's image must fit the new flavor (min_ram, min_disk, size),
+	// as at create (Nova: 400); an image gone since is not checked.
+	if im, err := s.Images.Get(ctx, c.Creds, sv.ImageID); err == nil {
+		return f, flavorFitsImage(f, im)
+	}
 	return f, nil
 }
 

@@ -82,16 +82,22 @@ func (s *Service) checkImageFits(ctx context.Context, c Caller, imageRef string,
 	if im.DiskFormat != "raw" && im.DiskFormat != "qcow2" && im.DiskFormat != "ami" {
 		return im, compute.Errorf(compute.ErrBadRequest, "Image %s has disk format %q; only raw, qcow2 and ami images can boot here (aki and ari images are the kernel_id and ramdisk_id of an ami image).", im.ID, im.DiskFormat)
 	}
+	return im, flavorFitsImage(f, im)
+}
+
+// flavorFitsImage refuses a flavor smaller than the image's min_ram,
+// min_disk or size (Nova: 400).
+func flavorFitsImage(f compute.Flavor, im compute.ImageInfo) error {
 	if f.RAM < im.MinRAM {
-		return im, compute.Errorf(compute.ErrBadRequest, "Flavor's memory is too small for requested image.")
+		return compute.Errorf(compute.ErrBadRequest, "Flavor's memory is too small for requested image.")
 	}
 	if f.Disk > 0 {
 		gib := int64(1) << 30
 		if int64(f.Disk) < int64(im.MinDisk) || int64(f.Disk)*gib < im.Size || int64(f.Disk)*gib < im.VirtualSize {
-			return im, compute.Errorf(compute.ErrBadRequest, "Flavor's disk is too small for requested image. Flavor disk is %d GiB; the image needs %d GiB (min_disk) and %d bytes.", f.Disk, im.MinDisk, max(im.Size, im.VirtualSize))
+			return compute.Errorf(compute.ErrBadRequest, "Flavor's disk is too small for requested image. Flavor disk is %d GiB; the image needs %d GiB (min_disk) and %d bytes.", f.Disk, im.MinDisk, max(im.Size, im.VirtualSize))
 		}
 	}
-	return im, nil
+	return nil
 }
 
 // Create validates a request, then stores and starts booting MaxCount
