@@ -90,13 +90,20 @@ func TestOpenstackCLILifecycle(t *testing.T) {
 	waitStatus2(t, s, "lc1", "ACTIVE")
 
 	// Soft delete (reclaim_instance_interval set): SOFT_DELETED with the
-	// domain off; restore: ACTIVE; delete --force: gone.
+	// domain off, out of the default list (as Nova: by id only, and listed
+	// with --deleted for admins); restore: ACTIVE; delete --force: gone.
 	s.MustCLI("demo", "server", "delete", "lc1")
-	waitStatus2(t, s, "lc1", "SOFT_DELETED")
+	waitStatus2(t, s, id, "SOFT_DELETED")
 	if st := dominfo("State"); st != "shut off" {
 		t.Fatalf("soft-deleted domain: %q", st)
 	}
-	s.MustCLI("demo", "server", "restore", "lc1")
+	if out := s.MustCLI("demo", "server", "list", "-f", "value", "-c", "Name"); strings.Contains(out, "lc1") {
+		t.Fatalf("a soft-deleted server in the default list: %q", out)
+	}
+	if out := s.MustCLI("admin", "server", "list", "--all-projects", "--deleted", "-f", "value", "-c", "Name", "-c", "Status"); !strings.Contains(out, "lc1 SOFT_DELETED") {
+		t.Fatalf("server list --deleted: %q", out)
+	}
+	s.MustCLI("demo", "server", "restore", id)
 	waitStatus2(t, s, "lc1", "ACTIVE")
 	if st := dominfo("State"); st != "running" {
 		t.Fatalf("restored domain: %q", st)

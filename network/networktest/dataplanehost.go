@@ -79,7 +79,10 @@ func (v *vm) plug(t *testing.T, bridge string) {
 // lease is what udhcpc got.
 type lease struct{ ip, mask, router, dns string }
 
-// dhcp runs busybox udhcpc in the vm and returns the lease it got.
+// dhcp runs busybox udhcpc in the vm and returns the lease it got. It
+// asks for up to 20 seconds: a DHCP server just restarted on a loaded host
+// (the Repair scenario, with a whole suite running beside it) may take
+// longer than a few discovers to answer; a lease ends the wait at once.
 func (v *vm) dhcp(t *testing.T) lease {
 	t.Helper()
 	script := filepath.Join(t.TempDir(), "udhcpc.sh")
@@ -87,7 +90,7 @@ func (v *vm) dhcp(t *testing.T) lease {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := shErr("ip", "netns", "exec", v.ns, "busybox", "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "8", "-T", "1", "-s", script)
+	out, err := shErr("ip", "netns", "exec", v.ns, "busybox", "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "20", "-T", "1", "-s", script)
 	if err != nil {
 		t.Fatalf("no DHCP lease: %v", err)
 	}
