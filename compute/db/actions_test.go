@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
-	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	computedb "imagestack/compute/db"
 )
@@ -16,11 +13,7 @@ import (
 // in the same millisecond in reverse order of recording, with every field
 // kept, on every engine; other servers' actions are not among them.
 func TestActions(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 12, 1, 6, 0, 0, 123_000_000, time.UTC)
 		for _, a := range []compute.Action{

@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
-	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	computedb "imagestack/compute/db"
 )
@@ -17,11 +14,7 @@ import (
 // TestFlavorAccess: private flavors are listed as "public" only for the
 // projects given access; grants are unique and go with their flavor.
 func TestFlavorAccess(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx := context.Background()
 		for _, f := range []compute.Flavor{
 			{ID: "pub", Name: "pub", RAM: 1, VCPUs: 1, IsPublic: true},

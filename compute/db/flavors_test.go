@@ -7,19 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	computedb "imagestack/compute/db"
 )
 
 func TestFlavorRepository(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx := context.Background()
 		now := time.Now()
 		for i, f := range compute.DefaultFlavors {

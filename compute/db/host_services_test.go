@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
-	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	computedb "imagestack/compute/db"
 )
@@ -16,11 +13,7 @@ import (
 // TestHostServices: services register once per host and binary, keep the
 // state admins give them and can be deleted, on every engine.
 func TestHostServices(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx, now := context.Background(), time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 		a, err := r.EnsureHostService(ctx, "h", compute.BinaryCompute, now)
 		if err != nil || len(a.UUID) != 36 || a.Disabled || a.ID == 0 {
@@ -53,11 +46,7 @@ func TestHostServices(t *testing.T) {
 // TestActionEvents: an action's events start, finish with a result and
 // traceback, and mark the action updated, on every engine.
 func TestActionEvents(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx, t0 := context.Background(), time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 		if err := r.StartEvent(ctx, "s1", "req-1", compute.Event{Name: "e", StartTime: t0}); !errors.Is(err, compute.ErrNotFound) {
 			t.Fatalf("event of no action: %v", err)

@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
-	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	computedb "imagestack/compute/db"
 )
@@ -17,11 +14,7 @@ import (
 // revert and the reclaimer work after a restart); soft-deleted servers
 // count in no usage (as Nova) and are listed by their state.
 func TestServerResizeAndSoftDeleteFields(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx := context.Background()
 		created, err := r.CreateServers(ctx, "p", newServers("p", 1), upTo(10, 1))
 		if err != nil {

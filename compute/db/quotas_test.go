@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
-	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	computedb "imagestack/compute/db"
 )
@@ -16,11 +13,7 @@ import (
 // TestQuotaLimits: limits per class, project and user are kept apart and
 // overwritten in place; deleting a project's limits takes its users' too.
 func TestQuotaLimits(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx := context.Background()
 		project, user, class := compute.QuotaScope{ProjectID: "p"}, compute.QuotaScope{ProjectID: "p", UserID: "u"}, compute.QuotaScope{Class: "default"}
 		for _, set := range []struct {
@@ -58,11 +51,7 @@ func TestQuotaLimits(t *testing.T) {
 // group's, in joining order with their hosts; a deleted group takes its
 // memberships along.
 func TestServerGroups(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 		g := compute.ServerGroup{ID: "g1", Name: "g", ProjectID: "p", UserID: "u", Policy: compute.PolicyAntiAffinity, MaxServerPerHost: 2, CreatedAt: t0}

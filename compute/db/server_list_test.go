@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
-	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	computedb "imagestack/compute/db"
 )
@@ -88,11 +85,7 @@ func listOf(t *testing.T, r *computedb.Repo, f compute.ServerFilter) []*compute.
 // first server of a page as marker, as Horizon asks) returns exactly the
 // servers before it.
 func TestListServersOrderAndPages(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		fx := listFixture(t, r)
 		tie := []string{fx["echo"].Name, fx["foxtrot"].Name} // same created_at: id decides
 		if fx["echo"].ID > fx["foxtrot"].ID {
@@ -146,11 +139,7 @@ func TestListServersOrderAndPages(t *testing.T) {
 
 // TestListServersFilters: each filter of a listing, on every engine.
 func TestListServersFilters(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		fx := listFixture(t, r)
 		yes, no := true, false
 		long := time.Hour * 24
@@ -208,11 +197,7 @@ func TestListServersFilters(t *testing.T) {
 // TestServerTagsStored: tags are created with a server, read with it and
 // replaced by UpdateServer, on every engine.
 func TestServerTagsStored(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx := context.Background()
 		sv := newServers("p", 1)[0]
 		sv.Tags = []string{"x", "y"}

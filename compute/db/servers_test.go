@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
-	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	computedb "imagestack/compute/db"
 )
@@ -42,11 +40,7 @@ func upTo(limit, want int) compute.FitFunc {
 // store more than its quota between them, on every engine; other projects
 // are not held up by the project's lock.
 func TestCreateServersWithinQuota(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx := context.Background()
 		const limit, callers = 10, 24
 		var wg sync.WaitGroup
@@ -101,11 +95,7 @@ func TestCreateServersWithinQuota(t *testing.T) {
 // limit, on every engine, case-sensitive and matching anywhere in the name
 // (Nova's re.search), so that paging by one reaches every match.
 func TestListServersByName(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx := context.Background()
 		names := []string{"web-1", "db-1", "Web-2", "web-3", "cache", "wéb-4"}
 		servers := newServers("p", len(names))
@@ -167,11 +157,7 @@ func TestListServersByName(t *testing.T) {
 // TestServerSystemMetadata: a server's system metadata (a shelved server's
 // keys) is stored and read back on every engine, and removed entirely.
 func TestServerSystemMetadata(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := computedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
 		ctx := context.Background()
 		sv := newServers("p", 1)[0]
 		if _, err := r.CreateServers(ctx, "p", []*compute.Server{sv}, upTo(1, 1)); err != nil {
