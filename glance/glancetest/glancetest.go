@@ -32,7 +32,8 @@ type Setup struct {
 	FS       *filesystem.Store
 	StoreDir string
 	// Staging is the glance-direct staging store (nil without WithImport).
-	Staging *filesystem.Store
+	Staging    *filesystem.Store
+	StagingDir string
 	// Policy is Glance's default policy.
 	Policy *policy.Enforcer
 	// Deps and Config are what Service was built from (see Rebuild).
@@ -125,7 +126,8 @@ func NewSetup(tb testing.TB, opts ...Option) *Setup {
 		s.Deps.Store = s.FS
 	}
 	if o.staging {
-		s.Staging = newFS(tb, tb.TempDir())
+		s.StagingDir = tb.TempDir()
+		s.Staging = newFS(tb, s.StagingDir)
 		s.Deps.Staging, s.Deps.Tasks, s.Deps.Fetcher = s.Staging, repo, o.fetcher
 		if s.Deps.Fetcher == nil {
 			s.Deps.Fetcher = webfetch.New(webfetch.Policy{})

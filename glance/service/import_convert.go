@@ -223,7 +223,7 @@ func runLimited(ctx context.Context, l limits, stdout io.Writer, name string, ar
 		}
 	}
 	if msg := strings.TrimSpace(stderr.String()); msg != "" {
-		return fmt.Errorf("%s: %s", name, hide.Replace(msg))
+		return fmt.Errorf("%s: %s", name, strings.TrimPrefix(hide.Replace(msg), name+": "))
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }

@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
-		"slices"
+	"slices"
 	"syscall"
 	"time"
 
