@@ -209,6 +209,9 @@ func runLimited(ctx context.Context, l limits, stdout io.Writer, name string, ar
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = stdout, &cappedWriter{w: &stderr, max: 4 << 10}
 	cmd.WaitDelay = 5 * time.Second
+	// A helper outliving a crashed server would write into a work
+	// directory the next start empties.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	err := cmd.Run()
 	if err == nil {
 		return nil

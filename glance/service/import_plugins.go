@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
@@ -162,10 +163,20 @@ func (p *ImportPlugins) prepareWork() error {
 			return fmt.Errorf("import plugins need %s (Debian: util-linux, xz-utils, qemu-utils): %w", prog, err)
 		}
 	}
-	if err := os.RemoveAll(p.WorkDir); err != nil {
+	if err := os.MkdirAll(p.WorkDir, 0o700); err != nil {
 		return fmt.Errorf("import plugins: %w", err)
 	}
-	return os.MkdirAll(p.WorkDir, 0o700)
+	// Emptied, not removed: it may be a mount of its own.
+	left, err := os.ReadDir(p.WorkDir)
+	for _, e := range left {
+		if err == nil {
+			err = os.RemoveAll(filepath.Join(p.WorkDir, e.Name()))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("import plugins: %w", err)
+	}
+	return nil
 }
 
 // injectFor is what inject_image_metadata adds to an image c imports: nil

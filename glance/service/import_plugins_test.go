@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -301,6 +302,28 @@ func TestImportConversionTimeLimit(t *testing.T) {
 		t.Fatalf("task %s %q, image %s", task.Status, task.Message, im.Status)
 	}
 	e.noLeftovers(t, 0)
+}
+
+// A full staging area fails the import with a message, whether the data
+// does not fit or qemu-img's result does not, and leaves nothing.
+func TestImportPluginsDiskFull(t *testing.T) {
+	qcow2, _ := testQcow2(t)
+	for name, size := range map[string]int{"spool": len(qcow2) / 2, "conversion": len(qcow2) + len(qcow2)/3} {
+		work := t.TempDir()
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.Itoa(size), "tmpfs", work).CombinedOutput(); err != nil {
+			t.Fatalf("mount a small tmpfs: %v %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("umount", work).Run() })
+		p := allPlugins
+		p.WorkDir = work
+		e := newEnv(t, 1<<30, glancetest.WithImportPlugins(p))
+		im, task := e.importDirect(t, ownerA, `{"disk_format":"qcow2","container_format":"bare"}`, qcow2)
+		t.Logf("%s: %s", name, task.Message)
+		if task.Status != glance.TaskFailure || !strings.Contains(task.Message, "no room left") || im.Status != glance.StatusQueued {
+			t.Errorf("%s: task %s %q, image %s", name, task.Status, task.Message, im.Status)
+		}
+		e.noLeftovers(t, 0)
+	}
 }
 
 // The service refuses plugin settings that cannot work.
