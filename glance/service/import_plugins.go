@@ -204,7 +204,8 @@ type pluginResult struct {
 
 // runPlugins applies the enabled plugins to src, the data of the importing
 // image im. Data plugins work on files in the work directory, every one of
-// which is removed on every path (the result's Close removes the last).
+// which is removed on every path (the last once opened: its space is freed
+// when the result is closed).
 // Their changes to the image (disk and container formats, properties) are
 // only made when it becomes active, so a failure leaves it as it was.
 func (s *Service) runPlugins(ctx context.Context, im *glance.Image, src io.ReadCloser, inject map[string]string) (*pluginResult, error) {
@@ -273,6 +274,9 @@ func formatEdit(im, out *glance.Image) func(*glance.Image) {
 	}
 	return func(cur *glance.Image) {
 		cur.DiskFormat, cur.ContainerFormat = out.DiskFormat, out.ContainerFormat
+		if cur.Properties == nil {
+			cur.Properties = map[string]string{}
+		}
 		cur.Properties[OriginalDiskFormatProperty] = deref(im.DiskFormat)
 	}
 }
@@ -285,6 +289,9 @@ func injectEdit(props map[string]string, then func(*glance.Image)) func(*glance.
 	return func(cur *glance.Image) {
 		if then != nil {
 			then(cur)
+		}
+		if cur.Properties == nil {
+			cur.Properties = map[string]string{}
 		}
 		for k, v := range props {
 			cur.Properties[k] = v
