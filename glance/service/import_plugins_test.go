@@ -7,6 +7,7 @@ import (
 	"crypto/md5"
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -345,5 +347,53 @@ func TestImportPluginSettings(t *testing.T) {
 		if _, err := service.New(d, s.Config); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// With several stores, every store gets the converted data; when a copy
+// fails (all stores must succeed), the image is left queued as it was.
+func TestImportConversionToAllStores(t *testing.T) {
+	aFS, _ := glancetest.NewFS(t)
+	bFS, _ := glancetest.NewFS(t)
+	s := glancetest.NewSetup(t, glancetest.WithImportPlugins(allPlugins), glancetest.WithStores("a",
+		service.Backend{StoreInfo: service.StoreInfo{ID: "a", Type: "file"}, Store: aFS},
+		service.Backend{StoreInfo: service.StoreInfo{ID: "b", Type: "file"}, Store: bFS}))
+	e := &env{setup: s, svc: s.Service, repo: s.Repo, fs: aFS, ctx: t.Context()}
+	qcow2, raw := testQcow2(t)
+	md5sum, _ := sums(raw)
+	importAll := func() (*glance.Image, *glance.Task) {
+		im := e.create(t, `{"disk_format":"qcow2","container_format":"bare"}`)
+		if err := e.svc.Stage(e.ctx, e.caller(ownerA), im.ID, bytes.NewReader(qcow2)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Import(e.ctx, e.caller(ownerA), im.ID, service.ImportRequest{Method: glance.ImportGlanceDirect, AllStores: true}, "r"); err != nil {
+			t.Fatal(err)
+		}
+		return e.finished(t, im.ID)
+	}
+	im, task := importAll()
+	if task.Status != glance.TaskSuccess || len(im.ActiveStores()) != 2 || deref(im.DiskFormat) != "raw" || deref(im.Checksum) != md5sum {
+		t.Fatalf("task %s %q: stores %v, %s, %s", task.Status, task.Message, im.ActiveStores(), deref(im.DiskFormat), deref(im.Checksum))
+	}
+	for _, st := range []string{"a", "b"} {
+		rc, err := e.svc.ReadData(e.ctx, &glance.Image{ID: im.ID, BlobKey: im.BlobKey, Locations: []glance.Location{{Store: st, Status: glance.LocationActive}}}, 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(got, raw) {
+			t.Errorf("store %s holds other data", st)
+		}
+	}
+
+	e.svc = s.Rebuild(t, func(d *service.Deps, _ *service.Config) {
+		d.Stores = slices.Clone(d.Stores)
+		d.Stores[1].Store = brokenStore{bFS, errors.New("b is broken")}
+	})
+	im, task = importAll()
+	if task.Status != glance.TaskFailure || im.Status != glance.StatusQueued || deref(im.DiskFormat) != "qcow2" ||
+		im.Properties[service.OriginalDiskFormatProperty] != "" || im.Properties["injected"] != "" {
+		t.Fatalf("failed copy: task %s, image %s %s %v", task.Status, im.Status, deref(im.DiskFormat), im.Properties)
 	}
 }
