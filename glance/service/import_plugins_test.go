@@ -238,11 +238,17 @@ func TestImportConversionRefusesUnsafeData(t *testing.T) {
 			t.Errorf("%s: image left %s, %s, %v", c.name, im.Status, deref(im.DiskFormat), im.Properties)
 		}
 	}
+	descriptor := "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n\nRW 2048 FLAT \"/etc/shadow\" 0\n"
+	im, task := e.importDirect(t, ownerA, `{"disk_format":"vmdk","container_format":"bare"}`, gzipped(t, []byte(descriptor)))
+	t.Logf("gzipped VMDK naming /etc/shadow: %s", task.Message)
+	if task.Status != glance.TaskFailure || !strings.Contains(task.Message, "VMDK") || im.Status != glance.StatusQueued {
+		t.Errorf("gzipped VMDK naming /etc/shadow: task %s %q, image %s", task.Status, task.Message, im.Status)
+	}
 	e.noLeftovers(t, 0)
 
 	// Staged data that never went through the stage's checks (as a crash
 	// or an older release could leave) is inspected before qemu-img runs.
-	im := e.create(t, formats)
+	im = e.create(t, formats)
 	if _, err := e.setup.Staging.Put(e.ctx, im.ID, bytes.NewReader(malicious)); err != nil {
 		t.Fatal(err)
 	}
