@@ -124,7 +124,17 @@ func imageDeps(ctx context.Context, cfg config.Config, gdb *gorm.DB) (glanceserv
 	}
 	d.Fetcher = webfetch.New(webfetch.Policy{AllowedNetworks: allowed, MaxRedirects: cfg.Image.WebDownload.MaxRedirects,
 		IdleTimeout: cfg.Image.WebDownload.IdleTimeout.Std()})
+	d.ImportPlugins = importPlugins(cfg)
 	return d, nil
+}
+
+// importPlugins are image.import_plugins and their settings, with their
+// work files in the staging area.
+func importPlugins(cfg config.Config) glanceservice.ImportPlugins {
+	conv, inj := cfg.Image.ImageConversion, cfg.Image.InjectMetadataProperties
+	return glanceservice.ImportPlugins{Enabled: cfg.Image.ImportPlugins, OutputFormat: conv.OutputFormat,
+		CPUTimeLimit: conv.CPUTimeLimit.Std(), AddressSpaceLimit: conv.AddressSpaceLimit, Timeout: conv.Timeout.Std(),
+		Inject: inj.Inject, IgnoreUserRoles: inj.IgnoreUserRoles, WorkDir: filepath.Join(cfg.StateDir, "staging", "work")}
 }
 
 // openStores opens image.stores (never empty once loaded: a single store is

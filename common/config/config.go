@@ -140,6 +140,12 @@ type Config struct {
 			// IdleTimeout ends a download whose server sends nothing.
 			IdleTimeout Duration `yaml:"idle_timeout"`
 		} `yaml:"web_download"`
+		// ImportPlugins are Glance's import plugins ([image_import_opts]
+		// image_import_plugins), in order, with their settings (see
+		// import_plugins.go); the image service validates them.
+		ImportPlugins            []string              `yaml:"import_plugins"`
+		ImageConversion          ImageConversionConfig `yaml:"image_conversion"`
+		InjectMetadataProperties InjectMetadataConfig  `yaml:"inject_metadata_properties"`
 	} `yaml:"image"`
 	Compute struct {
 		Listener   `yaml:",inline"`
@@ -203,6 +209,9 @@ func Default() Config {
 	c.Image.UploadIdleTimeout = Duration(time.Minute)
 	c.Image.RequireFormatMatch = true
 	c.Image.WebDownload.IdleTimeout = Duration(time.Minute)
+	c.Image.ImageConversion = ImageConversionConfig{OutputFormat: "raw", CPUTimeLimit: Duration(5 * time.Minute),
+		AddressSpaceLimit: 1 << 30, Timeout: Duration(30 * time.Minute)}
+	c.Image.InjectMetadataProperties.IgnoreUserRoles = []string{"admin"}
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
 	c.Compute.VirtType = "auto"

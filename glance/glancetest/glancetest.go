@@ -32,7 +32,8 @@ type Setup struct {
 	FS       *filesystem.Store
 	StoreDir string
 	// Staging is the glance-direct staging store (nil without WithImport).
-	Staging *filesystem.Store
+	Staging    *filesystem.Store
+	StagingDir string
 	// Policy is Glance's default policy.
 	Policy *policy.Enforcer
 	// Deps and Config are what Service was built from (see Rebuild).
@@ -55,6 +56,7 @@ type options struct {
 	staging   bool
 	fetcher   *webfetch.Fetcher
 	apiTokens TokenValidator
+	plugins   *service.ImportPlugins
 }
 
 // WithMariaDB puts the repository on the test MariaDB (TEST_MYSQL_DSN)
@@ -83,6 +85,13 @@ func WithImport() Option { return func(o *options) { o.staging = true } }
 // WithFetcher sets the web-download fetcher (WithImport's default is
 // webfetch.New(webfetch.Policy{})).
 func WithFetcher(f *webfetch.Fetcher) Option { return func(o *options) { o.fetcher = f } }
+
+// WithImportPlugins turns the import API on (as WithImport) with the
+// import plugins p, their work directory (when p names none) in a
+// temporary directory.
+func WithImportPlugins(p service.ImportPlugins) Option {
+	return func(o *options) { o.staging, o.plugins = true, &p }
+}
 
 // WithAPI serves the image API, authenticating tokens with tokens.
 func WithAPI(tokens TokenValidator) Option { return func(o *options) { o.apiTokens = tokens } }
@@ -117,10 +126,17 @@ func NewSetup(tb testing.TB, opts ...Option) *Setup {
 		s.Deps.Store = s.FS
 	}
 	if o.staging {
-		s.Staging = newFS(tb, tb.TempDir())
+		s.StagingDir = tb.TempDir()
+		s.Staging = newFS(tb, s.StagingDir)
 		s.Deps.Staging, s.Deps.Tasks, s.Deps.Fetcher = s.Staging, repo, o.fetcher
 		if s.Deps.Fetcher == nil {
 			s.Deps.Fetcher = webfetch.New(webfetch.Policy{})
+		}
+		if o.plugins != nil {
+			s.Deps.ImportPlugins = *o.plugins
+			if s.Deps.ImportPlugins.WorkDir == "" {
+				s.Deps.ImportPlugins.WorkDir = tb.TempDir()
+			}
 		}
 	}
 	s.Service = s.Rebuild(tb, nil)

@@ -162,6 +162,12 @@ func (s *Service) writeData(ctx context.Context, cur *glance.Image, body io.Read
 // When the image was deleted meanwhile, its data goes too; when its formats
 // changed, the data (inspected as the old format) is refused.
 func (s *Service) activate(ctx context.Context, cur, ready *glance.Image) (*glance.Image, error) {
+	return s.activateWith(ctx, cur, ready, nil)
+}
+
+// activateWith is activate that also applies edit (when not nil) to the
+// image as it becomes active: the import plugins' changes.
+func (s *Service) activateWith(ctx context.Context, cur, ready *glance.Image, edit func(*glance.Image)) (*glance.Image, error) {
 	var err error
 	for _, l := range ready.Locations {
 		if l.Status == glance.LocationPending && err == nil {
@@ -177,6 +183,9 @@ func (s *Service) activate(ctx context.Context, cur, ready *glance.Image) (*glan
 			im.Status = glance.StatusActive
 			im.Size, im.VirtualSize, im.Checksum = ready.Size, ready.VirtualSize, ready.Checksum
 			im.OSHashAlgo, im.OSHashValue = ready.OSHashAlgo, ready.OSHashValue
+			if edit != nil {
+				edit(im)
+			}
 			return nil
 		})
 	}

@@ -21,6 +21,7 @@ import (
 type importState struct {
 	staging storage.Store
 	fetcher *webfetch.Fetcher
+	plugins ImportPlugins
 	running sync.WaitGroup
 }
 
@@ -94,11 +95,12 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 	if err != nil {
 		return nil, err
 	}
+	inject := s.plugins.injectFor(c)
 	s.running.Add(1)
 	go func() {
 		defer s.running.Done()
 		defer s.waitUploadSlot()()
-		s.runImport(context.WithoutCancel(ctx), task, importing, req, targets)
+		s.runImport(context.WithoutCancel(ctx), task, importing, req, targets, inject)
 	}()
 	return task, nil
 }
@@ -188,17 +190,12 @@ func (s *Service) storeList(targets []string) string {
 // all_stores_must_succeed (the default) the image becomes active only once
 // every store has it, and any failure undoes the whole import; otherwise it
 // becomes active with the first store and failed copies are only recorded.
-func (s *Service) runImport(ctx context.Context, task *glance.Task, im *glance.Image, req ImportRequest, targets []string) {
+// The import plugins run on the data on its way to the first store; what
+// they change on the image is made when it becomes active.
+func (s *Service) runImport(ctx context.Context, task *glance.Task, im *glance.Image, req ImportRequest, targets []string, inject map[string]string) {
 	task.Status, task.UpdatedAt = glance.TaskProcessing, s.stamp()
 	_ = s.taskRepo.UpdateTask(ctx, task)
-	src, err := s.openImportSource(ctx, im, req)
-	var ready *glance.Image
-	if err == nil {
-		ready, err = s.writeData(ctx, im, src, targets[0])
-		src.Close()
-	} else {
-		s.abortUpload(ctx, im)
-	}
+	ready, edit, err := s.importFirst(ctx, im, req, targets[0], inject)
 	if req.Method == glance.ImportGlanceDirect {
 		_ = s.staging.Delete(ctx, im.ID)
 	}
@@ -209,11 +206,30 @@ func (s *Service) runImport(ctx context.Context, task *glance.Task, im *glance.I
 	}
 	s.endStoreImport(ctx, im.ID, targets[0], true)
 	if req.mustSucceed() {
-		err = s.copyThenActivate(ctx, im, ready, targets)
+		err = s.copyThenActivate(ctx, im, ready, targets, edit)
 	} else {
-		err = s.activateThenCopy(ctx, im, ready, targets[1:])
+		err = s.activateThenCopy(ctx, im, ready, targets[1:], edit)
 	}
 	s.finishTask(ctx, task, err)
+}
+
+// importFirst writes the import's data, through the plugins, into store:
+// the image ready to activate and the plugins' changes to make then.
+func (s *Service) importFirst(ctx context.Context, im *glance.Image, req ImportRequest, store string, inject map[string]string) (*glance.Image, func(*glance.Image), error) {
+	src, err := s.openImportSource(ctx, im, req)
+	var res *pluginResult
+	if err == nil && len(s.plugins.Enabled) > 0 {
+		res, err = s.runPlugins(ctx, im, src, inject)
+	} else if err == nil {
+		res = &pluginResult{data: src, im: im}
+	}
+	if err != nil {
+		s.abortUpload(ctx, im)
+		return nil, nil, err
+	}
+	defer res.data.Close()
+	ready, err := s.writeData(ctx, res.im, res.data, store)
+	return ready, res.edit, err
 }
 
 // openImportSource opens the data an import reads: the staged data, or the
@@ -231,7 +247,7 @@ func (s *Service) openImportSource(ctx context.Context, im *glance.Image, req Im
 
 // copyThenActivate copies the data from the first target to the others,
 // then activates the image; any failed copy undoes the whole import.
-func (s *Service) copyThenActivate(ctx context.Context, im, ready *glance.Image, targets []string) error {
+func (s *Service) copyThenActivate(ctx context.Context, im, ready *glance.Image, targets []string, edit func(*glance.Image)) error {
 	for _, store := range targets[1:] {
 		err := s.repo.AddLocation(ctx, im.ID, store, glance.LocationPending)
 		if err == nil {
@@ -245,14 +261,14 @@ func (s *Service) copyThenActivate(ctx context.Context, im, ready *glance.Image,
 		ready.Locations = append(ready.Locations, glance.Location{Store: store, Status: glance.LocationActive})
 		s.endStoreImport(ctx, im.ID, store, true)
 	}
-	_, err := s.activate(ctx, im, ready)
+	_, err := s.activateWith(ctx, im, ready, edit)
 	return err
 }
 
 // activateThenCopy activates the image with its first store, then copies
 // the data to the rest, only recording failed copies.
-func (s *Service) activateThenCopy(ctx context.Context, im, ready *glance.Image, rest []string) error {
-	active, err := s.activate(ctx, im, ready)
+func (s *Service) activateThenCopy(ctx context.Context, im, ready *glance.Image, rest []string, edit func(*glance.Image)) error {
+	active, err := s.activateWith(ctx, im, ready, edit)
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,27 @@ func (s *Service) dataCheck(im *glance.Image) func(head []byte, size int64) (dis
 	}
 }
 
+// stageCheck is dataCheck for data that image_decompression will
+// decompress before it is stored: compressed data is only inspected for
+// ambiguity here (a gzip stream is no disk image whatever disk_format
+// says), and gets dataCheck's checks once decompressed.
+func (s *Service) stageCheck(im *glance.Image) func(head []byte, size int64) (diskformat.Info, error) {
+	check := s.dataCheck(im)
+	if !s.plugins.has(PluginDecompression) || deref(im.ContainerFormat) == "compressed" {
+		return check
+	}
+	return func(head []byte, size int64) (diskformat.Info, error) {
+		if compressionOf(head) == "" {
+			return check(head, size)
+		}
+		info, err := diskformat.Inspect(head, size)
+		if errors.Is(err, diskformat.ErrUnsafe) {
+			return info, glance.Errorf(glance.ErrBadRequest, "%s", err.Error())
+		}
+		return info, err
+	}
+}
+
 // virtualSize is what to record as im's virtual_size for data inspected as
 // info: nil when unknown (as Glance leaves it).
 func virtualSize(im *glance.Image, info diskformat.Info) *int64 {

@@ -6,6 +6,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -126,6 +127,8 @@ type Deps struct {
 	Tasks glance.TaskRepository
 	// Fetcher downloads web-download imports (only used with Staging).
 	Fetcher *webfetch.Fetcher
+	// ImportPlugins are Glance's import plugins (only used with Staging).
+	ImportPlugins ImportPlugins
 	// Policy decides who may do what.
 	Policy Authorizer
 	// Log receives what the service logs (nil: slog.Default()).
@@ -164,6 +167,10 @@ func New(d Deps, cfg Config) (*Service, error) {
 	s := &Service{repo: d.Repository, stores: set, authz: d.Policy, cfg: cfg, log: log, now: time.Now,
 		uploads: make(chan struct{}, cfg.MaxConcurrentUploads)}
 	s.staging, s.taskRepo, s.fetcher = d.Staging, d.Tasks, d.Fetcher
+	s.plugins = d.ImportPlugins
+	if err := s.plugins.prepare(); err != nil {
+		return nil, fmt.Errorf("image service: %w", err)
+	}
 	return s, nil
 }
 

@@ -45,7 +45,7 @@ func (s *Service) Stage(ctx context.Context, c Caller, id string, body io.Reader
 	if err == nil {
 		// Checked as it arrives, so unsafe data is refused at once rather
 		// than at import; the import checks it again.
-		n, err = s.staging.Put(ctx, id, newInspectingReader(&capReader{r: body, max: s.cfg.SizeCap}, s.dataCheck(im.Image)))
+		n, err = s.staging.Put(ctx, id, newInspectingReader(&capReader{r: body, max: s.cfg.SizeCap}, s.stageCheck(im.Image)))
 	}
 	if err == nil {
 		// Glance shows the staged size while the image waits for import.
