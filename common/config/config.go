@@ -140,6 +140,10 @@ type Config struct {
 			// IdleTimeout ends a download whose server sends nothing.
 			IdleTimeout Duration `yaml:"idle_timeout"`
 		} `yaml:"web_download"`
+		// TaskTimeToLive is how long a task is kept after it ends (Glance's
+		// task_time_to_live, 48 hours): then it is gone from the tasks API
+		// and a periodic cleanup deletes it.
+		TaskTimeToLive Duration `yaml:"task_time_to_live"`
 	} `yaml:"image"`
 	Compute struct {
 		Listener   `yaml:",inline"`
@@ -203,6 +207,7 @@ func Default() Config {
 	c.Image.UploadIdleTimeout = Duration(time.Minute)
 	c.Image.RequireFormatMatch = true
 	c.Image.WebDownload.IdleTimeout = Duration(time.Minute)
+	c.Image.TaskTimeToLive = Duration(48 * time.Hour)
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
 	c.Compute.VirtType = "auto"
@@ -311,6 +316,9 @@ func (c *Config) checkLimits() error {
 	}
 	if c.Image.MaxConcurrentUploads <= 0 || c.Image.UploadIdleTimeout <= 0 || c.Image.WebDownload.IdleTimeout <= 0 {
 		return errors.New("config: image.max_concurrent_uploads, image.upload_idle_timeout and image.web_download.idle_timeout must be positive")
+	}
+	if c.Image.TaskTimeToLive <= 0 {
+		return errors.New("config: image.task_time_to_live must be positive")
 	}
 	switch c.Compute.VirtType {
 	case "kvm", "qemu", "auto":
