@@ -4,8 +4,6 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
-	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -27,14 +25,7 @@ func TestTasksAPI(t *testing.T) {
 	data := make([]byte, 96<<10)
 	rand.Read(data)
 	sum := md5.Sum(data)
-	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/disk.raw" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(data)
-	}))
-	defer web.Close()
+	web := serveDisk(t, data)
 	const ttl = 20 * time.Second
 	s := NewServer(t, nil, "image: {web_download: {allowed_networks: [\"127.0.0.1/32\"]}, task_time_to_live: 20s}")
 	c := imageClient(t, s, "admin")

@@ -41,6 +41,9 @@ func (s *Service) CreateTask(ctx context.Context, c Caller, nt NewTask, requestI
 	if err := s.tasksAccess(c); err != nil {
 		return nil, err
 	}
+	if s.fetcher == nil {
+		return nil, glance.Errorf(glance.ErrNotFound, "The image import API is not enabled.")
+	}
 	if nt.Type != glance.TaskTypeImport {
 		return nil, glance.Errorf(glance.ErrBadRequest, "Task type %s cannot be created through the tasks API; "+
 			"use the image import API (POST /v2/images/{image_id}/import).", nt.Type)
