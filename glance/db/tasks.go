@@ -94,6 +94,11 @@ func (r *Repo) ListTasks(ctx context.Context, owner, imageID string) ([]*glance.
 	if imageID != "" {
 		q = q.Where("image_id = ?", imageID)
 	}
+	return findTasks(q)
+}
+
+// findTasks runs a task query.
+func findTasks(q *gorm.DB) ([]*glance.Task, error) {
 	var rows []taskRow
 	if err := q.Find(&rows).Error; err != nil {
 		return nil, classify(err, "list tasks")
@@ -167,15 +172,7 @@ func (r *Repo) PageTasks(ctx context.Context, q glance.TaskQuery) ([]*glance.Tas
 	if q.Limit > 0 {
 		query = query.Limit(q.Limit)
 	}
-	var rows []taskRow
-	if err := query.Find(&rows).Error; err != nil {
-		return nil, classify(err, "list tasks")
-	}
-	out := make([]*glance.Task, len(rows))
-	for i := range rows {
-		out[i] = taskFromRow(&rows[i])
-	}
-	return out, nil
+	return findTasks(query)
 }
 
 // DeleteExpiredTasks implements glance.TaskRepository.
