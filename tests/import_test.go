@@ -22,14 +22,7 @@ import (
 func TestImportWithTheCLI(t *testing.T) {
 	data := []byte(strings.Repeat("web-download data ", 4096))
 	sum := md5.Sum(data)
-	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/disk.raw" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(data)
-	}))
-	defer web.Close()
+	web := serveDisk(t, data)
 	s := NewServer(t, nil, "image: {web_download: {allowed_networks: [\"127.0.0.1/32\"]}}")
 
 	raw, rawMD5, _ := randomFile(t, 1<<20+3)
@@ -85,6 +78,19 @@ func TestImportWithTheCLI(t *testing.T) {
 	if entries, _ := os.ReadDir(s2.StateDir + "/images/blobs"); len(entries) != 0 {
 		t.Fatalf("a refused import left %d blobs", len(entries))
 	}
+}
+
+// serveDisk serves data at /disk.raw (and 404 elsewhere) until the test ends.
+func serveDisk(t *testing.T, data []byte) *httptest.Server {
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/disk.raw" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(data)
+	}))
+	t.Cleanup(web.Close)
+	return web
 }
 
 func waitImage(t *testing.T, s *Server, name, status string) {

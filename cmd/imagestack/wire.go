@@ -84,7 +84,8 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 	deps.Policy, deps.Log = authz, log
 	svc, err = glanceservice.New(deps, glanceservice.Config{SizeCap: cfg.Image.SizeCap,
 		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std(),
-		AllowFormatMismatch: !cfg.Image.RequireFormatMatch})
+		AllowFormatMismatch: !cfg.Image.RequireFormatMatch,
+		TaskTimeToLive:      cfg.Image.TaskTimeToLive.Std()})
 	if err != nil {
 		return nil, wait, err
 	}
@@ -94,6 +95,7 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 	} else if n > 0 {
 		log.Warn("returned images interrupted mid-upload to queued", "count", n)
 	}
+	go svc.RunTaskCleanup(ctx)
 	return svc, wait, nil
 }
 

@@ -146,6 +146,10 @@ type Config struct {
 		ImportPlugins            []string              `yaml:"import_plugins"`
 		ImageConversion          ImageConversionConfig `yaml:"image_conversion"`
 		InjectMetadataProperties InjectMetadataConfig  `yaml:"inject_metadata_properties"`
+		// TaskTimeToLive is how long a task is kept after it ends (Glance's
+		// task_time_to_live, 48 hours): then it is gone from the tasks API
+		// and a periodic cleanup deletes it.
+		TaskTimeToLive Duration `yaml:"task_time_to_live"`
 	} `yaml:"image"`
 	Compute struct {
 		Listener   `yaml:",inline"`
@@ -212,6 +216,7 @@ func Default() Config {
 	c.Image.ImageConversion = ImageConversionConfig{OutputFormat: "raw", CPUTimeLimit: Duration(5 * time.Minute),
 		AddressSpaceLimit: 1 << 30, Timeout: Duration(30 * time.Minute)}
 	c.Image.InjectMetadataProperties.IgnoreUserRoles = []string{"admin"}
+	c.Image.TaskTimeToLive = Duration(48 * time.Hour)
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
 	c.Compute.VirtType = "auto"
@@ -320,6 +325,9 @@ func (c *Config) checkLimits() error {
 	}
 	if c.Image.MaxConcurrentUploads <= 0 || c.Image.UploadIdleTimeout <= 0 || c.Image.WebDownload.IdleTimeout <= 0 {
 		return errors.New("config: image.max_concurrent_uploads, image.upload_idle_timeout and image.web_download.idle_timeout must be positive")
+	}
+	if c.Image.TaskTimeToLive <= 0 {
+		return errors.New("config: image.task_time_to_live must be positive")
 	}
 	switch c.Compute.VirtType {
 	case "kvm", "qemu", "auto":

@@ -90,24 +90,7 @@ func (a *API) deleteFromStore(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (a *API) listTasks(w http.ResponseWriter, r *http.Request) {
-	ts, err := a.svc.Tasks(r.Context(), a.caller(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, taskList{Tasks: httpx.ListOf(ts, taskView), Schema: "/v2/schemas/tasks", First: "/v2/tasks"})
-}
-
-func (a *API) showTask(w http.ResponseWriter, r *http.Request) {
-	t, err := a.svc.Task(r.Context(), a.caller(r), mux.Vars(r)["task_id"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, taskView(t))
-}
-
+// listImageTasks answers GET /v2/images/{id}/tasks.
 func (a *API) listImageTasks(w http.ResponseWriter, r *http.Request) {
 	ts, err := a.svc.ImageTasks(r.Context(), a.caller(r), mux.Vars(r)["image_id"])
 	if err != nil {

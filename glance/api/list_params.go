@@ -334,6 +334,11 @@ func sortKey(k, dir string, hasDir bool) (glance.SortKey, error) {
 // parameters (marker excepted) in their original order and encoding, with the
 // last image as the new marker.
 func pageLinks(rawQuery string, full bool, lastID string) (first, next string) {
+	return pageLinksAt("/v2/images", rawQuery, full, lastID)
+}
+
+// pageLinksAt is pageLinks for the collection at path.
+func pageLinksAt(path, rawQuery string, full bool, lastID string) (first, next string) {
 	var kept []string
 	for _, pair := range strings.Split(rawQuery, "&") {
 		if pair == "" || isMarkerPair(pair) {
@@ -343,12 +348,12 @@ func pageLinks(rawQuery string, full bool, lastID string) (first, next string) {
 		// fragment) but would end the link's query; %23 decodes the same.
 		kept = append(kept, strings.ReplaceAll(pair, "#", "%23"))
 	}
-	first = "/v2/images"
+	first = path
 	if len(kept) > 0 {
 		first += "?" + strings.Join(kept, "&")
 	}
 	if full && lastID != "" {
-		next = "/v2/images?" + strings.Join(append(kept, "marker="+url.QueryEscape(lastID)), "&")
+		next = path + "?" + strings.Join(append(kept, "marker="+url.QueryEscape(lastID)), "&")
 	}
 	return first, next
 }

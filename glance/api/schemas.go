@@ -118,6 +118,10 @@ func schemaByName(name string) map[string]any {
 				{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"}, {"rel": "describedby", "href": "{schema}"},
 			},
 		}
+	case "task":
+		return taskSchema()
+	case "tasks":
+		return tasksSchema()
 	case "member":
 		return memberSchema()
 	case "members":
@@ -133,7 +137,7 @@ func schemaByName(name string) map[string]any {
 	return nil
 }
 
-// showSchema answers GET /v2/schemas/{image,images,member,members}.
+// showSchema answers GET /v2/schemas/{image,images,member,members,task,tasks}.
 func (a *API) showSchema(w http.ResponseWriter, r *http.Request) {
 	s := schemaByName(mux.Vars(r)["name"])
 	if s == nil {

@@ -137,12 +137,14 @@ type memberList struct {
 	Schema  string       `json:"schema"`
 }
 
-// taskTime is the format of task timestamps (no zone, as Glance shows them).
+// taskTime is the format of timestamps in GET /v2/images/{id}/tasks: no
+// zone, as Glance dumps its rows there (GET /v2/tasks uses glanceTime).
 func taskTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000") }
 
-// taskBody is a task (gophercloud's tasks.Task). Input and Result are the
-// documents the task recorded; Glance never shows deleted tasks, so
-// deleted is always false and deleted_at null.
+// taskBody is a task of GET /v2/images/{id}/tasks, where Glance shows the
+// whole row. Input and Result are the documents the task recorded; Glance
+// never shows deleted tasks, so deleted is always false and deleted_at
+// null. GET /v2/tasks shows tasks otherwise (taskDetail, taskStub).
 type taskBody struct {
 	ID        string         `json:"id"`
 	Type      string         `json:"type"`
@@ -175,12 +177,9 @@ func taskView(t *glance.Task) taskBody {
 	return b
 }
 
-// taskList is GET /v2/tasks (with schema and first) and GET
-// /v2/images/{id}/tasks (tasks only).
+// taskList is GET /v2/images/{id}/tasks.
 type taskList struct {
-	Tasks  []taskBody `json:"tasks"`
-	Schema string     `json:"schema,omitempty"`
-	First  string     `json:"first,omitempty"`
+	Tasks []taskBody `json:"tasks"`
 }
 
 // storeBody is one store of /v2/info/stores; type and properties only in

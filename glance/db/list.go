@@ -115,20 +115,31 @@ func effectiveSort(in []glance.SortKey) []glance.SortKey {
 
 // afterMarker restricts to rows strictly after the marker in sort order.
 func afterMarker(db *gorm.DB, keys []glance.SortKey, m *imageRow) *gorm.DB {
+	cols, vals, desc := make([]string, len(keys)), make([]any, len(keys)), make([]bool, len(keys))
+	for i, k := range keys {
+		cols[i], vals[i], desc[i] = sortColumns[k.Key], sortValue(m, k.Key), k.Desc
+	}
+	return afterKeys(db, cols, vals, desc)
+}
+
+// afterKeys restricts to rows strictly after the row whose sort columns
+// cols hold vals, in the order the columns give (desc[i]: descending):
+// keyset paging.
+func afterKeys(db *gorm.DB, cols []string, vals []any, desc []bool) *gorm.DB {
 	var ors []string
 	var args []any
-	for i, k := range keys {
+	for i, col := range cols {
 		var ands []string
-		for _, prev := range keys[:i] {
-			ands = append(ands, sortColumns[prev.Key]+" = ?")
-			args = append(args, sortValue(m, prev.Key))
+		for j, prev := range cols[:i] {
+			ands = append(ands, prev+" = ?")
+			args = append(args, vals[j])
 		}
 		op := ">"
-		if k.Desc {
+		if desc[i] {
 			op = "<"
 		}
-		ands = append(ands, sortColumns[k.Key]+" "+op+" ?")
-		args = append(args, sortValue(m, k.Key))
+		ands = append(ands, col+" "+op+" ?")
+		args = append(args, vals[i])
 		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
 	}
 	return db.Where("("+strings.Join(ors, " OR ")+")", args...)

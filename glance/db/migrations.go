@@ -18,6 +18,7 @@ var Migrations = []commondb.Migration{
 	{Version: 2, Name: "import tasks", Up: migrate2},
 	{Version: 3, Name: "image locations (several stores)", Up: migrate3},
 	{Version: 4, Name: "image version (compare-and-set, ETag)", Up: migrate4},
+	{Version: 6, Name: "task expiry index", Up: migrate6},
 }
 
 // Tables lists the image tables, for schema comparisons.
@@ -116,3 +117,13 @@ type v4Image struct {
 func (v4Image) TableName() string { return "images" }
 
 func migrate4(tx *gorm.DB) error { return tx.Migrator().AddColumn(&v4Image{}, "Version") }
+
+// v6Task indexes expires_at: the periodic cleanup deletes expired tasks
+// and every task list leaves them out.
+type v6Task struct {
+	ExpiresAt *time.Time `gorm:"index:ix_tasks_expires_at"`
+}
+
+func (v6Task) TableName() string { return "tasks" }
+
+func migrate6(tx *gorm.DB) error { return tx.Migrator().CreateIndex(&v6Task{}, "ix_tasks_expires_at") }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
+
+	"gorm.io/gorm"
 
 	"imagestack/glance"
 )
@@ -91,6 +94,11 @@ func (r *Repo) ListTasks(ctx context.Context, owner, imageID string) ([]*glance.
 	if imageID != "" {
 		q = q.Where("image_id = ?", imageID)
 	}
+	return findTasks(q)
+}
+
+// findTasks runs a task query.
+func findTasks(q *gorm.DB) ([]*glance.Task, error) {
 	var rows []taskRow
 	if err := q.Find(&rows).Error; err != nil {
 		return nil, classify(err, "list tasks")
@@ -100,4 +108,75 @@ func (r *Repo) ListTasks(ctx context.Context, owner, imageID string) ([]*glance.
 		out[i] = taskFromRow(&rows[i])
 	}
 	return out, nil
+}
+
+// taskSortValue is the marker row's value of a sort key (glance.TaskSortKeys).
+func taskSortValue(r *taskRow, key string) any {
+	switch key {
+	case "id":
+		return r.ID
+	case "type":
+		return r.Type
+	case "status":
+		return r.Status
+	case "owner":
+		return r.Owner
+	case "updated_at":
+		return r.UpdatedAt
+	}
+	return r.CreatedAt
+}
+
+// unexpiredTasks are the tasks of q's owner (all for ""), expired ones left
+// out.
+func unexpiredTasks(db *gorm.DB, q glance.TaskQuery) *gorm.DB {
+	db = db.Model(&taskRow{}).Where("(expires_at IS NULL OR expires_at > ?)", dbTime(q.Now))
+	if q.Owner != "" {
+		db = db.Where("owner = ?", q.Owner)
+	}
+	return db
+}
+
+// PageTasks implements glance.TaskRepository: the sort key, then
+// created_at and id, all in one direction, as Glance pages tasks.
+func (r *Repo) PageTasks(ctx context.Context, q glance.TaskQuery) ([]*glance.Task, error) {
+	db := r.db.WithContext(ctx)
+	keys := []string{"created_at", "id"}
+	if q.SortKey != "" && !slices.Contains(keys, q.SortKey) {
+		keys = append([]string{q.SortKey}, keys...)
+	}
+	query := unexpiredTasks(db, q)
+	for col, v := range map[string]string{"status": q.Status, "type": q.Type, "image_id": q.ImageID} {
+		if v != "" {
+			query = query.Where(col+" = ?", v)
+		}
+	}
+	if q.Marker != "" {
+		var m taskRow
+		if err := unexpiredTasks(db, q).Where("id = ?", q.Marker).Take(&m).Error; err != nil {
+			return nil, classify(err, "marker task "+q.Marker)
+		}
+		vals, desc := make([]any, len(keys)), make([]bool, len(keys))
+		for i, k := range keys {
+			vals[i], desc[i] = taskSortValue(&m, k), q.Desc
+		}
+		query = afterKeys(query, keys, vals, desc)
+	}
+	dir := " ASC"
+	if q.Desc {
+		dir = " DESC"
+	}
+	for _, k := range keys {
+		query = query.Order(k + dir)
+	}
+	if q.Limit > 0 {
+		query = query.Limit(q.Limit)
+	}
+	return findTasks(query)
+}
+
+// DeleteExpiredTasks implements glance.TaskRepository.
+func (r *Repo) DeleteExpiredTasks(ctx context.Context, now time.Time) (int64, error) {
+	res := r.db.WithContext(ctx).Where("expires_at IS NOT NULL AND expires_at <= ?", dbTime(now)).Delete(&taskRow{})
+	return res.RowsAffected, classify(res.Error, "delete expired tasks")
 }

@@ -8,3 +8,6 @@ func SetRetryPauses(first, most time.Duration) (restore func()) {
 	retryFirst, retryMax = first, most
 	return func() { retryFirst, retryMax = f, m }
 }
+
+// SetClock replaces the service's clock for a test.
+func SetClock(s *Service, now func() time.Time) { s.now = now }

@@ -128,7 +128,7 @@ func (s *Service) importFrom(im *glance.Image, req ImportRequest) (string, error
 // newImportTask is a pending import task of image id.
 func (s *Service) newImportTask(c Caller, id, requestID string, input map[string]any) *glance.Task {
 	now := s.stamp()
-	return &glance.Task{ID: uuid.NewString(), Type: "api_image_import", Status: glance.TaskPending, Owner: c.Project(),
+	return &glance.Task{ID: uuid.NewString(), Type: glance.TaskTypeImageImport, Status: glance.TaskPending, Owner: c.Project(),
 		UserID: c.Creds.UserID, ImageID: id, RequestID: requestID, CreatedAt: now, UpdatedAt: now,
 		Input: input, Result: map[string]any{}}
 }

@@ -46,7 +46,14 @@ type Config struct {
 	// than the image's disk_format (Glance's require_image_format_match
 	// turned off). Unsafe data is refused either way.
 	AllowFormatMismatch bool
+	// TaskTimeToLive is how long a task is kept once it has ended (Glance's
+	// task_time_to_live; default DefaultTaskTimeToLive): then it no longer
+	// lists or shows, and the cleanup (RunTaskCleanup) deletes it.
+	TaskTimeToLive time.Duration
 }
+
+// DefaultTaskTimeToLive is Glance's task_time_to_live (48 hours).
+const DefaultTaskTimeToLive = 48 * time.Hour
 
 // DefaultUploadIdleTimeout is how long an upload may send nothing.
 const DefaultUploadIdleTimeout = 60 * time.Second
@@ -159,6 +166,9 @@ func New(d Deps, cfg Config) (*Service, error) {
 	}
 	if cfg.UploadIdleTimeout <= 0 {
 		cfg.UploadIdleTimeout = DefaultUploadIdleTimeout
+	}
+	if cfg.TaskTimeToLive <= 0 {
+		cfg.TaskTimeToLive = DefaultTaskTimeToLive
 	}
 	log := d.Log
 	if log == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"imagestack/glance"
 	"imagestack/policy"
@@ -63,7 +64,8 @@ func (s *Service) markFailedImport(ctx context.Context, id, store string) {
 
 // failInterruptedTasks marks import tasks that a crash left pending or
 // processing as failed (their images were recovered already), releasing
-// their images' import locks.
+// their images' import locks; the images of legacy import tasks are
+// deleted.
 func (s *Service) failInterruptedTasks(ctx context.Context) {
 	if s.taskRepo == nil {
 		return
@@ -74,7 +76,11 @@ func (s *Service) failInterruptedTasks(ctx context.Context) {
 		return
 	}
 	for _, t := range tasks {
-		if t.Status == glance.TaskPending || t.Status == glance.TaskProcessing {
+		if (t.Status == glance.TaskPending || t.Status == glance.TaskProcessing) && t.Type == glance.TaskTypeImport {
+			// A legacy import's image goes, as when the import fails.
+			s.failLegacyImport(ctx, t, errors.New("the import was interrupted by a restart of the image service"))
+			s.log.Warn("import task interrupted by a restart marked failed", "task", t.ID, "image", t.ImageID)
+		} else if t.Status == glance.TaskPending || t.Status == glance.TaskProcessing {
 			// Stores the task had not reached yet count as failed.
 			s.editImportProperties(ctx, t.ImageID, func(p map[string]string) {
 				for _, st := range strings.Split(p["os_glance_importing_to_stores"], ",") {
@@ -100,7 +106,16 @@ func (s *Service) finishTask(ctx context.Context, task *glance.Task, err error) 
 			delete(p, "os_glance_import_task")
 		}
 	})
+	s.endTask(ctx, task, err)
+}
+
+// endTask records the outcome on the task: success (its image in the
+// result) or failure (err's client-facing wording as the message). From
+// now on the task lives for the task time to live.
+func (s *Service) endTask(ctx context.Context, task *glance.Task, err error) {
 	task.UpdatedAt = s.stamp()
+	expires := task.UpdatedAt.Add(s.cfg.TaskTimeToLive)
+	task.ExpiresAt = &expires
 	if err != nil {
 		task.Status, task.Message = glance.TaskFailure, err.Error()
 		var ge *glance.Error
@@ -115,31 +130,51 @@ func (s *Service) finishTask(ctx context.Context, task *glance.Task, err error) 
 	}
 }
 
-// Tasks lists tasks (tasks_api_access, admin by default).
-func (s *Service) Tasks(ctx context.Context, c Caller) ([]*glance.Task, error) {
+// tasksAccess is tasks_api_access, checked before anything else of the
+// tasks API (admin only under Glance's defaults).
+func (s *Service) tasksAccess(c Caller) error {
 	if s.taskRepo == nil || !s.authz.Enforce("tasks_api_access", policy.Target{"project_id": c.Project()}, c.Creds) {
-		return nil, glance.Errorf(glance.ErrForbidden, "You are not authorized to use the tasks API.")
+		return glance.Errorf(glance.ErrForbidden, "You are not authorized to use the tasks API.")
 	}
-	owner := c.Project()
-	if c.IsAdmin {
-		owner = ""
-	}
-	return s.taskRepo.ListTasks(ctx, owner, "")
+	return nil
 }
 
-// Task shows one task (tasks_api_access).
+// Tasks lists the page of tasks q selects (tasks_api_access): an admin's
+// holds every project's tasks, anyone else's their own project's only.
+// Expired tasks are gone; an unknown marker is 400, as in Glance.
+func (s *Service) Tasks(ctx context.Context, c Caller, q glance.TaskQuery) ([]*glance.Task, error) {
+	if err := s.tasksAccess(c); err != nil {
+		return nil, err
+	}
+	q.Owner, q.Now = "", s.now()
+	if !c.IsAdmin {
+		if c.Project() == "" {
+			return []*glance.Task{}, nil
+		}
+		q.Owner = c.Project()
+	}
+	ts, err := s.taskRepo.PageTasks(ctx, q)
+	if errors.Is(err, glance.ErrNotFound) && q.Marker != "" {
+		return nil, glance.Errorf(glance.ErrBadRequest, "Task with the given id %s was not found", q.Marker)
+	}
+	return ts, err
+}
+
+// Task shows one task (tasks_api_access); another project's task, or one
+// whose time to live has passed, is not found.
 func (s *Service) Task(ctx context.Context, c Caller, id string) (*glance.Task, error) {
-	if s.taskRepo == nil || !s.authz.Enforce("tasks_api_access", policy.Target{"project_id": c.Project()}, c.Creds) {
-		return nil, glance.Errorf(glance.ErrForbidden, "You are not authorized to use the tasks API.")
+	if err := s.tasksAccess(c); err != nil {
+		return nil, err
 	}
 	t, err := s.taskRepo.GetTask(ctx, id)
-	if errors.Is(err, glance.ErrNotFound) || (err == nil && !c.IsAdmin && t.Owner != c.Project()) {
+	if errors.Is(err, glance.ErrNotFound) || (err == nil && ((!c.IsAdmin && t.Owner != c.Project()) || t.Expired(s.now()))) {
 		return nil, glance.Errorf(glance.ErrNotFound, "Task with the given id %s was not found", id)
 	}
 	return t, err
 }
 
-// ImageTasks lists the import tasks of an image the caller may see.
+// ImageTasks lists the import tasks of an image the caller may see,
+// expired ones left out.
 func (s *Service) ImageTasks(ctx context.Context, c Caller, id string) ([]*glance.Task, error) {
 	if _, err := s.load(ctx, c, id); err != nil {
 		return nil, err
@@ -147,5 +182,37 @@ func (s *Service) ImageTasks(ctx context.Context, c Caller, id string) ([]*glanc
 	if s.taskRepo == nil {
 		return []*glance.Task{}, nil
 	}
-	return s.taskRepo.ListTasks(ctx, "", id)
+	ts, err := s.taskRepo.ListTasks(ctx, "", id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	return slices.DeleteFunc(ts, func(t *glance.Task) bool { return t.Expired(now) }), nil
+}
+
+// CleanExpiredTasks deletes the tasks whose time to live has passed.
+func (s *Service) CleanExpiredTasks(ctx context.Context) (int64, error) {
+	if s.taskRepo == nil {
+		return 0, nil
+	}
+	return s.taskRepo.DeleteExpiredTasks(ctx, s.now())
+}
+
+// RunTaskCleanup deletes expired tasks now and then every tenth of the
+// task time to live (between a second and an hour apart) until ctx ends.
+func (s *Service) RunTaskCleanup(ctx context.Context) {
+	tick := time.NewTicker(min(max(s.cfg.TaskTimeToLive/10, time.Second), time.Hour))
+	defer tick.Stop()
+	for {
+		if n, err := s.CleanExpiredTasks(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("could not delete expired tasks", "err", err)
+		} else if n > 0 {
+			s.log.Info("deleted expired tasks", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

@@ -98,7 +98,13 @@ func (f *Fetcher) control(network, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return fmt.Errorf("%w: address %q", ErrRefused, address)
 	}
-	addr := ap.Addr().Unmap()
+	return f.checkAddr(ap.Addr())
+}
+
+// checkAddr refuses an address that is neither public nor in an allowed
+// network.
+func (f *Fetcher) checkAddr(addr netip.Addr) error {
+	addr = addr.Unmap()
 	for _, p := range f.policy.AllowedNetworks {
 		if p.Contains(addr) {
 			return nil
@@ -106,6 +112,23 @@ func (f *Fetcher) control(network, address string, _ syscall.RawConn) error {
 	}
 	if !Public(addr) {
 		return fmt.Errorf("%w: %s is not a public address", ErrRefused, addr)
+	}
+	return nil
+}
+
+// Precheck refuses, before any download, a URL that Open would refuse for
+// its scheme or for a host written as an address. A host name passes: its
+// addresses are checked when Open connects.
+func (f *Fetcher) Precheck(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	if err := f.checkURL(u); err != nil {
+		return err
+	}
+	if addr, err := netip.ParseAddr(u.Hostname()); err == nil {
+		return f.checkAddr(addr)
 	}
 	return nil
 }
