@@ -68,4 +68,8 @@ type LocationRepository interface {
 	// whose data predates locations (status active or deactivated, a blob
 	// key, no location) and returns how many it placed.
 	AdoptUnplacedData(ctx context.Context, store string) (int, error)
+	// BlobKeyTaken reports whether an image other than imageID, deleted or
+	// not, has key as its BlobKey: a location added by URL must not make
+	// two images share (and one delete) the same data.
+	BlobKeyTaken(ctx context.Context, key, imageID string) (bool, error)
 }

@@ -443,3 +443,10 @@ func (r *Repo) DeleteMember(ctx context.Context, imageID, memberID string) error
 	}
 	return nil
 }
+
+// BlobKeyTaken implements glance.LocationRepository.
+func (r *Repo) BlobKeyTaken(ctx context.Context, key, imageID string) (bool, error) {
+	var n int64
+	err := r.db.WithContext(ctx).Model(&imageRow{}).Where("blob_key = ? AND id <> ?", key, imageID).Count(&n).Error
+	return n > 0, classify(err, "blob key "+key)
+}

@@ -45,6 +45,14 @@ type Config struct {
 	// than the image's disk_format (Glance's require_image_format_match
 	// turned off). Unsafe data is refused either way.
 	AllowFormatMismatch bool
+	// ShowMultipleLocations shows image locations to callers that
+	// get_image_location allows, and lets PATCH add, replace and remove
+	// them (Glance's show_multiple_locations); ShowDirectURL shows the
+	// first one as direct_url (show_image_direct_url).
+	ShowMultipleLocations, ShowDirectURL bool
+	// LocationReadTimeout bounds reading a location's data when it is
+	// added (default DefaultLocationReadTimeout).
+	LocationReadTimeout time.Duration
 }
 
 // DefaultUploadIdleTimeout is how long an upload may send nothing.
@@ -156,6 +164,9 @@ func New(d Deps, cfg Config) (*Service, error) {
 	}
 	if cfg.UploadIdleTimeout <= 0 {
 		cfg.UploadIdleTimeout = DefaultUploadIdleTimeout
+	}
+	if cfg.LocationReadTimeout <= 0 {
+		cfg.LocationReadTimeout = DefaultLocationReadTimeout
 	}
 	log := d.Log
 	if log == nil {
