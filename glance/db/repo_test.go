@@ -393,6 +393,18 @@ func TestLocations(t *testing.T) {
 		if got, _ := r.Get(ctx, old.ID); !slices.Equal(got.ActiveStores(), []string{"fast"}) {
 			t.Fatalf("adopted: %v", got.Locations)
 		}
+		// A blob key is another image's while that image exists, and after.
+		if err := r.Delete(ctx, old.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			key, except string
+			want        bool
+		}{{"legacy-key", im.ID, true}, {"legacy-key", old.ID, false}, {"other-key", im.ID, false}} {
+			if taken, err := r.BlobKeyTaken(ctx, c.key, c.except); err != nil || taken != c.want {
+				t.Fatalf("BlobKeyTaken(%s, %s) = %v %v, want %v", c.key, c.except, taken, err, c.want)
+			}
+		}
 		if err := r.Delete(ctx, im.ID); err != nil {
 			t.Fatal(err)
 		}
