@@ -14,8 +14,10 @@ import (
 
 // TestImageLocationsWithGlanceclient: with show_multiple_locations on, an
 // admin gives an image data already in the file store with glanceclient's
-// location-add, while URLs outside the store (the metadata service) are refused with 400 and a member gets 403 as from Glance; the
-// image then downloads byte-exact through the openstack CLI.
+// location-add, while a URL outside the stores (the metadata service) is
+// refused with 400 and a member gets 403, as from Glance; the image then
+// downloads byte-exact through the openstack CLI, its last location cannot
+// go (403), and deleting the image deletes the data.
 func TestImageLocationsWithGlanceclient(t *testing.T) {
 	s := NewServer(t, nil, "image: {show_multiple_locations: true, show_image_direct_url: true}")
 	data := bytes.Repeat([]byte("placed by the operator\n"), 20000)
