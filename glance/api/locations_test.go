@@ -66,6 +66,10 @@ func TestPatchLocationsOnlyIntoStores(t *testing.T) {
 			t.Errorf("add %s = %d %v, want 400 Invalid location", url, st, m)
 		}
 	}
+	noFormats := e.create("adm", `{"name":"nf","visibility":"public"}`)["id"].(string)
+	if st, m := e.patch(noFormats, "adm", addLoc(good)); st != 400 || e.imageField(noFormats, "status") != "queued" {
+		t.Fatalf("data for an image without formats: %d %v", st, m)
+	}
 	if st, _ := e.patch(id, "a", addLoc(good)); st != 403 {
 		t.Fatalf("member of another project adds a location to a public image: %d, want 403", st)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 
 	"imagestack/glance"
 )
@@ -182,7 +183,8 @@ func (s *Service) wantedStores(im *glance.Image, ins []LocationInput) ([]string,
 }
 
 // locationPos reads a location pointer's index ("-": the end) among n
-// locations; allowEnd accepts n itself (insertion).
+// locations. For an insertion (allowEnd) any index is accepted, as Glance
+// inserts past the end at the end; a removal needs an existing one.
 func locationPos(pos string, n int, allowEnd bool) (int, bool) {
 	i := n - 1
 	if allowEnd {
@@ -190,13 +192,13 @@ func locationPos(pos string, n int, allowEnd bool) (int, bool) {
 	}
 	if pos != "-" {
 		v, err := strconv.Atoi(pos)
-		if err != nil || v < 0 || strconv.Itoa(v) != pos {
+		if err != nil || strings.Trim(pos, "0123456789") != "" {
 			return 0, false
 		}
 		i = v
 	}
 	if allowEnd {
-		return i, i <= n
+		return min(i, n), true
 	}
 	return i, i >= 0 && i < n
 }
