@@ -200,6 +200,10 @@ func (s *Service) placeData(ctx context.Context, id, store, key string, vd *Vali
 			return glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
 		}
 		cur.Status, cur.BlobKey = glance.StatusSaving, key
+		if cur.Properties == nil {
+			cur.Properties = map[string]string{}
+		}
+		cur.Properties[placingProperty] = store
 		return nil
 	})
 	if errors.Is(err, glance.ErrConflict) {
@@ -210,10 +214,33 @@ func (s *Service) placeData(ctx context.Context, id, store, key string, vd *Vali
 	}
 	ready, err := s.checkPlaced(ctx, saving, store, key, vd)
 	if err != nil {
-		_ = s.returnToQueued(context.WithoutCancel(ctx), saving)
+		_ = s.unplace(context.WithoutCancel(ctx), saving)
 		return nil, err
 	}
 	return ready, nil
+}
+
+// placingProperty marks an image whose data is being read at a location
+// (naming the store): the data is not the image's yet, so neither a
+// failure nor a restart meanwhile may delete it. Clients cannot set
+// os_glance_ properties, so no client can forge the mark.
+const placingProperty = "os_glance_placing_location"
+
+// unplace returns an image whose placement failed (or was cut short by a
+// restart) to queued, dropping its location but leaving the data alone.
+func (s *Service) unplace(ctx context.Context, im *glance.Image) error {
+	if err := s.repo.RemoveLocation(ctx, im.ID, im.Properties[placingProperty]); err != nil && !errors.Is(err, glance.ErrNotFound) {
+		return err
+	}
+	_, err := s.transition(ctx, im.ID, glance.StatusSaving, func(cur *glance.Image) error {
+		cur.Status, cur.BlobKey = glance.StatusQueued, ""
+		delete(cur.Properties, placingProperty)
+		return nil
+	})
+	if errors.Is(err, glance.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // checkPlaced is placeData once the image is saving with key: it refuses
@@ -250,29 +277,27 @@ func (s *Service) checkPlaced(ctx context.Context, saving *glance.Image, store, 
 	return s.transition(ctx, saving.ID, glance.StatusSaving, func(im *glance.Image) error {
 		md5sum, sha, sha512Algo := h.sum("md5"), h.sum("sha512"), "sha512"
 		im.Status, im.Size, im.Checksum, im.OSHashAlgo, im.OSHashValue = glance.StatusActive, &h.size, &md5sum, &sha512Algo, &sha
+		delete(im.Properties, placingProperty)
 		return nil
 	})
 }
 
 // addCopyByURL records a copy of an active image's data that is already
 // in store (under the image's key, as every copy is), after reading it
-// back against the image's size and checksum.
+// back against the image's size and checksum. The location is recorded
+// only once the data checks out, so that nothing (a restart's clean-up of
+// pending copies, say) ever deletes data that is not yet the image's.
 func (s *Service) addCopyByURL(ctx context.Context, im *glance.Image, store string) error {
-	if err := s.repo.AddLocation(ctx, im.ID, store, glance.LocationPending); err != nil {
-		if errors.Is(err, glance.ErrConflict) {
-			return glance.Errorf(glance.ErrBadRequest, "The location %s already exists", storage.URLOf(s.stores.byID[store], im.BlobKey))
-		}
+	h, err := s.readLocation(ctx, im, store, im.BlobKey, "")
+	if err != nil {
 		return err
 	}
-	h, err := s.readLocation(ctx, im, store, im.BlobKey, "")
-	if err == nil && (h.size != deref(im.Size) || h.sum("md5") != deref(im.Checksum)) {
-		err = glance.Errorf(glance.ErrBadRequest, "Invalid location: the data there differs from the image's.")
+	if h.size != deref(im.Size) || h.sum("md5") != deref(im.Checksum) {
+		return glance.Errorf(glance.ErrBadRequest, "Invalid location: the data there differs from the image's.")
 	}
-	if err == nil {
-		err = s.repo.SetLocationStatus(ctx, im.ID, store, glance.LocationActive)
-	}
-	if err != nil {
-		_ = s.repo.RemoveLocation(context.WithoutCancel(ctx), im.ID, store)
+	err = s.repo.AddLocation(ctx, im.ID, store, glance.LocationActive)
+	if errors.Is(err, glance.ErrConflict) {
+		return glance.Errorf(glance.ErrBadRequest, "The location %s already exists", storage.URLOf(s.stores.byID[store], im.BlobKey))
 	}
 	return err
 }
