@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +68,10 @@ func TestImageLocationsWithGlanceclient(t *testing.T) {
 	}
 	if out, err := glanceCLI(t, s, "admin", "location-update", "--url", good, "--metadata", `{"note":"x"}`, pub); err != nil {
 		t.Fatalf("location-update: %v\n%s", err, out)
+	}
+	json.Unmarshal([]byte(s.MustCLI("admin", "image", "show", "-f", "json", "-c", "properties", pub)), &im)
+	if locs := fmt.Sprint(im["properties"].(map[string]any)["locations"]); locs != "[map[metadata:map[note:x] url:"+good+"]]" {
+		t.Fatalf("locations after location-update: %s", locs)
 	}
 	if out, err := glanceCLI(t, s, "admin", "location-delete", "--url", good, pub); err == nil || !strings.Contains(out, "403") {
 		t.Fatalf("deleting the last location = %v, want 403:\n%s", err, out)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -11,10 +12,14 @@ import (
 	"imagestack/glance/service"
 )
 
+// maxLocationMetadata bounds the JSON of one location's metadata, since
+// every image view shows it.
+const maxLocationMetadata = 16 << 10
+
 // locationBody is one image location as Glance shows it.
 type locationBody struct {
-	URL      string            `json:"url"`
-	Metadata map[string]string `json:"metadata"`
+	URL      string         `json:"url"`
+	Metadata map[string]any `json:"metadata"`
 }
 
 func locationBodies(views []service.LocationView) []locationBody {
@@ -108,10 +113,15 @@ func parseLocationValue(v any) (service.LocationInput, error) {
 	if !ok || len(url) > 255 {
 		return service.LocationInput{}, paramError("Invalid location: 'url' must be a string of at most 255 characters.")
 	}
-	if _, ok := m["metadata"].(map[string]any); !ok {
+	md, ok := m["metadata"].(map[string]any)
+	if !ok {
 		return service.LocationInput{}, paramError("Invalid location: 'metadata' is a required object.")
 	}
-	in := service.LocationInput{URL: url}
+	raw, _ := json.Marshal(md)
+	if len(raw) > maxLocationMetadata {
+		return service.LocationInput{}, paramError("Invalid location: its metadata takes too many bytes.")
+	}
+	in := service.LocationInput{URL: url, Metadata: string(raw)}
 	if raw, has := m["validation_data"]; has {
 		vd, err := parseValidationData(raw, map[string]int{"checksum": 32, "os_hash_algo": 64, "os_hash_value": 128})
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -109,8 +110,12 @@ func TestPatchLocationsOnlyIntoStores(t *testing.T) {
 			t.Errorf("%s = %d %v, want %d", body, st, m, want)
 		}
 	}
-	if st, _ := e.patch(id, "adm", `[{"op":"replace","path":"/locations","value":[{"url":"`+good+`","metadata":{"k":"v"}}]}]`); st != 200 {
-		t.Fatalf("replace with the same list: %d", st)
+	st, m = e.patch(id, "adm", `[{"op":"replace","path":"/locations","value":[{"url":"`+good+`","metadata":{"k":"v","n":1}}]}]`)
+	if st != 200 {
+		t.Fatalf("replace with the same list: %d %v", st, m)
+	}
+	if md := m["locations"].([]any)[0].(map[string]any)["metadata"].(map[string]any); md["k"] != "v" || md["n"] != 1.0 {
+		t.Fatalf("metadata after replace: %v", md)
 	}
 	other := e.create("adm", `{"name":"y","disk_format":"raw","container_format":"bare","visibility":"public"}`)["id"].(string)
 	if st, m := e.patch(other, "adm", addLoc(good)); st != 409 || e.imageField(other, "status") != "queued" {
@@ -192,7 +197,9 @@ func TestLocationsAcrossStores(t *testing.T) {
 	}
 	two.Delete(context.Background(), key)
 	place(t, two, key, data)
-	if st, m := e.patch(id, "adm", addLoc(two.URL(key))); st != 200 || len(m["locations"].([]any)) != 2 || m["stores"] != "one,two" {
+	withMD := `[{"op":"add","path":"/locations/-","value":{"url":"` + two.URL(key) + `","metadata":{"tier":"cold","store":"forged"}}}]`
+	if st, m := e.patch(id, "adm", withMD); st != 200 || len(m["locations"].([]any)) != 2 || m["stores"] != "one,two" ||
+		fmt.Sprint(m["locations"].([]any)[1].(map[string]any)["metadata"]) != "map[store:two tier:cold]" {
 		t.Fatalf("add the copy in two: %d %v", st, m)
 	}
 	if st, m := e.patch(id, "adm", `[{"op":"remove","path":"/locations/0"}]`); st != 200 || m["stores"] != "two" {

@@ -18,6 +18,7 @@ var Migrations = []commondb.Migration{
 	{Version: 2, Name: "import tasks", Up: migrate2},
 	{Version: 3, Name: "image locations (several stores)", Up: migrate3},
 	{Version: 4, Name: "image version (compare-and-set, ETag)", Up: migrate4},
+	{Version: 7, Name: "image location metadata", Up: migrate7},
 }
 
 // Tables lists the image tables, for schema comparisons.
@@ -116,3 +117,11 @@ type v4Image struct {
 func (v4Image) TableName() string { return "images" }
 
 func migrate4(tx *gorm.DB) error { return tx.Migrator().AddColumn(&v4Image{}, "Version") }
+
+type v7Location struct {
+	Metadata *string `gorm:"type:text"`
+}
+
+func (v7Location) TableName() string { return "image_locations" }
+
+func migrate7(tx *gorm.DB) error { return tx.Migrator().AddColumn(&v7Location{}, "Metadata") }

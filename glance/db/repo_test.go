@@ -362,6 +362,15 @@ func TestLocations(t *testing.T) {
 		if got, _ := r.Get(ctx, im.ID); !slices.Equal(got.ActiveStores(), []string{"fast", "cheap"}) {
 			t.Fatalf("active stores: %v", got.ActiveStores())
 		}
+		if err := r.SetLocationMetadata(ctx, im.ID, "cheap", `{"k":"v"}`); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetLocationMetadata(ctx, im.ID, "nowhere", `{}`); !errors.Is(err, glance.ErrNotFound) {
+			t.Fatalf("metadata of a missing location: %v", err)
+		}
+		if got, _ := r.Get(ctx, im.ID); got.Locations[1].Metadata != `{"k":"v"}` || got.Locations[0].Metadata != "" {
+			t.Fatalf("location metadata: %+v", got.Locations)
+		}
 		if err := r.RemoveCopy(ctx, im.ID, "cheap"); err != nil {
 			t.Fatal(err)
 		}

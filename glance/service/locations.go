@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"hash"
 	"io"
@@ -21,10 +22,10 @@ import (
 const DefaultLocationReadTimeout = 10 * time.Minute
 
 // LocationView is one location as clients see it: its URL and metadata
-// (the store's id, with several stores).
+// (what the client gave it, and the store's id with several stores).
 type LocationView struct {
 	URL      string
-	Metadata map[string]string
+	Metadata map[string]any
 }
 
 // ValidationData are the hashes a client vouches for when it adds a
@@ -39,6 +40,8 @@ type ValidationData struct {
 type LocationInput struct {
 	URL            string
 	ValidationData *ValidationData
+	// Metadata is the JSON object given with the location ("" for none).
+	Metadata string
 }
 
 // ImageLocations is what an image view shows of the image's locations.
@@ -74,18 +77,21 @@ func (s *Service) LocationsOf(c Caller, im *glance.Image) ImageLocations {
 // locationViews lists the image's complete locations, oldest first.
 func (s *Service) locationViews(im *glance.Image) []LocationView {
 	out := []LocationView{}
-	for _, store := range im.ActiveStores() {
-		st, ok := s.stores.byID[store]
-		u := ""
-		if ok && im.BlobKey != "" {
-			u = storage.URLOf(st, im.BlobKey)
+	for _, l := range im.Locations {
+		st, ok := s.stores.byID[l.Store]
+		if l.Status != glance.LocationActive || !ok || im.BlobKey == "" {
+			continue
 		}
+		u := storage.URLOf(st, im.BlobKey)
 		if u == "" {
 			continue
 		}
-		md := map[string]string{}
+		md := map[string]any{}
+		if l.Metadata != "" {
+			_ = json.Unmarshal([]byte(l.Metadata), &md)
+		}
 		if s.stores.multi {
-			md["store"] = store
+			md["store"] = l.Store
 		}
 		out = append(out, LocationView{URL: u, Metadata: md})
 	}
@@ -194,7 +200,7 @@ func (h *hashes) matches(vd *ValidationData) bool {
 // (formats, size cap, validation data), then the location becomes active
 // and so does the image. On failure the image returns to queued and the
 // data is left where it was: it is not the image's yet.
-func (s *Service) placeData(ctx context.Context, id, store, key string, vd *ValidationData) (*glance.Image, error) {
+func (s *Service) placeData(ctx context.Context, id, store, key string, in LocationInput) (*glance.Image, error) {
 	saving, err := s.transition(ctx, id, glance.StatusQueued, func(cur *glance.Image) error {
 		if cur.DiskFormat == nil || cur.ContainerFormat == nil {
 			return glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
@@ -212,7 +218,7 @@ func (s *Service) placeData(ctx context.Context, id, store, key string, vd *Vali
 	if err != nil {
 		return nil, err
 	}
-	ready, err := s.checkPlaced(ctx, saving, store, key, vd)
+	ready, err := s.checkPlaced(ctx, saving, store, key, in)
 	if err != nil {
 		_ = s.unplace(context.WithoutCancel(ctx), saving)
 		return nil, err
@@ -246,7 +252,7 @@ func (s *Service) unplace(ctx context.Context, im *glance.Image) error {
 // checkPlaced is placeData once the image is saving with key: it refuses
 // data another image has, records the location, reads the data and
 // activates the image.
-func (s *Service) checkPlaced(ctx context.Context, saving *glance.Image, store, key string, vd *ValidationData) (*glance.Image, error) {
+func (s *Service) checkPlaced(ctx context.Context, saving *glance.Image, store, key string, in LocationInput) (*glance.Image, error) {
 	// Checked after the key is recorded, so that of two images given the
 	// same data at once neither keeps it.
 	taken, err := s.repo.BlobKeyTaken(ctx, key, saving.ID)
@@ -260,7 +266,10 @@ func (s *Service) checkPlaced(ctx context.Context, saving *glance.Image, store, 
 		return nil, err
 	}
 	saving.Locations = append(saving.Locations, glance.Location{Store: store, Status: glance.LocationPending})
-	algo := "sha512"
+	if err := s.setMetadata(ctx, saving.ID, store, in.Metadata); err != nil {
+		return nil, err
+	}
+	vd, algo := in.ValidationData, "sha512"
 	if vd != nil && vd.OSHashAlgo != "" {
 		algo = vd.OSHashAlgo
 	}
@@ -287,7 +296,7 @@ func (s *Service) checkPlaced(ctx context.Context, saving *glance.Image, store, 
 // back against the image's size and checksum. The location is recorded
 // only once the data checks out, so that nothing (a restart's clean-up of
 // pending copies, say) ever deletes data that is not yet the image's.
-func (s *Service) addCopyByURL(ctx context.Context, im *glance.Image, store string) error {
+func (s *Service) addCopyByURL(ctx context.Context, im *glance.Image, store, metadata string) error {
 	h, err := s.readLocation(ctx, im, store, im.BlobKey, "")
 	if err != nil {
 		return err
@@ -299,5 +308,16 @@ func (s *Service) addCopyByURL(ctx context.Context, im *glance.Image, store stri
 	if errors.Is(err, glance.ErrConflict) {
 		return glance.Errorf(glance.ErrBadRequest, "The location %s already exists", storage.URLOf(s.stores.byID[store], im.BlobKey))
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.setMetadata(ctx, im.ID, store, metadata)
+}
+
+// setMetadata records the metadata a client gave a location, if any.
+func (s *Service) setMetadata(ctx context.Context, id, store, metadata string) error {
+	if metadata == "" {
+		return nil
+	}
+	return s.repo.SetLocationMetadata(ctx, id, store, metadata)
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -83,7 +84,7 @@ func (s *Service) addLocation(ctx context.Context, im *glance.Image, in Location
 		return err
 	}
 	if im.Status == glance.StatusQueued {
-		_, err := s.placeData(ctx, im.ID, store, key, in.ValidationData)
+		_, err := s.placeData(ctx, im.ID, store, key, in)
 		return err
 	}
 	if key != im.BlobKey || im.HasLocation(store) {
@@ -93,7 +94,7 @@ func (s *Service) addLocation(ctx context.Context, im *glance.Image, in Location
 		// Every copy of an image's data has the image's key.
 		return errInvalidLocation()
 	}
-	return s.addCopyByURL(ctx, im, store)
+	return s.addCopyByURL(ctx, im, store, in.Metadata)
 }
 
 // patchRemoveLocation is remove /locations/N: the copy goes, data included.
@@ -143,6 +144,9 @@ func (s *Service) patchReplaceLocations(ctx context.Context, im *glance.Image, i
 	}
 	for i, in := range ins {
 		if im.Status == glance.StatusActive && im.HasLocation(want[i]) {
+			if err := s.setMetadata(ctx, im.ID, want[i], cmp.Or(in.Metadata, "{}")); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := s.addLocation(ctx, im, in); err != nil {
@@ -286,7 +290,7 @@ func (s *Service) AddLocation(ctx context.Context, c Caller, id string, in Locat
 	if err != nil {
 		return err
 	}
-	_, err = s.placeData(ctx, id, store, key, in.ValidationData)
+	_, err = s.placeData(ctx, id, store, key, in)
 	return err
 }
 
