@@ -126,7 +126,7 @@ func (s *Service) removeLocation(ctx context.Context, im *glance.Image, store st
 }
 
 // patchReplaceLocations is replace /locations: the image ends with the
-// locations listed (metadata is not kept: it always names the store).
+// locations listed, each with the metadata given.
 func (s *Service) patchReplaceLocations(ctx context.Context, im *glance.Image, ins []LocationInput) error {
 	if im.Status != glance.StatusActive && im.Status != glance.StatusQueued {
 		return glance.Errorf(glance.ErrConflict, "It's not allowed to replace locations if image status is %s.", im.Status)
