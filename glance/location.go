@@ -13,6 +13,8 @@ const (
 type Location struct {
 	Store  string
 	Status string
+	// Metadata is the JSON object a client gave the location ("" for none).
+	Metadata string
 }
 
 // LocationRef names one location of one image.
@@ -68,4 +70,11 @@ type LocationRepository interface {
 	// whose data predates locations (status active or deactivated, a blob
 	// key, no location) and returns how many it placed.
 	AdoptUnplacedData(ctx context.Context, store string) (int, error)
+	// BlobKeyTaken reports whether an image other than imageID, deleted or
+	// not, has key as its BlobKey: a location added by URL must not make
+	// two images share (and one delete) the same data.
+	BlobKeyTaken(ctx context.Context, key, imageID string) (bool, error)
+	// SetLocationMetadata records the JSON object a client gave a
+	// location; ErrNotFound when the location is absent.
+	SetLocationMetadata(ctx context.Context, imageID, store, metadata string) error
 }

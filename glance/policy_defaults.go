@@ -67,6 +67,8 @@ var PolicyDefaults = []policy.Rule{
 	{Name: "delete_image_location", Check: gAdmin, Description: "Remove an image location (PATCH /v2/images/{image_id})."},
 	{Name: "get_image_location", Check: gAdminOrReader, Description: "Show image locations (GET /v2/images/{image_id} with show_multiple_locations)."},
 	{Name: "set_image_location", Check: gAdminOrMember, Description: "Add or replace image locations (PATCH /v2/images/{image_id})."},
+	{Name: "add_image_location", Check: "role:service or role:admin", Description: "Give a queued image data already in a store (POST /v2/images/{image_id}/locations). Glance allows project members by policy but refuses all but the service role without an http store; here the service role and admins."},
+	{Name: "fetch_image_location", Check: "role:service or role:admin", Description: "List an image's locations (GET /v2/images/{image_id}/locations): Glance's service role, and admins."},
 	{Name: "deactivate", Check: gAdminOrMember, Description: "Deactivate an image (POST /v2/images/{image_id}/actions/deactivate)."},
 	{Name: "reactivate", Check: gAdminOrMember, Description: "Reactivate an image (POST /v2/images/{image_id}/actions/reactivate)."},
 	{Name: "copy_image", Check: gAdmin, Description: "Copy existing image data to more stores (POST /v2/images/{image_id}/import with copy-image)."},

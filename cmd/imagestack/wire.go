@@ -84,8 +84,9 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 	deps.Policy, deps.Log = authz, log
 	svc, err = glanceservice.New(deps, glanceservice.Config{SizeCap: cfg.Image.SizeCap,
 		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std(),
-		AllowFormatMismatch: !cfg.Image.RequireFormatMatch,
-		TaskTimeToLive:      cfg.Image.TaskTimeToLive.Std()})
+		AllowFormatMismatch: !cfg.Image.RequireFormatMatch, TaskTimeToLive: cfg.Image.TaskTimeToLive.Std(),
+		ShowMultipleLocations: cfg.Image.ShowMultipleLocations, ShowDirectURL: cfg.Image.ShowImageDirectURL,
+		LocationReadTimeout: cfg.Image.LocationReadTimeout.Std()})
 	if err != nil {
 		return nil, wait, err
 	}

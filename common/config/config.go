@@ -132,6 +132,14 @@ type Config struct {
 		Stores       []StoreConfig `yaml:"stores"`
 		DefaultStore string        `yaml:"default_store"`
 		MultiStore   bool          `yaml:"-"`
+		// ShowMultipleLocations (Glance's show_multiple_locations) shows
+		// image locations to callers get_image_location allows and lets
+		// PATCH add, replace and remove them; ShowImageDirectURL shows the
+		// first as direct_url. LocationReadTimeout bounds reading a
+		// location's data when one is added (default 10 minutes).
+		ShowMultipleLocations bool     `yaml:"show_multiple_locations"`
+		ShowImageDirectURL    bool     `yaml:"show_image_direct_url"`
+		LocationReadTimeout   Duration `yaml:"location_read_timeout"`
 		// WebDownload limits what the web-download import may fetch.
 		WebDownload struct {
 			// AllowedNetworks are CIDRs exempt from the public-address rule.

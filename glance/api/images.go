@@ -70,7 +70,7 @@ func (a *API) createImage(w http.ResponseWriter, r *http.Request) {
 	if a.svc.MultiStore() {
 		w.Header().Set("OpenStack-image-store-ids", strings.Join(a.svc.StoreIDs(), ","))
 	}
-	httpx.WriteJSON(w, http.StatusCreated, a.view(im))
+	httpx.WriteJSON(w, http.StatusCreated, a.viewAs(a.caller(r), im))
 }
 
 func (a *API) showImage(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +80,7 @@ func (a *API) showImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setETag(w, im)
-	httpx.WriteJSON(w, http.StatusOK, a.view(im))
+	httpx.WriteJSON(w, http.StatusOK, a.viewAs(a.caller(r), im))
 }
 
 func (a *API) listImages(w http.ResponseWriter, r *http.Request) {
@@ -104,8 +104,9 @@ func (a *API) listImages(w http.ResponseWriter, r *http.Request) {
 	}
 	views := make([]imageBody, len(ims))
 	last := ""
+	c := a.caller(r)
 	for i, im := range ims {
-		views[i] = a.view(im)
+		views[i] = a.viewAs(c, im)
 		last = im.ID
 	}
 	first, next := pageLinks(r.URL.RawQuery, q.Limit > 0 && len(ims) == q.Limit, last)
@@ -140,7 +141,7 @@ func (a *API) updateImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setETag(w, im)
-	httpx.WriteJSON(w, http.StatusOK, a.view(im))
+	httpx.WriteJSON(w, http.StatusOK, a.viewAs(a.caller(r), im))
 }
 
 // setETag names the image's version, which a client may send back in
@@ -204,6 +205,17 @@ func parsePatch(raw []map[string]any, v20 bool) ([]service.PatchOp, error) {
 		p, ok := path.(string)
 		if !ok {
 			return nil, paramError("Unable to find 'path' in JSON Schema change")
+		}
+		if tokens := locationPointer(p); tokens != nil {
+			value, has := m["value"]
+			if op.Op != "remove" && !has {
+				return nil, paramError("Operation \"" + op.Op + "\" requires a member named \"value\".")
+			}
+			if err := parseLocationOp(&op, tokens, value); err != nil {
+				return nil, err
+			}
+			ops = append(ops, op)
+			continue
 		}
 		attr, err := decodePointer(p)
 		if err != nil {

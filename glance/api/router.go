@@ -84,6 +84,8 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/schemas/metadefs/{name}", a.showMetadefSchema, http.MethodGet)
 	route("/metadefs/namespaces", a.listMetadefNamespaces, http.MethodGet)
 	route("/info/usage", a.showUsage, http.MethodGet)
+	route("/images/{image_id}/locations", a.listLocations, http.MethodGet)
+	route("/images/{image_id}/locations", a.addLocation, http.MethodPost)
 }
 
 // caller is the authenticated caller of r.

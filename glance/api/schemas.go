@@ -63,7 +63,12 @@ func imageSchema() map[string]any {
 			"stores":           prop("string", "Store in which image data resides (only with several stores)", "readOnly", true),
 			"locations": prop("array", "A set of URLs to access the image file kept in external store", "items",
 				map[string]any{"type": "object", "properties": map[string]any{
-					"url": map[string]any{"type": "string", "maxLength": 255}, "metadata": map[string]any{"type": "object"}},
+					"url": map[string]any{"type": "string", "maxLength": 255}, "metadata": map[string]any{"type": "object"},
+					"validation_data": map[string]any{"type": "object", "writeOnly": true, "additionalProperties": false,
+						"description": "Values to be used to populate the corresponding image properties. If the image status is not 'queued', values must exactly match those already contained in the image properties.",
+						"properties": map[string]any{"checksum": map[string]any{"type": "string", "minLength": 32, "maxLength": 32},
+							"os_hash_algo": map[string]any{"type": "string", "maxLength": 64}, "os_hash_value": map[string]any{"type": "string", "maxLength": 128}},
+						"required": []string{"os_hash_algo", "os_hash_value"}}},
 					"required": []string{"url", "metadata"}}),
 			// Optional base properties: stored as extra properties, but
 			// glanceclient only sends the options its schema names.

@@ -42,6 +42,10 @@ type imageBody struct {
 	Schema          string   `json:"schema"`
 	// Stores lists the stores holding the data, only with several stores.
 	Stores string `json:"stores,omitempty"`
+	// Locations (show_multiple_locations: an empty list for callers not
+	// allowed to see them) and DirectURL (show_image_direct_url).
+	Locations *[]locationBody `json:"locations,omitempty"`
+	DirectURL string          `json:"direct_url,omitempty"`
 	// Properties are the extra properties (MarshalJSON flattens them).
 	Properties map[string]string `json:"-"`
 }

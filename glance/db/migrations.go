@@ -19,6 +19,7 @@ var Migrations = []commondb.Migration{
 	{Version: 3, Name: "image locations (several stores)", Up: migrate3},
 	{Version: 4, Name: "image version (compare-and-set, ETag)", Up: migrate4},
 	{Version: 6, Name: "task expiry index", Up: migrate6},
+	{Version: 7, Name: "image location metadata", Up: migrate7},
 }
 
 // Tables lists the image tables, for schema comparisons.
@@ -127,3 +128,10 @@ type v6Task struct {
 func (v6Task) TableName() string { return "tasks" }
 
 func migrate6(tx *gorm.DB) error { return tx.Migrator().CreateIndex(&v6Task{}, "ix_tasks_expires_at") }
+type v7Location struct {
+	Metadata *string `gorm:"type:text"`
+}
+
+func (v7Location) TableName() string { return "image_locations" }
+
+func migrate7(tx *gorm.DB) error { return tx.Migrator().AddColumn(&v7Location{}, "Metadata") }

@@ -72,6 +72,7 @@ type locationRow struct {
 	Store     string `gorm:"primaryKey"`
 	Status    string
 	CreatedAt time.Time `gorm:"autoCreateTime:false"`
+	Metadata  *string
 }
 
 func (locationRow) TableName() string { return "image_locations" }
@@ -198,7 +199,11 @@ func loadChildren(db *gorm.DB, ims []*glance.Image) error {
 	}
 	for _, l := range locs {
 		im := byID[l.ImageID]
-		im.Locations = append(im.Locations, glance.Location{Store: l.Store, Status: l.Status})
+		md := ""
+		if l.Metadata != nil {
+			md = *l.Metadata
+		}
+		im.Locations = append(im.Locations, glance.Location{Store: l.Store, Status: l.Status, Metadata: md})
 	}
 	return nil
 }
@@ -442,4 +447,25 @@ func (r *Repo) DeleteMember(ctx context.Context, imageID, memberID string) error
 		return fmt.Errorf("member %s: %w", memberID, glance.ErrNotFound)
 	}
 	return nil
+}
+
+// BlobKeyTaken implements glance.LocationRepository.
+func (r *Repo) BlobKeyTaken(ctx context.Context, key, imageID string) (bool, error) {
+	var n int64
+	err := r.db.WithContext(ctx).Model(&imageRow{}).Where("blob_key = ? AND id <> ?", key, imageID).Count(&n).Error
+	return n > 0, classify(err, "blob key "+key)
+}
+
+// SetLocationMetadata implements glance.LocationRepository.
+func (r *Repo) SetLocationMetadata(ctx context.Context, imageID, store, metadata string) error {
+	var n int64
+	err := r.db.WithContext(ctx).Model(&locationRow{}).Where("image_id = ? AND store = ?", imageID, store).Count(&n).Error
+	if err != nil {
+		return classify(err, "location of image "+imageID)
+	}
+	if n == 0 {
+		return fmt.Errorf("image %s has no location in store %s: %w", imageID, store, glance.ErrNotFound)
+	}
+	err = r.db.WithContext(ctx).Model(&locationRow{}).Where("image_id = ? AND store = ?", imageID, store).Update("metadata", metadata).Error
+	return classify(err, "location of image "+imageID)
 }

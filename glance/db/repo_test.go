@@ -362,6 +362,15 @@ func TestLocations(t *testing.T) {
 		if got, _ := r.Get(ctx, im.ID); !slices.Equal(got.ActiveStores(), []string{"fast", "cheap"}) {
 			t.Fatalf("active stores: %v", got.ActiveStores())
 		}
+		if err := r.SetLocationMetadata(ctx, im.ID, "cheap", `{"k":"v"}`); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetLocationMetadata(ctx, im.ID, "nowhere", `{}`); !errors.Is(err, glance.ErrNotFound) {
+			t.Fatalf("metadata of a missing location: %v", err)
+		}
+		if got, _ := r.Get(ctx, im.ID); got.Locations[1].Metadata != `{"k":"v"}` || got.Locations[0].Metadata != "" {
+			t.Fatalf("location metadata: %+v", got.Locations)
+		}
 		if err := r.RemoveCopy(ctx, im.ID, "cheap"); err != nil {
 			t.Fatal(err)
 		}
@@ -392,6 +401,18 @@ func TestLocations(t *testing.T) {
 		}
 		if got, _ := r.Get(ctx, old.ID); !slices.Equal(got.ActiveStores(), []string{"fast"}) {
 			t.Fatalf("adopted: %v", got.Locations)
+		}
+		// A blob key is another image's while that image exists, and after.
+		if err := r.Delete(ctx, old.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			key, except string
+			want        bool
+		}{{"legacy-key", im.ID, true}, {"legacy-key", old.ID, false}, {"other-key", im.ID, false}} {
+			if taken, err := r.BlobKeyTaken(ctx, c.key, c.except); err != nil || taken != c.want {
+				t.Fatalf("BlobKeyTaken(%s, %s) = %v %v, want %v", c.key, c.except, taken, err, c.want)
+			}
 		}
 		if err := r.Delete(ctx, im.ID); err != nil {
 			t.Fatal(err)

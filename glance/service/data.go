@@ -360,6 +360,12 @@ func (s *Service) RecoverInterrupted(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, im := range ims {
+		if _, placing := im.Properties[placingProperty]; placing {
+			if err := s.unplace(ctx, im); err != nil {
+				return 0, err
+			}
+			continue
+		}
 		if s.staging != nil {
 			s.staging.Delete(ctx, im.ID)
 		}

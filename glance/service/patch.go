@@ -13,6 +13,11 @@ type PatchOp struct {
 	Path  string
 	Value any  // decoded JSON; numbers as json.Number
 	V20   bool // the deprecated v2.0 media type: add onto an existing property is a conflict
+	// Path "locations" only: Pos is the pointer's index ("-" or a number;
+	// add and remove), Locations the location added (one) or the new list
+	// (replace).
+	Pos       string
+	Locations []LocationInput
 }
 
 // Update applies a PATCH with Glance's semantics and returns the new image.
@@ -30,6 +35,17 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, ops []PatchOp
 	}
 	if name := touchesAdminOnly(ops); name != "" && !c.IsAdmin {
 		return nil, glance.Errorf(glance.ErrForbidden, "You are not permitted to modify '%s' on this image.", name)
+	}
+	if locs, rest := locationOps(ops); len(locs) > 0 {
+		if ifMatch != nil && !ifMatch(im.Version) {
+			return nil, glance.Errorf(glance.ErrPrecondition, "Image %s has changed since the version named in If-Match.", id)
+		}
+		if err := s.applyLocationOps(ctx, c, im, locs); err != nil {
+			return nil, err
+		}
+		if ops, ifMatch = rest, nil; len(ops) == 0 {
+			return s.repo.Get(ctx, id)
+		}
 	}
 	return s.update(ctx, id, func(next *glance.Image) error {
 		if ifMatch != nil && !ifMatch(next.Version) {

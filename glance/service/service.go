@@ -50,6 +50,14 @@ type Config struct {
 	// task_time_to_live; default DefaultTaskTimeToLive): then it no longer
 	// lists or shows, and the cleanup (RunTaskCleanup) deletes it.
 	TaskTimeToLive time.Duration
+	// ShowMultipleLocations shows image locations to callers that
+	// get_image_location allows, and lets PATCH add, replace and remove
+	// them (Glance's show_multiple_locations); ShowDirectURL shows the
+	// first one as direct_url (show_image_direct_url).
+	ShowMultipleLocations, ShowDirectURL bool
+	// LocationReadTimeout bounds reading a location's data when it is
+	// added (default DefaultLocationReadTimeout).
+	LocationReadTimeout time.Duration
 }
 
 // DefaultTaskTimeToLive is Glance's task_time_to_live (48 hours).
@@ -169,6 +177,9 @@ func New(d Deps, cfg Config) (*Service, error) {
 	}
 	if cfg.TaskTimeToLive <= 0 {
 		cfg.TaskTimeToLive = DefaultTaskTimeToLive
+	}
+	if cfg.LocationReadTimeout <= 0 {
+		cfg.LocationReadTimeout = DefaultLocationReadTimeout
 	}
 	log := d.Log
 	if log == nil {
