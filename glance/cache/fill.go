@@ -1,0 +1,245 @@
+package cache
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// ErrMismatch: the data a fill read from the store is not the image's
+// (size, md5 or sha512 differ). The fill is discarded.
+var ErrMismatch = errors.New("image cache: data read from the store does not match the image's size or checksums")
+
+// fill copies one image from its store into a partial file, renamed into
+// place once verified. Readers follow it through their own descriptors.
+type fill struct {
+	im      Image
+	part    string
+	dropped bool // under Cache.mu: discard when done
+
+	mu      sync.Mutex
+	written int64
+	done    bool
+	err     error
+	changed chan struct{} // closed and replaced at each change
+}
+
+// startFillLocked reserves room for the image and starts copying it from
+// its store, or returns nil when it cannot be cached.
+func (c *Cache) startFillLocked(im Image, open Opener) *fill {
+	if !c.reserveLocked(im.Size) {
+		c.log.Info("image cache: no room for the image; read from the store", "image", im.ID, "size", im.Size)
+		return nil
+	}
+	file, err := os.CreateTemp(c.dir, im.ID+".*"+partSuffix)
+	if err != nil {
+		c.used -= im.Size
+		c.log.Error("image cache: cannot create a fill", "image", im.ID, "err", err)
+		return nil
+	}
+	f := &fill{im: im, part: file.Name(), changed: make(chan struct{})}
+	c.fills[im.ID] = f
+	c.fetches++
+	// The fill outlives the request that started it: other readers, and the
+	// next ones, get the image from the cache.
+	go c.runFill(f, file, open)
+	return f
+}
+
+func (c *Cache) runFill(f *fill, file *os.File, open Opener) {
+	start := time.Now()
+	err := f.copy(c.stopCtx, file, open)
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	if err = c.finish(f, err); err != nil {
+		c.log.Warn("image cache: fill failed; nothing cached", "image", f.im.ID, "err", err)
+		return
+	}
+	c.log.Info("image cache: image cached", "image", f.im.ID, "size", f.im.Size, "duration_ms", time.Since(start).Milliseconds())
+}
+
+// copy reads the whole image into file, hashing on the way, then verifies.
+func (f *fill) copy(ctx context.Context, file *os.File, open Opener) error {
+	rc, err := open(ctx, 0, -1)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	md, sha := md5.New(), sha512.New()
+	buf := make([]byte, 1<<20)
+	for {
+		n, rerr := rc.Read(buf)
+		if n > 0 {
+			if f.written+int64(n) > f.im.Size {
+				return ErrMismatch
+			}
+			if _, err := file.Write(buf[:n]); err != nil {
+				return fmt.Errorf("image cache: write: %w", err)
+			}
+			md.Write(buf[:n])
+			sha.Write(buf[:n])
+			f.progress(int64(n))
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	if err := file.Sync(); err != nil {
+		return fmt.Errorf("image cache: sync: %w", err)
+	}
+	return f.verify(md, sha)
+}
+
+func (f *fill) verify(md, sha hash.Hash) error {
+	f.mu.Lock()
+	written := f.written
+	f.mu.Unlock()
+	if written != f.im.Size || mismatch(md, f.im.MD5) || mismatch(sha, f.im.SHA512) {
+		return ErrMismatch
+	}
+	return nil
+}
+
+func mismatch(h hash.Hash, want string) bool {
+	return want != "" && hex.EncodeToString(h.Sum(nil)) != want
+}
+
+// finish puts a verified fill into place (unless dropped meanwhile) or
+// removes it, then tells its readers.
+func (c *Cache) finish(f *fill, err error) error {
+	c.mu.Lock()
+	if c.fills[f.im.ID] == f {
+		delete(c.fills, f.im.ID)
+	}
+	if err == nil && f.dropped {
+		err = errDropped
+	}
+	if err == nil {
+		err = c.commitLocked(f)
+	}
+	if err != nil {
+		os.Remove(f.part)
+		c.used -= f.im.Size
+	}
+	c.mu.Unlock()
+	f.end(err)
+	return err
+}
+
+// errDropped: the image left the cache during its fill (readers still
+// got every byte; only the entry is discarded).
+var errDropped = errors.New("image cache: image dropped during its fill")
+
+func (c *Cache) commitLocked(f *fill) error {
+	if err := os.Rename(f.part, c.path(f.im.ID)); err != nil {
+		return err
+	}
+	now := time.Now()
+	e := &entry{Entry: Entry{ImageID: f.im.ID, Size: f.im.Size, LastModified: now, LastAccessed: now}}
+	e.elem = c.lru.PushFront(e)
+	c.entries[e.ImageID] = e
+	c.dequeueLocked(e.ImageID)
+	return nil
+}
+
+func (f *fill) progress(n int64) {
+	f.mu.Lock()
+	f.written += n
+	close(f.changed)
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+}
+
+func (f *fill) end(err error) {
+	f.mu.Lock()
+	f.done = true
+	if !errors.Is(err, errDropped) {
+		f.err = err
+	}
+	close(f.changed)
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// wait blocks until readers may read past pos, and returns how far they
+// may read: up to what was written, but the image's last byte only once
+// the fill is verified. It returns the fill's error if it failed first.
+func (f *fill) wait(ctx context.Context, pos int64) (int64, error) {
+	for {
+		f.mu.Lock()
+		limit := f.written
+		if !f.done || f.err != nil {
+			limit = min(limit, f.im.Size-1)
+		}
+		done, err, ch := f.done, f.err, f.changed
+		f.mu.Unlock()
+		switch {
+		case pos < limit:
+			return limit, nil
+		case done && err != nil:
+			return 0, err
+		case done:
+			return limit, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// waitDone waits for the fill to end and returns its error.
+func (f *fill) waitDone(ctx context.Context) error {
+	_, err := f.wait(ctx, f.im.Size)
+	return err
+}
+
+// follow opens a reader of the fill's partial file (call under Cache.mu,
+// while the file is still in place).
+func (f *fill) follow(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
+	file, err := os.Open(f.part)
+	if err != nil {
+		return nil, err
+	}
+	return &follower{ctx: ctx, f: f, file: file, pos: offset, end: offset + length}, nil
+}
+
+// follower streams a fill's data as it arrives.
+type follower struct {
+	ctx      context.Context
+	f        *fill
+	file     *os.File
+	pos, end int64
+}
+
+func (r *follower) Read(p []byte) (int, error) {
+	if r.pos >= r.end {
+		return 0, io.EOF
+	}
+	limit, err := r.f.wait(r.ctx, r.pos)
+	if err != nil {
+		return 0, err
+	}
+	n := min(int64(len(p)), limit-r.pos, r.end-r.pos)
+	m, err := r.file.ReadAt(p[:n], r.pos)
+	r.pos += int64(m)
+	if err == io.EOF && m > 0 {
+		err = nil
+	}
+	return m, err
+}
+
+func (r *follower) Close() error { return r.file.Close() }
