@@ -82,6 +82,10 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/schemas/metadefs/{name}", a.showMetadefSchema, http.MethodGet)
 	route("/metadefs/namespaces", a.listMetadefNamespaces, http.MethodGet)
 	route("/info/usage", a.showUsage, http.MethodGet)
+	route("/cache", a.showCache, http.MethodGet)
+	route("/cache", a.clearCache, http.MethodDelete)
+	route("/cache/{image_id}", a.queueCache, http.MethodPut)
+	route("/cache/{image_id}", a.deleteCached, http.MethodDelete)
 }
 
 // caller is the authenticated caller of r.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"imagestack/glance"
+	"imagestack/glance/cache"
 	"imagestack/glance/webfetch"
 	"imagestack/policy"
 	"imagestack/storage"
@@ -99,6 +100,7 @@ type Service struct {
 	authz    Authorizer
 	cfg      Config
 	uploads  chan struct{} // upload slots (uploadSlot)
+	cache    *cache.Cache  // nil: downloads read the stores directly
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -128,6 +130,9 @@ type Deps struct {
 	Fetcher *webfetch.Fetcher
 	// Policy decides who may do what.
 	Policy Authorizer
+	// Cache, when set, is the read-through cache downloads of active
+	// images go through (Glance's image cache, /v2/cache).
+	Cache *cache.Cache
 	// Log receives what the service logs (nil: slog.Default()).
 	Log *slog.Logger
 }
@@ -164,6 +169,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 	s := &Service{repo: d.Repository, stores: set, authz: d.Policy, cfg: cfg, log: log, now: time.Now,
 		uploads: make(chan struct{}, cfg.MaxConcurrentUploads)}
 	s.staging, s.taskRepo, s.fetcher = d.Staging, d.Tasks, d.Fetcher
+	s.cache = d.Cache
 	return s, nil
 }
 
