@@ -62,6 +62,14 @@ type S3Config struct {
 	Timeout Duration `yaml:"timeout"`
 }
 
+// ImageCacheConfig is the image cache: off unless Enabled; Dir defaults to
+// $STATE_DIR/image-cache, MaxSize (bytes) to 10 GiB as Glance's.
+type ImageCacheConfig struct {
+	Enabled bool   `yaml:"enabled"`
+	Dir     string `yaml:"dir"`
+	MaxSize int64  `yaml:"max_size"`
+}
+
 // StoreConfig is one of several image stores (Glance's enabled_backends).
 type StoreConfig struct {
 	// ID names the store in the API (X-Image-Meta-Store, "stores").
@@ -140,6 +148,9 @@ type Config struct {
 			// IdleTimeout ends a download whose server sends nothing.
 			IdleTimeout Duration `yaml:"idle_timeout"`
 		} `yaml:"web_download"`
+		// Cache is the local read-through cache of downloaded image data
+		// (Glance's image_cache_dir, image_cache_max_size) and /v2/cache.
+		Cache ImageCacheConfig `yaml:"cache"`
 	} `yaml:"image"`
 	Compute struct {
 		Listener   `yaml:",inline"`
@@ -203,6 +214,7 @@ func Default() Config {
 	c.Image.UploadIdleTimeout = Duration(time.Minute)
 	c.Image.RequireFormatMatch = true
 	c.Image.WebDownload.IdleTimeout = Duration(time.Minute)
+	c.Image.Cache.MaxSize = 10 << 30
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
 	c.Compute.VirtType = "auto"
@@ -311,6 +323,12 @@ func (c *Config) checkLimits() error {
 	}
 	if c.Image.MaxConcurrentUploads <= 0 || c.Image.UploadIdleTimeout <= 0 || c.Image.WebDownload.IdleTimeout <= 0 {
 		return errors.New("config: image.max_concurrent_uploads, image.upload_idle_timeout and image.web_download.idle_timeout must be positive")
+	}
+	if c.Image.Cache.MaxSize <= 0 {
+		return errors.New("config: image.cache.max_size must be positive")
+	}
+	if c.Image.Cache.Dir == "" {
+		c.Image.Cache.Dir = filepath.Join(c.StateDir, "image-cache")
 	}
 	switch c.Compute.VirtType {
 	case "kvm", "qemu", "auto":

@@ -61,7 +61,7 @@ func (c *Cache) Queue(id string) (bool, error) {
 func (c *Cache) Queued() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Clone(c.queue)
+	return append([]string{}, c.queue...)
 }
 
 // IsQueued reports whether the image waits in the queue.
