@@ -18,6 +18,9 @@ import (
 // (size, md5 or sha512 differ). The fill is discarded.
 var ErrMismatch = errors.New("image cache: data read from the store does not match the image's size or checksums")
 
+// errLocal: the cache's own disk failed during a fill.
+var errLocal = errors.New("image cache: local disk")
+
 // fill copies one image from its store into a partial file, renamed into
 // place once verified. Readers follow it through their own descriptors.
 type fill struct {
@@ -83,7 +86,7 @@ func (f *fill) copy(ctx context.Context, file *os.File, open Opener) error {
 				return ErrMismatch
 			}
 			if _, err := file.Write(buf[:n]); err != nil {
-				return fmt.Errorf("image cache: write: %w", err)
+				return fmt.Errorf("%w: write: %w", errLocal, err)
 			}
 			md.Write(buf[:n])
 			sha.Write(buf[:n])
@@ -97,7 +100,7 @@ func (f *fill) copy(ctx context.Context, file *os.File, open Opener) error {
 		}
 	}
 	if err := file.Sync(); err != nil {
-		return fmt.Errorf("image cache: sync: %w", err)
+		return fmt.Errorf("%w: sync: %w", errLocal, err)
 	}
 	return f.verify(md, sha)
 }

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"time"
@@ -25,10 +26,14 @@ func (c *Cache) Read(ctx context.Context, im Image, offset, length int64, open O
 	if e := c.entries[im.ID]; e != nil {
 		if e.Size == im.Size {
 			r, err := c.openEntryLocked(e, offset, length)
-			c.mu.Unlock()
-			return r, err
+			if err == nil {
+				c.mu.Unlock()
+				return r, nil
+			}
+			c.log.Warn("image cache: entry unreadable; dropped", "image", im.ID, "err", err)
+		} else {
+			c.log.Warn("image cache: entry size differs from the image's; dropped", "image", im.ID)
 		}
-		c.log.Warn("image cache: entry size differs from the image's; dropped", "image", im.ID)
 		c.removeLocked(e)
 	}
 	f := c.fills[im.ID]
@@ -48,6 +53,9 @@ func (c *Cache) Read(ctx context.Context, im Image, offset, length int64, open O
 	if length > 0 {
 		if _, err := f.wait(ctx, offset); err != nil {
 			r.Close()
+			if errors.Is(err, errLocal) { // the cache's disk failed, not the store
+				return open(ctx, offset, length)
+			}
 			return nil, err
 		}
 	}
