@@ -6,9 +6,10 @@
 // the same time: the first read starts a fill, a background copy into a
 // partial file, and every reader (the first included) streams from that
 // file as it grows, so memory never grows with the image. The fill is
-// verified against the image's size, md5 and sha512 when it completes; the
-// last byte of the image is held back from readers until it is, so a fill
-// that turns out wrong ends their downloads short and is never served again.
+// verified against the image's size and sha512 (md5 without one) when it
+// completes; the last byte of the image is held back from readers until it
+// is, so a fill that turns out wrong ends their downloads short and is
+// never served again.
 // Entries being read are never evicted. Complete entries survive restarts;
 // partial files are removed at start.
 package cache

@@ -15,7 +15,8 @@ import (
 )
 
 // ErrMismatch: the data a fill read from the store is not the image's
-// (size, md5 or sha512 differ). The fill is discarded.
+// (size, or its sha512, or its md5 when it has no sha512, differ). The
+// fill is discarded.
 var ErrMismatch = errors.New("image cache: data read from the store does not match the image's size or checksums")
 
 // errLocal: the cache's own disk failed during a fill.
@@ -30,9 +31,11 @@ type fill struct {
 
 	mu      sync.Mutex
 	written int64
-	done    bool
-	err     error
-	changed chan struct{} // closed and replaced at each change
+	// verified: every byte is in and matches; readers may read the last.
+	verified bool
+	done     bool // the entry is in place, or discarded
+	err      error
+	changed  chan struct{} // closed and replaced at each change
 }
 
 // startFillLocked reserves room for the image and starts copying it from
@@ -70,14 +73,20 @@ func (c *Cache) runFill(f *fill, file *os.File, open Opener) {
 	c.log.Info("image cache: image cached", "image", f.im.ID, "size", f.im.Size, "duration_ms", time.Since(start).Milliseconds())
 }
 
-// copy reads the whole image into file, hashing on the way, then verifies.
+// copy reads the whole image into file, hashing on the way, verifies it
+// (readers may then have the last byte) and syncs it.
 func (f *fill) copy(ctx context.Context, file *os.File, open Opener) error {
 	rc, err := open(ctx, 0, -1)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	md, sha := md5.New(), sha512.New()
+	// One hash is enough to know the bytes: sha512 when the image has one
+	// (Glance's os_hash_value), else the md5 checksum.
+	h, want := sha512.New(), f.im.SHA512
+	if want == "" {
+		h, want = md5.New(), f.im.MD5
+	}
 	buf := make([]byte, 1<<20)
 	for {
 		n, rerr := rc.Read(buf)
@@ -88,8 +97,7 @@ func (f *fill) copy(ctx context.Context, file *os.File, open Opener) error {
 			if _, err := file.Write(buf[:n]); err != nil {
 				return fmt.Errorf("%w: write: %w", errLocal, err)
 			}
-			md.Write(buf[:n])
-			sha.Write(buf[:n])
+			h.Write(buf[:n])
 			f.progress(int64(n))
 		}
 		if rerr == io.EOF {
@@ -99,18 +107,14 @@ func (f *fill) copy(ctx context.Context, file *os.File, open Opener) error {
 			return rerr
 		}
 	}
+	if f.written != f.im.Size || mismatch(h, want) {
+		return ErrMismatch
+	}
+	f.setVerified()
+	// Readers have their bytes; the entry waits for the disk (a crash must
+	// never leave a complete-looking entry with missing data).
 	if err := file.Sync(); err != nil {
 		return fmt.Errorf("%w: sync: %w", errLocal, err)
-	}
-	return f.verify(md, sha)
-}
-
-func (f *fill) verify(md, sha hash.Hash) error {
-	f.mu.Lock()
-	written := f.written
-	f.mu.Unlock()
-	if written != f.im.Size || mismatch(md, f.im.MD5) || mismatch(sha, f.im.SHA512) {
-		return ErrMismatch
 	}
 	return nil
 }
@@ -157,6 +161,14 @@ func (c *Cache) commitLocked(f *fill) error {
 	return nil
 }
 
+func (f *fill) setVerified() {
+	f.mu.Lock()
+	f.verified = true
+	close(f.changed)
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+}
+
 func (f *fill) progress(n int64) {
 	f.mu.Lock()
 	f.written += n
@@ -183,7 +195,7 @@ func (f *fill) wait(ctx context.Context, pos int64) (int64, error) {
 	for {
 		f.mu.Lock()
 		limit := f.written
-		if !f.done || f.err != nil {
+		if !f.verified {
 			limit = min(limit, f.im.Size-1)
 		}
 		done, err, ch := f.done, f.err, f.changed
@@ -191,7 +203,7 @@ func (f *fill) wait(ctx context.Context, pos int64) (int64, error) {
 		switch {
 		case pos < limit:
 			return limit, nil
-		case done && err != nil:
+		case err != nil:
 			return 0, err
 		case done:
 			return limit, nil
@@ -204,10 +216,22 @@ func (f *fill) wait(ctx context.Context, pos int64) (int64, error) {
 	}
 }
 
-// waitDone waits for the fill to end and returns its error.
+// waitDone waits for the fill to end (its entry in place, or discarded)
+// and returns its error.
 func (f *fill) waitDone(ctx context.Context) error {
-	_, err := f.wait(ctx, f.im.Size)
-	return err
+	for {
+		f.mu.Lock()
+		done, err, ch := f.done, f.err, f.changed
+		f.mu.Unlock()
+		if done {
+			return err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // follow opens a reader of the fill's partial file (call under Cache.mu,
