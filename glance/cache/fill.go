@@ -269,4 +269,26 @@ func (r *follower) Read(p []byte) (int, error) {
 	return m, err
 }
 
+// WriteTo sends each part of the fill as it becomes readable, straight
+// from the file (sendfile on a TCP connection).
+func (r *follower) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for r.pos < r.end {
+		limit, err := r.f.wait(r.ctx, r.pos)
+		if err != nil {
+			return total, err
+		}
+		if _, err := r.file.Seek(r.pos, io.SeekStart); err != nil {
+			return total, err
+		}
+		n, err := sendFile(w, r.file, min(limit, r.end)-r.pos)
+		total += n
+		r.pos += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
 func (r *follower) Close() error { return r.file.Close() }

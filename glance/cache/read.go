@@ -115,19 +115,26 @@ func (r *entryReader) Read(p []byte) (int, error) {
 // WriteTo lets a socket take the file directly (sendfile): the cache is
 // served without copies through user space.
 func (r *entryReader) WriteTo(w io.Writer) (int64, error) {
-	lr := &io.LimitedReader{R: r.file, N: r.left}
-	var n int64
+	n, err := sendFile(w, r.file, r.left)
+	r.left -= n
+	return n, err
+}
+
+// sendFile writes n bytes of file from its current offset to w, through
+// w's ReadFrom when it has one (a TCP connection then uses sendfile).
+func sendFile(w io.Writer, file *os.File, n int64) (int64, error) {
+	lr := &io.LimitedReader{R: file, N: n}
+	var m int64
 	var err error
 	if rf, ok := w.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(lr)
+		m, err = rf.ReadFrom(lr)
 	} else {
-		n, err = io.CopyBuffer(w, lr, make([]byte, 1<<20))
+		m, err = io.CopyBuffer(w, lr, make([]byte, 1<<20))
 	}
-	r.left -= n
-	if err == nil && r.left > 0 {
+	if err == nil && m < n {
 		err = io.ErrUnexpectedEOF
 	}
-	return n, err
+	return m, err
 }
 
 func (r *entryReader) Close() error {
