@@ -73,42 +73,22 @@ func (c *Cache) runFill(f *fill, file *os.File, open Opener) {
 	c.log.Info("image cache: image cached", "image", f.im.ID, "size", f.im.Size, "duration_ms", time.Since(start).Milliseconds())
 }
 
-// copy reads the whole image into file, hashing on the way, verifies it
-// (readers may then have the last byte) and syncs it.
+// copy reads the whole image into file, verifies it (readers may then
+// have the last byte) and syncs it. Hashing runs on its own goroutine,
+// beside the network and disk work, over at most fillBuffers buffers.
 func (f *fill) copy(ctx context.Context, file *os.File, open Opener) error {
 	rc, err := open(ctx, 0, -1)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	// One hash is enough to know the bytes: sha512 when the image has one
-	// (Glance's os_hash_value), else the md5 checksum.
-	h, want := sha512.New(), f.im.SHA512
-	if want == "" {
-		h, want = md5.New(), f.im.MD5
+	hs := newHasher(f.im)
+	err = f.copyInto(file, rc, hs)
+	if ok := hs.finish(); err == nil && (f.written != f.im.Size || !ok) {
+		err = ErrMismatch
 	}
-	buf := make([]byte, 1<<20)
-	for {
-		n, rerr := rc.Read(buf)
-		if n > 0 {
-			if f.written+int64(n) > f.im.Size {
-				return ErrMismatch
-			}
-			if _, err := file.Write(buf[:n]); err != nil {
-				return fmt.Errorf("%w: write: %w", errLocal, err)
-			}
-			h.Write(buf[:n])
-			f.progress(int64(n))
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			return rerr
-		}
-	}
-	if f.written != f.im.Size || mismatch(h, want) {
-		return ErrMismatch
+	if err != nil {
+		return err
 	}
 	f.setVerified()
 	// Readers have their bytes; the entry waits for the disk (a crash must
@@ -117,6 +97,64 @@ func (f *fill) copy(ctx context.Context, file *os.File, open Opener) error {
 		return fmt.Errorf("%w: sync: %w", errLocal, err)
 	}
 	return nil
+}
+
+func (f *fill) copyInto(file *os.File, rc io.Reader, hs *hasher) error {
+	for {
+		buf := <-hs.free
+		n, rerr := rc.Read(buf)
+		if n > 0 {
+			if f.written+int64(n) > f.im.Size {
+				return ErrMismatch
+			}
+			if _, err := file.Write(buf[:n]); err != nil {
+				return fmt.Errorf("%w: write: %w", errLocal, err)
+			}
+			f.progress(int64(n))
+		}
+		hs.in <- buf[:n]
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+const fillBuffers = 4
+
+// hasher hashes a fill's chunks on its own goroutine. One hash is enough
+// to know the bytes: sha512 when the image has one (Glance's
+// os_hash_value), else the md5 checksum.
+type hasher struct {
+	in, free chan []byte
+	done     chan bool // the hash matched
+}
+
+func newHasher(im Image) *hasher {
+	h, want := sha512.New(), im.SHA512
+	if want == "" {
+		h, want = md5.New(), im.MD5
+	}
+	hs := &hasher{in: make(chan []byte, fillBuffers), free: make(chan []byte, fillBuffers), done: make(chan bool, 1)}
+	for range fillBuffers {
+		hs.free <- make([]byte, 1<<20)
+	}
+	go func() {
+		for b := range hs.in {
+			h.Write(b)
+			hs.free <- b[:cap(b)]
+		}
+		hs.done <- !mismatch(h, want)
+	}()
+	return hs
+}
+
+// finish waits for the hash of every chunk and reports whether it matched.
+func (hs *hasher) finish() bool {
+	close(hs.in)
+	return <-hs.done
 }
 
 func mismatch(h hash.Hash, want string) bool {
