@@ -27,31 +27,28 @@ func (a *API) showCache(w http.ResponseWriter, r *http.Request) {
 
 // queueCache answers PUT /v2/cache/{image_id}: 202, cached in the background.
 func (a *API) queueCache(w http.ResponseWriter, r *http.Request) {
-	if err := a.svc.QueueCache(r.Context(), a.caller(r), mux.Vars(r)["image_id"]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
+	a.answer(w, r, http.StatusAccepted, a.svc.QueueCache(r.Context(), a.caller(r), mux.Vars(r)["image_id"]))
 }
 
 // deleteCached answers DELETE /v2/cache/{image_id}.
 func (a *API) deleteCached(w http.ResponseWriter, r *http.Request) {
-	if err := a.svc.DeleteCached(r.Context(), a.caller(r), mux.Vars(r)["image_id"]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.answer(w, r, http.StatusNoContent, a.svc.DeleteCached(r.Context(), a.caller(r), mux.Vars(r)["image_id"]))
 }
 
 // clearCache answers DELETE /v2/cache, x-image-cache-clear-target naming
 // "cache", "queue" or (empty, or no header) both.
 func (a *API) clearCache(w http.ResponseWriter, r *http.Request) {
-	target := strings.ToLower(r.Header.Get("X-Image-Cache-Clear-Target"))
-	if _, err := a.svc.ClearCache(a.caller(r), target); err != nil {
+	_, err := a.svc.ClearCache(a.caller(r), strings.ToLower(r.Header.Get("X-Image-Cache-Clear-Target")))
+	a.answer(w, r, http.StatusNoContent, err)
+}
+
+// answer writes an empty answer with status, or err's.
+func (a *API) answer(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	w.WriteHeader(status)
 }
 
 // cacheStateView is GET /v2/cache's body.
