@@ -16,6 +16,7 @@ import (
 	"imagestack/compute/imagecache"
 	computelibvirt "imagestack/compute/libvirt"
 	computeservice "imagestack/compute/service"
+	glancecache "imagestack/glance/cache"
 	glancedb "imagestack/glance/db"
 	glanceservice "imagestack/glance/service"
 	"imagestack/glance/webfetch"
@@ -82,6 +83,11 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 		return nil, wait, err
 	}
 	deps.Policy, deps.Log = authz, log
+	if cc := cfg.Image.Cache; cc.Enabled {
+		if deps.Cache, err = glancecache.New(cc.Dir, cc.MaxSize, log); err != nil {
+			return nil, wait, err
+		}
+	}
 	svc, err = glanceservice.New(deps, glanceservice.Config{SizeCap: cfg.Image.SizeCap,
 		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std(),
 		AllowFormatMismatch: !cfg.Image.RequireFormatMatch, TaskTimeToLive: cfg.Image.TaskTimeToLive.Std(),
@@ -97,6 +103,9 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 		log.Warn("returned images interrupted mid-upload to queued", "count", n)
 	}
 	go svc.RunTaskCleanup(ctx)
+	if err := svc.StartCache(ctx); err != nil {
+		return nil, wait, fmt.Errorf("image cache: %w", err)
+	}
 	return svc, wait, nil
 }
 

@@ -62,6 +62,14 @@ type S3Config struct {
 	Timeout Duration `yaml:"timeout"`
 }
 
+// ImageCacheConfig is the image cache: off unless Enabled; Dir defaults to
+// $STATE_DIR/image-cache, MaxSize (bytes) to 10 GiB as Glance's.
+type ImageCacheConfig struct {
+	Enabled bool   `yaml:"enabled"`
+	Dir     string `yaml:"dir"`
+	MaxSize int64  `yaml:"max_size"`
+}
+
 // StoreConfig is one of several image stores (Glance's enabled_backends).
 type StoreConfig struct {
 	// ID names the store in the API (X-Image-Meta-Store, "stores").
@@ -158,6 +166,9 @@ type Config struct {
 		// task_time_to_live, 48 hours): then it is gone from the tasks API
 		// and a periodic cleanup deletes it.
 		TaskTimeToLive Duration `yaml:"task_time_to_live"`
+		// Cache is the local read-through cache of downloaded image data
+		// (Glance's image_cache_dir, image_cache_max_size) and /v2/cache.
+		Cache ImageCacheConfig `yaml:"cache"`
 	} `yaml:"image"`
 	Compute struct {
 		Listener   `yaml:",inline"`
@@ -225,6 +236,7 @@ func Default() Config {
 		AddressSpaceLimit: 1 << 30, Timeout: Duration(30 * time.Minute)}
 	c.Image.InjectMetadataProperties.IgnoreUserRoles = []string{"admin"}
 	c.Image.TaskTimeToLive = Duration(48 * time.Hour)
+	c.Image.Cache.MaxSize = 10 << 30
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
 	c.Compute.VirtType = "auto"
@@ -336,6 +348,12 @@ func (c *Config) checkLimits() error {
 	}
 	if c.Image.TaskTimeToLive <= 0 {
 		return errors.New("config: image.task_time_to_live must be positive")
+	}
+	if c.Image.Cache.MaxSize <= 0 {
+		return errors.New("config: image.cache.max_size must be positive")
+	}
+	if c.Image.Cache.Dir == "" {
+		c.Image.Cache.Dir = filepath.Join(c.StateDir, "image-cache")
 	}
 	switch c.Compute.VirtType {
 	case "kvm", "qemu", "auto":

@@ -161,3 +161,21 @@ func TestSingleStoreBecomesTheList(t *testing.T) {
 		}
 	})
 }
+
+// The image cache is off by default, 10 GiB under $STATE_DIR when on.
+func TestImageCache(t *testing.T) {
+	t.Setenv("STATE_DIR", t.TempDir())
+	c, err := config.Load(write(t, "image:\n  cache: {enabled: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc := c.Image.Cache; !cc.Enabled || cc.MaxSize != 10<<30 || cc.Dir != filepath.Join(c.StateDir, "image-cache") {
+		t.Fatalf("cache: %+v", cc)
+	}
+	if c, _ := config.Load(""); c.Image.Cache.Enabled {
+		t.Fatal("the cache is on by default")
+	}
+	if _, err := config.Load(write(t, "image:\n  cache: {max_size: 0}\n")); err == nil || !strings.Contains(err.Error(), "max_size must be positive") {
+		t.Fatalf("max_size 0: %v", err)
+	}
+}

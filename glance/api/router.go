@@ -86,6 +86,10 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/info/usage", a.showUsage, http.MethodGet)
 	route("/images/{image_id}/locations", a.listLocations, http.MethodGet)
 	route("/images/{image_id}/locations", a.addLocation, http.MethodPost)
+	route("/cache", a.showCache, http.MethodGet)
+	route("/cache", a.clearCache, http.MethodDelete)
+	route("/cache/{image_id}", a.queueCache, http.MethodPut)
+	route("/cache/{image_id}", a.deleteCached, http.MethodDelete)
 }
 
 // caller is the authenticated caller of r.

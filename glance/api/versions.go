@@ -7,8 +7,10 @@ import (
 )
 
 // supportedVersions are the Glance v2 versions advertised, newest first: the
-// same list real Glance 25 answers with a single store configured.
-var supportedVersions = []string{"2.15", "2.9", "2.7", "2.6", "2.5", "2.4", "2.3", "2.2", "2.1", "2.0"}
+// same list real Glance 25 answers with a single store and an image cache
+// configured (2.14 brings /v2/cache, which is always served here; without
+// it glanceclient refuses its cache-* commands).
+var supportedVersions = []string{"2.16", "2.15", "2.14", "2.9", "2.7", "2.6", "2.5", "2.4", "2.3", "2.2", "2.1", "2.0"}
 
 // listVersions answers GET / (300, as Glance does for the root and unknown
 // versions) and GET /versions (200).

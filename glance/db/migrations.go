@@ -128,6 +128,7 @@ type v6Task struct {
 func (v6Task) TableName() string { return "tasks" }
 
 func migrate6(tx *gorm.DB) error { return tx.Migrator().CreateIndex(&v6Task{}, "ix_tasks_expires_at") }
+
 type v7Location struct {
 	Metadata *string `gorm:"type:text"`
 }

@@ -7,6 +7,7 @@
 package glancetest
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"imagestack/common/db/dbtest"
 	"imagestack/glance"
+	"imagestack/glance/cache"
 	glancedb "imagestack/glance/db"
 	"imagestack/glance/service"
 	"imagestack/glance/webfetch"
@@ -42,6 +44,8 @@ type Setup struct {
 	Service *service.Service
 	// Server serves the image API (nil without WithAPI).
 	Server *httptest.Server
+	// Cache is the image cache (nil without WithCache).
+	Cache *cache.Cache
 }
 
 // Option changes what NewSetup builds.
@@ -57,7 +61,13 @@ type options struct {
 	fetcher   *webfetch.Fetcher
 	apiTokens TokenValidator
 	plugins   *service.ImportPlugins
+	cacheSize int64
 }
+
+// WithCache puts a read-through image cache of maxSize bytes, in a
+// temporary directory, in front of the stores (Setup.Cache), with its
+// queue worker running until the test ends.
+func WithCache(maxSize int64) Option { return func(o *options) { o.cacheSize = maxSize } }
 
 // WithMariaDB puts the repository on the test MariaDB (TEST_MYSQL_DSN)
 // instead of SQLite.
@@ -139,11 +149,31 @@ func NewSetup(tb testing.TB, opts ...Option) *Setup {
 			}
 		}
 	}
+	if o.cacheSize > 0 {
+		s.withCache(tb, o.cacheSize)
+	}
 	s.Service = s.Rebuild(tb, nil)
+	if s.Cache != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		tb.Cleanup(cancel)
+		if err := s.Service.StartCache(ctx); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	if o.apiTokens != nil {
 		s.serveAPI(tb, o.apiTokens)
 	}
 	return s
+}
+
+func (s *Setup) withCache(tb testing.TB, maxSize int64) {
+	tb.Helper()
+	c, err := cache.New(tb.TempDir(), maxSize, s.Deps.Log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(c.Close)
+	s.Cache, s.Deps.Cache = c, c
 }
 
 // Rebuild returns a new service over the same engines, with change applied

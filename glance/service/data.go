@@ -329,9 +329,10 @@ func HasData(im *glance.Image) bool {
 	return (im.Status == glance.StatusActive || im.Status == glance.StatusDeactivated) && len(im.ActiveStores()) > 0 && im.Size != nil
 }
 
-// ReadData opens length bytes of im's data from offset (length < 0: to the end).
+// ReadData opens length bytes of im's data from offset (length < 0: to the
+// end), through the image cache when one is configured.
 func (s *Service) ReadData(ctx context.Context, im *glance.Image, offset, length int64) (io.ReadCloser, error) {
-	rc, err := s.openData(ctx, im, im.ActiveStores(), offset, length)
+	rc, err := s.readThrough(ctx, im, offset, length)
 	switch {
 	case err == nil:
 		return rc, nil

@@ -113,6 +113,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	if err := s.repo.Delete(ctx, id); err != nil {
 		return err
 	}
+	s.uncache(id)
 	for _, l := range im.Locations {
 		s.removeBlob(ctx, l.Store, im.BlobKey)
 	}
@@ -151,6 +152,9 @@ func (s *Service) toggle(ctx context.Context, c Caller, id, rule, from, to strin
 		return glance.Errorf(glance.ErrForbidden, "Not allowed to %s image in status '%s'", rule, im.Status)
 	}
 	_, err = s.transition(ctx, id, from, func(im *glance.Image) error { im.Status = to; return nil })
+	if err == nil && to == glance.StatusDeactivated {
+		s.uncache(id)
+	}
 	if errors.Is(err, glance.ErrConflict) {
 		return glance.Errorf(glance.ErrConflict, "Image %s changed state meanwhile; retry.", id)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"imagestack/glance"
+	"imagestack/glance/cache"
 	"imagestack/glance/webfetch"
 	"imagestack/policy"
 	"imagestack/storage"
@@ -115,6 +116,7 @@ type Service struct {
 	authz    Authorizer
 	cfg      Config
 	uploads  chan struct{} // upload slots (uploadSlot)
+	cache    *cache.Cache  // nil: downloads read the stores directly
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -146,6 +148,9 @@ type Deps struct {
 	ImportPlugins ImportPlugins
 	// Policy decides who may do what.
 	Policy Authorizer
+	// Cache, when set, is the read-through cache downloads of active
+	// images go through (Glance's image cache, /v2/cache).
+	Cache *cache.Cache
 	// Log receives what the service logs (nil: slog.Default()).
 	Log *slog.Logger
 }
@@ -192,6 +197,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if err := s.plugins.prepare(); err != nil {
 		return nil, fmt.Errorf("image service: %w", err)
 	}
+	s.cache = d.Cache
 	return s, nil
 }
 
