@@ -220,7 +220,9 @@ func TestServiceTokenRenewed(t *testing.T) {
 		t.Fatalf("logins = %d, want 2", l)
 	}
 	advance(90 * time.Second)
-	f.set(func(f *fakeKeystone) { f.tokens["alice"] = fakeToken{user: "a", project: "p1", expires: f.now.Add(time.Hour)} })
+	f.set(func(f *fakeKeystone) {
+		f.tokens["alice"] = fakeToken{user: "a", project: "p1", expires: f.now.Add(time.Hour)}
+	})
 	mustValidate()
 	if l, _ := f.counts(); l != 3 {
 		t.Fatalf("logins = %d, want 3 (renewed before expiry)", l)
