@@ -50,6 +50,9 @@ func manage(configPath string, args []string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Identity.Mode == "external" {
+		return fmt.Errorf("manage bootstrap: identity.mode is external: accounts live in the Keystone at %s", cfg.Identity.External.AuthURL)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	gdb, err := db.Open(ctx, cfg.Database.DSN)
