@@ -70,15 +70,18 @@ func (c *Client) lookup(ctx context.Context, token string, allowExpired bool) (t
 	flight := fmt.Sprintf("%x/%t", key, allowExpired)
 	v, err, _ := c.calls.Do(flight, func() (any, error) {
 		// Not the first caller's cancellation: others wait on this answer
-		// (the client's timeout bounds it).
+		// (the client's timeout bounds it). Entries count from the moment
+		// Keystone was asked, so that a revocation is seen within CacheTTL
+		// however long the answer took.
+		asked := c.now()
 		info, err := c.fetch(context.WithoutCancel(ctx), token, allowExpired)
 		switch {
 		case err == nil:
 			if c.cfg.CacheTTL > 0 {
-				c.cache.put(key, info, c.now().Add(c.cfg.CacheTTL))
+				c.cache.put(key, info, asked.Add(c.cfg.CacheTTL))
 			}
 		case isInvalid(err) && c.cfg.NegativeCacheTTL > 0 && c.cfg.CacheTTL > 0:
-			c.cache.put(key, tokenInfo{invalid: true, allowExpired: allowExpired}, c.now().Add(c.cfg.NegativeCacheTTL))
+			c.cache.put(key, tokenInfo{invalid: true, allowExpired: allowExpired}, asked.Add(c.cfg.NegativeCacheTTL))
 		}
 		return info, err
 	})
