@@ -27,23 +27,23 @@ func (f *fakeCatalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewDecoder(r.Body).Decode(&body)
 	w.Header().Set("Content-Type", "application/json")
 	q := r.URL.Query()
-	match := func(m map[string]any, keys ...string) bool {
-		for _, k := range keys {
-			if v := q.Get(k); v != "" && m[k] != v {
-				return false
+	// list answers the items whose keys match the query's.
+	list := func(name string, items []map[string]any, keys ...string) {
+		out := []map[string]any{}
+	next:
+		for _, m := range items {
+			for _, k := range keys {
+				if v := q.Get(k); v != "" && m[k] != v {
+					continue next
+				}
 			}
+			out = append(out, m)
 		}
-		return true
+		_ = json.NewEncoder(w).Encode(map[string]any{name: out, "links": map[string]any{}})
 	}
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/services":
-		out := []map[string]any{}
-		for _, s := range f.services {
-			if match(s, "type", "name") {
-				out = append(out, s)
-			}
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"services": out, "links": map[string]any{}})
+		list("services", f.services, "type", "name")
 	case r.Method == http.MethodPost && r.URL.Path == "/services":
 		s := body["service"]
 		s["id"] = fmt.Sprintf("svc%d", len(f.services))
@@ -51,13 +51,7 @@ func (f *fakeCatalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
 		_ = json.NewEncoder(w).Encode(map[string]any{"service": s})
 	case r.Method == http.MethodGet && r.URL.Path == "/endpoints":
-		out := []map[string]any{}
-		for _, e := range f.endpoints {
-			if match(e, "service_id", "region_id") {
-				out = append(out, e)
-			}
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"endpoints": out, "links": map[string]any{}})
+		list("endpoints", f.endpoints, "service_id", "region_id")
 	case r.Method == http.MethodPost && r.URL.Path == "/endpoints":
 		e := body["endpoint"]
 		e["id"], e["region_id"] = fmt.Sprintf("ep%d", len(f.endpoints)), e["region"]
