@@ -128,6 +128,9 @@ func NewServer(t testing.TB, env []string, extra string) *Server {
 			cfg[section][k] = v
 		}
 	}
+	if cfg["identity"]["mode"] == "external" { // no identity API of its own
+		s.IdentityURL = ""
+	}
 	data, _ := yaml.Marshal(cfg)
 	s.ConfigPath = filepath.Join(t.TempDir(), "imagestack.yaml")
 	if err := os.WriteFile(s.ConfigPath, data, 0o600); err != nil {
@@ -166,6 +169,9 @@ func (s *Server) Start() {
 	}(s.printedPath)
 	deadline := time.Now().Add(30 * time.Second)
 	for _, u := range []string{s.IdentityURL + "/v3", s.ImageURL + "/versions", s.ComputeURL + "/", s.NetworkURL + "/"} {
+		if u == "/v3" { // external identity mode
+			continue
+		}
 		for {
 			resp, err := http.Get(u)
 			if err == nil {

@@ -26,7 +26,6 @@ import (
 	networkservice "imagestack/network/service"
 	"imagestack/policy"
 	"imagestack/policy/keystone"
-	identityapi "imagestack/policy/keystone/api"
 )
 
 func main() {
@@ -91,7 +90,7 @@ func run(configPath string) error {
 
 	// Bind every port before touching state, so a port already in use (say,
 	// another instance) fails start-up before clouds.yaml is rewritten.
-	listeners, err := listenAll(map[string]string{"identity": cfg.Identity.Listen, "image": cfg.Image.Listen, "compute": cfg.Compute.Listen,
+	listeners, err := listenAll(map[string]string{"identity": identityListen(cfg), "image": cfg.Image.Listen, "compute": cfg.Compute.Listen,
 		"network": cfg.Network.Listen, "console": cfg.Compute.Console.Listen})
 	if err != nil {
 		return err
@@ -108,7 +107,7 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	identity, store, err := startIdentity(ctx, cfg, gdb, enforcer, log)
+	identity, err := startIdentityMode(ctx, cfg, gdb, enforcer, log)
 	if err != nil {
 		return err
 	}
@@ -117,11 +116,11 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	networkService, err := startNetwork(ctx, cfg, gdb, enforcer, store, log)
+	networkService, err := startNetwork(ctx, cfg, gdb, enforcer, identity.owner, log)
 	if err != nil {
 		return err
 	}
-	computeDeps := computeservice.Deps{Images: localImages{imageService}, Projects: keystoneProjects{store}, Networks: networkService.ForCompute()}
+	computeDeps := computeservice.Deps{Images: localImages{imageService}, Projects: identity.projects, Networks: networkService.ForCompute()}
 	proxy, stopConsoles, err := startConsoles(cfg, &computeDeps, log)
 	defer stopConsoles()
 	if err != nil {
@@ -137,12 +136,13 @@ func run(configPath string) error {
 	return serveAll(ctx, log, listeners, handlers)
 }
 
-// apiHandlers are the HTTP APIs of the services, by listener name.
-func apiHandlers(cfg config.Config, log *slog.Logger, identity *keystone.Service, images *glanceservice.Service,
+// apiHandlers are the HTTP APIs of the services, by listener name (no
+// identity API in external identity mode).
+func apiHandlers(cfg config.Config, log *slog.Logger, identity identityParts, images *glanceservice.Service,
 	compute *computeservice.Service, network *networkservice.Service) map[string]http.Handler {
-	identityURL, tokens := cfg.Identity.PublicURL, identityapi.Validator(identity)
+	identityURL, tokens := identity.challengeURI, identity.tokens
 	return map[string]http.Handler{
-		"identity": identityapi.New(identity, cfg.Identity.PublicURL, log).Handler(),
+		"identity": identity.handler,
 		"image":    glanceapi.New(images, tokens, cfg.Image.PublicURL, identityURL, log).Handler(),
 		"compute":  computeapi.New(compute, tokens, cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
 		"network":  networkapi.New(network, tokens, cfg.Network.PublicURL, identityURL, log).Handler(),

@@ -16,16 +16,24 @@ import (
 )
 
 const manageUsage = `usage: imagestack [-config file] manage bootstrap [-reset-passwords]
+       imagestack [-config file] manage register-endpoints [flags]
 
 bootstrap  re-create whatever is missing of the default domain, roles, the
            admin and demo accounts and their grants (keystone-manage
            bootstrap), re-enable those users and end their lockouts; with
            -reset-passwords also set their passwords back to the ones in
            $STATE_DIR/bootstrap-passwords.json (and clouds.yaml). It runs
-           against the configured database, with or without a running server.`
+           against the configured database, with or without a running server.
+register-endpoints  put this cloud's endpoints into the catalog of the
+           external Keystone (identity.mode external); -h for its flags.`
 
 // manage runs an operator command (`imagestack manage ...`) and exits.
 func manage(configPath string, args []string) error {
+	if len(args) > 0 && args[0] == "register-endpoints" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return registerEndpoints(ctx, configPath, args[1:])
+	}
 	if len(args) == 0 || args[0] != "bootstrap" {
 		return fmt.Errorf("%s", manageUsage)
 	}
@@ -41,6 +49,9 @@ func manage(configPath string, args []string) error {
 	cfg, err := config.Load(configPath)
 	if err != nil {
 		return err
+	}
+	if cfg.Identity.Mode == "external" {
+		return fmt.Errorf("manage bootstrap: identity.mode is external: accounts live in the Keystone at %s", cfg.Identity.External.AuthURL)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -13,7 +13,6 @@ import (
 	"imagestack/network/dataplane"
 	netdb "imagestack/network/db"
 	networkservice "imagestack/network/service"
-	"imagestack/policy/keystone"
 )
 
 // newDataplane is the host side of networks the service drives: bridges,
@@ -48,7 +47,7 @@ func (n noHostSide) Delete(context.Context, string) error { return nil }
 // network (gone after a host reboot) and, at the first start, makes the
 // default shared network, owned by the admin project.
 func startNetwork(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz networkservice.Authorizer,
-	identity keystone.Repository, log *slog.Logger) (*networkservice.Service, error) {
+	identity adminProject, log *slog.Logger) (*networkservice.Service, error) {
 	repo, err := netdb.New(gdb)
 	if err != nil {
 		return nil, err
@@ -60,14 +59,14 @@ func startNetwork(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz ne
 	return svc, ensureDefaultNetwork(ctx, cfg, svc, identity, log)
 }
 
-func ensureDefaultNetwork(ctx context.Context, cfg config.Config, svc *networkservice.Service, identity keystone.Repository, log *slog.Logger) error {
+func ensureDefaultNetwork(ctx context.Context, cfg config.Config, svc *networkservice.Service, identity adminProject, log *slog.Logger) error {
 	d := cfg.Network.DefaultNetwork
 	if d.Name == "" {
 		return nil
 	}
-	owner := ""
-	if p, err := identity.FindProject(ctx, keystone.DefaultDomainID, "admin"); err == nil {
-		owner = p.ID
+	owner, err := identity.AdminProjectID(ctx)
+	if err != nil {
+		log.Warn("the admin project could not be looked up: the default network has no owner", "err", err)
 	}
 	made, err := svc.EnsureDefaultNetwork(ctx, networkservice.DefaultNetwork{Name: d.Name, SubnetName: d.SubnetName, CIDR: d.CIDR,
 		DNSNameservers: d.DNSNameservers, ProjectID: owner})

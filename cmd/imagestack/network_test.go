@@ -28,7 +28,7 @@ func TestDefaultNetworkAtFirstStart(t *testing.T) {
 	admin := policy.Credentials{UserID: "u", ProjectID: "p", Roles: []string{"admin", "member", "reader"}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	names := func() []string {
-		svc, err := startNetwork(ctx, config.Default(), gdb, enf, store, log)
+		svc, err := startNetwork(ctx, config.Default(), gdb, enf, keystoneProjects{store}, log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +51,7 @@ func TestDefaultNetworkAtFirstStart(t *testing.T) {
 	if got := names(); len(got) != 1 {
 		t.Fatalf("second start: %v", got)
 	}
-	svc, err := startNetwork(ctx, config.Default(), gdb, enf, store, log)
+	svc, err := startNetwork(ctx, config.Default(), gdb, enf, keystoneProjects{store}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,3 +25,13 @@ func (k keystoneProjects) ProjectExists(ctx context.Context, id string) (bool, e
 	}
 	return false, err
 }
+
+// AdminProjectID returns the id of the default domain's admin project, or
+// "" when there is none.
+func (k keystoneProjects) AdminProjectID(ctx context.Context) (string, error) {
+	p, err := k.store.FindProject(ctx, keystone.DefaultDomainID, "admin")
+	if errors.Is(err, keystone.ErrNotFound) {
+		return "", nil
+	}
+	return p.ID, err
+}

@@ -97,6 +97,38 @@ type ConsoleConfig struct {
 	EnforceSessionTimeout bool `yaml:"enforce_session_timeout"`
 }
 
+// ExternalConfig names an existing Keystone and this service's account in
+// it, as keystonemiddleware's [keystone_authtoken] does.
+type ExternalConfig struct {
+	// AuthURL is the Keystone v3 endpoint (with or without /v3).
+	AuthURL string `yaml:"auth_url"`
+	// WWWAuthenticateURI is what 401 answers name in WWW-Authenticate
+	// (default: AuthURL).
+	WWWAuthenticateURI string `yaml:"www_authenticate_uri"`
+	// The service account (password authentication, project scope).
+	Username          string `yaml:"username"`
+	Password          string `yaml:"password"`
+	ProjectName       string `yaml:"project_name"`
+	UserDomainName    string `yaml:"user_domain_name"`
+	ProjectDomainName string `yaml:"project_domain_name"`
+	// Region is the region of this cloud's endpoints in that Keystone's
+	// catalog (register-endpoints; default identity.region).
+	Region string `yaml:"region"`
+	// CacheTTL bounds how long a validated token is believed without asking
+	// Keystone again, hence how long a revoked token keeps working
+	// (token_cache_time; 0s: no cache). NegativeCacheTTL is how long an
+	// invalid token is remembered as such; CacheSize bounds the entries.
+	CacheTTL         Duration `yaml:"cache_ttl"`
+	NegativeCacheTTL Duration `yaml:"negative_cache_ttl"`
+	CacheSize        int      `yaml:"cache_size"`
+	// Timeout bounds each request to Keystone (http_connect_timeout).
+	Timeout Duration `yaml:"timeout"`
+	// X-Service-Token: roles that make a token a service token, and
+	// whether a service token without one is refused.
+	ServiceTokenRoles         []string `yaml:"service_token_roles"`
+	ServiceTokenRolesRequired bool     `yaml:"service_token_roles_required"`
+}
+
 // Config is the whole server configuration.
 type Config struct {
 	StateDir string `yaml:"state_dir"`
@@ -113,6 +145,11 @@ type Config struct {
 		// 0 duration = until re-enabled): Keystone's [security_compliance].
 		LockoutFailureAttempts int      `yaml:"lockout_failure_attempts"`
 		LockoutDuration        Duration `yaml:"lockout_duration"`
+		// Mode is "embedded" (the identity API of this process, the
+		// default) or "external": tokens are checked against the existing
+		// Keystone that External names, and the identity API does not start.
+		Mode     string         `yaml:"mode"`
+		External ExternalConfig `yaml:"external"`
 	} `yaml:"identity"`
 	Image struct {
 		Listener `yaml:",inline"`
@@ -226,6 +263,10 @@ func Default() Config {
 	c.Identity.Region = "RegionOne"
 	c.Identity.TokenExpiration = Duration(time.Hour)
 	c.Identity.LockoutDuration = Duration(30 * time.Minute)
+	c.Identity.Mode = "embedded"
+	c.Identity.External = ExternalConfig{UserDomainName: "Default", ProjectDomainName: "Default",
+		CacheTTL: Duration(time.Minute), NegativeCacheTTL: Duration(10 * time.Second), CacheSize: 10000,
+		Timeout: Duration(10 * time.Second), ServiceTokenRoles: []string{"service"}, ServiceTokenRolesRequired: true}
 	c.Image.Listen = "127.0.0.1:9292"
 	c.Image.SizeCap = 1 << 40
 	c.Image.MaxConcurrentUploads = 32
@@ -280,7 +321,7 @@ func Load(path string) (Config, error) {
 	if c.Database.DSN == "" {
 		c.Database.DSN = "sqlite:" + filepath.Join(c.StateDir, "imagestack.db")
 	}
-	for _, check := range []func() error{c.checkSingleStore, c.checkStores, c.checkLimits} {
+	for _, check := range []func() error{c.checkSingleStore, c.checkStores, c.checkLimits, c.checkIdentityMode} {
 		if err := check(); err != nil {
 			return c, err
 		}
@@ -371,6 +412,33 @@ func (c *Config) checkLimits() error {
 	}
 	if c.Identity.LockoutFailureAttempts < 0 || c.Identity.LockoutDuration < 0 {
 		return errors.New("config: identity.lockout_failure_attempts and identity.lockout_duration must not be negative")
+	}
+	return nil
+}
+
+// checkIdentityMode validates identity.mode and, in external mode, the
+// settings it needs.
+func (c *Config) checkIdentityMode() error {
+	e := &c.Identity.External
+	if e.Region == "" {
+		e.Region = c.Identity.Region
+	}
+	switch c.Identity.Mode {
+	case "embedded":
+		return nil
+	case "external":
+	default:
+		return fmt.Errorf("config: identity.mode must be embedded or external, not %q", c.Identity.Mode)
+	}
+	if e.AuthURL == "" || e.Username == "" || e.Password == "" || e.ProjectName == "" {
+		return errors.New("config: identity.mode external needs identity.external.auth_url, username, password and project_name")
+	}
+	if e.CacheTTL < 0 || e.NegativeCacheTTL < 0 || e.CacheSize <= 0 || e.Timeout <= 0 {
+		return errors.New("config: identity.external: cache_ttl and negative_cache_ttl must not be negative, cache_size and timeout must be positive")
+	}
+	e.AuthURL = strings.TrimRight(e.AuthURL, "/")
+	if e.WWWAuthenticateURI == "" {
+		e.WWWAuthenticateURI = e.AuthURL
 	}
 	return nil
 }

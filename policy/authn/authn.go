@@ -27,6 +27,26 @@ type Validator interface {
 	Validate(ctx context.Context, token string) (policy.Credentials, error)
 }
 
+// ServiceTokenValidator is a Validator that also judges the X-Service-Token
+// a service sends beside its user's token (keystonemiddleware's service
+// tokens). RequireToken uses it when the request has one.
+type ServiceTokenValidator interface {
+	// ValidateWithServiceToken returns the credentials of the user holding
+	// token; an invalid service token is ErrInvalidToken too.
+	ValidateWithServiceToken(ctx context.Context, token, serviceToken string) (policy.Credentials, error)
+}
+
+// validate checks the request's token, and its service token when v judges
+// those.
+func validate(r *http.Request, v Validator, token string) (policy.Credentials, error) {
+	if st, ok := v.(ServiceTokenValidator); ok {
+		if service := r.Header.Get("X-Service-Token"); service != "" {
+			return st.ValidateWithServiceToken(r.Context(), token, service)
+		}
+	}
+	return v.Validate(r.Context(), token)
+}
+
 type credentialsKey struct{}
 
 // WithCredentials returns ctx carrying the caller's credentials.
@@ -57,7 +77,7 @@ func RequireToken(v Validator, identityURI string, writeErr httpx.ErrorWriter) f
 				writeErr(w, r, http.StatusUnauthorized, "The request you have made requires authentication.")
 				return
 			}
-			creds, err := v.Validate(r.Context(), token)
+			creds, err := validate(r, v, token)
 			switch {
 			case errors.Is(err, ErrInvalidToken):
 				w.Header().Set("WWW-Authenticate", challenge)

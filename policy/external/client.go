@@ -1,0 +1,209 @@
+// Package external uses an existing Keystone as the identity service, the
+// way keystonemiddleware's auth_token does for Glance and Nova: this service
+// logs in with its own account (password, project scope; the token renewed
+// before it expires), checks the tokens callers bring with GET
+// /v3/auth/tokens, keeps the answers in a bounded cache for a bounded time,
+// and looks up projects for compute.
+package external
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Config is the Keystone to use and this service's account in it.
+type Config struct {
+	// AuthURL is the Keystone endpoint, with or without /v3.
+	AuthURL                           string
+	Username, Password, ProjectName   string
+	UserDomainName, ProjectDomainName string
+	CacheTTL, NegativeCacheTTL        time.Duration // 0 CacheTTL: no cache
+	CacheSize                         int
+	Timeout                           time.Duration // each request to Keystone
+	ServiceTokenRoles                 []string
+	ServiceTokenRolesRequired         bool
+}
+
+// ErrUnavailable wraps every failure to get an answer from Keystone (out of
+// reach, refusing this service's own credentials, answering 5xx): callers
+// answer 503, never 401.
+var ErrUnavailable = errors.New("the identity service is unavailable")
+
+// renewBefore is how long before its expiry this service's own token is
+// replaced (keystoneauth re-authenticates 120 s before).
+const renewBefore = 2 * time.Minute
+
+// Client talks to the external Keystone with this service's credentials.
+type Client struct {
+	cfg   Config
+	v3    string // AuthURL ending in /v3
+	http  *http.Client
+	log   *slog.Logger
+	now   func() time.Time
+	cache *tokenCache
+	calls singleflight.Group
+
+	mu         sync.Mutex
+	svcToken   string
+	svcExpires time.Time
+}
+
+// New returns a client of the Keystone cfg names; nothing is sent before the
+// first use.
+func New(cfg Config, log *slog.Logger) *Client {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	v3 := strings.TrimRight(cfg.AuthURL, "/")
+	if !strings.HasSuffix(v3, "/v3") {
+		v3 += "/v3"
+	}
+	return &Client{cfg: cfg, v3: v3, http: &http.Client{Timeout: cfg.Timeout}, log: log, now: time.Now,
+		cache: newTokenCache(cfg.CacheSize)}
+}
+
+// serviceToken returns this service's token, logging in when it has none
+// or the one it has expires within renewBefore (or half its lifetime).
+func (c *Client) serviceToken(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.svcToken != "" && c.now().Before(c.svcExpires) {
+		return c.svcToken, nil
+	}
+	tok, expires, err := c.login(ctx)
+	if err != nil {
+		return "", err
+	}
+	issued := c.now()
+	margin := min(renewBefore, expires.Sub(issued)/2)
+	c.svcToken, c.svcExpires = tok, expires.Add(-margin)
+	return tok, nil
+}
+
+// dropServiceToken forgets the service token Keystone just refused (401),
+// unless another request already replaced it.
+func (c *Client) dropServiceToken(tok string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.svcToken == tok {
+		c.svcToken = ""
+	}
+}
+
+type named struct {
+	Name string `json:"name"`
+}
+
+// login authenticates this service with its password, scoped to its project.
+func (c *Client) login(ctx context.Context) (string, time.Time, error) {
+	var req struct {
+		Auth struct {
+			Identity struct {
+				Methods  []string `json:"methods"`
+				Password struct {
+					User struct {
+						Name     string `json:"name"`
+						Domain   named  `json:"domain"`
+						Password string `json:"password"`
+					} `json:"user"`
+				} `json:"password"`
+			} `json:"identity"`
+			Scope struct {
+				Project struct {
+					Name   string `json:"name"`
+					Domain named  `json:"domain"`
+				} `json:"project"`
+			} `json:"scope"`
+		} `json:"auth"`
+	}
+	id := &req.Auth.Identity
+	id.Methods = []string{"password"}
+	id.Password.User.Name, id.Password.User.Password = c.cfg.Username, c.cfg.Password
+	id.Password.User.Domain.Name = c.cfg.UserDomainName
+	req.Auth.Scope.Project.Name, req.Auth.Scope.Project.Domain.Name = c.cfg.ProjectName, c.cfg.ProjectDomainName
+	body, _ := json.Marshal(req)
+	resp, err := c.send(ctx, http.MethodPost, "/auth/tokens", bytes.NewReader(body), nil)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		c.log.Error("the external Keystone refused this service's credentials", "status", resp.StatusCode,
+			"user", c.cfg.Username, "project", c.cfg.ProjectName)
+		return "", time.Time{}, fmt.Errorf("%w: service login answered %s", ErrUnavailable, resp.Status)
+	}
+	var out struct {
+		Token struct {
+			ExpiresAt time.Time `json:"expires_at"`
+		} `json:"token"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return "", time.Time{}, fmt.Errorf("%w: service login: %w", ErrUnavailable, err)
+	}
+	tok := resp.Header.Get("X-Subject-Token")
+	if tok == "" {
+		return "", time.Time{}, fmt.Errorf("%w: service login answered no token", ErrUnavailable)
+	}
+	return tok, out.Token.ExpiresAt, nil
+}
+
+// send makes one request to Keystone; a failure to get any answer is
+// ErrUnavailable.
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader, header http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.v3+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return resp, nil
+}
+
+// get sends GET path with this service's token, logging in again and
+// retrying once when Keystone refuses that token (401), as keystonemiddleware
+// does. The caller closes the body.
+func (c *Client) get(ctx context.Context, path string, header http.Header) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		tok, err := c.serviceToken(ctx)
+		if err != nil {
+			return nil, err
+		}
+		h := header.Clone()
+		if h == nil {
+			h = http.Header{}
+		}
+		h.Set("X-Auth-Token", tok)
+		resp, err := c.send(ctx, http.MethodGet, path, nil, h)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusUnauthorized {
+			return resp, nil
+		}
+		resp.Body.Close()
+		c.dropServiceToken(tok)
+		if attempt == 1 {
+			return nil, fmt.Errorf("%w: Keystone refused this service's token twice", ErrUnavailable)
+		}
+	}
+}
