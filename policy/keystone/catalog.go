@@ -39,12 +39,43 @@ type CatalogEndpoint struct {
 	URL       string `json:"url"`
 }
 
-// ListServices returns the catalog's services (identity:list_services).
-func (s *Service) ListServices(creds policy.Credentials) ([]CatalogEntry, error) {
+// ListServices returns the catalog's services of that name and type (empty:
+// any), as keystoneclient's find asks for them (identity:list_services).
+func (s *Service) ListServices(creds policy.Credentials, name, typ string) ([]CatalogEntry, error) {
 	if err := s.authorize(creds, "identity:list_services", nil); err != nil {
 		return nil, err
 	}
-	return s.Catalog(), nil
+	out := []CatalogEntry{}
+	for _, e := range s.Catalog() {
+		if (name == "" || e.Name == name) && (typ == "" || e.Type == typ) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// GetService returns one catalog service by id (identity:get_service).
+func (s *Service) GetService(creds policy.Credentials, id string) (CatalogEntry, error) {
+	if err := s.authorize(creds, "identity:get_service", nil); err != nil {
+		return CatalogEntry{}, err
+	}
+	for _, e := range s.Catalog() {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return CatalogEntry{}, errorf(ErrNotFound, "Could not find service: %s.", id)
+}
+
+// GetRegion returns the configured region by id (identity:get_region).
+func (s *Service) GetRegion(creds policy.Credentials, id string) (string, error) {
+	if err := s.authorize(creds, "identity:get_region", nil); err != nil {
+		return "", err
+	}
+	if id != s.cfg.Region {
+		return "", errorf(ErrNotFound, "Could not find region: %s.", id)
+	}
+	return id, nil
 }
 
 // ListEndpoints returns the catalog, whose entries carry the endpoints
