@@ -112,7 +112,7 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	imageService, waitImports, err := startImages(ctx, cfg, gdb, enforcer, log)
+	imageService, waitImports, err := startImages(ctx, cfg, gdb, enforcer, imageLimits(cfg, identity), log)
 	defer waitImports()
 	if err != nil {
 		return err

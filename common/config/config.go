@@ -117,6 +117,11 @@ type Config struct {
 		// RequireFormatMatch refuses data whose recognised format differs
 		// from the image's disk_format (Glance's require_image_format_match).
 		RequireFormatMatch bool `yaml:"require_format_match"`
+		// UseKeystoneLimits enforces the unified limits of the image service
+		// (image_size_total, image_stage_total, image_count_total,
+		// image_count_uploading) kept by the identity service: Glance's
+		// use_keystone_limits. A resource without a registered limit is unlimited.
+		UseKeystoneLimits bool `yaml:"use_keystone_limits"`
 		// FilesystemDir holds image blobs (default $STATE_DIR/images).
 		FilesystemDir string `yaml:"filesystem_dir"`
 		// Store is where image data goes: "file" (default) or "s3".
@@ -202,6 +207,7 @@ func Default() Config {
 	c.Image.MaxConcurrentUploads = 32
 	c.Image.UploadIdleTimeout = Duration(time.Minute)
 	c.Image.RequireFormatMatch = true
+	c.Image.UseKeystoneLimits = true
 	c.Image.WebDownload.IdleTimeout = Duration(time.Minute)
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"

@@ -99,6 +99,7 @@ type Service struct {
 	authz    Authorizer
 	cfg      Config
 	uploads  chan struct{} // upload slots (uploadSlot)
+	quotas   quotas        // unified limits (off without Deps.Limits)
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -128,6 +129,9 @@ type Deps struct {
 	Fetcher *webfetch.Fetcher
 	// Policy decides who may do what.
 	Policy Authorizer
+	// Limits, when set, turns on Glance's unified limits (use_keystone_limits);
+	// the Repository must then count usage (glance.UsageRepository).
+	Limits glance.Limits
 	// Log receives what the service logs (nil: slog.Default()).
 	Log *slog.Logger
 }
@@ -164,6 +168,13 @@ func New(d Deps, cfg Config) (*Service, error) {
 	s := &Service{repo: d.Repository, stores: set, authz: d.Policy, cfg: cfg, log: log, now: time.Now,
 		uploads: make(chan struct{}, cfg.MaxConcurrentUploads)}
 	s.staging, s.taskRepo, s.fetcher = d.Staging, d.Tasks, d.Fetcher
+	if d.Limits != nil {
+		usage, ok := d.Repository.(glance.UsageRepository)
+		if !ok {
+			return nil, errors.New("image service: limits need a repository that counts usage")
+		}
+		s.quotas.limits, s.quotas.usage = d.Limits, usage
+	}
 	return s, nil
 }
 

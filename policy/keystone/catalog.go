@@ -6,7 +6,7 @@ import "imagestack/policy"
 func (s *Service) Catalog() []CatalogEntry {
 	out := make([]CatalogEntry, 0, len(s.cfg.Services))
 	for _, svc := range s.cfg.Services {
-		e := CatalogEntry{ID: stableID("service", svc.Type), Type: svc.Type, Name: svc.Name}
+		e := CatalogEntry{ID: serviceID(svc.Type), Type: svc.Type, Name: svc.Name}
 		for _, iface := range []string{"public", "internal", "admin"} {
 			url, ok := svc.URLs[iface]
 			if !ok {
@@ -21,6 +21,11 @@ func (s *Service) Catalog() []CatalogEntry {
 	}
 	return out
 }
+
+// serviceID is the id of the catalog service of type typ: the type itself
+// ("image"), so that clients that look services up by id or name only
+// (`openstack registered limit create --service image`) find it.
+func serviceID(typ string) string { return typ }
 
 // CatalogEntry is one service of a token's catalog.
 type CatalogEntry struct {

@@ -172,7 +172,7 @@ func (s *Service) DeleteLimit(ctx context.Context, creds policy.Credentials, id 
 // region). Resources with neither are left out: unlimited. A trusted call
 // for the other services (no policy).
 func (s *Service) ProjectLimits(ctx context.Context, projectID, serviceType string, resources []string) (map[string]int64, error) {
-	f := LimitFilter{ServiceID: stableID("service", serviceType)}
+	f := LimitFilter{ServiceID: serviceID(serviceType)}
 	regs, err := s.repo.ListRegisteredLimits(ctx, f)
 	if err != nil {
 		return nil, err
