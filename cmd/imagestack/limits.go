@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"imagestack/common/config"
+	"imagestack/compute"
 	"imagestack/glance"
 	"imagestack/policy/keystone"
 )
@@ -15,13 +16,13 @@ import (
 type serviceLimits struct {
 	identity    *keystone.Service
 	serviceType string
+	unavailable error // the service's error kind for an unreachable database (503)
 }
 
 func (l serviceLimits) ProjectLimits(ctx context.Context, projectID string, resources []string) (map[string]int64, error) {
 	ls, err := l.identity.ProjectLimits(ctx, projectID, l.serviceType, resources)
 	if errors.Is(err, keystone.ErrUnavailable) {
-		// The image API answers 503 with Retry-After for an unreachable database.
-		return nil, fmt.Errorf("%w: %v", glance.ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %v", l.unavailable, err)
 	}
 	return ls, err
 }
@@ -32,5 +33,14 @@ func imageLimits(cfg config.Config, identity *keystone.Service) glance.Limits {
 	if !cfg.Image.UseKeystoneLimits {
 		return nil
 	}
-	return serviceLimits{identity: identity, serviceType: "image"}
+	return serviceLimits{identity: identity, serviceType: "image", unavailable: glance.ErrUnavailable}
+}
+
+// computeLimits is Nova's [quota]driver: the compute service's unified
+// limits with compute.quota_driver unified, nil (the database) otherwise.
+func computeLimits(cfg config.Config, identity *keystone.Service) compute.Limits {
+	if cfg.Compute.QuotaDriver != config.QuotaDriverUnified {
+		return nil
+	}
+	return serviceLimits{identity: identity, serviceType: "compute", unavailable: compute.ErrUnavailable}
 }

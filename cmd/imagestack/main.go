@@ -122,6 +122,7 @@ func run(configPath string) error {
 		return err
 	}
 	computeDeps := computeservice.Deps{Images: localImages{imageService}, Projects: keystoneProjects{store}, Networks: networkService.ForCompute()}
+	computeDeps.UnifiedLimits = computeLimits(cfg, identity)
 	proxy, stopConsoles, err := startConsoles(cfg, &computeDeps, log)
 	defer stopConsoles()
 	if err != nil {

@@ -166,6 +166,10 @@ type Config struct {
 		ReclaimInstanceInterval int `yaml:"reclaim_instance_interval"`
 		// Console is the remote console proxy.
 		Console ConsoleConfig `yaml:"console"`
+		// QuotaDriver is Nova's [quota]driver: "db" (the default: limits set
+		// with os-quota-sets) or "unified" (Keystone's unified limits of the
+		// compute service, as nova.quota.UnifiedLimitsDriver).
+		QuotaDriver string `yaml:"quota_driver"`
 	} `yaml:"compute"`
 	Network struct {
 		Listener `yaml:",inline"`
@@ -212,6 +216,7 @@ func Default() Config {
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
 	c.Compute.VirtType = "auto"
+	c.Compute.QuotaDriver = QuotaDriverDB
 	c.Compute.ForceConfigDrive = true
 	c.Compute.DHCPDomain = "novalocal"
 	c.Network.Listen = "127.0.0.1:9696"
@@ -318,6 +323,9 @@ func (c *Config) checkLimits() error {
 	if c.Image.MaxConcurrentUploads <= 0 || c.Image.UploadIdleTimeout <= 0 || c.Image.WebDownload.IdleTimeout <= 0 {
 		return errors.New("config: image.max_concurrent_uploads, image.upload_idle_timeout and image.web_download.idle_timeout must be positive")
 	}
+	if c.Compute.QuotaDriver != QuotaDriverDB && c.Compute.QuotaDriver != QuotaDriverUnified {
+		return fmt.Errorf("config: compute.quota_driver must be %s or %s, not %q", QuotaDriverDB, QuotaDriverUnified, c.Compute.QuotaDriver)
+	}
 	switch c.Compute.VirtType {
 	case "kvm", "qemu", "auto":
 	default:
@@ -407,3 +415,9 @@ func (s StoreConfig) Params() storage.YAML {
 	}
 	return data
 }
+
+// Compute quota drivers (compute.quota_driver).
+const (
+	QuotaDriverDB      = "db"
+	QuotaDriverUnified = "unified"
+)

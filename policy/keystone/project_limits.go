@@ -187,6 +187,9 @@ func (s *Service) ProjectLimits(ctx context.Context, projectID, serviceType stri
 			out[rl.ResourceName] = rl.DefaultLimit
 		}
 	}
+	if projectID == "" { // the registered defaults only
+		return out, nil
+	}
 	f.ProjectID = projectID
 	own, err := s.repo.ListLimits(ctx, f)
 	if err != nil {
