@@ -104,11 +104,8 @@ func assertBlobs(t *testing.T, s *Server, want int) {
 
 func demoUsage(t *testing.T, s *Server) map[string]any {
 	t.Helper()
-	provider, err := openstack.AuthenticatedClient(t.Context(), authOptions(s, "demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, _, body := getJSON(t, "GET", s.ImageURL+"/v2/info/usage", provider.Token())
+	token, _ := demoAuth(t, s)
+	status, _, body := getJSON(t, "GET", s.ImageURL+"/v2/info/usage", token)
 	if status != 200 {
 		t.Fatalf("usage: %d %v", status, body)
 	}
@@ -139,7 +136,7 @@ func unifiedLimitsGophercloud(t *testing.T, s *Server) {
 		t.Fatal(err)
 	}
 	id, _ := openstack.NewIdentityV3(admin, gophercloud.EndpointOpts{})
-	demoProject := projectOf(t, s, "demo")
+	demo, demoProject := demoAuth(t, s)
 	rls, err := registeredlimits.BatchCreate(ctx, id, registeredlimits.BatchCreateOpts{
 		{ServiceID: "image", ResourceName: "image_size_total", DefaultLimit: 100},
 		{ServiceID: "image", ResourceName: "image_stage_total", DefaultLimit: 2},
@@ -168,7 +165,6 @@ func unifiedLimitsGophercloud(t *testing.T, s *Server) {
 		t.Fatal(err)
 	}
 
-	demo := demoToken(t, s)
 	// Stage past 2 MiB: 413, the image queued again with nothing staged.
 	img := createImage(t, s, demo, "staged")
 	if st, body := putData(t, s, demo, img, "stage", 3<<20); st != 413 || !strings.Contains(body, "image_stage_total") {
@@ -214,9 +210,10 @@ func unifiedLimitsGophercloud(t *testing.T, s *Server) {
 	}
 }
 
-func projectOf(t *testing.T, s *Server, name string) string {
+// demoAuth returns a token of demo's and demo's project id.
+func demoAuth(t *testing.T, s *Server) (token, project string) {
 	t.Helper()
-	provider, err := openstack.AuthenticatedClient(t.Context(), authOptions(s, name))
+	provider, err := openstack.AuthenticatedClient(t.Context(), authOptions(s, "demo"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,16 +222,7 @@ func projectOf(t *testing.T, s *Server, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.ID
-}
-
-func demoToken(t *testing.T, s *Server) string {
-	t.Helper()
-	provider, err := openstack.AuthenticatedClient(t.Context(), authOptions(s, "demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return provider.Token()
+	return provider.Token(), p.ID
 }
 
 func imageRequest(t *testing.T, method, url, token string, body io.Reader, contentType string) (int, string) {
