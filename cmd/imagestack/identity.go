@@ -26,6 +26,10 @@ type identityParts struct {
 	// project (the default network's owner).
 	projects compute.Projects
 	owner    adminProject
+	// limits reads Keystone's unified limits for the services that
+	// enforce them (image.use_keystone_limits, compute.quota_driver); nil
+	// when there are none to read.
+	limits limitReader
 	// handler is the embedded identity API; nil in external mode.
 	handler http.Handler
 }
@@ -59,7 +63,7 @@ func startIdentityMode(ctx context.Context, cfg config.Config, gdb *gorm.DB, aut
 		return identityParts{}, err
 	}
 	return identityParts{tokens: identityapi.Validator(identity), challengeURI: cfg.Identity.PublicURL,
-		projects: keystoneProjects{store}, owner: keystoneProjects{store},
+		projects: keystoneProjects{store}, owner: keystoneProjects{store}, limits: identity,
 		handler: identityapi.New(identity, cfg.Identity.PublicURL, log).Handler()}, nil
 }
 

@@ -111,7 +111,7 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	imageService, waitImports, err := startImages(ctx, cfg, gdb, enforcer, log)
+	imageService, waitImports, err := startImages(ctx, cfg, gdb, enforcer, imageLimits(cfg, identity.limits), log)
 	defer waitImports()
 	if err != nil {
 		return err
@@ -121,6 +121,7 @@ func run(configPath string) error {
 		return err
 	}
 	computeDeps := computeservice.Deps{Images: localImages{imageService}, Projects: identity.projects, Networks: networkService.ForCompute()}
+	computeDeps.UnifiedLimits = computeLimits(cfg, identity.limits)
 	proxy, stopConsoles, err := startConsoles(cfg, &computeDeps, log)
 	defer stopConsoles()
 	if err != nil {

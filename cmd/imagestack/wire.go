@@ -16,6 +16,7 @@ import (
 	"imagestack/compute/imagecache"
 	computelibvirt "imagestack/compute/libvirt"
 	computeservice "imagestack/compute/service"
+	"imagestack/glance"
 	glancecache "imagestack/glance/cache"
 	glancedb "imagestack/glance/db"
 	glanceservice "imagestack/glance/service"
@@ -75,14 +76,14 @@ func sameURL(u string) map[string]string {
 // startImages builds the image service on the configured stores, with
 // imports, and returns uploads interrupted by a stop to queued. wait, never
 // nil, waits for the imports in progress.
-func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz glanceservice.Authorizer, log *slog.Logger) (
-	svc *glanceservice.Service, wait func(), err error) {
+func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz glanceservice.Authorizer, limits glance.Limits,
+	log *slog.Logger) (svc *glanceservice.Service, wait func(), err error) {
 	wait = func() {}
 	deps, err := imageDeps(ctx, cfg, gdb)
 	if err != nil {
 		return nil, wait, err
 	}
-	deps.Policy, deps.Log = authz, log
+	deps.Policy, deps.Log, deps.Limits = authz, log, limits
 	if cc := cfg.Image.Cache; cc.Enabled {
 		if deps.Cache, err = glancecache.New(cc.Dir, cc.MaxSize, log); err != nil {
 			return nil, wait, err

@@ -162,6 +162,11 @@ type Config struct {
 		// RequireFormatMatch refuses data whose recognised format differs
 		// from the image's disk_format (Glance's require_image_format_match).
 		RequireFormatMatch bool `yaml:"require_format_match"`
+		// UseKeystoneLimits enforces the unified limits of the image service
+		// (image_size_total, image_stage_total, image_count_total,
+		// image_count_uploading) kept by the identity service: Glance's
+		// use_keystone_limits. A resource without a registered limit is unlimited.
+		UseKeystoneLimits bool `yaml:"use_keystone_limits"`
 		// FilesystemDir holds image blobs (default $STATE_DIR/images).
 		FilesystemDir string `yaml:"filesystem_dir"`
 		// Store is where image data goes: "file" (default) or "s3".
@@ -227,6 +232,10 @@ type Config struct {
 		ReclaimInstanceInterval int `yaml:"reclaim_instance_interval"`
 		// Console is the remote console proxy.
 		Console ConsoleConfig `yaml:"console"`
+		// QuotaDriver is Nova's [quota]driver: "db" (the default: limits set
+		// with os-quota-sets) or "unified" (Keystone's unified limits of the
+		// compute service, as nova.quota.UnifiedLimitsDriver).
+		QuotaDriver string `yaml:"quota_driver"`
 	} `yaml:"compute"`
 	Network struct {
 		Listener `yaml:",inline"`
@@ -272,6 +281,7 @@ func Default() Config {
 	c.Image.MaxConcurrentUploads = 32
 	c.Image.UploadIdleTimeout = Duration(time.Minute)
 	c.Image.RequireFormatMatch = true
+	c.Image.UseKeystoneLimits = true
 	c.Image.WebDownload.IdleTimeout = Duration(time.Minute)
 	c.Image.ImageConversion = ImageConversionConfig{OutputFormat: "raw", CPUTimeLimit: Duration(5 * time.Minute),
 		AddressSpaceLimit: 1 << 30, Timeout: Duration(30 * time.Minute)}
@@ -281,6 +291,7 @@ func Default() Config {
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"
 	c.Compute.VirtType = "auto"
+	c.Compute.QuotaDriver = QuotaDriverDB
 	c.Compute.ForceConfigDrive = true
 	c.Compute.DHCPDomain = "novalocal"
 	c.Network.Listen = "127.0.0.1:9696"
@@ -395,6 +406,9 @@ func (c *Config) checkLimits() error {
 	}
 	if c.Image.Cache.Dir == "" {
 		c.Image.Cache.Dir = filepath.Join(c.StateDir, "image-cache")
+	}
+	if c.Compute.QuotaDriver != QuotaDriverDB && c.Compute.QuotaDriver != QuotaDriverUnified {
+		return fmt.Errorf("config: compute.quota_driver must be %s or %s, not %q", QuotaDriverDB, QuotaDriverUnified, c.Compute.QuotaDriver)
 	}
 	switch c.Compute.VirtType {
 	case "kvm", "qemu", "auto":
@@ -512,3 +526,9 @@ func (s StoreConfig) Params() storage.YAML {
 	}
 	return data
 }
+
+// Compute quota drivers (compute.quota_driver).
+const (
+	QuotaDriverDB      = "db"
+	QuotaDriverUnified = "unified"
+)

@@ -90,6 +90,7 @@ type Option func(*config)
 type config struct {
 	gdb          *gorm.DB
 	quotas       service.Quotas
+	limits       compute.Limits
 	policyYAML   string
 	projects     compute.Projects
 	noHypervisor bool
@@ -109,6 +110,9 @@ func WithDB(gdb *gorm.DB) Option { return func(c *config) { c.gdb = gdb } }
 
 // WithQuotas sets the project quotas (default: Nova's).
 func WithQuotas(q service.Quotas) Option { return func(c *config) { c.quotas = q } }
+
+// WithUnifiedLimits reads quotas from unified limits (Nova's UnifiedLimitsDriver).
+func WithUnifiedLimits(l compute.Limits) Option { return func(c *config) { c.limits = l } }
 
 // WithPolicy overrides Nova's default rules with a policy file's YAML.
 func WithPolicy(yaml string) Option { return func(c *config) { c.policyYAML = yaml } }
@@ -178,7 +182,7 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 		t.Fatal(err)
 	}
 	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, HostServices: repo, QuotaStore: repo, Groups: repo, Images: s.Images, Cache: cache,
-		Projects: cfg.projects, Quotas: cfg.quotas, SnapshotDir: t.TempDir(), ShelvedOffloadTime: cfg.offloadTime,
+		Projects: cfg.projects, Quotas: cfg.quotas, UnifiedLimits: cfg.limits, SnapshotDir: t.TempDir(), ShelvedOffloadTime: cfg.offloadTime,
 		ReclaimInterval: cfg.reclaim}
 	if cfg.networks != nil {
 		deps.Networks = cfg.networks

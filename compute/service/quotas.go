@@ -79,7 +79,7 @@ func (s *Service) UpdateProjectQuotas(ctx context.Context, c Caller, project, us
 			}
 		}
 	}
-	if err := s.QuotaStore.SetQuotaLimits(ctx, compute.QuotaScope{ProjectID: project, UserID: user}, limits); err != nil {
+	if err := s.setQuotaLimits(ctx, compute.QuotaScope{ProjectID: project, UserID: user}, limits); err != nil {
 		return nil, err
 	}
 	return s.quotaSet(ctx, project, user)
@@ -90,6 +90,9 @@ func (s *Service) UpdateProjectQuotas(ctx context.Context, c Caller, project, us
 func (s *Service) DeleteProjectQuotas(ctx context.Context, c Caller, project, user string) error {
 	if err := s.authorize(c, "os_compute_api:os-quota-sets:delete", policy.Target{"project_id": project}); err != nil {
 		return err
+	}
+	if s.UnifiedLimits != nil {
+		return nil // as Nova's UnifiedLimitsDriver: the limits live in Keystone
 	}
 	return s.QuotaStore.DeleteQuotaLimits(ctx, compute.QuotaScope{ProjectID: project, UserID: user})
 }
@@ -112,7 +115,7 @@ func (s *Service) UpdateClassQuotas(ctx context.Context, c Caller, class string,
 	if class == "" || len([]rune(class)) > 255 {
 		return nil, compute.Errorf(compute.ErrBadRequest, "quota_class_name has a length of %d characters; it must be 1 to 255.", len([]rune(class)))
 	}
-	if err := s.QuotaStore.SetQuotaLimits(ctx, compute.QuotaScope{Class: class}, limits); err != nil {
+	if err := s.setQuotaLimits(ctx, compute.QuotaScope{Class: class}, limits); err != nil {
 		return nil, err
 	}
 	return s.classQuotas(ctx, class)
@@ -158,6 +161,9 @@ func (s *Service) configuredLimits() map[string]int {
 // defaultLimits are every project's defaults: the configured ones with the
 // "default" class's over them.
 func (s *Service) defaultLimits(ctx context.Context) (map[string]int, error) {
+	if s.UnifiedLimits != nil {
+		return s.unifiedLimits(ctx, "")
+	}
 	out := s.configuredLimits()
 	class, err := s.QuotaStore.QuotaLimits(ctx, compute.QuotaScope{Class: compute.DefaultQuotaClass})
 	maps.Copy(out, class)
@@ -167,6 +173,9 @@ func (s *Service) defaultLimits(ctx context.Context) (map[string]int, error) {
 // limitsOf are the limits in force for a project (and user): defaults,
 // then the project's own, then the user's.
 func (s *Service) limitsOf(ctx context.Context, project, user string) (map[string]int, error) {
+	if s.UnifiedLimits != nil {
+		return s.unifiedLimits(ctx, project)
+	}
 	out, err := s.defaultLimits(ctx)
 	if err != nil {
 		return nil, err

@@ -58,7 +58,11 @@ type Deps struct {
 	// QuotaStore keeps the limits set by os-quota-sets and
 	// os-quota-class-sets; Groups keeps server groups.
 	QuotaStore compute.QuotaRepository
-	Groups     compute.ServerGroupRepository
+	// UnifiedLimits, when set, is Nova's UnifiedLimitsDriver: the limits in force
+	// come from Keystone's unified limits instead of QuotaStore, and
+	// os-quota-sets and os-quota-class-sets updates change nothing.
+	UnifiedLimits compute.Limits
+	Groups        compute.ServerGroupRepository
 	// SnapshotDir holds server snapshots between copy and upload.
 	SnapshotDir string
 	// Networks gives servers their NICs; nil: servers get none.

@@ -152,7 +152,17 @@ func (a *API) showSchema(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, s)
 }
 
-// showUsage answers GET /v2/info/usage (no quotas are enforced).
+// showUsage answers GET /v2/info/usage: the caller's project's limits and
+// usage (empty when unified limits are off, as Glance).
 func (a *API) showUsage(w http.ResponseWriter, r *http.Request) {
-	httpx.WriteJSON(w, http.StatusOK, usageBody{})
+	u, err := a.svc.Usage(r.Context(), a.caller(r))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	body := usageBody{Usage: map[string]usageView{}}
+	for name, v := range u {
+		body.Usage[name] = usageView{Limit: v.Limit, Usage: v.Usage}
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
 }

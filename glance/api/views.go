@@ -230,7 +230,13 @@ type importInfo struct {
 	} `json:"import-methods"`
 }
 
-// usageBody is GET /v2/info/usage: no quotas are enforced, so no usage.
+// usageBody is GET /v2/info/usage: each limited resource's limit (-1:
+// unlimited) and usage, sizes in MiB.
 type usageBody struct {
-	Usage struct{} `json:"usage"`
+	Usage map[string]usageView `json:"usage"`
+}
+
+type usageView struct {
+	Limit int64 `json:"limit"`
+	Usage int64 `json:"usage"`
 }

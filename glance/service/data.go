@@ -78,6 +78,19 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 		return nil, err
 	}
 	defer release()
+	m, err := s.quotas.startMeter(ctx, im.OwnerID(), glance.LimitImageSizeTotal)
+	if err != nil {
+		return nil, err
+	}
+	active, err := s.uploadMetered(ctx, im, body, store, m)
+	m.done(err == nil)
+	return active, err
+}
+
+// uploadMetered is Upload's part after the checks: the image goes to saving,
+// the data streams through m (nil: no byte limit) and the image is activated.
+func (s *Service) uploadMetered(ctx context.Context, im *loaded, body io.Reader, store string, m *meter) (*glance.Image, error) {
+	id := im.ID
 	saving, err := s.transition(ctx, id, glance.StatusQueued, func(cur *glance.Image) error {
 		if cur.DiskFormat == nil || cur.ContainerFormat == nil {
 			return glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
@@ -91,9 +104,13 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 	if err != nil {
 		return nil, err
 	}
-	ready, err := s.writeData(ctx, saving, body, store)
-	if err != nil {
+	if err := s.quotas.enforce(ctx, im.OwnerID(), glance.LimitImageCountUploading, 0); err != nil {
+		s.abortUpload(ctx, saving)
 		return nil, err
+	}
+	ready, err := s.writeData(ctx, saving, m.reader(body), store)
+	if err != nil {
+		return nil, m.quotaError(err)
 	}
 	return s.activate(ctx, saving, ready)
 }

@@ -38,6 +38,9 @@ func (s *Service) Create(ctx context.Context, c Caller, n glance.NewImage) (*gla
 	if err := s.checkVisibilityChange(c, targetFor(c, im, false)); err != nil {
 		return nil, err
 	}
+	if err := s.quotas.enforce(ctx, im.OwnerID(), glance.LimitImageCountTotal, 1); err != nil {
+		return nil, err
+	}
 	if err := s.repo.Create(ctx, im); err != nil {
 		if errors.Is(err, glance.ErrConflict) {
 			return nil, glance.Errorf(glance.ErrConflict, "An image with identifier %s already exists", im.ID)

@@ -70,6 +70,9 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 	if err != nil {
 		return nil, err
 	}
+	if err := s.quotas.enforce(ctx, im.OwnerID(), glance.LimitImageSizeTotal, 0); err != nil {
+		return nil, err
+	}
 	if req.Method == glance.ImportCopyImage && s.stores.multi {
 		return s.importCopy(ctx, c, im, req, requestID)
 	}

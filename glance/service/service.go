@@ -117,6 +117,7 @@ type Service struct {
 	cfg      Config
 	uploads  chan struct{} // upload slots (uploadSlot)
 	cache    *cache.Cache  // nil: downloads read the stores directly
+	quotas   quotas        // unified limits (off without Deps.Limits)
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -151,6 +152,9 @@ type Deps struct {
 	// Cache, when set, is the read-through cache downloads of active
 	// images go through (Glance's image cache, /v2/cache).
 	Cache *cache.Cache
+	// Limits, when set, turns on Glance's unified limits (use_keystone_limits);
+	// the Repository must then count usage (glance.UsageRepository).
+	Limits glance.Limits
 	// Log receives what the service logs (nil: slog.Default()).
 	Log *slog.Logger
 }
@@ -198,6 +202,13 @@ func New(d Deps, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("image service: %w", err)
 	}
 	s.cache = d.Cache
+	if d.Limits != nil {
+		usage, ok := d.Repository.(glance.UsageRepository)
+		if !ok {
+			return nil, errors.New("image service: limits need a repository that counts usage")
+		}
+		s.quotas.limits, s.quotas.usage = d.Limits, usage
+	}
 	return s, nil
 }
 

@@ -29,7 +29,20 @@ func (s *Service) Stage(ctx context.Context, c Caller, id string, body io.Reader
 		return err
 	}
 	defer release()
-	_, err = s.transition(ctx, id, glance.StatusQueued, func(im *glance.Image) error {
+	m, err := s.quotas.startMeter(ctx, im.OwnerID(), glance.LimitImageStageTotal)
+	if err != nil {
+		return err
+	}
+	err = s.stageMetered(ctx, im, body, m)
+	m.done(err == nil)
+	return err
+}
+
+// stageMetered is Stage's part after the checks: queued -> uploading, the
+// data streams through m (nil: no byte limit) into the staging area.
+func (s *Service) stageMetered(ctx context.Context, im *loaded, body io.Reader, m *meter) error {
+	id := im.ID
+	_, err := s.transition(ctx, id, glance.StatusQueued, func(im *glance.Image) error {
 		im.Status = glance.StatusUploading
 		return nil
 	})
@@ -39,8 +52,11 @@ func (s *Service) Stage(ctx context.Context, c Caller, id string, body io.Reader
 	if err != nil {
 		return err
 	}
-	_ = s.staging.Delete(ctx, id) // leftovers of an earlier failed attempt
-	body, err = iox.FirstByte(body)
+	err = s.quotas.enforce(ctx, im.OwnerID(), glance.LimitImageCountUploading, 0)
+	if err == nil {
+		_ = s.staging.Delete(ctx, id) // leftovers of an earlier failed attempt
+		body, err = iox.FirstByte(m.reader(body))
+	}
 	var n int64
 	if err == nil {
 		// Checked as it arrives, so unsafe data is refused at once rather
@@ -61,7 +77,7 @@ func (s *Service) Stage(ctx context.Context, c Caller, id string, body io.Reader
 		if terr != nil && !errors.Is(terr, glance.ErrNotFound) {
 			s.log.Error("could not return image to queued after a failed stage", "image", id, "err", terr)
 		}
-		return uploadError(err, s.cfg.SizeCap)
+		return uploadError(m.quotaError(err), s.cfg.SizeCap)
 	}
 	return nil
 }

@@ -6,7 +6,7 @@ import "imagestack/policy"
 func (s *Service) Catalog() []CatalogEntry {
 	out := make([]CatalogEntry, 0, len(s.cfg.Services))
 	for _, svc := range s.cfg.Services {
-		e := CatalogEntry{ID: stableID("service", svc.Type), Type: svc.Type, Name: svc.Name}
+		e := CatalogEntry{ID: serviceID(svc.Type), Type: svc.Type, Name: svc.Name}
 		for _, iface := range []string{"public", "internal", "admin"} {
 			url, ok := svc.URLs[iface]
 			if !ok {
@@ -21,6 +21,11 @@ func (s *Service) Catalog() []CatalogEntry {
 	}
 	return out
 }
+
+// serviceID is the id of the catalog service of type typ: the type itself
+// ("image"), so that clients that look services up by id or name only
+// (`openstack registered limit create --service image`) find it.
+func serviceID(typ string) string { return typ }
 
 // CatalogEntry is one service of a token's catalog.
 type CatalogEntry struct {
@@ -39,12 +44,43 @@ type CatalogEndpoint struct {
 	URL       string `json:"url"`
 }
 
-// ListServices returns the catalog's services (identity:list_services).
-func (s *Service) ListServices(creds policy.Credentials) ([]CatalogEntry, error) {
+// ListServices returns the catalog's services of that name and type (empty:
+// any), as keystoneclient's find asks for them (identity:list_services).
+func (s *Service) ListServices(creds policy.Credentials, name, typ string) ([]CatalogEntry, error) {
 	if err := s.authorize(creds, "identity:list_services", nil); err != nil {
 		return nil, err
 	}
-	return s.Catalog(), nil
+	out := []CatalogEntry{}
+	for _, e := range s.Catalog() {
+		if (name == "" || e.Name == name) && (typ == "" || e.Type == typ) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// GetService returns one catalog service by id (identity:get_service).
+func (s *Service) GetService(creds policy.Credentials, id string) (CatalogEntry, error) {
+	if err := s.authorize(creds, "identity:get_service", nil); err != nil {
+		return CatalogEntry{}, err
+	}
+	for _, e := range s.Catalog() {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return CatalogEntry{}, errorf(ErrNotFound, "Could not find service: %s.", id)
+}
+
+// GetRegion returns the configured region by id (identity:get_region).
+func (s *Service) GetRegion(creds policy.Credentials, id string) (string, error) {
+	if err := s.authorize(creds, "identity:get_region", nil); err != nil {
+		return "", err
+	}
+	if id != s.cfg.Region {
+		return "", errorf(ErrNotFound, "Could not find region: %s.", id)
+	}
+	return id, nil
 }
 
 // ListEndpoints returns the catalog, whose entries carry the endpoints

@@ -95,6 +95,8 @@ type AssignmentFilter struct {
 // constraint (an id, a name within its domain) would be violated; other errors
 // are internal failures. All methods are safe for concurrent use.
 type Repository interface {
+	LimitRepository
+
 	CreateDomain(ctx context.Context, d Domain) error
 	GetDomain(ctx context.Context, id string) (Domain, error)
 	// FindDomain looks a domain up by its unique name.

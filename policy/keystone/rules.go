@@ -40,4 +40,23 @@ var Defaults = []policy.Rule{
 	{Name: "identity:list_services", Check: "rule:admin_required", Description: "List catalog services."},
 	{Name: "identity:list_endpoints", Check: "rule:admin_required", Description: "List catalog endpoints."},
 	{Name: "identity:list_regions", Check: "", Description: "List regions."},
+	{Name: "identity:get_service", Check: "rule:admin_required", Description: "Show a catalog service."},
+	{Name: "identity:get_region", Check: "", Description: "Show a region."},
+	{Name: "identity:get_registered_limit", Check: "", Description: "Show registered limit details."},
+	{Name: "identity:list_registered_limits", Check: "", Description: "List registered limits."},
+	{Name: "identity:create_registered_limits", Check: "rule:admin_required", Description: "Create registered limits."},
+	{Name: "identity:update_registered_limit", Check: "rule:admin_required", Description: "Update registered limit."},
+	{Name: "identity:delete_registered_limit", Check: "rule:admin_required", Description: "Delete registered limit."},
+	{Name: "identity:get_limit_model", Check: "", Description: "Get limit enforcement model."},
+	{Name: "identity:get_limit", Check: limitReaders, Description: "Show limit details."},
+	{Name: "identity:list_limits", Check: "", Description: "List limits."},
+	{Name: "identity:create_limits", Check: "rule:admin_required", Description: "Create limits."},
+	{Name: "identity:update_limit", Check: "rule:admin_required", Description: "Update limit."},
+	{Name: "identity:delete_limit", Check: "rule:admin_required", Description: "Delete limit."},
 }
+
+// limitReaders is Keystone's default for identity:get_limit: admins, and
+// users of the limit's domain or project.
+const limitReaders = "rule:admin_required or (role:reader and system_scope:all) or " +
+	"(domain_id:%(target.limit.domain.id)s or domain_id:%(target.limit.project.domain_id)s) or " +
+	"(project_id:%(target.limit.project_id)s and not None:%(target.limit.project_id)s)"

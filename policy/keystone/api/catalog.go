@@ -3,24 +3,52 @@ package api
 import (
 	"net/http"
 
+	"github.com/gorilla/mux"
+
 	"imagestack/common/httpx"
 	"imagestack/policy/keystone"
 )
 
 // listServices answers GET /v3/services from the configured catalog.
 func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
-	cat, err := a.svc.ListServices(creds(r))
+	q := r.URL.Query()
+	cat, err := a.svc.ListServices(creds(r), q.Get("name"), q.Get("type"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	view := func(s keystone.CatalogEntry) serviceView {
-		return serviceView{ID: s.ID, Type: s.Type, Name: s.Name, Enabled: true, Links: a.selfLink("/v3/services/" + s.ID)}
-	}
 	writeJSON(w, r, http.StatusOK, struct {
 		Services []serviceView `json:"services"`
 		Links    listLinks     `json:"links"`
-	}{httpx.ListOf(cat, view), a.collectionLinks(r)})
+	}{httpx.ListOf(cat, a.serviceView), a.collectionLinks(r)})
+}
+
+func (a *API) serviceView(s keystone.CatalogEntry) serviceView {
+	return serviceView{ID: s.ID, Type: s.Type, Name: s.Name, Enabled: true, Links: a.selfLink("/v3/services/" + s.ID)}
+}
+
+// showService answers GET /v3/services/{service_id}.
+func (a *API) showService(w http.ResponseWriter, r *http.Request) {
+	s, err := a.svc.GetService(creds(r), mux.Vars(r)["service_id"])
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, struct {
+		Service serviceView `json:"service"`
+	}{a.serviceView(s)})
+}
+
+// showRegion answers GET /v3/regions/{region_id}: the one configured region.
+func (a *API) showRegion(w http.ResponseWriter, r *http.Request) {
+	id, err := a.svc.GetRegion(creds(r), mux.Vars(r)["region_id"])
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, struct {
+		Region regionView `json:"region"`
+	}{regionView{ID: id, Links: a.selfLink("/v3/regions/" + id)}})
 }
 
 // listEndpoints answers GET /v3/endpoints from the configured catalog.

@@ -90,6 +90,20 @@ func (a *API) AddTo(r *mux.Router) {
 	v3.HandleFunc("/services", a.listServices).Methods(http.MethodGet)
 	v3.HandleFunc("/endpoints", a.listEndpoints).Methods(http.MethodGet)
 	v3.HandleFunc("/regions", a.listRegions).Methods(http.MethodGet)
+	v3.HandleFunc("/services/{service_id}", a.showService).Methods(http.MethodGet)
+	v3.HandleFunc("/regions/{region_id}", a.showRegion).Methods(http.MethodGet)
+
+	v3.HandleFunc("/registered_limits", a.listRegisteredLimits).Methods(http.MethodGet, http.MethodHead)
+	v3.HandleFunc("/registered_limits", a.createRegisteredLimits).Methods(http.MethodPost)
+	v3.HandleFunc("/registered_limits/{registered_limit_id}", a.showRegisteredLimit).Methods(http.MethodGet, http.MethodHead)
+	v3.HandleFunc("/registered_limits/{registered_limit_id}", a.updateRegisteredLimit).Methods(http.MethodPatch)
+	v3.HandleFunc("/registered_limits/{registered_limit_id}", a.deleteRegisteredLimit).Methods(http.MethodDelete)
+	v3.HandleFunc("/limits/model", a.showLimitModel).Methods(http.MethodGet, http.MethodHead)
+	v3.HandleFunc("/limits", a.listLimits).Methods(http.MethodGet, http.MethodHead)
+	v3.HandleFunc("/limits", a.createLimits).Methods(http.MethodPost)
+	v3.HandleFunc("/limits/{limit_id}", a.showLimit).Methods(http.MethodGet, http.MethodHead)
+	v3.HandleFunc("/limits/{limit_id}", a.updateLimit).Methods(http.MethodPatch)
+	v3.HandleFunc("/limits/{limit_id}", a.deleteLimit).Methods(http.MethodDelete)
 }
 
 // authed registers /v3 routes behind the token middleware.

@@ -221,3 +221,27 @@ func (a *API) collectionLinks(r *http.Request) listLinks {
 
 // selfLink links a resource at path.
 func (a *API) selfLink(path string) selfLinks { return selfLinks{Self: a.baseURL + path} }
+
+// registeredLimitView is one registered limit (/v3/registered_limits).
+type registeredLimitView struct {
+	ID           string    `json:"id"`
+	ServiceID    string    `json:"service_id"`
+	RegionID     *string   `json:"region_id"`
+	ResourceName string    `json:"resource_name"`
+	DefaultLimit int64     `json:"default_limit"`
+	Description  *string   `json:"description"`
+	Links        selfLinks `json:"links"`
+}
+
+// limitView is one project or domain limit (/v3/limits).
+type limitView struct {
+	ID            string    `json:"id"`
+	ProjectID     *string   `json:"project_id"`
+	DomainID      *string   `json:"domain_id"`
+	ResourceLimit int64     `json:"resource_limit"`
+	Description   *string   `json:"description"`
+	ServiceID     string    `json:"service_id"`
+	RegionID      *string   `json:"region_id"`
+	ResourceName  string    `json:"resource_name"`
+	Links         selfLinks `json:"links"`
+}

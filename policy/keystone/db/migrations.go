@@ -21,6 +21,7 @@ var Migrations = []commondb.Migration{
 	{Version: 3, Name: "user email and description", Up: migrate3},
 	{Version: 4, Name: "failed-login lockout counters", Up: migrate4},
 	{Version: 5, Name: "bootstrap marker", Up: migrate5},
+	{Version: 6, Name: "unified limits", Up: migrate6},
 }
 
 type v1Domain struct {
@@ -151,4 +152,5 @@ func migrate5(tx *gorm.DB) error {
 }
 
 // Tables lists the identity tables, for schema comparisons.
-var Tables = []string{"identity_domains", "identity_projects", "identity_users", "identity_roles", "identity_assignments", "identity_tokens", "identity_bootstrap"}
+var Tables = []string{"identity_domains", "identity_projects", "identity_users", "identity_roles", "identity_assignments", "identity_tokens", "identity_bootstrap",
+	"identity_registered_limits", "identity_limits"}

@@ -256,6 +256,9 @@ func (s *Repo) DeleteProject(ctx context.Context, id string) error {
 		if err := tx.Where("target_type = ? AND target_id = ?", keystone.TargetProject, id).Delete(&assignmentRow{}).Error; err != nil {
 			return classify(err, "delete project assignments")
 		}
+		if err := tx.Where("project_id = ?", id).Delete(&limitRow{}).Error; err != nil {
+			return classify(err, "delete project limits")
+		}
 		return classify(tx.Where("project_id = ?", id).Delete(&tokenRow{}).Error, "delete project tokens")
 	}), "delete project")
 }

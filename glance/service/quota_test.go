@@ -1,0 +1,111 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"imagestack/glance"
+	"imagestack/glance/glancetest"
+	"imagestack/glance/service"
+)
+
+// fixedLimits serves the same limits to every project.
+type fixedLimits map[string]int64
+
+func (f fixedLimits) ProjectLimits(_ context.Context, _ string, resources []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, r := range resources {
+		if l, ok := f[r]; ok {
+			out[r] = l
+		}
+	}
+	return out, nil
+}
+
+func limitedService(t *testing.T, limits fixedLimits, opts ...glancetest.Option) (*glancetest.Setup, *service.Service) {
+	s := glancetest.NewSetup(t, opts...)
+	return s, s.Rebuild(t, func(d *service.Deps, _ *service.Config) { d.Limits = limits })
+}
+
+func newRawImage(t *testing.T, svc *service.Service, c service.Caller) (*glance.Image, error) {
+	t.Helper()
+	name, disk, container := "q", "raw", "bare"
+	return svc.Create(context.Background(), c, glance.NewImage{Name: &name, DiskFormat: &disk, ContainerFormat: &container})
+}
+
+// TestUploadStopsAtSizeLimit: an upload that would take the project past
+// image_size_total stops with 413 at the limit (whole MiB, usage rounded
+// down as Glance) and leaves the image queued with no data.
+func TestUploadStopsAtSizeLimit(t *testing.T) {
+	s, svc := limitedService(t, fixedLimits{glance.LimitImageSizeTotal: 1, glance.LimitImageCountTotal: 2})
+	ctx, c := context.Background(), svc.NewCaller(ownerA)
+	im, err := newRawImage(t, svc, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &countingReader{r: bytes.NewReader(make([]byte, 3<<20))}
+	_, err = svc.Upload(ctx, c, im.ID, src, "")
+	if !errors.Is(err, glance.ErrTooLarge) || !strings.Contains(glance.Message(err), "Resource image_size_total is over limit of 1") {
+		t.Fatalf("upload past the limit: %v", err)
+	}
+	if src.n > 2<<20 {
+		t.Errorf("read %d bytes: the upload went on past the limit", src.n)
+	}
+	if got, _ := svc.Get(ctx, c, im.ID); got.Status != glance.StatusQueued || got.Size != nil {
+		t.Fatalf("after 413: %s %v", got.Status, got.Size)
+	}
+	if blobs, _ := os.ReadDir(filepath.Join(s.StoreDir, "blobs")); len(blobs) != 0 || s.FS.TempFiles() != 0 {
+		t.Fatalf("store holds %d blobs and %d temporary files", len(blobs), s.FS.TempFiles())
+	}
+	if _, err := svc.Upload(ctx, c, im.ID, bytes.NewReader(make([]byte, 2<<20-1)), ""); err != nil {
+		t.Fatalf("upload of 2 MiB - 1 (1 MiB rounded down): %v", err)
+	}
+	if _, err := newRawImage(t, svc, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newRawImage(t, svc, c); !errors.Is(err, glance.ErrTooLarge) {
+		t.Fatalf("third image past image_count_total 2: %v", err)
+	}
+	u, err := svc.Usage(ctx, c)
+	if err != nil || u[glance.LimitImageSizeTotal] != (service.QuotaUsage{Limit: 1, Usage: 1}) || u[glance.LimitImageStageTotal].Limit != -1 {
+		t.Fatalf("usage: %v %v", u, err)
+	}
+}
+
+// TestConcurrentUploadsShareTheLimit: uploads of one project running at once
+// never store more than the limit between them.
+func TestConcurrentUploadsShareTheLimit(t *testing.T) {
+	_, svc := limitedService(t, fixedLimits{glance.LimitImageSizeTotal: 4})
+	ctx, c := context.Background(), svc.NewCaller(ownerA)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	stored := int64(0)
+	for range 4 {
+		im, err := newRawImage(t, svc, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := svc.Upload(ctx, c, im.ID, bytes.NewReader(make([]byte, 2<<20)), "")
+			if err == nil {
+				mu.Lock()
+				stored += *got.Size
+				mu.Unlock()
+			} else if !errors.Is(err, glance.ErrTooLarge) {
+				t.Errorf("upload: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if stored >= 5<<20 {
+		t.Fatalf("%d bytes stored past a 4 MiB limit", stored)
+	}
+}
