@@ -59,7 +59,7 @@ func mdPropertyFields() schema {
 		"maxLength": ref("positiveInteger"), "minLength": ref("positiveIntegerDefault0"),
 		"pattern": str("format", "regex"), "enum": schema{"type": "array"},
 		"readonly": schema{"type": "boolean"}, "default": schema{},
-		"items": schema{"type": "object", "properties": schema{"type": str("enum", mdTypeEnum), "enum": schema{"type": "array"}}},
+		"items":    schema{"type": "object", "properties": schema{"type": str("enum", mdTypeEnum), "enum": schema{"type": "array"}}},
 		"maxItems": ref("positiveInteger"), "minItems": ref("positiveIntegerDefault0"),
 		"uniqueItems":     schema{"type": "boolean", "default": false},
 		"additionalItems": schema{"type": "boolean"},
