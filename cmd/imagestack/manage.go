@@ -17,6 +17,7 @@ import (
 
 const manageUsage = `usage: imagestack [-config file] manage bootstrap [-reset-passwords]
        imagestack [-config file] manage register-endpoints [flags]
+       imagestack [-config file] manage load-metadefs [-overwrite] [DIR]
 
 bootstrap  re-create whatever is missing of the default domain, roles, the
            admin and demo accounts and their grants (keystone-manage
@@ -25,10 +26,16 @@ bootstrap  re-create whatever is missing of the default domain, roles, the
            $STATE_DIR/bootstrap-passwords.json (and clouds.yaml). It runs
            against the configured database, with or without a running server.
 register-endpoints  put this cloud's endpoints into the catalog of the
-           external Keystone (identity.mode external); -h for its flags.`
+           external Keystone (identity.mode external); -h for its flags.
+load-metadefs  load Glance's standard metadata definition files (*.json in
+           DIR, default image.metadefs_dir) as glance-manage db_load_metadefs:
+           namespaces that exist are kept, or replaced with -overwrite.`
 
 // manage runs an operator command (`imagestack manage ...`) and exits.
 func manage(configPath string, args []string) error {
+	if len(args) > 0 && args[0] == "load-metadefs" {
+		return manageLoadMetadefs(configPath, args[1:])
+	}
 	if len(args) > 0 && args[0] == "register-endpoints" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()

@@ -84,6 +84,9 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 		return nil, wait, err
 	}
 	deps.Policy, deps.Log, deps.Limits = authz, log, limits
+	if err := loadMetadefsOnFirstStart(ctx, cfg, deps.Metadefs, log); err != nil {
+		return nil, wait, fmt.Errorf("load metadata definitions: %w", err)
+	}
 	if cc := cfg.Image.Cache; cc.Enabled {
 		if deps.Cache, err = glancecache.New(cc.Dir, cc.MaxSize, log); err != nil {
 			return nil, wait, err
@@ -118,7 +121,7 @@ func imageDeps(ctx context.Context, cfg config.Config, gdb *gorm.DB) (glanceserv
 	if err != nil {
 		return glanceservice.Deps{}, err
 	}
-	d := glanceservice.Deps{Repository: images, Tasks: images}
+	d := glanceservice.Deps{Repository: images, Tasks: images, Metadefs: images}
 	backends, err := openStores(ctx, cfg.Image.Stores)
 	if err != nil {
 		return d, err

@@ -167,6 +167,11 @@ type Config struct {
 		// image_count_uploading) kept by the identity service: Glance's
 		// use_keystone_limits. A resource without a registered limit is unlimited.
 		UseKeystoneLimits bool `yaml:"use_keystone_limits"`
+		// MetadefsDir holds Glance's standard metadata definition files
+		// (default /etc/glance/metadefs, where Debian's glance-common puts
+		// them): loaded on the first start when the directory exists, and
+		// by `imagestack manage load-metadefs`. "" loads nothing.
+		MetadefsDir string `yaml:"metadefs_dir"`
 		// FilesystemDir holds image blobs (default $STATE_DIR/images).
 		FilesystemDir string `yaml:"filesystem_dir"`
 		// Store is where image data goes: "file" (default) or "s3".
@@ -282,6 +287,7 @@ func Default() Config {
 	c.Image.UploadIdleTimeout = Duration(time.Minute)
 	c.Image.RequireFormatMatch = true
 	c.Image.UseKeystoneLimits = true
+	c.Image.MetadefsDir = "/etc/glance/metadefs"
 	c.Image.WebDownload.IdleTimeout = Duration(time.Minute)
 	c.Image.ImageConversion = ImageConversionConfig{OutputFormat: "raw", CPUTimeLimit: Duration(5 * time.Minute),
 		AddressSpaceLimit: 1 << 30, Timeout: Duration(30 * time.Minute)}

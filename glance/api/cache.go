@@ -27,28 +27,19 @@ func (a *API) showCache(w http.ResponseWriter, r *http.Request) {
 
 // queueCache answers PUT /v2/cache/{image_id}: 202, cached in the background.
 func (a *API) queueCache(w http.ResponseWriter, r *http.Request) {
-	a.answer(w, r, http.StatusAccepted, a.svc.QueueCache(r.Context(), a.caller(r), mux.Vars(r)["image_id"]))
+	a.answer(w, r, http.StatusAccepted, nil, a.svc.QueueCache(r.Context(), a.caller(r), mux.Vars(r)["image_id"]))
 }
 
 // deleteCached answers DELETE /v2/cache/{image_id}.
 func (a *API) deleteCached(w http.ResponseWriter, r *http.Request) {
-	a.answer(w, r, http.StatusNoContent, a.svc.DeleteCached(r.Context(), a.caller(r), mux.Vars(r)["image_id"]))
+	a.answer(w, r, http.StatusNoContent, nil, a.svc.DeleteCached(r.Context(), a.caller(r), mux.Vars(r)["image_id"]))
 }
 
 // clearCache answers DELETE /v2/cache, x-image-cache-clear-target naming
 // "cache", "queue" or (empty, or no header) both.
 func (a *API) clearCache(w http.ResponseWriter, r *http.Request) {
 	_, err := a.svc.ClearCache(a.caller(r), strings.ToLower(r.Header.Get("X-Image-Cache-Clear-Target")))
-	a.answer(w, r, http.StatusNoContent, err)
-}
-
-// answer writes an empty answer with status, or err's.
-func (a *API) answer(w http.ResponseWriter, r *http.Request, status int, err error) {
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(status)
+	a.answer(w, r, http.StatusNoContent, nil, err)
 }
 
 // cacheStateView is GET /v2/cache's body.

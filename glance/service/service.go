@@ -112,6 +112,7 @@ type Service struct {
 	importState
 	taskRepo glance.TaskRepository
 	repo     glance.Repository
+	metadefs glance.MetadefRepository
 	stores   stores
 	authz    Authorizer
 	cfg      Config
@@ -127,6 +128,9 @@ type Service struct {
 type Deps struct {
 	// Repository persists images, members and locations.
 	Repository glance.Repository
+	// Metadefs persists metadata definitions; nil takes Repository when
+	// it implements glance.MetadefRepository too (the database does).
+	Metadefs glance.MetadefRepository
 	// Store is the one store of a single-store service (Glance without
 	// enabled_backends): clients never see a store name, and the store's
 	// id is SingleStoreID. Set either Store or Stores.
@@ -208,6 +212,13 @@ func New(d Deps, cfg Config) (*Service, error) {
 			return nil, errors.New("image service: limits need a repository that counts usage")
 		}
 		s.quotas.limits, s.quotas.usage = d.Limits, usage
+	}
+	s.metadefs = d.Metadefs
+	if md, ok := d.Repository.(glance.MetadefRepository); ok && s.metadefs == nil {
+		s.metadefs = md
+	}
+	if s.metadefs == nil {
+		return nil, errors.New("image service: a metadata definitions repository is required")
 	}
 	return s, nil
 }
