@@ -55,11 +55,11 @@ const renewBefore = 2 * time.Minute
 
 // Client talks to the external Keystone with this service's credentials.
 type Client struct {
-	cfg   Config
-	v3    string // AuthURL ending in /v3
-	http  *http.Client
-	log   *slog.Logger
-	now   func() time.Time
+	cfg    Config
+	v3     string // AuthURL ending in /v3
+	http   *http.Client
+	log    *slog.Logger
+	now    func() time.Time
 	cache  *tokenCache
 	calls  singleflight.Group
 	limits *limitCache
