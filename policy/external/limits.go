@@ -55,19 +55,10 @@ type limitSet struct {
 // registeredLimits finds the service of type serviceType and its
 // registered limits; a type the catalog lacks has none.
 func (c *Client) registeredLimits(ctx context.Context, serviceType string) (limitSet, error) {
-	var svcs struct {
-		Services []struct {
-			ID string `json:"id"`
-		} `json:"services"`
+	id, err := c.findService(ctx, serviceType)
+	if err != nil || id == "" {
+		return limitSet{values: map[string]int64{}}, err
 	}
-	if err := c.getJSON(ctx, "/services?"+url.Values{"type": {serviceType}}.Encode(), &svcs); err != nil {
-		return limitSet{}, err
-	}
-	if len(svcs.Services) == 0 {
-		c.log.Warn("the external Keystone has no service of this type: its resources are unlimited", "type", serviceType)
-		return limitSet{values: map[string]int64{}}, nil
-	}
-	id := svcs.Services[0].ID
 	var regs struct {
 		Limits []struct {
 			ResourceName string `json:"resource_name"`
@@ -108,6 +99,40 @@ func (c *Client) projectOwnLimits(ctx context.Context, serviceID, projectID stri
 		}
 	}
 	return set, nil
+}
+
+// serviceNames are the names register-endpoints gives this cloud's
+// services: with several services of a type, the one so named is ours (as
+// oslo.limit's endpoint_service_name).
+var serviceNames = map[string]string{"image": "glance", "compute": "nova", "network": "neutron"}
+
+// findService returns the id of the catalog service of type serviceType
+// ("" when there is none): the only one, else the one of our name.
+func (c *Client) findService(ctx context.Context, serviceType string) (string, error) {
+	var svcs struct {
+		Services []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"services"`
+	}
+	if err := c.getJSON(ctx, "/services?"+url.Values{"type": {serviceType}}.Encode(), &svcs); err != nil {
+		return "", err
+	}
+	switch len(svcs.Services) {
+	case 0:
+		c.log.Warn("the external Keystone has no service of this type: its resources are unlimited", "type", serviceType)
+		return "", nil
+	case 1:
+		return svcs.Services[0].ID, nil
+	}
+	for _, s := range svcs.Services {
+		if s.Name == serviceNames[serviceType] {
+			return s.ID, nil
+		}
+	}
+	c.log.Error("the external Keystone has several services of this type and none of our name: unified limits cannot be read",
+		"type", serviceType, "name", serviceNames[serviceType])
+	return "", fmt.Errorf("%w: %d services of type %s, none named %s", ErrUnavailable, len(svcs.Services), serviceType, serviceNames[serviceType])
 }
 
 func hasKey(m map[string]int64, k string) bool { _, ok := m[k]; return ok }

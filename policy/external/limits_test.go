@@ -14,11 +14,13 @@ import (
 // As Keystone 22, GET /v3/limits shows a project-scoped token only its own
 // project's limits; a system-scoped one sees all.
 type fakeLimits struct {
-	services   map[string]string // type: id
+	services   map[string][]fakeService // by type
 	registered []fakeLimit
 	own        []fakeLimit
 	calls      int
 }
+
+type fakeService struct{ id, name string }
 
 type fakeLimit struct {
 	service, region, project, resource string
@@ -37,8 +39,8 @@ func (l *fakeLimits) serves(f *fakeKeystone, w http.ResponseWriter, r *http.Requ
 	switch r.URL.Path {
 	case "/v3/services":
 		svcs := []map[string]string{}
-		if id, ok := l.services[q.Get("type")]; ok {
-			svcs = append(svcs, map[string]string{"id": id, "type": q.Get("type")})
+		for _, s := range l.services[q.Get("type")] {
+			svcs = append(svcs, map[string]string{"id": s.id, "name": s.name, "type": q.Get("type")})
 		}
 		body = map[string]any{"services": svcs}
 	case "/v3/registered_limits":
@@ -77,7 +79,8 @@ func limitsSetup(t *testing.T, system bool) (*Client, *fakeKeystone, func(time.D
 		cfg.Region, cfg.LimitsCacheTTL, cfg.LimitsSystemScope = "RegionTwo", 10*time.Second, system
 	})
 	f.set(func(f *fakeKeystone) {
-		f.limits = fakeLimits{services: map[string]string{"image": "img-svc", "compute": "nova-svc"},
+		f.limits = fakeLimits{services: map[string][]fakeService{"image": {{"other-img", "glance-b"}, {"img-svc", "glance"}},
+			"compute": {{"nova-svc", "compute"}}, "volumev3": {{"c1", "cinder"}, {"c2", "cinder2"}}},
 			registered: []fakeLimit{
 				{service: "img-svc", resource: "image_count_total", value: 100},
 				{service: "img-svc", region: "RegionTwo", resource: "image_count_total", value: 20},
@@ -107,8 +110,14 @@ func TestProjectLimitsFromKeystone(t *testing.T) {
 	if want := map[string]int64{"image_count_total": 20, "image_size_total": 1000}; err != nil || !maps.Equal(got, want) {
 		t.Fatalf("p2's image limits = %v, %v; want %v", got, err, want)
 	}
+	if got, err := c.ProjectLimits(ctx, "p1", "compute", res); err != nil || !maps.Equal(got, map[string]int64{"image_count_total": 7}) {
+		t.Fatalf("compute's limits (its only service, whatever its name) = %v, %v", got, err)
+	}
 	if got, err := c.ProjectLimits(ctx, "p1", "network", res); err != nil || len(got) != 0 {
 		t.Fatalf("limits of a service Keystone lacks = %v, %v; want none", got, err)
+	}
+	if _, err := c.ProjectLimits(ctx, "p1", "volumev3", res); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("several services of a type, none of our name: %v, want ErrUnavailable", err)
 	}
 }
 
