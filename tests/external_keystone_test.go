@@ -236,19 +236,26 @@ func (f *keystoneFixture) imageCountLimits(svcUser, project string) {
 // has one: creating another is 413.
 func checkImageCountLimit(t *testing.T, s *Server, f *keystoneFixture) {
 	alice := keystoneClient(t, "alice"+f.suffix, "alicepw", "istest-a"+f.suffix)
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.ImageURL+"/v2/images",
-		strings.NewReader(`{"name":"over","disk_format":"raw","container_format":"bare"}`))
-	req.Header.Set("X-Auth-Token", alice.Token())
+	code, body := postWithToken(t, s.ImageURL+"/v2/images", alice.Token(), `{"name":"over","disk_format":"raw","container_format":"bare"}`)
+	if code != 413 || !strings.Contains(body, "image_count_total is over limit of 1") {
+		t.Fatalf("image create past the project's image_count_total of 1 in Keystone: %d %s", code, body)
+	}
+}
+
+// postWithToken sends POST url with a JSON body and token and returns the
+// status and the answer.
+func postWithToken(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("X-Auth-Token", token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 413 || !strings.Contains(string(body), "image_count_total is over limit of 1") {
-		t.Fatalf("image create past the project's image_count_total of 1 in Keystone: %d %s", resp.StatusCode, body)
-	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // externalClouds writes a clouds.yaml whose clouds log in to the real
@@ -352,16 +359,7 @@ func checkRevocationBound(t *testing.T, s *Server, admin *gophercloud.ServiceCli
 func checkComputeProjects(t *testing.T, s *Server, admin *gophercloud.ServiceClient, bobProject string) {
 	token := admin.Token()
 	post := func(path, body string) (int, string) {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.ComputeURL+"/v2.1"+path, strings.NewReader(body))
-		req.Header.Set("X-Auth-Token", token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return postWithToken(t, s.ComputeURL+"/v2.1"+path, token, body)
 	}
 	if code, body := post("/flavors", `{"flavor":{"name":"ext-private","ram":64,"vcpus":1,"disk":0,"id":"ext-private","os-flavor-access:is_public":false}}`); code != 200 {
 		t.Fatalf("create flavor as Keystone's admin: %d %s", code, body)
