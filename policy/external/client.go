@@ -167,8 +167,7 @@ func (c *Client) login(ctx context.Context, system bool) (string, time.Time, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
-		c.log.Error("the external Keystone refused this service's credentials", "status", resp.StatusCode,
-			"user", c.cfg.Username, "project", c.cfg.ProjectName, "system_scope", system)
+		c.logRefusedLogin(resp.StatusCode, system)
 		return "", time.Time{}, fmt.Errorf("%w: service login answered %s", ErrUnavailable, resp.Status)
 	}
 	var out struct {
@@ -184,6 +183,19 @@ func (c *Client) login(ctx context.Context, system bool) (string, time.Time, err
 		return "", time.Time{}, fmt.Errorf("%w: service login answered no token", ErrUnavailable)
 	}
 	return tok, out.Token.ExpiresAt, nil
+}
+
+// logRefusedLogin says why Keystone refusing this service's login matters
+// and what to do about it.
+func (c *Client) logRefusedLogin(status int, system bool) {
+	if system {
+		c.log.Error("the external Keystone refused this service a system-scoped token to read unified limits: "+
+			"give the account a system role (openstack role add --system all reader) or set limits_system_scope: false",
+			"status", status, "user", c.cfg.Username)
+		return
+	}
+	c.log.Error("the external Keystone refused this service's credentials", "status", status,
+		"user", c.cfg.Username, "project", c.cfg.ProjectName)
 }
 
 // send makes one request to Keystone; a failure to get any answer is
