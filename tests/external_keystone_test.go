@@ -17,8 +17,10 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/endpoints"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/limits"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/projects"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/regions"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/registeredlimits"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/roles"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/services"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
@@ -76,8 +78,9 @@ func (f *keystoneFixture) project(name string) string {
 	return p.ID
 }
 
-// user makes user name (password name+"pw") with role on project.
-func (f *keystoneFixture) user(name, projectID, role string) {
+// user makes user name (password name+"pw") with role on project and
+// returns its id.
+func (f *keystoneFixture) user(name, projectID, role string) string {
 	f.t.Helper()
 	u, err := users.Create(f.t.Context(), f.admin, users.CreateOpts{Name: name + f.suffix, DomainID: "default",
 		Password: name + "pw", DefaultProjectID: projectID}).Extract()
@@ -85,17 +88,23 @@ func (f *keystoneFixture) user(name, projectID, role string) {
 		f.t.Fatal(err)
 	}
 	f.t.Cleanup(func() { _ = users.Delete(context.Background(), f.admin, u.ID).ExtractErr() })
-	pages, err := roles.List(f.admin, roles.ListOpts{Name: role}).AllPages(f.t.Context())
+	if err := roles.Assign(f.t.Context(), f.admin, f.roleID(role), roles.AssignOpts{UserID: u.ID, ProjectID: projectID}).ExtractErr(); err != nil {
+		f.t.Fatal(err)
+	}
+	return u.ID
+}
+
+func (f *keystoneFixture) roleID(name string) string {
+	f.t.Helper()
+	pages, err := roles.List(f.admin, roles.ListOpts{Name: name}).AllPages(f.t.Context())
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	rs, _ := roles.ExtractRoles(pages)
 	if len(rs) != 1 {
-		f.t.Fatalf("the real Keystone has %d roles named %s", len(rs), role)
+		f.t.Fatalf("the real Keystone has %d roles named %s", len(rs), name)
 	}
-	if err := roles.Assign(f.t.Context(), f.admin, rs[0].ID, roles.AssignOpts{UserID: u.ID, ProjectID: projectID}).ExtractErr(); err != nil {
-		f.t.Fatal(err)
-	}
+	return rs[0].ID
 }
 
 // regionWithIdentity gives the test's region Keystone's own endpoint, as an
@@ -145,14 +154,15 @@ func (f *keystoneFixture) deleteServicesMade(out string) {
 // TestExternalKeystone runs imagestack as a drop-in beside a real Keystone
 // 22: register-endpoints puts it into Keystone's catalog, the openstack CLI
 // logged in by Keystone finds it there and lists, uploads, downloads and
-// shares images, compute checks projects in Keystone, and a token revoked
-// in Keystone stops working within cache_ttl (2 s here).
+// shares images, Keystone's unified limits bound them (image_count_total),
+// compute checks projects in Keystone, and a token revoked in Keystone
+// stops working within cache_ttl (2 s here).
 func TestExternalKeystone(t *testing.T) {
 	admin := realKeystoneAdmin(t)
 	f := &keystoneFixture{t: t, admin: admin, suffix: fmt.Sprintf("-ext%d", time.Now().UnixNano()%1e9)}
 	f.region = "istest" + f.suffix
 	svcProject, aliceProject, bobProject := f.project("istest-svc"), f.project("istest-a"), f.project("istest-b")
-	f.user("svc", svcProject, "admin")
+	svcUser := f.user("svc", svcProject, "admin")
 	f.user("alice", aliceProject, "member")
 	f.user("bob", bobProject, "member")
 	f.regionWithIdentity()
@@ -182,10 +192,70 @@ func TestExternalKeystone(t *testing.T) {
 		t.Fatalf("register-endpoints again changed the catalog:\n%s", again)
 	}
 
+	f.imageCountLimits(svcUser, aliceProject)
 	clouds := externalClouds(t, f)
 	checkImagesThroughCatalog(t, s, clouds, f, bobProject)
+	checkImageCountLimit(t, s, f)
 	checkRevocationBound(t, s, admin, f)
 	checkComputeProjects(t, s, admin, bobProject)
+}
+
+// imageCountLimits gives the service account the system reader role (to
+// read unified limits, as oslo.limit's system_scope = all) and limits the
+// image count in the test's region to 10 by default and to 1 for project.
+func (f *keystoneFixture) imageCountLimits(svcUser, project string) {
+	t, ctx := f.t, f.t.Context()
+	t.Helper()
+	url := f.admin.ServiceURL("system", "users", svcUser, "roles", f.roleID("reader"))
+	if _, err := f.admin.Put(ctx, url, nil, nil, &gophercloud.RequestOpts{OkCodes: []int{204}}); err != nil {
+		t.Fatalf("system reader role for the service account: %v", err)
+	}
+	pages, err := services.List(f.admin, services.ListOpts{ServiceType: "image", Name: "glance"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcs, _ := services.ExtractServices(pages)
+	if len(svcs) != 1 {
+		t.Fatalf("the real Keystone has %d image services named glance", len(svcs))
+	}
+	regs, err := registeredlimits.BatchCreate(ctx, f.admin, registeredlimits.BatchCreateOpts{{RegionID: f.region,
+		ServiceID: svcs[0].ID, ResourceName: "image_count_total", DefaultLimit: 10}}).Extract()
+	if err != nil {
+		t.Fatalf("registered limit: %v", err)
+	}
+	t.Cleanup(func() { _ = registeredlimits.Delete(context.Background(), f.admin, regs[0].ID).ExtractErr() })
+	own, err := limits.BatchCreate(ctx, f.admin, limits.BatchCreateOpts{{RegionID: f.region, ServiceID: svcs[0].ID,
+		ProjectID: project, ResourceName: "image_count_total", ResourceLimit: 1}}).Extract()
+	if err != nil {
+		t.Fatalf("project limit: %v", err)
+	}
+	t.Cleanup(func() { _ = limits.Delete(context.Background(), f.admin, own[0].ID).ExtractErr() })
+}
+
+// checkImageCountLimit: alice's project, limited to 1 image in Keystone,
+// has one: creating another is 413.
+func checkImageCountLimit(t *testing.T, s *Server, f *keystoneFixture) {
+	alice := keystoneClient(t, "alice"+f.suffix, "alicepw", "istest-a"+f.suffix)
+	code, body := postWithToken(t, s.ImageURL+"/v2/images", alice.Token(), `{"name":"over","disk_format":"raw","container_format":"bare"}`)
+	if code != 413 || !strings.Contains(body, "image_count_total is over limit of 1") {
+		t.Fatalf("image create past the project's image_count_total of 1 in Keystone: %d %s", code, body)
+	}
+}
+
+// postWithToken sends POST url with a JSON body and token and returns the
+// status and the answer.
+func postWithToken(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("X-Auth-Token", token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // externalClouds writes a clouds.yaml whose clouds log in to the real
@@ -289,16 +359,7 @@ func checkRevocationBound(t *testing.T, s *Server, admin *gophercloud.ServiceCli
 func checkComputeProjects(t *testing.T, s *Server, admin *gophercloud.ServiceClient, bobProject string) {
 	token := admin.Token()
 	post := func(path, body string) (int, string) {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.ComputeURL+"/v2.1"+path, strings.NewReader(body))
-		req.Header.Set("X-Auth-Token", token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return postWithToken(t, s.ComputeURL+"/v2.1"+path, token, body)
 	}
 	if code, body := post("/flavors", `{"flavor":{"name":"ext-private","ram":64,"vcpus":1,"disk":0,"id":"ext-private","os-flavor-access:is_public":false}}`); code != 200 {
 		t.Fatalf("create flavor as Keystone's admin: %d %s", code, body)

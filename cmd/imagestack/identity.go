@@ -56,7 +56,7 @@ func startIdentityMode(ctx context.Context, cfg config.Config, gdb *gorm.DB, aut
 		log.Info("identity: tokens are validated by an external Keystone", "auth_url", cfg.Identity.External.AuthURL,
 			"cache_ttl", cfg.Identity.External.CacheTTL.Std().String())
 		return identityParts{tokens: ext, challengeURI: cfg.Identity.External.WWWAuthenticateURI,
-			projects: ext, owner: externalAdmin{ext}}, nil
+			projects: ext, owner: externalAdmin{ext}, limits: ext}, nil
 	}
 	identity, store, err := startIdentity(ctx, cfg, gdb, authz, log)
 	if err != nil {
@@ -72,7 +72,8 @@ func externalClient(e config.ExternalConfig, log *slog.Logger) *external.Client 
 	return external.New(external.Config{AuthURL: e.AuthURL, Username: e.Username, Password: e.Password,
 		ProjectName: e.ProjectName, UserDomainName: e.UserDomainName, ProjectDomainName: e.ProjectDomainName,
 		CacheTTL: e.CacheTTL.Std(), NegativeCacheTTL: e.NegativeCacheTTL.Std(), CacheSize: e.CacheSize,
-		Timeout: e.Timeout.Std(), ServiceTokenRoles: e.ServiceTokenRoles, ServiceTokenRolesRequired: e.ServiceTokenRolesRequired},
+		Timeout: e.Timeout.Std(), ServiceTokenRoles: e.ServiceTokenRoles, ServiceTokenRolesRequired: e.ServiceTokenRolesRequired,
+		Region: e.Region, LimitsCacheTTL: e.LimitsCacheTTL.Std(), LimitsSystemScope: e.LimitsSystemScope},
 		log.With("component", "external-keystone"))
 }
 

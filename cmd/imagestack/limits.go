@@ -8,6 +8,7 @@ import (
 	"imagestack/common/config"
 	"imagestack/compute"
 	"imagestack/glance"
+	"imagestack/policy/external"
 	"imagestack/policy/keystone"
 )
 
@@ -28,7 +29,7 @@ type serviceLimits struct {
 
 func (l serviceLimits) ProjectLimits(ctx context.Context, projectID string, resources []string) (map[string]int64, error) {
 	ls, err := l.identity.ProjectLimits(ctx, projectID, l.serviceType, resources)
-	if errors.Is(err, keystone.ErrUnavailable) {
+	if errors.Is(err, keystone.ErrUnavailable) || errors.Is(err, external.ErrUnavailable) {
 		return nil, fmt.Errorf("%w: %v", l.unavailable, err)
 	}
 	return ls, err

@@ -127,6 +127,13 @@ type ExternalConfig struct {
 	// whether a service token without one is refused.
 	ServiceTokenRoles         []string `yaml:"service_token_roles"`
 	ServiceTokenRolesRequired bool     `yaml:"service_token_roles_required"`
+	// Unified limits (image.use_keystone_limits, compute.quota_driver
+	// unified) are read from that Keystone and believed for
+	// LimitsCacheTTL (0s: asked on every check), with a system-scoped
+	// token of the account above when LimitsSystemScope (oslo.limit's
+	// system_scope = all; it needs a role on the system, e.g. reader).
+	LimitsCacheTTL    Duration `yaml:"limits_cache_ttl"`
+	LimitsSystemScope bool     `yaml:"limits_system_scope"`
 }
 
 // Config is the whole server configuration.
@@ -280,7 +287,8 @@ func Default() Config {
 	c.Identity.Mode = "embedded"
 	c.Identity.External = ExternalConfig{UserDomainName: "Default", ProjectDomainName: "Default",
 		CacheTTL: Duration(time.Minute), NegativeCacheTTL: Duration(10 * time.Second), CacheSize: 10000,
-		Timeout: Duration(10 * time.Second), ServiceTokenRoles: []string{"service"}, ServiceTokenRolesRequired: true}
+		Timeout: Duration(10 * time.Second), ServiceTokenRoles: []string{"service"}, ServiceTokenRolesRequired: true,
+		LimitsCacheTTL: Duration(10 * time.Second), LimitsSystemScope: true}
 	c.Image.Listen = "127.0.0.1:9292"
 	c.Image.SizeCap = 1 << 40
 	c.Image.MaxConcurrentUploads = 32
@@ -453,8 +461,8 @@ func (c *Config) checkIdentityMode() error {
 	if e.AuthURL == "" || e.Username == "" || e.Password == "" || e.ProjectName == "" {
 		return errors.New("config: identity.mode external needs identity.external.auth_url, username, password and project_name")
 	}
-	if e.CacheTTL < 0 || e.NegativeCacheTTL < 0 || e.CacheSize <= 0 || e.Timeout <= 0 {
-		return errors.New("config: identity.external: cache_ttl and negative_cache_ttl must not be negative, cache_size and timeout must be positive")
+	if e.CacheTTL < 0 || e.NegativeCacheTTL < 0 || e.LimitsCacheTTL < 0 || e.CacheSize <= 0 || e.Timeout <= 0 {
+		return errors.New("config: identity.external: cache_ttl, negative_cache_ttl and limits_cache_ttl must not be negative, cache_size and timeout must be positive")
 	}
 	e.AuthURL = strings.TrimRight(e.AuthURL, "/")
 	if e.WWWAuthenticateURI == "" {

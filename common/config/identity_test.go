@@ -24,13 +24,15 @@ func TestExternalIdentityMode(t *testing.T) {
 	}
 	e := c.Identity.External
 	if e.AuthURL != "http://ks:5000/v3" || e.WWWAuthenticateURI != e.AuthURL || e.Region != "R2" ||
-		e.CacheTTL.Std() != time.Minute || e.CacheSize != 10000 || !e.ServiceTokenRolesRequired || e.UserDomainName != "Default" {
+		e.CacheTTL.Std() != time.Minute || e.CacheSize != 10000 || !e.ServiceTokenRolesRequired || e.UserDomainName != "Default" ||
+		e.LimitsCacheTTL.Std() != 10*time.Second || !e.LimitsSystemScope {
 		t.Errorf("external defaults: %+v", e)
 	}
 	for doc, want := range map[string]string{
 		"identity: {mode: remote}\n":   "identity.mode must be embedded or external",
 		"identity: {mode: external}\n": "needs identity.external.auth_url",
-		"identity: {mode: external, external: {auth_url: x, username: u, password: p, project_name: s, cache_size: 0}}\n": "cache_size",
+		"identity: {mode: external, external: {auth_url: x, username: u, password: p, project_name: s, cache_size: 0}}\n":         "cache_size",
+		"identity: {mode: external, external: {auth_url: x, username: u, password: p, project_name: s, limits_cache_ttl: -1s}}\n": "limits_cache_ttl",
 	} {
 		if _, err := loadYAML(t, doc); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", doc, err, want)

@@ -33,6 +33,15 @@ type Config struct {
 	Timeout                           time.Duration // each request to Keystone
 	ServiceTokenRoles                 []string
 	ServiceTokenRolesRequired         bool
+	// Region is this cloud's region: unified limits of it, or of no
+	// region, apply. LimitsCacheTTL bounds how long limits read from
+	// Keystone are used without asking again (0: ask every time).
+	// LimitsSystemScope reads them with a system-scoped token of the same
+	// account (oslo.limit's system_scope = all): a project-scoped one sees
+	// only its own project's limits in Keystone before 2026.1.
+	Region            string
+	LimitsCacheTTL    time.Duration
+	LimitsSystemScope bool
 }
 
 // ErrUnavailable wraps every failure to get an answer from Keystone (out of
@@ -46,17 +55,20 @@ const renewBefore = 2 * time.Minute
 
 // Client talks to the external Keystone with this service's credentials.
 type Client struct {
-	cfg   Config
-	v3    string // AuthURL ending in /v3
-	http  *http.Client
-	log   *slog.Logger
-	now   func() time.Time
-	cache *tokenCache
-	calls singleflight.Group
+	cfg    Config
+	v3     string // AuthURL ending in /v3
+	http   *http.Client
+	log    *slog.Logger
+	now    func() time.Time
+	cache  *tokenCache
+	calls  singleflight.Group
+	limits *limitCache
 
 	mu         sync.Mutex
 	svcToken   string
 	svcExpires time.Time
+	sysToken   string // system-scoped, for unified limits
+	sysExpires time.Time
 }
 
 // New returns a client of the Keystone cfg names; nothing is sent before the
@@ -70,24 +82,29 @@ func New(cfg Config, log *slog.Logger) *Client {
 		v3 += "/v3"
 	}
 	return &Client{cfg: cfg, v3: v3, http: &http.Client{Timeout: cfg.Timeout}, log: log, now: time.Now,
-		cache: newTokenCache(cfg.CacheSize)}
+		cache: newTokenCache(cfg.CacheSize), limits: newLimitCache(cfg.CacheSize)}
 }
 
 // serviceToken returns this service's token, logging in when it has none
 // or the one it has expires within renewBefore (or half its lifetime).
-func (c *Client) serviceToken(ctx context.Context) (string, error) {
+// A system-scoped one (system) is kept apart from the project-scoped one.
+func (c *Client) serviceToken(ctx context.Context, system bool) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.svcToken != "" && c.now().Before(c.svcExpires) {
-		return c.svcToken, nil
+	token, expiry := &c.svcToken, &c.svcExpires
+	if system {
+		token, expiry = &c.sysToken, &c.sysExpires
 	}
-	tok, expires, err := c.login(ctx)
+	if *token != "" && c.now().Before(*expiry) {
+		return *token, nil
+	}
+	tok, expires, err := c.login(ctx, system)
 	if err != nil {
 		return "", err
 	}
 	issued := c.now()
 	margin := min(renewBefore, expires.Sub(issued)/2)
-	c.svcToken, c.svcExpires = tok, expires.Add(-margin)
+	*token, *expiry = tok, expires.Add(-margin)
 	return tok, nil
 }
 
@@ -99,14 +116,23 @@ func (c *Client) dropServiceToken(tok string) {
 	if c.svcToken == tok {
 		c.svcToken = ""
 	}
+	if c.sysToken == tok {
+		c.sysToken = ""
+	}
 }
 
 type named struct {
 	Name string `json:"name"`
 }
 
-// login authenticates this service with its password, scoped to its project.
-func (c *Client) login(ctx context.Context) (string, time.Time, error) {
+type scopeProject struct {
+	Name   string `json:"name"`
+	Domain named  `json:"domain"`
+}
+
+// login authenticates this service with its password, scoped to its project
+// or, with system, to the whole system.
+func (c *Client) login(ctx context.Context, system bool) (string, time.Time, error) {
 	var req struct {
 		Auth struct {
 			Identity struct {
@@ -120,10 +146,8 @@ func (c *Client) login(ctx context.Context) (string, time.Time, error) {
 				} `json:"password"`
 			} `json:"identity"`
 			Scope struct {
-				Project struct {
-					Name   string `json:"name"`
-					Domain named  `json:"domain"`
-				} `json:"project"`
+				Project *scopeProject   `json:"project,omitempty"`
+				System  map[string]bool `json:"system,omitempty"`
 			} `json:"scope"`
 		} `json:"auth"`
 	}
@@ -131,7 +155,11 @@ func (c *Client) login(ctx context.Context) (string, time.Time, error) {
 	id.Methods = []string{"password"}
 	id.Password.User.Name, id.Password.User.Password = c.cfg.Username, c.cfg.Password
 	id.Password.User.Domain.Name = c.cfg.UserDomainName
-	req.Auth.Scope.Project.Name, req.Auth.Scope.Project.Domain.Name = c.cfg.ProjectName, c.cfg.ProjectDomainName
+	if system {
+		req.Auth.Scope.System = map[string]bool{"all": true}
+	} else {
+		req.Auth.Scope.Project = &scopeProject{Name: c.cfg.ProjectName, Domain: named{Name: c.cfg.ProjectDomainName}}
+	}
 	body, _ := json.Marshal(req)
 	resp, err := c.send(ctx, http.MethodPost, "/auth/tokens", bytes.NewReader(body), nil)
 	if err != nil {
@@ -139,8 +167,7 @@ func (c *Client) login(ctx context.Context) (string, time.Time, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
-		c.log.Error("the external Keystone refused this service's credentials", "status", resp.StatusCode,
-			"user", c.cfg.Username, "project", c.cfg.ProjectName)
+		c.logRefusedLogin(resp.StatusCode, system)
 		return "", time.Time{}, fmt.Errorf("%w: service login answered %s", ErrUnavailable, resp.Status)
 	}
 	var out struct {
@@ -156,6 +183,19 @@ func (c *Client) login(ctx context.Context) (string, time.Time, error) {
 		return "", time.Time{}, fmt.Errorf("%w: service login answered no token", ErrUnavailable)
 	}
 	return tok, out.Token.ExpiresAt, nil
+}
+
+// logRefusedLogin says why Keystone refusing this service's login matters
+// and what to do about it.
+func (c *Client) logRefusedLogin(status int, system bool) {
+	if system {
+		c.log.Error("the external Keystone refused this service a system-scoped token to read unified limits: "+
+			"give the account a system role (openstack role add --system all reader) or set limits_system_scope: false",
+			"status", status, "user", c.cfg.Username)
+		return
+	}
+	c.log.Error("the external Keystone refused this service's credentials", "status", status,
+		"user", c.cfg.Username, "project", c.cfg.ProjectName)
 }
 
 // send makes one request to Keystone; a failure to get any answer is
@@ -183,8 +223,13 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader, 
 // retrying once when Keystone refuses that token (401), as keystonemiddleware
 // does. The caller closes the body.
 func (c *Client) get(ctx context.Context, path string, header http.Header) (*http.Response, error) {
+	return c.getAs(ctx, path, header, false)
+}
+
+// getAs is get with the system-scoped service token when system.
+func (c *Client) getAs(ctx context.Context, path string, header http.Header, system bool) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
-		tok, err := c.serviceToken(ctx)
+		tok, err := c.serviceToken(ctx, system)
 		if err != nil {
 			return nil, err
 		}

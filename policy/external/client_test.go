@@ -26,6 +26,8 @@ type fakeKeystone struct {
 	tokens      map[string]fakeToken // user tokens Keystone knows
 	projects    map[string]bool
 	lastQuery   string
+	sysToken    string // system-scoped service token (unified limits)
+	limits      fakeLimits
 }
 
 type fakeToken struct {
@@ -40,6 +42,7 @@ func (f *fakeKeystone) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/v3/auth/tokens":
 		f.login(w, r)
+	case f.limits.serves(f, w, r):
 	case r.Header.Get("X-Auth-Token") != f.svcToken || f.svcToken == "":
 		http.Error(w, `{"error":{"code":401}}`, http.StatusUnauthorized)
 	case r.Method == http.MethodGet && r.URL.Path == "/v3/auth/tokens":
@@ -63,6 +66,9 @@ func (f *fakeKeystone) login(w http.ResponseWriter, r *http.Request) {
 					User struct{ Name, Password string } `json:"user"`
 				} `json:"password"`
 			} `json:"identity"`
+			Scope struct {
+				System map[string]bool `json:"system"`
+			} `json:"scope"`
 		} `json:"auth"`
 	}
 	_ = json.NewDecoder(r.Body).Decode(&body)
@@ -71,9 +77,14 @@ func (f *fakeKeystone) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.logins++
-	f.svcToken = fmt.Sprintf("svc-%d", f.logins)
-	f.tokens[f.svcToken] = fakeToken{user: "glance-id", project: "service", roles: []string{"admin", "service"}, expires: f.now.Add(time.Hour)}
-	w.Header().Set("X-Subject-Token", f.svcToken)
+	tok := fmt.Sprintf("svc-%d", f.logins)
+	if body.Auth.Scope.System["all"] {
+		f.sysToken = tok
+	} else {
+		f.svcToken = tok
+		f.tokens[f.svcToken] = fakeToken{user: "glance-id", project: "service", roles: []string{"admin", "service"}, expires: f.now.Add(time.Hour)}
+	}
+	w.Header().Set("X-Subject-Token", tok)
 	w.WriteHeader(http.StatusCreated)
 	fmt.Fprintf(w, `{"token":{"expires_at":%q}}`, f.now.Add(time.Hour).Format(time.RFC3339))
 }
