@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,13 +23,35 @@ const horizonRoot = "/usr/share/openstack-dashboard"
 // horizonSettings is a Django settings module layered over the packaged
 // one: it points Horizon at the test's identity URL (from the environment,
 // so that two Horizons never share a settings file), keeps sessions in
-// signed cookies (no memcached) and logs every API request Horizon makes
-// with its answer (tokens hashed), for the log a failed test prints.
+// signed cookies (no memcached), logs every API request Horizon makes
+// with its answer (tokens hashed), for the log a failed test prints, and
+// takes HORIZON_IMAGES_UPLOAD_MODE from each request's
+// imagestack_upload_mode cookie, so that one Horizon serves both the
+// 'legacy' and the 'direct' upload. The mode only picks which path the
+// browser's Create Image takes (Horizon's server side serves both); Horizon
+// reads it once, at import, into the /api/settings/ answer, which is where
+// the middleware sets it.
 const horizonSettings = `import os
 from openstack_dashboard.settings import *  # noqa: F401,F403
 OPENSTACK_KEYSTONE_URL = os.environ["HZ_KEYSTONE_URL"]
 ALLOWED_HOSTS = ['*']
 SESSION_ENGINE = 'django.contrib.sessions.backends.signed_cookies'
+HORIZON_IMAGES_UPLOAD_MODE = 'legacy'
+
+
+class UploadModeFromCookie:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from openstack_dashboard.api.rest.config import Settings
+        mode = request.COOKIES.get('imagestack_upload_mode', 'legacy')
+        mode = mode if mode in ('legacy', 'direct') else 'legacy'
+        Settings.SPECIALS['HORIZON_IMAGES_UPLOAD_MODE'] = mode
+        return self.get_response(request)
+
+
+MIDDLEWARE = list(MIDDLEWARE) + ['imagestack_test_settings.UploadModeFromCookie']
 LOGGING['handlers']['imagestack_api'] = {'level': 'DEBUG', 'class': 'logging.StreamHandler', 'formatter': 'console'}
 for _name in ('keystoneauth', 'keystoneclient', 'novaclient', 'glanceclient', 'neutronclient'):
     LOGGING['loggers'][_name] = {'handlers': ['imagestack_api'], 'level': 'DEBUG', 'propagate': False}
@@ -49,6 +72,13 @@ type Horizon struct {
 // test prints its log.
 func StartHorizon(t *testing.T, identityV3 string) *Horizon {
 	t.Helper()
+	return StartHorizonOn(t, identityV3, freePort(t))
+}
+
+// StartHorizonOn is StartHorizon on addr (host:port), for a test that must
+// know Horizon's origin before it starts the server (CORS).
+func StartHorizonOn(t *testing.T, identityV3, addr string) *Horizon {
+	t.Helper()
 	if _, err := os.Stat(filepath.Join(horizonRoot, "manage.py")); err != nil {
 		t.Fatal("Horizon is not installed (openstack-dashboard): run scripts/test-env.sh, which installs it")
 	}
@@ -56,7 +86,7 @@ func StartHorizon(t *testing.T, identityV3 string) *Horizon {
 	if err := os.WriteFile(filepath.Join(dir, "imagestack_test_settings.py"), []byte(horizonSettings), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h := &Horizon{URL: "http://" + freePort(t), LogPath: filepath.Join(dir, "horizon.log"), exited: make(chan struct{})}
+	h := &Horizon{URL: "http://" + addr, LogPath: filepath.Join(dir, "horizon.log"), exited: make(chan struct{})}
 	logf, err := os.Create(h.LogPath)
 	if err != nil {
 		t.Fatal(err)
@@ -246,11 +276,15 @@ func TestHorizon(t *testing.T) {
 	// it, holds the servers' VNC sockets, whose paths have at most 107 bytes.
 	requireLibvirt(t)
 	installBrowserDeps(t)
-	s := NewServer(t, nil, "")
+	// Horizon's origin is known before the server starts: CORS allows it
+	// (and only it) for the direct upload.
+	horizonAddr := freePort(t)
+	s := NewServer(t, nil, "cors:\n  allowed_origins: [http://"+horizonAddr+"]\n")
 	s.MustCLI("demo", "image", "create", "--file", bootImage(t, "IMAGESTACK-HORIZON"), "--disk-format", "raw",
 		"--container-format", "bare", "horizon-tiny")
 	s.MustCLI("demo", "keypair", "create", "--private-key", filepath.Join(t.TempDir(), "key"), "horizon-key")
-	h := StartHorizon(t, s.IdentityURL+"/v3")
+	h := StartHorizonOn(t, s.IdentityURL+"/v3", horizonAddr)
+	uploads := horizonUploads(t)
 	demo, admin := s.Cloud("demo"), s.Cloud("admin")
 	cfg := map[string]any{
 		"url": h.URL, "username": demo["username"], "password": demo["password"], "project": demo["project_name"],
@@ -260,6 +294,7 @@ func TestHorizon(t *testing.T) {
 		"instance": "horizon-vm", "renamed": "horizon-vm-renamed", "snapshot": "horizon-vm-snap",
 		"resizeFlavor": "m1.micro", "privateFlavor": "horizon-private", "steps": horizonSteps,
 		"artifacts": artifactsDir(t), "shots": os.Getenv("HORIZON_SHOTS"), "activeTimeoutMs": 240_000,
+		"imageURL": s.ImageURL, "uploads": uploads,
 	}
 	out, ok := runBrowser(t, "horizon.mjs", cfg, 12*time.Minute)
 	t.Logf("browser:\n%s", out)
@@ -281,5 +316,47 @@ func TestHorizon(t *testing.T) {
 	}
 	if list := s.MustCLI("demo", "server", "list", "-f", "value", "-c", "Name"); strings.TrimSpace(list) != "" {
 		t.Fatalf("servers left after Horizon deleted its instance: %s", list)
+	}
+	for _, u := range uploads {
+		sameImageBytes(t, s, u["name"], u["file"])
+	}
+}
+
+// horizonUploads are the images TestHorizon creates from a local file, one
+// per Horizon upload mode, each with bytes of its own (an odd size, so that
+// a lost or doubled chunk shows).
+func horizonUploads(t *testing.T) []map[string]string {
+	dir := t.TempDir()
+	var uploads []map[string]string
+	for i, mode := range []string{"legacy", "direct"} {
+		data := make([]byte, 3<<20+12345*(i+1))
+		if _, err := rand.Read(data); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, "horizon-"+mode+".raw")
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		uploads = append(uploads, map[string]string{"mode": mode, "name": "horizon-" + mode + "-upload", "file": file})
+	}
+	return uploads
+}
+
+// sameImageBytes downloads the image through the image API (the CLI's
+// image save) and compares it with the file it was made from.
+func sameImageBytes(t *testing.T, s *Server, name, file string) {
+	t.Helper()
+	saved := filepath.Join(t.TempDir(), "saved")
+	s.MustCLI("demo", "image", "save", "--file", saved, name)
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("image %s made in Horizon: %d bytes downloaded differ from the %d uploaded", name, len(got), len(want))
 	}
 }

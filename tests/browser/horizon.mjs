@@ -11,10 +11,17 @@
 //   resizeFlavor                the flavor it is resized to
 //   privateFlavor               a flavor the admin creates for project only
 //   steps                       {resize, suspend, shelve, hypervisorServers}:
-//                               the optional flows to run
+//                               the optional flows to run; instance: false
+//                               stops after the image steps (a focused run)
 //   artifacts                   a folder for screenshots on failure
 //   shots                       a folder for screenshots of key pages, or ""
 //   activeTimeoutMs             how long the instance may take to be Active
+//   imageURL                    the image API's URL, as the catalog gives it
+//   uploads                     [{mode, name, file}]: images to create with
+//                               Create Image from a local file, in Horizon's
+//                               upload mode ('legacy': Horizon proxies the
+//                               file; 'direct': the browser PUTs it to the
+//                               image API, cross-origin)
 // It prints one line per step ("STEP ..."), and on failure "FAIL ..." with
 // everything seen wrong, and exits 1. Any 5xx answer the browser sees, any
 // visible error alert or toast (but allowedErrors) and any Django error
@@ -185,6 +192,8 @@ async function run(browser) {
   await login(page, cfg.username, cfg.password);
   await open(page, '/project/', 'Instance Overview');
   await page.getByText('Limit Summary').waitFor();
+  for (const u of cfg.uploads || []) await uploadImage(page, u);
+  if (steps.instance === false) return check('the image steps');
   await open(page, '/project/key_pairs', 'Key Pairs');
   await cellRow(page, cfg.keypair).first().waitFor();
   if (cfg.newKeypair) await createKeyPair(page, cfg.newKeypair);
@@ -312,6 +321,65 @@ async function seesFlavor(page, flavor) {
   await wizard.locator('button', { hasText: 'Cancel' }).first().click();
   await wizard.waitFor({ state: 'detached' });
   check('the private flavor in Launch Instance');
+}
+
+// uploadImage creates the image u.name from the local file u.file with the
+// Images panel's Create Image wizard in Horizon's upload mode u.mode (the
+// test's Horizon takes it from the imagestack_upload_mode cookie), checks
+// where the file went (direct: a cross-origin PUT to the image API that the
+// browser let through; legacy: a POST to Horizon and nothing to the image
+// API) and waits until the table lists the image Active.
+async function uploadImage(page, u) {
+  await page.context().addCookies([{ name: 'imagestack_upload_mode', value: u.mode, url: base }]);
+  await open(page, '/project/images', 'Images');
+  step(`Create Image ${u.name} from a file, ${u.mode} upload`);
+  const imageAPI = [];
+  const record = (r) => { if (r.url().startsWith(cfg.imageURL)) imageAPI.push(`${r.request().method()} ${r.status()} ${r.url()}`); };
+  const horizonPosts = [];
+  const recordPost = (r) => { if (r.method() === 'POST' && r.url() === `${base}/api/glance/images/`) horizonPosts.push(r.url()); };
+  page.on('response', record);
+  page.on('request', recordPost);
+  try {
+    await page.getByRole('button', { name: 'Create Image' }).first().click();
+    const wizard = page.locator('.ng-wizard');
+    await wizard.locator('#imageForm-name').fill(u.name);
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), wizard.locator('#imageForm-image_file').click()]);
+    await chooser.setFiles(u.file);
+    await wizard.locator('#imageForm-format').selectOption({ label: 'Raw' });
+    check('filling Create Image');
+    await wizard.locator('button.finish').click();
+    await wizard.waitFor({ state: 'detached', timeout: 120_000 });
+    await waitImageActive(page, u.name);
+  } finally {
+    page.off('response', record);
+    page.off('request', recordPost);
+  }
+  step(`${u.mode} upload: image API saw ${imageAPI.join('; ') || 'nothing'}; Horizon got ${horizonPosts.length} POST`);
+  if (u.mode === 'direct' && !imageAPI.some((r) => /^PUT 204 .*\/v2\/images\/[^/]+\/file$/.test(r))) {
+    fail('direct upload: the browser made no successful PUT to the image API');
+  }
+  if (u.mode === 'legacy' && (imageAPI.length > 0 || horizonPosts.length !== 1)) {
+    fail('legacy upload: the file must go through Horizon (one POST), not to the image API');
+  }
+  check(`${u.mode} upload`);
+}
+
+// waitImageActive reloads the Images panel until the image's row reads Active.
+async function waitImageActive(page, name) {
+  const deadline = Date.now() + 60_000;
+  let last = '';
+  for (;;) {
+    await open(page, '/project/images', 'Images');
+    const row = cellRow(page, name).first();
+    await row.waitFor({ timeout: 15_000 }).catch(() => {});
+    if (await row.count() > 0) {
+      last = (await row.innerText()).replace(/\s+/g, ' ');
+      if (/\bActive\b/.test(last)) break;
+    }
+    if (Date.now() > deadline) fail(`image ${name} not Active in time; last row: "${last}"`);
+    await page.waitForTimeout(1000);
+  }
+  step(`image row: ${last}`);
 }
 
 // createKeyPair creates a key pair with Horizon's dialog: its private key
