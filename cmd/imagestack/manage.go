@@ -22,10 +22,19 @@ bootstrap  re-create whatever is missing of the default domain, roles, the
            bootstrap), re-enable those users and end their lockouts; with
            -reset-passwords also set their passwords back to the ones in
            $STATE_DIR/bootstrap-passwords.json (and clouds.yaml). It runs
-           against the configured database, with or without a running server.`
+           against the configured database, with or without a running server.
+
+       imagestack [-config file] manage load-metadefs [-overwrite] [DIR]
+
+load-metadefs  load Glance's standard metadata definition files (*.json in
+           DIR, default image.metadefs_dir) as glance-manage db_load_metadefs:
+           namespaces that exist are kept, or replaced with -overwrite.`
 
 // manage runs an operator command (`imagestack manage ...`) and exits.
 func manage(configPath string, args []string) error {
+	if len(args) > 0 && args[0] == "load-metadefs" {
+		return manageLoadMetadefs(configPath, args[1:])
+	}
 	if len(args) == 0 || args[0] != "bootstrap" {
 		return fmt.Errorf("%s", manageUsage)
 	}

@@ -82,6 +82,9 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 		return nil, wait, err
 	}
 	deps.Policy, deps.Log = authz, log
+	if err := loadMetadefsOnFirstStart(ctx, cfg, deps.Metadefs, log); err != nil {
+		return nil, wait, fmt.Errorf("load metadata definitions: %w", err)
+	}
 	svc, err = glanceservice.New(deps, glanceservice.Config{SizeCap: cfg.Image.SizeCap,
 		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std(),
 		AllowFormatMismatch: !cfg.Image.RequireFormatMatch})
@@ -105,7 +108,7 @@ func imageDeps(ctx context.Context, cfg config.Config, gdb *gorm.DB) (glanceserv
 	if err != nil {
 		return glanceservice.Deps{}, err
 	}
-	d := glanceservice.Deps{Repository: images, Tasks: images}
+	d := glanceservice.Deps{Repository: images, Tasks: images, Metadefs: images}
 	backends, err := openStores(ctx, cfg.Image.Stores)
 	if err != nil {
 		return d, err

@@ -118,6 +118,11 @@ type Config struct {
 		// RequireFormatMatch refuses data whose recognised format differs
 		// from the image's disk_format (Glance's require_image_format_match).
 		RequireFormatMatch bool `yaml:"require_format_match"`
+		// MetadefsDir holds Glance's standard metadata definition files
+		// (default /etc/glance/metadefs, where Debian's glance-common puts
+		// them): loaded on the first start when the directory exists, and
+		// by `imagestack manage load-metadefs`. "" loads nothing.
+		MetadefsDir string `yaml:"metadefs_dir"`
 		// FilesystemDir holds image blobs (default $STATE_DIR/images).
 		FilesystemDir string `yaml:"filesystem_dir"`
 		// Store is where image data goes: "file" (default) or "s3".
@@ -206,6 +211,7 @@ func Default() Config {
 	c.Image.MaxConcurrentUploads = 32
 	c.Image.UploadIdleTimeout = Duration(time.Minute)
 	c.Image.RequireFormatMatch = true
+	c.Image.MetadefsDir = "/etc/glance/metadefs"
 	c.Image.WebDownload.IdleTimeout = Duration(time.Minute)
 	c.Compute.Listen = "127.0.0.1:8774"
 	c.Compute.LibvirtURI = "qemu:///system"

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
+	"imagestack/glance"
 	"imagestack/glance/service"
 	"imagestack/policy/authn"
 )
@@ -80,8 +81,41 @@ func (a *API) AddTo(r *mux.Router) {
 	route("/tasks/{task_id}", a.showTask, http.MethodGet)
 	route("/schemas/{name}", a.showSchema, http.MethodGet)
 	route("/schemas/metadefs/{name}", a.showMetadefSchema, http.MethodGet)
-	route("/metadefs/namespaces", a.listMetadefNamespaces, http.MethodGet)
+	a.addMetadefRoutes(route)
 	route("/info/usage", a.showUsage, http.MethodGet)
+}
+
+// addMetadefRoutes holds the metadata definitions routes (/v2/metadefs).
+func (a *API) addMetadefRoutes(route func(string, http.HandlerFunc, ...string)) {
+	const ns = "/metadefs/namespaces/{namespace}"
+	route("/metadefs/namespaces", a.listMetadefNamespaces, http.MethodGet)
+	route("/metadefs/namespaces", a.createMetadefNamespace, http.MethodPost)
+	route(ns, a.showMetadefNamespace, http.MethodGet)
+	route(ns, a.updateMetadefNamespace, http.MethodPut)
+	route(ns, a.deleteMetadefNamespace, http.MethodDelete)
+	route(ns+"/properties", a.listMetadefProperties, http.MethodGet)
+	route(ns+"/properties", a.createMetadefProperty, http.MethodPost)
+	route(ns+"/properties", a.deleteMetadefContents(glance.MetadefProperties), http.MethodDelete)
+	route(ns+"/properties/{name}", a.showMetadefProperty, http.MethodGet)
+	route(ns+"/properties/{name}", a.updateMetadefProperty, http.MethodPut)
+	route(ns+"/properties/{name}", a.deleteMetadefProperty, http.MethodDelete)
+	route(ns+"/objects", a.listMetadefObjects, http.MethodGet)
+	route(ns+"/objects", a.createMetadefObject, http.MethodPost)
+	route(ns+"/objects", a.deleteMetadefContents(glance.MetadefObjects), http.MethodDelete)
+	route(ns+"/objects/{name}", a.showMetadefObject, http.MethodGet)
+	route(ns+"/objects/{name}", a.updateMetadefObject, http.MethodPut)
+	route(ns+"/objects/{name}", a.deleteMetadefObject, http.MethodDelete)
+	route(ns+"/tags", a.listMetadefTags, http.MethodGet)
+	route(ns+"/tags", a.createMetadefTags, http.MethodPost)
+	route(ns+"/tags", a.deleteMetadefContents(glance.MetadefTags), http.MethodDelete)
+	route(ns+"/tags/{name}", a.showMetadefTag, http.MethodGet)
+	route(ns+"/tags/{name}", a.createMetadefTag, http.MethodPost)
+	route(ns+"/tags/{name}", a.updateMetadefTag, http.MethodPut)
+	route(ns+"/tags/{name}", a.deleteMetadefTag, http.MethodDelete)
+	route(ns+"/resource_types", a.listMetadefAssociations, http.MethodGet)
+	route(ns+"/resource_types", a.createMetadefAssociation, http.MethodPost)
+	route(ns+"/resource_types/{name}", a.deleteMetadefAssociation, http.MethodDelete)
+	route("/metadefs/resource_types", a.listMetadefResourceTypes, http.MethodGet)
 }
 
 // caller is the authenticated caller of r.

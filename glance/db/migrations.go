@@ -18,10 +18,12 @@ var Migrations = []commondb.Migration{
 	{Version: 2, Name: "import tasks", Up: migrate2},
 	{Version: 3, Name: "image locations (several stores)", Up: migrate3},
 	{Version: 4, Name: "image version (compare-and-set, ETag)", Up: migrate4},
+	{Version: 5, Name: "metadata definitions (metadefs)", Up: migrate5},
 }
 
 // Tables lists the image tables, for schema comparisons.
-var Tables = []string{"images", "image_properties", "image_tags", "image_members", "tasks", "image_locations"}
+var Tables = []string{"images", "image_properties", "image_tags", "image_members", "tasks", "image_locations",
+	"metadef_namespaces", "metadef_resource_types", "metadef_namespace_resource_types", "metadef_entries"}
 
 type v1Image struct {
 	ID              string     `gorm:"primaryKey;size:36"`
@@ -116,3 +118,59 @@ type v4Image struct {
 func (v4Image) TableName() string { return "images" }
 
 func migrate4(tx *gorm.DB) error { return tx.Migrator().AddColumn(&v4Image{}, "Version") }
+
+type v5Namespace struct {
+	ID          int64     `gorm:"primaryKey;autoIncrement"`
+	Namespace   string    `gorm:"size:80;not null;uniqueIndex:ux_metadef_namespaces_namespace"`
+	DisplayName *string   `gorm:"size:80"`
+	Description *string   `gorm:"type:text"`
+	Visibility  string    `gorm:"size:32;not null"`
+	Protected   bool      `gorm:"not null"`
+	Owner       string    `gorm:"size:255;not null;index:ix_metadef_namespaces_owner"`
+	CreatedAt   time.Time `gorm:"not null"`
+	UpdatedAt   time.Time `gorm:"not null"`
+}
+
+func (v5Namespace) TableName() string { return "metadef_namespaces" }
+
+type v5ResourceType struct {
+	ID        int64     `gorm:"primaryKey;autoIncrement"`
+	Name      string    `gorm:"size:80;not null;uniqueIndex:ux_metadef_resource_types_name"`
+	Protected bool      `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+	UpdatedAt time.Time `gorm:"not null"`
+}
+
+func (v5ResourceType) TableName() string { return "metadef_resource_types" }
+
+type v5Association struct {
+	NamespaceID      int64     `gorm:"primaryKey;autoIncrement:false"`
+	ResourceTypeID   int64     `gorm:"primaryKey;autoIncrement:false;index:ix_metadef_ns_res_types_res_type"`
+	Prefix           string    `gorm:"size:80;not null"`
+	PropertiesTarget string    `gorm:"size:80;not null"`
+	CreatedAt        time.Time `gorm:"not null"`
+	UpdatedAt        time.Time `gorm:"not null"`
+}
+
+func (v5Association) TableName() string { return "metadef_namespace_resource_types" }
+
+// v5Entry holds properties, objects and tags alike: they share one shape
+// (a name unique within the namespace and kind, a JSON definition) and the
+// same rules. NameKey is the name, lower-cased for tags, whose names are
+// case-insensitive.
+type v5Entry struct {
+	ID          int64     `gorm:"primaryKey;autoIncrement"`
+	NamespaceID int64     `gorm:"not null;uniqueIndex:ux_metadef_entries_name,priority:1"`
+	Kind        string    `gorm:"size:10;not null;uniqueIndex:ux_metadef_entries_name,priority:2"`
+	NameKey     string    `gorm:"size:255;not null;uniqueIndex:ux_metadef_entries_name,priority:3"`
+	Name        string    `gorm:"size:255;not null"`
+	Body        string    `gorm:"type:text;not null"`
+	CreatedAt   time.Time `gorm:"not null"`
+	UpdatedAt   time.Time `gorm:"not null"`
+}
+
+func (v5Entry) TableName() string { return "metadef_entries" }
+
+func migrate5(tx *gorm.DB) error {
+	return tx.Migrator().AutoMigrate(&v5Namespace{}, &v5ResourceType{}, &v5Association{}, &v5Entry{})
+}

@@ -95,6 +95,7 @@ type Service struct {
 	importState
 	taskRepo glance.TaskRepository
 	repo     glance.Repository
+	metadefs glance.MetadefRepository
 	stores   stores
 	authz    Authorizer
 	cfg      Config
@@ -108,6 +109,9 @@ type Service struct {
 type Deps struct {
 	// Repository persists images, members and locations.
 	Repository glance.Repository
+	// Metadefs persists metadata definitions; nil takes Repository when
+	// it implements glance.MetadefRepository too (the database does).
+	Metadefs glance.MetadefRepository
 	// Store is the one store of a single-store service (Glance without
 	// enabled_backends): clients never see a store name, and the store's
 	// id is SingleStoreID. Set either Store or Stores.
@@ -164,6 +168,10 @@ func New(d Deps, cfg Config) (*Service, error) {
 	s := &Service{repo: d.Repository, stores: set, authz: d.Policy, cfg: cfg, log: log, now: time.Now,
 		uploads: make(chan struct{}, cfg.MaxConcurrentUploads)}
 	s.staging, s.taskRepo, s.fetcher = d.Staging, d.Tasks, d.Fetcher
+	s.metadefs = d.Metadefs
+	if md, ok := d.Repository.(glance.MetadefRepository); ok && s.metadefs == nil {
+		s.metadefs = md
+	}
 	return s, nil
 }
 
