@@ -294,7 +294,7 @@ func TestHorizon(t *testing.T) {
 		"instance": "horizon-vm", "renamed": "horizon-vm-renamed", "snapshot": "horizon-vm-snap",
 		"resizeFlavor": "m1.micro", "privateFlavor": "horizon-private", "steps": horizonSteps,
 		"artifacts": artifactsDir(t), "shots": os.Getenv("HORIZON_SHOTS"), "activeTimeoutMs": 240_000,
-		"imageURL": s.ImageURL, "uploads": uploads,
+		"imageURL": s.ImageURL, "uploads": uploads, "metadata": horizonMetadata, "metadataImage": uploads[0]["name"],
 	}
 	out, ok := runBrowser(t, "horizon.mjs", cfg, 12*time.Minute)
 	t.Logf("browser:\n%s", out)
@@ -319,6 +319,35 @@ func TestHorizon(t *testing.T) {
 	}
 	for _, u := range uploads {
 		sameImageBytes(t, s, u["name"], u["file"])
+	}
+	checkHorizonMetadata(t, s, uploads[0]["name"], "horizon-private")
+}
+
+// horizonMetadata are the properties Horizon's Update Metadata dialogs
+// and the Launch wizard's Metadata step add from Glance's standard metadefs
+// (which the server loads from /etc/glance/metadefs at its first start):
+// namespace and label as Horizon's tree shows them, the name with the
+// resource type's prefix (hw_ on images, hw: on flavors, none on servers).
+var horizonMetadata = map[string]map[string]string{
+	"image":    {"namespace": "Watchdog Behavior", "label": "Watchdog Action", "name": "hw_watchdog_action", "value": "reset"},
+	"flavor":   {"namespace": "Watchdog Behavior", "label": "Watchdog Action", "name": "hw:watchdog_action", "value": "poweroff"},
+	"launch":   {"namespace": "CIM Processor Allocation Setting", "label": "Instruction Set", "name": "InstructionSet", "value": "x86:64"},
+	"instance": {"namespace": "CIM Processor Allocation Setting", "label": "Processor Architecture", "name": "ProcessorArchitecture", "value": "x86"},
+}
+
+// checkHorizonMetadata asks the API whether the image's and the flavor's
+// Update Metadata dialogs did their work.
+func checkHorizonMetadata(t *testing.T, s *Server, image, flavor string) {
+	t.Helper()
+	var shown struct {
+		Properties map[string]any `json:"properties"`
+	}
+	for _, c := range []struct{ kind, name, key string }{{"image", image, "image"}, {"flavor", flavor, "flavor"}} {
+		out := s.MustCLI("admin", c.kind, "show", "-f", "json", "-c", "properties", c.name)
+		want := horizonMetadata[c.key]
+		if err := json.Unmarshal([]byte(out), &shown); err != nil || shown.Properties[want["name"]] != want["value"] {
+			t.Errorf("%s %s after Update Metadata in Horizon: %s, want %s=%s", c.kind, c.name, out, want["name"], want["value"])
+		}
 	}
 }
 

@@ -17,6 +17,13 @@
 //   shots                       a folder for screenshots of key pages, or ""
 //   activeTimeoutMs             how long the instance may take to be Active
 //   imageURL                    the image API's URL, as the catalog gives it
+//   metadata                    {image, flavor, launch, instance}: each
+//                               {namespace, label, name, value}, a property
+//                               to add with the metadefs tree of the image's
+//                               and the private flavor's Update Metadata
+//                               (as admin), the Launch wizard's Metadata step
+//                               and the instance's Update Metadata
+//   metadataImage               the image whose metadata the admin edits
 //   uploads                     [{mode, name, file}]: images to create with
 //                               Create Image from a local file, in Horizon's
 //                               upload mode ('legacy': Horizon proxies the
@@ -193,7 +200,12 @@ async function run(browser) {
   await open(page, '/project/', 'Instance Overview');
   await page.getByText('Limit Summary').waitFor();
   for (const u of cfg.uploads || []) await uploadImage(page, u);
-  if (steps.instance === false) return check('the image steps');
+  if (steps.instance === false) {
+    const admin = await newPage(browser, 'admin');
+    await login(admin, cfg.admin.username, cfg.admin.password);
+    await metadataPages(admin);
+    return check('the image steps');
+  }
   await open(page, '/project/key_pairs', 'Key Pairs');
   await cellRow(page, cfg.keypair).first().waitFor();
   if (cfg.newKeypair) await createKeyPair(page, cfg.newKeypair);
@@ -207,6 +219,7 @@ async function run(browser) {
   await shot(page, 'instances-after-launch');
   await checkUsage(page);
   let name = await editInstance(page, id, cfg.instance, cfg.renamed);
+  if (cfg.metadata && cfg.metadata.instance) await instanceMetadata(page, id, name);
   await lockUnlock(page, id, name);
   await pauseResume(page, id, name);
   if (steps.suspend) await suspendResume(page, id, name);
@@ -268,6 +281,7 @@ async function adminPages(page, instance) {
   await page.locator('#compute_host tbody tr').first().waitFor();
   step(`compute host row: ${(await page.locator('#compute_host tbody tr').first().innerText()).replace(/\s+/g, ' ')}`);
   await createPrivateFlavor(page, cfg.privateFlavor, cfg.project);
+  await metadataPages(page);
   check('the admin pages');
 }
 
@@ -321,6 +335,73 @@ async function seesFlavor(page, flavor) {
   await wizard.locator('button', { hasText: 'Cancel' }).first().click();
   await wizard.waitFor({ state: 'detached' });
   check('the private flavor in Launch Instance');
+}
+
+// instanceMetadata adds a property with the instance's Update Metadata
+// dialog; the instance's Overview then lists it with the one the Launch
+// wizard's Metadata step gave.
+async function instanceMetadata(page, id, name) {
+  await open(page, '/project/instances/', 'Instances');
+  await updateMetadata(page, page.locator(`#instances tr[data-object-id="${id}"]`), cfg.metadata.instance, `instance ${name}`);
+  await open(page, `/project/instances/${id}/`, name);
+  for (const prop of [cfg.metadata.launch, cfg.metadata.instance].filter(Boolean)) {
+    const dd = page.locator('dt', { hasText: exactly(prop.name) }).locator('xpath=following-sibling::dd[1]');
+    const value = await dd.first().innerText({ timeout: 10_000 }).catch(() => '');
+    if (value.trim() !== prop.value) fail(`the instance's Overview shows ${prop.name}="${value.trim()}", want "${prop.value}"`);
+  }
+  step(`instance metadata: ${cfg.metadata.launch ? cfg.metadata.launch.name + ', ' : ''}${cfg.metadata.instance.name} shown`);
+}
+
+// metadataPages edits, as the admin, the metadata of an image (Admin >
+// Images) and of the private flavor (Admin > Flavors) with their Update
+// Metadata dialogs, each adding a property from a metadefs namespace.
+async function metadataPages(page) {
+  const md = cfg.metadata || {};
+  if (md.image) {
+    await open(page, '/admin/images', 'Images');
+    await updateMetadata(page, cellRow(page, cfg.metadataImage).first(), md.image, `image ${cfg.metadataImage}`);
+  }
+  if (md.flavor) {
+    await open(page, '/admin/flavors/', 'Flavors');
+    await updateMetadata(page, cellRow(page.locator('#flavors'), cfg.privateFlavor).first(), md.flavor, `flavor ${cfg.privateFlavor}`);
+  }
+}
+
+// updateMetadata opens the Update Metadata action of row (in the row's
+// menu unless it shows as a button), adds the property prop with the
+// dialog's metadefs tree and saves.
+async function updateMetadata(page, row, prop, what) {
+  step(`Update Metadata of ${what}: ${prop.name}=${prop.value}`);
+  await row.waitFor();
+  const action = row.locator('a, button').filter({ hasText: exactly('Update Metadata') }).first();
+  if (!(await action.isVisible())) await row.locator('.dropdown-toggle').first().click();
+  await action.click();
+  const modal = page.locator('.modal-content').filter({ has: page.locator('.metadata-tree') });
+  await addMetadata(modal, prop);
+  await modal.locator('.modal-footer .btn-primary').click();
+  await modal.waitFor({ state: 'detached', timeout: 30_000 });
+  await page.waitForLoadState('networkidle', { timeout: 15_000 }).catch(() => {});
+  check(`Update Metadata of ${what}`);
+}
+
+// addMetadata finds prop.label under the namespace prop.namespace in the
+// metadata tree's Available list (Glance's metadefs for the resource
+// type), adds it and sets its value; the Existing list names it prop.name
+// (with the resource type's prefix).
+async function addMetadata(scope, prop) {
+  const page = typeof scope.page === 'function' ? scope.page() : scope;
+  const tree = scope.locator('.metadata-tree');
+  const available = tree.locator('.col-md-6').first().locator('li.list-group-item');
+  const byLabel = (text) => available.filter({ has: page.locator('span[ng-bind="::item.label"]', { hasText: exactly(text) }) }).first();
+  await byLabel(prop.namespace).waitFor({ timeout: 30_000 })
+    .catch(() => fail(`the metadata tree offers no namespace "${prop.namespace}"`));
+  await byLabel(prop.namespace).locator('.pull-left').click();
+  await byLabel(prop.label).locator('a.btn-primary').click();
+  const item = tree.locator('metadata-tree-item').filter({ has: page.locator(`.input-group-addon[title="${prop.name}"]`) });
+  await item.waitFor({ timeout: 10_000 }).catch(() => fail(`the metadata tree added no ${prop.name}`));
+  const select = item.locator('select[name=property]');
+  if (await select.count() > 0) await select.selectOption({ label: prop.value });
+  else await item.locator('input[name=property]').fill(prop.value);
 }
 
 // uploadImage creates the image u.name from the local file u.file with the
@@ -449,6 +530,10 @@ async function launchFromImages(page) {
   }
   s = await wizardStep(wizard, 'Key Pair');
   await allocate(s, cfg.keypair);
+  if (cfg.metadata && cfg.metadata.launch) {
+    s = await wizardStep(wizard, 'Metadata');
+    await addMetadata(s, cfg.metadata.launch);
+  }
   check('filling the wizard');
   step('submit the wizard');
   const finish = wizard.locator('button.finish');
