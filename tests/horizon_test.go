@@ -268,6 +268,12 @@ var horizonSteps = map[string]bool{
 // Overview (the demo project's usage), Hypervisors (the host counting the
 // instance, its servers, the compute service) and Flavors, creating a private flavor
 // the demo project gets access to, which demo's Launch Instance then lists.
+// Before all that, demo creates an image from a local file in Horizon's
+// legacy upload mode and one in its direct mode (the browser PUTs the file
+// to the image API, which CORS allows from Horizon's origin only); both
+// must download byte for byte. Metadata from Glance's standard metadefs is
+// added with the Launch wizard's Metadata step and the instance's, the
+// image's and the private flavor's Update Metadata dialogs.
 // Any 5xx, error toast (but the Neutron ones listed in horizon.mjs) or
 // Django error page fails it. $HORIZON_SHOTS names a folder for
 // screenshots of the key pages.
