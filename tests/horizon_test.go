@@ -332,13 +332,14 @@ func TestHorizon(t *testing.T) {
 // horizonMetadata are the properties Horizon's Update Metadata dialogs
 // and the Launch wizard's Metadata step add from Glance's standard metadefs
 // (which the server loads from /etc/glance/metadefs at its first start):
-// namespace and label as Horizon's tree shows them, the name with the
-// resource type's prefix (hw_ on images, hw: on flavors, none on servers).
+// namespace (and object, after " > ") and label as Horizon's tree shows
+// them, the name with the resource type's prefix (hw_ on images, hw: on
+// flavors; servers take the namespaces whose properties_target is metadata).
 var horizonMetadata = map[string]map[string]string{
 	"image":    {"namespace": "Watchdog Behavior", "label": "Watchdog Action", "name": "hw_watchdog_action", "value": "reset"},
 	"flavor":   {"namespace": "Watchdog Behavior", "label": "Watchdog Action", "name": "hw:watchdog_action", "value": "poweroff"},
-	"launch":   {"namespace": "CIM Processor Allocation Setting", "label": "Instruction Set", "name": "InstructionSet", "value": "x86:64"},
-	"instance": {"namespace": "CIM Processor Allocation Setting", "label": "Processor Architecture", "name": "ProcessorArchitecture", "value": "x86"},
+	"launch":   {"namespace": "Database Software > MySQL", "label": "Version", "name": "sw_database_mysql_version", "value": "8.0"},
+	"instance": {"namespace": "Runtime Environment > Python", "label": "Version", "name": "sw_runtime_python_version", "value": "3.11"},
 }
 
 // checkHorizonMetadata asks the API whether the image's and the flavor's

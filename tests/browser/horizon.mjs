@@ -384,18 +384,21 @@ async function updateMetadata(page, row, prop, what) {
   check(`Update Metadata of ${what}`);
 }
 
-// addMetadata finds prop.label under the namespace prop.namespace in the
-// metadata tree's Available list (Glance's metadefs for the resource
-// type), adds it and sets its value; the Existing list names it prop.name
-// (with the resource type's prefix).
+// addMetadata finds prop.label under the namespace prop.namespace (and the
+// object after " > ", if any) in the metadata tree's Available list
+// (Glance's metadefs for the resource type), adds it and sets its value;
+// the Existing list names it prop.name (with the resource type's prefix).
 async function addMetadata(scope, prop) {
   const page = typeof scope.page === 'function' ? scope.page() : scope;
   const tree = scope.locator('.metadata-tree');
   const available = tree.locator('.col-md-6').first().locator('li.list-group-item');
   const byLabel = (text) => available.filter({ has: page.locator('span[ng-bind="::item.label"]', { hasText: exactly(text) }) }).first();
-  await byLabel(prop.namespace).waitFor({ timeout: 30_000 })
-    .catch(() => fail(`the metadata tree offers no namespace "${prop.namespace}"`));
-  await byLabel(prop.namespace).locator('.pull-left').click();
+  // "namespace > object": each level is expanded in turn.
+  for (const level of prop.namespace.split(' > ')) {
+    await byLabel(level).waitFor({ timeout: 30_000 })
+      .catch(() => fail(`the metadata tree offers no "${level}" (${prop.namespace})`));
+    await byLabel(level).locator('.pull-left').click();
+  }
   await byLabel(prop.label).locator('a.btn-primary').click();
   const item = tree.locator('metadata-tree-item').filter({ has: page.locator(`.input-group-addon[title="${prop.name}"]`) });
   await item.waitFor({ timeout: 10_000 }).catch(() => fail(`the metadata tree added no ${prop.name}`));
