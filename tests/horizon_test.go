@@ -290,6 +290,7 @@ func TestHorizon(t *testing.T) {
 		"--container-format", "bare", "horizon-tiny")
 	s.MustCLI("demo", "keypair", "create", "--private-key", filepath.Join(t.TempDir(), "key"), "horizon-key")
 	h := StartHorizonOn(t, s.IdentityURL+"/v3", horizonAddr)
+	checkCORS(t, s.ImageURL+"/v2/images/x/file", h.URL)
 	uploads := horizonUploads(t)
 	demo, admin := s.Cloud("demo"), s.Cloud("admin")
 	cfg := map[string]any{
@@ -354,6 +355,28 @@ func checkHorizonMetadata(t *testing.T, s *Server, image, flavor string) {
 		want := horizonMetadata[c.key]
 		if err := json.Unmarshal([]byte(out), &shown); err != nil || shown.Properties[want["name"]] != want["value"] {
 			t.Errorf("%s %s after Update Metadata in Horizon: %s, want %s=%s", c.kind, c.name, out, want["name"], want["value"])
+		}
+	}
+}
+
+// checkCORS sends url the preflight a browser sends before Horizon's
+// direct upload, from Horizon's origin and from another: only Horizon's
+// gets CORS headers, both without a token.
+func checkCORS(t *testing.T, url, horizon string) {
+	t.Helper()
+	for origin, allowed := range map[string]bool{horizon: true, "http://elsewhere.example.com": false} {
+		req, _ := http.NewRequest(http.MethodOptions, url, nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "PUT")
+		req.Header.Set("Access-Control-Request-Headers", "content-type,x-auth-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("Access-Control-Allow-Origin")
+		if resp.StatusCode != http.StatusNoContent || (got == origin) != allowed || (!allowed && got != "") {
+			t.Fatalf("preflight from %s: %s, Access-Control-Allow-Origin %q (allowed: %v)", origin, resp.Status, got, allowed)
 		}
 	}
 }
