@@ -369,6 +369,17 @@ if ! command -v genisoimage >/dev/null; then
 	fi
 fi
 
+# --- Glance's standard metadata definitions --------------------------------
+# /etc/glance/metadefs (glance-common): the server loads them on its first
+# start, TestGlanceclientMetadefs and the Horizon metadata dialogs use them.
+if [ ! -d /etc/glance/metadefs ]; then
+	if [ "$root" = 1 ]; then
+		apt_install glance-common || fail metadefs "could not install glance-common (/etc/glance/metadefs)"
+	else
+		fail metadefs "/etc/glance/metadefs is missing (run as root to install glance-common)"
+	fi
+fi
+
 # --- Guest networking, config drives, Linux guests, consoles, browser --------
 # dnsmasq and dhcp_release (DHCP in each network's namespace), the Linux test guest's kernel and
 # busybox, noVNC's pages for the console proxy, Horizon and Chromium for the

@@ -26,6 +26,18 @@ type mdTagView struct {
 	UpdatedAt string `json:"updated_at,omitempty"`
 }
 
+// answer writes v (nothing when nil) with status, or err as the image API's error.
+func (a *API) answer(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	switch {
+	case err != nil:
+		a.fail(w, r, err)
+	case v == nil:
+		w.WriteHeader(status)
+	default:
+		httpx.WriteJSON(w, status, v)
+	}
+}
+
 func objectView(ns string, o glance.MetadefObject) mdObjectView {
 	return mdObjectView{MetadefObject: o, CreatedAt: glanceTime(o.CreatedAt), UpdatedAt: glanceTime(o.UpdatedAt),
 		Self: namespaceHref(ns) + "/objects/" + o.Name, Schema: "/v2/schemas/metadefs/object"}
@@ -44,21 +56,13 @@ var (
 
 func (a *API) listMetadefProperties(w http.ResponseWriter, r *http.Request) {
 	props, err := a.svc.ListMetadefProperties(r.Context(), a.caller(r), mux.Vars(r)["namespace"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"properties": props})
+	a.answer(w, r, http.StatusOK, map[string]any{"properties": props}, err)
 }
 
 func (a *API) showMetadefProperty(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
 	p, err := a.svc.MetadefProperty(r.Context(), a.caller(r), v["namespace"], v["name"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, p)
+	a.answer(w, r, http.StatusOK, p, err)
 }
 
 func (a *API) createMetadefProperty(w http.ResponseWriter, r *http.Request) {
@@ -67,11 +71,7 @@ func (a *API) createMetadefProperty(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := a.svc.CreateMetadefProperty(r.Context(), a.caller(r), mux.Vars(r)["namespace"], p)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusCreated, p)
+	a.answer(w, r, http.StatusCreated, p, err)
 }
 
 func (a *API) updateMetadefProperty(w http.ResponseWriter, r *http.Request) {
@@ -81,20 +81,12 @@ func (a *API) updateMetadefProperty(w http.ResponseWriter, r *http.Request) {
 	}
 	v := mux.Vars(r)
 	p, err := a.svc.UpdateMetadefProperty(r.Context(), a.caller(r), v["namespace"], v["name"], p)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, p)
+	a.answer(w, r, http.StatusOK, p, err)
 }
 
 func (a *API) deleteMetadefProperty(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
-	if err := a.svc.DeleteMetadefProperty(r.Context(), a.caller(r), v["namespace"], v["name"]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.answer(w, r, http.StatusNoContent, nil, a.svc.DeleteMetadefProperty(r.Context(), a.caller(r), v["namespace"], v["name"]))
 }
 
 // listMetadefObjects answers with Glance's schema link, which lacks the
@@ -116,11 +108,7 @@ func (a *API) listMetadefObjects(w http.ResponseWriter, r *http.Request) {
 func (a *API) showMetadefObject(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
 	o, err := a.svc.MetadefObject(r.Context(), a.caller(r), v["namespace"], v["name"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, objectView(v["namespace"], o))
+	a.answer(w, r, http.StatusOK, objectView(v["namespace"], o), err)
 }
 
 func (a *API) createMetadefObject(w http.ResponseWriter, r *http.Request) {
@@ -130,11 +118,7 @@ func (a *API) createMetadefObject(w http.ResponseWriter, r *http.Request) {
 	}
 	ns := mux.Vars(r)["namespace"]
 	o, err := a.svc.CreateMetadefObject(r.Context(), a.caller(r), ns, o)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusCreated, objectView(ns, o))
+	a.answer(w, r, http.StatusCreated, objectView(ns, o), err)
 }
 
 func (a *API) updateMetadefObject(w http.ResponseWriter, r *http.Request) {
@@ -144,20 +128,12 @@ func (a *API) updateMetadefObject(w http.ResponseWriter, r *http.Request) {
 	}
 	v := mux.Vars(r)
 	o, err := a.svc.UpdateMetadefObject(r.Context(), a.caller(r), v["namespace"], v["name"], o)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, objectView(v["namespace"], o))
+	a.answer(w, r, http.StatusOK, objectView(v["namespace"], o), err)
 }
 
 func (a *API) deleteMetadefObject(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
-	if err := a.svc.DeleteMetadefObject(r.Context(), a.caller(r), v["namespace"], v["name"]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.answer(w, r, http.StatusNoContent, nil, a.svc.DeleteMetadefObject(r.Context(), a.caller(r), v["namespace"], v["name"]))
 }
 
 func (a *API) listMetadefTags(w http.ResponseWriter, r *http.Request) {
@@ -176,11 +152,7 @@ func (a *API) listMetadefTags(w http.ResponseWriter, r *http.Request) {
 func (a *API) showMetadefTag(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
 	t, err := a.svc.MetadefTag(r.Context(), a.caller(r), v["namespace"], v["name"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, tagView(t))
+	a.answer(w, r, http.StatusOK, tagView(t), err)
 }
 
 // createMetadefTag answers POST .../tags/{name}, which takes no body.
@@ -191,11 +163,7 @@ func (a *API) createMetadefTag(w http.ResponseWriter, r *http.Request) {
 	}
 	v := mux.Vars(r)
 	t, err := a.svc.CreateMetadefTag(r.Context(), a.caller(r), v["namespace"], v["name"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusCreated, tagView(t))
+	a.answer(w, r, http.StatusCreated, tagView(t), err)
 }
 
 // createMetadefTags answers POST .../tags {"tags":[{"name":...}]}: the
@@ -239,20 +207,12 @@ func (a *API) updateMetadefTag(w http.ResponseWriter, r *http.Request) {
 	}
 	v := mux.Vars(r)
 	t, err := a.svc.UpdateMetadefTag(r.Context(), a.caller(r), v["namespace"], v["name"], body.Name)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, tagView(t))
+	a.answer(w, r, http.StatusOK, tagView(t), err)
 }
 
 func (a *API) deleteMetadefTag(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
-	if err := a.svc.DeleteMetadefTag(r.Context(), a.caller(r), v["namespace"], v["name"]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.answer(w, r, http.StatusNoContent, nil, a.svc.DeleteMetadefTag(r.Context(), a.caller(r), v["namespace"], v["name"]))
 }
 
 // listMetadefResourceTypes answers GET /v2/metadefs/resource_types.
@@ -298,9 +258,5 @@ func (a *API) createMetadefAssociation(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) deleteMetadefAssociation(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
-	if err := a.svc.DissociateMetadefResourceType(r.Context(), a.caller(r), v["namespace"], v["name"]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.answer(w, r, http.StatusNoContent, nil, a.svc.DissociateMetadefResourceType(r.Context(), a.caller(r), v["namespace"], v["name"]))
 }

@@ -143,20 +143,6 @@ func mdListRequest(q url.Values) (service.MetadefListRequest, error) {
 	return req, nil
 }
 
-// mdNamespaceBody is a namespace as clients send it.
-type mdNamespaceBody struct {
-	Namespace    string                            `json:"namespace"`
-	DisplayName  *string                           `json:"display_name"`
-	Description  *string                           `json:"description"`
-	Visibility   *string                           `json:"visibility"`
-	Protected    *bool                             `json:"protected"`
-	Owner        *string                           `json:"owner"`
-	Associations []mdAssociationView               `json:"resource_type_associations"`
-	Properties   map[string]glance.MetadefProperty `json:"properties"`
-	Objects      []glance.MetadefObject            `json:"objects"`
-	Tags         []mdTagView                       `json:"tags"`
-}
-
 // decodeMetadef reads a metadefs body into v: read-only attributes are 403
 // and unknown ones 400, as Glance's schemas have it.
 func decodeMetadef(w http.ResponseWriter, r *http.Request, schema string, allowed []string, v any) bool {
@@ -189,25 +175,13 @@ func decodeMetadef(w http.ResponseWriter, r *http.Request, schema string, allowe
 var namespaceKeys = []string{"namespace", "display_name", "description", "visibility", "protected", "owner",
 	"resource_type_associations", "properties", "objects", "tags"}
 
-func (b mdNamespaceBody) input() service.MetadefNamespaceInput {
-	in := service.MetadefNamespaceInput{Namespace: b.Namespace, DisplayName: b.DisplayName, Description: b.Description,
-		Visibility: b.Visibility, Protected: b.Protected, Owner: b.Owner, Properties: b.Properties, Objects: b.Objects}
-	for _, a := range b.Associations {
-		in.Associations = append(in.Associations, glance.MetadefAssociation{Name: a.Name, Prefix: a.Prefix, PropertiesTarget: a.PropertiesTarget})
-	}
-	for _, t := range b.Tags {
-		in.Tags = append(in.Tags, t.Name)
-	}
-	return in
-}
-
 // createMetadefNamespace answers POST /v2/metadefs/namespaces with 201.
 func (a *API) createMetadefNamespace(w http.ResponseWriter, r *http.Request) {
-	var body mdNamespaceBody
+	var body service.MetadefNamespaceDoc
 	if !decodeMetadef(w, r, "namespace", namespaceKeys, &body) {
 		return
 	}
-	d, err := a.svc.CreateMetadefNamespace(r.Context(), a.caller(r), body.input())
+	d, err := a.svc.CreateMetadefNamespace(r.Context(), a.caller(r), body.Input())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -230,11 +204,11 @@ func (a *API) showMetadefNamespace(w http.ResponseWriter, r *http.Request) {
 // updateMetadefNamespace answers PUT /v2/metadefs/namespaces/{namespace}.
 // Contents in the body are ignored, as in Glance.
 func (a *API) updateMetadefNamespace(w http.ResponseWriter, r *http.Request) {
-	var body mdNamespaceBody
+	var body service.MetadefNamespaceDoc
 	if !decodeMetadef(w, r, "namespace", namespaceKeys, &body) {
 		return
 	}
-	ns, err := a.svc.UpdateMetadefNamespace(r.Context(), a.caller(r), mux.Vars(r)["namespace"], body.input())
+	ns, err := a.svc.UpdateMetadefNamespace(r.Context(), a.caller(r), mux.Vars(r)["namespace"], body.Input())
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -57,7 +57,8 @@ func TestMetadefNamespaceLifecycle(t *testing.T) {
 		"properties":{"cpu":{"type":"integer","title":"CPUs","minimum":1}},
 		"objects":[{"name":"o","required":["x"],"properties":{"x":{"type":"string","title":"X","enum":["a","b"]}}}],
 		"tags":[{"name":"t1"}]}`, 201)
-	if created["owner"] != "Z" || created["self"] != "/v2/metadefs/namespaces/N1" {
+	if created["owner"] != "Z" || created["self"] != "/v2/metadefs/namespaces/N1" ||
+		created["objects"].([]any)[0].(map[string]any)["created_at"] != created["created_at"] {
 		t.Fatalf("created: %v", created)
 	}
 	e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"N1"}`, 409)

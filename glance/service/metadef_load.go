@@ -13,38 +13,38 @@ import (
 	"imagestack/glance"
 )
 
-// metadefFile is one of Glance's standard namespace files (etc/metadefs,
-// which Debian's glance-common installs in /etc/glance/metadefs): a
-// namespace with its contents, as the namespace create API takes it.
-type metadefFile struct {
-	Namespace   string                            `json:"namespace"`
-	DisplayName *string                           `json:"display_name"`
-	Description *string                           `json:"description"`
-	Visibility  *string                           `json:"visibility"`
-	Protected   *bool                             `json:"protected"`
-	Owner       *string                           `json:"owner"`
-	RawAssocs   []map[string]string               `json:"resource_type_associations"`
-	Properties  map[string]glance.MetadefProperty `json:"properties"`
-	Objects     []glance.MetadefObject            `json:"objects"`
-	Tags        []struct {
+// MetadefNamespaceDoc is a namespace with its contents as JSON carries it:
+// the body of POST and PUT /v2/metadefs/namespaces, and each of Glance's
+// standard namespace files (etc/metadefs, which Debian's glance-common
+// installs in /etc/glance/metadefs).
+type MetadefNamespaceDoc struct {
+	Namespace    string                            `json:"namespace"`
+	DisplayName  *string                           `json:"display_name"`
+	Description  *string                           `json:"description"`
+	Visibility   *string                           `json:"visibility"`
+	Protected    *bool                             `json:"protected"`
+	Owner        *string                           `json:"owner"`
+	Associations []MetadefAssociationDoc           `json:"resource_type_associations"`
+	Properties   map[string]glance.MetadefProperty `json:"properties"`
+	Objects      []glance.MetadefObject            `json:"objects"`
+	Tags         []struct {
 		Name string `json:"name"`
 	} `json:"tags"`
 }
 
-// input is the file as a namespace to create: owner "admin" and private
-// unless the file says otherwise, as glance-manage loads them.
-func (f metadefFile) input() MetadefNamespaceInput {
-	owner, private := "admin", "private"
+// MetadefAssociationDoc is a resource type association as JSON carries it.
+type MetadefAssociationDoc struct {
+	Name             string `json:"name"`
+	Prefix           string `json:"prefix"`
+	PropertiesTarget string `json:"properties_target"`
+}
+
+// Input is the document as a namespace to create or update.
+func (f MetadefNamespaceDoc) Input() MetadefNamespaceInput {
 	in := MetadefNamespaceInput{Namespace: f.Namespace, DisplayName: f.DisplayName, Description: f.Description,
 		Visibility: f.Visibility, Protected: f.Protected, Owner: f.Owner, Properties: f.Properties, Objects: f.Objects}
-	if in.Owner == nil {
-		in.Owner = &owner
-	}
-	if in.Visibility == nil {
-		in.Visibility = &private
-	}
-	for _, a := range f.RawAssocs {
-		in.Associations = append(in.Associations, glance.MetadefAssociation{Name: a["name"], Prefix: a["prefix"], PropertiesTarget: a["properties_target"]})
+	for _, a := range f.Associations {
+		in.Associations = append(in.Associations, glance.MetadefAssociation{Name: a.Name, Prefix: a.Prefix, PropertiesTarget: a.PropertiesTarget})
 	}
 	for _, t := range f.Tags {
 		in.Tags = append(in.Tags, t.Name)
@@ -84,11 +84,19 @@ func (s *Service) loadMetadefFile(ctx context.Context, path string, overwrite bo
 	if err != nil {
 		return "", err
 	}
-	var f metadefFile
+	var f MetadefNamespaceDoc
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return "", err
 	}
-	in := f.input()
+	// Owned by admin, and private unless the file says otherwise, as
+	// glance-manage loads them.
+	in, owner, private := f.Input(), "admin", "private"
+	if in.Owner == nil {
+		in.Owner = &owner
+	}
+	if in.Visibility == nil {
+		in.Visibility = &private
+	}
 	ns, err := s.newNamespace(Caller{}, in)
 	if err != nil {
 		return "", err

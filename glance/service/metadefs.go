@@ -195,10 +195,13 @@ func prefixed(p string, props map[string]glance.MetadefProperty) map[string]glan
 // content given). 409 when the name or a content name is taken.
 func (s *Service) CreateMetadefNamespace(ctx context.Context, c Caller, in MetadefNamespaceInput) (*MetadefNamespaceDetail, error) {
 	rules := []string{"add_metadef_namespace"}
-	for rule, given := range map[string]bool{"add_metadef_resource_type_association": len(in.Associations) > 0,
-		"add_metadef_object": len(in.Objects) > 0, "add_metadef_property": len(in.Properties) > 0, "add_metadef_tag": len(in.Tags) > 0} {
-		if given {
-			rules = append(rules, rule)
+	for _, r := range []struct {
+		rule  string
+		given bool
+	}{{"add_metadef_resource_type_association", len(in.Associations) > 0}, {"add_metadef_object", len(in.Objects) > 0},
+		{"add_metadef_property", len(in.Properties) > 0}, {"add_metadef_tag", len(in.Tags) > 0}} {
+		if r.given {
+			rules = append(rules, r.rule)
 		}
 	}
 	if err := s.mdAuthorize(c, nil, rules...); err != nil {
@@ -219,12 +222,16 @@ func (s *Service) CreateMetadefNamespace(ctx context.Context, c Caller, in Metad
 	if err != nil {
 		return nil, err
 	}
-	tags := make([]glance.MetadefTag, len(in.Tags))
-	for i, t := range in.Tags {
-		tags[i] = glance.MetadefTag{Name: t}
+	d := &MetadefNamespaceDetail{MetadefNamespace: ns, Properties: in.Properties}
+	for _, t := range in.Tags {
+		d.Tags = append(d.Tags, glance.MetadefTag{Name: t, CreatedAt: ns.CreatedAt, UpdatedAt: ns.CreatedAt})
+	}
+	for _, o := range in.Objects {
+		o.CreatedAt, o.UpdatedAt = ns.CreatedAt, ns.CreatedAt
+		d.Objects = append(d.Objects, o)
 	}
 	ns.Associations = contents.Associations
-	return &MetadefNamespaceDetail{MetadefNamespace: ns, Properties: in.Properties, Objects: in.Objects, Tags: tags}, nil
+	return d, nil
 }
 
 // newNamespace validates in and fills Glance's defaults.

@@ -172,6 +172,9 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if md, ok := d.Repository.(glance.MetadefRepository); ok && s.metadefs == nil {
 		s.metadefs = md
 	}
+	if s.metadefs == nil {
+		return nil, errors.New("image service: a metadata definitions repository is required")
+	}
 	return s, nil
 }
 
