@@ -96,7 +96,7 @@ type MetadefRepository interface {
 	// CreateNamespace stores a namespace with its initial contents; resource
 	// types named by the associations are created when missing.
 	CreateNamespace(ctx context.Context, ns *MetadefNamespace, c MetadefContents) error
-	// GetNamespace returns a namespace with its associations.
+	// GetNamespace returns a namespace with its associations, oldest first.
 	GetNamespace(ctx context.Context, name string) (*MetadefNamespace, error)
 	// ListNamespaces returns one page in the query's order, with
 	// associations. An unknown marker is ErrNotFound.
@@ -107,7 +107,7 @@ type MetadefRepository interface {
 	// DeleteNamespace removes a namespace, its contents and associations.
 	DeleteNamespace(ctx context.Context, name string) error
 
-	// ListResourceTypes returns every resource type by name.
+	// ListResourceTypes returns every resource type, oldest first.
 	ListResourceTypes(ctx context.Context) ([]MetadefResourceType, error)
 	// Associate adds an association to a namespace, creating the resource
 	// type when missing; ErrConflict when it exists.

@@ -41,7 +41,7 @@ type MetadefItemType struct {
 type MetadefObject struct {
 	Name        string                     `json:"name"`
 	Description string                     `json:"description,omitempty"`
-	Required    []string                   `json:"required,omitempty"`
+	Required    []string                   `json:"required"` // [] when none, as Glance shows it
 	Properties  map[string]MetadefProperty `json:"properties,omitempty"`
 	CreatedAt   time.Time                  `json:"-"`
 	UpdatedAt   time.Time                  `json:"-"`

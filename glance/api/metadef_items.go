@@ -39,6 +39,9 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, status int, v any, 
 }
 
 func objectView(ns string, o glance.MetadefObject) mdObjectView {
+	if o.Required == nil {
+		o.Required = []string{}
+	}
 	return mdObjectView{MetadefObject: o, CreatedAt: glanceTime(o.CreatedAt), UpdatedAt: glanceTime(o.UpdatedAt),
 		Self: namespaceHref(ns) + "/objects/" + o.Name, Schema: "/v2/schemas/metadefs/object"}
 }

@@ -145,7 +145,7 @@ func (r *Repo) loadAssociations(ctx context.Context, ids []int64, nss []*glance.
 	}
 	err := r.db.WithContext(ctx).Table("metadef_namespace_resource_types AS a").
 		Select("a.namespace_id, t.name, a.prefix, a.properties_target, a.created_at, a.updated_at").Joins("JOIN metadef_resource_types t ON t.id = a.resource_type_id").
-		Where("a.namespace_id IN ?", ids).Order("a.created_at").Order("t.name").Scan(&rows).Error
+		Where("a.namespace_id IN ?", ids).Order("a.created_at").Order("a.resource_type_id").Scan(&rows).Error
 	if err != nil {
 		return classify(err, "metadef associations")
 	}
@@ -259,10 +259,11 @@ func (r *Repo) DeleteNamespace(ctx context.Context, name string) error {
 	return classify(err, "metadef namespace "+name)
 }
 
-// ListResourceTypes implements glance.MetadefRepository.
+// ListResourceTypes implements glance.MetadefRepository: oldest first, as
+// Glance lists them.
 func (r *Repo) ListResourceTypes(ctx context.Context) ([]glance.MetadefResourceType, error) {
 	var rows []resourceTypeRow
-	if err := r.db.WithContext(ctx).Order("name").Find(&rows).Error; err != nil {
+	if err := r.db.WithContext(ctx).Order("created_at").Order("id").Find(&rows).Error; err != nil {
 		return nil, classify(err, "list metadef resource types")
 	}
 	out := make([]glance.MetadefResourceType, len(rows))

@@ -68,6 +68,9 @@ func decodeProperty(e glance.MetadefEntry) (glance.MetadefProperty, error) {
 func decodeObject(e glance.MetadefEntry) (glance.MetadefObject, error) {
 	var b objectBody
 	err := json.Unmarshal(e.Body, &b)
+	if b.Required == nil {
+		b.Required = []string{}
+	}
 	return glance.MetadefObject{Name: e.Name, Description: b.Description, Required: b.Required, Properties: b.Properties,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}, err
 }

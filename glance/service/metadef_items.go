@@ -14,7 +14,7 @@ import (
 
 // getEntry reads one entry of a visible namespace under rule.
 func (s *Service) getEntry(ctx context.Context, c Caller, ns string, kind glance.MetadefKind, rule, name string) (glance.MetadefEntry, error) {
-	if _, err := s.writableNamespace(ctx, c, ns, rule); err != nil {
+	if _, err := s.checkedNamespace(ctx, c, ns, rule); err != nil {
 		return glance.MetadefEntry{}, err
 	}
 	e, err := s.metadefs.GetEntry(ctx, ns, kind, name)
@@ -24,7 +24,7 @@ func (s *Service) getEntry(ctx context.Context, c Caller, ns string, kind glance
 // updateEntry replaces the entry called name under rule, keeping its
 // creation time.
 func (s *Service) updateEntry(ctx context.Context, c Caller, ns string, kind glance.MetadefKind, rule, name string, e glance.MetadefEntry) (glance.MetadefEntry, error) {
-	if _, err := s.writableNamespace(ctx, c, ns, rule); err != nil {
+	if _, err := s.checkedNamespace(ctx, c, ns, rule); err != nil {
 		return e, err
 	}
 	cur, err := s.metadefs.GetEntry(ctx, ns, kind, name)
@@ -37,7 +37,7 @@ func (s *Service) updateEntry(ctx context.Context, c Caller, ns string, kind gla
 
 // deleteEntry removes one entry under rule.
 func (s *Service) deleteEntry(ctx context.Context, c Caller, ns string, kind glance.MetadefKind, rule, name string) error {
-	n, err := s.writableNamespace(ctx, c, ns, rule)
+	n, err := s.checkedNamespace(ctx, c, ns, rule)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (s *Service) deleteEntry(ctx context.Context, c Caller, ns string, kind gla
 
 // ListMetadefProperties lists a namespace's properties by name (policy get_metadef_properties).
 func (s *Service) ListMetadefProperties(ctx context.Context, c Caller, ns string) (map[string]glance.MetadefProperty, error) {
-	if _, err := s.writableNamespace(ctx, c, ns, "get_metadef_properties"); err != nil {
+	if _, err := s.checkedNamespace(ctx, c, ns, "get_metadef_properties"); err != nil {
 		return nil, err
 	}
 	return s.properties(ctx, ns)
@@ -68,7 +68,7 @@ func (s *Service) MetadefProperty(ctx context.Context, c Caller, ns, name string
 
 // CreateMetadefProperty adds a property (policy add_metadef_property).
 func (s *Service) CreateMetadefProperty(ctx context.Context, c Caller, ns string, p glance.MetadefProperty) (glance.MetadefProperty, error) {
-	if _, err := s.writableNamespace(ctx, c, ns, "add_metadef_property"); err != nil {
+	if _, err := s.checkedNamespace(ctx, c, ns, "add_metadef_property"); err != nil {
 		return p, err
 	}
 	if err := validateProperty("property", p.Name, p); err != nil {
@@ -101,7 +101,7 @@ func (s *Service) DeleteMetadefProperty(ctx context.Context, c Caller, ns, name 
 
 // ListMetadefObjects lists a namespace's objects, newest first (policy get_metadef_objects).
 func (s *Service) ListMetadefObjects(ctx context.Context, c Caller, ns string) ([]glance.MetadefObject, error) {
-	if _, err := s.writableNamespace(ctx, c, ns, "get_metadef_objects"); err != nil {
+	if _, err := s.checkedNamespace(ctx, c, ns, "get_metadef_objects"); err != nil {
 		return nil, err
 	}
 	return s.objects(ctx, ns)
@@ -118,7 +118,7 @@ func (s *Service) MetadefObject(ctx context.Context, c Caller, ns, name string) 
 
 // CreateMetadefObject adds an object (policy add_metadef_object).
 func (s *Service) CreateMetadefObject(ctx context.Context, c Caller, ns string, o glance.MetadefObject) (glance.MetadefObject, error) {
-	if _, err := s.writableNamespace(ctx, c, ns, "add_metadef_object"); err != nil {
+	if _, err := s.checkedNamespace(ctx, c, ns, "add_metadef_object"); err != nil {
 		return o, err
 	}
 	if err := validateObject(o); err != nil {
@@ -153,7 +153,7 @@ func (s *Service) DeleteMetadefObject(ctx context.Context, c Caller, ns, name st
 
 // ListMetadefTags lists a namespace's tags, newest first (policy get_metadef_tags).
 func (s *Service) ListMetadefTags(ctx context.Context, c Caller, ns string) ([]glance.MetadefTag, error) {
-	if _, err := s.writableNamespace(ctx, c, ns, "get_metadef_tags"); err != nil {
+	if _, err := s.checkedNamespace(ctx, c, ns, "get_metadef_tags"); err != nil {
 		return nil, err
 	}
 	return s.tags(ctx, ns)
@@ -170,7 +170,7 @@ func (s *Service) CreateMetadefTag(ctx context.Context, c Caller, ns, name strin
 	if err := validateTag(name); err != nil {
 		return glance.MetadefTag{}, err
 	}
-	if _, err := s.writableNamespace(ctx, c, ns, "add_metadef_tag"); err != nil {
+	if _, err := s.checkedNamespace(ctx, c, ns, "add_metadef_tag"); err != nil {
 		return glance.MetadefTag{}, err
 	}
 	e, _ := s.entry(name, nil)
@@ -183,7 +183,7 @@ func (s *Service) CreateMetadefTag(ctx context.Context, c Caller, ns, name strin
 // unless X-Openstack-Append is true. A name given twice, or (appending)
 // already present, is 409 and nothing changes.
 func (s *Service) CreateMetadefTags(ctx context.Context, c Caller, ns string, names []string, appendTags bool) ([]glance.MetadefTag, error) {
-	if _, err := s.writableNamespace(ctx, c, ns, "add_metadef_tags"); err != nil {
+	if _, err := s.checkedNamespace(ctx, c, ns, "add_metadef_tags"); err != nil {
 		return nil, err
 	}
 	es := make([]glance.MetadefEntry, len(names))

@@ -21,7 +21,7 @@ func (s *Service) ListMetadefResourceTypes(ctx context.Context, c Caller) ([]gla
 // ListMetadefAssociations lists a namespace's resource type associations
 // (policy get_metadef_resource_type).
 func (s *Service) ListMetadefAssociations(ctx context.Context, c Caller, ns string) ([]glance.MetadefAssociation, error) {
-	n, err := s.writableNamespace(ctx, c, ns, "get_metadef_resource_type")
+	n, err := s.checkedNamespace(ctx, c, ns, "get_metadef_resource_type")
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func (s *Service) ListMetadefAssociations(ctx context.Context, c Caller, ns stri
 // (policy add_metadef_resource_type_association), creating the type when
 // it is new, as Glance does; 409 when the association exists.
 func (s *Service) AssociateMetadefResourceType(ctx context.Context, c Caller, ns string, a glance.MetadefAssociation) (glance.MetadefAssociation, error) {
-	if _, err := s.writableNamespace(ctx, c, ns, "add_metadef_resource_type_association"); err != nil {
+	if _, err := s.checkedNamespace(ctx, c, ns, "add_metadef_resource_type_association"); err != nil {
 		return a, err
 	}
 	if err := validateAssociation(a); err != nil {
@@ -50,7 +50,7 @@ func (s *Service) AssociateMetadefResourceType(ctx context.Context, c Caller, ns
 // DissociateMetadefResourceType removes an association (policy
 // remove_metadef_resource_type_association); 403 in a protected namespace.
 func (s *Service) DissociateMetadefResourceType(ctx context.Context, c Caller, ns, resourceType string) error {
-	n, err := s.writableNamespace(ctx, c, ns, "remove_metadef_resource_type_association")
+	n, err := s.checkedNamespace(ctx, c, ns, "remove_metadef_resource_type_association")
 	if err != nil {
 		return err
 	}

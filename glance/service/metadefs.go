@@ -92,8 +92,9 @@ func (s *Service) mdAuthorize(c Caller, ns *glance.MetadefNamespace, rules ...st
 	return nil
 }
 
-// writableNamespace loads a visible namespace and checks the rules.
-func (s *Service) writableNamespace(ctx context.Context, c Caller, name string, rules ...string) (*glance.MetadefNamespace, error) {
+// checkedNamespace loads a visible namespace (404 "Namespace X not found"
+// otherwise, as Glance answers on its contents) and checks the rules.
+func (s *Service) checkedNamespace(ctx context.Context, c Caller, name string, rules ...string) (*glance.MetadefNamespace, error) {
 	ns, err := s.namespace(ctx, c, name)
 	if errors.Is(err, glance.ErrNotFound) {
 		return nil, glance.Errorf(glance.ErrNotFound, "Namespace %s not found", name)
@@ -278,7 +279,7 @@ func badSchema(schema, why string) error {
 // modify_metadef_namespace); fields left out take the defaults, as in
 // Glance. A new name must be free (409).
 func (s *Service) UpdateMetadefNamespace(ctx context.Context, c Caller, name string, in MetadefNamespaceInput) (*glance.MetadefNamespace, error) {
-	cur, err := s.writableNamespace(ctx, c, name, "modify_metadef_namespace")
+	cur, err := s.checkedNamespace(ctx, c, name, "modify_metadef_namespace")
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +301,7 @@ func (s *Service) UpdateMetadefNamespace(ctx context.Context, c Caller, name str
 // DeleteMetadefNamespace deletes a namespace and everything in it (policy
 // delete_metadef_namespace); a protected one is 403.
 func (s *Service) DeleteMetadefNamespace(ctx context.Context, c Caller, name string) error {
-	ns, err := s.writableNamespace(ctx, c, name, "delete_metadef_namespace")
+	ns, err := s.checkedNamespace(ctx, c, name, "delete_metadef_namespace")
 	if err != nil {
 		return err
 	}
@@ -323,7 +324,7 @@ func (s *Service) DeleteMetadefContents(ctx context.Context, c Caller, name stri
 	if kind == glance.MetadefTags {
 		rules = append(rules, "delete_metadef_tags")
 	}
-	ns, err := s.writableNamespace(ctx, c, name, rules...)
+	ns, err := s.checkedNamespace(ctx, c, name, rules...)
 	if err != nil {
 		return err
 	}
