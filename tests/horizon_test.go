@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +15,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 )
 
 // horizonRoot is where Debian's openstack-dashboard package installs
@@ -343,20 +349,47 @@ var horizonMetadata = map[string]map[string]string{
 	"instance": {"namespace": "Runtime Environment > Python", "label": "Version", "name": "sw_runtime_python_version", "value": "3.11"},
 }
 
-// checkHorizonMetadata asks the API whether the image's and the flavor's
-// Update Metadata dialogs did their work.
+// checkHorizonMetadata asks the image and compute APIs (through
+// gophercloud) whether the image's and the flavor's Update Metadata
+// dialogs did their work.
 func checkHorizonMetadata(t *testing.T, s *Server, image, flavor string) {
 	t.Helper()
-	var shown struct {
-		Properties map[string]any `json:"properties"`
+	want := horizonMetadata["image"]
+	if got := findImage(t, imageClient(t, s, "admin"), image).Properties[want["name"]]; got != want["value"] {
+		t.Errorf("image %s after Update Metadata in Horizon: %s=%v, want %s", image, want["name"], got, want["value"])
 	}
-	for _, c := range []struct{ kind, name, key string }{{"image", image, "image"}, {"flavor", flavor, "flavor"}} {
-		out := s.MustCLI("admin", c.kind, "show", "-f", "json", "-c", "properties", c.name)
-		want := horizonMetadata[c.key]
-		if err := json.Unmarshal([]byte(out), &shown); err != nil || shown.Properties[want["name"]] != want["value"] {
-			t.Errorf("%s %s after Update Metadata in Horizon: %s, want %s=%s", c.kind, c.name, out, want["name"], want["value"])
+	cc := computeClient(t, s, "admin")
+	pages, err := flavors.ListDetail(cc, flavors.ListOpts{AccessType: flavors.AllAccess}).AllPages(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := flavors.ExtractFlavors(pages)
+	want = horizonMetadata["flavor"]
+	for _, f := range all {
+		if f.Name != flavor {
+			continue
 		}
+		specs, err := flavors.ListExtraSpecs(t.Context(), cc, f.ID).Extract()
+		if err != nil || specs[want["name"]] != want["value"] {
+			t.Errorf("flavor %s after Update Metadata in Horizon: %v %v, want %s=%s", flavor, specs, err, want["name"], want["value"])
+		}
+		return
 	}
+	t.Errorf("no flavor %s", flavor)
+}
+
+// findImage is the image named name.
+func findImage(t *testing.T, ic *gophercloud.ServiceClient, name string) images.Image {
+	t.Helper()
+	pages, err := images.List(ic, images.ListOpts{Name: name}).AllPages(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := images.ExtractImages(pages)
+	if err != nil || len(found) != 1 {
+		t.Fatalf("images named %s: %v %v", name, found, err)
+	}
+	return found[0]
 }
 
 // checkCORS sends url the preflight a browser sends before Horizon's
@@ -401,17 +434,21 @@ func horizonUploads(t *testing.T) []map[string]string {
 	return uploads
 }
 
-// sameImageBytes downloads the image through the image API (the CLI's
-// image save) and compares it with the file it was made from.
+// sameImageBytes downloads the image through the image API (gophercloud)
+// and compares it with the file it was made from.
 func sameImageBytes(t *testing.T, s *Server, name, file string) {
 	t.Helper()
-	saved := filepath.Join(t.TempDir(), "saved")
-	s.MustCLI("demo", "image", "save", "--file", saved, name)
-	want, err := os.ReadFile(file)
+	ic := imageClient(t, s, "demo")
+	rc, err := imagedata.Download(t.Context(), ic, findImage(t, ic, name).ID).Extract()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(saved)
+	defer rc.Close()
+	got, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
