@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"imagestack/common/config"
+	"imagestack/common/cors"
 	"imagestack/common/db"
 	"imagestack/compute"
 	computeapi "imagestack/compute/api"
@@ -133,6 +134,7 @@ func run(configPath string) error {
 		return err
 	}
 	handlers := apiHandlers(cfg, log, identity, imageService, computeService, networkService)
+	withCORS(cfg.CORS, handlers)
 	consoleHandler(handlers, proxy, computeService)
 	return serveAll(ctx, log, listeners, handlers)
 }
@@ -147,6 +149,17 @@ func apiHandlers(cfg config.Config, log *slog.Logger, identity identityParts, im
 		"image":    glanceapi.New(images, tokens, cfg.Image.PublicURL, identityURL, log).Handler(),
 		"compute":  computeapi.New(compute, tokens, cfg.Compute.PublicURL, cfg.Image.PublicURL, identityURL, log).Handler(),
 		"network":  networkapi.New(network, tokens, cfg.Network.PublicURL, identityURL, log).Handler(),
+	}
+}
+
+// withCORS wraps each API's handler (not the console's) in the CORS layer,
+// outside everything else: browsers send preflights without a token, so they
+// are answered before authentication.
+func withCORS(c cors.Config, handlers map[string]http.Handler) {
+	for _, name := range []string{"identity", "image", "compute", "network"} {
+		if h, ok := handlers[name]; ok {
+			handlers[name] = c.Wrap(h)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"imagestack/common/cors"
 	"imagestack/storage"
 )
 
@@ -274,6 +275,9 @@ type Config struct {
 		Format string `yaml:"format"` // json or text
 		Level  string `yaml:"level"`  // debug, info, warn, error
 	} `yaml:"log"`
+	// CORS lets browser pages from other origins (Horizon's direct image
+	// upload) call every API; off until origins are allowed.
+	CORS cors.Config `yaml:"cors"`
 }
 
 // Default returns the configuration used when no file sets anything.
@@ -319,6 +323,7 @@ func Default() Config {
 	c.Policy.ReloadInterval = Duration(2 * time.Second)
 	c.Log.Format = "json"
 	c.Log.Level = "info"
+	c.CORS = cors.Defaults()
 	return c
 }
 
@@ -350,6 +355,9 @@ func Load(path string) (Config, error) {
 		if err := check(); err != nil {
 			return c, err
 		}
+	}
+	if err := c.CORS.Check(); err != nil {
+		return c, fmt.Errorf("config: cors: %w", err)
 	}
 	for _, l := range []*Listener{&c.Identity.Listener, &c.Image.Listener, &c.Compute.Listener, &c.Network.Listener} {
 		if l.PublicURL == "" {

@@ -11,10 +11,24 @@
 //   resizeFlavor                the flavor it is resized to
 //   privateFlavor               a flavor the admin creates for project only
 //   steps                       {resize, suspend, shelve, hypervisorServers}:
-//                               the optional flows to run
+//                               the optional flows to run; instance: false
+//                               stops after the image steps (a focused run)
 //   artifacts                   a folder for screenshots on failure
 //   shots                       a folder for screenshots of key pages, or ""
 //   activeTimeoutMs             how long the instance may take to be Active
+//   imageURL                    the image API's URL, as the catalog gives it
+//   metadata                    {image, flavor, launch, instance}: each
+//                               {namespace, label, name, value}, a property
+//                               to add with the metadefs tree of the image's
+//                               and the private flavor's Update Metadata
+//                               (as admin), the Launch wizard's Metadata step
+//                               and the instance's Update Metadata
+//   metadataImage               the image whose metadata the admin edits
+//   uploads                     [{mode, name, file}]: images to create with
+//                               Create Image from a local file, in Horizon's
+//                               upload mode ('legacy': Horizon proxies the
+//                               file; 'direct': the browser PUTs it to the
+//                               image API, cross-origin)
 // It prints one line per step ("STEP ..."), and on failure "FAIL ..." with
 // everything seen wrong, and exits 1. Any 5xx answer the browser sees, any
 // visible error alert or toast (but allowedErrors) and any Django error
@@ -185,6 +199,13 @@ async function run(browser) {
   await login(page, cfg.username, cfg.password);
   await open(page, '/project/', 'Instance Overview');
   await page.getByText('Limit Summary').waitFor();
+  for (const u of cfg.uploads || []) await uploadImage(page, u);
+  if (steps.instance === false) {
+    const admin = await newPage(browser, 'admin');
+    await login(admin, cfg.admin.username, cfg.admin.password);
+    await metadataPages(admin);
+    return check('the image steps');
+  }
   await open(page, '/project/key_pairs', 'Key Pairs');
   await cellRow(page, cfg.keypair).first().waitFor();
   if (cfg.newKeypair) await createKeyPair(page, cfg.newKeypair);
@@ -198,6 +219,7 @@ async function run(browser) {
   await shot(page, 'instances-after-launch');
   await checkUsage(page);
   let name = await editInstance(page, id, cfg.instance, cfg.renamed);
+  if (cfg.metadata && cfg.metadata.instance) await instanceMetadata(page, id, name);
   await lockUnlock(page, id, name);
   await pauseResume(page, id, name);
   if (steps.suspend) await suspendResume(page, id, name);
@@ -259,6 +281,7 @@ async function adminPages(page, instance) {
   await page.locator('#compute_host tbody tr').first().waitFor();
   step(`compute host row: ${(await page.locator('#compute_host tbody tr').first().innerText()).replace(/\s+/g, ' ')}`);
   await createPrivateFlavor(page, cfg.privateFlavor, cfg.project);
+  await metadataPages(page);
   check('the admin pages');
 }
 
@@ -312,6 +335,135 @@ async function seesFlavor(page, flavor) {
   await wizard.locator('button', { hasText: 'Cancel' }).first().click();
   await wizard.waitFor({ state: 'detached' });
   check('the private flavor in Launch Instance');
+}
+
+// instanceMetadata adds a property with the instance's Update Metadata
+// dialog; the instance's Overview then lists it with the one the Launch
+// wizard's Metadata step gave.
+async function instanceMetadata(page, id, name) {
+  await open(page, '/project/instances/', 'Instances');
+  await updateMetadata(page, page.locator(`#instances tr[data-object-id="${id}"]`), cfg.metadata.instance, `instance ${name}`);
+  await open(page, `/project/instances/${id}/`, name);
+  for (const prop of [cfg.metadata.launch, cfg.metadata.instance].filter(Boolean)) {
+    const dd = page.locator('dt', { hasText: exactly(prop.name) }).locator('xpath=following-sibling::dd[1]');
+    const value = await dd.first().innerText({ timeout: 10_000 }).catch(() => '');
+    if (value.trim() !== prop.value) fail(`the instance's Overview shows ${prop.name}="${value.trim()}", want "${prop.value}"`);
+  }
+  step(`instance metadata: ${cfg.metadata.launch ? cfg.metadata.launch.name + ', ' : ''}${cfg.metadata.instance.name} shown`);
+}
+
+// metadataPages edits, as the admin, the metadata of an image (Admin >
+// Images) and of the private flavor (Admin > Flavors) with their Update
+// Metadata dialogs, each adding a property from a metadefs namespace.
+async function metadataPages(page) {
+  const md = cfg.metadata || {};
+  if (md.image) {
+    await open(page, '/admin/images', 'Images');
+    await updateMetadata(page, cellRow(page, cfg.metadataImage).first(), md.image, `image ${cfg.metadataImage}`);
+  }
+  if (md.flavor) {
+    await open(page, '/admin/flavors/', 'Flavors');
+    await updateMetadata(page, cellRow(page.locator('#flavors'), cfg.privateFlavor).first(), md.flavor, `flavor ${cfg.privateFlavor}`);
+  }
+}
+
+// updateMetadata opens the Update Metadata action of row (in the row's
+// menu unless it shows as a button), adds the property prop with the
+// dialog's metadefs tree and saves.
+async function updateMetadata(page, row, prop, what) {
+  step(`Update Metadata of ${what}: ${prop.name}=${prop.value}`);
+  await row.waitFor();
+  const action = row.locator('a, button').filter({ hasText: exactly('Update Metadata') }).first();
+  if (!(await action.isVisible())) await row.locator('.dropdown-toggle').first().click();
+  await action.click();
+  const modal = page.locator('.modal-content').filter({ has: page.locator('.metadata-tree') });
+  await addMetadata(modal, prop);
+  await modal.locator('.modal-footer .btn-primary').click();
+  await modal.waitFor({ state: 'detached', timeout: 30_000 });
+  await page.waitForLoadState('networkidle', { timeout: 15_000 }).catch(() => {});
+  check(`Update Metadata of ${what}`);
+}
+
+// addMetadata finds prop.label under the namespace prop.namespace (and the
+// object after " > ", if any) in the metadata tree's Available list
+// (Glance's metadefs for the resource type), adds it and sets its value;
+// the Existing list names it prop.name (with the resource type's prefix).
+async function addMetadata(scope, prop) {
+  const page = typeof scope.page === 'function' ? scope.page() : scope;
+  const tree = scope.locator('.metadata-tree');
+  const available = tree.locator('.col-md-6').first().locator('li.list-group-item');
+  const byLabel = (text) => available.filter({ has: page.locator('span[ng-bind="::item.label"]', { hasText: exactly(text) }) }).first();
+  // "namespace > object": each level is expanded in turn.
+  for (const level of prop.namespace.split(' > ')) {
+    await byLabel(level).waitFor({ timeout: 30_000 })
+      .catch(() => fail(`the metadata tree offers no "${level}" (${prop.namespace})`));
+    await byLabel(level).locator('.pull-left').click();
+  }
+  await byLabel(prop.label).locator('a.btn-primary').click();
+  const item = tree.locator('metadata-tree-item').filter({ has: page.locator(`.input-group-addon[title="${prop.name}"]`) });
+  await item.waitFor({ timeout: 10_000 }).catch(() => fail(`the metadata tree added no ${prop.name}`));
+  const select = item.locator('select[name=property]');
+  if (await select.count() > 0) await select.selectOption({ label: prop.value });
+  else await item.locator('input[name=property]').fill(prop.value);
+}
+
+// uploadImage creates the image u.name from the local file u.file with the
+// Images panel's Create Image wizard in Horizon's upload mode u.mode (the
+// test's Horizon takes it from the imagestack_upload_mode cookie), checks
+// where the file went (direct: a cross-origin PUT to the image API that the
+// browser let through; legacy: a POST to Horizon and nothing to the image
+// API) and waits until the table lists the image Active.
+async function uploadImage(page, u) {
+  await page.context().addCookies([{ name: 'imagestack_upload_mode', value: u.mode, url: base }]);
+  await open(page, '/project/images', 'Images');
+  step(`Create Image ${u.name} from a file, ${u.mode} upload`);
+  const imageAPI = [];
+  const record = (r) => { if (r.url().startsWith(cfg.imageURL)) imageAPI.push(`${r.request().method()} ${r.status()} ${r.url()}`); };
+  const horizonPosts = [];
+  const recordPost = (r) => { if (r.method() === 'POST' && r.url() === `${base}/api/glance/images/`) horizonPosts.push(r.url()); };
+  page.on('response', record);
+  page.on('request', recordPost);
+  try {
+    await page.getByRole('button', { name: 'Create Image' }).first().click();
+    const wizard = page.locator('.ng-wizard');
+    await wizard.locator('#imageForm-name').fill(u.name);
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), wizard.locator('#imageForm-image_file').click()]);
+    await chooser.setFiles(u.file);
+    await wizard.locator('#imageForm-format').selectOption({ label: 'Raw' });
+    check('filling Create Image');
+    await wizard.locator('button.finish').click();
+    await wizard.waitFor({ state: 'detached', timeout: 120_000 });
+    await waitImageActive(page, u.name);
+  } finally {
+    page.off('response', record);
+    page.off('request', recordPost);
+  }
+  step(`${u.mode} upload: image API saw ${imageAPI.join('; ') || 'nothing'}; Horizon got ${horizonPosts.length} POST`);
+  if (u.mode === 'direct' && !imageAPI.some((r) => /^PUT 204 .*\/v2\/images\/[^/]+\/file$/.test(r))) {
+    fail('direct upload: the browser made no successful PUT to the image API');
+  }
+  if (u.mode === 'legacy' && (imageAPI.length > 0 || horizonPosts.length !== 1)) {
+    fail('legacy upload: the file must go through Horizon (one POST), not to the image API');
+  }
+  check(`${u.mode} upload`);
+}
+
+// waitImageActive reloads the Images panel until the image's row reads Active.
+async function waitImageActive(page, name) {
+  const deadline = Date.now() + 60_000;
+  let last = '';
+  for (;;) {
+    await open(page, '/project/images', 'Images');
+    const row = cellRow(page, name).first();
+    await row.waitFor({ timeout: 15_000 }).catch(() => {});
+    if (await row.count() > 0) {
+      last = (await row.innerText()).replace(/\s+/g, ' ');
+      if (/\bActive\b/.test(last)) break;
+    }
+    if (Date.now() > deadline) fail(`image ${name} not Active in time; last row: "${last}"`);
+    await page.waitForTimeout(1000);
+  }
+  step(`image row: ${last}`);
 }
 
 // createKeyPair creates a key pair with Horizon's dialog: its private key
@@ -381,6 +533,10 @@ async function launchFromImages(page) {
   }
   s = await wizardStep(wizard, 'Key Pair');
   await allocate(s, cfg.keypair);
+  if (cfg.metadata && cfg.metadata.launch) {
+    s = await wizardStep(wizard, 'Metadata');
+    await addMetadata(s, cfg.metadata.launch);
+  }
   check('filling the wizard');
   step('submit the wizard');
   const finish = wizard.locator('button.finish');
