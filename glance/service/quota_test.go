@@ -109,3 +109,29 @@ func TestConcurrentUploadsShareTheLimit(t *testing.T) {
 		t.Fatalf("%d bytes stored past a 4 MiB limit", stored)
 	}
 }
+
+// TestImportStopsAtSizeLimit: a glance-direct import of staged data that
+// would take the project past image_size_total fails its task with the 413
+// message (as Glance's import flow refuses it), and the image is left
+// queued with no data in the store.
+func TestImportStopsAtSizeLimit(t *testing.T) {
+	s := glancetest.NewSetup(t, glancetest.WithImport())
+	svc := s.Rebuild(t, func(d *service.Deps, _ *service.Config) {
+		d.Limits = fixedLimits{glance.LimitImageSizeTotal: 1}
+	})
+	e := &env{setup: s, svc: svc, repo: s.Repo, fs: s.FS, dir: s.StoreDir, ctx: context.Background()}
+	im, task := e.importDirect(t, ownerA, `{"disk_format":"raw","container_format":"bare"}`, make([]byte, 3<<20))
+	if task.Status != glance.TaskFailure || !strings.Contains(task.Message, "Resource image_size_total is over limit of 1") {
+		t.Fatalf("import of 3 MiB past a 1 MiB limit: task %s %q", task.Status, task.Message)
+	}
+	if im.Status != glance.StatusQueued || im.Size != nil {
+		t.Fatalf("after the refused import: %s %v", im.Status, im.Size)
+	}
+	if blobs, _ := os.ReadDir(filepath.Join(s.StoreDir, "blobs")); len(blobs) != 0 || s.FS.TempFiles() != 0 {
+		t.Fatalf("store holds %d blobs and %d temporary files", len(blobs), s.FS.TempFiles())
+	}
+	u, err := svc.Usage(e.ctx, svc.NewCaller(ownerA))
+	if err != nil || u[glance.LimitImageSizeTotal].Usage != 0 {
+		t.Fatalf("usage after the refused import: %v %v", u, err)
+	}
+}
