@@ -198,9 +198,7 @@ func (s *Service) storeList(targets []string) string {
 func (s *Service) runImport(ctx context.Context, task *glance.Task, im *glance.Image, req ImportRequest, targets []string, inject map[string]string) {
 	task.Status, task.UpdatedAt = glance.TaskProcessing, s.stamp()
 	_ = s.taskRepo.UpdateTask(ctx, task)
-	// The data is metered against image_size_total as it is written, as an
-	// upload's is: an import cannot take the project past its limit.
-	m, err := s.quotas.startMeter(ctx, im.OwnerID(), glance.LimitImageSizeTotal)
+	m, err := s.importMeter(ctx, im, req)
 	var ready *glance.Image
 	var edit func(*glance.Image)
 	if err == nil {
@@ -225,6 +223,21 @@ func (s *Service) runImport(ctx context.Context, task *glance.Task, im *glance.I
 	}
 	m.done(err == nil)
 	s.finishTask(ctx, task, err)
+}
+
+// importMeter checks the limits a web-download must be within before its
+// data flows, as Glance's import flow does (it uses staging space and its
+// image counts as uploading), and starts metering the import's data against
+// image_size_total, as an upload's is: no import takes the project past it.
+func (s *Service) importMeter(ctx context.Context, im *glance.Image, req ImportRequest) (*meter, error) {
+	if req.Method == glance.ImportWebDownload {
+		for _, r := range []string{glance.LimitImageStageTotal, glance.LimitImageCountUploading} {
+			if err := s.quotas.enforce(ctx, im.OwnerID(), r, 0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s.quotas.startMeter(ctx, im.OwnerID(), glance.LimitImageSizeTotal)
 }
 
 // importFirst writes the import's data, through the plugins and m (nil: no

@@ -135,3 +135,30 @@ func TestImportStopsAtSizeLimit(t *testing.T) {
 		t.Fatalf("usage after the refused import: %v %v", u, err)
 	}
 }
+
+// TestWebDownloadCountsAsUploading: a web-download import is refused by
+// image_count_uploading when the project already has as many images in
+// upload as its limit allows, as Glance's import flow refuses it: the task
+// fails with the 413 message and the image stays queued.
+func TestWebDownloadCountsAsUploading(t *testing.T) {
+	e, web := legacyEnv(t, 1<<30)
+	e.svc = e.setup.Rebuild(t, func(d *service.Deps, _ *service.Config) {
+		d.Limits = fixedLimits{glance.LimitImageCountUploading: 1}
+	})
+	c := e.caller(ownerA)
+	staged := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+	if err := e.svc.Stage(e.ctx, c, staged.ID, bytes.NewReader(make([]byte, 4096))); err != nil {
+		t.Fatal(err)
+	}
+	wd := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+	if _, err := e.svc.Import(e.ctx, c, wd.ID, service.ImportRequest{Method: glance.ImportWebDownload, URI: web + "/disk.raw"}, "r"); err != nil {
+		t.Fatal(err)
+	}
+	im, task := e.finished(t, wd.ID)
+	if task.Status != glance.TaskFailure || !strings.Contains(task.Message, "Resource image_count_uploading is over limit of 1") {
+		t.Fatalf("web-download with one image already uploading: task %s %q", task.Status, task.Message)
+	}
+	if im.Status != glance.StatusQueued || im.Size != nil || e.blobs(t) != 0 {
+		t.Fatalf("after the refused import: %s %v, %d blobs", im.Status, im.Size, e.blobs(t))
+	}
+}
