@@ -296,9 +296,10 @@ func TestDropDuringFillDiscardsIt(t *testing.T) {
 	if b := <-done; !bytes.Equal(b, s.data["img1"]) {
 		t.Fatal("a reader of a dropped fill got wrong data")
 	}
-	time.Sleep(50 * time.Millisecond)
-	if c.Has("img1") || c.Used() != 0 {
-		t.Fatalf("dropped fill kept: used %d", c.Used())
+	// The fill ends (syncs, then discards) after its readers have every byte.
+	waitFor(t, func() bool { return c.Used() == 0 })
+	if c.Has("img1") {
+		t.Fatal("dropped fill kept")
 	}
 }
 
