@@ -141,10 +141,7 @@ func TestImportStopsAtSizeLimit(t *testing.T) {
 // upload as its limit allows, as Glance's import flow refuses it: the task
 // fails with the 413 message and the image stays queued.
 func TestWebDownloadCountsAsUploading(t *testing.T) {
-	e, web := legacyEnv(t, 1<<30)
-	e.svc = e.setup.Rebuild(t, func(d *service.Deps, _ *service.Config) {
-		d.Limits = fixedLimits{glance.LimitImageCountUploading: 1}
-	})
+	e, web := limitedWebEnv(t, fixedLimits{glance.LimitImageCountUploading: 1})
 	c := e.caller(ownerA)
 	staged := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
 	if err := e.svc.Stage(e.ctx, c, staged.ID, bytes.NewReader(make([]byte, 4096))); err != nil {
@@ -161,4 +158,12 @@ func TestWebDownloadCountsAsUploading(t *testing.T) {
 	if im.Status != glance.StatusQueued || im.Size != nil || e.blobs(t) != 0 {
 		t.Fatalf("after the refused import: %s %v, %d blobs", im.Status, im.Size, e.blobs(t))
 	}
+}
+
+// limitedWebEnv is legacyEnv (imports, a web server at the returned URL)
+// with the service enforcing limits.
+func limitedWebEnv(t *testing.T, limits fixedLimits) (*env, string) {
+	e, web := legacyEnv(t, 1<<30)
+	e.svc = e.setup.Rebuild(t, func(d *service.Deps, _ *service.Config) { d.Limits = limits })
+	return e, web
 }

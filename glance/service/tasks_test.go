@@ -110,10 +110,7 @@ func TestFailedLegacyImportLeavesNothing(t *testing.T) {
 // image_size_total as uploads are: with the project at its limit the task
 // fails with the 413 message and its image is deleted with no data left.
 func TestLegacyImportCountsAgainstSizeLimit(t *testing.T) {
-	e, web := legacyEnv(t, 1<<30)
-	e.svc = e.setup.Rebuild(t, func(d *service.Deps, _ *service.Config) {
-		d.Limits = fixedLimits{glance.LimitImageSizeTotal: 1}
-	})
+	e, web := limitedWebEnv(t, fixedLimits{glance.LimitImageSizeTotal: 1})
 	c := e.caller(admin)
 	name, disk, container := "full", "raw", "bare"
 	full, err := e.svc.Create(e.ctx, c, glance.NewImage{Name: &name, DiskFormat: &disk, ContainerFormat: &container})
