@@ -167,3 +167,35 @@ func limitedWebEnv(t *testing.T, limits fixedLimits) (*env, string) {
 	e.svc = e.setup.Rebuild(t, func(d *service.Deps, _ *service.Config) { d.Limits = limits })
 	return e, web
 }
+
+// TestCopyImageHeldToUploadingLimit: copy-image is held to
+// image_count_uploading (the image being copied counts, as in Glance): with
+// another image of the project uploading and a limit of 1, the task fails
+// with the 413 message and the image is as it was, in its one store, with
+// no copy recorded as pending or failed.
+func TestCopyImageHeldToUploadingLimit(t *testing.T) {
+	m := newMultiEnv(t)
+	im := m.activeImage(t, "a")
+	m.svc = m.setup.Rebuild(t, func(d *service.Deps, _ *service.Config) {
+		d.Limits = fixedLimits{glance.LimitImageCountUploading: 1}
+	})
+	staged := m.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+	if err := m.svc.Stage(m.ctx, m.caller(ownerA), staged.ID, bytes.NewReader(make([]byte, 4096))); err != nil {
+		t.Fatal(err)
+	}
+	copyReq := service.ImportRequest{Method: glance.ImportCopyImage, Stores: []string{"b"}}
+	task, err := m.svc.Import(m.ctx, m.caller(admin), im.ID, copyReq, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.svc.WaitImports()
+	if got, _ := m.svc.Task(m.ctx, m.caller(admin), task.ID); got == nil || got.Status != glance.TaskFailure ||
+		!strings.Contains(got.Message, "Resource image_count_uploading is over limit of 1") {
+		t.Fatalf("copy with one image already uploading: %+v", got)
+	}
+	got, _ := m.repo.Get(m.ctx, im.ID)
+	if len(got.Locations) != 1 || got.Status != glance.StatusActive || m.bBlobs(t) != 0 ||
+		got.Properties["os_glance_importing_to_stores"] != "" || got.Properties["os_glance_failed_import"] != "" {
+		t.Fatalf("after the refused copy: %v %s %v, %d blobs in b", got.Locations, got.Status, got.Properties, m.bBlobs(t))
+	}
+}
