@@ -195,6 +195,8 @@ func TestMismatchingFillIsNeverServed(t *testing.T) {
 	if b, err := readAll(t, c, s, im, 0, -1); err != nil || !bytes.Equal(b, s.data["img1"]) || s.opens.Load() != 2 {
 		t.Fatalf("next read: err %v, store reads %d", err, s.opens.Load())
 	}
+	// The fill renames its file into place after its readers are done.
+	waitFor(t, func() bool { return c.Has("img1") })
 }
 
 func TestHangUpDuringFillLeavesOnlyAVerifiedEntry(t *testing.T) {
