@@ -195,6 +195,8 @@ func TestMismatchingFillIsNeverServed(t *testing.T) {
 	if b, err := readAll(t, c, s, im, 0, -1); err != nil || !bytes.Equal(b, s.data["img1"]) || s.opens.Load() != 2 {
 		t.Fatalf("next read: err %v, store reads %d", err, s.opens.Load())
 	}
+	// The fill renames its file into place after its readers are done.
+	waitFor(t, func() bool { return c.Has("img1") })
 }
 
 func TestHangUpDuringFillLeavesOnlyAVerifiedEntry(t *testing.T) {
@@ -296,9 +298,10 @@ func TestDropDuringFillDiscardsIt(t *testing.T) {
 	if b := <-done; !bytes.Equal(b, s.data["img1"]) {
 		t.Fatal("a reader of a dropped fill got wrong data")
 	}
-	time.Sleep(50 * time.Millisecond)
-	if c.Has("img1") || c.Used() != 0 {
-		t.Fatalf("dropped fill kept: used %d", c.Used())
+	// The fill ends (syncs, then discards) after its readers have every byte.
+	waitFor(t, func() bool { return c.Used() == 0 })
+	if c.Has("img1") {
+		t.Fatal("dropped fill kept")
 	}
 }
 

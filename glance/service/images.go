@@ -120,6 +120,10 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	for _, l := range im.Locations {
 		s.removeBlob(ctx, l.Store, im.BlobKey)
 	}
+	// Again once the data is gone: a download that loaded the image before
+	// the delete may have started a cache fill since, reading the data
+	// before it went; a fill started from now on finds no data.
+	s.uncache(id)
 	if im.Status == glance.StatusUploading && s.staging != nil {
 		// Staged data waits for an import that can no longer come. (A
 		// stage still writing finds the image gone and removes it too.)

@@ -198,11 +198,19 @@ func (s *Service) storeList(targets []string) string {
 func (s *Service) runImport(ctx context.Context, task *glance.Task, im *glance.Image, req ImportRequest, targets []string, inject map[string]string) {
 	task.Status, task.UpdatedAt = glance.TaskProcessing, s.stamp()
 	_ = s.taskRepo.UpdateTask(ctx, task)
-	ready, edit, err := s.importFirst(ctx, im, req, targets[0], inject)
+	m, err := s.importMeter(ctx, im, req)
+	var ready *glance.Image
+	var edit func(*glance.Image)
+	if err == nil {
+		ready, edit, err = s.importFirst(ctx, im, req, targets[0], inject, m)
+	} else {
+		s.abortUpload(ctx, im)
+	}
 	if req.Method == glance.ImportGlanceDirect {
 		_ = s.staging.Delete(ctx, im.ID)
 	}
 	if err != nil {
+		m.done(false)
 		s.markFailedImport(ctx, im.ID, targets[0])
 		s.finishTask(ctx, task, err)
 		return
@@ -213,12 +221,29 @@ func (s *Service) runImport(ctx context.Context, task *glance.Task, im *glance.I
 	} else {
 		err = s.activateThenCopy(ctx, im, ready, targets[1:], edit)
 	}
+	m.done(err == nil)
 	s.finishTask(ctx, task, err)
 }
 
-// importFirst writes the import's data, through the plugins, into store:
-// the image ready to activate and the plugins' changes to make then.
-func (s *Service) importFirst(ctx context.Context, im *glance.Image, req ImportRequest, store string, inject map[string]string) (*glance.Image, func(*glance.Image), error) {
+// importMeter checks the limits a web-download must be within before its
+// data flows, as Glance's import flow does (it uses staging space and its
+// image counts as uploading), and starts metering the import's data against
+// image_size_total, as an upload's is: no import takes the project past it.
+func (s *Service) importMeter(ctx context.Context, im *glance.Image, req ImportRequest) (*meter, error) {
+	if req.Method == glance.ImportWebDownload {
+		for _, r := range []string{glance.LimitImageStageTotal, glance.LimitImageCountUploading} {
+			if err := s.quotas.enforce(ctx, im.OwnerID(), r, 0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s.quotas.startMeter(ctx, im.OwnerID(), glance.LimitImageSizeTotal)
+}
+
+// importFirst writes the import's data, through the plugins and m (nil: no
+// byte limit), into store: the image ready to activate and the plugins'
+// changes to make then.
+func (s *Service) importFirst(ctx context.Context, im *glance.Image, req ImportRequest, store string, inject map[string]string, m *meter) (*glance.Image, func(*glance.Image), error) {
 	src, err := s.openImportSource(ctx, im, req)
 	var res *pluginResult
 	if err == nil && len(s.plugins.Enabled) > 0 {
@@ -231,8 +256,8 @@ func (s *Service) importFirst(ctx context.Context, im *glance.Image, req ImportR
 		return nil, nil, err
 	}
 	defer res.data.Close()
-	ready, err := s.writeData(ctx, res.im, res.data, store)
-	return ready, res.edit, err
+	ready, err := s.writeData(ctx, res.im, m.reader(res.data), store)
+	return ready, res.edit, m.quotaError(err)
 }
 
 // openImportSource opens the data an import reads: the staged data, or the

@@ -109,12 +109,39 @@ func (s *Service) reserveLocations(ctx context.Context, id string, stores []stri
 func (s *Service) runCopy(ctx context.Context, task *glance.Task, src *glance.Image, stores []string, mustSucceed bool) {
 	task.Status, task.UpdatedAt = glance.TaskProcessing, s.stamp()
 	_ = s.taskRepo.UpdateTask(ctx, task)
+	if err := s.copyQuotas(ctx, src); err != nil {
+		s.dropCopyTargets(ctx, src.ID, stores)
+		s.finishTask(ctx, task, err)
+		return
+	}
 	failed := s.copyPending(ctx, src, stores)
 	var err error
 	if len(failed) > 0 && mustSucceed {
 		err = fmt.Errorf("copying the data to stores %s failed", strings.Join(failed, ", "))
 	}
 	s.finishTask(ctx, task, err)
+}
+
+// copyQuotas holds a copy to the limits Glance's import flow holds
+// copy-image to: image_stage_total with the image's size on top (Glance
+// stages the copy; the image being copied already counts there), and
+// image_count_uploading (where it counts too).
+func (s *Service) copyQuotas(ctx context.Context, im *glance.Image) error {
+	if err := s.quotas.enforce(ctx, im.OwnerID(), glance.LimitImageStageTotal, deref(im.Size)/mib); err != nil {
+		return err
+	}
+	return s.quotas.enforce(ctx, im.OwnerID(), glance.LimitImageCountUploading, 0)
+}
+
+// dropCopyTargets undoes the reservation of stores a refused copy will not
+// make: their pending locations go, and they leave
+// os_glance_importing_to_stores without being recorded as failed imports,
+// as when Glance refuses a copy over quota.
+func (s *Service) dropCopyTargets(ctx context.Context, id string, stores []string) {
+	for _, store := range stores {
+		_ = s.repo.RemoveLocation(context.WithoutCancel(ctx), id, store)
+		s.endStoreImport(ctx, id, store, true)
+	}
 }
 
 // copyPending copies an active image's data to each store, where a pending

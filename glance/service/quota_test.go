@@ -109,3 +109,93 @@ func TestConcurrentUploadsShareTheLimit(t *testing.T) {
 		t.Fatalf("%d bytes stored past a 4 MiB limit", stored)
 	}
 }
+
+// TestImportStopsAtSizeLimit: a glance-direct import of staged data that
+// would take the project past image_size_total fails its task with the 413
+// message (as Glance's import flow refuses it), and the image is left
+// queued with no data in the store.
+func TestImportStopsAtSizeLimit(t *testing.T) {
+	s := glancetest.NewSetup(t, glancetest.WithImport())
+	svc := s.Rebuild(t, func(d *service.Deps, _ *service.Config) {
+		d.Limits = fixedLimits{glance.LimitImageSizeTotal: 1}
+	})
+	e := &env{setup: s, svc: svc, repo: s.Repo, fs: s.FS, dir: s.StoreDir, ctx: context.Background()}
+	im, task := e.importDirect(t, ownerA, `{"disk_format":"raw","container_format":"bare"}`, make([]byte, 3<<20))
+	if task.Status != glance.TaskFailure || !strings.Contains(task.Message, "Resource image_size_total is over limit of 1") {
+		t.Fatalf("import of 3 MiB past a 1 MiB limit: task %s %q", task.Status, task.Message)
+	}
+	if im.Status != glance.StatusQueued || im.Size != nil {
+		t.Fatalf("after the refused import: %s %v", im.Status, im.Size)
+	}
+	if blobs, _ := os.ReadDir(filepath.Join(s.StoreDir, "blobs")); len(blobs) != 0 || s.FS.TempFiles() != 0 {
+		t.Fatalf("store holds %d blobs and %d temporary files", len(blobs), s.FS.TempFiles())
+	}
+	u, err := svc.Usage(e.ctx, svc.NewCaller(ownerA))
+	if err != nil || u[glance.LimitImageSizeTotal].Usage != 0 {
+		t.Fatalf("usage after the refused import: %v %v", u, err)
+	}
+}
+
+// TestWebDownloadCountsAsUploading: a web-download import is refused by
+// image_count_uploading when the project already has as many images in
+// upload as its limit allows, as Glance's import flow refuses it: the task
+// fails with the 413 message and the image stays queued.
+func TestWebDownloadCountsAsUploading(t *testing.T) {
+	e, web := limitedWebEnv(t, fixedLimits{glance.LimitImageCountUploading: 1})
+	c := e.caller(ownerA)
+	staged := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+	if err := e.svc.Stage(e.ctx, c, staged.ID, bytes.NewReader(make([]byte, 4096))); err != nil {
+		t.Fatal(err)
+	}
+	wd := e.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+	if _, err := e.svc.Import(e.ctx, c, wd.ID, service.ImportRequest{Method: glance.ImportWebDownload, URI: web + "/disk.raw"}, "r"); err != nil {
+		t.Fatal(err)
+	}
+	im, task := e.finished(t, wd.ID)
+	if task.Status != glance.TaskFailure || !strings.Contains(task.Message, "Resource image_count_uploading is over limit of 1") {
+		t.Fatalf("web-download with one image already uploading: task %s %q", task.Status, task.Message)
+	}
+	if im.Status != glance.StatusQueued || im.Size != nil || e.blobs(t) != 0 {
+		t.Fatalf("after the refused import: %s %v, %d blobs", im.Status, im.Size, e.blobs(t))
+	}
+}
+
+// limitedWebEnv is legacyEnv (imports, a web server at the returned URL)
+// with the service enforcing limits.
+func limitedWebEnv(t *testing.T, limits fixedLimits) (*env, string) {
+	e, web := legacyEnv(t, 1<<30)
+	e.svc = e.setup.Rebuild(t, func(d *service.Deps, _ *service.Config) { d.Limits = limits })
+	return e, web
+}
+
+// TestCopyImageHeldToUploadingLimit: copy-image is held to
+// image_count_uploading (the image being copied counts, as in Glance): with
+// another image of the project uploading and a limit of 1, the task fails
+// with the 413 message and the image is as it was, in its one store, with
+// no copy recorded as pending or failed.
+func TestCopyImageHeldToUploadingLimit(t *testing.T) {
+	m := newMultiEnv(t)
+	im := m.activeImage(t, "a")
+	m.svc = m.setup.Rebuild(t, func(d *service.Deps, _ *service.Config) {
+		d.Limits = fixedLimits{glance.LimitImageCountUploading: 1}
+	})
+	staged := m.create(t, `{"disk_format":"raw","container_format":"bare"}`)
+	if err := m.svc.Stage(m.ctx, m.caller(ownerA), staged.ID, bytes.NewReader(make([]byte, 4096))); err != nil {
+		t.Fatal(err)
+	}
+	copyReq := service.ImportRequest{Method: glance.ImportCopyImage, Stores: []string{"b"}}
+	task, err := m.svc.Import(m.ctx, m.caller(admin), im.ID, copyReq, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.svc.WaitImports()
+	if got, _ := m.svc.Task(m.ctx, m.caller(admin), task.ID); got == nil || got.Status != glance.TaskFailure ||
+		!strings.Contains(got.Message, "Resource image_count_uploading is over limit of 1") {
+		t.Fatalf("copy with one image already uploading: %+v", got)
+	}
+	got, _ := m.repo.Get(m.ctx, im.ID)
+	if len(got.Locations) != 1 || got.Status != glance.StatusActive || m.bBlobs(t) != 0 ||
+		got.Properties["os_glance_importing_to_stores"] != "" || got.Properties["os_glance_failed_import"] != "" {
+		t.Fatalf("after the refused copy: %v %s %v, %d blobs in b", got.Locations, got.Status, got.Properties, m.bBlobs(t))
+	}
+}

@@ -137,15 +137,28 @@ func (s *Service) legacyImport(ctx context.Context, c Caller, task *glance.Task,
 	if err != nil {
 		return err
 	}
+	m, err := s.quotas.startMeter(ctx, saving.OwnerID(), glance.LimitImageSizeTotal)
+	if err != nil {
+		s.abortUpload(ctx, saving)
+		return err
+	}
+	err = s.legacyFill(ctx, saving, uri, m)
+	m.done(err == nil)
+	return err
+}
+
+// legacyFill downloads uri into the saving image through m (nil: no byte
+// limit, as for uploads) and activates it.
+func (s *Service) legacyFill(ctx context.Context, saving *glance.Image, uri string, m *meter) error {
 	src, err := s.openImportSource(ctx, saving, ImportRequest{Method: glance.ImportWebDownload, URI: uri})
 	if err != nil {
 		s.abortUpload(ctx, saving)
 		return err
 	}
-	ready, err := s.writeData(ctx, saving, src, s.stores.defaultStore)
+	ready, err := s.writeData(ctx, saving, m.reader(src), s.stores.defaultStore)
 	src.Close()
 	if err != nil {
-		return err
+		return m.quotaError(err)
 	}
 	_, err = s.activate(ctx, saving, ready)
 	return err

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +103,33 @@ func TestFailedLegacyImportLeavesNothing(t *testing.T) {
 	got, _ = e.repo.GetTask(e.ctx, running.ID)
 	if _, err := e.repo.Get(e.ctx, im.ID); got.Status != glance.TaskFailure || got.ExpiresAt == nil || !errors.Is(err, glance.ErrNotFound) {
 		t.Fatalf("interrupted task %+v; image: %v", got, err)
+	}
+}
+
+// TestLegacyImportCountsAgainstSizeLimit: a legacy import task is held to
+// image_size_total as uploads are: with the project at its limit the task
+// fails with the 413 message and its image is deleted with no data left.
+func TestLegacyImportCountsAgainstSizeLimit(t *testing.T) {
+	e, web := limitedWebEnv(t, fixedLimits{glance.LimitImageSizeTotal: 1})
+	c := e.caller(admin)
+	name, disk, container := "full", "raw", "bare"
+	full, err := e.svc.Create(e.ctx, c, glance.NewImage{Name: &name, DiskFormat: &disk, ContainerFormat: &container})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Upload(e.ctx, c, full.ID, bytes.NewReader(make([]byte, 2<<20-1)), ""); err != nil {
+		t.Fatal(err)
+	}
+	task, err := e.svc.CreateTask(e.ctx, c, legacyTask(web+"/disk.raw"), "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.WaitImports()
+	got, err := e.svc.Task(e.ctx, c, task.ID)
+	if err != nil || got.Status != glance.TaskFailure || !strings.Contains(got.Message, "Resource image_size_total is over limit of 1") {
+		t.Fatalf("legacy import past the limit: %+v %v", got, err)
+	}
+	if _, err := e.repo.Get(e.ctx, got.ImageID); !errors.Is(err, glance.ErrNotFound) || e.blobs(t) != 1 {
+		t.Fatalf("image of the refused task: %v, %d blobs (1 expected: the first image's)", err, e.blobs(t))
 	}
 }
