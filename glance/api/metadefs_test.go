@@ -177,3 +177,14 @@ func TestMetadefContents(t *testing.T) {
 	e.mdCall(t, "DELETE", ns+"/properties", "adm", "", 204)
 	e.mdCall(t, "GET", "/v2/metadefs/namespaces/missing/properties", "a", "", 404)
 }
+
+// TestMetadefNamespacesLimitZero: limit=0 is an empty page, as in Glance,
+// not the whole list.
+func TestMetadefNamespacesLimitZero(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"Z1","visibility":"public"}`, 201)
+	m := e.mdCall(t, "GET", "/v2/metadefs/namespaces?limit=0", "adm", "", 200)
+	if got := m["namespaces"].([]any); len(got) != 0 || m["next"] != nil {
+		t.Fatalf("limit=0 listed %v (next %v)", got, m["next"])
+	}
+}

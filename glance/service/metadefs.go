@@ -107,7 +107,8 @@ func (s *Service) checkedNamespace(ctx context.Context, c Caller, name string, r
 
 // ListMetadefNamespaces lists the namespaces the caller may see (policies
 // get_metadef_namespaces and list_metadef_resource_types, then
-// get_metadef_namespace on each). An unknown marker is 404.
+// get_metadef_namespace on each). An unknown marker is 404; a Limit of 0
+// is an empty page, as in Glance.
 func (s *Service) ListMetadefNamespaces(ctx context.Context, c Caller, r MetadefListRequest) ([]*glance.MetadefNamespace, error) {
 	if err := s.mdAuthorize(c, nil, "get_metadef_namespaces", "list_metadef_resource_types"); err != nil {
 		return nil, err
@@ -122,6 +123,9 @@ func (s *Service) ListMetadefNamespaces(ctx context.Context, c Caller, r Metadef
 		if _, err := s.namespace(ctx, c, r.Marker); err != nil {
 			return nil, err
 		}
+	}
+	if r.Limit <= 0 {
+		return []*glance.MetadefNamespace{}, nil
 	}
 	nss, err := s.metadefs.ListNamespaces(ctx, glance.MetadefNamespaceQuery{ProjectID: c.Project(), IsAdmin: c.IsAdmin,
 		Visibility: r.Visibility, ResourceTypes: r.ResourceTypes, SortKey: r.SortKey, SortDesc: r.SortDesc, Limit: r.Limit, Marker: r.Marker})
