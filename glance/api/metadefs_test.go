@@ -188,3 +188,20 @@ func TestMetadefNamespacesLimitZero(t *testing.T) {
 		t.Fatalf("limit=0 listed %v (next %v)", got, m["next"])
 	}
 }
+
+// TestMetadefForbiddenMessage: a change the policy refuses is 403 in
+// Glance's words, naming the rule.
+func TestMetadefForbiddenMessage(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"F1","visibility":"public"}`, 201)
+	for _, c := range []struct{ method, path, body, rule string }{
+		{"POST", "/v2/metadefs/namespaces", `{"namespace":"F2"}`, "add_metadef_namespace"},
+		{"DELETE", "/v2/metadefs/namespaces/F1", "", "delete_metadef_namespace"},
+		{"POST", "/v2/metadefs/namespaces/F1/properties", `{"name":"x","title":"x","type":"string"}`, "add_metadef_property"},
+	} {
+		m := e.mdCall(t, c.method, c.path, "a", c.body, 403)
+		if msg, _ := json.Marshal(m); !strings.Contains(string(msg), "You are not authorized to complete "+c.rule+" action.") {
+			t.Errorf("%s %s: %s", c.method, c.path, msg)
+		}
+	}
+}

@@ -86,7 +86,7 @@ func (s *Service) mdAuthorize(c Caller, ns *glance.MetadefNamespace, rules ...st
 	}
 	for _, rule := range rules {
 		if !s.authz.Enforce(rule, t, c.Creds) {
-			return glance.Errorf(glance.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
+			return glance.Errorf(glance.ErrForbidden, "You are not authorized to complete %s action.", rule)
 		}
 	}
 	return nil
