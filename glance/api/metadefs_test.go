@@ -205,3 +205,25 @@ func TestMetadefForbiddenMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestMetadefNotFoundMessages: a missing object, tag, property or
+// association is 404 in Glance's words.
+func TestMetadefNotFoundMessages(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	const ns = "/v2/metadefs/namespaces/M"
+	e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"M"}`, 201)
+	for _, c := range []struct{ method, path, body, want string }{
+		{"GET", ns + "/objects/nope", "", "Could not find metadata object nope"},
+		{"DELETE", ns + "/objects/nope", "", "Could not find metadata object nope"},
+		{"PUT", ns + "/objects/nope", `{"name":"nope"}`, "Could not find metadata object nope"},
+		{"GET", ns + "/tags/nope", "", "Could not find metadata tag nope"},
+		{"DELETE", ns + "/tags/nope", "", "Could not find metadata tag nope"},
+		{"PUT", ns + "/tags/nope", `{"name":"x"}`, "Could not find metadata tag nope"},
+		{"GET", ns + "/properties/nope", "", "Could not find property nope"},
+		{"DELETE", ns + "/resource_types/OS::Glance::Image", "", "Failed to find resource type OS::Glance::Image to delete"},
+	} {
+		if m := e.mdCall(t, c.method, c.path, "adm", c.body, 404); m["message"] != c.want {
+			t.Errorf("%s %s: %v, want %q", c.method, c.path, m, c.want)
+		}
+	}
+}

@@ -15,10 +15,10 @@ var kindText = map[glance.MetadefKind]struct{ missing, duplicate, protected stri
 	glance.MetadefProperties: {"Could not find property %s",
 		"A metadata definition property with name=%s already exists in namespace=%s.",
 		"Metadata definition property %s is protected and cannot be deleted."},
-	glance.MetadefObjects: {"The metadata definition object with name=%s was not found in namespace=%s.",
+	glance.MetadefObjects: {"Could not find metadata object %s",
 		"A metadata definition object with name=%s already exists in namespace=%s.",
 		"Metadata definition object %s is protected and cannot be deleted."},
-	glance.MetadefTags: {"The metadata definition tag with name=%s was not found in namespace=%s.",
+	glance.MetadefTags: {"Could not find metadata tag %s",
 		"A metadata tag with name=%s already exists in namespace=%s. (Please note that metadata tag names are case insensitive).",
 		"Metadata definition tag %s is protected and cannot be deleted."},
 }
@@ -28,10 +28,7 @@ var kindText = map[glance.MetadefKind]struct{ missing, duplicate, protected stri
 func entryError(err error, kind glance.MetadefKind, ns, name string) error {
 	switch {
 	case errors.Is(err, glance.ErrNotFound):
-		if kind == glance.MetadefProperties {
-			return glance.Errorf(glance.ErrNotFound, kindText[kind].missing, name)
-		}
-		return glance.Errorf(glance.ErrNotFound, kindText[kind].missing, name, ns)
+		return glance.Errorf(glance.ErrNotFound, kindText[kind].missing, name)
 	case errors.Is(err, glance.ErrConflict):
 		return glance.Errorf(glance.ErrConflict, kindText[kind].duplicate, name, ns)
 	}

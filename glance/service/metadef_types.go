@@ -59,7 +59,7 @@ func (s *Service) DissociateMetadefResourceType(ctx context.Context, c Caller, n
 	}
 	err = s.metadefs.Dissociate(ctx, ns, resourceType)
 	if errors.Is(err, glance.ErrNotFound) {
-		return glance.Errorf(glance.ErrNotFound, "The metadata definition resource-type association of resource-type=%s to namespace=%s, was not found.", resourceType, ns)
+		return glance.Errorf(glance.ErrNotFound, "Failed to find resource type %s to delete", resourceType)
 	}
 	return err
 }
