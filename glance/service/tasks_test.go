@@ -104,3 +104,15 @@ func TestFailedLegacyImportLeavesNothing(t *testing.T) {
 		t.Fatalf("interrupted task %+v; image: %v", got, err)
 	}
 }
+
+// TestTaskNotFoundMessage: a task that does not exist (or expired) is 404
+// "Could not find task X", as Glance words it.
+func TestTaskNotFoundMessage(t *testing.T) {
+	e, _ := legacyEnv(t, 1<<30)
+	const id = "0b7e8a55-94c8-4a1a-9a5e-6c2f5b0c7f11"
+	_, err := e.svc.Task(e.ctx, e.caller(admin), id)
+	var ge *glance.Error
+	if !errors.As(err, &ge) || !errors.Is(err, glance.ErrNotFound) || ge.Msg != "Could not find task "+id {
+		t.Fatalf("missing task: %v", err)
+	}
+}
