@@ -227,3 +227,21 @@ func TestMetadefNotFoundMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestMetadefDefinitionTooLarge: a property or object whose definition is
+// larger than the database column holds is 400, not a database error (500
+// on MariaDB); nothing is stored.
+func TestMetadefDefinitionTooLarge(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	const ns = "/v2/metadefs/namespaces/L"
+	e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"L"}`, 201)
+	enum := `"` + strings.Repeat("v", 70000) + `"`
+	prop := `{"name":"big","title":"B","type":"string","enum":[` + enum + `]}`
+	e.mdCall(t, "POST", ns+"/properties", "adm", prop, 400)
+	e.mdCall(t, "POST", ns+"/objects", "adm", `{"name":"o","properties":{"big":`+prop+`}}`, 400)
+	e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"L2","properties":{"big":`+prop+`}}`, 400)
+	e.mdCall(t, "GET", "/v2/metadefs/namespaces/L2", "adm", "", 404)
+	if l := e.mdCall(t, "GET", ns+"/properties", "adm", "", 200); len(l["properties"].(map[string]any)) != 0 {
+		t.Fatalf("stored: %v", l)
+	}
+}

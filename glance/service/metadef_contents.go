@@ -35,7 +35,11 @@ func entryError(err error, kind glance.MetadefKind, ns, name string) error {
 	return err
 }
 
-// entry is a stored definition made now.
+// maxEntryBody bounds a property's or object's stored definition: what a
+// TEXT column holds on MariaDB.
+const maxEntryBody = 65535
+
+// entry is a stored definition made now; one too large to store is 400.
 func (s *Service) entry(name string, def any) (glance.MetadefEntry, error) {
 	body := []byte("{}")
 	if def != nil {
@@ -43,6 +47,10 @@ func (s *Service) entry(name string, def any) (glance.MetadefEntry, error) {
 		if body, err = json.Marshal(def); err != nil {
 			return glance.MetadefEntry{}, err
 		}
+	}
+	if len(body) > maxEntryBody {
+		return glance.MetadefEntry{}, glance.Errorf(glance.ErrBadRequest,
+			"The definition of %s is too large: %d bytes of JSON, at most %d.", name, len(body), maxEntryBody)
 	}
 	now := s.stamp()
 	return glance.MetadefEntry{Name: name, Body: body, CreatedAt: now, UpdatedAt: now}, nil
