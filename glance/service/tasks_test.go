@@ -116,3 +116,19 @@ func TestTaskNotFoundMessage(t *testing.T) {
 		t.Fatalf("missing task: %v", err)
 	}
 }
+
+// TestLegacyTaskInputTooLarge: an input larger than the task's column
+// holds is 400 before anything is made, not a database error (500 on
+// MariaDB).
+func TestLegacyTaskInputTooLarge(t *testing.T) {
+	e, web := legacyEnv(t, 1<<30)
+	nt := legacyTask(web + "/disk.raw")
+	nt.Input["image_properties"].(map[string]any)["description"] = string(bytes.Repeat([]byte("d"), 70000))
+	if _, err := e.svc.CreateTask(e.ctx, e.caller(admin), nt, "req-1"); !errors.Is(err, glance.ErrBadRequest) {
+		t.Fatalf("huge input: %v", err)
+	}
+	e.svc.WaitImports()
+	if ts, err := e.svc.Tasks(e.ctx, e.caller(admin), glance.TaskQuery{}); err != nil || len(ts) != 0 {
+		t.Fatalf("tasks made: %v %v", ts, err)
+	}
+}
