@@ -75,20 +75,32 @@ func New(cfg Config, log *slog.Logger) *Client {
 
 // serviceToken returns this service's token, logging in when it has none
 // or the one it has expires within renewBefore (or half its lifetime).
+// Concurrent callers share one login (and its failure), so that a Keystone
+// that does not answer costs each request one timeout, not one per
+// request queued before it.
 func (c *Client) serviceToken(ctx context.Context) (string, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.svcToken != "" && c.now().Before(c.svcExpires) {
-		return c.svcToken, nil
+	tok, expires := c.svcToken, c.svcExpires
+	c.mu.Unlock()
+	if tok != "" && c.now().Before(expires) {
+		return tok, nil
 	}
-	tok, expires, err := c.login(ctx)
+	v, err, _ := c.calls.Do("service login", func() (any, error) {
+		// Not the first caller's cancellation: others wait on this login.
+		tok, expires, err := c.login(context.WithoutCancel(ctx))
+		if err != nil {
+			return "", err
+		}
+		margin := min(renewBefore, expires.Sub(c.now())/2)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.svcToken, c.svcExpires = tok, expires.Add(-margin)
+		return tok, nil
+	})
 	if err != nil {
 		return "", err
 	}
-	issued := c.now()
-	margin := min(renewBefore, expires.Sub(issued)/2)
-	c.svcToken, c.svcExpires = tok, expires.Add(-margin)
-	return tok, nil
+	return v.(string), nil
 }
 
 // dropServiceToken forgets the service token Keystone just refused (401),
