@@ -245,3 +245,20 @@ func TestMetadefDefinitionTooLarge(t *testing.T) {
 		t.Fatalf("stored: %v", l)
 	}
 }
+
+// TestMetadefCreateDuplicateContents: a new namespace whose body names an
+// object, tag or resource type twice is 409 naming that content, as in
+// Glance (not "the namespace already exists"), and nothing is stored.
+func TestMetadefCreateDuplicateContents(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	for body, want := range map[string]string{
+		`"objects":[{"name":"o"},{"name":"o"}]`:                                                    "A metadata definition object with name=o already exists in namespace=D.",
+		`"tags":[{"name":"t"},{"name":"T"}]`:                                                       "A metadata tag with name=T already exists in namespace=D. (Please note that metadata tag names are case insensitive).",
+		`"resource_type_associations":[{"name":"OS::Glance::Image"},{"name":"OS::Glance::Image"}]`: "The metadata definition resource-type association of resource-type=OS::Glance::Image to namespace=D already exists.",
+	} {
+		if m := e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"D",`+body+`}`, 409); m["message"] != want {
+			t.Errorf("%s: %v, want %q", body, m["message"], want)
+		}
+		e.mdCall(t, "GET", "/v2/metadefs/namespaces/D", "adm", "", 404)
+	}
+}

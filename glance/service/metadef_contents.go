@@ -221,3 +221,29 @@ func (s *Service) contents(in MetadefNamespaceInput) (glance.MetadefContents, er
 	}
 	return c, nil
 }
+
+// duplicateContent is Glance's 409 for a new namespace whose body names an
+// object, a tag (case-insensitively) or a resource type twice; nil when it
+// does not.
+func duplicateContent(in MetadefNamespaceInput) error {
+	objects, tags, types := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, o := range in.Objects {
+		if objects[o.Name] {
+			return entryError(glance.ErrConflict, glance.MetadefObjects, in.Namespace, o.Name)
+		}
+		objects[o.Name] = true
+	}
+	for _, t := range in.Tags {
+		if tags[lower(t)] {
+			return entryError(glance.ErrConflict, glance.MetadefTags, in.Namespace, t)
+		}
+		tags[lower(t)] = true
+	}
+	for _, a := range in.Associations {
+		if types[a.Name] {
+			return glance.Errorf(glance.ErrConflict, associationExists, a.Name, in.Namespace)
+		}
+		types[a.Name] = true
+	}
+	return nil
+}

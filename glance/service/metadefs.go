@@ -222,6 +222,9 @@ func (s *Service) CreateMetadefNamespace(ctx context.Context, c Caller, in Metad
 	}
 	err = s.metadefs.CreateNamespace(ctx, ns, contents)
 	if errors.Is(err, glance.ErrConflict) {
+		if dup := duplicateContent(in); dup != nil {
+			return nil, dup
+		}
 		return nil, glance.Errorf(glance.ErrConflict, "The metadata definition namespace=%s already exists.", ns.Namespace)
 	}
 	if err != nil {
