@@ -177,3 +177,88 @@ func TestMetadefContents(t *testing.T) {
 	e.mdCall(t, "DELETE", ns+"/properties", "adm", "", 204)
 	e.mdCall(t, "GET", "/v2/metadefs/namespaces/missing/properties", "a", "", 404)
 }
+
+// TestMetadefNamespacesLimitZero: limit=0 is an empty page, as in Glance,
+// not the whole list.
+func TestMetadefNamespacesLimitZero(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"Z1","visibility":"public"}`, 201)
+	m := e.mdCall(t, "GET", "/v2/metadefs/namespaces?limit=0", "adm", "", 200)
+	if got := m["namespaces"].([]any); len(got) != 0 || m["next"] != nil {
+		t.Fatalf("limit=0 listed %v (next %v)", got, m["next"])
+	}
+}
+
+// TestMetadefForbiddenMessage: a change the policy refuses is 403 in
+// Glance's words, naming the rule.
+func TestMetadefForbiddenMessage(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"F1","visibility":"public"}`, 201)
+	for _, c := range []struct{ method, path, body, rule string }{
+		{"POST", "/v2/metadefs/namespaces", `{"namespace":"F2"}`, "add_metadef_namespace"},
+		{"DELETE", "/v2/metadefs/namespaces/F1", "", "delete_metadef_namespace"},
+		{"POST", "/v2/metadefs/namespaces/F1/properties", `{"name":"x","title":"x","type":"string"}`, "add_metadef_property"},
+	} {
+		m := e.mdCall(t, c.method, c.path, "a", c.body, 403)
+		if msg, _ := json.Marshal(m); !strings.Contains(string(msg), "You are not authorized to complete "+c.rule+" action.") {
+			t.Errorf("%s %s: %s", c.method, c.path, msg)
+		}
+	}
+}
+
+// TestMetadefNotFoundMessages: a missing object, tag, property or
+// association is 404 in Glance's words.
+func TestMetadefNotFoundMessages(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	const ns = "/v2/metadefs/namespaces/M"
+	e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"M"}`, 201)
+	for _, c := range []struct{ method, path, body, want string }{
+		{"GET", ns + "/objects/nope", "", "Could not find metadata object nope"},
+		{"DELETE", ns + "/objects/nope", "", "Could not find metadata object nope"},
+		{"PUT", ns + "/objects/nope", `{"name":"nope"}`, "Could not find metadata object nope"},
+		{"GET", ns + "/tags/nope", "", "Could not find metadata tag nope"},
+		{"DELETE", ns + "/tags/nope", "", "Could not find metadata tag nope"},
+		{"PUT", ns + "/tags/nope", `{"name":"x"}`, "Could not find metadata tag nope"},
+		{"GET", ns + "/properties/nope", "", "Could not find property nope"},
+		{"DELETE", ns + "/resource_types/OS::Glance::Image", "", "Failed to find resource type OS::Glance::Image to delete"},
+	} {
+		if m := e.mdCall(t, c.method, c.path, "adm", c.body, 404); m["message"] != c.want {
+			t.Errorf("%s %s: %v, want %q", c.method, c.path, m, c.want)
+		}
+	}
+}
+
+// TestMetadefDefinitionTooLarge: a property or object whose definition is
+// larger than the database column holds is 400, not a database error (500
+// on MariaDB); nothing is stored.
+func TestMetadefDefinitionTooLarge(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	const ns = "/v2/metadefs/namespaces/L"
+	e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"L"}`, 201)
+	enum := `"` + strings.Repeat("v", 70000) + `"`
+	prop := `{"name":"big","title":"B","type":"string","enum":[` + enum + `]}`
+	e.mdCall(t, "POST", ns+"/properties", "adm", prop, 400)
+	e.mdCall(t, "POST", ns+"/objects", "adm", `{"name":"o","properties":{"big":`+prop+`}}`, 400)
+	e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"L2","properties":{"big":`+prop+`}}`, 400)
+	e.mdCall(t, "GET", "/v2/metadefs/namespaces/L2", "adm", "", 404)
+	if l := e.mdCall(t, "GET", ns+"/properties", "adm", "", 200); len(l["properties"].(map[string]any)) != 0 {
+		t.Fatalf("stored: %v", l)
+	}
+}
+
+// TestMetadefCreateDuplicateContents: a new namespace whose body names an
+// object, tag or resource type twice is 409 naming that content, as in
+// Glance (not "the namespace already exists"), and nothing is stored.
+func TestMetadefCreateDuplicateContents(t *testing.T) {
+	e := newEnv(t, 1<<30)
+	for body, want := range map[string]string{
+		`"objects":[{"name":"o"},{"name":"o"}]`:                                                    "A metadata definition object with name=o already exists in namespace=D.",
+		`"tags":[{"name":"t"},{"name":"T"}]`:                                                       "A metadata tag with name=T already exists in namespace=D. (Please note that metadata tag names are case insensitive).",
+		`"resource_type_associations":[{"name":"OS::Glance::Image"},{"name":"OS::Glance::Image"}]`: "The metadata definition resource-type association of resource-type=OS::Glance::Image to namespace=D already exists.",
+	} {
+		if m := e.mdCall(t, "POST", "/v2/metadefs/namespaces", "adm", `{"namespace":"D",`+body+`}`, 409); m["message"] != want {
+			t.Errorf("%s: %v, want %q", body, m["message"], want)
+		}
+		e.mdCall(t, "GET", "/v2/metadefs/namespaces/D", "adm", "", 404)
+	}
+}

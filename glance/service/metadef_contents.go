@@ -15,10 +15,10 @@ var kindText = map[glance.MetadefKind]struct{ missing, duplicate, protected stri
 	glance.MetadefProperties: {"Could not find property %s",
 		"A metadata definition property with name=%s already exists in namespace=%s.",
 		"Metadata definition property %s is protected and cannot be deleted."},
-	glance.MetadefObjects: {"The metadata definition object with name=%s was not found in namespace=%s.",
+	glance.MetadefObjects: {"Could not find metadata object %s",
 		"A metadata definition object with name=%s already exists in namespace=%s.",
 		"Metadata definition object %s is protected and cannot be deleted."},
-	glance.MetadefTags: {"The metadata definition tag with name=%s was not found in namespace=%s.",
+	glance.MetadefTags: {"Could not find metadata tag %s",
 		"A metadata tag with name=%s already exists in namespace=%s. (Please note that metadata tag names are case insensitive).",
 		"Metadata definition tag %s is protected and cannot be deleted."},
 }
@@ -28,17 +28,18 @@ var kindText = map[glance.MetadefKind]struct{ missing, duplicate, protected stri
 func entryError(err error, kind glance.MetadefKind, ns, name string) error {
 	switch {
 	case errors.Is(err, glance.ErrNotFound):
-		if kind == glance.MetadefProperties {
-			return glance.Errorf(glance.ErrNotFound, kindText[kind].missing, name)
-		}
-		return glance.Errorf(glance.ErrNotFound, kindText[kind].missing, name, ns)
+		return glance.Errorf(glance.ErrNotFound, kindText[kind].missing, name)
 	case errors.Is(err, glance.ErrConflict):
 		return glance.Errorf(glance.ErrConflict, kindText[kind].duplicate, name, ns)
 	}
 	return err
 }
 
-// entry is a stored definition made now.
+// maxEntryBody bounds a property's or object's stored definition: what a
+// TEXT column holds on MariaDB.
+const maxEntryBody = 65535
+
+// entry is a stored definition made now; one too large to store is 400.
 func (s *Service) entry(name string, def any) (glance.MetadefEntry, error) {
 	body := []byte("{}")
 	if def != nil {
@@ -46,6 +47,10 @@ func (s *Service) entry(name string, def any) (glance.MetadefEntry, error) {
 		if body, err = json.Marshal(def); err != nil {
 			return glance.MetadefEntry{}, err
 		}
+	}
+	if len(body) > maxEntryBody {
+		return glance.MetadefEntry{}, glance.Errorf(glance.ErrBadRequest,
+			"The definition of %s is too large: %d bytes of JSON, at most %d.", name, len(body), maxEntryBody)
 	}
 	now := s.stamp()
 	return glance.MetadefEntry{Name: name, Body: body, CreatedAt: now, UpdatedAt: now}, nil
@@ -215,4 +220,30 @@ func (s *Service) contents(in MetadefNamespaceInput) (glance.MetadefContents, er
 		}
 	}
 	return c, nil
+}
+
+// duplicateContent is Glance's 409 for a new namespace whose body names an
+// object, a tag (case-insensitively) or a resource type twice; nil when it
+// does not.
+func duplicateContent(in MetadefNamespaceInput) error {
+	objects, tags, types := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, o := range in.Objects {
+		if objects[o.Name] {
+			return entryError(glance.ErrConflict, glance.MetadefObjects, in.Namespace, o.Name)
+		}
+		objects[o.Name] = true
+	}
+	for _, t := range in.Tags {
+		if tags[lower(t)] {
+			return entryError(glance.ErrConflict, glance.MetadefTags, in.Namespace, t)
+		}
+		tags[lower(t)] = true
+	}
+	for _, a := range in.Associations {
+		if types[a.Name] {
+			return glance.Errorf(glance.ErrConflict, associationExists, a.Name, in.Namespace)
+		}
+		types[a.Name] = true
+	}
+	return nil
 }

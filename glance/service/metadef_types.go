@@ -8,6 +8,9 @@ import (
 	"imagestack/glance"
 )
 
+// associationExists is Glance's 409 for a resource type associated twice.
+const associationExists = "The metadata definition resource-type association of resource-type=%s to namespace=%s already exists."
+
 func lower(s string) string { return strings.ToLower(s) }
 
 // ListMetadefResourceTypes lists every resource type (policy list_metadef_resource_types).
@@ -42,7 +45,7 @@ func (s *Service) AssociateMetadefResourceType(ctx context.Context, c Caller, ns
 	a.UpdatedAt = a.CreatedAt
 	err := s.metadefs.Associate(ctx, ns, a)
 	if errors.Is(err, glance.ErrConflict) {
-		return a, glance.Errorf(glance.ErrConflict, "The metadata definition resource-type association of resource-type=%s to namespace=%s already exists.", a.Name, ns)
+		return a, glance.Errorf(glance.ErrConflict, associationExists, a.Name, ns)
 	}
 	return a, err
 }
@@ -59,7 +62,7 @@ func (s *Service) DissociateMetadefResourceType(ctx context.Context, c Caller, n
 	}
 	err = s.metadefs.Dissociate(ctx, ns, resourceType)
 	if errors.Is(err, glance.ErrNotFound) {
-		return glance.Errorf(glance.ErrNotFound, "The metadata definition resource-type association of resource-type=%s to namespace=%s, was not found.", resourceType, ns)
+		return glance.Errorf(glance.ErrNotFound, "Failed to find resource type %s to delete", resourceType)
 	}
 	return err
 }

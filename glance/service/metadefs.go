@@ -86,7 +86,7 @@ func (s *Service) mdAuthorize(c Caller, ns *glance.MetadefNamespace, rules ...st
 	}
 	for _, rule := range rules {
 		if !s.authz.Enforce(rule, t, c.Creds) {
-			return glance.Errorf(glance.ErrForbidden, "Policy doesn't allow %s to be performed.", rule)
+			return glance.Errorf(glance.ErrForbidden, "You are not authorized to complete %s action.", rule)
 		}
 	}
 	return nil
@@ -107,7 +107,8 @@ func (s *Service) checkedNamespace(ctx context.Context, c Caller, name string, r
 
 // ListMetadefNamespaces lists the namespaces the caller may see (policies
 // get_metadef_namespaces and list_metadef_resource_types, then
-// get_metadef_namespace on each). An unknown marker is 404.
+// get_metadef_namespace on each). An unknown marker is 404; a Limit of 0
+// is an empty page, as in Glance.
 func (s *Service) ListMetadefNamespaces(ctx context.Context, c Caller, r MetadefListRequest) ([]*glance.MetadefNamespace, error) {
 	if err := s.mdAuthorize(c, nil, "get_metadef_namespaces", "list_metadef_resource_types"); err != nil {
 		return nil, err
@@ -122,6 +123,9 @@ func (s *Service) ListMetadefNamespaces(ctx context.Context, c Caller, r Metadef
 		if _, err := s.namespace(ctx, c, r.Marker); err != nil {
 			return nil, err
 		}
+	}
+	if r.Limit <= 0 {
+		return []*glance.MetadefNamespace{}, nil
 	}
 	nss, err := s.metadefs.ListNamespaces(ctx, glance.MetadefNamespaceQuery{ProjectID: c.Project(), IsAdmin: c.IsAdmin,
 		Visibility: r.Visibility, ResourceTypes: r.ResourceTypes, SortKey: r.SortKey, SortDesc: r.SortDesc, Limit: r.Limit, Marker: r.Marker})
@@ -218,6 +222,9 @@ func (s *Service) CreateMetadefNamespace(ctx context.Context, c Caller, in Metad
 	}
 	err = s.metadefs.CreateNamespace(ctx, ns, contents)
 	if errors.Is(err, glance.ErrConflict) {
+		if dup := duplicateContent(in); dup != nil {
+			return nil, dup
+		}
 		return nil, glance.Errorf(glance.ErrConflict, "The metadata definition namespace=%s already exists.", ns.Namespace)
 	}
 	if err != nil {

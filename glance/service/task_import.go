@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -28,6 +29,10 @@ type NewTask struct {
 	Input map[string]any
 }
 
+// maxTaskInput bounds a task's input as stored: what a TEXT column holds
+// on MariaDB.
+const maxTaskInput = 65535
+
 // TasksAccess checks tasks_api_access, which every call of the tasks API
 // checks first (admin only under Glance's defaults).
 func (s *Service) TasksAccess(c Caller) error { return s.tasksAccess(c) }
@@ -51,6 +56,9 @@ func (s *Service) CreateTask(ctx context.Context, c Caller, nt NewTask, requestI
 	uri, err := s.legacyImportURI(nt.Input["import_from"])
 	if err != nil {
 		return nil, err
+	}
+	if in, _ := json.Marshal(nt.Input); len(in) > maxTaskInput {
+		return nil, glance.Errorf(glance.ErrBadRequest, "Task input is too large: %d bytes of JSON, at most %d.", len(in), maxTaskInput)
 	}
 	now := s.stamp()
 	task := &glance.Task{ID: uuid.NewString(), Type: nt.Type, Status: glance.TaskPending, Owner: c.Project(),

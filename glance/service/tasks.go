@@ -168,7 +168,7 @@ func (s *Service) Task(ctx context.Context, c Caller, id string) (*glance.Task, 
 	}
 	t, err := s.taskRepo.GetTask(ctx, id)
 	if errors.Is(err, glance.ErrNotFound) || (err == nil && ((!c.IsAdmin && t.Owner != c.Project()) || t.Expired(s.now()))) {
-		return nil, glance.Errorf(glance.ErrNotFound, "Task with the given id %s was not found", id)
+		return nil, glance.Errorf(glance.ErrNotFound, "Could not find task %s", id)
 	}
 	return t, err
 }

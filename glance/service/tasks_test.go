@@ -133,3 +133,31 @@ func TestLegacyImportCountsAgainstSizeLimit(t *testing.T) {
 		t.Fatalf("image of the refused task: %v, %d blobs (1 expected: the first image's)", err, e.blobs(t))
 	}
 }
+
+// TestTaskNotFoundMessage: a task that does not exist (or expired) is 404
+// "Could not find task X", as Glance words it.
+func TestTaskNotFoundMessage(t *testing.T) {
+	e, _ := legacyEnv(t, 1<<30)
+	const id = "0b7e8a55-94c8-4a1a-9a5e-6c2f5b0c7f11"
+	_, err := e.svc.Task(e.ctx, e.caller(admin), id)
+	var ge *glance.Error
+	if !errors.As(err, &ge) || !errors.Is(err, glance.ErrNotFound) || ge.Msg != "Could not find task "+id {
+		t.Fatalf("missing task: %v", err)
+	}
+}
+
+// TestLegacyTaskInputTooLarge: an input larger than the task's column
+// holds is 400 before anything is made, not a database error (500 on
+// MariaDB).
+func TestLegacyTaskInputTooLarge(t *testing.T) {
+	e, web := legacyEnv(t, 1<<30)
+	nt := legacyTask(web + "/disk.raw")
+	nt.Input["image_properties"].(map[string]any)["description"] = string(bytes.Repeat([]byte("d"), 70000))
+	if _, err := e.svc.CreateTask(e.ctx, e.caller(admin), nt, "req-1"); !errors.Is(err, glance.ErrBadRequest) {
+		t.Fatalf("huge input: %v", err)
+	}
+	e.svc.WaitImports()
+	if ts, err := e.svc.Tasks(e.ctx, e.caller(admin), glance.TaskQuery{}); err != nil || len(ts) != 0 {
+		t.Fatalf("tasks made: %v %v", ts, err)
+	}
+}

@@ -88,24 +88,39 @@ func New(cfg Config, log *slog.Logger) *Client {
 // serviceToken returns this service's token, logging in when it has none
 // or the one it has expires within renewBefore (or half its lifetime).
 // A system-scoped one (system) is kept apart from the project-scoped one.
+// Concurrent callers share one login (and its failure), so that a Keystone
+// that does not answer costs each request one timeout, not one per
+// request queued before it.
 func (c *Client) serviceToken(ctx context.Context, system bool) (string, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	token, expiry := &c.svcToken, &c.svcExpires
+	tok, expires := c.svcToken, c.svcExpires
 	if system {
-		token, expiry = &c.sysToken, &c.sysExpires
+		tok, expires = c.sysToken, c.sysExpires
 	}
-	if *token != "" && c.now().Before(*expiry) {
-		return *token, nil
+	c.mu.Unlock()
+	if tok != "" && c.now().Before(expires) {
+		return tok, nil
 	}
-	tok, expires, err := c.login(ctx, system)
+	v, err, _ := c.calls.Do(fmt.Sprintf("service login\x00%t", system), func() (any, error) {
+		// Not the first caller's cancellation: others wait on this login.
+		tok, expires, err := c.login(context.WithoutCancel(ctx), system)
+		if err != nil {
+			return "", err
+		}
+		expires = expires.Add(-min(renewBefore, expires.Sub(c.now())/2))
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if system {
+			c.sysToken, c.sysExpires = tok, expires
+		} else {
+			c.svcToken, c.svcExpires = tok, expires
+		}
+		return tok, nil
+	})
 	if err != nil {
 		return "", err
 	}
-	issued := c.now()
-	margin := min(renewBefore, expires.Sub(issued)/2)
-	*token, *expiry = tok, expires.Add(-margin)
-	return tok, nil
+	return v.(string), nil
 }
 
 // dropServiceToken forgets the service token Keystone just refused (401),

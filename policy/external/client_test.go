@@ -339,3 +339,39 @@ func TestRequireTokenAnswers(t *testing.T) {
 		t.Errorf("cached token with Keystone down: %d", w.Code)
 	}
 }
+
+// TestHangingKeystoneAnswersWithinTimeout: while Keystone does not answer,
+// requests carrying different tokens share one login attempt and all get
+// 503 within about one timeout, not one timeout after another.
+func TestHangingKeystoneAnswersWithinTimeout(t *testing.T) {
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(done) }) // runs first: the handlers return, then the server closes
+	c := New(Config{AuthURL: srv.URL, Username: "glance", Password: "pw", ProjectName: "service", CacheTTL: time.Minute,
+		CacheSize: 10, Timeout: 300 * time.Millisecond}, nil)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.Validate(context.Background(), fmt.Sprintf("token-%d", i))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, ErrUnavailable) {
+			t.Errorf("request %d: %v, want unavailable", i, err)
+		}
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("6 requests took %v with a 300ms timeout: logins were made one after another", took)
+	}
+}

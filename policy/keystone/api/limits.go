@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -60,11 +61,28 @@ func checkLimitValue(field string, v *int64) error {
 	return nil
 }
 
+// checkResourceName validates a resource name at field: 1 to 255
+// characters, as Keystone's schema (and the column) holds.
+func checkResourceName(field string, v *string) error {
+	switch {
+	case v == nil:
+		return nil
+	case *v == "":
+		return fmt.Errorf("Invalid input for field '%s': '' is too short", field)
+	case utf8.RuneCountInString(*v) > 255:
+		return fmt.Errorf("Invalid input for field '%s': '%s' is too long", field, *v)
+	}
+	return nil
+}
+
 func (in registeredLimitIn) required(i int, value *int64, valueName string) error {
 	for name, v := range map[string]*string{"service_id": in.ServiceID, "resource_name": in.ResourceName} {
 		if v == nil || *v == "" {
 			return fmt.Errorf("Invalid input for field '%d': '%s' is a required property", i, name)
 		}
+	}
+	if err := checkResourceName(fmt.Sprintf("%d/resource_name", i), in.ResourceName); err != nil {
+		return err
 	}
 	if value == nil {
 		return fmt.Errorf("Invalid input for field '%d': '%s' is a required property", i, valueName)
@@ -177,6 +195,10 @@ func (a *API) updateRegisteredLimit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := checkLimitValue("registered_limit/default_limit", in.DefaultLimit); err != nil {
+		a.badRequest(w, r, err.Error())
+		return
+	}
+	if err := checkResourceName("resource_name", in.ResourceName); err != nil {
 		a.badRequest(w, r, err.Error())
 		return
 	}

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -136,5 +137,19 @@ func TestLimitsCRUD(t *testing.T) {
 	model := e.expect("GET", "/v3/limits/model", e.demo, nil, 200)["model"].(map[string]any)
 	if model["name"] != "flat" {
 		t.Errorf("model: %v", model)
+	}
+}
+
+// TestLimitResourceNameLength: a resource name Keystone's schema refuses
+// (empty, or longer than 255) is 400, never stored nor a database error.
+func TestLimitResourceNameLength(t *testing.T) {
+	e := newLimitsEnv(t)
+	long := strings.Repeat("r", 256)
+	e.expect("POST", "/v3/registered_limits", e.admin, regLimit(e.imageID, long, 1), 400)
+	e.expect("POST", "/v3/limits", e.admin, projLimit(e.imageID, e.demoID, long, 1), 400)
+	out := e.expect("POST", "/v3/registered_limits", e.admin, regLimit(e.imageID, strings.Repeat("r", 255), 1), 201)
+	id := out["registered_limits"].([]any)[0].(map[string]any)["id"].(string)
+	for _, name := range []string{long, ""} {
+		e.expect("PATCH", "/v3/registered_limits/"+id, e.admin, map[string]any{"registered_limit": map[string]any{"resource_name": name}}, 400)
 	}
 }
