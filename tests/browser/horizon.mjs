@@ -378,6 +378,7 @@ async function updateMetadata(page, row, prop, what) {
   await action.click();
   const modal = page.locator('.modal-content').filter({ has: page.locator('.metadata-tree') });
   await addMetadata(modal, prop);
+  await shot(page, `update-metadata-${what.split(' ')[0]}`);
   await modal.locator('.modal-footer .btn-primary').click();
   await modal.waitFor({ state: 'detached', timeout: 30_000 });
   await page.waitForLoadState('networkidle', { timeout: 15_000 }).catch(() => {});
@@ -446,6 +447,7 @@ async function uploadImage(page, u) {
     fail('legacy upload: the file must go through Horizon (one POST), not to the image API');
   }
   check(`${u.mode} upload`);
+  await shot(page, `images-after-${u.mode}-upload`);
 }
 
 // waitImageActive reloads the Images panel until the image's row reads Active.
