@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
-	"imagestack/common/db/dbtest"
 	"imagestack/glance"
 	glancedb "imagestack/glance/db"
 )
@@ -28,11 +25,7 @@ func newNS(name, owner, vis string, minute int) *glance.MetadefNamespace {
 }
 
 func TestMetadefNamespaces(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := glancedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *glancedb.Repo) {
 		ctx := context.Background()
 		img := glance.MetadefAssociation{Name: "OS::Glance::Image", Prefix: "hw_", CreatedAt: base, UpdatedAt: base}
 		flv := glance.MetadefAssociation{Name: "OS::Nova::Flavor", Prefix: "hw:", CreatedAt: base, UpdatedAt: base}
@@ -125,11 +118,7 @@ func TestMetadefNamespaces(t *testing.T) {
 }
 
 func TestMetadefEntries(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := glancedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *glancedb.Repo) {
 		ctx := context.Background()
 		if err := r.CreateNamespace(ctx, newNS("N", "p", "public", 0), glance.MetadefContents{}); err != nil {
 			t.Fatal(err)

@@ -35,11 +35,7 @@ func ids(ims []*glance.Image) []string {
 }
 
 func TestRepository(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := glancedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *glancedb.Repo) {
 		ctx := context.Background()
 		im := newImage("00000000-0000-0000-0000-000000000001", "A", glance.VisibilityPrivate, 0)
 		im.Tags = []string{"b", "a"}
@@ -176,11 +172,7 @@ func seed(t *testing.T, r *glancedb.Repo) {
 }
 
 func TestListVisibilityAndFilters(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := glancedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *glancedb.Repo) {
 		seed(t, r)
 		asc := []glance.SortKey{{Key: "id"}}
 		cases := []struct {
@@ -219,11 +211,7 @@ func TestListVisibilityAndFilters(t *testing.T) {
 }
 
 func TestListSortAndPaging(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := glancedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *glancedb.Repo) {
 		ctx := context.Background()
 		// Names with ties and NULLs, to exercise the tie-breakers.
 		names := []*string{ptr("b"), nil, ptr("a"), ptr("b"), nil, ptr("c"), ptr("a")}
@@ -315,11 +303,7 @@ func TestImageUpgradeMatchesFresh(t *testing.T) {
 }
 
 func TestLocations(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := glancedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *glancedb.Repo) {
 		ctx := context.Background()
 		im := newImage("00000000-0000-0000-0000-0000000000a1", "A", glance.VisibilityPrivate, 0)
 		if err := r.Create(ctx, im); err != nil {
@@ -420,5 +404,16 @@ func TestLocations(t *testing.T) {
 		if err := r.SetLocationStatus(ctx, im.ID, "cheap", glance.LocationActive); !errors.Is(err, glance.ErrNotFound) {
 			t.Fatalf("locations survived the image: %v", err)
 		}
+	})
+}
+
+// eachRepo runs body on a freshly migrated repository of each engine.
+func eachRepo(t *testing.T, body func(t *testing.T, r *glancedb.Repo)) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		r, err := glancedb.New(gdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body(t, r)
 	})
 }

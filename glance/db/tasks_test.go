@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
-	"imagestack/common/db/dbtest"
 	"imagestack/glance"
 	glancedb "imagestack/glance/db"
 )
@@ -27,11 +24,7 @@ func taskIDs(ts []*glance.Task) []string {
 // tie-breakers, keyset paging by marker, and expired tasks left out of
 // pages and deleted by DeleteExpiredTasks, on each engine.
 func TestTaskPagingAndExpiry(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		r, err := glancedb.New(gdb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRepo(t, func(t *testing.T, r *glancedb.Repo) {
 		ctx := context.Background()
 		now := base.Add(time.Hour)
 		past, future := now.Add(-time.Minute), now.Add(time.Minute)
