@@ -2,12 +2,9 @@ package tests
 
 import (
 	"bytes"
-	"crypto/md5"
 	"crypto/rand"
-	"crypto/sha512"
 	"database/sql"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"os"
@@ -110,16 +107,6 @@ func cacheNote() string {
 // resetPeak resets VmHWM so the next reading is the peak of what follows.
 func resetPeak(pid int) { os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) }
 
-// BenchmarkImageTransfer uploads (chunked) and downloads 1 GiB (three
-// times; the median is reported, every sample printed) and 2 GiB through
-// the HTTP API on the filesystem store, and reports throughput against
-// same-run baselines and the server's peak RSS growth.
-func BenchmarkImageTransfer(b *testing.B) {
-	for b.Loop() {
-		benchTransfer(b)
-	}
-}
-
 // samples holds repeated measurements of one figure.
 type samples []float64
 
@@ -141,92 +128,6 @@ func (s samples) join(format string) string {
 		parts[i] = fmt.Sprintf(format, v)
 	}
 	return strings.Join(parts, ", ")
-}
-
-// hashRate returns the MiB/s of one core hashing n pattern bytes.
-func hashRate(newHash func() hash.Hash, n int64) float64 {
-	start := time.Now()
-	io.Copy(newHash(), newPattern(n))
-	return mbps(n, time.Since(start))
-}
-
-func benchTransfer(b *testing.B) {
-	dir := b.TempDir()
-	// Baselines over 1 GiB: single-core sha512 and md5 (median of three),
-	// sequential write+fsync, read. The host's CPU speed drifts by a third
-	// within minutes on shared machines, so each upload is also compared
-	// with sha512 over the same number of bytes measured just before and
-	// just after it.
-	const base = 1 << 30
-	var shaRates, md5Rates samples
-	for range 3 {
-		shaRates = append(shaRates, hashRate(sha512.New, base))
-		md5Rates = append(md5Rates, hashRate(md5.New, base))
-	}
-	shaRate := shaRates.median()
-	f, _ := os.Create(filepath.Join(dir, "baseline"))
-	start := time.Now()
-	io.CopyBuffer(f, newPattern(base), make([]byte, 1<<20))
-	f.Sync()
-	writeRate := mbps(base, time.Since(start))
-	f.Close()
-	dropCaches()
-	f, _ = os.Open(filepath.Join(dir, "baseline"))
-	start = time.Now()
-	io.CopyBuffer(io.Discard, f, make([]byte, 1<<20))
-	readRate := mbps(base, time.Since(start))
-	f.Close()
-	os.Remove(filepath.Join(dir, "baseline"))
-	fmt.Printf("baselines (1 GiB, this run): sha512 %.0f MiB/s (%v), md5 %.0f MiB/s (%v), sequential disk write+fsync %.0f MiB/s, sequential disk read %.0f MiB/s (%s)\n",
-		shaRate, shaRates, md5Rates.median(), md5Rates, writeRate, readRate, cacheNote())
-
-	s := NewServer(b, nil, "")
-	c := imageClient(b, s, "demo")
-	pid := s.cmd.Process.Pid
-	rssIdle := procKB(pid, "VmRSS")
-	for _, size := range []int64{1 << 30, 2 << 30} {
-		runs := 1
-		if size == 1<<30 {
-			runs = 3
-		}
-		var ups, downs, shas, ratios samples
-		var upPeak, downPeak int64
-		for range runs {
-			im, err := images.Create(b.Context(), c, images.CreateOpts{Name: "bench", DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
-			if err != nil {
-				b.Fatal(err)
-			}
-			shaBefore := hashRate(sha512.New, size)
-			resetPeak(pid)
-			start := time.Now()
-			resp, err := uploadRaw(s, c.TokenID, im.ID, newPattern(size)) // no length: chunked
-			if err != nil || resp.StatusCode != 204 {
-				b.Fatalf("upload: %v %v", resp, err)
-			}
-			resp.Body.Close()
-			up := mbps(size, time.Since(start))
-			upPeak = max(upPeak, procKB(pid, "VmHWM"))
-			sha := (shaBefore + hashRate(sha512.New, size)) / 2
-			ups, shas, ratios = append(ups, up), append(shas, sha), append(ratios, up/sha)
-
-			resetPeak(pid)
-			dropCaches()
-			n, down := timedDownload(b, s, c.TokenID, im.ID)
-			downPeak = max(downPeak, procKB(pid, "VmHWM"))
-			if n != size {
-				b.Fatalf("downloaded %d of %d bytes", n, size)
-			}
-			downs = append(downs, down)
-			images.Delete(b.Context(), c, im.ID)
-		}
-		up, down := ups.median(), downs.median()
-		fmt.Printf("%d GiB chunked upload: %.0f MiB/s = %.2f x sha512 baseline (goal >= 0.7), %.2f x disk write baseline (MiB/s of each run: %v; sha512 around each run: %v; ratios: %v)\n",
-			size>>30, up, ratios.median(), up/writeRate, ups, shas, ratios.ratios())
-		fmt.Printf("%d GiB download: %.0f MiB/s = %.2f x disk read baseline (goal >= 0.8) (MiB/s of each run: %v)\n",
-			size>>30, down, down/readRate, downs)
-		fmt.Printf("%d GiB server RSS: peak %.1f MiB above the idle server's %d MiB during uploads, %.1f MiB during downloads (goal <= 64)\n",
-			size>>30, float64(upPeak-rssIdle)/1024, rssIdle>>10, float64(downPeak-rssIdle)/1024)
-	}
 }
 
 // timedDownload GETs the image's data and returns the bytes read and MiB/s.
