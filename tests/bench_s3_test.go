@@ -251,7 +251,8 @@ func (r *s3Bench) profile(dir string) {
 		time.Sleep(500 * time.Millisecond) // perf attaches
 		t.f()
 		perf.Process.Signal(syscall.SIGINT)
-		if err := perf.Wait(); err != nil {
+		perf.Wait() // ends with the signal's status once the file is written
+		if _, err := os.Stat(path); err != nil {
 			r.b.Fatalf("perf record: %v\n%s", err, out.String())
 		}
 		fmt.Printf("  profile of %s: %s (perf report -i %s --sort comm,dso,sym)\n", t.name, path, path)

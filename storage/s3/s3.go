@@ -21,6 +21,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"imagestack/common/bigbuf"
 	"imagestack/storage"
 )
 
@@ -53,7 +54,7 @@ type Config struct {
 type Store struct {
 	c    *minio.Client
 	cfg  Config
-	bufs *partBuffers
+	bufs *bigbuf.Pool // part buffers, outside the Go heap
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -78,7 +79,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: %w", err)
 	}
-	s := &Store{c: c, cfg: cfg, bufs: newPartBuffers(cfg.PartSize, cfg.Concurrency)}
+	s := &Store{c: c, cfg: cfg, bufs: bigbuf.NewPool(int(cfg.PartSize), int(cfg.Concurrency))}
 	ok, err := c.BucketExists(ctx, cfg.Bucket)
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: bucket %s: %w", cfg.Bucket, s.classify(err))
@@ -212,7 +213,9 @@ func (s *Store) dropClaim(key string) {
 	}()
 }
 
-// Get implements storage.Store, with a ranged GET for partial reads.
+// Get implements storage.Store, with a ranged GET for partial reads. The
+// object streams straight from the response body; copied with io.Copy it
+// moves in large blocks (see object.WriteTo).
 func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
 	info, err := s.Stat(ctx, key)
 	if err != nil {
@@ -231,28 +234,61 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 			return nil, err
 		}
 	}
-	obj, err := s.c.GetObject(ctx, s.cfg.Bucket, key, opts)
+	body, _, _, err := minio.Core{Client: s.c}.GetObject(ctx, s.cfg.Bucket, key, opts)
 	if err != nil {
 		return nil, s.classify(err)
 	}
-	return &object{obj: obj, s: s}, nil
+	return &object{body: body, s: s}, nil
 }
+
+// copyBufferSize is the block in which object.WriteTo moves data: large
+// enough that each block costs one read and one write system call of a
+// useful size, not the 32 KiB blocks io.Copy would use.
+const copyBufferSize = 1 << 20
+
+// copyBuffers are object.WriteTo's blocks, outside the Go heap; a few are
+// kept warm for the next download.
+var copyBuffers = bigbuf.NewPool(copyBufferSize, 4)
 
 // object converts read errors of a streaming GET.
 type object struct {
-	obj *minio.Object
-	s   *Store
+	body io.ReadCloser
+	s    *Store
 }
 
 func (o *object) Read(p []byte) (int, error) {
-	n, err := o.obj.Read(p)
+	n, err := o.body.Read(p)
 	if err != nil && err != io.EOF {
 		return n, o.s.classify(err)
 	}
 	return n, err
 }
 
-func (o *object) Close() error { return o.obj.Close() }
+// WriteTo copies the rest of the object to w in blocks of up to
+// copyBufferSize, each written as soon as it is read.
+func (o *object) WriteTo(w io.Writer) (int64, error) {
+	buf := copyBuffers.Get()
+	defer copyBuffers.Put(buf)
+	var total int64
+	for {
+		n, err := o.Read(buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+func (o *object) Close() error { return o.body.Close() }
 
 // Stat implements storage.Store.
 func (s *Store) Stat(ctx context.Context, key string) (storage.Info, error) {
