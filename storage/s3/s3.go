@@ -1,10 +1,12 @@
 // Package s3 is a storage.Store on S3-compatible object storage (MinIO, AWS
 // S3, Ceph RGW) through minio-go. Uploads of unknown length stream as
 // multipart uploads, holding at most PartSize x Concurrency bytes of parts
-// (reused from one upload to the next); a failed or cancelled upload is
-// aborted, so no parts are left behind. A blob can have at most 10,000
-// parts (78 GiB with the default 8 MiB parts). It converts S3 errors into
-// the storage sentinels at its boundary.
+// (buffers outside the Go heap, reused from one transfer to the next); a
+// failed or cancelled upload is aborted, so no parts are left behind. A
+// blob can have at most 10,000 parts (78 GiB with the default 8 MiB parts).
+// Downloads copied with io.Copy read PartSize ranges, Concurrency at once,
+// with as much memory. It converts S3 errors into the storage sentinels at
+// its boundary.
 package s3
 
 import (
@@ -37,7 +39,7 @@ type Config struct {
 	// CreateBucket creates the bucket when it does not exist.
 	CreateBucket bool `yaml:"create_bucket"`
 	// PartSize (bytes, default 8 MiB) and Concurrency (default 4) bound the
-	// memory of one upload to their product.
+	// memory of one upload, and of one download, to their product.
 	PartSize    uint64 `yaml:"part_size"`
 	Concurrency uint   `yaml:"concurrency"`
 	// MaxRetries bounds the attempts of each S3 request (default 3): with
@@ -52,9 +54,11 @@ type Config struct {
 
 // Store implements storage.Store.
 type Store struct {
-	c    *minio.Client
-	cfg  Config
-	bufs *bigbuf.Pool // part buffers, outside the Go heap
+	c   *minio.Client
+	cfg Config
+	// bufs holds the parts of uploads and the ranges of downloads, outside
+	// the Go heap; one upload's worth stays warm between transfers.
+	bufs *bigbuf.Pool
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -215,7 +219,7 @@ func (s *Store) dropClaim(key string) {
 
 // Get implements storage.Store, with a ranged GET for partial reads. The
 // object streams straight from the response body; copied with io.Copy it
-// moves in large blocks (see object.WriteTo).
+// comes in ranges fetched in parallel (see object.WriteTo).
 func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
 	info, err := s.Stat(ctx, key)
 	if err != nil {
@@ -238,57 +242,12 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 	if err != nil {
 		return nil, s.classify(err)
 	}
-	return &object{body: body, s: s}, nil
-}
-
-// copyBufferSize is the block in which object.WriteTo moves data: large
-// enough that each block costs one read and one write system call of a
-// useful size, not the 32 KiB blocks io.Copy would use.
-const copyBufferSize = 1 << 20
-
-// copyBuffers are object.WriteTo's blocks, outside the Go heap; a few are
-// kept warm for the next download.
-var copyBuffers = bigbuf.NewPool(copyBufferSize, 4)
-
-// object converts read errors of a streaming GET.
-type object struct {
-	body io.ReadCloser
-	s    *Store
-}
-
-func (o *object) Read(p []byte) (int, error) {
-	n, err := o.body.Read(p)
-	if err != nil && err != io.EOF {
-		return n, o.s.classify(err)
+	end := info.Size
+	if length > 0 {
+		end = min(offset+length, info.Size)
 	}
-	return n, err
+	return &object{body: body, s: s, ctx: ctx, key: key, pos: offset, end: end}, nil
 }
-
-// WriteTo copies the rest of the object to w in blocks of up to
-// copyBufferSize, each written as soon as it is read.
-func (o *object) WriteTo(w io.Writer) (int64, error) {
-	buf := copyBuffers.Get()
-	defer copyBuffers.Put(buf)
-	var total int64
-	for {
-		n, err := o.Read(buf)
-		if n > 0 {
-			m, werr := w.Write(buf[:n])
-			total += int64(m)
-			if werr != nil {
-				return total, werr
-			}
-		}
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
-	}
-}
-
-func (o *object) Close() error { return o.body.Close() }
 
 // Stat implements storage.Store.
 func (s *Store) Stat(ctx context.Context, key string) (storage.Info, error) {
