@@ -3,6 +3,8 @@ package tests
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/sha512"
 	"fmt"
 	"io"
 	"os"
@@ -112,59 +114,63 @@ func (r *s3Bench) timed(n int64, f func()) (float64, cpuUse) {
 	return mbps(n, time.Since(start)), r.cpuNow().since(before)
 }
 
-// throughput alternates the four transfers s3BenchRounds times, changing
-// which side goes first each round, and prints every sample. MinIO's cost
-// of writing grows as the page cache fills with what earlier samples
-// wrote, so each upload starts with it flushed and dropped (as root);
-// downloads read what was just written.
-func (r *s3Bench) throughput() {
-	const size = s3BenchSampleSize
-	var ups, puts, downs, gets, upRatios, downRatios samples
-	for i := range s3BenchRounds {
-		var id string
-		ours := func() float64 {
-			dropCaches() // each upload starts with MinIO's earlier writes flushed
-			rate, cpu := r.timed(size, func() { id = r.upload(size) })
-			fmt.Printf("  round %d upload   ours   %4.0f MiB/s (%v)\n", i+1, rate, cpu)
-			return rate
-		}
-		theirs := func() float64 {
-			dropCaches()
-			rate, cpu := r.timed(size, func() { r.put("baseline", size) })
-			fmt.Printf("  round %d upload   minio  %4.0f MiB/s (%v)\n", i+1, rate, cpu)
-			return rate
-		}
-		up, put := alternate(i, ours, theirs)
-		ours = func() float64 {
-			rate, cpu := r.timed(size, func() { r.download(id, size) })
-			fmt.Printf("  round %d download ours   %4.0f MiB/s (%v)\n", i+1, rate, cpu)
-			return rate
-		}
-		theirs = func() float64 {
-			rate, cpu := r.timed(size, func() { r.get("baseline", size) })
-			fmt.Printf("  round %d download minio  %4.0f MiB/s (%v)\n", i+1, rate, cpu)
-			return rate
-		}
-		down, get := alternate(i, ours, theirs)
-		r.deleteImage(id)
-		r.mc.RemoveObject(r.ctx, r.bucket, "baseline", minio.RemoveObjectOptions{})
-		ups, puts, downs, gets = append(ups, up), append(puts, put), append(downs, down), append(gets, get)
-		upRatios, downRatios = append(upRatios, up/put), append(downRatios, down/get)
-	}
-	fmt.Printf("S3 %d GiB chunked upload through the API: median %.0f MiB/s vs PutObject %.0f MiB/s: median ratio %.2f (goal >= 0.9; ratios: %v)\n",
-		size>>30, ups.median(), puts.median(), upRatios.median(), upRatios.ratios())
-	fmt.Printf("S3 %d GiB download through the API: median %.0f MiB/s vs GetObject %.0f MiB/s: median ratio %.2f (goal >= 0.9; ratios: %v)\n",
-		size>>30, downs.median(), gets.median(), downRatios.median(), downRatios.ratios())
+// side is one way of moving the data: ours (through the API) or minio-go's.
+type side struct {
+	name     string
+	upload   func(size int64) (key string)
+	download func(key string, size int64)
+	remove   func(key string)
+	ups      samples // MiB/s
+	downs    samples
+	upCPU    []cpuUse
 }
 
-// alternate runs ours and theirs, ours first in even rounds.
-func alternate(round int, ours, theirs func() float64) (float64, float64) {
-	if round%2 == 0 {
-		o := ours()
-		return o, theirs()
+// throughput runs s3BenchRounds rounds of an upload each side followed by
+// its download, the side going first changing each round, and prints every
+// sample, the median ratios and the CPU each process spent per uploaded
+// GiB. MinIO's cost of writing grows as the page cache fills with what
+// earlier samples wrote, so each upload starts with it flushed and dropped
+// (as root); each download reads what was just written, as users do.
+func (r *s3Bench) throughput() {
+	const size = s3BenchSampleSize
+	ours := &side{name: "ours ", upload: r.upload, download: r.download, remove: r.deleteImage}
+	theirs := &side{name: "minio", upload: func(n int64) string { r.put("baseline", n); return "baseline" }, download: r.get,
+		remove: func(key string) { r.mc.RemoveObject(r.ctx, r.bucket, key, minio.RemoveObjectOptions{}) }}
+	for i := range s3BenchRounds {
+		order := []*side{ours, theirs}
+		if i%2 == 1 {
+			order = []*side{theirs, ours}
+		}
+		for _, sd := range order {
+			dropCaches()
+			var key string
+			up, cpu := r.timed(size, func() { key = sd.upload(size) })
+			down, dcpu := r.timed(size, func() { sd.download(key, size) })
+			sd.remove(key)
+			fmt.Printf("  round %d %s upload %4.0f MiB/s (%v); download %4.0f MiB/s (%v)\n", i+1, sd.name, up, cpu, down, dcpu)
+			sd.ups, sd.downs, sd.upCPU = append(sd.ups, up), append(sd.downs, down), append(sd.upCPU, cpu)
+		}
 	}
-	t := theirs()
-	return ours(), t
+	var upRatios, downRatios samples
+	for i := range ours.ups {
+		upRatios, downRatios = append(upRatios, ours.ups[i]/theirs.ups[i]), append(downRatios, ours.downs[i]/theirs.downs[i])
+	}
+	fmt.Printf("S3 %d GiB chunked upload through the API: median %.0f MiB/s vs PutObject %.0f MiB/s: median ratio %.2f (goal >= 0.9; ratios: %v)\n",
+		size>>30, ours.ups.median(), theirs.ups.median(), upRatios.median(), upRatios.ratios())
+	fmt.Printf("S3 %d GiB download through the API: median %.0f MiB/s vs GetObject %.0f MiB/s: median ratio %.2f (goal >= 0.9; ratios: %v)\n",
+		size>>30, ours.downs.median(), theirs.downs.median(), downRatios.median(), downRatios.ratios())
+	md5s, shas := float64(size>>20)/hashRate(md5.New, size), float64(size>>20)/hashRate(sha512.New, size)
+	fmt.Printf("S3 CPU of a %d GiB upload (median): ours %v; minio-go %v; md5 + sha512 alone over the same bytes: %.1f + %.1f = %.1f s\n",
+		size>>30, medianCPU(ours.upCPU), medianCPU(theirs.upCPU), md5s, shas, md5s+shas)
+}
+
+// medianCPU is the median of each process's CPU seconds.
+func medianCPU(cs []cpuUse) cpuUse {
+	var server, minio, client samples
+	for _, c := range cs {
+		server, minio, client = append(server, c.server), append(minio, c.minio), append(client, c.client)
+	}
+	return cpuUse{server.median(), minio.median(), client.median()}
 }
 
 // rss uploads 2 GiB s3BenchRSSUploads times, printing the server's VmRSS
@@ -189,7 +195,7 @@ func (r *s3Bench) rss() {
 func kib(kb int64) float64 { return float64(kb) / 1024 }
 
 // upload creates an image and uploads size pattern bytes to it, chunked.
-func (r *s3Bench) upload(size int64) string {
+func (r *s3Bench) upload(size int64) (id string) {
 	im, err := images.Create(r.ctx, r.ic, images.CreateOpts{Name: "bench-s3", DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
 	if err != nil {
 		r.b.Fatal(err)
