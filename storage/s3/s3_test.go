@@ -108,6 +108,7 @@ func TestMultipart(t *testing.T) {
 			t.Fatalf("%s: read back %d bytes, differ", name, len(got))
 		}
 		copied(t, s, name, data)
+		checksummed(t, cfg, name)
 	}
 	boom := errors.New("client went away")
 	data := make([]byte, 12<<20)
@@ -119,6 +120,21 @@ func TestMultipart(t *testing.T) {
 	}
 	if n := s.IncompleteUploads(ctx); n != 0 {
 		t.Fatalf("%d unfinished multipart uploads left", n)
+	}
+}
+
+// checksummed checks that the store holds CRC32Cs of key's parts, which it
+// compared with the data it received: parts travel with those instead of a
+// signed SHA-256 of their payload.
+func checksummed(t *testing.T, cfg s3.Config, key string) {
+	t.Helper()
+	c, err := minio.New(cfg.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.StatObject(context.Background(), cfg.Bucket, key, minio.StatObjectOptions{Checksum: true})
+	if err != nil || info.ChecksumCRC32C == "" {
+		t.Fatalf("%s: no CRC32C recorded by the store (%v)", key, err)
 	}
 }
 
