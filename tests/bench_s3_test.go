@@ -78,7 +78,13 @@ func newS3Bench(b *testing.B, ep string) *s3Bench {
 	if err := mc.MakeBucket(r.ctx, r.bucket, minio.MakeBucketOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { mc.RemoveBucket(context.Background(), r.bucket) })
+	b.Cleanup(func() { // after the server stopped, whatever a failure left behind
+		ctx := context.Background()
+		for obj := range mc.ListObjects(ctx, r.bucket, minio.ListObjectsOptions{Recursive: true}) {
+			mc.RemoveObject(ctx, r.bucket, obj.Key, minio.RemoveObjectOptions{})
+		}
+		mc.RemoveBucket(ctx, r.bucket)
+	})
 	r.s = NewServer(b, nil, fmt.Sprintf("image: {store: s3, s3: {endpoint: %q, bucket: %q, access_key: %q, secret_key: %q, part_size: %d, concurrency: %d}}",
 		ep, r.bucket, ak, sk, s3BenchPartSize, s3BenchConcurrency))
 	r.ic = imageClient(b, r.s, "demo")
