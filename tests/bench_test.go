@@ -22,8 +22,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"imagestack/common/db/dbtest"
 	"imagestack/compute"
@@ -410,78 +408,6 @@ func waitGone(b *testing.B, c *gophercloud.ServiceClient, id string) {
 			b.Fatalf("server %s not deleted", id)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// BenchmarkImageTransferS3 uploads (chunked) and downloads 2 GiB through
-// the API to the S3 store, against minio-go PutObject/GetObject of the same
-// bytes straight to the same MinIO, with the server's peak RSS growth.
-func BenchmarkImageTransferS3(b *testing.B) {
-	ep := os.Getenv("TEST_MINIO_ENDPOINT")
-	if ep == "" {
-		b.Fatal("TEST_MINIO_ENDPOINT is not set: run `make bench`, which starts MinIO")
-	}
-	ak, sk := os.Getenv("TEST_MINIO_ACCESS_KEY"), os.Getenv("TEST_MINIO_SECRET_KEY")
-	for b.Loop() {
-		const size = 2 << 30
-		mc, err := minio.New(ep, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, "")})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx := b.Context()
-		bucket := fmt.Sprintf("imagestack-bench-%d", time.Now().UnixNano())
-		if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
-			b.Fatal(err)
-		}
-		start := time.Now()
-		if _, err := mc.PutObject(ctx, bucket, "baseline", newPattern(size), -1, minio.PutObjectOptions{PartSize: 8 << 20, NumThreads: 4, ConcurrentStreamParts: true}); err != nil {
-			b.Fatal(err)
-		}
-		putRate := mbps(size, time.Since(start))
-		start = time.Now()
-		obj, _ := mc.GetObject(ctx, bucket, "baseline", minio.GetObjectOptions{})
-		n, _ := io.CopyBuffer(io.Discard, obj, make([]byte, 1<<20))
-		obj.Close()
-		getRate := mbps(n, time.Since(start))
-		mc.RemoveObject(ctx, bucket, "baseline", minio.RemoveObjectOptions{})
-
-		s := NewServer(b, nil, fmt.Sprintf("image: {store: s3, s3: {endpoint: %q, bucket: %q, access_key: %q, secret_key: %q}}", ep, bucket, ak, sk))
-		c := imageClient(b, s, "demo")
-		pid := s.cmd.Process.Pid
-		// 512 MiB, 2 GiB, then 512 MiB again, each peak printed in that order.
-		// The store keeps its part buffers between uploads and Go's heap
-		// grows towards twice the live buffers before it collects, so the
-		// peak climbs over the first uploads whatever their size (measured:
-		// it levels off near 100 MiB after five 512 MiB uploads); what would
-		// show a size dependence is the 2 GiB peak standing out.
-		rssIdle := procKB(pid, "VmRSS")
-		var peaks []string
-		for _, sz := range []int64{512 << 20, size, 512 << 20} {
-			im, err := images.Create(ctx, c, images.CreateOpts{Name: "bench-s3", DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
-			if err != nil {
-				b.Fatal(err)
-			}
-			resetPeak(pid)
-			start = time.Now()
-			resp, err := uploadRaw(s, c.TokenID, im.ID, newPattern(sz))
-			if err != nil || resp.StatusCode != 204 {
-				b.Fatalf("upload: %v %v", resp, err)
-			}
-			resp.Body.Close()
-			up := mbps(sz, time.Since(start))
-			peaks = append(peaks, fmt.Sprintf("%.1f MiB uploading %d MiB", float64(procKB(pid, "VmHWM")-rssIdle)/1024, sz>>20))
-			if sz == size {
-				_, down := timedDownload(b, s, c.TokenID, im.ID)
-				fmt.Printf("S3 baselines (2 GiB, minio-go straight to MinIO): PutObject %.0f MiB/s, GetObject %.0f MiB/s\n", putRate, getRate)
-				fmt.Printf("S3 2 GiB chunked upload through the API: %.0f MiB/s = %.2f x PutObject; download %.0f MiB/s = %.2f x GetObject\n",
-					up, up/putRate, down, down/getRate)
-			}
-			images.Delete(ctx, c, im.ID)
-		}
-		fmt.Printf("S3 server RSS: %d MiB idle; peak growth, in upload order: %s (parts in flight: 4 x 8 MiB)\n",
-			rssIdle>>10, strings.Join(peaks, ", "))
-		s.Stop()
-		mc.RemoveBucket(ctx, bucket)
 	}
 }
 
