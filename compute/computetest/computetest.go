@@ -341,6 +341,15 @@ func (f *Images) Download(_ context.Context, _ policy.Credentials, _ string, w i
 	return err
 }
 
+// DownloadRange implements compute.Images.
+func (f *Images) DownloadRange(_ context.Context, _ policy.Credentials, _ string, off, n int64, w io.Writer) error {
+	if off < 0 || n < 0 || off+n > int64(len(ImageData)) {
+		return fmt.Errorf("range %d+%d outside the image's %d bytes", off, n, len(ImageData))
+	}
+	_, err := w.Write(ImageData[off : off+n])
+	return err
+}
+
 // Create implements compute.Images.
 func (f *Images) Create(_ context.Context, _ policy.Credentials, req compute.NewImage) (string, error) {
 	f.mu.Lock()

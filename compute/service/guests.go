@@ -217,3 +217,39 @@ func (s *Service) cachedImage(ctx context.Context, c Caller, im compute.ImageInf
 		return s.Images.Download(ctx, c.Creds, im.ID, w)
 	})
 }
+
+// rootBase returns the local path of a server's base image. With lazy
+// bases (and lazyOK) an image not on this host yet is not waited for: the
+// server boots from it as it arrives, through lazy, and verified waits for
+// its checksum; otherwise it is downloaded whole first (cachedImage).
+func (s *Service) rootBase(ctx context.Context, c Caller, im compute.ImageInfo, lazyOK bool) (
+	path string, lazy *compute.LazyBase, verified func() error, err error) {
+	if s.LazyBases == nil || !lazyOK || im.Size <= 0 {
+		path, err = s.cachedImage(ctx, c, im)
+		return path, nil, nil, err
+	}
+	if im.Status != "active" {
+		return "", nil, nil, fmt.Errorf("image %s is %s, not active", im.ID, im.Status)
+	}
+	return s.LazyBases.Begin(ctx, im.ID, im.Checksum, im.Size, func(ctx context.Context, off, n int64, w io.Writer) error {
+		return s.Images.DownloadRange(ctx, c.Creds, im.ID, off, n, w)
+	})
+}
+
+// watchBase waits for the verification of the base a server booted from
+// while it arrived. A base that fails it is discarded by the cache; the
+// server read data that cannot be trusted, so its VM is stopped and it
+// goes to ERROR saying why (a rebuild boots it again from a fresh copy).
+func (s *Service) watchBase(id string, verified func() error) {
+	err := verified()
+	if err == nil {
+		return
+	}
+	// One operation per server at a time: after what is under way.
+	s.background(id, func(ctx context.Context) {
+		if serr := s.Hypervisor.Stop(ctx, id); serr != nil && !errors.Is(serr, compute.ErrNotFound) {
+			s.log.Error("could not stop a server whose base failed verification", "server", id, "err", serr)
+		}
+		s.failServer(ctx, id, fmt.Errorf("the server started while its image was still arriving, and the image's data then failed verification, so what it read cannot be trusted: %w", err))
+	})
+}
