@@ -69,9 +69,9 @@ type Deps struct {
 	// still arriving (compute.lazy_base); nil: the whole image is
 	// downloaded into Cache first.
 	LazyBases LazyBases
-	Projects   compute.Projects // nil: flavor access takes project ids as given
-	Consoles   compute.Consoles // nil: no remote consoles (os-getVNCConsole: 400)
-	Quotas     Quotas           // configured defaults of instances, cores, RAM
+	Projects  compute.Projects // nil: flavor access takes project ids as given
+	Consoles  compute.Consoles // nil: no remote consoles (os-getVNCConsole: 400)
+	Quotas    Quotas           // configured defaults of instances, cores, RAM
 	// QuotaStore keeps the limits set by os-quota-sets and
 	// os-quota-class-sets; Groups keeps server groups.
 	QuotaStore compute.QuotaRepository
