@@ -186,6 +186,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Actions, deps.Cache = computeRepo, computeRepo, computeRepo, computeRepo, cache
 	var endpoint *imagecache.Endpoint
 	if cfg.Compute.LazyBase {
+		cache.FillRate = int64(cfg.Compute.LazyBaseFillRate) << 20
 		// Its address and cookie are kept with the cache: domains started
 		// before a restart read their bases through it again.
 		if endpoint, err = cache.Serve(filepath.Join(cfg.StateDir, "compute", "base-endpoint.json")); err != nil {

@@ -255,6 +255,9 @@ type Config struct {
 		// image fills the host cache in the background and is verified
 		// (default true); false downloads the whole image first.
 		LazyBase bool `yaml:"lazy_base"`
+		// LazyBaseFillRate caps the background fill of a lazy base, in
+		// MiB/s (0, the default: no cap); what a VM reads is never held.
+		LazyBaseFillRate int `yaml:"lazy_base_fill_rate"`
 	} `yaml:"compute"`
 	Network struct {
 		Listener `yaml:",inline"`

@@ -162,8 +162,8 @@ func (h *Hypervisor) Spawn(_ context.Context, s compute.SpawnSpec) error {
 // checked: their bridges may be a fake network's.)
 func specFiles(s compute.SpawnSpec) error {
 	for what, path := range map[string]string{"base image": s.BaseImage, "config drive": s.ConfigDrive, "kernel": s.Kernel, "ramdisk": s.Ramdisk} {
-		if path == "" && what != "base image" {
-			continue
+		if path == "" && what != "base image" || what == "base image" && s.LazyBase != nil {
+			continue // a lazy base is read through its URL until verified
 		}
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("%s of server %s: %w", what, s.ServerID, err)

@@ -149,6 +149,13 @@ func (fl *Fill) ensure(c int) error {
 	}
 }
 
+// present reports whether chunk c is written.
+func (fl *Fill) present(c int) bool {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return fl.have[c]
+}
+
 // fetch writes chunk c from the source, checking the source sent all of it.
 func (fl *Fill) fetch(c int) error {
 	off := int64(c) * ChunkSize
@@ -164,9 +171,19 @@ func (fl *Fill) fetch(c int) error {
 }
 
 // run fetches every chunk still missing, in order, then verifies the whole
-// file; it ends the fill either way.
-func (fl *Fill) run() error {
+// file.
+// rate (bytes/s, 0: unlimited) paces the background fetches; reads that
+// need a chunk never wait for it.
+func (fl *Fill) run(rate int64) error {
+	start, fetched := time.Now(), int64(0)
 	for c := range fl.have {
+		if fl.present(c) {
+			continue
+		}
+		if rate > 0 {
+			time.Sleep(time.Until(start.Add(time.Duration(fetched * int64(time.Second) / rate))))
+		}
+		fetched += ChunkSize
 		var err error
 		for attempt := 1; attempt <= fetchAttempts; attempt++ {
 			if err = fl.ensure(c); err == nil {

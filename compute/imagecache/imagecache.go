@@ -35,6 +35,9 @@ type Cache struct {
 
 	mu    sync.Mutex
 	fills map[string]*Fill // bases arriving lazily, by image id
+	// FillRate paces the background part of lazy fills, in bytes per
+	// second (0: as fast as the image service sends); set before use.
+	FillRate int64
 }
 
 // New opens a cache in dir, removing partial downloads a crash left.
@@ -161,7 +164,7 @@ func (c *Cache) Begin(ctx context.Context, imageID, checksum string, size int64,
 // complete runs a fill to its end and forgets it.
 func (c *Cache) complete(fl *Fill, path string) {
 	start := time.Now()
-	err := fl.finish(fl.run(), path)
+	err := fl.finish(fl.run(c.FillRate), path)
 	c.mu.Lock()
 	delete(c.fills, fl.imageID)
 	c.mu.Unlock()
