@@ -42,6 +42,17 @@ type LazyBase struct {
 	URL, CookieName, Cookie string
 }
 
+// ArrivingBase is a base image still arriving on the host, which a server
+// boots from meanwhile.
+type ArrivingBase interface {
+	// Booted says the VM has started: the rest of the base may now be
+	// fetched in the background without slowing its boot.
+	Booted()
+	// Verified waits until the whole base is here and checked, and returns
+	// why it was discarded if it was.
+	Verified() error
+}
+
 // VIF is one network interface of a server: a tap device plugged into a
 // Linux bridge that the network service manages.
 type VIF struct {

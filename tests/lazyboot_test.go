@@ -34,7 +34,7 @@ func TestLazyBaseBootsBeforeImageArrives(t *testing.T) {
 	image := uploadPaddedBootImage(t, s, ic, "lazy-big", "LAZY-BOOT", size)
 	baseDir := filepath.Join(s.StateDir, "compute", "base")
 
-	first, _, _ := bootAndTime(t, cc, image, "lazy-1", "LAZY-BOOT")
+	first, _, _ := bootAndTime(t, cc, image, "42", "lazy-1", "LAZY-BOOT")
 	// Still arriving: no verified base yet, a partial one mostly holes.
 	if _, err := os.Stat(filepath.Join(baseDir, image)); err == nil {
 		t.Fatal("the base was complete before the server was ACTIVE: nothing shows the boot did not wait for it")
@@ -59,7 +59,7 @@ func TestLazyBaseBootsBeforeImageArrives(t *testing.T) {
 	if parts, _ := filepath.Glob(filepath.Join(baseDir, "*.part*")); len(parts) != 0 {
 		t.Fatalf("partial base files left after verification: %v", parts)
 	}
-	second, _, _ := bootAndTime(t, cc, image, "lazy-2", "LAZY-BOOT")
+	second, _, _ := bootAndTime(t, cc, image, "42", "lazy-2", "LAZY-BOOT")
 	if x := virshDumpXML(t, second); strings.Contains(x, "protocol='http'") {
 		t.Fatalf("the second server reads its base through the endpoint, not the verified file:\n%s", x)
 	}
@@ -124,13 +124,13 @@ func uploadPaddedBootImage(tb testing.TB, s *Server, ic *gophercloud.ServiceClie
 	return im.ID
 }
 
-// bootAndTime creates a server (smallest flavor) and returns its id and
+// bootAndTime creates a server of flavor and returns its id and
 // the times from POST /servers to ACTIVE and to the first console output
 // holding marker.
-func bootAndTime(tb testing.TB, cc *gophercloud.ServiceClient, image, name, marker string) (string, time.Duration, time.Duration) {
+func bootAndTime(tb testing.TB, cc *gophercloud.ServiceClient, image, flavor, name, marker string) (string, time.Duration, time.Duration) {
 	tb.Helper()
 	start := time.Now()
-	sv, err := servers.Create(tb.Context(), cc, servers.CreateOpts{Name: name, ImageRef: image, FlavorRef: "42"}, nil).Extract()
+	sv, err := servers.Create(tb.Context(), cc, servers.CreateOpts{Name: name, ImageRef: image, FlavorRef: flavor}, nil).Extract()
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -116,11 +116,10 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Begin returns where the image's verified base is or will be; when this
-// call starts the base's fill, also how a VM reads the base meanwhile and a
-// wait that returns once the base is verified (or why it was discarded).
-// It implements the compute service's LazyBases.
+// call starts the base's fill, also how a VM reads the base meanwhile and
+// the fill. It implements the compute service's LazyBases.
 func (e *Endpoint) Begin(ctx context.Context, imageID, checksum string, size int64,
-	src func(ctx context.Context, off, n int64, w io.Writer) error) (string, *compute.LazyBase, func() error, error) {
+	src func(ctx context.Context, off, n int64, w io.Writer) error) (string, *compute.LazyBase, compute.ArrivingBase, error) {
 	if !imageIDPattern.MatchString("/" + imageID) {
 		return "", nil, nil, fmt.Errorf("image id %q cannot name a base", imageID)
 	}
@@ -132,5 +131,5 @@ func (e *Endpoint) Begin(ctx context.Context, imageID, checksum string, size int
 		return path, nil, nil, err
 	}
 	lazy := &compute.LazyBase{URL: "http://" + e.addr + "/" + imageID, CookieName: CookieName, Cookie: e.cookie}
-	return path, lazy, fl.Err, nil
+	return path, lazy, fl, nil
 }

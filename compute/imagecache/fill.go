@@ -44,6 +44,8 @@ type Fill struct {
 	filled int                   // chunks written
 
 	served atomic.Int64 // bytes read before verification
+	booted chan struct{} // closed by Booted: the background fill may start
+	once   sync.Once
 	done   chan struct{}
 	err    error // why the fill failed; read after done
 }
@@ -60,7 +62,7 @@ func newFill(ctx context.Context, dir, imageID, checksum string, size int64, src
 	}
 	n := int((size + ChunkSize - 1) / ChunkSize)
 	return &Fill{imageID: imageID, checksum: checksum, size: size, f: f, src: src, ctx: ctx,
-		have: make([]bool, n), busy: map[int]chan struct{}{}, done: make(chan struct{})}, nil
+		have: make([]bool, n), busy: map[int]chan struct{}{}, booted: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
 // Size is the image's size in bytes.
@@ -69,11 +71,23 @@ func (fl *Fill) Size() int64 { return fl.size }
 // Done is closed once the base is verified or has failed (see Err).
 func (fl *Fill) Done() <-chan struct{} { return fl.done }
 
-// Err is why the fill failed, nil once verified; only meaningful after Done.
+// Err waits for the end of the fill and returns why it failed, nil once
+// verified.
 func (fl *Fill) Err() error {
 	<-fl.done
 	return fl.err
 }
+
+// Verified is Err (the compute service's Arriving).
+func (fl *Fill) Verified() error { return fl.Err() }
+
+// Booted says the VM reading the base has started: the background fill,
+// which would compete with its first reads (and with its start: this
+// host's CPUs and disk), begins now rather than during the boot.
+func (fl *Fill) Booted() { fl.once.Do(func() { close(fl.booted) }) }
+
+// bootWait is how long the background fill waits for Booted at most.
+var bootWait = 10 * time.Second
 
 // Served is how many bytes were read from the fill before it was verified.
 func (fl *Fill) Served() int64 { return fl.served.Load() }
@@ -175,6 +189,10 @@ func (fl *Fill) fetch(c int) error {
 // rate (bytes/s, 0: unlimited) paces the background fetches; reads that
 // need a chunk never wait for it.
 func (fl *Fill) run(rate int64) error {
+	select {
+	case <-fl.booted:
+	case <-time.After(bootWait):
+	}
 	start, fetched := time.Now(), int64(0)
 	for c := range fl.have {
 		if fl.present(c) {

@@ -75,6 +75,7 @@ func TestFillReadsOnDemandThenVerifies(t *testing.T) {
 	if err != nil || fl == nil {
 		t.Fatalf("Begin: %v %v", fl, err)
 	}
+	fl.Booted()
 	// Chunk 3 is wanted by eight readers at once: one fetch.
 	go func() { time.Sleep(50 * time.Millisecond); close(src.release) }()
 	var wg sync.WaitGroup
@@ -132,6 +133,7 @@ func TestSecondBeginWaitsForVerification(t *testing.T) {
 	if err != nil || fl == nil {
 		t.Fatal(fl, err)
 	}
+	fl.Booted()
 	got := make(chan error, 1)
 	go func() {
 		_, fl2, err := c.Begin(t.Context(), "img", md5hex(src.data), int64(len(src.data)), src.read)
@@ -171,6 +173,7 @@ func TestFillChecksumMismatchDiscards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fl.Booted()
 	if err := fl.Err(); !errors.Is(err, imagecache.ErrVerification) || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("Err = %v, want a checksum mismatch", err)
 	}
@@ -181,6 +184,9 @@ func TestFillChecksumMismatchDiscards(t *testing.T) {
 		t.Fatalf("files left after a failed verification: %v", entries)
 	}
 	_, fl2, err := c.Begin(t.Context(), "img", md5hex(src.data), int64(len(src.data)), src.read)
+	if fl2 != nil {
+		fl2.Booted()
+	}
 	if err != nil || fl2 == nil || fl2.Err() != nil {
 		t.Fatalf("a new fill after a failed one: %v %v", fl2, err)
 	}
@@ -197,6 +203,7 @@ func TestFillRefusesOverlongRange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fl.Booted()
 	if err := fl.Err(); err == nil || !strings.Contains(err.Error(), "more than") {
 		t.Fatalf("Err = %v", err)
 	}
@@ -215,7 +222,7 @@ func TestEndpointServesRangesWithCookie(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := newGatedSource(3*imagecache.ChunkSize, 2)
-	_, lazy, wait, err := ep.Begin(t.Context(), "img-1", md5hex(src.data), int64(len(src.data)), src.read)
+	_, lazy, arriving, err := ep.Begin(t.Context(), "img-1", md5hex(src.data), int64(len(src.data)), src.read)
 	if err != nil || lazy == nil {
 		t.Fatal(lazy, err)
 	}
@@ -260,7 +267,8 @@ func TestEndpointServesRangesWithCookie(t *testing.T) {
 		}
 	}
 	close(src.release)
-	if err := wait(); err != nil {
+	arriving.Booted()
+	if err := arriving.Verified(); err != nil {
 		t.Fatal(err)
 	}
 	// Verified: served from the file, and by a new endpoint after a
@@ -279,5 +287,38 @@ func TestEndpointServesRangesWithCookie(t *testing.T) {
 	path, lazy2, _, err := ep2.Begin(t.Context(), "img-1", md5hex(src.data), int64(len(src.data)), src.read)
 	if err != nil || lazy2 != nil || !fileExists(path) {
 		t.Fatalf("Begin on a verified base: %v %v", lazy2, err)
+	}
+}
+
+// Until the VM has booted, only what is read is fetched: the background
+// fill waits, then fetches the rest at the configured pace.
+func TestBackgroundFillWaitsForBootThenPaces(t *testing.T) {
+	c, _ := imagecache.New(t.TempDir(), nil)
+	c.FillRate = 20 * imagecache.ChunkSize // 50 ms a chunk
+	src := newGatedSource(5*imagecache.ChunkSize, 99)
+	close(src.release)
+	_, fl, err := c.Begin(t.Context(), "img", md5hex(src.data), int64(len(src.data)), src.read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 10)
+	if _, err := fl.ReadAt(buf, 2*imagecache.ChunkSize); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := fl.Filled(); got != imagecache.ChunkSize || src.count(0) != 0 {
+		t.Fatalf("before Booted: %d bytes here, chunk 0 fetched %d times; want only the chunk read", got, src.count(0))
+	}
+	start := time.Now()
+	fl.Booted()
+	if err := fl.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Four chunks left, the first at once: at least 150 ms at 50 ms each.
+	if d := time.Since(start); d < 140*time.Millisecond {
+		t.Fatalf("the paced fill took %v", d)
+	}
+	if src.count(2) != 1 {
+		t.Fatalf("chunk 2 fetched %d times", src.count(2))
 	}
 }

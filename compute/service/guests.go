@@ -220,10 +220,11 @@ func (s *Service) cachedImage(ctx context.Context, c Caller, im compute.ImageInf
 
 // rootBase returns the local path of a server's base image. With lazy
 // bases (and lazyOK) an image not on this host yet is not waited for: the
-// server boots from it as it arrives, through lazy, and verified waits for
-// its checksum; otherwise it is downloaded whole first (cachedImage).
+// server boots from it as it arrives, through lazy, and arriving tells
+// when it is verified; otherwise it is downloaded whole first
+// (cachedImage).
 func (s *Service) rootBase(ctx context.Context, c Caller, im compute.ImageInfo, lazyOK bool) (
-	path string, lazy *compute.LazyBase, verified func() error, err error) {
+	path string, lazy *compute.LazyBase, arriving compute.ArrivingBase, err error) {
 	if s.LazyBases == nil || !lazyOK || im.Size <= 0 {
 		path, err = s.cachedImage(ctx, c, im)
 		return path, nil, nil, err
@@ -240,8 +241,8 @@ func (s *Service) rootBase(ctx context.Context, c Caller, im compute.ImageInfo, 
 // while it arrived. A base that fails it is discarded by the cache; the
 // server read data that cannot be trusted, so its VM is stopped and it
 // goes to ERROR saying why (a rebuild boots it again from a fresh copy).
-func (s *Service) watchBase(id string, verified func() error) {
-	err := verified()
+func (s *Service) watchBase(id string, base compute.ArrivingBase) {
+	err := base.Verified()
 	if err == nil {
 		return
 	}

@@ -19,17 +19,21 @@ import (
 type fakeLazy struct {
 	verdict chan error
 	head    []byte // what src returned for the first bytes
+	booted  bool
 }
 
+func (f *fakeLazy) Booted()         { f.booted = true }
+func (f *fakeLazy) Verified() error { return <-f.verdict }
+
 func (f *fakeLazy) Begin(ctx context.Context, imageID, checksum string, size int64,
-	src func(ctx context.Context, off, n int64, w io.Writer) error) (string, *compute.LazyBase, func() error, error) {
+	src func(ctx context.Context, off, n int64, w io.Writer) error) (string, *compute.LazyBase, compute.ArrivingBase, error) {
 	var b bytes.Buffer
 	if err := src(ctx, 0, 4, &b); err != nil {
 		return "", nil, nil, err
 	}
 	f.head = b.Bytes()
 	return "/nowhere/" + imageID, &compute.LazyBase{URL: "http://127.0.0.1:1/" + imageID, CookieName: "c", Cookie: "v"},
-		func() error { return <-f.verdict }, nil
+		f, nil
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -50,6 +54,9 @@ func TestLazyBaseBootsBeforeVerification(t *testing.T) {
 	spec := e.Hypervisor.Spec(sv.ID)
 	if sv.Status() != "ACTIVE" || spec.LazyBase == nil || spec.BaseImage != "/nowhere/img" {
 		t.Fatalf("server %s with spec %+v", sv.Status(), spec)
+	}
+	if !lazy.booted {
+		t.Fatal("the background fill was not told the VM started")
 	}
 	if string(lazy.head) != string(computetest.ImageData[:4]) {
 		t.Fatalf("the base's first bytes came as %q", lazy.head)

@@ -168,19 +168,26 @@ func (s *Service) boot(ctx context.Context, c Caller, id, adminPass string) {
 // ends ACTIVE and running, or in ERROR with the cause, unless a delete
 // claims it meanwhile.
 func (s *Service) provision(ctx context.Context, c Caller, id, imageRef, adminPass string, place func(context.Context, compute.SpawnSpec) error) {
-	spec, verified, err := s.spawnSpec(ctx, c, id, imageRef, adminPass, true)
+	start := time.Now()
+	spec, arriving, err := s.spawnSpec(ctx, c, id, imageRef, adminPass, true)
 	if errors.Is(err, errGone) {
 		return
 	}
+	prepared := time.Now()
 	if err == nil {
 		err = place(ctx, spec)
+	}
+	if arriving != nil {
+		arriving.Booted()
 	}
 	if err != nil {
 		s.failServer(ctx, id, err)
 		return
 	}
-	if verified != nil {
-		go s.watchBase(id, verified)
+	s.log.Info("server's VM started", "server", id, "image", imageRef, "base_arriving", spec.LazyBase != nil,
+		"prepare_ms", prepared.Sub(start).Milliseconds(), "spawn_ms", time.Since(prepared).Milliseconds())
+	if arriving != nil {
+		go s.watchBase(id, arriving)
 	}
 	now := s.now().UTC()
 	if _, err := s.settle(ctx, id, unlessGone(func(sv *compute.Server) {
@@ -192,14 +199,13 @@ func (s *Service) provision(ctx context.Context, c Caller, id, imageRef, adminPa
 
 // spawnSpec gathers what the hypervisor needs to boot a server: its base
 // image (an ami image is raw), kernel and ramdisk, NICs and config drive.
-// When the base is still arriving (only if lazyOK), verified waits for
-// its verification.
-func (s *Service) spawnSpec(ctx context.Context, c Caller, id, imageRef, adminPass string, lazyOK bool) (compute.SpawnSpec, func() error, error) {
+// When the base is still arriving (only if lazyOK), it is returned too.
+func (s *Service) spawnSpec(ctx context.Context, c Caller, id, imageRef, adminPass string, lazyOK bool) (compute.SpawnSpec, compute.ArrivingBase, error) {
 	im, err := s.Images.Get(ctx, c.Creds, imageRef)
 	if err != nil {
 		return compute.SpawnSpec{}, nil, fmt.Errorf("image %s: %w", imageRef, err)
 	}
-	base, lazy, verified, err := s.rootBase(ctx, c, im, lazyOK)
+	base, lazy, arriving, err := s.rootBase(ctx, c, im, lazyOK)
 	if err != nil {
 		return compute.SpawnSpec{}, nil, err
 	}
@@ -219,7 +225,7 @@ func (s *Service) spawnSpec(ctx context.Context, c Caller, id, imageRef, adminPa
 		return spec, nil, err
 	}
 	spec.ConfigDrive, err = s.buildConfigDrive(ctx, sv, adminPass)
-	return spec, verified, err
+	return spec, arriving, err
 }
 
 // Delete removes a server: its domain and disks go, the record is marked

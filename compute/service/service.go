@@ -49,12 +49,12 @@ type ImageCache interface {
 type LazyBases interface {
 	// Begin returns where the image's verified base is or will be. When
 	// this call starts the base's fill, it also returns how the VM reads
-	// the base meanwhile and a wait that returns once the base is verified,
-	// or why it was discarded; a base another call is filling is waited
-	// for (a second server boots from verified data only). size (> 0) is
-	// the image's size and src reads n bytes of its data from off.
+	// the base meanwhile and the arriving base; a base another call is
+	// filling is waited for (a second server boots from verified data
+	// only). size (> 0) is the image's size and src reads n bytes of its
+	// data from off.
 	Begin(ctx context.Context, imageID, checksum string, size int64,
-		src func(ctx context.Context, off, n int64, w io.Writer) error) (string, *compute.LazyBase, func() error, error)
+		src func(ctx context.Context, off, n int64, w io.Writer) error) (string, *compute.LazyBase, compute.ArrivingBase, error)
 }
 
 // Deps are the service's collaborators; cmd wires them.
