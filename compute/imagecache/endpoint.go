@@ -133,3 +133,9 @@ func (e *Endpoint) Begin(ctx context.Context, imageID, checksum string, size int
 	lazy := &compute.LazyBase{URL: "http://" + e.addr + "/" + imageID, CookieName: CookieName, Cookie: e.cookie}
 	return path, lazy, fl, nil
 }
+
+// Have reports whether the image's verified base is here.
+func (e *Endpoint) Have(imageID string) bool {
+	_, err := os.Stat(e.cache.Path(imageID))
+	return err == nil && imageIDPattern.MatchString("/"+imageID)
+}

@@ -22,7 +22,8 @@ type fakeLazy struct {
 	booted  bool
 }
 
-func (f *fakeLazy) Booted()         { f.booted = true }
+func (f *fakeLazy) Booted()             { f.booted = true }
+func (f *fakeLazy) Have(id string) bool { return false }
 func (f *fakeLazy) Verified() error { return <-f.verdict }
 
 func (f *fakeLazy) Begin(ctx context.Context, imageID, checksum string, size int64,
@@ -83,5 +84,26 @@ func TestLazyBaseFailedVerificationFailsServer(t *testing.T) {
 	}
 	if p, _ := e.Hypervisor.PowerState(context.Background(), sv.ID); p != compute.PowerShutdown {
 		t.Fatalf("the VM that read unverified data is %v, not stopped", p)
+	}
+}
+
+// A snapshot of a server whose base is still arriving waits until the base
+// is verified (qemu-img copies the disk through the base's local file).
+func TestLazyBaseSnapshotWaitsForVerification(t *testing.T) {
+	lazy := &fakeLazy{verdict: make(chan error)}
+	e := computetest.NewSetup(t, computetest.WithLazyBases(lazy))
+	sv, _ := createOne(t, e, service.CreateRequest{})
+	if _, err := e.Service.CreateImage(context.Background(), e.Member, sv.ID, "snap", nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := e.Get(t, sv.ID); got.TaskState != compute.TaskImagePending {
+		t.Fatalf("task %q before the base is verified, want %q", got.TaskState, compute.TaskImagePending)
+	}
+	lazy.verdict <- nil // the boot's watch and the snapshot's wait
+	lazy.verdict <- nil
+	e.Service.Wait()
+	if got := e.Get(t, sv.ID); got.TaskState != compute.TaskNone || got.Status() != "ACTIVE" {
+		t.Fatalf("after the snapshot: %s task %q fault %q", got.Status(), got.TaskState, got.Fault)
 	}
 }

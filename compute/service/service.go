@@ -55,6 +55,8 @@ type LazyBases interface {
 	// data from off.
 	Begin(ctx context.Context, imageID, checksum string, size int64,
 		src func(ctx context.Context, off, n int64, w io.Writer) error) (string, *compute.LazyBase, compute.ArrivingBase, error)
+	// Have reports whether the image's verified base is on this host.
+	Have(imageID string) bool
 }
 
 // Deps are the service's collaborators; cmd wires them.
