@@ -43,7 +43,7 @@ type Fill struct {
 	busy   map[int]chan struct{} // chunks being fetched; closed when written (or failed)
 	filled int                   // chunks written
 
-	served atomic.Int64 // bytes read before verification
+	served atomic.Int64  // bytes read before verification
 	booted chan struct{} // closed by Booted: the background fill may start
 	once   sync.Once
 	done   chan struct{}

@@ -24,7 +24,7 @@ type fakeLazy struct {
 
 func (f *fakeLazy) Booted()             { f.booted = true }
 func (f *fakeLazy) Have(id string) bool { return false }
-func (f *fakeLazy) Verified() error { return <-f.verdict }
+func (f *fakeLazy) Verified() error     { return <-f.verdict }
 
 func (f *fakeLazy) Begin(ctx context.Context, imageID, checksum string, size int64,
 	src func(ctx context.Context, off, n int64, w io.Writer) error) (string, *compute.LazyBase, compute.ArrivingBase, error) {
