@@ -205,3 +205,53 @@ func virshDumpXML(tb testing.TB, id string) string {
 	}
 	return string(out)
 }
+
+// TestLazyBaseFailingVerificationFailsServer: a server booted on an image
+// whose stored data was damaged after upload (so what arrives does not
+// match the image's checksum) is stopped and put in ERROR with a fault
+// saying its image's data failed verification; nothing of the bad base
+// stays on the host.
+func TestLazyBaseFailingVerificationFailsServer(t *testing.T) {
+	requireLibvirt(t)
+	s := NewServer(t, nil, "")
+	ic, cc := imageClient(t, s, "demo"), computeClient(t, s, "demo")
+	image := uploadPaddedBootImage(t, s, ic, "lazy-damaged", "DAMAGED", 16<<20)
+	stored, _ := filepath.Glob(filepath.Join(s.StateDir, "images", "blobs", image+"*"))
+	if len(stored) != 1 {
+		t.Fatalf("the image's stored files: %v", stored)
+	}
+	f, err := os.OpenFile(stored[0], os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Past the boot sector: the guest boots, the tail is wrong.
+	if _, err := f.WriteAt([]byte("damaged"), 12<<20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	sv, err := servers.Create(t.Context(), cc, servers.CreateOpts{Name: "damaged", ImageRef: image, FlavorRef: "42"}, nil).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitServerStatus(t, cc, sv.ID, "ERROR")
+	got, err := servers.Get(t.Context(), cc, sv.ID).Extract()
+	if err != nil || !strings.Contains(got.Fault.Message, "failed verification") || !strings.Contains(got.Fault.Message, "does not match") {
+		t.Fatalf("fault: %+v %v", got.Fault, err)
+	}
+	if !strings.Contains(virshDomState(t, sv.ID), "shut off") {
+		t.Fatalf("the VM that read unverified data is %q", virshDomState(t, sv.ID))
+	}
+	baseDir := filepath.Join(s.StateDir, "compute", "base")
+	if entries, _ := os.ReadDir(baseDir); len(entries) != 0 {
+		t.Fatalf("files left in the host cache: %v", entries)
+	}
+	if r := servers.Delete(t.Context(), cc, sv.ID); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	waitDeleted(t, cc, sv.ID)
+}
+
+func virshDomState(tb testing.TB, id string) string {
+	out, _ := exec.Command("virsh", "-c", os.Getenv("TEST_LIBVIRT_URI"), "domstate", "imagestack-"+id).CombinedOutput()
+	return strings.TrimSpace(string(out))
+}
