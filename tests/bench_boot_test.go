@@ -74,6 +74,7 @@ func BenchmarkBootVsImageSize(b *testing.B) {
 // image (the boot-sector guest, TCG, the smallest flavor), each server
 // timed from its own POST; then 10 simultaneous boots of one uncached
 // 1 GiB image, with the number of image downloads they caused (must be 1).
+// BOOT_LOG=file keeps the server log there.
 func BenchmarkServerBoot(b *testing.B) {
 	requireBenchLibvirt(b)
 	for b.Loop() {
@@ -98,6 +99,9 @@ func BenchmarkServerBoot(b *testing.B) {
 		waitBaseVerified(b, s, big)
 		downloads := strings.Count(s.log.String(), "image downloaded into the host cache") - before
 		fmt.Printf("10 simultaneous boots of one uncached 1 GiB image: all ACTIVE after %v, image downloads: %d (must be 1)\n", all.Round(time.Millisecond), downloads)
+		if f := os.Getenv("BOOT_LOG"); f != "" {
+			os.WriteFile(f, []byte(s.log.String()), 0o644)
+		}
 	}
 }
 

@@ -21,11 +21,12 @@ import (
 // compute.lazy_base: a server on a large image not on the host yet is
 // ACTIVE and prints its console output while most of the image is still
 // to come (the background fill is held to 16 MiB/s here so that "still to
-// come" lasts); the base then completes, is verified and becomes the
-// host's cached base; a second server boots from that verified file (no
-// network backing in its domain); the first keeps running across a
-// restart of the service, its base read through the same endpoint; and
-// deleting the servers leaves no domain and no server files.
+// come" lasts); a restart of the service meanwhile does not lose the
+// base: it then completes, is verified and becomes the host's cached base;
+// a second server boots from that verified file (no network backing in
+// its domain); the first, powered off and on, boots again through the
+// endpoint (same port and cookie after the restart); and deleting the
+// servers leaves no domain and no server files.
 func TestLazyBaseBootsBeforeImageArrives(t *testing.T) {
 	requireLibvirt(t)
 	s := NewServer(t, nil, "compute:\n  lazy_base_fill_rate: 16\n")
@@ -47,6 +48,12 @@ func TestLazyBaseBootsBeforeImageArrives(t *testing.T) {
 		t.Fatalf("the first server's base is not read through the endpoint:\n%s", domainXML)
 	}
 
+	// A restart of the service while the base arrives: the partial fill
+	// is dropped and fetched again for the running server.
+	s.Stop()
+	s.Start()
+	cc = computeClient(t, s, "demo")
+
 	// The base completes and is verified, then the second server boots
 	// from the local file.
 	eventually(t, 40*time.Second, func() (bool, string) {
@@ -64,12 +71,9 @@ func TestLazyBaseBootsBeforeImageArrives(t *testing.T) {
 		t.Fatalf("the second server reads its base through the endpoint, not the verified file:\n%s", x)
 	}
 
-	// After a restart of the service, the first server's domain, whose
-	// definition reads the base through the endpoint, boots again: a new
-	// QEMU finds the endpoint at the same port with the same cookie.
-	s.Stop()
-	s.Start()
-	cc = computeClient(t, s, "demo")
+	// After the restart, the first server's domain, whose definition
+	// reads the base through the endpoint, boots again: a new QEMU finds
+	// the endpoint at the same port with the same cookie.
 	before := consoleOf(t, cc, first)
 	if r := servers.Stop(t.Context(), cc, first); r.Err != nil {
 		t.Fatal(r.Err)
