@@ -283,9 +283,11 @@ func (s *Service) awaitBase(ctx context.Context, id string) error {
 // resumeBase carries on, after a restart, with the base of a server that
 // booted while it arrived and was not verified yet (the partial fill is
 // gone: it is fetched again, its verification deciding the server's fate
-// as before). Servers without a VM need no base.
+// as before). Servers without a VM, or in ERROR (a failed boot, a base
+// that failed already), are left alone.
 func (s *Service) resumeBase(ctx context.Context, sv *compute.Server) {
-	if s.LazyBases == nil || sv.ImageID == "" || sv.VMState == compute.VMShelvedOffloaded || s.LazyBases.Have(sv.ImageID) {
+	if s.LazyBases == nil || sv.ImageID == "" || sv.VMState == compute.VMShelvedOffloaded || sv.VMState == compute.VMError ||
+		s.LazyBases.Have(sv.ImageID) {
 		return
 	}
 	go func() {
