@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gophercloud/gophercloud/v2"
-	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
 	"imagestack/common/db/dbtest"
@@ -307,107 +305,6 @@ func seedImages(b *testing.B, dsn, owner string, n int) {
 func mustExec(b *testing.B, db *sql.DB, q string, args ...any) {
 	if _, err := db.Exec(q, args...); err != nil {
 		b.Fatal(err)
-	}
-}
-
-// BenchmarkServerBoot reports the time from POST /servers to ACTIVE for a
-// cached image (median of 10), and for 10 simultaneous boots of one uncached
-// 1 GiB image with the number of image downloads they caused.
-func BenchmarkServerBoot(b *testing.B) {
-	if os.Getenv("TEST_LIBVIRT_URI") == "" {
-		b.Fatal("TEST_LIBVIRT_URI is not set: run `make bench`, which starts libvirtd")
-	}
-	for b.Loop() {
-		s := NewServer(b, nil, "")
-		ic, cc := imageClient(b, s, "demo"), computeClient(b, s, "demo")
-		ctx := b.Context()
-		small := uploadBootImage(b, s, ic, "bench-small", bootImage(b, "BENCH"), 1<<20)
-		var times []time.Duration
-		for i := 0; i < 11; i++ { // the first boot fills the cache and is not counted
-			start := time.Now()
-			sv, err := servers.Create(ctx, cc, servers.CreateOpts{Name: fmt.Sprintf("b%d", i), ImageRef: small, FlavorRef: "42"}, nil).Extract()
-			if err != nil {
-				b.Fatal(err)
-			}
-			waitActive(b, cc, sv.ID)
-			if i > 0 {
-				times = append(times, time.Since(start))
-			}
-			servers.Delete(ctx, cc, sv.ID)
-			waitGone(b, cc, sv.ID)
-		}
-		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-		fmt.Printf("POST /servers to ACTIVE, cached image: median %v (min %v, max %v, 10 boots)\n",
-			times[len(times)/2].Round(time.Millisecond), times[0].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
-
-		big := uploadBootImage(b, s, ic, "bench-1g", bootImage(b, "BIG"), 1<<30)
-		before := strings.Count(s.log.String(), "image downloaded into the host cache")
-		start := time.Now()
-		res := servers.Create(ctx, cc, servers.CreateOpts{Name: "many", ImageRef: big, FlavorRef: "42", Min: 10, Max: 10}, nil)
-		if res.Err != nil {
-			b.Fatal(res.Err)
-		}
-		pages, _ := servers.List(cc, servers.ListOpts{Name: "^many"}).AllPages(ctx)
-		list, _ := servers.ExtractServers(pages)
-		for _, sv := range list {
-			waitActive(b, cc, sv.ID)
-		}
-		all := time.Since(start)
-		downloads := strings.Count(s.log.String(), "image downloaded into the host cache") - before
-		fmt.Printf("10 simultaneous boots of one uncached 1 GiB image: all ACTIVE after %v, image downloads: %d (must be 1)\n", all.Round(time.Millisecond), downloads)
-		for _, sv := range list {
-			servers.Delete(ctx, cc, sv.ID)
-		}
-		for _, sv := range list {
-			waitGone(b, cc, sv.ID)
-		}
-	}
-}
-
-// uploadBootImage uploads a raw disk of size bytes whose first MiB is the
-// given boot disk (the rest zeros).
-func uploadBootImage(b *testing.B, s *Server, ic *gophercloud.ServiceClient, name, bootDisk string, size int64) string {
-	im, err := images.Create(b.Context(), ic, images.CreateOpts{Name: name, DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
-	if err != nil {
-		b.Fatal(err)
-	}
-	head, err := os.ReadFile(bootDisk)
-	if err != nil {
-		b.Fatal(err)
-	}
-	body := io.MultiReader(bytes.NewReader(head), io.LimitReader(zeroReader{}, size-int64(len(head))))
-	resp, err := uploadRaw(s, ic.TokenID, im.ID, body)
-	if err != nil || resp.StatusCode != 204 {
-		b.Fatalf("upload: %v %v", resp, err)
-	}
-	resp.Body.Close()
-	return im.ID
-}
-
-func waitActive(b *testing.B, c *gophercloud.ServiceClient, id string) {
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		sv, err := servers.Get(b.Context(), c, id).Extract()
-		if err == nil && sv.Status == "ACTIVE" {
-			return
-		}
-		if err == nil && sv.Status == "ERROR" || time.Now().After(deadline) {
-			b.Fatalf("server %s: %+v %v", id, sv, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func waitGone(b *testing.B, c *gophercloud.ServiceClient, id string) {
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, err := servers.Get(b.Context(), c, id).Extract(); gophercloud.ResponseCodeIs(err, 404) {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("server %s not deleted", id)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
