@@ -167,47 +167,6 @@ func (r *Repo) Get(ctx context.Context, id string) (*glance.Image, error) {
 	return ims[0], nil
 }
 
-// loadChildren fills tags, properties and locations of ims with three
-// queries in all, through db (a transaction, or the pool with a context).
-func loadChildren(db *gorm.DB, ims []*glance.Image) error {
-	if len(ims) == 0 {
-		return nil
-	}
-	byID := make(map[string]*glance.Image, len(ims))
-	ids := make([]string, len(ims))
-	for i, im := range ims {
-		byID[im.ID], ids[i] = im, im.ID
-	}
-	var props []propertyRow
-	if err := db.Where("image_id IN ?", ids).Find(&props).Error; err != nil {
-		return classify(err, "load properties")
-	}
-	for _, p := range props {
-		byID[p.ImageID].Properties[p.Name] = p.Value
-	}
-	var tags []tagRow
-	if err := db.Where("image_id IN ?", ids).Order("value").Find(&tags).Error; err != nil {
-		return classify(err, "load tags")
-	}
-	for _, t := range tags {
-		im := byID[t.ImageID]
-		im.Tags = append(im.Tags, t.Value)
-	}
-	var locs []locationRow
-	if err := db.Where("image_id IN ?", ids).Order("created_at, store").Find(&locs).Error; err != nil {
-		return classify(err, "load locations")
-	}
-	for _, l := range locs {
-		im := byID[l.ImageID]
-		md := ""
-		if l.Metadata != nil {
-			md = *l.Metadata
-		}
-		im.Locations = append(im.Locations, glance.Location{Store: l.Store, Status: l.Status, Metadata: md})
-	}
-	return nil
-}
-
 // Update implements glance.Repository: the row is locked (MySQL; SQLite's
 // immediate transactions lock the database when they begin), read with its
 // tags and properties, changed and written back with the next version.
