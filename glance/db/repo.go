@@ -122,6 +122,12 @@ func writeChildren(tx *gorm.DB, im *glance.Image) error {
 	if err := tx.Where("image_id = ?", im.ID).Delete(&tagRow{}).Error; err != nil {
 		return err
 	}
+	return insertChildren(tx, im)
+}
+
+// insertChildren writes the tags and properties of an image that has none
+// stored.
+func insertChildren(tx *gorm.DB, im *glance.Image) error {
 	if len(im.Properties) > 0 {
 		props := make([]propertyRow, 0, len(im.Properties))
 		for k, v := range im.Properties {
@@ -150,7 +156,7 @@ func (r *Repo) Create(ctx context.Context, im *glance.Image) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return classify(err, "create image "+im.ID)
 		}
-		return classify(writeChildren(tx, im), "create image "+im.ID)
+		return classify(insertChildren(tx, im), "create image "+im.ID)
 	}), "create")
 }
 
