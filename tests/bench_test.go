@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha512"
-	"database/sql"
 	"fmt"
 	"hash"
 	"io"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
-	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	"imagestack/compute/computetest/linuxguest"
 	"imagestack/compute/configdrive"
@@ -237,75 +235,6 @@ func timedDownload(b *testing.B, s *Server, token, id string) (int64, float64) {
 	n, _ := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
 	resp.Body.Close()
 	return n, mbps(n, time.Since(start))
-}
-
-// BenchmarkImageList measures GET /v2/images?limit=1000 over 10,000 images
-// (10 properties and 3 tags each) on MariaDB, reporting p50 and p95.
-func BenchmarkImageList(b *testing.B) {
-	for b.Loop() {
-		dsn := dbtest.MySQLDSN(b)
-		s := NewServer(b, []string{"IMAGESTACK_DATABASE_DSN=" + dsn}, "")
-		c := imageClient(b, s, "demo")
-		im, err := images.Create(b.Context(), c, images.CreateOpts{Name: "probe"}).Extract()
-		if err != nil {
-			b.Fatal(err)
-		}
-		owner := im.Owner
-		seedImages(b, strings.TrimPrefix(dsn, "mysql://"), owner, 10000)
-		var lat []time.Duration
-		for i := 0; i < 30; i++ {
-			req, _ := http.NewRequest("GET", s.ImageURL+"/v2/images?limit=1000", nil)
-			req.Header.Set("X-Auth-Token", c.TokenID)
-			start := time.Now()
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil || resp.StatusCode != 200 {
-				b.Fatalf("list: %v %v", resp, err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			lat = append(lat, time.Since(start))
-		}
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		fmt.Printf("GET /v2/images?limit=1000 over 10,000 images (10 properties, 3 tags each) on MariaDB: p50 %v, p95 %v (30 requests)\n",
-			lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*95/100].Round(time.Millisecond))
-	}
-}
-
-// seedImages bulk-inserts n images owned by owner straight into the database.
-func seedImages(b *testing.B, dsn, owner string, n int) {
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	now := time.Now().UTC()
-	const batch = 500
-	for i := 0; i < n; i += batch {
-		var imgs, props, tags []string
-		var ia, pa, ta []any
-		for j := i; j < i+batch && j < n; j++ {
-			id := fmt.Sprintf("00000000-0000-4000-8000-%012d", j)
-			imgs = append(imgs, "(?,?,?,?,0,0,0,?,'raw','bare',0,0,?,?,'',?,?)")
-			ia = append(ia, id, fmt.Sprintf("seed-%05d", j), "active", "shared", owner, int64(j), "0123456789abcdef0123456789abcdef", now.Add(-time.Duration(j)*time.Second), now)
-			for k := 0; k < 10; k++ {
-				props = append(props, "(?,?,?)")
-				pa = append(pa, id, fmt.Sprintf("prop_%d", k), "value")
-			}
-			for _, tg := range []string{"alpha", "beta", "gamma"} {
-				tags = append(tags, "(?,?)")
-				ta = append(ta, id, tg)
-			}
-		}
-		mustExec(b, db, "INSERT INTO images (id,name,status,visibility,deleted,protected,os_hidden,owner,disk_format,container_format,min_ram,min_disk,size,checksum,blob_key,created_at,updated_at) VALUES "+strings.Join(imgs, ","), ia...)
-		mustExec(b, db, "INSERT INTO image_properties (image_id,name,value) VALUES "+strings.Join(props, ","), pa...)
-		mustExec(b, db, "INSERT INTO image_tags (image_id,value) VALUES "+strings.Join(tags, ","), ta...)
-	}
-}
-
-func mustExec(b *testing.B, db *sql.DB, q string, args ...any) {
-	if _, err := db.Exec(q, args...); err != nil {
-		b.Fatal(err)
-	}
 }
 
 // BenchmarkLinuxGuestBoot: POST /servers of the Linux test guest (kernel,
