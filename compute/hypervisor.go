@@ -16,6 +16,11 @@ type SpawnSpec struct {
 	RootGB     int
 	BaseImage  string // path of the cached base image on this host
 	BaseFormat string // "raw" or "qcow2"
+	// LazyBase, when set, says the base is still arriving: BaseImage is
+	// where it will be once verified, and the VM reads it through
+	// LazyBase meanwhile (and afterwards: the endpoint then serves the
+	// verified file).
+	LazyBase *LazyBase
 	// NICs are the server's network interfaces, in order (eth0 first).
 	NICs []VIF
 	// ConfigDrive, when set, is the path of an ISO 9660 image (label
@@ -28,6 +33,24 @@ type SpawnSpec struct {
 	// its command line (Nova's kernel_id, ramdisk_id, os_command_line).
 	// Otherwise the VM boots from its disk.
 	Kernel, Ramdisk, Cmdline string
+}
+
+// LazyBase is where a VM reads a base image that is still arriving: an
+// http URL on the host's loopback, answering Range requests that carry the
+// cookie CookieName=Cookie.
+type LazyBase struct {
+	URL, CookieName, Cookie string
+}
+
+// ArrivingBase is a base image still arriving on the host, which a server
+// boots from meanwhile.
+type ArrivingBase interface {
+	// Booted says the VM has started: the rest of the base may now be
+	// fetched in the background without slowing its boot.
+	Booted()
+	// Verified waits until the whole base is here and checked, and returns
+	// why it was discarded if it was.
+	Verified() error
 }
 
 // VIF is one network interface of a server: a tap device plugged into a

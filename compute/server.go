@@ -272,6 +272,9 @@ type Images interface {
 	Get(ctx context.Context, user policy.Credentials, id string) (ImageInfo, error)
 	// Download streams the image data to w.
 	Download(ctx context.Context, user policy.Credentials, id string, w io.Writer) error
+	// DownloadRange streams n bytes of the image data from offset off to w
+	// (a Range read: how a lazily arriving base is filled).
+	DownloadRange(ctx context.Context, user policy.Credentials, id string, off, n int64, w io.Writer) error
 	// Create registers a new private image owned by the user's project and
 	// returns its id.
 	Create(ctx context.Context, user policy.Credentials, req NewImage) (string, error)

@@ -289,12 +289,20 @@ libvirt_setup() {
 	local c
 	for c in libvirtd virtlogd virsh qemu-system-x86_64 qemu-img; do
 		command -v "$c" >/dev/null && continue
-		apt_install libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils || {
+		apt_install libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils qemu-block-extra || {
 			fail libvirt "could not install libvirt and QEMU"
 			return
 		}
 		break
 	done
+	# QEMU's curl block driver: servers boot from a base still arriving
+	# through it (compute.lazy_base).
+	if ! ls /usr/lib/*/qemu/block-curl.so >/dev/null 2>&1; then
+		apt_install qemu-block-extra || {
+			fail libvirt "could not install qemu-block-extra (QEMU's curl block driver)"
+			return
+		}
+	fi
 	[ -f "$QEMU_CONF" ] || {
 		fail libvirt "$QEMU_CONF is missing (libvirt-daemon-driver-qemu not installed?)"
 		return

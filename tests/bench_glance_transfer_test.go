@@ -8,9 +8,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
-	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -100,22 +98,9 @@ func (p *transferPeer) download(b *testing.B, id string, size int64) float64 {
 func (p *transferPeer) cpu() time.Duration {
 	var total time.Duration
 	for _, pid := range p.pids() {
-		total += procCPU(pid)
+		total += time.Duration(procCPU(pid) * float64(time.Second))
 	}
 	return total
-}
-
-// procCPU reads utime+stime of a process from /proc/PID/stat.
-func procCPU(pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name (which may hold spaces), from field 3.
-	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }
 
 // discardWriter drops what it is given; unlike io.Discard it has no

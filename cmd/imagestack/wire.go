@@ -184,6 +184,17 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 		return nil, stop, err
 	}
 	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Actions, deps.Cache = computeRepo, computeRepo, computeRepo, computeRepo, cache
+	var endpoint *imagecache.Endpoint
+	if cfg.Compute.LazyBase {
+		cache.FillRate = int64(cfg.Compute.LazyBaseFillRate) << 20
+		// Its address and cookie are kept with the cache: domains started
+		// before a restart read their bases through it again.
+		if endpoint, err = cache.Serve(filepath.Join(cfg.StateDir, "compute", "base-endpoint.json")); err != nil {
+			return nil, stop, fmt.Errorf("lazy base endpoint: %w", err)
+		}
+		deps.LazyBases = endpoint
+		stop = func() { endpoint.Close() }
+	}
 	deps.HostServices = computeRepo
 	deps.QuotaStore, deps.Groups = computeRepo, computeRepo
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
@@ -199,7 +210,8 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	} else {
 		log.Info("libvirt connected", "uri", cfg.Compute.LibvirtURI, "virt_type", hv.VirtType())
 		deps.Hypervisor = hv
-		stop = func() { hv.Close() }
+		closeEndpoint := stop
+		stop = func() { hv.Close(); closeEndpoint() }
 	}
 	svc = computeservice.New(deps, authz, log)
 	closeHV := stop

@@ -249,6 +249,15 @@ type Config struct {
 		// with os-quota-sets) or "unified" (Keystone's unified limits of the
 		// compute service, as nova.quota.UnifiedLimitsDriver).
 		QuotaDriver string `yaml:"quota_driver"`
+		// LazyBase lets a server boot while its base image is still
+		// arriving: QEMU reads the base through a loopback endpoint that
+		// fetches missing ranges from the image service, while the whole
+		// image fills the host cache in the background and is verified
+		// (default true); false downloads the whole image first.
+		LazyBase bool `yaml:"lazy_base"`
+		// LazyBaseFillRate caps the background fill of a lazy base, in
+		// MiB/s (0, the default: no cap); what a VM reads is never held.
+		LazyBaseFillRate int `yaml:"lazy_base_fill_rate"`
 	} `yaml:"compute"`
 	Network struct {
 		Listener `yaml:",inline"`
@@ -311,6 +320,7 @@ func Default() Config {
 	c.Compute.VirtType = "auto"
 	c.Compute.QuotaDriver = QuotaDriverDB
 	c.Compute.ForceConfigDrive = true
+	c.Compute.LazyBase = true
 	c.Compute.DHCPDomain = "novalocal"
 	c.Network.Listen = "127.0.0.1:9696"
 	c.Network.DnsmasqUser = "root"

@@ -115,3 +115,23 @@ func (t *boundedTx) Rollback() error {
 	defer t.cancel()
 	return t.Tx.Rollback()
 }
+
+// EachRow runs q (a gorm query chain or Raw statement) and calls scan for
+// each row, the whole read under StatementTimeout like every other
+// statement. It is for reads of many rows, where gorm's reflection over
+// every row and field costs more than the query itself.
+func EachRow(q *gorm.DB, scan func(*sql.Rows) error) error {
+	ctx, cancel := bounded(q.Statement.Context)
+	defer cancel()
+	rows, err := q.WithContext(ctx).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

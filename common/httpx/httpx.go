@@ -201,6 +201,11 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, "response encoding failed", http.StatusInternalServerError)
 		return
 	}
+	WriteJSONBytes(w, status, body)
+}
+
+// WriteJSONBytes writes body, already encoded JSON, as WriteJSON does.
+func WriteJSONBytes(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)

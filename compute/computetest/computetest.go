@@ -162,8 +162,8 @@ func (h *Hypervisor) Spawn(_ context.Context, s compute.SpawnSpec) error {
 // checked: their bridges may be a fake network's.)
 func specFiles(s compute.SpawnSpec) error {
 	for what, path := range map[string]string{"base image": s.BaseImage, "config drive": s.ConfigDrive, "kernel": s.Kernel, "ramdisk": s.Ramdisk} {
-		if path == "" && what != "base image" {
-			continue
+		if path == "" && what != "base image" || what == "base image" && s.LazyBase != nil {
+			continue // a lazy base is read through its URL until verified
 		}
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("%s of server %s: %w", what, s.ServerID, err)
@@ -338,6 +338,15 @@ func (f *Images) find(id string) *madeImage {
 // Download implements compute.Images.
 func (f *Images) Download(_ context.Context, _ policy.Credentials, _ string, w io.Writer) error {
 	_, err := w.Write(ImageData)
+	return err
+}
+
+// DownloadRange implements compute.Images.
+func (f *Images) DownloadRange(_ context.Context, _ policy.Credentials, _ string, off, n int64, w io.Writer) error {
+	if off < 0 || n < 0 || off+n > int64(len(ImageData)) {
+		return fmt.Errorf("range %d+%d outside the image's %d bytes", off, n, len(ImageData))
+	}
+	_, err := w.Write(ImageData[off : off+n])
 	return err
 }
 

@@ -103,6 +103,7 @@ type config struct {
 	consoles     *console.Config
 	offloadTime  int
 	reclaim      time.Duration
+	lazy         service.LazyBases
 }
 
 // WithDB runs the service over gdb instead of a fresh SQLite database.
@@ -154,6 +155,9 @@ func WithShelvedOffloadTime(seconds int) Option { return func(c *config) { c.off
 // reclaim_instance_interval).
 func WithReclaimInterval(d time.Duration) Option { return func(c *config) { c.reclaim = d } }
 
+// WithLazyBases lets servers boot from bases still arriving, through l.
+func WithLazyBases(l service.LazyBases) Option { return func(c *config) { c.lazy = l } }
+
 // WithAPI serves the compute API over the service in Setup.Server.
 func WithAPI() Option { return func(c *config) { c.api = true } }
 
@@ -183,7 +187,7 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	}
 	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, HostServices: repo, QuotaStore: repo, Groups: repo, Images: s.Images, Cache: cache,
 		Projects: cfg.projects, Quotas: cfg.quotas, UnifiedLimits: cfg.limits, SnapshotDir: t.TempDir(), ShelvedOffloadTime: cfg.offloadTime,
-		ReclaimInterval: cfg.reclaim}
+		ReclaimInterval: cfg.reclaim, LazyBases: cfg.lazy}
 	if cfg.networks != nil {
 		deps.Networks = cfg.networks
 	}

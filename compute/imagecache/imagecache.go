@@ -3,6 +3,11 @@
 // time, and its md5 is checked against the image's checksum before use. Base
 // files are never removed while the service runs, so no overlay ever loses
 // its backing file.
+//
+// A base may also arrive lazily (Begin): a server boots from it at once
+// while it fills on demand and in the background (see Fill), read through
+// the loopback HTTP endpoint of Serve; it becomes a normal base once its
+// checksum is verified.
 package imagecache
 
 import (
@@ -14,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +32,12 @@ type Cache struct {
 	log       *slog.Logger
 	group     singleflight.Group
 	downloads atomic.Int64
+
+	mu    sync.Mutex
+	fills map[string]*Fill // bases arriving lazily, by image id
+	// FillRate paces the background part of lazy fills, in bytes per
+	// second (0: as fast as the image service sends); set before use.
+	FillRate int64
 }
 
 // New opens a cache in dir, removing partial downloads a crash left.
@@ -41,7 +53,7 @@ func New(dir string, log *slog.Logger) (*Cache, error) {
 			os.Remove(p)
 		}
 	}
-	return &Cache{dir: dir, log: log}, nil
+	return &Cache{dir: dir, log: log, fills: map[string]*Fill{}}, nil
 }
 
 // Downloads is how many image downloads the cache has made.
@@ -57,6 +69,9 @@ func (c *Cache) Get(ctx context.Context, imageID, checksum string, download func
 	path := c.Path(imageID)
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
+	}
+	if fl := c.filling(imageID); fl != nil {
+		return path, fl.Err()
 	}
 	_, err, _ := c.group.Do(imageID, func() (any, error) {
 		if _, err := os.Stat(path); err == nil {
@@ -103,4 +118,78 @@ func (c *Cache) fetch(ctx context.Context, path, checksum string, download func(
 	}
 	c.log.Info("image downloaded into the host cache", "image", filepath.Base(path), "duration_ms", time.Since(start).Milliseconds())
 	return nil
+}
+
+// filling is the image's fill under way, if any.
+func (c *Cache) filling(imageID string) *Fill {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fills[imageID]
+}
+
+// Begin returns the path of the image's base and, when this call starts
+// its fill, the Fill through which a server may read it before it is
+// verified. A base already here is returned alone. A fill another caller
+// started is waited for: a second server boots from verified data only.
+// size is the image's size in bytes (> 0) and src reads its data.
+func (c *Cache) Begin(ctx context.Context, imageID, checksum string, size int64, src Source) (string, *Fill, error) {
+	path := c.Path(imageID)
+	c.mu.Lock()
+	if _, err := os.Stat(path); err == nil {
+		c.mu.Unlock()
+		return path, nil, nil
+	}
+	if fl := c.fills[imageID]; fl != nil {
+		c.mu.Unlock()
+		select {
+		case <-fl.Done():
+			return path, nil, fl.Err()
+		case <-ctx.Done():
+			return "", nil, ctx.Err()
+		}
+	}
+	// The fill outlives the request that starts it.
+	fl, err := newFill(context.WithoutCancel(ctx), c.dir, imageID, checksum, size, src)
+	if err != nil {
+		c.mu.Unlock()
+		return "", nil, err
+	}
+	c.fills[imageID] = fl
+	c.mu.Unlock()
+	c.downloads.Add(1)
+	go c.complete(fl, path)
+	return path, fl, nil
+}
+
+// complete runs a fill to its end and forgets it.
+func (c *Cache) complete(fl *Fill, path string) {
+	start := time.Now()
+	err := fl.finish(fl.run(c.FillRate), path)
+	c.mu.Lock()
+	delete(c.fills, fl.imageID)
+	c.mu.Unlock()
+	if err != nil {
+		c.log.Error("image base discarded", "image", fl.imageID, "read_before_verification", fl.Served(), "err", err)
+		return
+	}
+	c.log.Info("image downloaded into the host cache", "image", fl.imageID, "lazy", true,
+		"read_before_verification", fl.Served(), "duration_ms", time.Since(start).Milliseconds())
+}
+
+// reader returns what the endpoint serves of an image: its fill while it
+// arrives, else its verified base (the caller closes it), else nil.
+func (c *Cache) reader(imageID string) (io.ReaderAt, int64, func(), error) {
+	if fl := c.filling(imageID); fl != nil {
+		return fl, fl.Size(), func() {}, nil
+	}
+	f, err := os.Open(c.Path(imageID))
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, nil, err
+	}
+	return f, st.Size(), func() { f.Close() }, nil
 }

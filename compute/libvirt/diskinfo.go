@@ -32,7 +32,11 @@ var qemuImgLimits = []string{"--as=1073741824", "--cpu=30"}
 func imageInfo(ctx context.Context, path, format string) (diskInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	args := append(append([]string{}, qemuImgLimits...), "qemu-img", "info", "--output=json", "-U", "-f", format, path)
+	args := append(append([]string{}, qemuImgLimits...), "qemu-img", "info", "--output=json", "-U")
+	if format != "" { // "": a json: filename stating its driver
+		args = append(args, "-f", format)
+	}
+	args = append(args, path)
 	out, err := exec.CommandContext(ctx, "prlimit", args...).Output()
 	if err != nil {
 		msg := err.Error()

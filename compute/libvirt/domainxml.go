@@ -57,6 +57,13 @@ func (d *Driver) domainXML(spec compute.SpawnSpec) (string, error) {
 			Inputs: []libvirtxml.DomainInput{{Type: "tablet", Bus: "usb"}},
 		},
 	}
+	if spec.LazyBase != nil {
+		backing, err := lazyBackingXML(*spec.LazyBase, spec.BaseFormat)
+		if err != nil {
+			return "", err
+		}
+		dom.Devices.Disks[0].BackingStore = backing
+	}
 	return dom.Marshal()
 }
 

@@ -180,7 +180,13 @@ func (d *Driver) Spawn(ctx context.Context, spec compute.SpawnSpec) (err error) 
 			_ = d.Destroy(context.WithoutCancel(ctx), spec.ServerID)
 		}
 	}()
-	if err := d.CreateDisk(ctx, spec.ServerID, spec.BaseImage, spec.BaseFormat, spec.RootGB); err != nil {
+	create := d.CreateDisk
+	if spec.LazyBase != nil {
+		create = func(ctx context.Context, id, base, format string, rootGB int) error {
+			return d.createLazyDisk(ctx, id, *spec.LazyBase, base, format, rootGB)
+		}
+	}
+	if err := create(ctx, spec.ServerID, spec.BaseImage, spec.BaseFormat, spec.RootGB); err != nil {
 		return err
 	}
 	xml, err := d.domainXML(spec)

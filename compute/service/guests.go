@@ -217,3 +217,93 @@ func (s *Service) cachedImage(ctx context.Context, c Caller, im compute.ImageInf
 		return s.Images.Download(ctx, c.Creds, im.ID, w)
 	})
 }
+
+// rootBase returns the local path of a server's base image. With lazy
+// bases (and lazyOK) an image not on this host yet is not waited for: the
+// server boots from it as it arrives, through lazy, and arriving tells
+// when it is verified; otherwise it is downloaded whole first
+// (cachedImage).
+func (s *Service) rootBase(ctx context.Context, c Caller, im compute.ImageInfo, lazyOK bool) (
+	path string, lazy *compute.LazyBase, arriving compute.ArrivingBase, err error) {
+	if s.LazyBases == nil || !lazyOK || im.Size <= 0 {
+		path, err = s.cachedImage(ctx, c, im)
+		return path, nil, nil, err
+	}
+	if im.Status != "active" {
+		return "", nil, nil, fmt.Errorf("image %s is %s, not active", im.ID, im.Status)
+	}
+	return s.LazyBases.Begin(ctx, im.ID, im.Checksum, im.Size, func(ctx context.Context, off, n int64, w io.Writer) error {
+		return s.Images.DownloadRange(ctx, c.Creds, im.ID, off, n, w)
+	})
+}
+
+// watchBase waits for the verification of the base a server booted from
+// while it arrived. A base that fails it is discarded by the cache; the
+// server read data that cannot be trusted, so its VM is stopped and it
+// goes to ERROR saying why (a rebuild boots it again from a fresh copy).
+func (s *Service) watchBase(id string, base compute.ArrivingBase) {
+	if err := base.Verified(); err != nil {
+		s.failOnBadBase(id, err)
+	}
+}
+
+// failOnBadBase stops a server that read a base which then failed
+// verification and puts it in ERROR saying why.
+func (s *Service) failOnBadBase(id string, err error) {
+	// One operation per server at a time: after what is under way.
+	s.background(id, func(ctx context.Context) {
+		if serr := s.Hypervisor.Stop(ctx, id); serr != nil && !errors.Is(serr, compute.ErrNotFound) {
+			s.log.Error("could not stop a server whose base failed verification", "server", id, "err", serr)
+		}
+		s.failServer(ctx, id, fmt.Errorf("the server started while its image was still arriving, and the image's data then failed verification, so what it read cannot be trusted: %w", err))
+	})
+}
+
+// awaitBase returns once the server's base is verified on this host:
+// qemu-img reads the base through the overlay's header, offline, to copy
+// or resize a disk, and a base still arriving is not in its place yet.
+func (s *Service) awaitBase(ctx context.Context, id string) error {
+	sv, err := s.Servers.GetServer(ctx, id)
+	if err != nil || s.LazyBases == nil || sv.ImageID == "" || s.LazyBases.Have(sv.ImageID) {
+		return err
+	}
+	c := Caller{Creds: ownerCreds(sv)}
+	im, err := s.Images.Get(ctx, c.Creds, sv.ImageID)
+	if err != nil {
+		return fmt.Errorf("the server's base image is not on this host yet: %w", err)
+	}
+	_, _, arriving, err := s.rootBase(ctx, c, im, true)
+	if err != nil || arriving == nil {
+		return err
+	}
+	arriving.Booted()
+	return arriving.Verified()
+}
+
+// resumeBase carries on, after a restart, with the base of a server that
+// booted while it arrived and was not verified yet (the partial fill is
+// gone: it is fetched again, its verification deciding the server's fate
+// as before). Servers without a VM, or in ERROR (a failed boot, a base
+// that failed already), are left alone.
+func (s *Service) resumeBase(ctx context.Context, sv *compute.Server) {
+	if s.LazyBases == nil || sv.ImageID == "" || sv.VMState == compute.VMShelvedOffloaded || sv.VMState == compute.VMError ||
+		s.LazyBases.Have(sv.ImageID) {
+		return
+	}
+	go func() {
+		c := Caller{Creds: ownerCreds(sv)}
+		im, err := s.Images.Get(ctx, c.Creds, sv.ImageID)
+		if err != nil {
+			s.log.Warn("the base of a server is not on this host and its image cannot be read", "server", sv.ID, "image", sv.ImageID, "err", err)
+			return
+		}
+		_, _, arriving, err := s.rootBase(ctx, c, im, true)
+		switch {
+		case err != nil:
+			s.failOnBadBase(sv.ID, err)
+		case arriving != nil:
+			arriving.Booted()
+			s.watchBase(sv.ID, arriving)
+		}
+	}()
+}

@@ -110,6 +110,9 @@ func (s *Service) snapshot(ctx context.Context, c Caller, serverID, imageID, pen
 	}
 	tmp := filepath.Join(s.SnapshotDir, imageID+".qcow2")
 	defer os.Remove(tmp)
+	if err := s.awaitBase(ctx, serverID); err != nil {
+		return err
+	}
 	if err := s.Hypervisor.Snapshot(ctx, serverID, tmp); err != nil {
 		return err
 	}

@@ -168,16 +168,26 @@ func (s *Service) boot(ctx context.Context, c Caller, id, adminPass string) {
 // ends ACTIVE and running, or in ERROR with the cause, unless a delete
 // claims it meanwhile.
 func (s *Service) provision(ctx context.Context, c Caller, id, imageRef, adminPass string, place func(context.Context, compute.SpawnSpec) error) {
-	spec, err := s.spawnSpec(ctx, c, id, imageRef, adminPass)
+	start := time.Now()
+	spec, arriving, err := s.spawnSpec(ctx, c, id, imageRef, adminPass, true)
 	if errors.Is(err, errGone) {
 		return
 	}
+	prepared := time.Now()
 	if err == nil {
 		err = place(ctx, spec)
+	}
+	if arriving != nil {
+		arriving.Booted()
 	}
 	if err != nil {
 		s.failServer(ctx, id, err)
 		return
+	}
+	s.log.Info("server's VM started", "server", id, "image", imageRef, "base_arriving", spec.LazyBase != nil,
+		"prepare_ms", prepared.Sub(start).Milliseconds(), "spawn_ms", time.Since(prepared).Milliseconds())
+	if arriving != nil {
+		go s.watchBase(id, arriving)
 	}
 	now := s.now().UTC()
 	if _, err := s.settle(ctx, id, unlessGone(func(sv *compute.Server) {
@@ -189,21 +199,22 @@ func (s *Service) provision(ctx context.Context, c Caller, id, imageRef, adminPa
 
 // spawnSpec gathers what the hypervisor needs to boot a server: its base
 // image (an ami image is raw), kernel and ramdisk, NICs and config drive.
-func (s *Service) spawnSpec(ctx context.Context, c Caller, id, imageRef, adminPass string) (compute.SpawnSpec, error) {
+// When the base is still arriving (only if lazyOK), it is returned too.
+func (s *Service) spawnSpec(ctx context.Context, c Caller, id, imageRef, adminPass string, lazyOK bool) (compute.SpawnSpec, compute.ArrivingBase, error) {
 	im, err := s.Images.Get(ctx, c.Creds, imageRef)
 	if err != nil {
-		return compute.SpawnSpec{}, fmt.Errorf("image %s: %w", imageRef, err)
+		return compute.SpawnSpec{}, nil, fmt.Errorf("image %s: %w", imageRef, err)
 	}
-	base, err := s.cachedImage(ctx, c, im)
+	base, lazy, arriving, err := s.rootBase(ctx, c, im, lazyOK)
 	if err != nil {
-		return compute.SpawnSpec{}, err
+		return compute.SpawnSpec{}, nil, err
 	}
 	sv, err := s.Servers.GetServer(ctx, id)
 	if err != nil || gone(sv) {
-		return compute.SpawnSpec{}, errGone
+		return compute.SpawnSpec{}, nil, errGone
 	}
 	spec := compute.SpawnSpec{ServerID: id, Name: sv.Name, MemoryMiB: sv.RAM, VCPUs: sv.VCPUs, RootGB: sv.Disk,
-		BaseImage: base, BaseFormat: im.DiskFormat}
+		BaseImage: base, BaseFormat: im.DiskFormat, LazyBase: lazy}
 	if spec.BaseFormat == "ami" {
 		spec.BaseFormat = "raw"
 	}
@@ -211,10 +222,10 @@ func (s *Service) spawnSpec(ctx context.Context, c Caller, id, imageRef, adminPa
 		spec.NICs = append(spec.NICs, n.VIF())
 	}
 	if err := s.bootFiles(ctx, c, im, &spec); err != nil {
-		return spec, err
+		return spec, nil, err
 	}
 	spec.ConfigDrive, err = s.buildConfigDrive(ctx, sv, adminPass)
-	return spec, err
+	return spec, arriving, err
 }
 
 // Delete removes a server: its domain and disks go, the record is marked

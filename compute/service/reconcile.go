@@ -44,6 +44,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		case s.recoverShelve(ctx, sv): // shelve.go: shelved servers keep their states
 			continue
 		}
+		s.resumeBase(ctx, sv)
 		s.SyncServer(ctx, sv.ID, true)
 	}
 	return nil

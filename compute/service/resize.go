@@ -89,6 +89,9 @@ func (s *Service) resizeVM(ctx context.Context, id string, f compute.Flavor) err
 	if err := step(compute.TaskResizeMigrating); err != nil {
 		return err
 	}
+	if err := s.awaitBase(ctx, id); err != nil {
+		return err
+	}
 	if err := s.Hypervisor.Resize(ctx, id, compute.ResizeSpec{MemoryMiB: f.RAM, VCPUs: f.VCPUs, RootGB: f.Disk}); err != nil {
 		return err
 	}

@@ -44,6 +44,21 @@ type ImageCache interface {
 	Get(ctx context.Context, imageID, checksum string, download func(ctx context.Context, w io.Writer) error) (string, error)
 }
 
+// LazyBases starts servers before their base image has arrived (the
+// image cache's loopback endpoint).
+type LazyBases interface {
+	// Begin returns where the image's verified base is or will be. When
+	// this call starts the base's fill, it also returns how the VM reads
+	// the base meanwhile and the arriving base; a base another call is
+	// filling is waited for (a second server boots from verified data
+	// only). size (> 0) is the image's size and src reads n bytes of its
+	// data from off.
+	Begin(ctx context.Context, imageID, checksum string, size int64,
+		src func(ctx context.Context, off, n int64, w io.Writer) error) (string, *compute.LazyBase, compute.ArrivingBase, error)
+	// Have reports whether the image's verified base is on this host.
+	Have(imageID string) bool
+}
+
 // Deps are the service's collaborators; cmd wires them.
 type Deps struct {
 	Flavors    compute.FlavorRepository
@@ -52,9 +67,13 @@ type Deps struct {
 	Images     compute.Images
 	Hypervisor compute.Hypervisor // nil: servers cannot be created (no libvirt)
 	Cache      ImageCache
-	Projects   compute.Projects // nil: flavor access takes project ids as given
-	Consoles   compute.Consoles // nil: no remote consoles (os-getVNCConsole: 400)
-	Quotas     Quotas           // configured defaults of instances, cores, RAM
+	// LazyBases, when set, lets a server boot while its base image is
+	// still arriving (compute.lazy_base); nil: the whole image is
+	// downloaded into Cache first.
+	LazyBases LazyBases
+	Projects  compute.Projects // nil: flavor access takes project ids as given
+	Consoles  compute.Consoles // nil: no remote consoles (os-getVNCConsole: 400)
+	Quotas    Quotas           // configured defaults of instances, cores, RAM
 	// QuotaStore keeps the limits set by os-quota-sets and
 	// os-quota-class-sets; Groups keeps server groups.
 	QuotaStore compute.QuotaRepository

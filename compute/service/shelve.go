@@ -285,7 +285,9 @@ func (s *Service) spawnShelved(ctx context.Context, c Caller, id, imageID string
 	if imageID == "" {
 		return fmt.Errorf("server %s has no shelved image", id)
 	}
-	spec, err := s.spawnSpec(ctx, c, id, imageID, "")
+	// Never from a lazy base: the shelved image is deleted once the
+	// server runs, which would cut a base still arriving short.
+	spec, _, err := s.spawnSpec(ctx, c, id, imageID, "", false)
 	if errors.Is(err, compute.ErrNotFound) {
 		s.failServer(ctx, id, compute.Errorf(compute.ErrNotFound, "Unshelve attempted but the image %s cannot be found.", imageID))
 		return errGone // the server is in ERROR now: nothing to revert

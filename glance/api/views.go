@@ -1,9 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
-	"slices"
 	"strings"
 	"time"
 
@@ -57,33 +54,8 @@ var imageFields = []string{"id", "name", "status", "visibility", "protected", "o
 	"min_ram", "min_disk", "created_at", "updated_at", "tags", "self", "file", "schema"}
 
 // MarshalJSON writes the core fields, then the extra properties in the same
-// object, as Glance flattens them.
-func (b imageBody) MarshalJSON() ([]byte, error) {
-	type core imageBody // without this method
-	out, err := json.Marshal(core(b))
-	if err != nil || len(b.Properties) == 0 {
-		return out, err
-	}
-	keys := make([]string, 0, len(b.Properties))
-	for k := range b.Properties {
-		if !slices.Contains(imageFields, k) && (k != "stores" || b.Stores == "") {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var buf bytes.Buffer
-	buf.Write(out[:len(out)-1]) // without the closing brace
-	for _, k := range keys {
-		name, _ := json.Marshal(k)
-		value, _ := json.Marshal(b.Properties[k])
-		buf.WriteByte(',')
-		buf.Write(name)
-		buf.WriteByte(':')
-		buf.Write(value)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
-}
+// object, as Glance flattens them (see appendJSON).
+func (b imageBody) MarshalJSON() ([]byte, error) { return b.appendJSON(nil), nil }
 
 // view is the image as this API shows it.
 func (a *API) view(im *glance.Image) imageBody { return renderImage(im, a.svc.MultiStore()) }
@@ -118,6 +90,9 @@ type imageList struct {
 	Next   string `json:"next,omitempty"`
 	Schema string `json:"schema"`
 }
+
+// MarshalJSON writes the page (see appendJSON).
+func (l imageList) MarshalJSON() ([]byte, error) { return l.appendJSON(nil), nil }
 
 // memberBody is a membership (gophercloud's members.Member).
 type memberBody struct {

@@ -2,11 +2,13 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
 	"gorm.io/gorm"
 
+	commondb "imagestack/common/db"
 	"imagestack/glance"
 )
 
@@ -82,13 +84,14 @@ func (r *Repo) List(ctx context.Context, q glance.ListQuery) ([]*glance.Image, e
 	if q.Limit > 0 {
 		query = query.Limit(q.Limit)
 	}
-	var rows []imageRow
-	if err := query.Find(&rows).Error; err != nil {
+	out := make([]*glance.Image, 0, min(max(q.Limit, 0), 1000))
+	err := commondb.EachRow(query.Select(imageColumns), func(rows *sql.Rows) error {
+		im, err := scanImage(rows)
+		out = append(out, im)
+		return err
+	})
+	if err != nil {
 		return nil, classify(err, "list images")
-	}
-	out := make([]*glance.Image, len(rows))
-	for i := range rows {
-		out[i] = fromRow(&rows[i])
 	}
 	return out, loadChildren(r.db.WithContext(ctx), out)
 }

@@ -122,6 +122,12 @@ func writeChildren(tx *gorm.DB, im *glance.Image) error {
 	if err := tx.Where("image_id = ?", im.ID).Delete(&tagRow{}).Error; err != nil {
 		return err
 	}
+	return insertChildren(tx, im)
+}
+
+// insertChildren writes the tags and properties of an image that has none
+// stored.
+func insertChildren(tx *gorm.DB, im *glance.Image) error {
 	if len(im.Properties) > 0 {
 		props := make([]propertyRow, 0, len(im.Properties))
 		for k, v := range im.Properties {
@@ -150,7 +156,7 @@ func (r *Repo) Create(ctx context.Context, im *glance.Image) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return classify(err, "create image "+im.ID)
 		}
-		return classify(writeChildren(tx, im), "create image "+im.ID)
+		return classify(insertChildren(tx, im), "create image "+im.ID)
 	}), "create")
 }
 
@@ -165,47 +171,6 @@ func (r *Repo) Get(ctx context.Context, id string) (*glance.Image, error) {
 		return nil, err
 	}
 	return ims[0], nil
-}
-
-// loadChildren fills tags, properties and locations of ims with three
-// queries in all, through db (a transaction, or the pool with a context).
-func loadChildren(db *gorm.DB, ims []*glance.Image) error {
-	if len(ims) == 0 {
-		return nil
-	}
-	byID := make(map[string]*glance.Image, len(ims))
-	ids := make([]string, len(ims))
-	for i, im := range ims {
-		byID[im.ID], ids[i] = im, im.ID
-	}
-	var props []propertyRow
-	if err := db.Where("image_id IN ?", ids).Find(&props).Error; err != nil {
-		return classify(err, "load properties")
-	}
-	for _, p := range props {
-		byID[p.ImageID].Properties[p.Name] = p.Value
-	}
-	var tags []tagRow
-	if err := db.Where("image_id IN ?", ids).Order("value").Find(&tags).Error; err != nil {
-		return classify(err, "load tags")
-	}
-	for _, t := range tags {
-		im := byID[t.ImageID]
-		im.Tags = append(im.Tags, t.Value)
-	}
-	var locs []locationRow
-	if err := db.Where("image_id IN ?", ids).Order("created_at, store").Find(&locs).Error; err != nil {
-		return classify(err, "load locations")
-	}
-	for _, l := range locs {
-		im := byID[l.ImageID]
-		md := ""
-		if l.Metadata != nil {
-			md = *l.Metadata
-		}
-		im.Locations = append(im.Locations, glance.Location{Store: l.Store, Status: l.Status, Metadata: md})
-	}
-	return nil
 }
 
 // Update implements glance.Repository: the row is locked (MySQL; SQLite's

@@ -5,10 +5,11 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"hash"
-	"imagestack/storage"
 	"io"
-	"sync"
 	"sync/atomic"
+
+	"imagestack/common/bigbuf"
+	"imagestack/storage"
 )
 
 // digestReader computes md5 and sha512 of everything read through it, each
@@ -25,8 +26,9 @@ type digestReader struct {
 	err       error
 }
 
-// chunkPool keeps hashing buffers between uploads.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+// chunkPool keeps hashing buffers between uploads, outside the Go heap: in
+// it, the garbage collector would let the heap grow to about twice them.
+var chunkPool = bigbuf.NewPool(chunkSize, chunksInFlight)
 
 const (
 	chunkSize      = 4 << 20
@@ -103,7 +105,7 @@ func (d *digestReader) buffer() []byte {
 	}
 	if d.allocated < chunksInFlight {
 		d.allocated++
-		return *chunkPool.Get().(*[]byte)
+		return chunkPool.Get()
 	}
 	return <-d.free
 }
@@ -116,8 +118,7 @@ func (d *digestReader) Sums() (string, string) {
 	<-d.md5.done
 	<-d.sha512.done
 	for range d.allocated {
-		b := <-d.free
-		chunkPool.Put(&b)
+		chunkPool.Put(<-d.free)
 	}
 	return hex.EncodeToString(d.md5.h.Sum(nil)), hex.EncodeToString(d.sha512.h.Sum(nil))
 }

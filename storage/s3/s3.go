@@ -1,10 +1,12 @@
 // Package s3 is a storage.Store on S3-compatible object storage (MinIO, AWS
 // S3, Ceph RGW) through minio-go. Uploads of unknown length stream as
 // multipart uploads, holding at most PartSize x Concurrency bytes of parts
-// (reused from one upload to the next); a failed or cancelled upload is
-// aborted, so no parts are left behind. A blob can have at most 10,000
-// parts (78 GiB with the default 8 MiB parts). It converts S3 errors into
-// the storage sentinels at its boundary.
+// (buffers outside the Go heap, reused from one transfer to the next); a
+// failed or cancelled upload is aborted, so no parts are left behind. A
+// blob can have at most 10,000 parts (78 GiB with the default 8 MiB parts).
+// Downloads copied with io.Copy read PartSize ranges, Concurrency at once,
+// with as much memory. It converts S3 errors into the storage sentinels at
+// its boundary.
 package s3
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"imagestack/common/bigbuf"
 	"imagestack/storage"
 )
 
@@ -36,7 +39,7 @@ type Config struct {
 	// CreateBucket creates the bucket when it does not exist.
 	CreateBucket bool `yaml:"create_bucket"`
 	// PartSize (bytes, default 8 MiB) and Concurrency (default 4) bound the
-	// memory of one upload to their product.
+	// memory of one upload, and of one download, to their product.
 	PartSize    uint64 `yaml:"part_size"`
 	Concurrency uint   `yaml:"concurrency"`
 	// MaxRetries bounds the attempts of each S3 request (default 3): with
@@ -51,9 +54,11 @@ type Config struct {
 
 // Store implements storage.Store.
 type Store struct {
-	c    *minio.Client
-	cfg  Config
-	bufs *partBuffers
+	c   *minio.Client
+	cfg Config
+	// bufs holds the parts of uploads and the ranges of downloads, outside
+	// the Go heap; one upload's worth stays warm between transfers.
+	bufs *bigbuf.Pool
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -78,7 +83,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: %w", err)
 	}
-	s := &Store{c: c, cfg: cfg, bufs: newPartBuffers(cfg.PartSize, cfg.Concurrency)}
+	s := &Store{c: c, cfg: cfg, bufs: bigbuf.NewPool(int(cfg.PartSize), int(cfg.Concurrency))}
 	ok, err := c.BucketExists(ctx, cfg.Bucket)
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: bucket %s: %w", cfg.Bucket, s.classify(err))
@@ -212,7 +217,9 @@ func (s *Store) dropClaim(key string) {
 	}()
 }
 
-// Get implements storage.Store, with a ranged GET for partial reads.
+// Get implements storage.Store, with a ranged GET for partial reads. The
+// object streams straight from the response body; copied with io.Copy it
+// comes in ranges fetched in parallel (see object.WriteTo).
 func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
 	info, err := s.Stat(ctx, key)
 	if err != nil {
@@ -231,28 +238,16 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 			return nil, err
 		}
 	}
-	obj, err := s.c.GetObject(ctx, s.cfg.Bucket, key, opts)
+	body, _, _, err := minio.Core{Client: s.c}.GetObject(ctx, s.cfg.Bucket, key, opts)
 	if err != nil {
 		return nil, s.classify(err)
 	}
-	return &object{obj: obj, s: s}, nil
-}
-
-// object converts read errors of a streaming GET.
-type object struct {
-	obj *minio.Object
-	s   *Store
-}
-
-func (o *object) Read(p []byte) (int, error) {
-	n, err := o.obj.Read(p)
-	if err != nil && err != io.EOF {
-		return n, o.s.classify(err)
+	end := info.Size
+	if length > 0 {
+		end = min(offset+length, info.Size)
 	}
-	return n, err
+	return &object{body: body, s: s, ctx: ctx, key: key, pos: offset, end: end}, nil
 }
-
-func (o *object) Close() error { return o.obj.Close() }
 
 // Stat implements storage.Store.
 func (s *Store) Stat(ctx context.Context, key string) (storage.Info, error) {

@@ -95,6 +95,12 @@ func TestStalledStore(t *testing.T) {
 	}
 	defer rc.Close()
 	bounded(t, "reading a download", 3*time.Second, func() error { _, err := io.ReadAll(rc); return err })
+	rc2, err := st.Get(context.Background(), "key", 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc2.Close()
+	bounded(t, "copying a download", 3*time.Second, func() error { _, err := io.Copy(io.Discard, rc2); return err })
 	bounded(t, "an upload", 3*time.Second, func() error {
 		_, err := st.Put(context.Background(), "other", bytes.NewReader(make([]byte, 1000)))
 		return err

@@ -1,0 +1,80 @@
+package libvirt
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+
+	"libvirt.org/go/libvirtxml"
+
+	"imagestack/compute"
+)
+
+// A lazy base (compute.SpawnSpec.LazyBase) is still arriving when the
+// server boots: QEMU reads it through the image cache's loopback endpoint
+// with its curl block driver (Range requests, the cookie in each), as the
+// backing store the domain XML names. The overlay's own header names the
+// base's local path, where the verified base will be, so that qemu-img
+// works on the disk offline (snapshots, resizes) once the base is here.
+
+// lazyJSON is the json: filename by which qemu-img reads a lazy base, its
+// format stated (never probed).
+func lazyJSON(lazy compute.LazyBase, format string) (string, error) {
+	b, err := json.Marshal(map[string]any{"driver": format, "file": map[string]string{
+		"driver": "http", "url": lazy.URL, "cookie": lazy.CookieName + "=" + lazy.Cookie}})
+	return "json:" + string(b), err
+}
+
+// createLazyDisk is CreateDisk over a base still arriving: the same checks
+// on the base's header, read through the endpoint, then an overlay of
+// rootGB GiB (0: the base's virtual size) naming base, not opened yet.
+func (d *Driver) createLazyDisk(ctx context.Context, id string, lazy compute.LazyBase, base, format string, rootGB int) error {
+	src, err := lazyJSON(lazy, format)
+	if err != nil {
+		return err
+	}
+	info, err := imageInfo(ctx, src, "")
+	if err != nil {
+		return err
+	}
+	if err := info.fits(rootGB); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(d.serverDir(id), 0o750); err != nil {
+		return err
+	}
+	size := fmt.Sprint(info.VirtualSize)
+	if rootGB > 0 {
+		size = fmt.Sprintf("%dG", rootGB)
+	}
+	// -u: the base file is not there yet; its size and format are known.
+	args := []string{"create", "-q", "-f", "qcow2", "-u", "-b", base, "-F", format, d.diskPath(id), size}
+	if out, err := exec.CommandContext(ctx, "qemu-img", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("qemu-img create: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// lazyBackingXML is the backing store of a root disk over a lazy base: the
+// endpoint's URL over http, with the cookie, and nothing below it.
+func lazyBackingXML(lazy compute.LazyBase, format string) (*libvirtxml.DomainDiskBackingStore, error) {
+	u, err := url.Parse(lazy.URL)
+	if err != nil {
+		return nil, err
+	}
+	return &libvirtxml.DomainDiskBackingStore{
+		Format: &libvirtxml.DomainDiskFormat{Type: format},
+		Source: &libvirtxml.DomainDiskSource{
+			Network: &libvirtxml.DomainDiskSourceNetwork{Protocol: u.Scheme, Name: u.Path,
+				Hosts: []libvirtxml.DomainDiskSourceHost{{Name: u.Hostname(), Port: u.Port()}}},
+			Cookies: &libvirtxml.DomainDiskCookies{Cookies: []libvirtxml.DomainDiskCookie{{Name: lazy.CookieName, Value: lazy.Cookie}}},
+			// A read waits for its chunk, which may queue behind others.
+			Timeout: &libvirtxml.DomainDiskSourceTimeout{Seconds: "120"},
+		},
+		BackingStore: &libvirtxml.DomainDiskBackingStore{},
+	}, nil
+}
