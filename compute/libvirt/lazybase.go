@@ -3,11 +3,7 @@ package libvirt
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
-	"strings"
 
 	"libvirt.org/go/libvirtxml"
 
@@ -30,33 +26,15 @@ func lazyJSON(lazy compute.LazyBase, format string) (string, error) {
 }
 
 // createLazyDisk is CreateDisk over a base still arriving: the same checks
-// on the base's header, read through the endpoint, then an overlay of
-// rootGB GiB (0: the base's virtual size) naming base, not opened yet.
+// on the base's header, read through the endpoint, then an overlay naming
+// base, which is not there yet.
 func (d *Driver) createLazyDisk(ctx context.Context, id string, lazy compute.LazyBase, base, format string, rootGB int) error {
 	src, err := lazyJSON(lazy, format)
 	if err != nil {
 		return err
 	}
-	info, err := imageInfo(ctx, src, "")
-	if err != nil {
-		return err
-	}
-	if err := info.fits(rootGB); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(d.serverDir(id), 0o750); err != nil {
-		return err
-	}
-	size := fmt.Sprint(info.VirtualSize)
-	if rootGB > 0 {
-		size = fmt.Sprintf("%dG", rootGB)
-	}
-	// -u: the base file is not there yet; its size and format are known.
-	args := []string{"create", "-q", "-f", "qcow2", "-u", "-b", base, "-F", format, d.diskPath(id), size}
-	if out, err := exec.CommandContext(ctx, "qemu-img", args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("qemu-img create: %v: %s", err, strings.TrimSpace(string(out)))
-	}
-	return nil
+	// "": the json: filename states its driver.
+	return d.createOverlay(ctx, id, overlaySpec{read: src, readFormat: "", base: base, format: format, rootGB: rootGB})
 }
 
 // lazyBackingXML is the backing store of a root disk over a lazy base: the

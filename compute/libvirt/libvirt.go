@@ -153,20 +153,35 @@ func (d *Driver) VNCSocketPath(id string) string {
 // does not fit is refused before anything is created, as is one that
 // refers to other files (a backing or external data file).
 func (d *Driver) CreateDisk(ctx context.Context, id, base, baseFormat string, rootGB int) error {
-	info, err := imageInfo(ctx, base, baseFormat)
+	return d.createOverlay(ctx, id, overlaySpec{read: base, readFormat: baseFormat, base: base, format: baseFormat, rootGB: rootGB})
+}
+
+// overlaySpec says where a new overlay's base is read for its checks
+// (read, in readFormat) and what its header names (base, in format).
+type overlaySpec struct {
+	read, readFormat, base, format string
+	rootGB                         int
+}
+
+// createOverlay checks the base's header and creates the server's qcow2
+// overlay of rootGB GiB (0: the base's virtual size). The size is always
+// given, so the base file need not be there yet (-u).
+func (d *Driver) createOverlay(ctx context.Context, id string, o overlaySpec) error {
+	info, err := imageInfo(ctx, o.read, o.readFormat)
 	if err != nil {
 		return err
 	}
-	if err := info.fits(rootGB); err != nil {
+	if err := info.fits(o.rootGB); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(d.serverDir(id), 0o750); err != nil {
 		return err
 	}
-	args := []string{"create", "-q", "-f", "qcow2", "-b", base, "-F", baseFormat, d.diskPath(id)}
-	if rootGB > 0 {
-		args = append(args, fmt.Sprintf("%dG", rootGB))
+	size := fmt.Sprint(info.VirtualSize)
+	if o.rootGB > 0 {
+		size = fmt.Sprintf("%dG", o.rootGB)
 	}
+	args := []string{"create", "-q", "-f", "qcow2", "-u", "-b", o.base, "-F", o.format, d.diskPath(id), size}
 	if out, err := exec.CommandContext(ctx, "qemu-img", args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("qemu-img create: %v: %s", err, strings.TrimSpace(string(out)))
 	}
