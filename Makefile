@@ -27,7 +27,7 @@ test:
 # Benchmarks that print figures and same-run ratios.
 bench:
 	@set -e; eval "$$(bash scripts/test-env.sh)"; \
-	  $(GO) test -run '^$$' -bench . -timeout 60m ./...
+	  $(GO) test -run '^$$' -bench . -timeout 90m ./...
 
 # The reliability suite's long versions (crash safety, engine faults, load,
 # fuzzing; see README "Reliability suite"), ending with a summary of figures.
