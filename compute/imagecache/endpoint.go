@@ -52,8 +52,8 @@ func (c *Cache) Serve(stateFile string) (*Endpoint, error) {
 	if b, err := os.ReadFile(stateFile); err == nil {
 		_ = json.Unmarshal(b, &st)
 	}
-	ln, err := net.Listen("tcp", st.Addr)
-	if st.Addr == "" || err != nil {
+	ln, err := listenLoopback(st.Addr)
+	if err != nil {
 		if st.Addr != "" {
 			c.log.Warn("the lazy base endpoint's former port is taken: domains started before keep failing reads of their base", "addr", st.Addr, "err", err)
 		}
@@ -79,6 +79,19 @@ func (c *Cache) Serve(stateFile string) (*Endpoint, error) {
 	e.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go e.srv.Serve(ln)
 	return e, nil
+}
+
+// listenLoopback listens on addr when it is a loopback address with a port
+// (never "" or a wildcard, which would listen on every interface).
+func listenLoopback(addr string) (net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() || port == "0" {
+		return nil, fmt.Errorf("%q is not a loopback address with a port", addr)
+	}
+	return net.Listen("tcp", addr)
 }
 
 // Close stops the endpoint.

@@ -21,9 +21,11 @@ const ChunkSize = 4 << 20
 // of the image service).
 type Source func(ctx context.Context, off, n int64, w io.Writer) error
 
-// fetchAttempts bounds how often the background fill retries one chunk
-// before it gives the base up.
-var fetchAttempts = 3
+// fetchRetryFor bounds how long the background fill retries one chunk
+// (backing off from 100 ms to 10 s between attempts) before it gives the
+// base up: an image service restarting or briefly unreachable must not
+// fail the servers already running on the base.
+var fetchRetryFor = 2 * time.Minute
 
 // Fill is an image's base while it arrives: a sparse file beside the
 // cache's verified bases and a range map of the chunks already written.
@@ -198,18 +200,11 @@ func (fl *Fill) run(rate int64) error {
 		if fl.present(c) {
 			continue
 		}
-		if rate > 0 {
-			time.Sleep(time.Until(start.Add(time.Duration(fetched * int64(time.Second) / rate))))
+		if rate > 0 { // in float: bytes x 1e9 overflows int64 past 9 GB
+			time.Sleep(time.Until(start.Add(time.Duration(float64(fetched) / float64(rate) * float64(time.Second)))))
 		}
 		fetched += ChunkSize
-		var err error
-		for attempt := 1; attempt <= fetchAttempts; attempt++ {
-			if err = fl.ensure(c); err == nil {
-				break
-			}
-			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
-		}
-		if err != nil {
+		if err := fl.ensureRetrying(c); err != nil {
 			return err
 		}
 	}
@@ -217,6 +212,19 @@ func (fl *Fill) run(rate int64) error {
 		return err
 	}
 	return fl.verify()
+}
+
+// ensureRetrying is ensure, retried with backoff for fetchRetryFor.
+func (fl *Fill) ensureRetrying(c int) error {
+	deadline, wait := time.Now().Add(fetchRetryFor), 100*time.Millisecond
+	for {
+		err := fl.ensure(c)
+		if err == nil || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 10*time.Second)
+	}
 }
 
 // verify checks the md5 of the whole file against the image's checksum.

@@ -29,10 +29,14 @@ var qemuImgLimits = []string{"--as=1073741824", "--cpu=30"}
 
 // imageInfo reads an image file's header with its format stated (never
 // probed: a raw image holding a qcow2 header must stay raw).
-func imageInfo(ctx context.Context, path, format string) (diskInfo, error) {
+// objects are qemu-img --object definitions (a secret the filename uses).
+func imageInfo(ctx context.Context, path, format string, objects ...string) (diskInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	args := append(append([]string{}, qemuImgLimits...), "qemu-img", "info", "--output=json", "-U")
+	for _, o := range objects {
+		args = append(args, "--object", o)
+	}
 	if format != "" { // "": a json: filename stating its driver
 		args = append(args, "-f", format)
 	}

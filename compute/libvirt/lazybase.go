@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"os"
 
 	"libvirt.org/go/libvirtxml"
 
@@ -17,11 +18,16 @@ import (
 // base's local path, where the verified base will be, so that qemu-img
 // works on the disk offline (snapshots, resizes) once the base is here.
 
+// cookieSecretID names the secret object by which qemu-img is given the
+// endpoint's cookie: never on its command line, which any local user can
+// read in /proc.
+const cookieSecretID = "imagestack-base-cookie"
+
 // lazyJSON is the json: filename by which qemu-img reads a lazy base, its
-// format stated (never probed).
+// format stated (never probed), the cookie taken from cookieSecretID.
 func lazyJSON(lazy compute.LazyBase, format string) (string, error) {
 	b, err := json.Marshal(map[string]any{"driver": format, "file": map[string]string{
-		"driver": "http", "url": lazy.URL, "cookie": lazy.CookieName + "=" + lazy.Cookie}})
+		"driver": "http", "url": lazy.URL, "cookie-secret": cookieSecretID}})
 	return "json:" + string(b), err
 }
 
@@ -33,8 +39,32 @@ func (d *Driver) createLazyDisk(ctx context.Context, id string, lazy compute.Laz
 	if err != nil {
 		return err
 	}
+	secret, err := writeSecret(lazy.CookieName + "=" + lazy.Cookie)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(secret)
 	// "": the json: filename states its driver.
-	return d.createOverlay(ctx, id, overlaySpec{read: src, readFormat: "", base: base, format: format, rootGB: rootGB})
+	return d.createOverlay(ctx, id, overlaySpec{read: src, readFormat: "", base: base, format: format, rootGB: rootGB,
+		objects: []string{"secret,id=" + cookieSecretID + ",file=" + secret}})
+}
+
+// writeSecret writes value to a new file only its owner reads (os.CreateTemp
+// creates it 0600) and returns its path.
+func writeSecret(value string) (string, error) {
+	f, err := os.CreateTemp("", "imagestack-secret-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }
 
 // lazyBackingXML is the backing store of a root disk over a lazy base: the

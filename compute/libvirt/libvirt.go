@@ -161,13 +161,14 @@ func (d *Driver) CreateDisk(ctx context.Context, id, base, baseFormat string, ro
 type overlaySpec struct {
 	read, readFormat, base, format string
 	rootGB                         int
+	objects                        []string // qemu-img --object definitions read needs
 }
 
 // createOverlay checks the base's header and creates the server's qcow2
 // overlay of rootGB GiB (0: the base's virtual size). The size is always
 // given, so the base file need not be there yet (-u).
 func (d *Driver) createOverlay(ctx context.Context, id string, o overlaySpec) error {
-	info, err := imageInfo(ctx, o.read, o.readFormat)
+	info, err := imageInfo(ctx, o.read, o.readFormat, o.objects...)
 	if err != nil {
 		return err
 	}

@@ -241,17 +241,21 @@ func (s *Service) rootBase(ctx context.Context, c Caller, im compute.ImageInfo, 
 // while it arrived. A base that fails it is discarded by the cache; the
 // server read data that cannot be trusted, so its VM is stopped and it
 // goes to ERROR saying why (a rebuild boots it again from a fresh copy).
-func (s *Service) watchBase(id string, base compute.ArrivingBase) {
+func (s *Service) watchBase(id, imageID string, base compute.ArrivingBase) {
 	if err := base.Verified(); err != nil {
-		s.failOnBadBase(id, err)
+		s.failOnBadBase(id, imageID, err)
 	}
 }
 
 // failOnBadBase stops a server that read a base which then failed
-// verification and puts it in ERROR saying why.
-func (s *Service) failOnBadBase(id string, err error) {
+// verification and puts it in ERROR saying why, unless it has been rebuilt
+// on another image meanwhile.
+func (s *Service) failOnBadBase(id, imageID string, err error) {
 	// One operation per server at a time: after what is under way.
 	s.background(id, func(ctx context.Context) {
+		if sv, gerr := s.Servers.GetServer(ctx, id); gerr != nil || sv.ImageID != imageID {
+			return
+		}
 		if serr := s.Hypervisor.Stop(ctx, id); serr != nil && !errors.Is(serr, compute.ErrNotFound) {
 			s.log.Error("could not stop a server whose base failed verification", "server", id, "err", serr)
 		}
@@ -300,10 +304,10 @@ func (s *Service) resumeBase(ctx context.Context, sv *compute.Server) {
 		_, _, arriving, err := s.rootBase(ctx, c, im, true)
 		switch {
 		case err != nil:
-			s.failOnBadBase(sv.ID, err)
+			s.failOnBadBase(sv.ID, sv.ImageID, err)
 		case arriving != nil:
 			arriving.Booted()
-			s.watchBase(sv.ID, arriving)
+			s.watchBase(sv.ID, sv.ImageID, arriving)
 		}
 	}()
 }

@@ -187,7 +187,7 @@ func (s *Service) provision(ctx context.Context, c Caller, id, imageRef, adminPa
 	s.log.Info("server's VM started", "server", id, "image", imageRef, "base_arriving", spec.LazyBase != nil,
 		"prepare_ms", prepared.Sub(start).Milliseconds(), "spawn_ms", time.Since(prepared).Milliseconds())
 	if arriving != nil {
-		go s.watchBase(id, arriving)
+		go s.watchBase(id, imageRef, arriving)
 	}
 	now := s.now().UTC()
 	if _, err := s.settle(ctx, id, unlessGone(func(sv *compute.Server) {

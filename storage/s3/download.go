@@ -23,6 +23,9 @@ type object struct {
 }
 
 func (o *object) Read(p []byte) (int, error) {
+	if o.pos >= o.end { // WriteTo may have read past the open response
+		return 0, io.EOF
+	}
 	n, err := o.body.Read(p)
 	o.pos += int64(n)
 	if err != nil && err != io.EOF {
@@ -45,6 +48,12 @@ type fetched struct {
 // held (the one being written included), each written as soon as it and
 // those before it are in.
 func (o *object) WriteTo(w io.Writer) (int64, error) {
+	select {
+	case o.s.parallel <- struct{}{}:
+		defer func() { <-o.s.parallel }()
+	default: // as many downloads read ranges as memory allows: stream this one
+		return io.CopyBuffer(w, struct{ io.Reader }{o}, make([]byte, 256<<10))
+	}
 	ctx, cancel := context.WithCancel(o.ctx)
 	defer cancel()
 	size := int64(o.s.cfg.PartSize)

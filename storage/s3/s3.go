@@ -59,7 +59,14 @@ type Store struct {
 	// bufs holds the parts of uploads and the ranges of downloads, outside
 	// the Go heap; one upload's worth stays warm between transfers.
 	bufs *bigbuf.Pool
+	// parallel bounds the downloads reading ranges at once (each holds up
+	// to Concurrency part buffers); the others stream one GET, so memory
+	// does not grow with the number of clients.
+	parallel chan struct{}
 }
+
+// parallelDownloads is how many downloads of one store read ranges at once.
+const parallelDownloads = 4
 
 var _ storage.Store = (*Store)(nil)
 
@@ -83,7 +90,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: %w", err)
 	}
-	s := &Store{c: c, cfg: cfg, bufs: bigbuf.NewPool(int(cfg.PartSize), int(cfg.Concurrency))}
+	s := &Store{c: c, cfg: cfg, bufs: bigbuf.NewPool(int(cfg.PartSize), int(cfg.Concurrency)),
+		parallel: make(chan struct{}, parallelDownloads)}
 	ok, err := c.BucketExists(ctx, cfg.Bucket)
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: bucket %s: %w", cfg.Bucket, s.classify(err))
