@@ -55,7 +55,7 @@ func (c *Cache) Serve(stateFile string) (*Endpoint, error) {
 	ln, err := listenLoopback(st.Addr)
 	if err != nil {
 		if st.Addr != "" {
-			c.log.Warn("the lazy base endpoint's former port is taken: domains started before keep failing reads of their base", "addr", st.Addr, "err", err)
+			c.log.Warn("the lazy base endpoint cannot listen at its former address (taken, or not loopback): domains started before fail reads of their base", "addr", st.Addr, "err", err)
 		}
 		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 			return nil, err

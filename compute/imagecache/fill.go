@@ -181,7 +181,7 @@ func (fl *Fill) fetch(c int) error {
 		return fmt.Errorf("read image %s bytes %d-%d: %w", fl.imageID, off, off+n-1, err)
 	}
 	if w.n != n {
-		return fmt.Errorf("read image %s bytes %d-%d: got %d bytes, not %d", fl.imageID, off, off+n-1, w.n, n)
+		return fmt.Errorf("%w: read image %s bytes %d-%d: got %d bytes, not %d", errWrongLength, fl.imageID, off, off+n-1, w.n, n)
 	}
 	return nil
 }
@@ -219,7 +219,7 @@ func (fl *Fill) ensureRetrying(c int) error {
 	deadline, wait := time.Now().Add(fetchRetryFor), 100*time.Millisecond
 	for {
 		err := fl.ensure(c)
-		if err == nil || time.Now().Add(wait).After(deadline) {
+		if err == nil || errors.Is(err, errWrongLength) || time.Now().Add(wait).After(deadline) {
 			return err
 		}
 		time.Sleep(wait)
@@ -271,6 +271,11 @@ var ErrVerification = errors.New("the image's data could not be fetched whole an
 
 // countingWriter counts what it writes and refuses more than limit bytes
 // (a source sending more than asked must not spill into the next chunk).
+// errWrongLength marks a range answered with more or fewer bytes than
+// asked: the image's data does not have the size recorded, which waiting
+// will not mend.
+var errWrongLength = errors.New("wrong length")
+
 type countingWriter struct {
 	w        io.Writer
 	n, limit int64
@@ -278,7 +283,7 @@ type countingWriter struct {
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	if c.n+int64(len(p)) > c.limit {
-		return 0, fmt.Errorf("the image service sent more than the %d bytes asked for", c.limit)
+		return 0, fmt.Errorf("%w: the image service sent more than the %d bytes asked for", errWrongLength, c.limit)
 	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)

@@ -5,15 +5,18 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -320,5 +323,61 @@ func TestBackgroundFillWaitsForBootThenPaces(t *testing.T) {
 	}
 	if src.count(2) != 1 {
 		t.Fatalf("chunk 2 fetched %d times", src.count(2))
+	}
+}
+
+// TestEndpointListensOnLoopbackOnly: whatever address a state file names
+// (none, a wildcard, another interface's), the endpoint listens on
+// 127.0.0.1 only.
+func TestEndpointListensOnLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"", ":0", "0.0.0.0:0", "[::]:0"} {
+		dir := t.TempDir()
+		c, err := imagecache.New(filepath.Join(dir, "base"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := filepath.Join(dir, "endpoint.json")
+		if addr != "" {
+			os.WriteFile(state, []byte(`{"addr":"`+addr+`","cookie":"c"}`), 0o600)
+		}
+		e, err := c.Serve(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Close()
+		var st struct{ Addr string }
+		b, _ := os.ReadFile(state)
+		json.Unmarshal(b, &st)
+		if host, _, _ := net.SplitHostPort(st.Addr); host != "127.0.0.1" {
+			t.Errorf("state naming %q: the endpoint listened on %q", addr, st.Addr)
+		}
+	}
+}
+
+// TestFillRetriesAShortOutage: the image service failing a few range reads
+// in a row (restarting, say) delays the background fill; the base is still
+// verified and nothing fails.
+func TestFillRetriesAShortOutage(t *testing.T) {
+	data := make([]byte, imagecache.ChunkSize+100)
+	for i := range data {
+		data[i] = byte(rand.IntN(256))
+	}
+	sum := md5.Sum(data)
+	var calls atomic.Int32
+	src := func(ctx context.Context, off, n int64, w io.Writer) error {
+		if calls.Add(1) <= 3 {
+			return errors.New("connection refused")
+		}
+		_, err := w.Write(data[off : off+n])
+		return err
+	}
+	c, _ := imagecache.New(t.TempDir(), nil)
+	_, fl, err := c.Begin(t.Context(), "img", hex.EncodeToString(sum[:]), int64(len(data)), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl.Booted()
+	if err := fl.Err(); err != nil || calls.Load() < 4 {
+		t.Fatalf("after %d range reads: %v", calls.Load(), err)
 	}
 }

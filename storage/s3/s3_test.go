@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -229,5 +230,47 @@ func TestOpenByType(t *testing.T) {
 	}
 	if _, err := storage.Open(context.Background(), s3.Type, storage.YAML("endpoint: x\n")); err == nil {
 		t.Fatal("a store without a bucket was opened")
+	}
+}
+
+// TestManyDownloadsAtOnce: more downloads than may read parallel ranges at
+// once (the others stream one GET each) all read the whole object, and a
+// Read after io.Copy has drained the object is EOF.
+func TestManyDownloadsAtOnce(t *testing.T) {
+	s, err := s3.New(context.Background(), testConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	data := make([]byte, 13<<20+5)
+	rand.Read(data)
+	if _, err := s.Put(ctx, "many", struct{ io.Reader }{bytes.NewReader(data)}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 12)
+	for range cap(errs) {
+		go func() {
+			rc, err := s.Get(ctx, "many", 0, -1)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer rc.Close()
+			var got bytes.Buffer
+			if _, err := io.Copy(&got, rc); err != nil || !bytes.Equal(got.Bytes(), data) {
+				errs <- fmt.Errorf("io.Copy: %d bytes, %v", got.Len(), err)
+				return
+			}
+			if n, err := rc.Read(make([]byte, 10)); n != 0 || err != io.EOF {
+				errs <- fmt.Errorf("Read after io.Copy: %d bytes, %v", n, err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
