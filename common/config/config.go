@@ -226,7 +226,11 @@ type Config struct {
 		Cache ImageCacheConfig `yaml:"cache"`
 	} `yaml:"image"`
 	Compute struct {
-		Listener   `yaml:",inline"`
+		Listener `yaml:",inline"`
+		// Host is this compute host's name, as os-services and
+		// os-hypervisors show it and servers are placed on ("": the
+		// machine's host name).
+		Host       string `yaml:"host"`
 		LibvirtURI string `yaml:"libvirt_uri"`
 		VirtType   string `yaml:"virt_type"`
 		// ForceConfigDrive gives every server a config drive, not only
@@ -287,6 +291,25 @@ type Config struct {
 	// CORS lets browser pages from other origins (Horizon's direct image
 	// upload) call every API; off until origins are allowed.
 	CORS cors.Config `yaml:"cors"`
+	// Roles are what this process runs: "api" (the APIs, stateless) and
+	// "compute" (this hypervisor host). The default runs both in one
+	// process, as a single-machine deployment does.
+	Roles []string `yaml:"roles"`
+	// Cluster is how the processes of a deployment of several see each
+	// other (see common/cluster).
+	Cluster ClusterConfig `yaml:"cluster"`
+}
+
+// ClusterConfig times leases and heartbeats across processes.
+type ClusterConfig struct {
+	// LeaseTTL is how long work in flight (an upload, import, copy or
+	// server task) stays its owner's without renewal.
+	LeaseTTL Duration `yaml:"lease_ttl"`
+	// HeartbeatInterval is how often a compute host reports itself alive.
+	HeartbeatInterval Duration `yaml:"heartbeat_interval"`
+	// ServiceDownTime is how long after its last heartbeat a host counts
+	// as down (Nova's service_down_time).
+	ServiceDownTime Duration `yaml:"service_down_time"`
 }
 
 // Default returns the configuration used when no file sets anything.
@@ -334,6 +357,9 @@ func Default() Config {
 	c.Log.Format = "json"
 	c.Log.Level = "info"
 	c.CORS = cors.Defaults()
+	c.Roles = []string{"api", "compute"}
+	c.Cluster = ClusterConfig{LeaseTTL: Duration(30 * time.Second), HeartbeatInterval: Duration(10 * time.Second),
+		ServiceDownTime: Duration(60 * time.Second)}
 	return c
 }
 
