@@ -108,6 +108,10 @@ type Server struct {
 	// itself (Nova's system_metadata, never shown by the API): the
 	// shelved_* keys of a shelved server.
 	SystemMetadata map[string]string
+	// Host is the compute host the server was placed on ("" before
+	// placement, or when placement found none) and Node its hypervisor
+	// there (OS-EXT-SRV-ATTR:host and :hypervisor_hostname).
+	Host, Node string
 	// Tags are the server's tags (Nova 2.26), sorted; see ValidTag.
 	Tags                 []string
 	CreatedAt, UpdatedAt time.Time

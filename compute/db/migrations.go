@@ -28,6 +28,7 @@ var Migrations = []commondb.Migration{
 	{Version: 12, Name: "flavor descriptions, compute services, action events", Up: migrate12},
 	{Version: 13, Name: "server tags", Up: migrate13},
 	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
+	{Version: 15, Name: "host and node of servers", Up: migrate15},
 }
 
 // Tables lists the compute tables, for schema comparisons.
@@ -352,4 +353,21 @@ func migrate14(tx *gorm.DB) error {
 		}
 	}
 	return nil
+}
+
+// v15Server adds the compute host a server was placed on and its node.
+type v15Server struct {
+	Host string `gorm:"size:255;not null;default:'';index:ix_servers_host"`
+	Node string `gorm:"size:255;not null;default:''"`
+}
+
+func (v15Server) TableName() string { return "servers" }
+
+func migrate15(tx *gorm.DB) error {
+	for _, col := range []string{"Host", "Node"} {
+		if err := tx.Migrator().AddColumn(&v15Server{}, col); err != nil {
+			return err
+		}
+	}
+	return tx.Migrator().CreateIndex(&v15Server{}, "ix_servers_host")
 }

@@ -55,6 +55,8 @@ type serverRow struct {
 	KernelID      string
 	RamdiskID     string
 	SystemMeta    string `gorm:"column:system_metadata"` // JSON of a string map
+	Host          string
+	Node          string
 }
 
 func (serverRow) TableName() string { return "servers" }
@@ -81,7 +83,7 @@ func serverToRow(s *compute.Server) serverRow {
 		OldFlavorID: s.OldFlavorID, OldRAM: s.OldRAM, OldVCPUs: s.OldVCPUs, OldDisk: s.OldDisk, OldVMState: s.OldVMState,
 		OldFlavorInfo: flavorJSON(s.OldFlavor),
 		Description:   s.Description, FlavorInfo: flavorJSON(s.Flavor), KernelID: s.KernelID, RamdiskID: s.RamdiskID,
-		SystemMeta: mapJSON(s.SystemMetadata)}
+		SystemMeta: mapJSON(s.SystemMetadata), Host: s.Host, Node: s.Node}
 	if s.LaunchedAt != nil {
 		t := ms(*s.LaunchedAt)
 		r.LaunchedAt = &t
@@ -103,7 +105,7 @@ func serverFromRow(r *serverRow) *compute.Server {
 		OldFlavorID: r.OldFlavorID, OldRAM: r.OldRAM, OldVCPUs: r.OldVCPUs, OldDisk: r.OldDisk, OldVMState: r.OldVMState,
 		OldFlavor:   flavorFromJSON(r.OldFlavorInfo),
 		Description: r.Description, Flavor: flavorFromJSON(r.FlavorInfo), KernelID: r.KernelID, RamdiskID: r.RamdiskID,
-		SystemMetadata: mapFromJSON(r.SystemMeta)}
+		SystemMetadata: mapFromJSON(r.SystemMeta), Host: r.Host, Node: r.Node}
 	if r.LaunchedAt != nil {
 		t := r.LaunchedAt.UTC()
 		s.LaunchedAt = &t
