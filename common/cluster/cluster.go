@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -26,9 +27,15 @@ const (
 
 // Member is one process of the deployment.
 type Member struct {
-	// ID is unique to this run of this process (host, pid and a random
-	// part): leases name it, so a restarted process never takes its
-	// former self's leases for its own.
+	// Name is stable across restarts and unique in the deployment (by
+	// default the host and the ports this process listens on, which no
+	// other live process can hold): work leased by an earlier run of the
+	// same Name is dead for certain and recovered at once at start-up,
+	// without waiting for its lease to expire.
+	Name string
+	// ID is unique to this run of this process (Name and a random part):
+	// leases name it, so a restarted process never takes its former
+	// self's leases for its own.
 	ID string
 	// Host is the compute host this process is (or runs on): the name
 	// os-services and os-hypervisors show and servers are placed on.
@@ -36,15 +43,26 @@ type Member struct {
 	Roles []string
 }
 
-// NewMember returns this process as a member with roles, on host ("" for
-// the machine's host name).
-func NewMember(host string, roles []string) Member {
+// NewMember returns this process as the member name ("" for host) with
+// roles, on host ("" for the machine's host name).
+func NewMember(name, host string, roles []string) Member {
 	if host == "" {
 		host, _ = os.Hostname()
 	}
-	var b [4]byte
+	if name == "" {
+		name = host
+	}
+	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return Member{ID: fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:])), Host: host, Roles: roles}
+	return Member{Name: name, ID: fmt.Sprintf("%s#%d-%s", name, os.Getpid(), hex.EncodeToString(b[:])), Host: host, Roles: roles}
+}
+
+// NameOf returns the member name within a member id made by NewMember.
+func NameOf(id string) string {
+	if i := strings.LastIndexByte(id, '#'); i >= 0 {
+		return id[:i]
+	}
+	return id
 }
 
 // Has reports whether the member takes role.

@@ -302,6 +302,10 @@ type Config struct {
 
 // ClusterConfig times leases and heartbeats across processes.
 type ClusterConfig struct {
+	// MemberName names this process in the deployment, stable across its
+	// restarts and unique among live processes ("": the host name and
+	// this process's API ports).
+	MemberName string `yaml:"member_name"`
 	// LeaseTTL is how long work in flight (an upload, import, copy or
 	// server task) stays its owner's without renewal.
 	LeaseTTL Duration `yaml:"lease_ttl"`
