@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"imagestack/common/metrics"
 	"imagestack/glance"
 	"imagestack/glance/webfetch"
 	"imagestack/storage"
@@ -103,6 +104,7 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 	go func() {
 		defer s.running.Done()
 		defer s.waitUploadSlot()()
+		defer metrics.ImageTaskRunning()()
 		s.runImport(context.WithoutCancel(ctx), task, importing, req, targets, inject)
 	}()
 	return task, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"imagestack/common/metrics"
 	"imagestack/glance"
 )
 
@@ -51,6 +52,7 @@ func (s *Service) importCopy(ctx context.Context, c Caller, im *loaded, req Impo
 	go func() {
 		defer s.running.Done()
 		defer s.waitUploadSlot()()
+		defer metrics.ImageTaskRunning()()
 		s.runCopy(context.WithoutCancel(ctx), task, src, todo, req.mustSucceed())
 	}()
 	return task, nil

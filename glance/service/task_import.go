@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"imagestack/common/metrics"
 	"imagestack/glance"
 	"imagestack/glance/webfetch"
 )
@@ -71,6 +72,7 @@ func (s *Service) CreateTask(ctx context.Context, c Caller, nt NewTask, requestI
 	go func() {
 		defer s.running.Done()
 		defer s.waitUploadSlot()()
+		defer metrics.ImageTaskRunning()()
 		s.runLegacyImport(context.WithoutCancel(ctx), c, task, nt.Input, uri)
 	}()
 	return &shown, nil
