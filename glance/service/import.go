@@ -305,7 +305,7 @@ func (s *Service) activateThenCopy(ctx context.Context, im, ready *glance.Image,
 	var pending []string
 	for _, store := range rest {
 		if err := s.repo.AddLocation(ctx, im.ID, store, glance.LocationPending); err != nil {
-			s.log.Error("copying image data to a store failed", "image", im.ID, "store", store, "err", err)
+			s.log.ErrorContext(ctx, "copying image data to a store failed", "image", im.ID, "store", store, "err", err)
 			s.endStoreImport(ctx, im.ID, store, false)
 			continue
 		}

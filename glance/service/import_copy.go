@@ -155,7 +155,7 @@ func (s *Service) copyPending(ctx context.Context, im *glance.Image, stores []st
 	for _, store := range stores {
 		err := s.copyToStore(ctx, im, from, store)
 		if err != nil {
-			s.log.Error("copying image data to a store failed", "image", im.ID, "store", store, "err", err)
+			s.log.ErrorContext(ctx, "copying image data to a store failed", "image", im.ID, "store", store, "err", err)
 			failed = append(failed, store)
 		}
 		s.endStoreImport(ctx, im.ID, store, err == nil)
