@@ -1,6 +1,7 @@
 package hostrpc
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,7 +72,7 @@ func (h *Hypervisor) call(ctx context.Context, method, serverID string, args cal
 // waits for its result.
 func (h *Hypervisor) callHost(ctx context.Context, host, method, serverID string, args callArgs) (callResult, error) {
 	if up, err := h.cfg.Liveness.Up(ctx, host); err != nil || !up {
-		return callResult{}, errors.Join(errDown(host), err)
+		return callResult{}, cmp.Or(err, errDown(host))
 	}
 	data, err := json.Marshal(args)
 	if err != nil {
@@ -101,40 +102,49 @@ func (h *Hypervisor) wait(ctx context.Context, row callRow, timeout time.Duratio
 		}
 		pause = min(2*pause, maxPoll)
 		cur, err := h.calls.get(waitCtx, row.ID)
-		if lastErr = err; err != nil {
-			continue
-		}
 		switch {
+		case errors.Is(err, compute.ErrNotFound):
+			return callResult{}, fmt.Errorf("%s of server %s on host %s: the call is gone: %w", row.Method, row.ServerID, row.Host, err)
+		case err != nil:
 		case cur.State == stateDone || cur.State == stateFailed:
 			if err := h.calls.remove(context.WithoutCancel(ctx), row.ID); err != nil {
 				h.cfg.Log.Warn("host calls: could not delete a finished call", "call", row.ID, "err", err)
 			}
 			return decodeResult(cur)
 		case cur.State == stateRunning && cur.LeaseUntil != nil && cur.LeaseUntil.Before(now()):
-			_, lastErr = h.calls.failEach(waitCtx, []callRow{cur}, func(q *gorm.DB, r callRow) *gorm.DB {
+			_, err = h.calls.failEach(waitCtx, []callRow{cur}, func(q *gorm.DB, r callRow) *gorm.DB {
 				return q.Where("lease_until = ?", r.LeaseUntil)
 			})
 		case cur.State == stateQueued && time.Now().After(check):
 			check = time.Now().Add(livenessEvery)
-			if up, err := h.cfg.Liveness.Up(waitCtx, row.Host); err == nil && !up {
-				if err := h.cancelQueued(ctx, row, errDown(row.Host)); err != nil {
-					return callResult{}, err
-				}
+			var gone bool
+			if gone, err = h.hostGone(ctx, row); gone {
+				return callResult{}, errDown(row.Host)
 			}
 		}
+		lastErr = err
 	}
 }
 
-// cancelQueued fails a call no host took yet with err, which it returns;
-// nil when a host took it meanwhile (its result is then waited for).
-func (h *Hypervisor) cancelQueued(ctx context.Context, row callRow, err error) error {
+// hostGone withdraws a queued call whose host is down and reports whether
+// it did.
+func (h *Hypervisor) hostGone(ctx context.Context, row callRow) (bool, error) {
+	if up, err := h.cfg.Liveness.Up(ctx, row.Host); err != nil || up {
+		return false, err
+	}
+	return h.withdraw(ctx, row, errDown(row.Host))
+}
+
+// withdraw fails a call no host took yet with err and deletes it; false
+// when a host took it meanwhile (its result is then waited for) or the
+// database failed.
+func (h *Hypervisor) withdraw(ctx context.Context, row callRow, err error) (bool, error) {
 	ctx = context.WithoutCancel(ctx)
 	ok, cerr := h.calls.fail(ctx, row.ID, stateQueued, "", err)
-	if cerr != nil || !ok {
-		return cerr
+	if ok {
+		_ = h.calls.remove(ctx, row.ID)
 	}
-	_ = h.calls.remove(ctx, row.ID)
-	return err
+	return ok, cerr
 }
 
 // giveUp ends the wait for a call when ctx ended or the method's time ran
@@ -145,8 +155,8 @@ func (h *Hypervisor) giveUp(ctx context.Context, row callRow, cause error) error
 	if ctx.Err() == nil {
 		err = compute.Errorf(compute.ErrUnavailable, "Compute host %s did not finish %s of server %s in time.", row.Host, row.Method, row.ServerID)
 	}
-	if cerr := h.cancelQueued(ctx, row, err); cerr != nil && cerr != err {
-		return errors.Join(err, cerr)
+	if _, werr := h.withdraw(ctx, row, err); werr != nil {
+		return errors.Join(err, werr)
 	}
 	return err
 }

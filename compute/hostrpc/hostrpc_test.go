@@ -201,3 +201,41 @@ func TestWhatCrossesHosts(t *testing.T) {
 		t.Errorf("%d snapshots left in the blob store", live)
 	}
 }
+
+// TestCallsOfOneServerRunInOrder: while a call of a server runs, the next
+// call of the same server waits for it, and calls of other servers run
+// meanwhile.
+func TestCallsOfOneServerRunInOrder(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		env := newTestEnv(t, gdb)
+		fake := computetest.NewHypervisor()
+		env.agent(t, "host-1", fake)
+		client := env.client(t, OneHost("host-1"))
+		busy, other := spec(t), spec(t)
+		for _, s := range []compute.SpawnSpec{busy, other} {
+			if err := client.Spawn(t.Context(), s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		gate := fake.Hold("stop")
+		stopped, started := make(chan error, 1), make(chan error, 1)
+		go func() { stopped <- client.Stop(t.Context(), busy.ServerID) }()
+		gate.Entered(t)
+		go func() { started <- client.Start(t.Context(), busy.ServerID) }()
+		if err := client.Pause(t.Context(), other.ServerID); err != nil {
+			t.Fatalf("a call of another server while one runs: %v", err)
+		}
+		select {
+		case err := <-started:
+			t.Fatalf("Start ran while Stop of the same server was running: %v", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		gate.Release(nil)
+		if err := errors.Join(<-stopped, <-started); err != nil {
+			t.Fatal(err)
+		}
+		if ps, _ := fake.Domain(busy.ServerID); ps != compute.PowerRunning {
+			t.Fatalf("Start and Stop ran out of order: the server is %d", ps)
+		}
+	})
+}
