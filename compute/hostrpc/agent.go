@@ -57,7 +57,8 @@ type Agent struct {
 	wg    sync.WaitGroup  // calls running
 	// dead stops renewals, claims and reports at once: tests play a
 	// process killed while it runs calls.
-	dead atomic.Bool
+	dead      atomic.Bool
+	dbFailing atomic.Bool // the last database statement failed
 }
 
 // NewAgent returns the agent of a compute host.
@@ -102,8 +103,8 @@ func (a *Agent) poll(ctx context.Context) {
 	if free <= 0 || a.dead.Load() {
 		return
 	}
-	if queued, err := a.calls.anyQueued(ctx, a.cfg.Member.Host); err != nil || !queued {
-		a.logDB(ctx, "look for calls", err)
+	queued, err := a.calls.anyQueued(ctx, a.cfg.Member.Host)
+	if a.logDB(ctx, "look for calls", err); !queued {
 		return
 	}
 	rows, err := a.calls.claim(ctx, a.cfg.Member.Host, a.cfg.Member.ID, free, busy, now().Add(a.cfg.LeaseTTL))
@@ -117,9 +118,16 @@ func (a *Agent) poll(ctx context.Context) {
 	}
 }
 
+// logDB logs the first of a run of database failures, and the recovery,
+// rather than every poll's.
 func (a *Agent) logDB(ctx context.Context, what string, err error) {
-	if err != nil && ctx.Err() == nil {
-		a.cfg.Log.Warn("host calls: could not "+what, "err", err)
+	switch {
+	case err == nil:
+		if a.dbFailing.Swap(false) {
+			a.cfg.Log.Info("host calls: the database answers again")
+		}
+	case ctx.Err() == nil && !a.dbFailing.Swap(true):
+		a.cfg.Log.Warn("host calls: could not "+what+" (retrying)", "err", err)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -122,6 +124,9 @@ func (c calls) claim(ctx context.Context, host, owner string, n int, busy map[st
 		won = won[:0]
 		var rows []callRow
 		q := tx.Where("host = ? AND state = ?", host, stateQueued).Order("created_at, id").Limit(4 * n)
+		if len(busy) > 0 {
+			q = q.Where("server_id NOT IN ?", slices.Collect(maps.Keys(busy)))
+		}
 		if commondb.EngineOf(tx) == commondb.MySQL {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 		}
@@ -130,7 +135,7 @@ func (c calls) claim(ctx context.Context, host, owner string, n int, busy map[st
 		}
 		seen := map[string]bool{}
 		for _, row := range rows {
-			if len(won) == n || busy[row.ServerID] || seen[row.ServerID] {
+			if len(won) == n || seen[row.ServerID] {
 				continue
 			}
 			seen[row.ServerID] = true
