@@ -184,6 +184,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 		return nil, stop, err
 	}
 	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Actions, deps.Cache = computeRepo, computeRepo, computeRepo, computeRepo, cache
+	deps.Aggregates, deps.Host, deps.DefaultZone = computeRepo, cfg.Compute.Host, cfg.Compute.DefaultAvailabilityZone
 	var endpoint *imagecache.Endpoint
 	if cfg.Compute.LazyBase {
 		cache.FillRate = int64(cfg.Compute.LazyBaseFillRate) << 20
@@ -214,6 +215,8 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 		stop = func() { hv.Close(); closeEndpoint() }
 	}
 	svc = computeservice.New(deps, authz, log)
+	// The servers' records say which bases are in use, across restarts.
+	cache.MaxSize, cache.InUse = cfg.Compute.ImageCache.MaxSize, svc.BasesInUse
 	closeHV := stop
 	stop = func() { svc.Shutdown(); closeHV() }
 	if err := svc.Reconcile(ctx); err != nil {
@@ -222,6 +225,9 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	go svc.WatchEvents(ctx)
 	go svc.PollShelved(ctx, shelvedPollInterval(cfg.Compute.ShelvedOffloadTime))
 	go svc.RunReclaimer(ctx)
+	if every := cfg.Compute.ImageCache.CleanInterval.Std(); every > 0 {
+		go cache.RunEviction(ctx, every)
+	}
 	if err := svc.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
 		return nil, stop, fmt.Errorf("default flavors: %w", err)
 	}

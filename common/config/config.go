@@ -71,6 +71,16 @@ type ImageCacheConfig struct {
 	MaxSize int64  `yaml:"max_size"`
 }
 
+// ComputeImageCacheConfig bounds a compute host's cache of base images:
+// past MaxSize bytes (default 50 GiB; 0: no bound) the least recently used
+// bases no server on the host uses are evicted, when a base arrives and
+// every CleanInterval (default 10 minutes, Nova's
+// image_cache.manager_interval is 40).
+type ComputeImageCacheConfig struct {
+	MaxSize       int64    `yaml:"max_size"`
+	CleanInterval Duration `yaml:"clean_interval"`
+}
+
 // StoreConfig is one of several image stores (Glance's enabled_backends).
 type StoreConfig struct {
 	// ID names the store in the API (X-Image-Meta-Store, "stores").
@@ -262,6 +272,11 @@ type Config struct {
 		// LazyBaseFillRate caps the background fill of a lazy base, in
 		// MiB/s (0, the default: no cap); what a VM reads is never held.
 		LazyBaseFillRate int `yaml:"lazy_base_fill_rate"`
+		// ImageCache bounds this host's cache of base images.
+		ImageCache ComputeImageCacheConfig `yaml:"image_cache"`
+		// DefaultAvailabilityZone is the zone of hosts no aggregate puts
+		// in one (Nova's default_availability_zone, "nova").
+		DefaultAvailabilityZone string `yaml:"default_availability_zone"`
 	} `yaml:"compute"`
 	Network struct {
 		Listener `yaml:",inline"`
@@ -355,6 +370,8 @@ func Default() Config {
 	c.Compute.ForceConfigDrive = true
 	c.Compute.LazyBase = true
 	c.Compute.DHCPDomain = "novalocal"
+	c.Compute.ImageCache = ComputeImageCacheConfig{MaxSize: 50 << 30, CleanInterval: Duration(10 * time.Minute)}
+	c.Compute.DefaultAvailabilityZone = "nova"
 	c.Network.Listen = "127.0.0.1:9696"
 	c.Network.DnsmasqUser = "root"
 	c.Network.DefaultNetwork.Name = "private"

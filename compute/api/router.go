@@ -141,6 +141,12 @@ func (a *API) addAdminRoutes(route routeFunc) {
 	route("/os-hypervisors/{hypervisor_id}/search", a.searchHypervisors, http.MethodGet)
 	route("/os-hypervisors/{hypervisor_id}/servers", a.hypervisorServers, http.MethodGet)
 	route("/os-aggregates", a.listAggregates, http.MethodGet)
+	route("/os-aggregates", a.createAggregate, http.MethodPost)
+	route("/os-aggregates/{id}", a.showAggregate, http.MethodGet)
+	route("/os-aggregates/{id}", a.updateAggregate, http.MethodPut)
+	route("/os-aggregates/{id}", a.deleteAggregate, http.MethodDelete)
+	route("/os-aggregates/{id}/action", a.aggregateAction, http.MethodPost)
+	route("/os-aggregates/{id}/images", a.cacheAggregateImages, http.MethodPost)
 	route("/os-availability-zone/detail", a.listAvailabilityZonesDetail, http.MethodGet)
 	route("/os-console-auth-tokens/{token}", a.showConsoleAuthToken, http.MethodGet)
 }

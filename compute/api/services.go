@@ -68,18 +68,3 @@ func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.WriteJSON(w, http.StatusOK, servicesBody{Services: views})
 }
-
-// aggregatesBody answers GET /os-aggregates: always none (not supported).
-type aggregatesBody struct {
-	Aggregates []struct{} `json:"aggregates"`
-}
-
-// listAggregates answers GET /os-aggregates (admins; Horizon's Host
-// Aggregates page).
-func (a *API) listAggregates(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.svc.Aggregates(r.Context(), a.caller(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, aggregatesBody{Aggregates: []struct{}{}})
-}

@@ -38,6 +38,7 @@ type Setup struct {
 	Hypervisor *Hypervisor // nil WithoutHypervisor
 	Images     *Images
 	Repo       *computedb.Repo
+	Cache      *imagecache.Cache
 	// Member and Admin are the callers of MemberCreds and AdminCreds.
 	Member, Admin service.Caller
 	// Server serves the compute API (WithAPI only); its URL is the API's
@@ -187,7 +188,8 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	}
 	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, HostServices: repo, QuotaStore: repo, Groups: repo, Images: s.Images, Cache: cache,
 		Projects: cfg.projects, Quotas: cfg.quotas, UnifiedLimits: cfg.limits, SnapshotDir: t.TempDir(), ShelvedOffloadTime: cfg.offloadTime,
-		ReclaimInterval: cfg.reclaim, LazyBases: cfg.lazy}
+		ReclaimInterval: cfg.reclaim, LazyBases: cfg.lazy, Aggregates: repo}
+	s.Cache = cache
 	if cfg.networks != nil {
 		deps.Networks = cfg.networks
 	}

@@ -30,11 +30,13 @@ var Migrations = []commondb.Migration{
 	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
 	{Version: 15, Name: "host and node of servers", Up: migrate15},
 	{Version: 17, Name: "calls from API replicas to compute hosts", Up: migrate17},
+	{Version: 19, Name: "host aggregates", Up: migrate19},
 }
 
 // Tables lists the compute tables, for schema comparisons.
 var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions",
-	"compute_services", "instance_actions_events", "quotas", "server_groups", "server_group_members", "server_tags", "host_calls"}
+	"compute_services", "instance_actions_events", "quotas", "server_groups", "server_group_members", "server_tags", "host_calls",
+	"aggregates", "aggregate_hosts", "aggregate_metadata"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -399,3 +401,35 @@ type v17HostCall struct {
 func (v17HostCall) TableName() string { return "host_calls" }
 
 func migrate17(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v17HostCall{}) }
+
+// v19Aggregate is a host aggregate (Nova's aggregates table); its hosts
+// and metadata are rows of their own.
+type v19Aggregate struct {
+	ID        int       `gorm:"primaryKey;autoIncrement"`
+	UUID      string    `gorm:"column:uuid;size:36;not null;uniqueIndex:uq_aggregates_uuid"`
+	Name      string    `gorm:"size:255;not null;uniqueIndex:uq_aggregates_name"`
+	CreatedAt time.Time `gorm:"not null"`
+	UpdatedAt *time.Time
+}
+
+func (v19Aggregate) TableName() string { return "aggregates" }
+
+type v19AggregateHost struct {
+	AggregateID int       `gorm:"primaryKey;autoIncrement:false"`
+	Host        string    `gorm:"primaryKey;size:255;index:ix_aggregate_hosts_host"`
+	CreatedAt   time.Time `gorm:"not null"` // the order hosts were added in
+}
+
+func (v19AggregateHost) TableName() string { return "aggregate_hosts" }
+
+type v19AggregateMetadata struct {
+	AggregateID int    `gorm:"primaryKey;autoIncrement:false"`
+	Key         string `gorm:"primaryKey;column:meta_key;size:255"`
+	Value       string `gorm:"column:meta_value;size:255;not null"`
+}
+
+func (v19AggregateMetadata) TableName() string { return "aggregate_metadata" }
+
+func migrate19(tx *gorm.DB) error {
+	return tx.Migrator().AutoMigrate(&v19Aggregate{}, &v19AggregateHost{}, &v19AggregateMetadata{})
+}

@@ -33,11 +33,18 @@ type Cache struct {
 	group     singleflight.Group
 	downloads atomic.Int64
 
-	mu    sync.Mutex
-	fills map[string]*Fill // bases arriving lazily, by image id
+	mu      sync.Mutex
+	fills   map[string]*Fill // bases arriving lazily, by image id
+	getting map[string]int   // Gets under way, by image id: not evicted meanwhile
+	evictMu sync.Mutex       // one eviction at a time
 	// FillRate paces the background part of lazy fills, in bytes per
 	// second (0: as fast as the image service sends); set before use.
 	FillRate int64
+	// MaxSize bounds the bytes of the bases kept (0: no bound); InUse says
+	// which bases must stay whatever the bound. Without InUse nothing is
+	// ever evicted. Both are set before use.
+	MaxSize int64
+	InUse   InUseFunc
 }
 
 // New opens a cache in dir, removing partial downloads a crash left.
@@ -53,7 +60,7 @@ func New(dir string, log *slog.Logger) (*Cache, error) {
 			os.Remove(p)
 		}
 	}
-	return &Cache{dir: dir, log: log, fills: map[string]*Fill{}}, nil
+	return &Cache{dir: dir, log: log, fills: map[string]*Fill{}, getting: map[string]int{}}, nil
 }
 
 // Downloads is how many image downloads the cache has made.
@@ -67,18 +74,25 @@ func (c *Cache) Path(imageID string) string { return filepath.Join(c.dir, imageI
 // data must match checksum (hex md5) when one is given.
 func (c *Cache) Get(ctx context.Context, imageID, checksum string, download func(ctx context.Context, w io.Writer) error) (string, error) {
 	path := c.Path(imageID)
-	if _, err := os.Stat(path); err == nil {
+	c.hold(imageID)
+	defer c.release(imageID)
+	if c.touch(path) {
 		return path, nil
 	}
 	if fl := c.filling(imageID); fl != nil {
 		return path, fl.Err()
 	}
 	_, err, _ := c.group.Do(imageID, func() (any, error) {
-		if _, err := os.Stat(path); err == nil {
+		if c.touch(path) {
 			return nil, nil
 		}
 		// The download outlives any one waiting request.
-		return nil, c.fetch(context.WithoutCancel(ctx), path, checksum, download)
+		ctx := context.WithoutCancel(ctx)
+		if err := c.fetch(ctx, path, checksum, download); err != nil {
+			return nil, err
+		}
+		c.evictLogged(ctx) // this base is held: never evicted itself
+		return nil, nil
 	})
 	if err != nil {
 		return "", err
@@ -135,7 +149,7 @@ func (c *Cache) filling(imageID string) *Fill {
 func (c *Cache) Begin(ctx context.Context, imageID, checksum string, size int64, src Source) (string, *Fill, error) {
 	path := c.Path(imageID)
 	c.mu.Lock()
-	if _, err := os.Stat(path); err == nil {
+	if c.touch(path) { // under mu: an eviction skips a base touched since it began
 		c.mu.Unlock()
 		return path, nil, nil
 	}
@@ -166,6 +180,7 @@ func (c *Cache) complete(fl *Fill, path string) {
 	start := time.Now()
 	err := fl.finish(fl.run(c.FillRate), path)
 	c.mu.Lock()
+	c.touch(path) // its last use is now, not its last written chunk
 	delete(c.fills, fl.imageID)
 	c.mu.Unlock()
 	if err != nil {
@@ -174,6 +189,7 @@ func (c *Cache) complete(fl *Fill, path string) {
 	}
 	c.log.Info("image downloaded into the host cache", "image", fl.imageID, "lazy", true,
 		"read_before_verification", fl.Served(), "duration_ms", time.Since(start).Milliseconds())
+	c.evictLogged(fl.ctx)
 }
 
 // reader returns what the endpoint serves of an image: its fill while it

@@ -107,6 +107,17 @@ type Deps struct {
 	// its VM before it is offloaded (Nova's shelved_offload_time): 0 at
 	// once, below 0 never (but by shelveOffload).
 	ShelvedOffloadTime int
+	// Host is this compute host's name (compute.host); "": the machine's.
+	Host string
+	// Precacher fetches images into the caches of compute hosts for
+	// os-aggregates' images action; nil: LocalPrecacher (this host only).
+	Precacher compute.ImagePrecacher
+	// Aggregates keeps host aggregates; nil: os-aggregates lists none
+	// and every host is in DefaultZone.
+	Aggregates compute.AggregateRepository
+	// DefaultZone is the zone of hosts in no aggregate with one (Nova's
+	// default_availability_zone); "": ZoneName.
+	DefaultZone string
 }
 
 // Service implements compute operations.

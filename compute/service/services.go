@@ -1,9 +1,9 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -34,7 +34,7 @@ var hostBinaries = []string{compute.BinaryCompute, compute.BinaryConductor, comp
 // when it starts), so a deleted service comes back at the next start.
 // Without a repository the services are this host's, enabled.
 func (s *Service) hostServices(ctx context.Context) ([]ComputeService, error) {
-	host, _ := os.Hostname()
+	host := s.hostName()
 	var list []compute.HostService
 	if s.HostServices == nil {
 		now := s.now().UTC() // one heartbeat for the services of this process
@@ -50,12 +50,16 @@ func (s *Service) hostServices(ctx context.Context) ([]ComputeService, error) {
 			return nil, err
 		}
 	}
+	zones, err := s.hostZones(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]ComputeService, len(list))
 	now := s.now().UTC() // this process's services are alive as it answers
 	for i, hs := range list {
 		cs := ComputeService{HostService: hs, Zone: ZoneInternal, Enabled: !hs.Disabled, Up: !hs.ForcedDown, Updated: now}
 		if hs.Binary == compute.BinaryCompute {
-			cs.Zone, cs.Up = ZoneName, cs.Up && s.Hypervisor != nil
+			cs.Zone, cs.Up = cmp.Or(zones[hs.Host], s.defaultZone()), cs.Up && s.Hypervisor != nil
 		}
 		out[i] = cs
 	}
@@ -223,13 +227,4 @@ func (s *Service) DeleteService(ctx context.Context, c Caller, id string, byUUID
 		return err
 	}
 	return nil
-}
-
-// Aggregates returns the names of the host aggregates (admins): none, since
-// aggregates are not supported, but the policy is Nova's all the same.
-func (s *Service) Aggregates(_ context.Context, c Caller) ([]string, error) {
-	if err := s.authorize(c, "os_compute_api:os-aggregates:index", nil); err != nil {
-		return nil, err
-	}
-	return []string{}, nil
 }

@@ -3,6 +3,9 @@ package service
 import (
 	"context"
 	"slices"
+	"strings"
+
+	"imagestack/compute"
 )
 
 // ZoneName is the one availability zone, named as Nova's default.
@@ -36,7 +39,7 @@ func (s *Service) AvailabilityZones(ctx context.Context, c Caller, detail bool) 
 		return nil, err
 	}
 	var available, unavailable []Zone
-	for _, name := range []string{ZoneInternal, ZoneName} {
+	for _, name := range zoneNames(services) {
 		z := Zone{Name: name}
 		for _, sv := range services {
 			if sv.Zone != name || !sv.Enabled {
@@ -59,4 +62,98 @@ func (s *Service) AvailabilityZones(ctx context.Context, c Caller, detail bool) 
 		}
 	}
 	return append(available, unavailable...), nil
+}
+
+// zoneNames are the zones of services: the internal zone first, then the
+// others by name.
+func zoneNames(services []ComputeService) []string {
+	var names []string
+	for _, sv := range services {
+		if sv.Zone != ZoneInternal && !slices.Contains(names, sv.Zone) {
+			names = append(names, sv.Zone)
+		}
+	}
+	slices.Sort(names)
+	return append([]string{ZoneInternal}, names...)
+}
+
+// defaultZone is the zone of hosts no aggregate puts in one (Nova's
+// default_availability_zone).
+func (s *Service) defaultZone() string {
+	if s.DefaultZone != "" {
+		return s.DefaultZone
+	}
+	return ZoneName
+}
+
+// hostZones maps each host an aggregate puts in a zone to that zone (its
+// zones joined by "," should aggregates disagree, as Nova shows them).
+func (s *Service) hostZones(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	if s.Aggregates == nil {
+		return out, nil
+	}
+	aggs, err := s.Aggregates.ListAggregates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	zones := map[string][]string{}
+	for _, a := range aggs {
+		for _, h := range a.Hosts {
+			if z := a.Zone(); z != "" && !slices.Contains(zones[h], z) {
+				zones[h] = append(zones[h], z)
+			}
+		}
+	}
+	for h, zs := range zones {
+		slices.Sort(zs)
+		out[h] = strings.Join(zs, ",")
+	}
+	return out, nil
+}
+
+// HostZone returns the availability zone of a compute host: the zone of
+// its aggregates that have one, else the default zone. The scheduler
+// filters hosts with it.
+func (s *Service) HostZone(ctx context.Context, host string) (string, error) {
+	zones, err := s.hostZones(ctx)
+	if err != nil {
+		return "", err
+	}
+	if z := zones[host]; z != "" {
+		return z, nil
+	}
+	return s.defaultZone(), nil
+}
+
+// HostsInZone returns the compute hosts (those with a compute service) in
+// zone, by name.
+func (s *Service) HostsInZone(ctx context.Context, zone string) ([]string, error) {
+	services, err := s.hostServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, sv := range services {
+		if sv.Binary == compute.BinaryCompute && sv.Zone == zone && !slices.Contains(out, sv.Host) {
+			out = append(out, sv.Host)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// computeHosts returns the hosts with a compute service.
+func (s *Service) computeHosts(ctx context.Context) ([]string, error) {
+	services, err := s.hostServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, sv := range services {
+		if sv.Binary == compute.BinaryCompute && !slices.Contains(out, sv.Host) {
+			out = append(out, sv.Host)
+		}
+	}
+	return out, nil
 }
