@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	commondb "imagestack/common/db"
 	"imagestack/compute"
@@ -148,13 +147,22 @@ func writeAggregateRest(tx *gorm.DB, id int, a compute.Aggregate, now time.Time)
 	return nil
 }
 
-// UpdateAggregate implements compute.AggregateRepository. Every
-// aggregate row is locked first: updates run one after the other.
+// serialize writes the row every change of aggregates writes first (see
+// migration 19): changes run one after the other, on Galera too.
+func serialize(tx *gorm.DB) error {
+	return tx.Exec("UPDATE aggregate_serial SET version = version + 1 WHERE id = 1").Error
+}
+
+// UpdateAggregate implements compute.AggregateRepository: changes run one
+// after the other (serialize).
 func (r *Repo) UpdateAggregate(ctx context.Context, id int, change func(a *compute.Aggregate, all []compute.Aggregate) error) (compute.Aggregate, error) {
 	var changeErr error
 	err := commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		changeErr = nil
-		all, err := loadAggregates(tx.Clauses(clause.Locking{Strength: "UPDATE"}))
+		if err := serialize(tx); err != nil {
+			return err
+		}
+		all, err := loadAggregates(tx)
 		if err != nil {
 			return err
 		}
@@ -202,7 +210,10 @@ func (r *Repo) DeleteAggregate(ctx context.Context, id int, check func(a compute
 	var checkErr error
 	err := commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		checkErr = nil
-		list, err := loadAggregates(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id))
+		if err := serialize(tx); err != nil {
+			return err
+		}
+		list, err := loadAggregates(tx.Where("id = ?", id))
 		if err != nil {
 			return err
 		}

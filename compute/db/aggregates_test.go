@@ -65,3 +65,47 @@ func TestAggregateRepository(t *testing.T) {
 		}
 	})
 }
+
+// Two changes at once each see the other's result: of two aggregates of
+// different zones taking the same host concurrently, exactly one does.
+func TestAggregateUpdatesSerialize(t *testing.T) {
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
+		ctx := context.Background()
+		var ids []int
+		for _, z := range []string{"az1", "az2"} {
+			a, err := r.CreateAggregate(ctx, compute.Aggregate{Name: z, Metadata: map[string]string{compute.ZoneKey: z}, CreatedAt: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, a.ID)
+		}
+		taken := errors.New("in another zone")
+		errs := make(chan error, 2)
+		for _, id := range ids {
+			go func() {
+				_, err := r.UpdateAggregate(ctx, id, func(a *compute.Aggregate, all []compute.Aggregate) error {
+					for _, b := range all {
+						if b.ID != a.ID && slices.Contains(b.Hosts, "h1") {
+							return taken
+						}
+					}
+					time.Sleep(50 * time.Millisecond) // both read before either writes, unless serialized
+					a.Hosts = append(a.Hosts, "h1")
+					return nil
+				})
+				errs <- err
+			}()
+		}
+		ok := 0
+		for range 2 {
+			if err := <-errs; err == nil {
+				ok++
+			} else if err != taken {
+				t.Fatal(err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d aggregates of different zones took the same host", ok)
+		}
+	})
+}

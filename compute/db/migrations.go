@@ -36,7 +36,7 @@ var Migrations = []commondb.Migration{
 // Tables lists the compute tables, for schema comparisons.
 var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions",
 	"compute_services", "instance_actions_events", "quotas", "server_groups", "server_group_members", "server_tags", "host_calls",
-	"aggregates", "aggregate_hosts", "aggregate_metadata"}
+	"aggregates", "aggregate_hosts", "aggregate_metadata", "aggregate_serial"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -430,6 +430,21 @@ type v19AggregateMetadata struct {
 
 func (v19AggregateMetadata) TableName() string { return "aggregate_metadata" }
 
+// v19Serial is one row every change of aggregates writes first: changes
+// run one after the other on one server (its row lock) and across a
+// Galera cluster (two nodes writing it concurrently fail certification,
+// and the loser is retried), so a host's zone is always checked against
+// the other aggregates as they are.
+type v19Serial struct {
+	ID      int `gorm:"primaryKey;autoIncrement:false"`
+	Version int64
+}
+
+func (v19Serial) TableName() string { return "aggregate_serial" }
+
 func migrate19(tx *gorm.DB) error {
-	return tx.Migrator().AutoMigrate(&v19Aggregate{}, &v19AggregateHost{}, &v19AggregateMetadata{})
+	if err := tx.Migrator().AutoMigrate(&v19Aggregate{}, &v19AggregateHost{}, &v19AggregateMetadata{}, &v19Serial{}); err != nil {
+		return err
+	}
+	return tx.Create(&v19Serial{ID: 1}).Error
 }

@@ -94,4 +94,16 @@ func TestHostZoneFromAggregates(t *testing.T) {
 	if hosts, _ := s.Service.HostsInZone(ctx, service.ZoneName); len(hosts) != 0 {
 		t.Fatalf("hosts in nova: %v", hosts)
 	}
+	if zones, _ := (service.AggregateZones{Aggregates: s.Repo}).HostZones(ctx); len(zones) != 1 || zones[host] != "az1" {
+		t.Fatalf("scheduler's host zones: %v", zones)
+	}
+	// Servers may ask for the aggregate's zone, not for one no host is in.
+	for zone, ok := range map[string]bool{"az1": true, "az2": false} {
+		_, err := s.Service.Create(ctx, s.Member, service.CreateRequest{Name: "vm", ImageRef: "img", FlavorRef: "42",
+			MinCount: 1, MaxCount: 1, AvailabilityZone: zone})
+		if (err == nil) != ok {
+			t.Errorf("create in %s: %v", zone, err)
+		}
+	}
+	s.Service.Wait()
 }

@@ -37,7 +37,7 @@ func (s *Service) checkGuest(ctx context.Context, c Caller, req *CreateRequest) 
 		}
 		g.keyData = kp.PublicKey
 	}
-	if err := s.checkZone(c, req.AvailabilityZone); err != nil {
+	if err := s.checkZone(ctx, c, req.AvailabilityZone); err != nil {
 		return g, err
 	}
 	if err := s.checkDestination(c, req); err != nil {
@@ -72,15 +72,22 @@ func withGroups(req *CreateRequest) []compute.NetworkRequest {
 	return out
 }
 
-// checkZone accepts the one zone, by name or as Nova's "zone:host" form
-// (the host part needs the admin-only forced-host rule).
-func (s *Service) checkZone(c Caller, zone string) error {
+// checkZone accepts a zone of the deployment (the default one or one a
+// host aggregate puts a compute host in), by name or as Nova's
+// "zone:host" form (the host part needs the admin-only forced-host rule).
+func (s *Service) checkZone(ctx context.Context, c Caller, zone string) error {
 	if zone == "" {
 		return nil
 	}
 	name, host, forced := strings.Cut(zone, ":")
-	if name != ZoneName && !(forced && name == "") {
-		return compute.Errorf(compute.ErrBadRequest, "The requested availability zone is not available")
+	if !(forced && name == "") {
+		ok, err := s.zoneExists(ctx, name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return compute.Errorf(compute.ErrBadRequest, "The requested availability zone is not available")
+		}
 	}
 	if forced && host != "" {
 		if err := s.authorize(c, "os_compute_api:servers:create:forced_host", nil); err != nil {

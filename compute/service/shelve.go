@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -218,8 +219,8 @@ func (s *Service) Unshelve(ctx context.Context, c Caller, id string, req Unshelv
 		if sv.VMState != compute.VMShelvedOffloaded {
 			return compute.Errorf(compute.ErrConflict, "Specifying an availability zone or a host when unshelving server \"%s\" with status \"%s\" is not supported. The server status must be SHELVED_OFFLOADED.", id, sv.VMState)
 		}
-		if *req.AvailabilityZone != ZoneName {
-			return compute.Errorf(compute.ErrBadRequest, "The requested availability zone is not available")
+		if ok, err := s.zoneExists(ctx, *req.AvailabilityZone); err != nil || !ok {
+			return cmp.Or(err, compute.Errorf(compute.ErrBadRequest, "The requested availability zone is not available"))
 		}
 	}
 	if _, err := s.updateIf(ctx, id, func(sv *compute.Server) error {

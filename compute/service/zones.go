@@ -86,30 +86,51 @@ func (s *Service) defaultZone() string {
 	return ZoneName
 }
 
-// hostZones maps each host an aggregate puts in a zone to that zone (its
-// zones joined by "," should aggregates disagree, as Nova shows them).
-func (s *Service) hostZones(ctx context.Context) (map[string]string, error) {
+// AggregateZones tells the availability zone of each compute host from
+// host aggregates. It is the scheduler's HostZones (built from the
+// repository alone, so cmd can wire it before the service exists).
+type AggregateZones struct{ Aggregates compute.AggregateRepository }
+
+// HostZones maps each host an aggregate puts in a zone to that zone (its
+// zones joined by "," should aggregates disagree, as Nova shows them);
+// hosts left out are in the default zone.
+func (z AggregateZones) HostZones(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
-	if s.Aggregates == nil {
+	if z.Aggregates == nil {
 		return out, nil
 	}
-	aggs, err := s.Aggregates.ListAggregates(ctx)
+	aggs, err := z.Aggregates.ListAggregates(ctx)
 	if err != nil {
 		return nil, err
 	}
 	zones := map[string][]string{}
 	for _, a := range aggs {
 		for _, h := range a.Hosts {
-			if z := a.Zone(); z != "" && !slices.Contains(zones[h], z) {
-				zones[h] = append(zones[h], z)
+			if name := a.Zone(); name != "" && !slices.Contains(zones[h], name) {
+				zones[h] = append(zones[h], name)
 			}
 		}
 	}
-	for h, zs := range zones {
-		slices.Sort(zs)
-		out[h] = strings.Join(zs, ",")
+	for h, names := range zones {
+		slices.Sort(names)
+		out[h] = strings.Join(names, ",")
 	}
 	return out, nil
+}
+
+// hostZones is AggregateZones.HostZones on the service's aggregates.
+func (s *Service) hostZones(ctx context.Context) (map[string]string, error) {
+	return AggregateZones{Aggregates: s.Aggregates}.HostZones(ctx)
+}
+
+// zoneExists reports whether servers may ask for zone: the default zone,
+// or one a compute host is in.
+func (s *Service) zoneExists(ctx context.Context, zone string) (bool, error) {
+	if zone == s.defaultZone() {
+		return true, nil
+	}
+	hosts, err := s.HostsInZone(ctx, zone)
+	return len(hosts) > 0, err
 }
 
 // HostZone returns the availability zone of a compute host: the zone of
