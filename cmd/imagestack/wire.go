@@ -217,6 +217,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	svc = computeservice.New(deps, authz, log)
 	// The servers' records say which bases are in use, across restarts.
 	cache.MaxSize, cache.InUse = cfg.Compute.ImageCache.MaxSize, svc.BasesInUse
+	cache.MinIdle = cfg.Compute.ImageCache.MinimumAge.Std()
 	closeHV := stop
 	stop = func() { svc.Shutdown(); closeHV() }
 	if err := svc.Reconcile(ctx); err != nil {

@@ -73,12 +73,13 @@ type ImageCacheConfig struct {
 
 // ComputeImageCacheConfig bounds a compute host's cache of base images:
 // past MaxSize bytes (default 50 GiB; 0: no bound) the least recently used
-// bases no server on the host uses are evicted, when a base arrives and
-// every CleanInterval (default 10 minutes, Nova's
-// image_cache.manager_interval is 40).
+// bases no server on the host uses, and unused for MinimumAge (default 10
+// minutes), are evicted when a base arrives and every CleanInterval
+// (default 10 minutes; Nova's image_cache.manager_interval is 40).
 type ComputeImageCacheConfig struct {
 	MaxSize       int64    `yaml:"max_size"`
 	CleanInterval Duration `yaml:"clean_interval"`
+	MinimumAge    Duration `yaml:"minimum_age"`
 }
 
 // StoreConfig is one of several image stores (Glance's enabled_backends).
@@ -370,7 +371,8 @@ func Default() Config {
 	c.Compute.ForceConfigDrive = true
 	c.Compute.LazyBase = true
 	c.Compute.DHCPDomain = "novalocal"
-	c.Compute.ImageCache = ComputeImageCacheConfig{MaxSize: 50 << 30, CleanInterval: Duration(10 * time.Minute)}
+	c.Compute.ImageCache = ComputeImageCacheConfig{MaxSize: 50 << 30, CleanInterval: Duration(10 * time.Minute),
+		MinimumAge: Duration(10 * time.Minute)}
 	c.Compute.DefaultAvailabilityZone = "nova"
 	c.Network.Listen = "127.0.0.1:9696"
 	c.Network.DnsmasqUser = "root"

@@ -80,7 +80,8 @@ func TestAggregatesLifecycle(t *testing.T) {
 		t.Fatalf("gpu unset: %v", a)
 	}
 	expect(t, srv, 400, "PUT", "/v2.1/os-aggregates/"+id, `{"aggregate":{"availability_zone":null}}`)
-	a = aggregateOf(t, expect(t, srv, 200, "PUT", "/v2.1/os-aggregates/"+id, `{"aggregate":{"name":"faster"}}`))
+	expect(t, srv, 400, "POST", "/v2.1/os-aggregates", `{"aggregate":{"name":" spaced"}}`)
+	a = aggregateOf(t, expect(t, srv, 200, "PUT", "/v2.1/os-aggregates/"+id, `{"aggregate":{"name":" faster "}}`))
 	if a["name"] != "faster" || a["updated_at"] == nil {
 		t.Fatalf("renamed: %v", a)
 	}

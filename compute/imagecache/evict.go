@@ -28,7 +28,7 @@ type base struct {
 // Evict removes the least recently used bases until those kept fit in
 // MaxSize, and returns the ids of those removed. It never removes a base
 // InUse names, nor one being filled, fetched or handed out by a Get under
-// way, nor one used since the eviction began: when every base left is in
+// way, nor one used since the eviction began or less than MinIdle before: when every base left is in
 // use the cache stays over its bound. A base removed is downloaded again
 // by the next Get. Without MaxSize or InUse it removes nothing.
 func (c *Cache) Evict(ctx context.Context) ([]string, error) {
@@ -53,7 +53,7 @@ func (c *Cache) Evict(ctx context.Context) ([]string, error) {
 		if total <= c.MaxSize {
 			break
 		}
-		if inUse[b.id] || !c.removeIdle(b.id, began) {
+		if inUse[b.id] || !c.removeIdle(b.id, began.Add(-c.MinIdle)) {
 			continue
 		}
 		total -= b.size
@@ -91,9 +91,9 @@ func (c *Cache) bases() ([]base, int64, error) {
 }
 
 // removeIdle removes an image's base unless it is being filled, a Get of
-// it is under way, or it was used at or after began; under mu, so that no
+// it is under way, or it was used at or after since; under mu, so that no
 // Get or Begin can pick it up meanwhile.
-func (c *Cache) removeIdle(imageID string, began time.Time) bool {
+func (c *Cache) removeIdle(imageID string, since time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.fills[imageID] != nil || c.getting[imageID] > 0 {
@@ -101,7 +101,7 @@ func (c *Cache) removeIdle(imageID string, began time.Time) bool {
 	}
 	path := c.Path(imageID)
 	st, err := os.Stat(path)
-	if err != nil || !st.ModTime().Before(began) {
+	if err != nil || !st.ModTime().Before(since) {
 		return false
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {

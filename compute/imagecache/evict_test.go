@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"imagestack/compute/imagecache"
 )
@@ -154,6 +155,20 @@ func TestEvictSkipsFillUnderWay(t *testing.T) {
 	}
 	if removed, _ := c.Evict(context.Background()); len(removed) != 0 {
 		t.Fatalf("evicted %v while a fill is under way", removed)
+	}
+}
+
+// A base used less than MinIdle ago stays, in use or not.
+func TestEvictKeepsRecentlyUsed(t *testing.T) {
+	c, _, get, _ := boundedCache(t, 1)
+	c.MinIdle = time.Hour
+	mustGet(t, get, "a", "b")
+	if removed, err := c.Evict(context.Background()); err != nil || len(removed) != 0 {
+		t.Fatalf("evicted %v (%v) within MinIdle", removed, err)
+	}
+	c.MinIdle = 0
+	if removed, _ := c.Evict(context.Background()); !slices.Equal(removed, []string{"a"}) {
+		t.Fatalf("evicted %v once idle long enough, want [a]", removed)
 	}
 }
 

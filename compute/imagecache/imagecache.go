@@ -41,10 +41,13 @@ type Cache struct {
 	// second (0: as fast as the image service sends); set before use.
 	FillRate int64
 	// MaxSize bounds the bytes of the bases kept (0: no bound); InUse says
-	// which bases must stay whatever the bound. Without InUse nothing is
-	// ever evicted. Both are set before use.
+	// which bases must stay whatever the bound (without it nothing is ever
+	// evicted); bases used less than MinIdle ago stay too (a server moving
+	// here may use its base before its record says it is here). All are
+	// set before use.
 	MaxSize int64
 	InUse   InUseFunc
+	MinIdle time.Duration
 }
 
 // New opens a cache in dir, removing partial downloads a crash left.

@@ -71,12 +71,12 @@ func (s *Service) CreateAggregate(ctx context.Context, c Caller, name, zone stri
 	if err != nil {
 		return compute.Aggregate{}, err
 	}
-	name = strings.TrimSpace(name)
+	// Nova's schema refuses spaces at either end of both (from 2.1).
 	if err := checkName("name", name); err != nil {
 		return compute.Aggregate{}, err
 	}
 	a := compute.Aggregate{Name: name, Metadata: map[string]string{}, CreatedAt: s.now().UTC()}
-	if zone = strings.TrimSpace(zone); zone != "" {
+	if zone != "" {
 		if err := checkZoneName(zone); err != nil {
 			return compute.Aggregate{}, err
 		}
@@ -89,8 +89,9 @@ func (s *Service) CreateAggregate(ctx context.Context, c Caller, name, zone stri
 	return out, err
 }
 
-// UpdateAggregate renames an aggregate and/or moves it (its hosts) to
-// another zone, with Nova's rules (see checkZoneChange).
+// UpdateAggregate renames an aggregate (spaces at either end of the name
+// dropped, as Nova) and/or moves it (its hosts) to another zone, with
+// Nova's rules (see checkZoneChange).
 func (s *Service) UpdateAggregate(ctx context.Context, c Caller, id int, u AggregateUpdate) (compute.Aggregate, error) {
 	if err := s.authorize(c, aggregateRule+"update", nil); err != nil {
 		return compute.Aggregate{}, err
@@ -102,7 +103,7 @@ func (s *Service) UpdateAggregate(ctx context.Context, c Caller, id int, u Aggre
 	}
 	var md map[string]*string
 	if u.SetZone {
-		if u.Zone = strings.TrimSpace(u.Zone); u.Zone != "" {
+		if u.Zone != "" {
 			if err := checkZoneName(u.Zone); err != nil {
 				return compute.Aggregate{}, err
 			}
