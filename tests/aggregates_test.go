@@ -12,7 +12,8 @@ import (
 // with the Debian openstack CLI, adds this host, sets and unsets
 // properties; the zone shows in availability zone list; the aggregate's
 // hosts cache an image on request (2.81), which lands in the host's base
-// cache; the host is removed and the aggregate deleted. demo may not.
+// cache, and a boot on it downloads nothing more; the host is removed and
+// the aggregate deleted. demo may not.
 func TestOpenstackCLIAggregates(t *testing.T) {
 	s := NewServer(t, nil, "")
 	host, _ := os.Hostname()
@@ -57,6 +58,13 @@ func TestOpenstackCLIAggregates(t *testing.T) {
 		_, err := os.Stat(base)
 		return err == nil, "the image never reached the host's cache"
 	})
+
+	// A boot on the precached image downloads nothing more.
+	s.MustCLI("admin", "server", "create", "--image", "precached", "--flavor", "m1.nano", "--wait", "vm1")
+	if n := strings.Count(s.log.String(), `"image downloaded into the host cache" image=`+id); n != 1 {
+		t.Fatalf("image %s downloaded %d times for a precache and a boot, want 1", id, n)
+	}
+	s.MustCLI("admin", "server", "delete", "--wait", "vm1")
 
 	if _, errOut, err := s.CLI("admin", "aggregate", "delete", "faster"); err == nil {
 		t.Fatalf("deleted an aggregate with a host: %s", errOut)
