@@ -20,18 +20,23 @@ func (s *Service) hostName() string {
 }
 
 // BasesInUse returns the ids of the images whose bases this host's cache
-// must keep: the image, kernel and ramdisk of every live server placed on
-// this host (or on no host yet: a single-host deployment), but those
-// offloaded and not being unshelved (they have no overlay here). It reads
-// the servers' records, so it holds across restarts; a record names its
-// images before its boot asks the cache for them. It is the image cache's
-// InUse.
+// must keep (see BasesInUseOn). It is the image cache's InUse.
 func (s *Service) BasesInUse(ctx context.Context) (map[string]bool, error) {
-	servers, err := s.Servers.ListServers(ctx, compute.ServerFilter{})
+	return BasesInUseOn(ctx, s.Servers, s.hostName())
+}
+
+// BasesInUseOn returns the ids of the images whose bases host's cache must
+// keep: the image, kernel and ramdisk of every live server placed on host
+// (or on no host yet: a single-host deployment), but those offloaded and
+// not being unshelved (they have no overlay there). It reads the servers'
+// records, so it holds across restarts; a record names its images before
+// its boot asks the cache for them. A compute-role process without a
+// compute service wires its cache's InUse with it.
+func BasesInUseOn(ctx context.Context, repo compute.ServerRepository, host string) (map[string]bool, error) {
+	servers, err := repo.ListServers(ctx, compute.ServerFilter{})
 	if err != nil {
 		return nil, err
 	}
-	host := s.hostName()
 	out := map[string]bool{}
 	for _, sv := range servers {
 		if sv.Host != "" && sv.Host != host {

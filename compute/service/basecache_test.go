@@ -57,6 +57,21 @@ func TestBasesInUseFollowServers(t *testing.T) {
 	if removed, err := s.Cache.Evict(ctx); err != nil || len(removed) != 0 {
 		t.Fatalf("evicted %v (%v) while a server uses it", removed, err)
 	}
+	// The server's base is another host's business once it runs there.
+	if inUse, err := service.BasesInUseOn(ctx, s.Repo, "elsewhere"); err != nil || !inUse["img"] {
+		t.Fatalf("a server on no host yet counts on every host: %v %v", inUse, err)
+	}
+	moved := *sv
+	moved.Host = "elsewhere"
+	if err := s.Repo.UpdateServer(ctx, &moved); err != nil {
+		t.Fatal(err)
+	}
+	if inUse, err := s.Service.BasesInUse(ctx); err != nil || len(inUse) != 0 {
+		t.Fatalf("in use here with the server on another host: %v %v", inUse, err)
+	}
+	if err := s.Repo.UpdateServer(ctx, sv); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Service.Delete(ctx, s.Member, sv.ID); err != nil {
 		t.Fatal(err)
 	}
