@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,9 @@ func TestSampleIsTheDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	def, _ := config.Load("")
+	if !slices.Equal(sample.Roles, def.Roles) || sample.Cluster != def.Cluster || sample.Compute.Host != def.Compute.Host {
+		t.Fatalf("roles and cluster defaults differ from the sample: %v %+v vs %v %+v", def.Roles, def.Cluster, sample.Roles, sample.Cluster)
+	}
 	if sample.Compute.Console != def.Compute.Console {
 		t.Fatalf("console defaults differ from the sample: %+v vs %+v", def.Compute.Console, sample.Compute.Console)
 	}
