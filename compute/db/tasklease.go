@@ -46,14 +46,16 @@ func (r *Repo) TakeTask(ctx context.Context, id, owner string, now, until time.T
 	if err != nil || ok {
 		return ok, err
 	}
-	var n int64
-	if err := r.db.WithContext(ctx).Model(&taskLeaseRow{}).Where("id = ?", id).Count(&n).Error; err != nil {
+	// On MySQL an update that changes nothing (owner's own lease, renewed
+	// twice within a millisecond) counts no row: the owner says.
+	var owners []string
+	if err := r.db.WithContext(ctx).Model(&taskLeaseRow{}).Where("id = ?", id).Pluck("task_owner", &owners).Error; err != nil {
 		return false, classify(err, "server "+id)
 	}
-	if n == 0 {
+	if len(owners) == 0 {
 		return false, fmt.Errorf("server %s: %w", id, compute.ErrNotFound)
 	}
-	return false, nil
+	return owners[0] == owner, nil
 }
 
 // ClaimTask implements compute.TaskLeaseRepository.

@@ -16,6 +16,10 @@ import (
 // nothing more.
 var errLeaseLost = errors.New("the lease on the server's task was lost to another member")
 
+// takeRetry is how often a task tries again to take a lease another
+// member holds (or that the database could not give).
+const takeRetry = 500 * time.Millisecond
+
 // taskLeases are the leases this member holds on servers' tasks: one per
 // server while at least one of its tasks is queued or running here. Nil
 // repo: no leases (a single process, as before leases).
@@ -47,20 +51,30 @@ func newTaskLeases(d Deps, now func() time.Time) *taskLeases {
 
 // enter counts one more task of server id here and returns its lease; the
 // first task of a server tries to take the lease at once (first reports
-// it: its goroutine keeps trying if another member holds it).
+// it: its goroutine keeps trying while another member holds it).
 func (l *taskLeases) enter(id string) (h *heldTask, first bool) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	h = l.held[id]
 	if h == nil {
 		h, first = &heldTask{taken: make(chan struct{})}, true
 		l.held[id] = h
 	}
 	h.refs++
-	if first && (l.repo == nil || l.tryTake(id)) {
-		h.markTaken(l.now())
+	l.mu.Unlock()
+	if first {
+		l.take(id, h)
 	}
 	return h, first
+}
+
+// take tries once to take server id's lease for h.
+func (l *taskLeases) take(id string, h *heldTask) {
+	if l.repo != nil && !l.tryTake(id) {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h.markTaken(l.now())
 }
 
 func (h *heldTask) markTaken(at time.Time) {
@@ -81,11 +95,12 @@ func (h *heldTask) isTaken() bool {
 	}
 }
 
-// tryTake takes server id's lease if free, expired or this member's.
+// tryTake takes server id's lease if free, expired or this member's (a
+// server that is no more has none to take: its work finds it gone).
 func (l *taskLeases) tryTake(id string) bool {
 	now := l.now().UTC()
 	ok, err := l.repo.TakeTask(context.Background(), id, l.member.ID, now, now.Add(l.ttl))
-	return ok && err == nil
+	return (ok && err == nil) || errors.Is(err, compute.ErrNotFound)
 }
 
 // await waits until h is this member's lease on server id (taking it,
@@ -99,12 +114,10 @@ func (l *taskLeases) await(id string, h *heldTask, first bool, quit <-chan struc
 			return l.taskContext(h), true
 		case <-quit:
 			return nil, false
-		case <-time.After(cluster.RenewEvery(l.ttl)):
+		case <-time.After(min(cluster.RenewEvery(l.ttl), takeRetry)):
 		}
-		if first && l.tryTake(id) {
-			l.mu.Lock()
-			h.markTaken(l.now())
-			l.mu.Unlock()
+		if first {
+			l.take(id, h)
 		}
 	}
 }
