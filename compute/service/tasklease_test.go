@@ -102,3 +102,29 @@ func raceRecovery(t *testing.T, members ...*computetest.Setup) int {
 	wg.Wait()
 	return total
 }
+
+// TestRestartRecoversItsOwnTasksAtOnce: a task leased by an earlier run of
+// the same member (a restart: same name, new id) is dead for certain; the
+// restart's start-up recovers it at once, its lease still running.
+func TestRestartRecoversItsOwnTasksAtOnce(t *testing.T) {
+	gdb := dbtest.OpenSQLite(t)
+	before := computetest.NewSetup(t, computetest.WithDB(gdb)) // lease TTL 30 s
+	gate := before.Hypervisor.Hold("spawn")
+	id := create(t, before)
+	gate.Entered(t)
+	other := computetest.NewSetup(t, computetest.WithDB(gdb), computetest.WithMember("other"))
+	if err := other.Service.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := other.Get(t, id); got.Status() != "BUILD" {
+		t.Fatalf("another member's start-up touched the boot: %s %q", got.Status(), got.Fault)
+	}
+	after := computetest.NewSetup(t, computetest.WithDB(gdb)) // the restart
+	if err := after.Service.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := after.Get(t, id); got.Status() != "ERROR" || !strings.Contains(got.Fault, "interrupted") {
+		t.Fatalf("after the restart: %s %q", got.Status(), got.Fault)
+	}
+	gate.Release(nil)
+}
