@@ -194,8 +194,12 @@ func (s *Service) RenewTaskLeases(ctx context.Context) {
 		return
 	}
 	every(ctx, cluster.RenewEvery(l.ttl), func() {
-		if err := l.renew(ctx); err != nil {
+		lost, err := l.renew(ctx)
+		if err != nil {
 			s.log.Warn("could not renew the leases on server tasks", "err", err)
+		}
+		for _, id := range lost {
+			s.log.Error("lost the lease on a server's task to another member: the task records nothing more", "server", id)
 		}
 	})
 }
@@ -214,22 +218,23 @@ func every(ctx context.Context, d time.Duration, fn func()) {
 	}
 }
 
-// renew extends this member's leases and cancels the tasks of those lost.
-func (l *taskLeases) renew(ctx context.Context) error {
+// renew extends this member's leases and cancels the tasks of those lost,
+// which it returns.
+func (l *taskLeases) renew(ctx context.Context) (lost []string, err error) {
 	start := l.now()
 	ids, err := l.repo.RenewTasks(ctx, l.member.ID, start.UTC().Add(l.ttl))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for id, h := range l.held {
-		if h.isTaken() && h.takenAt.Before(start) && !slices.Contains(ids, id) {
-			h.lost = true
+		if h.isTaken() && h.takenAt.Before(start) && !slices.Contains(ids, id) && !h.lost {
+			h.lost, lost = true, append(lost, id)
 			for _, c := range h.cancel {
 				c()
 			}
 		}
 	}
-	return nil
+	return lost, nil
 }

@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -127,4 +129,43 @@ func TestRestartRecoversItsOwnTasksAtOnce(t *testing.T) {
 		t.Fatalf("after the restart: %s %q", got.Status(), got.Fault)
 	}
 	gate.Release(nil)
+}
+
+// TestLostLeaseStopsTheTask: a member whose lease another took (it stalled
+// past the TTL) learns it at its next renewal, says so, and its task
+// records nothing more.
+func TestLostLeaseStopsTheTask(t *testing.T) {
+	logs := &lossNoticed{Handler: slog.NewTextHandler(io.Discard, nil), noticed: make(chan struct{})}
+	a := computetest.NewSetup(t, computetest.WithLeaseTTL(leaseTTL), computetest.WithLog(slog.New(logs)))
+	gate := a.Hypervisor.Hold("spawn")
+	id := create(t, a)
+	gate.Entered(t)
+	owner := a.Get(t, id).TaskOwner
+	if ok, err := a.Repo.ClaimTask(context.Background(), id, owner, time.Time{}, "b#1", time.Now().Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	select {
+	case <-logs.noticed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the loss was never noticed")
+	}
+	gate.Release(nil)
+	a.Service.Wait()
+	if got := a.Get(t, id); got.Status() != "BUILD" || got.TaskOwner != "b#1" {
+		t.Fatalf("the task went on after losing its lease: %s, lease of %q", got.Status(), got.TaskOwner)
+	}
+}
+
+// lossNoticed closes noticed at the first log record of a lost lease.
+type lossNoticed struct {
+	slog.Handler
+	once    sync.Once
+	noticed chan struct{}
+}
+
+func (h *lossNoticed) Handle(ctx context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "lost the lease") {
+		h.once.Do(func() { close(h.noticed) })
+	}
+	return h.Handler.Handle(ctx, r)
 }
