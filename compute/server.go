@@ -112,6 +112,10 @@ type Server struct {
 	// placement, or when placement found none) and Node its hypervisor
 	// there (OS-EXT-SRV-ATTR:host and :hypervisor_hostname).
 	Host, Node string
+	// TaskOwner is the member holding the lease on the server's task (""
+	// for none; see TaskLeaseRepository). Read only: UpdateServer never
+	// writes it.
+	TaskOwner string
 	// Tags are the server's tags (Nova 2.26), sorted; see ValidTag.
 	Tags                 []string
 	CreatedAt, UpdatedAt time.Time

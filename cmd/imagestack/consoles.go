@@ -3,7 +3,9 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 
+	"imagestack/common/cluster"
 	"imagestack/common/config"
 	"imagestack/compute/console"
 	computeservice "imagestack/compute/service"
@@ -11,12 +13,13 @@ import (
 
 // startConsoles builds the remote console proxy of compute.console and
 // gives the compute service its tokens; consoles stay off (no proxy, stop
-// does nothing) when its listen is empty. stop, never nil, closes the
+// does nothing) when its listen is empty or this process is no compute
+// host (the proxy reaches the VMs through the host's hypervisor). stop, never nil, closes the
 // consoles still open.
 func startConsoles(cfg config.Config, deps *computeservice.Deps, log *slog.Logger) (proxy *console.Proxy, stop func(), err error) {
 	stop = func() {}
 	cc := cfg.Compute.Console
-	if cc.Listen == "" {
+	if cc.Listen == "" || !slices.Contains(cfg.Roles, cluster.RoleCompute) {
 		return nil, stop, nil
 	}
 	proxy, err = console.New(console.Config{PublicURL: cc.PublicURL, NoVNCDir: cc.NoVNCDir, TokenTTL: cc.TokenTTL.Std(),

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"syscall"
 
+	"imagestack/common/cluster"
 	"imagestack/common/config"
 	"imagestack/common/cors"
 	"imagestack/common/db"
@@ -81,25 +82,31 @@ func newLogger(cfg config.Config) *slog.Logger {
 	return slog.New(reqid.Handler(h))
 }
 
-// run serves the three APIs until a signal or a listener's failure; the
-// deferred stops end compute, then imports, then release the ports.
+// run serves this process's roles until a signal or a listener's failure.
 func run(configPath string) error {
 	cfg, err := config.Load(configPath)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return runRoles(ctx, cfg, newLogger(cfg))
+}
 
+// runRoles serves cfg's roles until ctx ends or a listener fails: the APIs
+// in the api role, the console proxy and this host's VMs in the compute
+// role. The deferred stops end compute, then imports, then release the
+// ports.
+func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// Bind every port before touching state, so a port already in use (say,
 	// another instance) fails start-up before clouds.yaml is rewritten.
-	listeners, err := listenAll(map[string]string{"identity": identityListen(cfg), "image": cfg.Image.Listen, "compute": cfg.Compute.Listen,
-		"network": cfg.Network.Listen, "console": cfg.Compute.Console.Listen, "metrics": cfg.Metrics.Listen})
+	listeners, err := listenAll(listenAddrs(cfg))
 	if err != nil {
 		return err
 	}
 	defer closeAll(listeners)
+	member := newMember(cfg, listeners)
+	log.Info("starting", "member", member.Name, "roles", member.Roles, "host", member.Host)
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
@@ -124,8 +131,8 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	computeDeps := computeservice.Deps{Images: localImages{imageService}, Projects: identity.projects, Networks: networkService.ForCompute()}
-	computeDeps.UnifiedLimits = computeLimits(cfg, identity.limits)
+	computeDeps := computeservice.Deps{Images: localImages{imageService}, Projects: identity.projects, Networks: networkService.ForCompute(),
+		UnifiedLimits: computeLimits(cfg, identity.limits), Member: member, Timing: timing(cfg)}
 	proxy, stopConsoles, err := startConsoles(cfg, &computeDeps, log)
 	defer stopConsoles()
 	if err != nil {
@@ -136,8 +143,11 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	handlers := apiHandlers(cfg, log, identity, imageService, computeService, networkService)
-	withCORS(cfg.CORS, handlers)
+	handlers := map[string]http.Handler{}
+	if member.Has(cluster.RoleAPI) {
+		handlers = apiHandlers(cfg, log, identity, imageService, computeService, networkService)
+		withCORS(cfg.CORS, handlers)
+	}
 	consoleHandler(handlers, proxy, computeService)
 	observe(handlers, newHealth(gdb, log), gdb, log)
 	return serveAll(ctx, log, listeners, handlers)

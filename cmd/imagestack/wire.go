@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
 
+	"imagestack/common/cluster"
 	"imagestack/common/config"
 	"imagestack/compute"
 	"imagestack/compute/configdrive"
@@ -168,10 +170,14 @@ func openStores(ctx context.Context, stores []config.StoreConfig) ([]glanceservi
 	return out, nil
 }
 
-// startCompute builds the compute service on libvirt (servers cannot be
-// created while it is out of reach), reconciles it with libvirt and makes
-// the default flavors. deps brings the other families (images, projects).
-// stop, never nil, ends the service, then the libvirt connection.
+// startCompute builds the compute service and starts its work by role:
+// the compute role brings this host's libvirt (servers cannot be created
+// while it is out of reach), image cache and lazy-base endpoint and syncs
+// this host's servers; the api role recovers tasks whose member is gone,
+// offloads shelved servers, reclaims soft-deleted ones and makes the
+// default flavors. deps brings the other families (images, projects).
+// stop, never nil, ends the service, then the renewal of its leases and
+// the host's libvirt connection and endpoint.
 func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz computeservice.Authorizer, deps computeservice.Deps, log *slog.Logger) (
 	svc *computeservice.Service, stop func(), err error) {
 	stop = func() {}
@@ -179,25 +185,28 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	if err != nil {
 		return nil, stop, err
 	}
-	cache, err := imagecache.New(filepath.Join(cfg.StateDir, "compute", "base"), log)
-	if err != nil {
-		return nil, stop, err
-	}
-	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Actions, deps.Cache = computeRepo, computeRepo, computeRepo, computeRepo, cache
-	deps.Aggregates, deps.Host, deps.DefaultZone = computeRepo, cfg.Compute.Host, cfg.Compute.DefaultAvailabilityZone
-	var endpoint *imagecache.Endpoint
-	if cfg.Compute.LazyBase {
-		cache.FillRate = int64(cfg.Compute.LazyBaseFillRate) << 20
-		// Its address and cookie are kept with the cache: domains started
-		// before a restart read their bases through it again.
-		if endpoint, err = cache.Serve(filepath.Join(cfg.StateDir, "compute", "base-endpoint.json")); err != nil {
-			return nil, stop, fmt.Errorf("lazy base endpoint: %w", err)
+	repoDeps(cfg, computeRepo, &deps)
+	if slices.Contains(cfg.Roles, cluster.RoleCompute) {
+		if stop, err = startHost(cfg, &deps, log); err != nil {
+			return nil, stop, err
 		}
-		deps.LazyBases = endpoint
-		stop = func() { endpoint.Close() }
+	} else {
+		deps.Hypervisor, deps.Cache = remoteCompute(cfg, gdb, deps.Member, log)
 	}
-	deps.HostServices = computeRepo
-	deps.QuotaStore, deps.Groups = computeRepo, computeRepo
+	svc = computeservice.New(deps, authz, log)
+	// Leases are renewed until the work under them has ended.
+	renewing, stopRenewing := context.WithCancel(context.WithoutCancel(ctx))
+	go svc.RenewTaskLeases(renewing)
+	closeHost := stop
+	stop = func() { svc.Shutdown(); stopRenewing(); closeHost() }
+	return svc, stop, startComputeWork(ctx, cfg, svc)
+}
+
+// repoDeps gives the compute service its repository and settings.
+func repoDeps(cfg config.Config, repo *computedb.Repo, deps *computeservice.Deps) {
+	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Actions = repo, repo, repo, repo
+	deps.HostServices, deps.QuotaStore, deps.Groups, deps.TaskLeases = repo, repo, repo, repo
+	deps.Aggregates, deps.DefaultZone = repo, cfg.Compute.DefaultAvailabilityZone
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
 	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
 	deps.ShelvedOffloadTime = cfg.Compute.ShelvedOffloadTime
@@ -205,34 +214,85 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	deps.BuildConfigDrive = func(ctx context.Context, dst string, sv *compute.Server, adminPass string) error {
 		return configdrive.Build(ctx, dst, configdrive.ForServer(sv, computeservice.ZoneName, cfg.Compute.DHCPDomain, adminPass))
 	}
-	if hv, err := computelibvirt.New(computelibvirt.Config{URI: cfg.Compute.LibvirtURI, VirtType: cfg.Compute.VirtType,
-		Dir: filepath.Join(cfg.StateDir, "compute", "instances")}); err != nil {
+}
+
+// startHost opens what the compute role runs on this host: the image
+// cache, the lazy-base endpoint (compute.lazy_base) and libvirt. stop,
+// never nil, closes libvirt and the endpoint.
+func startHost(cfg config.Config, deps *computeservice.Deps, log *slog.Logger) (stop func(), err error) {
+	stop = func() {}
+	cache, err := imagecache.New(filepath.Join(cfg.StateDir, "compute", "base"), log)
+	if err != nil {
+		return stop, err
+	}
+	deps.Cache = cache
+	stopEviction := boundCache(cfg, cache, deps)
+	stop = stopEviction
+	if cfg.Compute.LazyBase {
+		cache.FillRate = int64(cfg.Compute.LazyBaseFillRate) << 20
+		// Its address and cookie are kept with the cache: domains started
+		// before a restart read their bases through it again.
+		endpoint, err := cache.Serve(filepath.Join(cfg.StateDir, "compute", "base-endpoint.json"))
+		if err != nil {
+			return stop, fmt.Errorf("lazy base endpoint: %w", err)
+		}
+		deps.LazyBases = endpoint
+		stop = func() { endpoint.Close(); stopEviction() }
+	}
+	hv, err := computelibvirt.New(computelibvirt.Config{URI: cfg.Compute.LibvirtURI, VirtType: cfg.Compute.VirtType,
+		Dir: filepath.Join(cfg.StateDir, "compute", "instances")})
+	if err != nil {
 		log.Warn("libvirt is not reachable: servers cannot be created", "uri", cfg.Compute.LibvirtURI, "err", err)
-	} else {
-		log.Info("libvirt connected", "uri", cfg.Compute.LibvirtURI, "virt_type", hv.VirtType())
-		deps.Hypervisor = hv
-		closeEndpoint := stop
-		stop = func() { hv.Close(); closeEndpoint() }
+		return stop, nil
 	}
-	svc = computeservice.New(deps, authz, log)
-	// The servers' records say which bases are in use, across restarts.
-	cache.MaxSize, cache.InUse = cfg.Compute.ImageCache.MaxSize, svc.BasesInUse
-	cache.MinIdle = cfg.Compute.ImageCache.MinimumAge.Std()
-	closeHV := stop
-	stop = func() { svc.Shutdown(); closeHV() }
-	if err := svc.Reconcile(ctx); err != nil {
-		return nil, stop, fmt.Errorf("reconcile servers with libvirt: %w", err)
+	log.Info("libvirt connected", "uri", cfg.Compute.LibvirtURI, "virt_type", hv.VirtType())
+	deps.Hypervisor = hv
+	closeEndpoint := stop
+	return func() { hv.Close(); closeEndpoint() }, nil
+}
+
+// boundCache bounds the host's image cache (compute.image_cache): the
+// servers' records say which bases this host's servers use, across
+// restarts; unused ones are evicted past max_size every clean_interval
+// until the returned stop.
+func boundCache(cfg config.Config, cache *imagecache.Cache, deps *computeservice.Deps) (stop func()) {
+	ic, servers, host := cfg.Compute.ImageCache, deps.Servers, computeservice.HostOf(deps.Member)
+	cache.MaxSize, cache.MinIdle = ic.MaxSize, ic.MinimumAge.Std()
+	cache.InUse = func(ctx context.Context) (map[string]bool, error) {
+		return computeservice.BasesInUseOn(ctx, servers, host)
 	}
-	go svc.WatchEvents(ctx)
-	go svc.PollShelved(ctx, shelvedPollInterval(cfg.Compute.ShelvedOffloadTime))
-	go svc.RunReclaimer(ctx)
-	if every := cfg.Compute.ImageCache.CleanInterval.Std(); every > 0 {
+	ctx, cancel := context.WithCancel(context.Background())
+	if every := ic.CleanInterval.Std(); every > 0 {
 		go cache.RunEviction(ctx, every)
 	}
-	if err := svc.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
-		return nil, stop, fmt.Errorf("default flavors: %w", err)
+	return cancel
+}
+
+// startComputeWork starts the compute service's work of this process's
+// roles (both: what a single process always did).
+func startComputeWork(ctx context.Context, cfg config.Config, svc *computeservice.Service) error {
+	api, host := slices.Contains(cfg.Roles, cluster.RoleAPI), slices.Contains(cfg.Roles, cluster.RoleCompute)
+	if api {
+		if _, err := svc.RecoverTasks(ctx, true); err != nil {
+			return fmt.Errorf("recover interrupted server tasks: %w", err)
+		}
+		go svc.RunTaskRecovery(ctx)
 	}
-	return svc, stop, nil
+	if host {
+		if err := svc.SyncHost(ctx); err != nil {
+			return fmt.Errorf("reconcile servers with libvirt: %w", err)
+		}
+		go svc.WatchEvents(ctx)
+	}
+	if !api {
+		return nil
+	}
+	go svc.PollShelved(ctx, shelvedPollInterval(cfg.Compute.ShelvedOffloadTime))
+	go svc.RunReclaimer(ctx)
+	if err := svc.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
+		return fmt.Errorf("default flavors: %w", err)
+	}
+	return nil
 }
 
 // shelvedPollInterval is how often shelved servers are checked for

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -417,7 +418,7 @@ func Load(path string) (Config, error) {
 	if c.Database.DSN == "" {
 		c.Database.DSN = "sqlite:" + filepath.Join(c.StateDir, "imagestack.db")
 	}
-	for _, check := range []func() error{c.checkSingleStore, c.checkStores, c.checkLimits, c.checkIdentityMode} {
+	for _, check := range []func() error{c.checkSingleStore, c.checkStores, c.checkLimits, c.checkIdentityMode, c.checkRoles} {
 		if err := check(); err != nil {
 			return c, err
 		}
@@ -541,6 +542,27 @@ func (c *Config) checkIdentityMode() error {
 	e.AuthURL = strings.TrimRight(e.AuthURL, "/")
 	if e.WWWAuthenticateURI == "" {
 		e.WWWAuthenticateURI = e.AuthURL
+	}
+	return nil
+}
+
+// checkRoles validates roles (api, compute; at least one, each once) and
+// the cluster timings.
+func (c *Config) checkRoles() error {
+	if len(c.Roles) == 0 {
+		return errors.New("config: roles must name at least one of api and compute")
+	}
+	for i, r := range c.Roles {
+		if r != "api" && r != "compute" {
+			return fmt.Errorf("config: roles: unknown role %q (api or compute)", r)
+		}
+		if slices.Contains(c.Roles[:i], r) {
+			return fmt.Errorf("config: roles: %q is named twice", r)
+		}
+	}
+	cl := c.Cluster
+	if cl.LeaseTTL <= 0 || cl.HeartbeatInterval <= 0 || cl.ServiceDownTime <= 0 {
+		return errors.New("config: cluster: lease_ttl, heartbeat_interval and service_down_time must be positive")
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,11 +82,29 @@ func TestErrors(t *testing.T) {
 		"image:\n  stores: [{id: a, type: file}]\n  default_store: b\n":  "not one of image.stores",
 		"image:\n  default_store: b\n":                                   "needs image.stores",
 		"compute:\n  console:\n    token_ttl: 0s\n":                      "token_ttl must be positive",
+		"roles: []\n":                 "roles must name at least one",
+		"roles: [api, scheduler]\n":   `unknown role "scheduler"`,
+		"roles: [api, api]\n":         `"api" is named twice`,
+		"cluster:\n  lease_ttl: 0s\n": "lease_ttl, heartbeat_interval and service_down_time must be positive",
 	}
 	for content, want := range cases {
 		_, err := config.Load(write(t, content))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", content, err, want)
+		}
+	}
+}
+
+// roles name what a process runs: both by default (the single process of
+// make run), or one of them.
+func TestRoles(t *testing.T) {
+	for content, want := range map[string]string{"": "api,compute", "roles: [compute]\n": "compute", "roles: [compute, api]\n": "compute,api"} {
+		c, err := config.Load(write(t, content))
+		if err != nil {
+			t.Fatalf("%q: %v", content, err)
+		}
+		if got := strings.Join(c.Roles, ","); got != want {
+			t.Errorf("%q: roles %s, want %s", content, got, want)
 		}
 	}
 }
@@ -109,6 +128,9 @@ func TestSampleIsTheDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	def, _ := config.Load("")
+	if !slices.Equal(sample.Roles, def.Roles) || sample.Cluster != def.Cluster || sample.Compute.Host != def.Compute.Host {
+		t.Fatalf("roles and cluster defaults differ from the sample: %v %+v vs %v %+v", def.Roles, def.Cluster, sample.Roles, sample.Cluster)
+	}
 	if sample.Compute.Console != def.Compute.Console {
 		t.Fatalf("console defaults differ from the sample: %+v vs %+v", def.Compute.Console, sample.Compute.Console)
 	}

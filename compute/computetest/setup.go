@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"imagestack/common/cluster"
 	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	"imagestack/compute/api"
@@ -51,6 +52,10 @@ type Setup struct {
 	// websockets (WithConsoles only).
 	Consoles      *console.Proxy
 	ConsoleServer *httptest.Server
+	// StopRenewing stops the renewal of the service's leases on server
+	// tasks, as the death of its process would (they expire after the
+	// lease TTL).
+	StopRenewing context.CancelFunc
 }
 
 // Drives records config drive builds.
@@ -105,6 +110,8 @@ type config struct {
 	offloadTime  int
 	reclaim      time.Duration
 	lazy         service.LazyBases
+	member       string
+	leaseTTL     time.Duration
 }
 
 // WithDB runs the service over gdb instead of a fresh SQLite database.
@@ -159,6 +166,14 @@ func WithReclaimInterval(d time.Duration) Option { return func(c *config) { c.re
 // WithLazyBases lets servers boot from bases still arriving, through l.
 func WithLazyBases(l service.LazyBases) Option { return func(c *config) { c.lazy = l } }
 
+// WithMember names the member the service is in the deployment (default
+// "computetest": setups on one database are runs of one member, a later
+// one a restart of an earlier one).
+func WithMember(name string) Option { return func(c *config) { c.member = name } }
+
+// WithLeaseTTL sets the lease TTL of server tasks (default 30 s).
+func WithLeaseTTL(d time.Duration) Option { return func(c *config) { c.leaseTTL = d } }
+
 // WithAPI serves the compute API over the service in Setup.Server.
 func WithAPI() Option { return func(c *config) { c.api = true } }
 
@@ -193,6 +208,7 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	if cfg.networks != nil {
 		deps.Networks = cfg.networks
 	}
+	setMember(&deps, cfg, repo)
 	if cfg.drives {
 		s.Drives = &Drives{}
 		deps.BuildConfigDrive, deps.ConfigDriveDir, deps.ForceConfigDrive = s.Drives.build, t.TempDir(), cfg.forceDrive
@@ -210,6 +226,10 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	}
 	s.Service = service.New(deps, DefinedRules(t, policytest.NewEnforcer(t, compute.PolicyDefaults, cfg.policyYAML)), s.Log)
 	t.Cleanup(s.Service.Wait)
+	renewing, stop := context.WithCancel(context.Background())
+	s.StopRenewing = stop
+	go s.Service.RenewTaskLeases(renewing)
+	t.Cleanup(stop)
 	if err := s.Service.EnsureDefaultFlavors(context.Background(), compute.DefaultFlavors); err != nil {
 		t.Fatal(err)
 	}
@@ -218,6 +238,20 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 		s.serveAPI(t)
 	}
 	return s
+}
+
+// setMember makes the service a member of a deployment with leases on
+// server tasks.
+func setMember(deps *service.Deps, cfg config, leases compute.TaskLeaseRepository) {
+	name := cfg.member
+	if name == "" {
+		name = "computetest"
+	}
+	deps.Member, deps.TaskLeases = cluster.NewMember(name, name+"-host", nil), leases
+	deps.Timing = cluster.DefaultTiming
+	if cfg.leaseTTL > 0 {
+		deps.Timing.LeaseTTL = cfg.leaseTTL
+	}
 }
 
 func (s *Setup) serveAPI(t testing.TB) {

@@ -30,6 +30,7 @@ var Migrations = []commondb.Migration{
 	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
 	{Version: 15, Name: "host and node of servers", Up: migrate15},
 	{Version: 17, Name: "calls from API replicas to compute hosts", Up: migrate17},
+	{Version: 18, Name: "leases on server tasks", Up: migrate18},
 	{Version: 19, Name: "host aggregates", Up: migrate19},
 }
 
@@ -401,6 +402,35 @@ type v17HostCall struct {
 func (v17HostCall) TableName() string { return "host_calls" }
 
 func migrate17(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v17HostCall{}) }
+
+// v18Server adds the lease on a server's background task: the member
+// running it and when its lease expires (see compute.TaskLeaseRepository).
+// The indexes find leases to recover and tasks without one.
+type v18Server struct {
+	TaskOwner      string     `gorm:"size:255;not null;default:''"`
+	TaskLeaseUntil *time.Time `gorm:"index:ix_servers_task_lease_until"`
+	TaskState      string     `gorm:"size:30;not null;index:ix_servers_task_state"`
+}
+
+func (v18Server) TableName() string { return "servers" }
+
+func migrate18(tx *gorm.DB) error {
+	for _, col := range []string{"TaskOwner", "TaskLeaseUntil"} {
+		if !tx.Migrator().HasColumn(&v18Server{}, col) {
+			if err := tx.Migrator().AddColumn(&v18Server{}, col); err != nil {
+				return err
+			}
+		}
+	}
+	for _, ix := range []string{"ix_servers_task_lease_until", "ix_servers_task_state"} {
+		if !tx.Migrator().HasIndex(&v18Server{}, ix) {
+			if err := tx.Migrator().CreateIndex(&v18Server{}, ix); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // v19Aggregate is a host aggregate (Nova's aggregates table); its hosts
 // and metadata are rows of their own.

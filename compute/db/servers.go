@@ -57,6 +57,7 @@ type serverRow struct {
 	SystemMeta    string `gorm:"column:system_metadata"` // JSON of a string map
 	Host          string
 	Node          string
+	TaskOwner     string // read only here: tasklease.go writes it
 }
 
 func (serverRow) TableName() string { return "servers" }
@@ -105,7 +106,7 @@ func serverFromRow(r *serverRow) *compute.Server {
 		OldFlavorID: r.OldFlavorID, OldRAM: r.OldRAM, OldVCPUs: r.OldVCPUs, OldDisk: r.OldDisk, OldVMState: r.OldVMState,
 		OldFlavor:   flavorFromJSON(r.OldFlavorInfo),
 		Description: r.Description, Flavor: flavorFromJSON(r.FlavorInfo), KernelID: r.KernelID, RamdiskID: r.RamdiskID,
-		SystemMetadata: mapFromJSON(r.SystemMeta), Host: r.Host, Node: r.Node}
+		SystemMetadata: mapFromJSON(r.SystemMeta), Host: r.Host, Node: r.Node, TaskOwner: r.TaskOwner}
 	if r.LaunchedAt != nil {
 		t := r.LaunchedAt.UTC()
 		s.LaunchedAt = &t
@@ -298,7 +299,7 @@ func (r *Repo) GetServer(ctx context.Context, id string) (*compute.Server, error
 func (r *Repo) UpdateServer(ctx context.Context, s *compute.Server) error {
 	return classify(commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
 		row := serverToRow(s)
-		res := tx.Model(&serverRow{}).Where("id = ?", s.ID).Select("*").Omit("id", "created_at").Updates(&row)
+		res := tx.Model(&serverRow{}).Where("id = ?", s.ID).Select("*").Omit("id", "created_at", "task_owner").Updates(&row)
 		if res.Error != nil {
 			return classify(res.Error, "server "+s.ID)
 		}

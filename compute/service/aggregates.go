@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -295,13 +296,13 @@ func (s *Service) hostsWithServers(ctx context.Context, hosts []string) (bool, e
 	if err != nil {
 		return false, err
 	}
+	// This host goes by its member's host and by the machine's name (its
+	// services'); a server on no host yet is on this one.
 	here := s.hostName()
+	machine, _ := os.Hostname()
+	hereListed := slices.Contains(hosts, here) || slices.Contains(hosts, machine)
 	for _, sv := range servers {
-		h := sv.Host
-		if h == "" {
-			h = here
-		}
-		if slices.Contains(hosts, h) {
+		if slices.Contains(hosts, sv.Host) || hereListed && (sv.Host == "" || sv.Host == here) {
 			return true, nil
 		}
 	}

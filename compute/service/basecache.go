@@ -6,14 +6,18 @@ import (
 	"fmt"
 	"os"
 
+	"imagestack/common/cluster"
 	"imagestack/compute"
 	"imagestack/policy"
 )
 
-// hostName is this compute host's name: Deps.Host, or the machine's.
-func (s *Service) hostName() string {
-	if s.Host != "" {
-		return s.Host
+// hostName is this compute host's name (see HostOf).
+func (s *Service) hostName() string { return HostOf(s.Member) }
+
+// HostOf is the compute host of member m: its Host, or the machine's name.
+func HostOf(m cluster.Member) string {
+	if m.Host != "" {
+		return m.Host
 	}
 	name, _ := os.Hostname()
 	return name
@@ -132,7 +136,9 @@ type LocalPrecacher struct{ Service *Service }
 // Precache implements compute.ImagePrecacher.
 func (l LocalPrecacher) Precache(ctx context.Context, user policy.Credentials, host, imageID string) error {
 	s := l.Service
-	if host != s.hostName() {
+	// This host registers its services under the machine's name and
+	// places servers under its member's host: either names it.
+	if machine, _ := os.Hostname(); host != s.hostName() && host != machine {
 		return fmt.Errorf("host %s is not this one (%s): %w", host, s.hostName(), compute.ErrUnavailable)
 	}
 	if s.Cache == nil {

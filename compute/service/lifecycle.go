@@ -28,16 +28,24 @@ func gone(sv *compute.Server) bool {
 }
 
 // background runs work for a server after the request returns, one
-// operation per server at a time.
+// operation per server at a time, under this member's lease on the
+// server's task (tasklease.go): work waits while another member's live
+// lease holds the server, and its context ends if the lease is lost.
 func (s *Service) background(serverID string, work func(ctx context.Context)) {
 	s.tasks.Add(1)
+	lease, first := s.leases.enter(serverID)
 	go func() {
 		defer s.tasks.Done()
 		defer metrics.ServerTaskRunning()()
+		defer s.leases.leave(serverID)
+		ctx, ok := s.leases.await(serverID, lease, first, s.quit)
+		if !ok {
+			return
+		}
 		mu, _ := s.locks.LoadOrStore(serverID, &sync.Mutex{})
 		mu.(*sync.Mutex).Lock()
 		defer mu.(*sync.Mutex).Unlock()
-		work(context.Background())
+		work(ctx)
 		s.finishPending(context.Background(), serverID)
 	}()
 }
@@ -70,6 +78,9 @@ func (s *Service) updateIf(ctx context.Context, id string, change func(*compute.
 // of a server a delete has claimed, and says so with errGone.
 func (s *Service) progress(ctx context.Context, id string, change func(*compute.Server)) (*compute.Server, error) {
 	return s.updateIf(ctx, id, func(sv *compute.Server) error {
+		if err := s.leases.fence(sv); err != nil {
+			return err
+		}
 		if gone(sv) {
 			return errGone
 		}
@@ -94,8 +105,14 @@ var (
 // Shutdown ends the retries.
 func (s *Service) settle(ctx context.Context, id string, change func(*compute.Server) error) (*compute.Server, error) {
 	pause, deadline := settleFirst, time.Now().Add(settlePatience)
+	fenced := func(sv *compute.Server) error {
+		if err := s.leases.fence(sv); err != nil {
+			return err
+		}
+		return change(sv)
+	}
 	for {
-		sv, err := s.updateIf(ctx, id, change)
+		sv, err := s.updateIf(ctx, id, fenced)
 		if !errors.Is(err, compute.ErrUnavailable) || time.Now().After(deadline) {
 			return sv, err
 		}

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -16,11 +15,42 @@ type EventSource interface {
 	Events(ctx context.Context) (<-chan string, error)
 }
 
-// Reconcile aligns every live server with what the hypervisor reports, after a
-// restart: work a restart interrupted is settled (a boot or rebuild that
-// never finished is an error, an interrupted delete is finished, other tasks
-// are cleared) and power states are read afresh.
+// Reconcile aligns servers with what the hypervisor reports, at start-up
+// of a process running both roles: tasks whose member is gone are
+// recovered (RecoverTasks; without leases, every unfinished task, as no
+// other process runs any), then SyncHost.
 func (s *Service) Reconcile(ctx context.Context) error {
+	if s.Hypervisor == nil {
+		return nil
+	}
+	if s.TaskLeases != nil {
+		if _, err := s.RecoverTasks(ctx, true); err != nil {
+			return err
+		}
+		return s.SyncHost(ctx)
+	}
+	list, err := s.Servers.ListServers(ctx, compute.ServerFilter{})
+	if err != nil {
+		return err
+	}
+	for _, sv := range list {
+		if hasTask(sv) {
+			s.recoverServer(ctx, sv)
+		}
+	}
+	return s.SyncHost(ctx)
+}
+
+// hasTask reports whether a server has work in progress.
+func hasTask(sv *compute.Server) bool {
+	return sv.TaskState != compute.TaskNone || sv.VMState == compute.VMBuilding
+}
+
+// SyncHost aligns the servers of this host without a task with what the
+// hypervisor reports, at start-up of its compute role: power states are
+// read afresh, bases still arriving fetched again, and the image of a
+// server unshelved before its image was deleted goes now.
+func (s *Service) SyncHost(ctx context.Context) error {
 	if s.Hypervisor == nil {
 		return nil
 	}
@@ -29,23 +59,11 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		return err
 	}
 	for _, sv := range list {
-		switch {
-		case sv.TaskState == compute.TaskDeleting:
-			id := sv.ID
-			s.background(id, func(ctx context.Context) { s.finishDelete(ctx, id) })
-			continue
-		case sv.TaskState == compute.TaskSoftDeleting:
-			id := sv.ID
-			s.background(id, func(ctx context.Context) { s.finishSoftDelete(ctx, id) })
-			continue
-		case sv.VMState == compute.VMBuilding || sv.TaskState == compute.TaskRebuilding:
-			s.failServer(ctx, sv.ID, fmt.Errorf("interrupted by a restart of the compute service"))
-			continue
-		case s.recoverShelve(ctx, sv): // shelve.go: shelved servers keep their states
+		if hasTask(sv) || !s.ownsVM(sv) || s.recoverShelve(ctx, sv) {
 			continue
 		}
 		s.resumeBase(ctx, sv)
-		s.SyncServer(ctx, sv.ID, true)
+		s.SyncServer(ctx, sv.ID, false)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"imagestack/common/cluster"
 	"imagestack/compute"
 	"imagestack/policy"
 )
@@ -107,8 +108,6 @@ type Deps struct {
 	// its VM before it is offloaded (Nova's shelved_offload_time): 0 at
 	// once, below 0 never (but by shelveOffload).
 	ShelvedOffloadTime int
-	// Host is this compute host's name (compute.host); "": the machine's.
-	Host string
 	// Precacher fetches images into the caches of compute hosts for
 	// os-aggregates' images action; nil: LocalPrecacher (this host only).
 	Precacher compute.ImagePrecacher
@@ -118,6 +117,15 @@ type Deps struct {
 	// DefaultZone is the zone of hosts in no aggregate with one (Nova's
 	// default_availability_zone); "": ZoneName.
 	DefaultZone string
+	// Member is this process in the deployment (its id names the leases
+	// it holds; its roles and host say whose VMs it reads) and Timing the
+	// deployment's lease timing (cluster.DefaultTiming's when zero).
+	Member cluster.Member
+	Timing cluster.Timing
+	// TaskLeases keeps the leases on servers' background tasks; nil: no
+	// leases, every task is this process's and Reconcile recovers them
+	// all at start-up.
+	TaskLeases compute.TaskLeaseRepository
 }
 
 // Service implements compute operations.
@@ -136,6 +144,7 @@ type Service struct {
 	// registered is set once this process registered its host's services.
 	registered atomic.Bool
 	pending    sync.Map // server id -> *ActionEvent: the running event of its last action
+	leases     *taskLeases
 }
 
 // New returns a compute service.
@@ -146,7 +155,9 @@ func New(deps Deps, authz Authorizer, log *slog.Logger) *Service {
 	if deps.Quotas == (Quotas{}) {
 		deps.Quotas = DefaultQuotas
 	}
-	return &Service{Deps: deps, flavors: deps.Flavors, authz: authz, log: log, now: time.Now, quit: make(chan struct{})}
+	s := &Service{Deps: deps, flavors: deps.Flavors, authz: authz, log: log, now: time.Now, quit: make(chan struct{})}
+	s.leases = newTaskLeases(deps, time.Now)
+	return s
 }
 
 // Wait blocks until background work (boots, actions) has finished; tests and

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -34,7 +35,7 @@ var hostBinaries = []string{compute.BinaryCompute, compute.BinaryConductor, comp
 // when it starts), so a deleted service comes back at the next start.
 // Without a repository the services are this host's, enabled.
 func (s *Service) hostServices(ctx context.Context) ([]ComputeService, error) {
-	host := s.hostName()
+	host, _ := os.Hostname()
 	var list []compute.HostService
 	if s.HostServices == nil {
 		now := s.now().UTC() // one heartbeat for the services of this process

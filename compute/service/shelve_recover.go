@@ -20,16 +20,7 @@ func (s *Service) PollShelved(ctx context.Context, interval time.Duration) {
 	if s.ShelvedOffloadTime <= 0 || s.Hypervisor == nil {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.OffloadExpired(ctx)
-		}
-	}
+	every(ctx, interval, func() { s.OffloadExpired(ctx) })
 }
 
 // OffloadExpired offloads the shelved servers whose ShelvedOffloadTime has
