@@ -107,6 +107,17 @@ type Deps struct {
 	// its VM before it is offloaded (Nova's shelved_offload_time): 0 at
 	// once, below 0 never (but by shelveOffload).
 	ShelvedOffloadTime int
+	// Migrations keeps the moves of servers between hosts (os-migrations);
+	// nil: moves are not recorded and none are listed.
+	Migrations compute.MigrationRepository
+	// Destinations places servers being evacuated, migrated or resized;
+	// HostStates says whether a host is up; HostHypervisors reaches one
+	// named host's hypervisor (the source of a move). Without Destinations
+	// (one host) evacuate and migrate find no valid host and a resize
+	// happens in place; without HostStates every registered host is up.
+	Destinations    compute.Destinations
+	HostStates      compute.HostStates
+	HostHypervisors compute.HostHypervisors
 }
 
 // Service implements compute operations.
