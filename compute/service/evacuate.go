@@ -100,11 +100,8 @@ func (s *Service) canEvacuate(ctx context.Context, sv *compute.Server) error {
 // stays as it was (task cleared) and the migration ends in error.
 func (s *Service) evacuateTo(ctx context.Context, c Caller, ev *ActionEvent, m *compute.Migration, p compute.Placement, pass string) {
 	id, wasStopped := p.Server.ID, p.Server.VMState == compute.VMStopped
-	dest, err := s.claim(ctx, p)
-	if err != nil {
-		s.setMigration(ctx, m, compute.MigrationError, nil)
-		s.endTask(ctx, id, err)
-		ev.Finish(ctx, err)
+	dest, ok := s.placeMove(ctx, ev, m, p)
+	if !ok {
 		return
 	}
 	s.setMigration(ctx, m, compute.MigrationPreMigrating, &dest)
@@ -123,6 +120,19 @@ func (s *Service) evacuateTo(ctx context.Context, c Caller, ev *ActionEvent, m *
 		return
 	}
 	s.setMigration(ctx, m, compute.MigrationDone, nil)
+}
+
+// placeMove claims a destination for a move; when there is none the
+// server stays as it was (task cleared, the cause noted), the migration
+// ends in error and the action's event fails.
+func (s *Service) placeMove(ctx context.Context, ev *ActionEvent, m *compute.Migration, p compute.Placement) (compute.Destination, bool) {
+	dest, err := s.claim(ctx, p)
+	if err != nil {
+		s.setMigration(ctx, m, compute.MigrationError, nil)
+		s.endTask(ctx, p.Server.ID, err)
+		ev.Finish(ctx, err)
+	}
+	return dest, err == nil
 }
 
 // claim asks Destinations for a host; without them (one host) there is
