@@ -46,6 +46,9 @@ var serverActions = map[string]serverActionFunc{
 	"restore":            accepted((*service.Service).Restore),
 	"forceDelete":        accepted((*service.Service).ForceDelete),
 	"trigger_crash_dump": (*API).triggerCrashDump,
+	// moves.go
+	"evacuate": (*API).evacuateServer,
+	"migrate":  (*API).migrateServer,
 }
 
 // lockServer answers {"lock": null}, and from 2.73 {"lock":
