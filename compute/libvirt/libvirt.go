@@ -205,6 +205,11 @@ func (d *Driver) Spawn(ctx context.Context, spec compute.SpawnSpec) (err error) 
 	if err := create(ctx, spec.ServerID, spec.BaseImage, spec.BaseFormat, spec.RootGB); err != nil {
 		return err
 	}
+	return d.defineAndStart(spec)
+}
+
+// defineAndStart defines the server's domain over its disk and starts it.
+func (d *Driver) defineAndStart(spec compute.SpawnSpec) error {
 	xml, err := d.domainXML(spec)
 	if err != nil {
 		return err
