@@ -24,15 +24,11 @@ var _ compute.DiskMover = (*Driver)(nil)
 
 // ExportDisk implements compute.DiskMover.
 func (d *Driver) ExportDisk(ctx context.Context, serverID string, w io.Writer) error {
-	l, dom, err := d.lookup(serverID)
+	_, _, state, err := d.lookupState(serverID)
 	if err != nil {
 		return err
 	}
-	state, _, err := l.DomainGetState(dom, 0)
-	if err != nil {
-		return err
-	}
-	if golibvirt.DomainState(state) != golibvirt.DomainShutoff {
+	if state != golibvirt.DomainShutoff {
 		return fmt.Errorf("server %s is not powered off: %w", serverID, compute.ErrConflict)
 	}
 	return exportOverlay(ctx, d.diskPath(serverID), w)
