@@ -194,3 +194,36 @@ func TestServerMigrationsInProgress(t *testing.T) {
 		t.Errorf("links of a live migration in progress: %v", body)
 	}
 }
+
+// TestLiveMigrateAPI: os-migrateLive takes Nova's body at each
+// microversion (disk_over_commit before 2.25, "auto" from it) and answers
+// 202; the server ends on the other host.
+func TestLiveMigrateAPI(t *testing.T) {
+	e := computetest.NewSetup(t, computetest.WithHosts("h1", "h2"), computetest.WithAPI())
+	id := movedServer(t, e)
+	act := "/v2.1/servers/" + id + "/action"
+	for _, c := range []struct{ v, body string }{
+		{"2.1", `{"os-migrateLive": {"host": null, "block_migration": true}}`},
+		{"2.1", `{"os-migrateLive": {"host": null, "block_migration": "auto", "disk_over_commit": false}}`},
+		{"2.25", `{"os-migrateLive": {"block_migration": "auto"}}`},
+		{"2.25", `{"os-migrateLive": {"host": null, "block_migration": "auto", "disk_over_commit": false}}`},
+		{"2.68", `{"os-migrateLive": {"host": "h2", "block_migration": "auto", "force": true}}`},
+		{"2.25", `{"os-migrateLive": {"host": "h9", "block_migration": "auto"}}`},
+	} {
+		if resp, body := do(t, e.Server, "POST", act, "admin", c.body, mv(c.v)...); resp.StatusCode != 400 {
+			t.Errorf("%s at %s: %d %v", c.body, c.v, resp.StatusCode, body)
+		}
+	}
+	if resp, body := do(t, e.Server, "POST", act, "admin", `{"os-migrateLive": {"host": null, "block_migration": "auto"}}`, mv("2.25")...); resp.StatusCode != 202 {
+		t.Fatalf("live migrate: %d %v", resp.StatusCode, body)
+	}
+	e.Service.Wait()
+	_, body := do(t, e.Server, "GET", "/v2.1/servers/"+id, "admin", "")
+	if sv := body["server"].(map[string]any); sv["status"] != "ACTIVE" || sv["OS-EXT-SRV-ATTR:host"] != "h2" {
+		t.Fatalf("after live migration: %v", sv)
+	}
+	if resp, body := do(t, e.Server, "POST", act, "admin", `{"os-migrateLive": {"host": "h1", "block_migration": true, "disk_over_commit": false}}`); resp.StatusCode != 202 {
+		t.Fatalf("live migrate at 2.1: %d %v", resp.StatusCode, body)
+	}
+	e.Service.Wait()
+}

@@ -110,3 +110,70 @@ func (a *API) migrateServer(w http.ResponseWriter, r *http.Request, id string, r
 	}
 	w.WriteHeader(http.StatusAccepted)
 }
+
+// liveMigrateKeys are os-migrateLive's keys by microversion:
+// disk_over_commit before 2.25, force from 2.30 to 2.67.
+var liveMigrateKeys = append(baseKeys("host", "block_migration"),
+	schemaKey{"disk_over_commit", "2.1", "2.25"}, schemaKey{"force", "2.30", "2.68"})
+
+// liveMigrateRequest reads os-migrateLive at r's microversion: host and
+// block_migration are required (host may be null); block_migration is a
+// boolean, or "auto" from 2.25.
+func liveMigrateRequest(r *http.Request, raw json.RawMessage) (service.LiveMigrateRequest, string) {
+	var b struct {
+		Host  *string         `json:"host"`
+		Block json.RawMessage `json:"block_migration"`
+		Over  json.RawMessage `json:"disk_over_commit"`
+		Force json.RawMessage `json:"force"`
+	}
+	var req service.LiveMigrateRequest
+	msg := unexpectedKeys(r, "os-migrateLive", raw, liveMigrateKeys)
+	if msg == "" && (json.Unmarshal(raw, &b) != nil || len(b.Block) == 0 || !hasKey(raw, "host")) {
+		msg = "Invalid input for field/attribute os-migrateLive: 'host' and 'block_migration' are required properties"
+	}
+	if msg != "" {
+		return req, msg
+	}
+	req.Host = deref(b.Host)
+	if !(atLeast(r, "2.25") && string(b.Block) == `"auto"`) {
+		block, ok := novaBool(b.Block)
+		if !ok {
+			return req, invalidInput("block_migration", string(b.Block), "It must be a boolean (or 'auto' from 2.25).")
+		}
+		req.Block = &block
+	}
+	if !atLeast(r, "2.25") {
+		if _, ok := novaBool(b.Over); !ok {
+			return req, "Invalid input for field/attribute disk_over_commit: a required boolean before 2.25"
+		}
+	}
+	if len(b.Force) > 0 {
+		var ok bool
+		if req.Force, ok = novaBool(b.Force); !ok {
+			return req, "Invalid input for field/attribute force. It must be a boolean."
+		}
+	}
+	return req, ""
+}
+
+// hasKey reports whether the JSON object raw has key.
+func hasKey(raw json.RawMessage, key string) bool {
+	var obj map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &obj)
+	_, ok := obj[key]
+	return ok
+}
+
+// liveMigrateServer answers {"os-migrateLive": {...}}: 202.
+func (a *API) liveMigrateServer(w http.ResponseWriter, r *http.Request, id string, raw json.RawMessage) {
+	req, msg := liveMigrateRequest(r, raw)
+	if msg != "" {
+		badRequest(w, r, msg)
+		return
+	}
+	if err := a.svc.LiveMigrate(r.Context(), a.caller(r), id, req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}

@@ -49,6 +49,8 @@ var serverActions = map[string]serverActionFunc{
 	// moves.go
 	"evacuate": (*API).evacuateServer,
 	"migrate":  (*API).migrateServer,
+	// os-migrateLive
+	"os-migrateLive": (*API).liveMigrateServer,
 }
 
 // lockServer answers {"lock": null}, and from 2.73 {"lock":

@@ -92,9 +92,10 @@ type Hypervisor struct {
 	domains map[string]compute.PowerState
 	specs   map[string]compute.SpawnSpec
 	console map[string][]byte
-	disks   map[string][]byte // disks.go
-	vnc     vncServers        // rfb.go
-	life    lifecycle         // lifecycle.go
+	disks   map[string][]byte             // disks.go
+	peer    func(host string) *Hypervisor // hosts.go: the other hosts' hypervisors
+	vnc     vncServers                    // rfb.go
+	life    lifecycle                     // lifecycle.go
 }
 
 var _ compute.Hypervisor = (*Hypervisor)(nil)

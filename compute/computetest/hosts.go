@@ -39,6 +39,7 @@ func NewHosts(servers compute.ServerRepository, names ...string) *Hosts {
 		down: map[string]bool{}, claims: map[string][]string{}, full: map[string]bool{}}
 	for _, n := range names {
 		h.hv[n] = NewHypervisor()
+		h.hv[n].peer = func(host string) *Hypervisor { return h.hv[host] }
 	}
 	return h
 }
@@ -114,5 +115,42 @@ func (h *Hosts) Release(_ context.Context, serverID, host string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.claims[serverID] = slices.DeleteFunc(h.claims[serverID], func(n string) bool { return n == host })
+	return nil
+}
+
+var _ compute.LiveMigrator = (*Hypervisor)(nil)
+
+// LiveMigrate implements compute.LiveMigrator between the hosts of a
+// Hosts deployment: the running or paused domain, its disk and console
+// move to dest's hypervisor without a new boot. Disks are local: a
+// migration without block is refused.
+func (h *Hypervisor) LiveMigrate(_ context.Context, spec compute.SpawnSpec, dest compute.Destination, block bool) error {
+	id := spec.ServerID
+	if err := h.pass("live_migrate", id); err != nil {
+		return err
+	}
+	var to *Hypervisor
+	if h.peer != nil {
+		to = h.peer(dest.Host)
+	}
+	if to == nil || to == h || !block {
+		return fmt.Errorf("cannot live-migrate server %s to %q (block %v)", id, dest.Host, block)
+	}
+	h.mu.Lock()
+	ps, ok := h.domains[id]
+	if !ok || (ps != compute.PowerRunning && ps != compute.PowerPaused) {
+		h.mu.Unlock()
+		return fmt.Errorf("server %s is not running here: %w", id, compute.ErrConflict)
+	}
+	disk, console := h.disks[id], h.console[id]
+	delete(h.domains, id)
+	delete(h.disks, id)
+	delete(h.console, id)
+	delete(h.specs, id)
+	h.vnc.stop(id)
+	h.mu.Unlock()
+	to.mu.Lock()
+	defer to.mu.Unlock()
+	to.domains[id], to.specs[id], to.disks[id], to.console[id] = ps, spec, disk, console
 	return nil
 }
