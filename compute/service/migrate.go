@@ -189,16 +189,7 @@ func (s *Service) confirmMove(ctx context.Context, sv *compute.Server) error {
 		s.setMigration(ctx, m, compute.MigrationConfirmed, nil)
 		return nil
 	}
-	from, _, err := s.movers(ctx, m.SourceCompute, m.DestCompute)
-	if err == nil {
-		err = from.Destroy(ctx, sv.ID)
-	}
-	if err != nil {
-		return err
-	}
-	s.release(ctx, sv.ID, m.SourceCompute)
-	s.setMigration(ctx, m, compute.MigrationConfirmed, nil)
-	return nil
+	return s.dropMoveSource(ctx, sv.ID)
 }
 
 // revertMove brings a moved server back to its source: the destination's
@@ -230,5 +221,25 @@ func (s *Service) revertMove(ctx context.Context, sv *compute.Server) error {
 	}
 	s.release(ctx, sv.ID, m.DestCompute)
 	s.setMigration(ctx, m, compute.MigrationReverted, nil)
+	return nil
+}
+
+// dropMoveSource confirms, for a server being deleted, a move to another
+// host not yet confirmed: the source's VM and disk go too (Nova confirms
+// a resize on delete).
+func (s *Service) dropMoveSource(ctx context.Context, id string) error {
+	m := s.openMigration(ctx, id, compute.MigrationFinished, compute.MigrationCold, compute.MigrationResize)
+	if m == nil || m.SourceCompute == m.DestCompute {
+		return nil
+	}
+	from, _, err := s.movers(ctx, m.SourceCompute, m.DestCompute)
+	if err == nil {
+		err = from.Destroy(ctx, id)
+	}
+	if err != nil {
+		return fmt.Errorf("the server's VM left on %s: %w", m.SourceCompute, err)
+	}
+	s.release(ctx, id, m.SourceCompute)
+	s.setMigration(ctx, m, compute.MigrationConfirmed, nil)
 	return nil
 }

@@ -142,3 +142,31 @@ func TestMigrateFailures(t *testing.T) {
 		t.Fatalf("migration: %+v", ms[0])
 	}
 }
+
+// TestDeleteMovedServer: deleting a server moved to another host and not
+// yet confirmed removes its VMs on both hosts, as Nova confirms the resize
+// on delete.
+func TestDeleteMovedServer(t *testing.T) {
+	e := computetest.NewSetup(t, computetest.WithHosts("h1", "h2"))
+	ctx := context.Background()
+	sv := bootOn(t, e)
+	if err := e.Service.Migrate(ctx, e.Admin, sv.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.Service.Wait()
+	if err := e.Service.Delete(ctx, e.Member, sv.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.Service.Wait()
+	if got := e.Get(t, sv.ID); got.VMState != compute.VMDeleted {
+		t.Fatalf("after delete: %+v", got)
+	}
+	for _, h := range []string{"h1", "h2"} {
+		if _, ok := e.Hosts.Host(h).Domain(sv.ID); ok {
+			t.Errorf("%s keeps the deleted server's VM", h)
+		}
+	}
+	if ms := migrationsOf(t, e, sv.ID); ms[0].Status != compute.MigrationConfirmed {
+		t.Fatalf("migration: %+v", ms[0])
+	}
+}
