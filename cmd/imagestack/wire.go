@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -195,7 +196,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 		deps.LazyBases = endpoint
 		stop = func() { endpoint.Close() }
 	}
-	deps.HostServices = computeRepo
+	deps.HostServices, deps.Migrations = computeRepo, computeRepo
 	deps.QuotaStore, deps.Groups = computeRepo, computeRepo
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
 	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
@@ -204,18 +205,22 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	deps.BuildConfigDrive = func(ctx context.Context, dst string, sv *compute.Server, adminPass string) error {
 		return configdrive.Build(ctx, dst, configdrive.ForServer(sv, computeservice.ZoneName, cfg.Compute.DHCPDomain, adminPass))
 	}
+	var local compute.Hypervisor
 	if hv, err := computelibvirt.New(computelibvirt.Config{URI: cfg.Compute.LibvirtURI, VirtType: cfg.Compute.VirtType,
 		Dir: filepath.Join(cfg.StateDir, "compute", "instances")}); err != nil {
 		log.Warn("libvirt is not reachable: servers cannot be created", "uri", cfg.Compute.LibvirtURI, "err", err)
 	} else {
 		log.Info("libvirt connected", "uri", cfg.Compute.LibvirtURI, "virt_type", hv.VirtType())
-		deps.Hypervisor = hv
+		deps.Hypervisor, local = hv, hv
 		closeEndpoint := stop
 		stop = func() { hv.Close(); closeEndpoint() }
 	}
 	svc = computeservice.New(deps, authz, log)
 	closeHV := stop
 	stop = func() { svc.Shutdown(); closeHV() }
+	if err := cleanEvacuated(ctx, cfg, svc, local, log); err != nil {
+		return nil, stop, err
+	}
 	if err := svc.Reconcile(ctx); err != nil {
 		return nil, stop, fmt.Errorf("reconcile servers with libvirt: %w", err)
 	}
@@ -233,4 +238,24 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 // (Nova checks hourly by default, shelved_poll_interval).
 func shelvedPollInterval(offloadSeconds int) time.Duration {
 	return min(max(time.Duration(offloadSeconds)*time.Second/10, time.Second), time.Minute)
+}
+
+// cleanEvacuated destroys the VMs this host still has of servers
+// evacuated away while it was down, before any guest starts again.
+func cleanEvacuated(ctx context.Context, cfg config.Config, svc *computeservice.Service, local compute.Hypervisor, log *slog.Logger) error {
+	if local == nil {
+		return nil
+	}
+	host := cfg.Compute.Host
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	n, err := svc.CleanEvacuated(ctx, host, local)
+	if err != nil {
+		return fmt.Errorf("destroy the VMs of servers evacuated from this host: %w", err)
+	}
+	if n > 0 {
+		log.Info("destroyed the VMs of servers evacuated from this host while it was down", "count", n)
+	}
+	return nil
 }
