@@ -99,8 +99,8 @@ type MigrationRepository interface {
 	ListMigrations(ctx context.Context, f MigrationFilter) ([]Migration, error)
 }
 
-// Placement asks Destinations for a host for a server being moved.
-type Placement struct {
+// MoveRequest asks Destinations for a host for a server being moved.
+type MoveRequest struct {
 	Server *Server
 	// RAM, VCPUs and Disk are what the server needs there (its new
 	// flavor's for a resize).
@@ -127,7 +127,7 @@ type Destinations interface {
 	// so that no concurrent placement takes them. No fitting host is an
 	// error wrapping ErrNoValidHost; an unknown p.Host one wrapping
 	// ErrNotFound.
-	Claim(ctx context.Context, p Placement) (Destination, error)
+	Claim(ctx context.Context, p MoveRequest) (Destination, error)
 	// Release drops the claim the server holds on host: a move that failed
 	// or was reverted (the destination), or a confirmed one (the source).
 	// No claim is no error.

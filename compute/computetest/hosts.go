@@ -85,7 +85,7 @@ func (h *Hosts) OnHost(_ context.Context, host string) (compute.Hypervisor, erro
 }
 
 // Claim implements compute.Destinations.
-func (h *Hosts) Claim(_ context.Context, p compute.Placement) (compute.Destination, error) {
+func (h *Hosts) Claim(_ context.Context, p compute.MoveRequest) (compute.Destination, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	fits := func(n string) bool { return !h.down[n] && !h.full[n] && !slices.Contains(p.Exclude, n) }

@@ -63,7 +63,7 @@ func (s *Service) Evacuate(ctx context.Context, c Caller, id string, req Evacuat
 	if m != nil && req.Host != "" {
 		s.setMigration(ctx, m, compute.MigrationAccepted, &compute.Destination{Host: req.Host})
 	}
-	p := compute.Placement{Server: sv, RAM: sv.RAM, VCPUs: sv.VCPUs, Disk: sv.Disk, Host: req.Host, Force: req.Force, Exclude: []string{sv.Host}}
+	p := compute.MoveRequest{Server: sv, RAM: sv.RAM, VCPUs: sv.VCPUs, Disk: sv.Disk, Host: req.Host, Force: req.Force, Exclude: []string{sv.Host}}
 	s.background(id, func(ctx context.Context) { s.evacuateTo(ctx, c, ev, m, p, pass) })
 	return pass, nil
 }
@@ -98,7 +98,7 @@ func (s *Service) canEvacuate(ctx context.Context, sv *compute.Server) error {
 // hypervisor calls go there) and rebuilds it there from its image; a
 // server stopped before is stopped again afterwards. No host: the server
 // stays as it was (task cleared) and the migration ends in error.
-func (s *Service) evacuateTo(ctx context.Context, c Caller, ev *ActionEvent, m *compute.Migration, p compute.Placement, pass string) {
+func (s *Service) evacuateTo(ctx context.Context, c Caller, ev *ActionEvent, m *compute.Migration, p compute.MoveRequest, pass string) {
 	id, wasStopped := p.Server.ID, p.Server.VMState == compute.VMStopped
 	dest, ok := s.placeMove(ctx, ev, m, p)
 	if !ok {
@@ -125,7 +125,7 @@ func (s *Service) evacuateTo(ctx context.Context, c Caller, ev *ActionEvent, m *
 // placeMove claims a destination for a move; when there is none the
 // server stays as it was (task cleared, the cause noted), the migration
 // ends in error and the action's event fails.
-func (s *Service) placeMove(ctx context.Context, ev *ActionEvent, m *compute.Migration, p compute.Placement) (compute.Destination, bool) {
+func (s *Service) placeMove(ctx context.Context, ev *ActionEvent, m *compute.Migration, p compute.MoveRequest) (compute.Destination, bool) {
 	dest, err := s.claim(ctx, p)
 	if err != nil {
 		s.setMigration(ctx, m, compute.MigrationError, nil)
@@ -137,7 +137,7 @@ func (s *Service) placeMove(ctx context.Context, ev *ActionEvent, m *compute.Mig
 
 // claim asks Destinations for a host; without them (one host) there is
 // no other host to go to.
-func (s *Service) claim(ctx context.Context, p compute.Placement) (compute.Destination, error) {
+func (s *Service) claim(ctx context.Context, p compute.MoveRequest) (compute.Destination, error) {
 	if s.Destinations == nil {
 		return compute.Destination{}, compute.ErrNoValidHost
 	}

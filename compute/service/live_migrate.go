@@ -49,7 +49,7 @@ func (s *Service) LiveMigrate(ctx context.Context, c Caller, id string, req Live
 	}
 	ev := s.record(ctx, c, id, "live-migration")
 	m := s.startMigration(ctx, sv, compute.MigrationLive, compute.MigrationQueued, "")
-	p := compute.Placement{Server: sv, RAM: sv.RAM, VCPUs: sv.VCPUs, Disk: sv.Disk, Host: req.Host, Force: req.Force, Exclude: []string{sv.Host}}
+	p := compute.MoveRequest{Server: sv, RAM: sv.RAM, VCPUs: sv.VCPUs, Disk: sv.Disk, Host: req.Host, Force: req.Force, Exclude: []string{sv.Host}}
 	block := req.Block == nil || *req.Block
 	s.background(id, func(ctx context.Context) { s.liveMigrateTo(ctx, c, ev, m, p, block) })
 	return nil
@@ -58,7 +58,7 @@ func (s *Service) LiveMigrate(ctx context.Context, c Caller, id string, req Live
 // liveMigrateTo places the server and has its source hypervisor move it.
 // Whatever fails, the server runs on where it was, its task cleared: the
 // migration is in error when it never started, failed when it broke.
-func (s *Service) liveMigrateTo(ctx context.Context, c Caller, ev *ActionEvent, m *compute.Migration, p compute.Placement, block bool) {
+func (s *Service) liveMigrateTo(ctx context.Context, c Caller, ev *ActionEvent, m *compute.Migration, p compute.MoveRequest, block bool) {
 	id, src := p.Server.ID, p.Server.Host
 	dest, ok := s.placeMove(ctx, ev, m, p)
 	if !ok {

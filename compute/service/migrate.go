@@ -65,7 +65,7 @@ func (s *Service) startMove(ctx context.Context, c Caller, sv *compute.Server, m
 	}
 	ev := s.record(ctx, c, sv.ID, mv.action)
 	m := s.startMigration(ctx, sv, mv.typ, compute.MigrationPreMigrating, mv.flavor.ID)
-	p := compute.Placement{Server: sv, RAM: mv.flavor.RAM, VCPUs: mv.flavor.VCPUs, Disk: mv.flavor.Disk, Host: mv.host, Exclude: []string{sv.Host}}
+	p := compute.MoveRequest{Server: sv, RAM: mv.flavor.RAM, VCPUs: mv.flavor.VCPUs, Disk: mv.flavor.Disk, Host: mv.host, Exclude: []string{sv.Host}}
 	s.background(sv.ID, func(ctx context.Context) { s.moveTo(ctx, c, ev, m, p, mv) })
 	return nil
 }
@@ -74,7 +74,7 @@ func (s *Service) startMove(ctx context.Context, c Caller, sv *compute.Server, m
 // on the destination with the move's flavor. No host: the server is left
 // as it was (task cleared), the migration in error. A failed copy puts
 // the server in ERROR (on its source) and the migration in failed.
-func (s *Service) moveTo(ctx context.Context, c Caller, ev *ActionEvent, m *compute.Migration, p compute.Placement, mv move) {
+func (s *Service) moveTo(ctx context.Context, c Caller, ev *ActionEvent, m *compute.Migration, p compute.MoveRequest, mv move) {
 	id, src := p.Server.ID, p.Server.Host
 	dest, ok := s.placeMove(ctx, ev, m, p)
 	if !ok {
