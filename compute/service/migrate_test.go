@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"imagestack/compute"
@@ -168,5 +169,31 @@ func TestDeleteMovedServer(t *testing.T) {
 	}
 	if ms := migrationsOf(t, e, sv.ID); ms[0].Status != compute.MigrationConfirmed {
 		t.Fatalf("migration: %+v", ms[0])
+	}
+}
+
+// TestResizeInPlaceRecordsMigration: on one host a resize happens in
+// place and os-migrations lists it (this host as source and destination),
+// finished, then confirmed.
+func TestResizeInPlaceRecordsMigration(t *testing.T) {
+	e := computetest.NewSetup(t)
+	ctx := context.Background()
+	sv := e.Boot(t, e.Member)
+	if err := e.Service.Resize(ctx, e.Member, sv.ID, "84"); err != nil {
+		t.Fatal(err)
+	}
+	e.Service.Wait()
+	host, _ := os.Hostname()
+	ms := migrationsOf(t, e, sv.ID)
+	if len(ms) != 1 || ms[0].Type != compute.MigrationResize || ms[0].Status != compute.MigrationFinished ||
+		ms[0].SourceCompute != host || ms[0].DestCompute != host || ms[0].OldFlavorID != "42" || ms[0].NewFlavorID != "84" {
+		t.Fatalf("migration of a resize in place: %+v", ms)
+	}
+	if err := e.Service.ConfirmResize(ctx, e.Member, sv.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.Service.Wait()
+	if ms := migrationsOf(t, e, sv.ID); ms[0].Status != compute.MigrationConfirmed || e.Get(t, sv.ID).Status() != "ACTIVE" {
+		t.Fatalf("after confirm: %+v", ms[0])
 	}
 }

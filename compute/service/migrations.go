@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/google/uuid"
 
@@ -97,8 +98,13 @@ func (s *Service) startMigration(ctx context.Context, sv *compute.Server, typ, s
 		return nil
 	}
 	now := s.now().UTC()
+	host, node := sv.Host, sv.Node
+	if host == "" { // placed before hosts were recorded: this one
+		host, _ = os.Hostname()
+		node = host
+	}
 	m := &compute.Migration{UUID: uuid.NewString(), ServerID: sv.ID, Type: typ, Status: status,
-		SourceCompute: sv.Host, SourceNode: sv.Node, ProjectID: sv.ProjectID, UserID: sv.UserID, CreatedAt: now, UpdatedAt: now}
+		SourceCompute: host, SourceNode: node, ProjectID: sv.ProjectID, UserID: sv.UserID, CreatedAt: now, UpdatedAt: now}
 	if typ == compute.MigrationResize || typ == compute.MigrationCold {
 		m.OldFlavorID, m.NewFlavorID = sv.FlavorID, newFlavor
 	}

@@ -88,7 +88,9 @@ func (s *Service) resizeFlavor(ctx context.Context, c Caller, sv *compute.Server
 // migration (source and destination the same host).
 func (s *Service) resizeInPlace(ctx context.Context, sv *compute.Server, f compute.Flavor) error {
 	m := s.startMigration(ctx, sv, compute.MigrationResize, compute.MigrationPreMigrating, f.ID)
-	s.setMigration(ctx, m, compute.MigrationMigrating, &compute.Destination{Host: sv.Host, Node: sv.Node})
+	if m != nil {
+		s.setMigration(ctx, m, compute.MigrationMigrating, &compute.Destination{Host: m.SourceCompute, Node: m.SourceNode})
+	}
 	if err := s.resizeVM(ctx, sv.ID, f); err != nil {
 		s.setMigration(ctx, m, compute.MigrationFailed, nil)
 		return err
