@@ -51,6 +51,7 @@ type Server struct {
 	ComputeURL  string
 	NetworkURL  string
 	ConsoleURL  string   // the console proxy's root
+	MetricsURL  string   // the /metrics and /healthcheck listener's root
 	Env         []string // extra environment for the process
 	cmd         *exec.Cmd
 	exited      chan struct{}
@@ -110,10 +111,13 @@ func NewServer(t testing.TB, env []string, extra string) *Server {
 	id, img, cmp, nw, con := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
 	s.IdentityURL, s.ImageURL, s.ComputeURL = "http://"+id, "http://"+img, "http://"+cmp
 	s.NetworkURL, s.ConsoleURL = "http://"+nw, "http://"+con
+	met := freePort(t)
+	s.MetricsURL = "http://" + met
 	cfg := map[string]map[string]any{
 		"identity": {"listen": id}, "image": {"listen": img},
 		"compute": {"listen": cmp, "virt_type": "qemu", "console": map[string]string{"listen": con}},
 		"network": {"listen": nw},
+		"metrics": {"listen": met},
 		"log":     {"format": "text", "level": "info"},
 	}
 	var more map[string]map[string]any

@@ -114,7 +114,7 @@ func TestPolicyFile(t *testing.T) {
 	policyPath := filepath.Join(dir, "policy.yaml")
 	cfgPath := filepath.Join(dir, "imagestack.yaml")
 	os.WriteFile(policyPath, []byte("\"identity:list_users\": \"role:admin\"\n\"identity:list_roles\": \"role:admin or (role:member\"\n"), 0o600)
-	os.WriteFile(cfgPath, []byte("identity: {listen: \"127.0.0.1:0\"}\nimage: {listen: \"127.0.0.1:0\"}\ncompute: {listen: \"127.0.0.1:0\", console: {listen: \"127.0.0.1:0\"}}\npolicy: {file: policy.yaml}\n"), 0o600)
+	os.WriteFile(cfgPath, []byte("identity: {listen: \"127.0.0.1:0\"}\nimage: {listen: \"127.0.0.1:0\"}\ncompute: {listen: \"127.0.0.1:0\", console: {listen: \"127.0.0.1:0\"}}\nmetrics: {listen: \"127.0.0.1:0\"}\npolicy: {file: policy.yaml}\n"), 0o600)
 	cmd := exec.Command(serverBin, "-config", cfgPath)
 	cmd.Env = append(os.Environ(), "STATE_DIR="+t.TempDir())
 	var stderr bytes.Buffer

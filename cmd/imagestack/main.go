@@ -16,6 +16,7 @@ import (
 	"imagestack/common/config"
 	"imagestack/common/cors"
 	"imagestack/common/db"
+	"imagestack/common/reqid"
 	"imagestack/compute"
 	computeapi "imagestack/compute/api"
 	computeservice "imagestack/compute/service"
@@ -72,10 +73,12 @@ func newLogger(cfg config.Config) *slog.Logger {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(os.Stderr, opts)
 	if cfg.Log.Format == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+		h = slog.NewTextHandler(os.Stderr, opts)
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	// Lines logged with a request's context name its request ids.
+	return slog.New(reqid.Handler(h))
 }
 
 // run serves the three APIs until a signal or a listener's failure; the
@@ -92,7 +95,7 @@ func run(configPath string) error {
 	// Bind every port before touching state, so a port already in use (say,
 	// another instance) fails start-up before clouds.yaml is rewritten.
 	listeners, err := listenAll(map[string]string{"identity": identityListen(cfg), "image": cfg.Image.Listen, "compute": cfg.Compute.Listen,
-		"network": cfg.Network.Listen, "console": cfg.Compute.Console.Listen})
+		"network": cfg.Network.Listen, "console": cfg.Compute.Console.Listen, "metrics": cfg.Metrics.Listen})
 	if err != nil {
 		return err
 	}
@@ -136,6 +139,7 @@ func run(configPath string) error {
 	handlers := apiHandlers(cfg, log, identity, imageService, computeService, networkService)
 	withCORS(cfg.CORS, handlers)
 	consoleHandler(handlers, proxy, computeService)
+	observe(handlers, newHealth(gdb, log), gdb, log)
 	return serveAll(ctx, log, listeners, handlers)
 }
 

@@ -298,6 +298,12 @@ type Config struct {
 	// Cluster is how the processes of a deployment of several see each
 	// other (see common/cluster).
 	Cluster ClusterConfig `yaml:"cluster"`
+	// Metrics is the listener of /metrics (Prometheus) and /healthcheck,
+	// served by every role.
+	Metrics struct {
+		// Listen is its address; "" serves no metrics.
+		Listen string `yaml:"listen"`
+	} `yaml:"metrics"`
 }
 
 // ClusterConfig times leases and heartbeats across processes.
@@ -364,6 +370,7 @@ func Default() Config {
 	c.Roles = []string{"api", "compute"}
 	c.Cluster = ClusterConfig{LeaseTTL: Duration(30 * time.Second), HeartbeatInterval: Duration(10 * time.Second),
 		ServiceDownTime: Duration(60 * time.Second)}
+	c.Metrics.Listen = "127.0.0.1:9180"
 	return c
 }
 

@@ -42,7 +42,7 @@ func Fail(w http.ResponseWriter, r *http.Request, err error, f Failure) {
 			msg := f.Message(err)
 			if e.Status == http.StatusServiceUnavailable {
 				w.Header().Set("Retry-After", RetryAfter)
-				f.Log.Warn(f.Name+" request answered 503", "request_id", RequestID(r.Context()), "err", err)
+				f.Log.WarnContext(r.Context(), f.Name+" request answered 503", "request_id", RequestID(r.Context()), "err", err)
 				msg = apierr.Message(err, UnavailableMessage)
 			}
 			f.Write(w, r, e.Status, msg)
@@ -50,6 +50,6 @@ func Fail(w http.ResponseWriter, r *http.Request, err error, f Failure) {
 		}
 	}
 	id := RequestID(r.Context())
-	f.Log.Error(f.Name+" request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+	f.Log.ErrorContext(r.Context(), f.Name+" request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 	f.Write(w, r, http.StatusInternalServerError, fmt.Sprintf(f.Internal, id))
 }

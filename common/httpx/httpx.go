@@ -1,6 +1,6 @@
 // Package httpx holds the HTTP behaviour every API family shares: request ids,
-// structured access logs, panic recovery, and 404/405 answers in the family's
-// own error format.
+// structured access logs, request metrics, panic recovery, health checks, and
+// 404/405 answers in the family's own error format.
 package httpx
 
 import (
@@ -16,10 +16,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"imagestack/common/iox"
+	"imagestack/common/metrics"
+	"imagestack/common/reqid"
 )
 
 // BodyIdleTimeout ends the reading of a request body whose client has sent
@@ -54,6 +55,8 @@ type RequestInfo struct {
 	ID      string
 	Project string
 	User    string
+	// Route is the path template of the route that matched ("" for none).
+	Route string
 }
 
 // Info returns the request's RequestInfo (never nil inside Wrap).
@@ -68,7 +71,8 @@ func Info(ctx context.Context) *RequestInfo {
 func RequestID(ctx context.Context) string { return Info(ctx).ID }
 
 // Wrap installs the family's 404 and 405 handlers on router and returns the
-// handler that adds the request id, recovers panics and logs every request.
+// handler that gives each request its ids (see common/reqid), recovers
+// panics, logs every request and records its duration by route template.
 func Wrap(router *mux.Router, fam Family) http.Handler {
 	router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fam.WriteError(w, r, http.StatusNotFound, "The resource could not be found.")
@@ -77,20 +81,22 @@ func Wrap(router *mux.Router, fam Family) http.Handler {
 		w.Header().Set("Allow", strings.Join(AllowedMethods(router, r), ", "))
 		fam.WriteError(w, r, http.StatusMethodNotAllowed, "The method "+r.Method+" is not allowed for this resource.")
 	})
+	router.Use(recordRoute)
 	var inner http.Handler = router
 	if fam.Middleware != nil {
 		inner = fam.Middleware(router)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &RequestInfo{ID: "req-" + uuid.NewString()}
+		ids := reqid.Inbound(r.Header)
+		ri := &RequestInfo{ID: ids.Request}
 		rec := &recorder{ResponseWriter: w}
 		h := w.Header()
-		h.Set("X-Openstack-Request-Id", ri.ID)
+		h.Set(reqid.Header, ri.ID)
 		for _, name := range fam.ExtraRequestIDHeaders {
 			h.Set(name, ri.ID)
 		}
-		r = r.WithContext(context.WithValue(r.Context(), infoKey, ri))
+		r = r.WithContext(reqid.WithIDs(context.WithValue(r.Context(), infoKey, ri), ids))
 		if r.Body != nil && r.Body != http.NoBody {
 			// A client that stops sending its body must not hold the
 			// request (and what it allocated) forever.
@@ -101,18 +107,46 @@ func Wrap(router *mux.Router, fam Family) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				fam.Logger.Error("panic serving request", "api", fam.Name, "request_id", ri.ID,
+				fam.Logger.ErrorContext(r.Context(), "panic serving request", "api", fam.Name, "request_id", ri.ID,
 					"method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 				if !rec.wrote {
 					fam.WriteError(rec, r, http.StatusInternalServerError, fmt.Sprintf(InternalMessage, ri.ID))
 				}
 			}
-			fam.Logger.Info("request", "api", fam.Name, "method", r.Method, "path", r.URL.Path,
-				"status", rec.statusOr200(), "bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000,
-				"request_id", ri.ID, "project", ri.Project, "user", ri.User, "remote", r.RemoteAddr)
+			fam.finish(r, rec, time.Since(start))
 		}()
 		inner.ServeHTTP(rec, r)
 	})
+}
+
+// recordRoute notes the matched route's path template for the access log
+// and the request metrics: one label per route, whatever the ids in the URL.
+func recordRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if route := mux.CurrentRoute(r); route != nil {
+			if tmpl, err := route.GetPathTemplate(); err == nil {
+				Info(r.Context()).Route = tmpl
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// finish logs the answered request and records its duration.
+func (fam Family) finish(r *http.Request, rec *recorder, d time.Duration) {
+	ri, status := Info(r.Context()), rec.statusOr200()
+	route := ri.Route
+	if route == "" {
+		route = metrics.OtherRoute
+	}
+	metrics.ObserveRequest(fam.Name, route, r.Method, status, d)
+	attrs := []any{"api", fam.Name, "method", r.Method, "path", r.URL.Path, "route", route, "status", status,
+		"bytes", rec.bytes, "duration_ms", float64(d.Microseconds()) / 1000, "request_id", ri.ID}
+	if g := reqid.FromContext(r.Context()).Global; g != "" {
+		attrs = append(attrs, reqid.GlobalKey, g)
+	}
+	attrs = append(attrs, "project", ri.Project, "user", ri.User, "remote", r.RemoteAddr)
+	fam.Logger.InfoContext(r.Context(), "request", attrs...)
 }
 
 // AllowedMethods lists the methods some route of router accepts for r's path.

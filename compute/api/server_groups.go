@@ -249,7 +249,7 @@ func (a *API) withServerGroups(r *http.Request, v serverView) serverView {
 	}
 	ids, err := a.svc.ServerGroupsOf(r.Context(), v.ID)
 	if err != nil {
-		a.log.Error("could not read a server's group", "server", v.ID, "err", err)
+		a.log.ErrorContext(r.Context(), "could not read a server's group", "server", v.ID, "err", err)
 		ids = []string{}
 	}
 	v.ServerGroups = some(ids)

@@ -29,12 +29,14 @@ var Migrations = []commondb.Migration{
 	{Version: 13, Name: "server tags", Up: migrate13},
 	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
 	{Version: 15, Name: "host and node of servers", Up: migrate15},
+	{Version: 17, Name: "calls from API replicas to compute hosts", Up: migrate17},
 	{Version: 20, Name: "migrations of servers between hosts", Up: migrate20},
 }
 
 // Tables lists the compute tables, for schema comparisons.
 var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions",
-	"compute_services", "instance_actions_events", "quotas", "server_groups", "server_group_members", "server_tags", "migrations"}
+	"compute_services", "instance_actions_events", "quotas", "server_groups", "server_group_members", "server_tags", "host_calls",
+	"migrations"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -372,6 +374,33 @@ func migrate15(tx *gorm.DB) error {
 	}
 	return tx.Migrator().CreateIndex(&v15Server{}, "ix_servers_host")
 }
+
+// v17HostCall is one hypervisor call an API replica asks of a compute host
+// (compute/hostrpc): queued by the caller, claimed and leased by the host's
+// agent, then done or failed with its result or error. Keys are uuids and
+// nothing relies on insertion order (Galera); Args and Result are JSON,
+// large enough for a config drive or a console log.
+type v17HostCall struct {
+	ID           string     `gorm:"primaryKey;size:36"`
+	Host         string     `gorm:"size:255;not null;index:ix_host_calls_claim,priority:1"`
+	State        string     `gorm:"size:16;not null;index:ix_host_calls_claim,priority:2;index:ix_host_calls_lease,priority:1"`
+	CreatedAt    time.Time  `gorm:"not null;index:ix_host_calls_claim,priority:3"`
+	ServerID     string     `gorm:"size:36;not null"`
+	Method       string     `gorm:"size:32;not null"`
+	Args         string     `gorm:"type:mediumtext;not null"`
+	Owner        string     `gorm:"size:255;not null"`
+	LeaseUntil   *time.Time `gorm:"index:ix_host_calls_lease,priority:2"`
+	Result       string     `gorm:"type:mediumtext;not null"`
+	ErrorKind    string     `gorm:"size:32;not null"`
+	ErrorMessage string     `gorm:"type:text;not null"`
+	ErrorDetail  string     `gorm:"type:text;not null"`
+	RequestID    string     `gorm:"size:64;not null"`
+	UpdatedAt    time.Time  `gorm:"not null"`
+}
+
+func (v17HostCall) TableName() string { return "host_calls" }
+
+func migrate17(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v17HostCall{}) }
 
 // v20Migration is one move of a server between hosts (Nova's migrations):
 // an integer id for display, a uuid for everything else.

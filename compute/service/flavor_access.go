@@ -93,7 +93,7 @@ func (s *Service) checkProject(ctx context.Context, project string, mustExist bo
 	}
 	ok, err := s.Projects.ProjectExists(ctx, project)
 	if err != nil {
-		s.log.Warn("could not verify a project id; accepting it", "project", project, "err", err)
+		s.log.WarnContext(ctx, "could not verify a project id; accepting it", "project", project, "err", err)
 		return nil
 	}
 	if !ok {

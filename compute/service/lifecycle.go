@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"imagestack/common/metrics"
 	"imagestack/compute"
 )
 
@@ -32,6 +33,7 @@ func (s *Service) background(serverID string, work func(ctx context.Context)) {
 	s.tasks.Add(1)
 	go func() {
 		defer s.tasks.Done()
+		defer metrics.ServerTaskRunning()()
 		mu, _ := s.locks.LoadOrStore(serverID, &sync.Mutex{})
 		mu.(*sync.Mutex).Lock()
 		defer mu.(*sync.Mutex).Unlock()

@@ -164,7 +164,7 @@ func (s *Service) joinGroup(ctx context.Context, c Caller, group string, servers
 	for _, sv := range servers {
 		sv.VMState, sv.TaskState, sv.UpdatedAt = compute.VMDeleted, compute.TaskNone, s.now().UTC()
 		if uerr := s.Servers.UpdateServer(ctx, sv); uerr != nil {
-			s.log.Error("could not undo a server refused by its group's quota", "server", sv.ID, "err", uerr)
+			s.log.ErrorContext(ctx, "could not undo a server refused by its group's quota", "server", sv.ID, "err", uerr)
 		}
 	}
 	return s.groupNotFound(err, group)

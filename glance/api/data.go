@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
 	"imagestack/common/iox"
+	"imagestack/common/metrics"
 	"imagestack/glance/service"
 )
 
@@ -22,12 +24,28 @@ func (a *API) uploadData(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusUnsupportedMediaType, "The Content-Type of image data must be application/octet-stream.")
 		return
 	}
-	body := iox.IdleBody(w, r, a.svc.UploadIdleTimeout())
+	defer metrics.UploadRunning()()
+	body := uploadBody(w, r, a.svc.UploadIdleTimeout())
 	if _, err := a.svc.Upload(r.Context(), a.caller(r), mux.Vars(r)["image_id"], body, r.Header.Get("X-Image-Meta-Store")); err != nil {
 		a.failUpload(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// uploadBody is the image data of an upload or stage: read with the
+// upload idle timeout, and counted in the uploaded bytes as it arrives.
+func uploadBody(w http.ResponseWriter, r *http.Request, idle time.Duration) io.Reader {
+	return countedReader{iox.IdleBody(w, r, idle)}
+}
+
+// countedReader counts what it reads as uploaded image data.
+type countedReader struct{ r io.Reader }
+
+func (c countedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	metrics.ImageBytesUploaded(int64(n))
+	return n, err
 }
 
 // failUpload answers a refused or failed upload. The rest of the body is
@@ -78,8 +96,10 @@ func (a *API) downloadData(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	if _, err := io.Copy(w, rc); err != nil {
-		a.log.Info("image download ended early", "image", im.ID, "err", err)
+	n, err := io.Copy(w, rc)
+	metrics.ImageBytesDownloaded(n)
+	if err != nil {
+		a.log.InfoContext(r.Context(), "image download ended early", "image", im.ID, "err", err)
 	}
 }
 

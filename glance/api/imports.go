@@ -7,7 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"imagestack/common/httpx"
-	"imagestack/common/iox"
+	"imagestack/common/metrics"
 	"imagestack/glance/service"
 )
 
@@ -18,7 +18,8 @@ func (a *API) stageData(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusUnsupportedMediaType, "The Content-Type of image data must be application/octet-stream.")
 		return
 	}
-	body := iox.IdleBody(w, r, a.svc.UploadIdleTimeout())
+	defer metrics.UploadRunning()()
+	body := uploadBody(w, r, a.svc.UploadIdleTimeout())
 	if err := a.svc.Stage(r.Context(), a.caller(r), mux.Vars(r)["image_id"], body); err != nil {
 		a.failUpload(w, r, err)
 		return

@@ -47,7 +47,6 @@ func (a *API) AddTo(r *mux.Router) {
 	r.HandleFunc("/", a.listVersions).Methods(http.MethodGet)
 	r.HandleFunc("/versions", a.listVersions).Methods(http.MethodGet)
 	r.HandleFunc("/versions/", a.listVersions).Methods(http.MethodGet)
-	r.HandleFunc("/healthcheck", healthcheck).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/v2", a.listVersions).Methods(http.MethodGet)
 	r.HandleFunc("/v2/", a.listVersions).Methods(http.MethodGet)
 
@@ -129,13 +128,4 @@ func (a *API) addMetadefRoutes(route func(string, http.HandlerFunc, ...string)) 
 // caller is the authenticated caller of r.
 func (a *API) caller(r *http.Request) service.Caller {
 	return a.svc.NewCaller(authn.CredentialsFrom(r.Context()))
-}
-
-// healthcheck answers load balancers as Glance's healthcheck middleware does.
-func healthcheck(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write([]byte("OK"))
-	}
 }

@@ -108,7 +108,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	if im.Status == glance.StatusSaving || im.Status == glance.StatusImporting {
 		// The uploader owns the blob until it finishes; it cleans up when it
 		// finds the image gone.
-		s.log.Info("deleting an image while its data is being written", "image", id)
+		s.log.InfoContext(ctx, "deleting an image while its data is being written", "image", id)
 	}
 	if err := s.storesReachable(ctx, im.Image); err != nil {
 		return err
@@ -128,7 +128,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 		// Staged data waits for an import that can no longer come. (A
 		// stage still writing finds the image gone and removes it too.)
 		if err := s.staging.Delete(context.WithoutCancel(ctx), id); err != nil && !isNotFound(err) {
-			s.log.Warn("could not remove the staged data of a deleted image", "image", id, "err", err)
+			s.log.WarnContext(ctx, "could not remove the staged data of a deleted image", "image", id, "err", err)
 		}
 	}
 	return nil

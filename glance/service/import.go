@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"imagestack/common/metrics"
 	"imagestack/glance"
 	"imagestack/glance/webfetch"
 	"imagestack/storage"
@@ -103,6 +104,7 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 	go func() {
 		defer s.running.Done()
 		defer s.waitUploadSlot()()
+		defer metrics.ImageTaskRunning()()
 		s.runImport(context.WithoutCancel(ctx), task, importing, req, targets, inject)
 	}()
 	return task, nil
@@ -303,7 +305,7 @@ func (s *Service) activateThenCopy(ctx context.Context, im, ready *glance.Image,
 	var pending []string
 	for _, store := range rest {
 		if err := s.repo.AddLocation(ctx, im.ID, store, glance.LocationPending); err != nil {
-			s.log.Error("copying image data to a store failed", "image", im.ID, "store", store, "err", err)
+			s.log.ErrorContext(ctx, "copying image data to a store failed", "image", im.ID, "store", store, "err", err)
 			s.endStoreImport(ctx, im.ID, store, false)
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"imagestack/common/metrics"
 	"imagestack/glance"
 )
 
@@ -51,6 +52,7 @@ func (s *Service) importCopy(ctx context.Context, c Caller, im *loaded, req Impo
 	go func() {
 		defer s.running.Done()
 		defer s.waitUploadSlot()()
+		defer metrics.ImageTaskRunning()()
 		s.runCopy(context.WithoutCancel(ctx), task, src, todo, req.mustSucceed())
 	}()
 	return task, nil
@@ -153,7 +155,7 @@ func (s *Service) copyPending(ctx context.Context, im *glance.Image, stores []st
 	for _, store := range stores {
 		err := s.copyToStore(ctx, im, from, store)
 		if err != nil {
-			s.log.Error("copying image data to a store failed", "image", im.ID, "store", store, "err", err)
+			s.log.ErrorContext(ctx, "copying image data to a store failed", "image", im.ID, "store", store, "err", err)
 			failed = append(failed, store)
 		}
 		s.endStoreImport(ctx, im.ID, store, err == nil)

@@ -75,7 +75,7 @@ func (s *Service) stageMetered(ctx context.Context, im *loaded, body io.Reader, 
 			return nil
 		})
 		if terr != nil && !errors.Is(terr, glance.ErrNotFound) {
-			s.log.Error("could not return image to queued after a failed stage", "image", id, "err", terr)
+			s.log.ErrorContext(ctx, "could not return image to queued after a failed stage", "image", id, "err", terr)
 		}
 		return uploadError(m.quotaError(err), s.cfg.SizeCap)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"imagestack/common/metrics"
 	"imagestack/glance"
 	"imagestack/glance/webfetch"
 )
@@ -71,6 +72,7 @@ func (s *Service) CreateTask(ctx context.Context, c Caller, nt NewTask, requestI
 	go func() {
 		defer s.running.Done()
 		defer s.waitUploadSlot()()
+		defer metrics.ImageTaskRunning()()
 		s.runLegacyImport(context.WithoutCancel(ctx), c, task, nt.Input, uri)
 	}()
 	return &shown, nil
@@ -111,7 +113,7 @@ func redactedInput(in map[string]any, uri string) map[string]any {
 func (s *Service) runLegacyImport(ctx context.Context, c Caller, task *glance.Task, input map[string]any, uri string) {
 	task.Status, task.UpdatedAt = glance.TaskProcessing, s.stamp()
 	if err := s.taskRepo.UpdateTask(ctx, task); err != nil {
-		s.log.Error("could not record that an import task started", "task", task.ID, "err", err)
+		s.log.ErrorContext(ctx, "could not record that an import task started", "task", task.ID, "err", err)
 	}
 	if err := s.legacyImport(ctx, c, task, input, uri); err != nil {
 		s.failLegacyImport(ctx, task, err)
@@ -192,7 +194,7 @@ func legacyImageProperties(input map[string]any) (glance.NewImage, error) {
 func (s *Service) failLegacyImport(ctx context.Context, task *glance.Task, cause error) {
 	if task.ImageID != "" {
 		if err := s.deleteImported(ctx, task.ImageID); err != nil && !errors.Is(err, glance.ErrNotFound) {
-			s.log.Error("could not delete the image of a failed import task", "task", task.ID, "image", task.ImageID, "err", err)
+			s.log.ErrorContext(ctx, "could not delete the image of a failed import task", "task", task.ID, "image", task.ImageID, "err", err)
 		}
 	}
 	s.endTask(ctx, task, cause)

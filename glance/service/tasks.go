@@ -16,7 +16,7 @@ import (
 func (s *Service) editImportProperties(ctx context.Context, id string, edit func(map[string]string)) {
 	_, err := s.update(context.WithoutCancel(ctx), id, func(im *glance.Image) error { edit(im.Properties); return nil })
 	if err != nil && !errors.Is(err, glance.ErrNotFound) {
-		s.log.Warn("could not record import progress on the image", "image", id, "err", err)
+		s.log.WarnContext(ctx, "could not record import progress on the image", "image", id, "err", err)
 	}
 }
 
@@ -126,7 +126,7 @@ func (s *Service) endTask(ctx context.Context, task *glance.Task, err error) {
 		task.Status, task.Result = glance.TaskSuccess, map[string]any{"image_id": task.ImageID}
 	}
 	if uerr := s.taskRepo.UpdateTask(ctx, task); uerr != nil {
-		s.log.Error("could not record the import task outcome", "task", task.ID, "err", uerr)
+		s.log.ErrorContext(ctx, "could not record the import task outcome", "task", task.ID, "err", uerr)
 	}
 }
 

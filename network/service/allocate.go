@@ -126,7 +126,7 @@ func (c Compute) nic(ctx context.Context, n network.Network, p network.Port) (co
 func (c Compute) release(ctx context.Context, nics []compute.NIC) {
 	for _, nic := range nics {
 		if err := c.releasePort(ctx, nic.PortID); err != nil {
-			c.s.log.Error("port of a failed allocation not released", "port", nic.PortID, "err", err)
+			c.s.log.ErrorContext(ctx, "port of a failed allocation not released", "port", nic.PortID, "err", err)
 		}
 	}
 }
