@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -199,13 +200,14 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	go svc.RenewTaskLeases(renewing)
 	closeHost := stop
 	stop = func() { svc.Shutdown(); stopRenewing(); closeHost() }
-	return svc, stop, startComputeWork(ctx, cfg, svc)
+	return svc, stop, startComputeWork(ctx, cfg, svc, log)
 }
 
 // repoDeps gives the compute service its repository and settings.
 func repoDeps(cfg config.Config, repo *computedb.Repo, deps *computeservice.Deps) {
 	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Actions = repo, repo, repo, repo
 	deps.HostServices, deps.QuotaStore, deps.Groups, deps.TaskLeases = repo, repo, repo, repo
+	deps.Migrations = repo
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
 	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
 	deps.ShelvedOffloadTime = cfg.Compute.ShelvedOffloadTime
@@ -250,7 +252,7 @@ func startHost(cfg config.Config, deps *computeservice.Deps, log *slog.Logger) (
 
 // startComputeWork starts the compute service's work of this process's
 // roles (both: what a single process always did).
-func startComputeWork(ctx context.Context, cfg config.Config, svc *computeservice.Service) error {
+func startComputeWork(ctx context.Context, cfg config.Config, svc *computeservice.Service, log *slog.Logger) error {
 	api, host := slices.Contains(cfg.Roles, cluster.RoleAPI), slices.Contains(cfg.Roles, cluster.RoleCompute)
 	if api {
 		if _, err := svc.RecoverTasks(ctx, true); err != nil {
@@ -259,6 +261,9 @@ func startComputeWork(ctx context.Context, cfg config.Config, svc *computeservic
 		go svc.RunTaskRecovery(ctx)
 	}
 	if host {
+		if err := cleanEvacuated(ctx, cfg, svc, svc.Hypervisor, log); err != nil {
+			return err
+		}
 		if err := svc.SyncHost(ctx); err != nil {
 			return fmt.Errorf("reconcile servers with libvirt: %w", err)
 		}
@@ -280,4 +285,24 @@ func startComputeWork(ctx context.Context, cfg config.Config, svc *computeservic
 // (Nova checks hourly by default, shelved_poll_interval).
 func shelvedPollInterval(offloadSeconds int) time.Duration {
 	return min(max(time.Duration(offloadSeconds)*time.Second/10, time.Second), time.Minute)
+}
+
+// cleanEvacuated destroys the VMs this host still has of servers
+// evacuated away while it was down, before any guest starts again.
+func cleanEvacuated(ctx context.Context, cfg config.Config, svc *computeservice.Service, local compute.Hypervisor, log *slog.Logger) error {
+	if local == nil {
+		return nil
+	}
+	host := cfg.Compute.Host
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	n, err := svc.CleanEvacuated(ctx, host, local)
+	if err != nil {
+		return fmt.Errorf("destroy the VMs of servers evacuated from this host: %w", err)
+	}
+	if n > 0 {
+		log.Info("destroyed the VMs of servers evacuated from this host while it was down", "count", n)
+	}
+	return nil
 }
