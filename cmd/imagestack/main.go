@@ -112,7 +112,8 @@ func run(configPath string) error {
 	if err != nil {
 		return err
 	}
-	imageService, waitImports, err := startImages(ctx, cfg, gdb, enforcer, imageLimits(cfg, identity.limits), log)
+	me := newMember(cfg)
+	imageService, waitImports, err := startImages(ctx, cfg, gdb, enforcer, imageLimits(cfg, identity.limits), me, log)
 	defer waitImports()
 	if err != nil {
 		return err

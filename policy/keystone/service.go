@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"imagestack/common/cluster"
 )
 
 // Config is the identity service's behaviour that operators set.
@@ -111,19 +113,12 @@ func newID() string {
 
 // RunJanitor deletes expired tokens every interval until ctx ends.
 func (s *Service) RunJanitor(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.repo.DeleteExpiredTokens(ctx, s.now())
-			if err != nil {
-				s.log.Warn("expired token cleanup failed", "err", err)
-			} else if n > 0 {
-				s.log.Info("expired tokens removed", "count", n)
-			}
+	cluster.Every(ctx, interval, func(ctx context.Context) {
+		n, err := s.repo.DeleteExpiredTokens(ctx, s.now())
+		if err != nil {
+			s.log.Warn("expired token cleanup failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("expired tokens removed", "count", n)
 		}
-	}
+	})
 }
