@@ -58,6 +58,12 @@ type Service struct {
 	logins loginGuard
 }
 
+// DefaultValidationCacheTTL is Config.ValidationCacheTTL when unset: the
+// bound on how long another replica sharing the database keeps accepting
+// a revoked token, or a token's roles, user or project as they were before
+// a change made through this one.
+const DefaultValidationCacheTTL = 5 * time.Second
+
 type cachedToken struct {
 	tok     *Token
 	gen     uint64
@@ -78,7 +84,7 @@ func New(repo Repository, authz Authorizer, cfg Config, log *slog.Logger) *Servi
 		cfg.PasswordIterations = DefaultPasswordIterations
 	}
 	if cfg.ValidationCacheTTL == 0 {
-		cfg.ValidationCacheTTL = 5 * time.Second
+		cfg.ValidationCacheTTL = DefaultValidationCacheTTL
 	}
 	if log == nil {
 		log = slog.Default()
