@@ -81,6 +81,7 @@ func (r *replicas) member(t *testing.T, name string, ttl time.Duration, stalled 
 		if stalled != nil {
 			d.Stores = []service.Backend{backend("a", &stallingStore{r.a, r.aDir, stalled, r.gate}),
 				backend("b", &stallingStore{r.b, r.bDir, stalled, r.gate})}
+			d.Staging = &stallingStore{r.setup.Staging, r.setup.StagingDir, stalled, r.gate}
 		}
 	})
 }
@@ -182,63 +183,83 @@ func TestLiveLeaseIsNotRecovered(t *testing.T) {
 	})
 }
 
-// When a member stops renewing (it died), its upload, import task and copy
-// are recovered once its leases expired, by exactly one of two members
-// racing: images back to queued, partial data gone, tasks failed.
+// deadWork is what a member that died mid-way left: an upload, a stage, a
+// web-download import and a copy to store b of an active image, each
+// with partial data written.
+type deadWork struct {
+	active, uploading, importing, staging *glance.Image
+	tasks                                 []string
+}
+
+// stallWork has a (whose writes stall) start deadWork.
+func (r *replicas) stallWork(t *testing.T, a *service.Service, stalled chan string) deadWork {
+	t.Helper()
+	seed, c := r.setup.Service, a.NewCaller(admin)
+	w := deadWork{active: r.newImage(t, seed), uploading: r.newImage(t, a), importing: r.newImage(t, a), staging: r.newImage(t, a)}
+	if _, err := seed.Upload(r.ctx, seed.NewCaller(admin), w.active.ID, strings.NewReader("some image data"), "a"); err != nil {
+		t.Fatal(err)
+	}
+	go a.Upload(r.ctx, c, w.uploading.ID, bytes.NewReader(make([]byte, 4096)), "a")
+	go a.Stage(r.ctx, c, w.staging.ID, bytes.NewReader(make([]byte, 4096)))
+	for im, req := range map[*glance.Image]service.ImportRequest{
+		w.importing: {Method: glance.ImportWebDownload, URI: r.web, Stores: []string{"a"}},
+		w.active:    {Method: glance.ImportCopyImage, Stores: []string{"b"}},
+	} {
+		task, err := a.Import(r.ctx, c, im.ID, req, "req")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.tasks = append(w.tasks, task.ID)
+	}
+	for range 4 {
+		<-stalled
+	}
+	return w
+}
+
+// partial counts the blobs in stores a and b and in the staging area.
+func (r *replicas) partial(t *testing.T) [3]int {
+	return [3]int{blobCount(t, r.aDir), blobCount(t, r.bDir), blobCount(t, r.setup.StagingDir)}
+}
+
+// When a member stops renewing (it died), its upload, stage, import task
+// and copy are recovered once its leases expired, by exactly one of two
+// members racing: images back to queued, partial data gone, tasks failed.
 func TestExpiredLeasesRecoveredOnce(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine []glancetest.Option) {
 		r := newReplicas(t, engine)
-		seed := r.setup.Service
-		active := r.newImage(t, seed)
-		if _, err := seed.Upload(r.ctx, seed.NewCaller(admin), active.ID, strings.NewReader("some image data"), "a"); err != nil {
-			t.Fatal(err)
-		}
-		stalled := make(chan string, 3)
+		stalled := make(chan string, 4)
 		a := r.member(t, "replica-a", 300*time.Millisecond, stalled) // never renews
-		uploading, importing := r.newImage(t, a), r.newImage(t, a)
-		go a.Upload(r.ctx, a.NewCaller(admin), uploading.ID, bytes.NewReader(make([]byte, 4096)), "a")
-		imp, err := a.Import(r.ctx, a.NewCaller(admin), importing.ID, service.ImportRequest{Method: glance.ImportWebDownload, URI: r.web, Stores: []string{"a"}}, "req")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cp, err := a.Import(r.ctx, a.NewCaller(admin), active.ID, service.ImportRequest{Method: glance.ImportCopyImage, Stores: []string{"b"}}, "req")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range 3 {
-			<-stalled
-		}
-		if blobCount(t, r.aDir) != 3 || blobCount(t, r.bDir) != 1 {
-			t.Fatalf("partial data: %d in a, %d in b", blobCount(t, r.aDir), blobCount(t, r.bDir))
+		w := r.stallWork(t, a, stalled)
+		if got := r.partial(t); got != [3]int{3, 1, 1} { // a: the active image, the upload, the import
+			t.Fatalf("partial data in a, b, staging: %v", got)
 		}
 		time.Sleep(400 * time.Millisecond)
-		b, c := r.member(t, "replica-b", time.Minute, nil), r.member(t, "replica-c", time.Minute, nil)
 		var wg sync.WaitGroup
-		for _, m := range []*service.Service{b, c} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+		for _, m := range []*service.Service{r.member(t, "replica-b", time.Minute, nil), r.member(t, "replica-c", time.Minute, nil)} {
+			wg.Go(func() {
 				if _, err := m.RecoverInterrupted(r.ctx); err != nil {
 					t.Error(err)
 				}
-			}()
+			})
 		}
 		wg.Wait()
-		if up, task, cp := r.count(glance.LeaseUpload), r.count(glance.LeaseTask), r.count(glance.LeaseCopy); up != 2 || task != 2 || cp != 1 {
-			t.Fatalf("recovered %d uploads, %d tasks, %d copies; want 2, 2, 1", up, task, cp)
+		up, stage, tasks, copies := r.count(glance.LeaseUpload), r.count(glance.LeaseStage), r.count(glance.LeaseTask), r.count(glance.LeaseCopy)
+		if up != 2 || stage != 1 || tasks != 2 || copies != 1 {
+			t.Fatalf("recovered %d uploads, %d stages, %d tasks, %d copies; want 2, 1, 2, 1", up, stage, tasks, copies)
 		}
-		for _, id := range []string{uploading.ID, importing.ID} {
+		for _, id := range []string{w.uploading.ID, w.importing.ID, w.staging.ID} {
 			if got := r.image(t, id); got.Status != glance.StatusQueued || len(got.Locations) != 0 {
 				t.Fatalf("image %s after recovery: %s %v", id, got.Status, got.Locations)
 			}
 		}
-		if got := r.image(t, active.ID); got.Status != glance.StatusActive || len(got.Locations) != 1 || got.Properties["os_glance_failed_import"] != "b" {
+		if got := r.image(t, w.active.ID); got.Status != glance.StatusActive || len(got.Locations) != 1 || got.Properties["os_glance_failed_import"] != "b" {
 			t.Fatalf("copied image after recovery: %s %v %v", got.Status, got.Locations, got.Properties)
 		}
-		if blobCount(t, r.aDir) != 1 || blobCount(t, r.bDir) != 0 {
-			t.Fatalf("partial data left: %d in a (1 is the active image's), %d in b", blobCount(t, r.aDir), blobCount(t, r.bDir))
+		if got := r.partial(t); got != [3]int{1, 0, 0} {
+			t.Fatalf("partial data left in a (1 is the active image's), b, staging: %v", got)
 		}
-		for _, id := range []string{imp.ID, cp.ID} {
+		for _, id := range w.tasks {
 			if task, err := r.setup.Repo.GetTask(r.ctx, id); err != nil || task.Status != glance.TaskFailure || !strings.Contains(task.Message, "interrupted") {
 				t.Fatalf("task after recovery: %+v %v", task, err)
 			}
@@ -246,8 +267,8 @@ func TestExpiredLeasesRecoveredOnce(t *testing.T) {
 		// Once A's writes end, nothing A does undoes the recovery.
 		r.release()
 		a.WaitImports()
-		if got := r.image(t, importing.ID); got.Status != glance.StatusQueued || blobCount(t, r.aDir) != 1 {
-			t.Fatalf("after A's import ended: %s, %d blobs in a", got.Status, blobCount(t, r.aDir))
+		if got := r.image(t, w.importing.ID); got.Status != glance.StatusQueued || r.partial(t) != [3]int{1, 0, 0} {
+			t.Fatalf("after A's import ended: %s, partial data %v", got.Status, r.partial(t))
 		}
 	})
 }
