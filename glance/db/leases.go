@@ -28,21 +28,33 @@ var _ glance.LeaseRepository = (*Repo)(nil)
 // within what every engine's datetime holds.
 var orphanUntil = time.Unix(0, 0).UTC()
 
+// Every write below runs in commondb.Transaction: two members writing one
+// lease at once on Galera make one of them fail certification, which is
+// retried (and then decided by the row as the winner left it).
+
 // TakeLease implements glance.LeaseRepository.
 func (r *Repo) TakeLease(ctx context.Context, l glance.Lease) error {
 	row := leaseRow{Kind: l.Kind, ID: l.ID, Owner: l.Owner, LeaseUntil: dbTime(l.Until), Detail: l.Detail}
-	return classify(r.db.WithContext(ctx).Create(&row).Error, "lease on "+l.Kind+" "+l.ID)
+	err := commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error { return tx.Create(&row).Error })
+	return classify(err, "lease on "+l.Kind+" "+l.ID)
 }
 
 // RenewLeases implements glance.LeaseRepository.
 func (r *Repo) RenewLeases(ctx context.Context, owner string, until time.Time) (int64, error) {
-	res := r.db.WithContext(ctx).Model(&leaseRow{}).Where("owner = ?", owner).Update("lease_until", dbTime(until))
-	return res.RowsAffected, classify(res.Error, "renew leases")
+	var n int64
+	err := commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
+		res := tx.Model(&leaseRow{}).Where("owner = ?", owner).Update("lease_until", dbTime(until))
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, classify(err, "renew leases")
 }
 
 // ReleaseLease implements glance.LeaseRepository.
 func (r *Repo) ReleaseLease(ctx context.Context, kind, id, owner string) error {
-	err := r.db.WithContext(ctx).Where("kind = ? AND id = ? AND owner = ?", kind, id, owner).Delete(&leaseRow{}).Error
+	err := commondb.Transaction(ctx, r.db, func(tx *gorm.DB) error {
+		return tx.Where("kind = ? AND id = ? AND owner = ?", kind, id, owner).Delete(&leaseRow{}).Error
+	})
 	return classify(err, "release lease on "+kind+" "+id)
 }
 
