@@ -145,7 +145,7 @@ func (s *Service) recoverUpload(ctx context.Context, l glance.Lease) (bool, erro
 	if err := s.undoUpload(ctx, im, true); err != nil {
 		return false, err
 	}
-	s.log.Warn("upload interrupted by a stop of its owner; image returned to queued", "image", im.ID, "owner", l.Owner)
+	s.log.Warn("upload interrupted by a restart or failure of its owner; image returned to queued", "image", im.ID, "owner", l.Owner)
 	return true, nil
 }
 
@@ -171,7 +171,7 @@ func (s *Service) recoverStage(ctx context.Context, l glance.Lease) (bool, error
 	if errors.Is(err, glance.ErrConflict) || errors.Is(err, glance.ErrNotFound) {
 		return false, nil
 	}
-	s.log.Warn("stage interrupted by a stop of its owner; image returned to queued", "image", im.ID, "owner", l.Owner)
+	s.log.Warn("stage interrupted by a restart or failure of its owner; image returned to queued", "image", im.ID, "owner", l.Owner)
 	return err == nil, err
 }
 
@@ -192,7 +192,7 @@ func (s *Service) recoverCopy(ctx context.Context, l glance.Lease) (bool, error)
 		return false, err
 	}
 	s.endStoreImport(ctx, id, store, false)
-	s.log.Warn("copy of image data interrupted by a stop of its owner; partial copy removed", "image", id, "store", store, "owner", l.Owner)
+	s.log.Warn("copy of image data interrupted by a restart or failure of its owner; partial copy removed", "image", id, "store", store, "owner", l.Owner)
 	return true, nil
 }
 
@@ -233,6 +233,6 @@ func (s *Service) recoverTask(ctx context.Context, l glance.Lease) (bool, error)
 		})
 		s.finishTask(ctx, t, errInterrupted)
 	}
-	s.log.Warn("import task interrupted by a stop of its owner marked failed", "task", t.ID, "image", t.ImageID, "owner", l.Owner)
+	s.log.Warn("import task interrupted by a restart or failure of its owner marked failed", "task", t.ID, "image", t.ImageID, "owner", l.Owner)
 	return true, nil
 }
