@@ -77,16 +77,18 @@ func sameURL(u string) map[string]string {
 }
 
 // startImages builds the image service on the configured stores, with
-// imports, and returns uploads interrupted by a stop to queued. wait, never
-// nil, waits for the imports in progress.
+// imports, running as member me: it recovers the work in flight that an
+// earlier run of me left, and any whose owner's lease expired, then keeps
+// renewing me's leases and recovering expired ones. wait, never nil, waits
+// for the imports in progress.
 func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz glanceservice.Authorizer, limits glance.Limits,
-	log *slog.Logger) (svc *glanceservice.Service, wait func(), err error) {
+	me cluster.Member, log *slog.Logger) (svc *glanceservice.Service, wait func(), err error) {
 	wait = func() {}
 	deps, err := imageDeps(ctx, cfg, gdb)
 	if err != nil {
 		return nil, wait, err
 	}
-	deps.Policy, deps.Log, deps.Limits = authz, log, limits
+	deps.Policy, deps.Log, deps.Limits, deps.Member = authz, log, limits, me
 	if err := loadMetadefsOnFirstStart(ctx, cfg, deps.Metadefs, log); err != nil {
 		return nil, wait, fmt.Errorf("load metadata definitions: %w", err)
 	}
@@ -99,7 +101,7 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std(),
 		AllowFormatMismatch: !cfg.Image.RequireFormatMatch, TaskTimeToLive: cfg.Image.TaskTimeToLive.Std(),
 		ShowMultipleLocations: cfg.Image.ShowMultipleLocations, ShowDirectURL: cfg.Image.ShowImageDirectURL,
-		LocationReadTimeout: cfg.Image.LocationReadTimeout.Std()})
+		LocationReadTimeout: cfg.Image.LocationReadTimeout.Std(), LeaseTTL: cfg.Cluster.LeaseTTL.Std()})
 	if err != nil {
 		return nil, wait, err
 	}
@@ -107,8 +109,9 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 	if n, err := svc.RecoverInterrupted(ctx); err != nil {
 		return nil, wait, fmt.Errorf("recover interrupted uploads: %w", err)
 	} else if n > 0 {
-		log.Warn("returned images interrupted mid-upload to queued", "count", n)
+		log.Warn("returned images interrupted mid-upload to queued (work in flight of a stopped member recovered)", "count", n, "member", me.ID)
 	}
+	go svc.RunLeases(ctx)
 	go svc.RunTaskCleanup(ctx)
 	if err := svc.StartCache(ctx); err != nil {
 		return nil, wait, fmt.Errorf("image cache: %w", err)
