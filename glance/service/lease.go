@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"imagestack/common/cluster"
+	"imagestack/common/metrics"
 	"imagestack/glance"
 )
 
@@ -50,7 +51,7 @@ func (s *Service) setupLeases(d Deps, cfg Config) error {
 		s.me.Name = s.me.ID
 	}
 	if s.onRecovered == nil {
-		s.onRecovered = func(string) {}
+		s.onRecovered = metrics.LeaseRecovered
 	}
 	return nil
 }
@@ -62,6 +63,13 @@ func (s *Service) Member() cluster.Member { return s.me }
 // runs, and work it is recovering).
 func (s *Service) LeasesHeld() int64 { return s.held.Load() }
 
+// addHeld counts delta leases of kind taken (or dropped), here and in the
+// leases-held metric.
+func (s *Service) addHeld(kind string, delta int) {
+	s.held.Add(int64(delta))
+	metrics.LeaseHeld(kind, delta)
+}
+
 // hold takes the lease kind/id (with detail, see glance.Lease) for work
 // about to start: glance.ErrConflict when another holds it. release, never
 // nil, drops it once the work ended; it may be called more than once.
@@ -70,7 +78,7 @@ func (s *Service) hold(ctx context.Context, kind, id, detail string) (release fu
 	if err := s.leases.TakeLease(ctx, l); err != nil {
 		return func() {}, err
 	}
-	s.held.Add(1)
+	s.addHeld(kind, 1)
 	return s.releaser(ctx, kind, id), nil
 }
 
@@ -80,7 +88,7 @@ func (s *Service) releaser(ctx context.Context, kind, id string) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			s.held.Add(-1)
+			s.addHeld(kind, -1)
 			s.untilReachable(ctx, "release the lease on "+kind+" "+id, func(ctx context.Context) error {
 				return s.leases.ReleaseLease(ctx, kind, id, s.me.ID)
 			})

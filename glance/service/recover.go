@@ -83,7 +83,7 @@ func knownKind(kind string) bool {
 // When recovery fails, the lease is handed back, ownerless and expired,
 // for the next pass of any member.
 func (s *Service) recoverClaimed(ctx context.Context, l glance.Lease) bool {
-	s.held.Add(1)
+	s.addHeld(l.Kind, 1)
 	release := s.releaser(ctx, l.Kind, l.ID)
 	done, err := s.recoverWork(ctx, l)
 	if err != nil {
@@ -93,7 +93,7 @@ func (s *Service) recoverClaimed(ctx context.Context, l glance.Lease) bool {
 		if _, herr := s.leases.ClaimLease(ctx, mine, "", s.now(), epoch, true); herr != nil {
 			s.log.Warn("could not hand back a lease", "kind", l.Kind, "id", l.ID, "err", herr)
 		}
-		s.held.Add(-1)
+		s.addHeld(l.Kind, -1)
 		return false
 	}
 	release()
