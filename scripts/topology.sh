@@ -317,7 +317,7 @@ haproxy_cfg() {
 			stats socket $TOPO_DIR/haproxy/admin.sock mode 600 level admin
 		defaults
 			mode http
-			option redispatch
+			option redispatch 1
 			retries 3
 			timeout connect 2s
 			# Long uploads and downloads: only a silent peer times out.
