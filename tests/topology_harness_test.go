@@ -155,8 +155,9 @@ func (tp *Topology) Stats() map[string]ServerStat {
 	}
 	stats := map[string]ServerStat{}
 	for _, row := range rows[1:] {
-		n, _ := strconv.Atoi(row[col["stot"]])
-		stats[row[col["pxname"]]+"/"+row[col["svname"]]] = ServerStat{Status: row[col["status"]], Sessions: n}
+		num := func(name string) int { n, _ := strconv.Atoi(row[col[name]]); return n }
+		stats[row[col["pxname"]]+"/"+row[col["svname"]]] = ServerStat{Status: row[col["status"]], Sessions: num("stot"),
+			Retries: num("wretr"), Redispatches: num("wredis")}
 	}
 	return stats
 }
@@ -165,6 +166,9 @@ func (tp *Topology) Stats() map[string]ServerStat {
 type ServerStat struct {
 	Status   string
 	Sessions int
+	// Retries of a connection to it, and requests sent elsewhere after
+	// failing on it.
+	Retries, Redispatches int
 }
 
 // ImageRequests counts the image API requests a member logged (HAProxy's

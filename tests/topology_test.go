@@ -128,6 +128,8 @@ func topologyGaleraDown(t *testing.T, tp *Topology, demo *gophercloud.ServiceCli
 		return s["galera/galera-1"].Status == "DOWN" && s["galera/galera-2"].Sessions+s["galera/galera-3"].Sessions > 0,
 			fmt.Sprintf("HAProxy: %+v %+v %+v", s["galera/galera-1"], s["galera/galera-2"], s["galera/galera-3"])
 	})
+	s := tp.Stats()
+	t.Logf("HAProxy galera: galera-1 %+v, galera-2 %+v, galera-3 %+v", s["galera/galera-1"], s["galera/galera-2"], s["galera/galera-3"])
 	retrying(t, "image list after galera-1 stopped", func() error {
 		_, err := images.List(demo, images.ListOpts{}).AllPages(t.Context())
 		return err
@@ -184,6 +186,11 @@ func topologyReplicaKilled(t *testing.T, tp *Topology, kept topoImage) {
 		s := tp.Stats()["image/api-2"]
 		return s.Status == "DOWN", fmt.Sprintf("HAProxy sees api-2 %+v", s)
 	})
+	stats := tp.Stats()
+	for _, api := range []string{"identity", "image"} {
+		s := stats[api+"/api-2"]
+		t.Logf("HAProxy %s backend: %d connection retries to api-2, %d requests redispatched from it", api, s.Retries, s.Redispatches)
+	}
 	for r, n := range before {
 		if after := tp.ImageRequests(r); after == n {
 			t.Errorf("%s served nothing after api-2 was killed", r)
