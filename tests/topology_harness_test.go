@@ -197,13 +197,23 @@ func (tp *Topology) Cloud(name string) map[string]string {
 	return cloudAuth(tp.t, tp.Env["OS_CLIENT_CONFIG_FILE"], name)
 }
 
+// AuthOptions are gophercloud's options for cloud, through HAProxy.
+func (tp *Topology) AuthOptions(cloud string) gophercloud.AuthOptions {
+	c := tp.Cloud(cloud)
+	return gophercloud.AuthOptions{IdentityEndpoint: c["auth_url"], Username: c["username"], Password: c["password"],
+		DomainName: c["user_domain_name"], Scope: &gophercloud.AuthScope{ProjectName: c["project_name"], DomainName: c["project_domain_name"]}}
+}
+
 // ImageClient authenticates cloud with gophercloud through HAProxy and
 // returns its image client.
 func (tp *Topology) ImageClient(ctx context.Context, cloud string) (*gophercloud.ServiceClient, error) {
-	c := tp.Cloud(cloud)
-	provider, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
-		IdentityEndpoint: c["auth_url"], Username: c["username"], Password: c["password"], DomainName: c["user_domain_name"],
-		Scope: &gophercloud.AuthScope{ProjectName: c["project_name"], DomainName: c["project_domain_name"]}})
+	return imageClientWith(ctx, tp.AuthOptions(cloud))
+}
+
+// imageClientWith issues a token with opts and returns the image client
+// of its catalog.
+func imageClientWith(ctx context.Context, opts gophercloud.AuthOptions) (*gophercloud.ServiceClient, error) {
+	provider, err := openstack.AuthenticatedClient(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -155,22 +155,35 @@ func topologyMinIODown(t *testing.T, tp *Topology, demo *gophercloud.ServiceClie
 	})
 }
 
-// topologyReplicaKilled SIGKILLs api-2: HAProxy retries what reached it on
-// another replica and then marks it down; clients see every request succeed.
+// topologyReplicaKilled SIGKILLs api-2 amid steady traffic (token, list,
+// download, one after another): HAProxy marks it down, every operation
+// succeeds, and the log shows those that needed a client retry (a request
+// under way on api-2 when it died).
 func topologyReplicaKilled(t *testing.T, tp *Topology, kept topoImage) {
 	before := map[string]int{"api-1": tp.ImageRequests("api-1"), "api-3": tp.ImageRequests("api-3")}
+	stop := make(chan struct{})
+	results := steadyTraffic(t.Context(), tp.AuthOptions("demo"), kept, stop)
+	time.Sleep(2 * time.Second)
 	tp.Kill("api-2", "KILL")
-	for i := range 8 {
-		retrying(t, fmt.Sprintf("token, list and download %d after api-2 was killed", i), func() error {
-			c, err := tp.ImageClient(t.Context(), "demo")
-			if err != nil {
-				return fmt.Errorf("token: %w", err)
-			}
-			if _, err := images.List(c, images.ListOpts{}).AllPages(t.Context()); err != nil {
-				return fmt.Errorf("list: %w", err)
-			}
-			return downloadSame(t.Context(), c, kept)
-		})
+	eventually(t, 10*time.Second, func() (bool, string) {
+		s := tp.Stats()["image/api-2"]
+		return s.Status == "DOWN", fmt.Sprintf("HAProxy sees api-2 %+v", s)
+	})
+	time.Sleep(2 * time.Second)
+	close(stop)
+	ops, retried := <-results, 0
+	for i, op := range ops {
+		switch {
+		case !op.ok:
+			t.Errorf("operation %d failed %d times: %v", i, len(op.errs), op.errs)
+		case len(op.errs) > 0:
+			retried++
+			t.Logf("operation %d succeeded after %d failed attempts: %v", i, len(op.errs), op.errs)
+		}
+	}
+	t.Logf("%d token+list+download operations around the kill, %d needed a client retry", len(ops), retried)
+	if len(ops) < 5 {
+		t.Errorf("only %d operations ran around the kill", len(ops))
 	}
 	retrying(t, "image round trip after api-2 was killed", func() error {
 		c, err := tp.ImageClient(t.Context(), "demo")
@@ -182,10 +195,6 @@ func topologyReplicaKilled(t *testing.T, tp *Topology, kept topoImage) {
 	if _, err := tp.CLI("demo", "image", "list"); err != nil {
 		t.Errorf("openstack image list after api-2 was killed: %v", err)
 	}
-	eventually(t, 10*time.Second, func() (bool, string) {
-		s := tp.Stats()["image/api-2"]
-		return s.Status == "DOWN", fmt.Sprintf("HAProxy sees api-2 %+v", s)
-	})
 	stats := tp.Stats()
 	for _, api := range []string{"identity", "image"} {
 		s := stats[api+"/api-2"]
@@ -194,10 +203,55 @@ func topologyReplicaKilled(t *testing.T, tp *Topology, kept topoImage) {
 	for r, n := range before {
 		if after := tp.ImageRequests(r); after == n {
 			t.Errorf("%s served nothing after api-2 was killed", r)
-		} else {
-			t.Logf("%s served %d image API requests after api-2 was killed", r, after-n)
 		}
 	}
+}
+
+// trafficOp is one operation of steadyTraffic: whether it succeeded and
+// the errors of its failed attempts.
+type trafficOp struct {
+	ok   bool
+	errs []error
+}
+
+// steadyTraffic runs operations (a new token, an image list, a download of
+// kept) one after another, each tried up to 3 times, until stop is closed;
+// then it sends them all.
+func steadyTraffic(ctx context.Context, opts gophercloud.AuthOptions, kept topoImage, stop <-chan struct{}) <-chan []trafficOp {
+	done := make(chan []trafficOp, 1)
+	go func() {
+		var ops []trafficOp
+		for {
+			select {
+			case <-stop:
+				done <- ops
+				return
+			default:
+			}
+			var op trafficOp
+			for len(op.errs) < 3 && !op.ok {
+				if err := tokenListDownload(ctx, opts, kept); err != nil {
+					op.errs = append(op.errs, err)
+					time.Sleep(200 * time.Millisecond)
+				} else {
+					op.ok = true
+				}
+			}
+			ops = append(ops, op)
+		}
+	}()
+	return done
+}
+
+func tokenListDownload(ctx context.Context, opts gophercloud.AuthOptions, kept topoImage) error {
+	c, err := imageClientWith(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	if _, err := images.List(c, images.ListOpts{}).AllPages(ctx); err != nil {
+		return fmt.Errorf("list: %w", err)
+	}
+	return downloadSame(ctx, c, kept)
 }
 
 // topologyComputeHosts boots a boot sector under TCG on host-a's libvirtd:
