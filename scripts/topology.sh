@@ -460,6 +460,7 @@ member_cfg() {
 		  listen: "$ip:${PORT[network]}"
 		  public_url: "http://$VIP:${PORT[network]}"
 		  default_network: {name: ""}   # no bridge or namespace per member
+		metrics: {listen: "$ip:9180"}
 		policy: {file: ""}
 		log: {format: json, level: info}
 	EOF
