@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/imagestack
 CONFIG  ?= etc/imagestack.yaml
 
-.PHONY: build run test test-env vet bench soak clean
+.PHONY: build run test test-env vet bench soak clean topology topology-stop
 
 build:
 	$(GO) build -o $(BIN) ./cmd/imagestack
@@ -33,6 +33,14 @@ bench:
 # fuzzing; see README "Reliability suite"), ending with a summary of figures.
 soak:
 	@set -e; eval "$$(bash scripts/test-env.sh)"; GO=$(GO) bash scripts/soak.sh
+
+# The test topology of several processes (doc/topology.md), as root:
+# `eval "$$(make -s topology)"` starts it and sets its exports.
+topology: build
+	@IMAGESTACK_BIN=$(CURDIR)/$(BIN) bash scripts/topology.sh start
+
+topology-stop:
+	@bash scripts/topology.sh stop
 
 clean:
 	rm -rf bin

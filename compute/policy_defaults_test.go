@@ -30,7 +30,9 @@ func TestPolicyDefaultTable(t *testing.T) {
 		os_compute_api:server-metadata:update_all os_compute_api:server-metadata:delete
 		os_compute_api:os-quota-sets:show os_compute_api:os-quota-sets:update
 		os_compute_api:os-quota-sets:defaults os_compute_api:os-quota-sets:delete
-		os_compute_api:os-quota-sets:detail`,
+		os_compute_api:os-quota-sets:detail os_compute_api:os-evacuate os_compute_api:os-migrate-server:migrate
+		os_compute_api:os-migrate-server:migrate_live os_compute_api:os-migrations:index
+		os_compute_api:servers:migrations:index os_compute_api:servers:migrations:show`,
 		map[string]string{
 			"os_compute_api:os-keypairs:show": "(rule:context_is_admin) or user_id:%(user_id)s",
 			"project_reader_or_admin":         "rule:project_reader_api or rule:context_is_admin",
@@ -52,6 +54,9 @@ func TestPolicyDefaultsAsUsersSeeThem(t *testing.T) {
 		{"forced host is admin only", "os_compute_api:servers:create:forced_host", inA, policytest.MemberA, false},
 		{"cross-cell resize is off", "compute:servers:resize:cross_cell", inA, policytest.Admin, false},
 		{"flavor create is admin only", "os_compute_api:os-flavor-manage:create", inA, policytest.MemberA, false},
+		{"evacuate is admin only", "os_compute_api:os-evacuate", inA, policytest.MemberA, false},
+		{"server migrations are admin only", "os_compute_api:servers:migrations:index", inA, policytest.MemberA, false},
+		{"admin lists migrations", "os_compute_api:os-migrations:index", inA, policytest.Admin, true},
 		{"admin creates flavors", "os_compute_api:os-flavor-manage:create", inA, policytest.Admin, true},
 		{"readers see extra specs", "os_compute_api:os-flavor-extra-specs:index", inA, policytest.ReaderA, true},
 		{"extra spec writes are admin only", "os_compute_api:os-flavor-extra-specs:update", inA, policytest.MemberA, false},

@@ -51,6 +51,8 @@ const (
 	TaskResizeConfirm   = "resize_confirming"
 	TaskSoftDeleting    = "soft-deleting"
 	TaskRestoring       = "restoring"
+	// TaskMigrating is a live migration under way (MIGRATING).
+	TaskMigrating = "migrating"
 )
 
 // PowerState is Nova's power_state number.
@@ -186,6 +188,8 @@ func (s *Server) Status() string {
 			return "HARD_REBOOT"
 		case TaskRebuilding:
 			return "REBUILD"
+		case TaskMigrating:
+			return "MIGRATING"
 		}
 		if Resizing(s.TaskState) {
 			return "RESIZE"

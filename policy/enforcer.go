@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"imagestack/common/cluster"
 )
 
 // ErrForbidden is returned (wrapped with the rule name) by Authorize when the
@@ -201,16 +203,7 @@ func (e *Enforcer) Watch(ctx context.Context, interval time.Duration, logger *sl
 	if logger == nil {
 		logger = slog.Default()
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			e.poll(logger)
-		}
-	}
+	cluster.Every(ctx, interval, func(context.Context) { e.poll(logger) })
 }
 
 // poll is one Watch step.

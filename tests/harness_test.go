@@ -258,9 +258,15 @@ func (s *Server) CloudsPath() string { return filepath.Join(s.StateDir, "clouds.
 // Cloud returns the auth section of a cloud in clouds.yaml.
 func (s *Server) Cloud(name string) map[string]string {
 	s.t.Helper()
-	data, err := os.ReadFile(s.CloudsPath())
+	return cloudAuth(s.t, s.CloudsPath(), name)
+}
+
+// cloudAuth returns the auth section of a cloud in the clouds.yaml at path.
+func cloudAuth(t testing.TB, path, name string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var doc struct {
 		Clouds map[string]struct {
@@ -268,11 +274,11 @@ func (s *Server) Cloud(name string) map[string]string {
 		} `yaml:"clouds"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		s.t.Fatalf("clouds.yaml: %v", err)
+		t.Fatalf("clouds.yaml: %v", err)
 	}
 	c, ok := doc.Clouds[name]
 	if !ok {
-		s.t.Fatalf("clouds.yaml has no cloud %q", name)
+		t.Fatalf("clouds.yaml has no cloud %q", name)
 	}
 	return c.Auth
 }
@@ -299,8 +305,15 @@ func (s *Server) CLIAs(user, password, project string, args ...string) (string, 
 
 func (s *Server) runCLI(clouds, cloud string, args ...string) (string, string, error) {
 	s.t.Helper()
+	return openstackCLI(s.t, clouds, cloud, args...)
+}
+
+// openstackCLI runs Debian's openstack CLI as cloud of the clouds.yaml at
+// clouds and returns stdout, stderr and the exit error.
+func openstackCLI(t testing.TB, clouds, cloud string, args ...string) (string, string, error) {
+	t.Helper()
 	if _, err := exec.LookPath("openstack"); err != nil {
-		s.t.Fatal("the openstack CLI is not installed: run `make test` as root, which installs python3-openstackclient")
+		t.Fatal("the openstack CLI is not installed: run `make test` as root, which installs python3-openstackclient")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

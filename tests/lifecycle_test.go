@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"regexp"
@@ -75,6 +76,14 @@ func TestOpenstackCLILifecycle(t *testing.T) {
 	waitStatus2(t, s, "lc1", "ACTIVE")
 	if f, cpus, mem := flavor(), dominfo("CPU(s)"), dominfo("Max memory"); !strings.Contains(f, "m2.lc") || cpus != "2" || mem != "262144 KiB" {
 		t.Fatalf("after confirm: flavor %q, %s vCPUs, %s", f, cpus, mem)
+	}
+	// openstack server migration list (admins) shows both resizes, newest
+	// first: the confirmed one, then the reverted one.
+	var migs []map[string]any
+	out := s.MustCLI("admin", "--os-compute-api-version", "2.80", "server", "migration", "list", "--server", id, "-f", "json")
+	if err := json.Unmarshal([]byte(out), &migs); err != nil || len(migs) != 2 || migs[0]["Status"] != "confirmed" ||
+		migs[1]["Status"] != "reverted" || migs[0]["Type"] != "resize" || migs[0]["Server UUID"] != id {
+		t.Fatalf("server migration list: %v %s", err, out)
 	}
 	if _, errOut, err := s.CLI("demo", "server", "resize", "--flavor", "m1.nano", "lc1"); err == nil || !strings.Contains(errOut, "smaller disk") {
 		t.Fatalf("resize to a smaller disk: %v %s", err, errOut)

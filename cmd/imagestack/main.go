@@ -122,7 +122,7 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	imageService, waitImports, err := startImages(ctx, cfg, gdb, enforcer, imageLimits(cfg, identity.limits), log)
+	imageService, waitImports, err := startImages(ctx, cfg, gdb, enforcer, imageLimits(cfg, identity.limits), member, log)
 	defer waitImports()
 	if err != nil {
 		return err

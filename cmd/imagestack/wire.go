@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -76,16 +77,18 @@ func sameURL(u string) map[string]string {
 }
 
 // startImages builds the image service on the configured stores, with
-// imports, and returns uploads interrupted by a stop to queued. wait, never
-// nil, waits for the imports in progress.
+// imports, running as member me: it recovers the work in flight that an
+// earlier run of me left, and any whose owner's lease expired, then keeps
+// renewing me's leases and recovering expired ones. wait, never nil, waits
+// for the imports in progress.
 func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz glanceservice.Authorizer, limits glance.Limits,
-	log *slog.Logger) (svc *glanceservice.Service, wait func(), err error) {
+	me cluster.Member, log *slog.Logger) (svc *glanceservice.Service, wait func(), err error) {
 	wait = func() {}
 	deps, err := imageDeps(ctx, cfg, gdb)
 	if err != nil {
 		return nil, wait, err
 	}
-	deps.Policy, deps.Log, deps.Limits = authz, log, limits
+	deps.Policy, deps.Log, deps.Limits, deps.Member = authz, log, limits, me
 	if err := loadMetadefsOnFirstStart(ctx, cfg, deps.Metadefs, log); err != nil {
 		return nil, wait, fmt.Errorf("load metadata definitions: %w", err)
 	}
@@ -98,7 +101,7 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 		MaxConcurrentUploads: cfg.Image.MaxConcurrentUploads, UploadIdleTimeout: cfg.Image.UploadIdleTimeout.Std(),
 		AllowFormatMismatch: !cfg.Image.RequireFormatMatch, TaskTimeToLive: cfg.Image.TaskTimeToLive.Std(),
 		ShowMultipleLocations: cfg.Image.ShowMultipleLocations, ShowDirectURL: cfg.Image.ShowImageDirectURL,
-		LocationReadTimeout: cfg.Image.LocationReadTimeout.Std()})
+		LocationReadTimeout: cfg.Image.LocationReadTimeout.Std(), LeaseTTL: cfg.Cluster.LeaseTTL.Std()})
 	if err != nil {
 		return nil, wait, err
 	}
@@ -106,8 +109,9 @@ func startImages(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz gla
 	if n, err := svc.RecoverInterrupted(ctx); err != nil {
 		return nil, wait, fmt.Errorf("recover interrupted uploads: %w", err)
 	} else if n > 0 {
-		log.Warn("returned images interrupted mid-upload to queued", "count", n)
+		log.Warn("returned images interrupted mid-upload to queued (work in flight of a stopped member recovered)", "count", n, "member", me.ID)
 	}
+	go svc.RunLeases(ctx)
 	go svc.RunTaskCleanup(ctx)
 	if err := svc.StartCache(ctx); err != nil {
 		return nil, wait, fmt.Errorf("image cache: %w", err)
@@ -199,7 +203,7 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	go svc.RenewTaskLeases(renewing)
 	closeHost := stop
 	stop = func() { svc.Shutdown(); stopRenewing(); closeHost() }
-	return svc, stop, startComputeWork(ctx, cfg, svc)
+	return svc, stop, startComputeWork(ctx, cfg, svc, log)
 }
 
 // repoDeps gives the compute service its repository and settings.
@@ -207,6 +211,7 @@ func repoDeps(cfg config.Config, repo *computedb.Repo, deps *computeservice.Deps
 	deps.Flavors, deps.Servers, deps.KeyPairs, deps.Actions = repo, repo, repo, repo
 	deps.HostServices, deps.QuotaStore, deps.Groups, deps.TaskLeases = repo, repo, repo, repo
 	deps.Aggregates, deps.DefaultZone = repo, cfg.Compute.DefaultAvailabilityZone
+	deps.Migrations = repo
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
 	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
 	deps.ShelvedOffloadTime = cfg.Compute.ShelvedOffloadTime
@@ -270,7 +275,7 @@ func boundCache(cfg config.Config, cache *imagecache.Cache, deps *computeservice
 
 // startComputeWork starts the compute service's work of this process's
 // roles (both: what a single process always did).
-func startComputeWork(ctx context.Context, cfg config.Config, svc *computeservice.Service) error {
+func startComputeWork(ctx context.Context, cfg config.Config, svc *computeservice.Service, log *slog.Logger) error {
 	api, host := slices.Contains(cfg.Roles, cluster.RoleAPI), slices.Contains(cfg.Roles, cluster.RoleCompute)
 	if api {
 		if _, err := svc.RecoverTasks(ctx, true); err != nil {
@@ -279,6 +284,9 @@ func startComputeWork(ctx context.Context, cfg config.Config, svc *computeservic
 		go svc.RunTaskRecovery(ctx)
 	}
 	if host {
+		if err := cleanEvacuated(ctx, cfg, svc, svc.Hypervisor, log); err != nil {
+			return err
+		}
 		if err := svc.SyncHost(ctx); err != nil {
 			return fmt.Errorf("reconcile servers with libvirt: %w", err)
 		}
@@ -300,4 +308,24 @@ func startComputeWork(ctx context.Context, cfg config.Config, svc *computeservic
 // (Nova checks hourly by default, shelved_poll_interval).
 func shelvedPollInterval(offloadSeconds int) time.Duration {
 	return min(max(time.Duration(offloadSeconds)*time.Second/10, time.Second), time.Minute)
+}
+
+// cleanEvacuated destroys the VMs this host still has of servers
+// evacuated away while it was down, before any guest starts again.
+func cleanEvacuated(ctx context.Context, cfg config.Config, svc *computeservice.Service, local compute.Hypervisor, log *slog.Logger) error {
+	if local == nil {
+		return nil
+	}
+	host := cfg.Compute.Host
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	n, err := svc.CleanEvacuated(ctx, host, local)
+	if err != nil {
+		return fmt.Errorf("destroy the VMs of servers evacuated from this host: %w", err)
+	}
+	if n > 0 {
+		log.Info("destroyed the VMs of servers evacuated from this host while it was down", "count", n)
+	}
+	return nil
 }

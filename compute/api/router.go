@@ -97,6 +97,8 @@ func (a *API) addServerRoutes(route routeFunc) {
 	route("/servers/{server_id}/os-instance-actions", a.listInstanceActions, http.MethodGet)
 	route("/servers/{server_id}/topology", a.showTopology, http.MethodGet)
 	route("/servers/{server_id}/os-instance-actions/{request_id}", a.showInstanceAction, http.MethodGet)
+	route("/servers/{server_id}/migrations", a.listServerMigrations, http.MethodGet)
+	route("/servers/{server_id}/migrations/{migration_id}", a.showServerMigration, http.MethodGet)
 	route("/servers/{server_id}/metadata", a.setMetadata, http.MethodPost, http.MethodPut)
 	route("/servers/{server_id}/metadata/{key}", a.showMetadataItem, http.MethodGet)
 	route("/servers/{server_id}/metadata/{key}", a.setMetadataItem, http.MethodPut)
@@ -147,6 +149,7 @@ func (a *API) addAdminRoutes(route routeFunc) {
 	route("/os-aggregates/{id}", a.deleteAggregate, http.MethodDelete)
 	route("/os-aggregates/{id}/action", a.aggregateAction, http.MethodPost)
 	route("/os-aggregates/{id}/images", a.cacheAggregateImages, http.MethodPost)
+	route("/os-migrations", a.listMigrations, http.MethodGet)
 	route("/os-availability-zone/detail", a.listAvailabilityZonesDetail, http.MethodGet)
 	route("/os-console-auth-tokens/{token}", a.showConsoleAuthToken, http.MethodGet)
 }

@@ -46,6 +46,11 @@ var serverActions = map[string]serverActionFunc{
 	"restore":            accepted((*service.Service).Restore),
 	"forceDelete":        accepted((*service.Service).ForceDelete),
 	"trigger_crash_dump": (*API).triggerCrashDump,
+	// moves.go
+	"evacuate": (*API).evacuateServer,
+	"migrate":  (*API).migrateServer,
+	// os-migrateLive
+	"os-migrateLive": (*API).liveMigrateServer,
 }
 
 // lockServer answers {"lock": null}, and from 2.73 {"lock":

@@ -92,15 +92,18 @@ type Hypervisor struct {
 	domains map[string]compute.PowerState
 	specs   map[string]compute.SpawnSpec
 	console map[string][]byte
-	vnc     vncServers // rfb.go
-	life    lifecycle  // lifecycle.go
+	disks   map[string][]byte             // disks.go
+	peer    func(host string) *Hypervisor // hosts.go: the other hosts' hypervisors
+	vnc     vncServers                    // rfb.go
+	life    lifecycle                     // lifecycle.go
 }
 
 var _ compute.Hypervisor = (*Hypervisor)(nil)
 
 // NewHypervisor returns a hypervisor without domains.
 func NewHypervisor() *Hypervisor {
-	return &Hypervisor{domains: map[string]compute.PowerState{}, specs: map[string]compute.SpawnSpec{}, console: map[string][]byte{}}
+	return &Hypervisor{domains: map[string]compute.PowerState{}, specs: map[string]compute.SpawnSpec{}, console: map[string][]byte{},
+		disks: map[string][]byte{}}
 }
 
 // Domain reports whether a server has a domain, and its power state.
@@ -153,6 +156,7 @@ func (h *Hypervisor) Spawn(_ context.Context, s compute.SpawnSpec) error {
 	}
 	h.mu.Lock()
 	h.domains[s.ServerID], h.specs[s.ServerID] = compute.PowerShutdown, s
+	h.disks[s.ServerID] = []byte("fresh disk of " + s.ServerID)
 	h.mu.Unlock()
 	return h.setPower(s.ServerID, compute.PowerRunning)
 }
@@ -229,6 +233,7 @@ func (h *Hypervisor) Destroy(_ context.Context, id string) error {
 	delete(h.domains, id)
 	delete(h.specs, id)
 	delete(h.console, id)
+	delete(h.disks, id)
 	h.vnc.stop(id)
 	return nil
 }

@@ -56,6 +56,8 @@ type Setup struct {
 	// tasks, as the death of its process would (they expire after the
 	// lease TTL).
 	StopRenewing context.CancelFunc
+	// Hosts are the fake compute hosts (WithHosts only).
+	Hosts *Hosts
 }
 
 // Drives records config drive builds.
@@ -112,6 +114,7 @@ type config struct {
 	lazy         service.LazyBases
 	member       string
 	leaseTTL     time.Duration
+	hosts        []string
 }
 
 // WithDB runs the service over gdb instead of a fresh SQLite database.
@@ -174,6 +177,11 @@ func WithMember(name string) Option { return func(c *config) { c.member = name }
 // WithLeaseTTL sets the lease TTL of server tasks (default 30 s).
 func WithLeaseTTL(d time.Duration) Option { return func(c *config) { c.leaseTTL = d } }
 
+// WithHosts runs the service over a deployment of fake compute hosts of
+// those names (Setup.Hosts; Setup.Hypervisor is the first host's), each
+// with its nova-compute service registered.
+func WithHosts(names ...string) Option { return func(c *config) { c.hosts = names } }
+
 // WithAPI serves the compute API over the service in Setup.Server.
 func WithAPI() Option { return func(c *config) { c.api = true } }
 
@@ -201,7 +209,7 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, HostServices: repo, QuotaStore: repo, Groups: repo, Images: s.Images, Cache: cache,
+	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, Migrations: repo, HostServices: repo, QuotaStore: repo, Groups: repo, Images: s.Images, Cache: cache,
 		Projects: cfg.projects, Quotas: cfg.quotas, UnifiedLimits: cfg.limits, SnapshotDir: t.TempDir(), ShelvedOffloadTime: cfg.offloadTime,
 		ReclaimInterval: cfg.reclaim, LazyBases: cfg.lazy, Aggregates: repo}
 	s.Cache = cache
@@ -213,7 +221,10 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 		s.Drives = &Drives{}
 		deps.BuildConfigDrive, deps.ConfigDriveDir, deps.ForceConfigDrive = s.Drives.build, t.TempDir(), cfg.forceDrive
 	}
-	if !cfg.noHypervisor {
+	switch {
+	case len(cfg.hosts) > 0:
+		s.withHosts(t, &deps, cfg.hosts)
+	case !cfg.noHypervisor:
 		s.Hypervisor = NewHypervisor()
 		deps.Hypervisor = s.Hypervisor
 		t.Cleanup(s.Hypervisor.CloseConsoles)
@@ -251,6 +262,31 @@ func setMember(deps *service.Deps, cfg config, leases compute.TaskLeaseRepositor
 	deps.Timing = cluster.DefaultTiming
 	if cfg.leaseTTL > 0 {
 		deps.Timing.LeaseTTL = cfg.leaseTTL
+	}
+}
+
+// withHosts wires a Hosts deployment into deps and registers its hosts.
+func (s *Setup) withHosts(t testing.TB, deps *service.Deps, names []string) {
+	s.Hosts = NewHosts(s.Repo, names...)
+	s.Hypervisor = s.Hosts.Host(names[0])
+	deps.Hypervisor, deps.Destinations, deps.HostStates, deps.HostHypervisors = s.Hosts.Router(), s.Hosts, s.Hosts, s.Hosts
+	for _, n := range names {
+		t.Cleanup(s.Hosts.Host(n).CloseConsoles)
+		if _, err := s.Repo.EnsureHostService(context.Background(), n, compute.BinaryCompute, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// PlaceOn records that a server runs on host (the scheduler's part), whose
+// fake hypervisor must hold its VM: the first host's, for a server booted
+// by the router before it had a host.
+func (s *Setup) PlaceOn(t testing.TB, id, host string) {
+	t.Helper()
+	sv := s.Get(t, id)
+	sv.Host, sv.Node = host, host+".node"
+	if err := s.Repo.UpdateServer(context.Background(), sv); err != nil {
+		t.Fatal(err)
 	}
 }
 

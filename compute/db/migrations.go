@@ -32,12 +32,13 @@ var Migrations = []commondb.Migration{
 	{Version: 17, Name: "calls from API replicas to compute hosts", Up: migrate17},
 	{Version: 18, Name: "leases on server tasks", Up: migrate18},
 	{Version: 19, Name: "host aggregates", Up: migrate19},
+	{Version: 20, Name: "migrations of servers between hosts", Up: migrate20},
 }
 
 // Tables lists the compute tables, for schema comparisons.
 var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions",
 	"compute_services", "instance_actions_events", "quotas", "server_groups", "server_group_members", "server_tags", "host_calls",
-	"aggregates", "aggregate_hosts", "aggregate_metadata", "aggregate_serial"}
+	"migrations", "aggregates", "aggregate_hosts", "aggregate_metadata", "aggregate_serial"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -431,6 +432,31 @@ func migrate18(tx *gorm.DB) error {
 	}
 	return nil
 }
+
+// v20Migration is one move of a server between hosts (Nova's migrations):
+// an integer id for display, a uuid for everything else.
+type v20Migration struct {
+	ID            int64     `gorm:"primaryKey;autoIncrement"`
+	UUID          string    `gorm:"column:uuid;size:36;not null;uniqueIndex:uq_migrations_uuid"`
+	ServerID      string    `gorm:"column:instance_uuid;size:36;not null;index:ix_migrations_instance_uuid"`
+	Type          string    `gorm:"column:migration_type;size:20;not null"`
+	Status        string    `gorm:"size:30;not null"`
+	SourceCompute string    `gorm:"size:255;not null;default:'';index:ix_migrations_source_compute"`
+	SourceNode    string    `gorm:"size:255;not null;default:''"`
+	DestCompute   string    `gorm:"size:255;not null;default:'';index:ix_migrations_dest_compute"`
+	DestNode      string    `gorm:"size:255;not null;default:''"`
+	DestHost      string    `gorm:"size:255;not null;default:''"`
+	OldFlavorID   string    `gorm:"size:255;not null;default:''"`
+	NewFlavorID   string    `gorm:"size:255;not null;default:''"`
+	ProjectID     string    `gorm:"size:255;not null;default:''"`
+	UserID        string    `gorm:"size:255;not null;default:''"`
+	CreatedAt     time.Time `gorm:"not null;index:ix_migrations_created_at"`
+	UpdatedAt     time.Time `gorm:"not null"`
+}
+
+func (v20Migration) TableName() string { return "migrations" }
+
+func migrate20(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v20Migration{}) }
 
 // v19Aggregate is a host aggregate (Nova's aggregates table); its hosts
 // and metadata are rows of their own.

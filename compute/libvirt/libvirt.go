@@ -205,6 +205,11 @@ func (d *Driver) Spawn(ctx context.Context, spec compute.SpawnSpec) (err error) 
 	if err := create(ctx, spec.ServerID, spec.BaseImage, spec.BaseFormat, spec.RootGB); err != nil {
 		return err
 	}
+	return d.defineAndStart(spec)
+}
+
+// defineAndStart defines the server's domain over its disk and starts it.
+func (d *Driver) defineAndStart(spec compute.SpawnSpec) error {
 	xml, err := d.domainXML(spec)
 	if err != nil {
 		return err
@@ -238,6 +243,16 @@ func (d *Driver) lookup(serverID string) (*golibvirt.Libvirt, golibvirt.Domain, 
 	return l, dom, nil
 }
 
+// lookupState finds a server's domain and reads its state.
+func (d *Driver) lookupState(serverID string) (*golibvirt.Libvirt, golibvirt.Domain, golibvirt.DomainState, error) {
+	l, dom, err := d.lookup(serverID)
+	if err != nil {
+		return l, dom, 0, err
+	}
+	state, _, err := l.DomainGetState(dom, 0)
+	return l, dom, golibvirt.DomainState(state), err
+}
+
 // Start implements compute.Hypervisor.
 func (d *Driver) Start(ctx context.Context, serverID string) error {
 	l, dom, err := d.lookup(serverID)
@@ -267,15 +282,11 @@ func (d *Driver) Unpause(ctx context.Context, serverID string) error {
 
 // Stop implements compute.Hypervisor.
 func (d *Driver) Stop(ctx context.Context, serverID string) error {
-	l, dom, err := d.lookup(serverID)
+	l, dom, state, err := d.lookupState(serverID)
 	if err != nil {
 		return err
 	}
-	state, _, err := l.DomainGetState(dom, 0)
-	if err != nil {
-		return err
-	}
-	if golibvirt.DomainState(state) == golibvirt.DomainShutoff {
+	if state == golibvirt.DomainShutoff {
 		return nil
 	}
 	return l.DomainDestroyFlags(dom, golibvirt.DomainDestroyDefault)

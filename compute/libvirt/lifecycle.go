@@ -122,15 +122,11 @@ func (d *Driver) RevertResize(ctx context.Context, serverID string, old compute.
 // domain again afterwards if it was running (even when change failed: the
 // VM is then as it was).
 func (d *Driver) whileOff(serverID string, change func(*golibvirt.Libvirt, golibvirt.Domain) error) error {
-	l, dom, err := d.lookup(serverID)
+	l, dom, state, err := d.lookupState(serverID)
 	if err != nil {
 		return err
 	}
-	state, _, err := l.DomainGetState(dom, 0)
-	if err != nil {
-		return err
-	}
-	running := golibvirt.DomainState(state) != golibvirt.DomainShutoff
+	running := state != golibvirt.DomainShutoff
 	if running {
 		if err := l.DomainDestroyFlags(dom, golibvirt.DomainDestroyDefault); err != nil {
 			return fmt.Errorf("stop domain: %w", err)

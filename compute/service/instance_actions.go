@@ -24,6 +24,7 @@ var actionEvents = map[string]string{
 	"resize": "compute_prep_resize", "confirmResize": "compute_confirm_resize", "revertResize": "compute_revert_resize",
 	"createBackup": "compute_backup_instance", "rescue": "compute_rescue_instance", "unrescue": "compute_unrescue_instance",
 	"restore": "compute_restore_instance", "trigger_crash_dump": "compute_trigger_crash_dump",
+	"evacuate": "compute_rebuild_instance", "migrate": "compute_prep_resize", "live-migration": "compute_live_migration",
 }
 
 // ActionEvent is the running event of a recorded action; Finish ends it.

@@ -301,6 +301,10 @@ func (s *Service) claimDelete(ctx context.Context, c Caller, id, task string, fi
 // the server goes to ERROR (as in Nova) and can be deleted again.
 func (s *Service) finishDelete(ctx context.Context, id string) {
 	if s.Hypervisor != nil {
+		if err := s.dropMoveSource(ctx, id); err != nil {
+			s.failDelete(ctx, id, err)
+			return
+		}
 		if err := s.Hypervisor.Destroy(ctx, id); err != nil {
 			s.failDelete(ctx, id, err)
 			return

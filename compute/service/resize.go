@@ -7,10 +7,12 @@ import (
 	"imagestack/compute"
 )
 
-// Resizes happen on this host (Nova's allow_resize_to_same_host): the VM
+// Without other hosts (no Destinations), resizes happen on the server's
+// host (Nova's allow_resize_to_same_host): the VM
 // gets the new flavor's vCPUs and memory and its disk grows, a copy of the
 // disk being kept until the user confirms (VERIFY_RESIZE -> ACTIVE) or
-// reverts (the old flavor and disk come back). The server record keeps the
+// reverts (the old flavor and disk come back). With other hosts, a resize
+// moves the server as a cold migration does (migrate.go). The server record keeps the
 // old flavor meanwhile, so either works after a restart. Resizes are never
 // confirmed automatically (Nova's resize_confirm_window 0).
 
@@ -37,10 +39,13 @@ func (s *Service) Resize(ctx context.Context, c Caller, id, flavorRef string) er
 	if err != nil {
 		return err
 	}
+	if s.Destinations != nil && sv.Host != "" {
+		return s.startMove(ctx, c, sv, move{typ: compute.MigrationResize, action: "resize", flavor: f, specs: specs})
+	}
 	from := sv.FlavorID
 	return s.act(ctx, c, id, rule, "resize", compute.TaskResizePrep,
 		func(sv *compute.Server) bool { return resizable(sv) && sv.FlavorID == from },
-		func(ctx context.Context, sv *compute.Server) error { return s.resizeVM(ctx, sv.ID, f) },
+		func(ctx context.Context, sv *compute.Server) error { return s.resizeInPlace(ctx, sv, f) },
 		func(sv *compute.Server) {
 			sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk, sv.OldFlavor = sv.FlavorID, sv.RAM, sv.VCPUs, sv.Disk, sv.Flavor
 			sv.OldVMState, sv.VMState = sv.VMState, compute.VMResized
@@ -79,6 +84,21 @@ func (s *Service) resizeFlavor(ctx context.Context, c Caller, sv *compute.Server
 	return f, nil
 }
 
+// resizeInPlace resizes a server on its own host, recording the
+// migration (source and destination the same host).
+func (s *Service) resizeInPlace(ctx context.Context, sv *compute.Server, f compute.Flavor) error {
+	m := s.startMigration(ctx, sv, compute.MigrationResize, compute.MigrationPreMigrating, f.ID)
+	if m != nil {
+		s.setMigration(ctx, m, compute.MigrationMigrating, &compute.Destination{Host: m.SourceCompute, Node: m.SourceNode})
+	}
+	if err := s.resizeVM(ctx, sv.ID, f); err != nil {
+		s.setMigration(ctx, m, compute.MigrationFailed, nil)
+		return err
+	}
+	s.setMigration(ctx, m, compute.MigrationFinished, nil)
+	return nil
+}
+
 // resizeVM walks a server through Nova's resize task states around the
 // hypervisor's resize.
 func (s *Service) resizeVM(ctx context.Context, id string, f compute.Flavor) error {
@@ -106,7 +126,7 @@ func (s *Service) resizeVM(ctx context.Context, id string, f compute.Flavor) err
 func (s *Service) ConfirmResize(ctx context.Context, c Caller, id string) error {
 	return s.act(ctx, c, id, "os_compute_api:servers:confirm_resize", "confirmResize", compute.TaskResizeConfirm,
 		func(sv *compute.Server) bool { return sv.VMState == compute.VMResized },
-		func(ctx context.Context, sv *compute.Server) error { return s.Hypervisor.ConfirmResize(ctx, sv.ID) },
+		s.confirmMove,
 		func(sv *compute.Server) { sv.VMState = endResize(sv) })
 }
 
@@ -125,9 +145,7 @@ func (s *Service) RevertResize(ctx context.Context, c Caller, id string) error {
 	}
 	return s.act(ctx, c, id, rule, "revertResize", compute.TaskResizeReverting,
 		func(sv *compute.Server) bool { return sv.VMState == compute.VMResized },
-		func(ctx context.Context, sv *compute.Server) error {
-			return s.Hypervisor.RevertResize(ctx, sv.ID, compute.ResizeSpec{MemoryMiB: sv.OldRAM, VCPUs: sv.OldVCPUs, RootGB: sv.OldDisk})
-		},
+		s.revertMove,
 		func(sv *compute.Server) {
 			sv.FlavorID, sv.RAM, sv.VCPUs, sv.Disk, sv.Flavor = sv.OldFlavorID, sv.OldRAM, sv.OldVCPUs, sv.OldDisk, sv.OldFlavor
 			sv.VMState = endResize(sv)

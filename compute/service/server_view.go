@@ -69,7 +69,8 @@ type Placement struct {
 // domainNamer is a hypervisor that tells the name it gives a server's VM.
 type domainNamer interface{ DomainName(serverID string) string }
 
-// PlacementOf tells where sv runs. Every server with a VM is on this host.
+// PlacementOf tells where sv runs: the host it records, or this host for
+// a server with a VM placed before hosts were recorded.
 func (s *Service) PlacementOf(sv *compute.Server) Placement {
 	p := Placement{InstanceName: sv.ID}
 	if n, ok := s.Hypervisor.(domainNamer); ok {
@@ -78,6 +79,8 @@ func (s *Service) PlacementOf(sv *compute.Server) Placement {
 	if sv.TaskState == compute.TaskScheduling || sv.VMState == compute.VMDeleted {
 		return p
 	}
-	p.Host, _ = os.Hostname()
+	if p.Host = sv.Host; p.Host == "" { // placed before hosts were recorded
+		p.Host, _ = os.Hostname()
+	}
 	return p
 }

@@ -126,6 +126,17 @@ type Deps struct {
 	// leases, every task is this process's and Reconcile recovers them
 	// all at start-up.
 	TaskLeases compute.TaskLeaseRepository
+	// Migrations keeps the moves of servers between hosts (os-migrations);
+	// nil: moves are not recorded and none are listed.
+	Migrations compute.MigrationRepository
+	// Destinations places servers being evacuated, migrated or resized;
+	// HostStates says whether a host is up; HostHypervisors reaches one
+	// named host's hypervisor (the source of a move). Without Destinations
+	// (one host) evacuate and migrate find no valid host and a resize
+	// happens in place; without HostStates every registered host is up.
+	Destinations    compute.Destinations
+	HostStates      compute.HostStates
+	HostHypervisors compute.HostHypervisors
 }
 
 // Service implements compute operations.

@@ -22,11 +22,12 @@ var Migrations = []commondb.Migration{
 	{Version: 6, Name: "task expiry index", Up: migrate6},
 	{Version: 7, Name: "image location metadata", Up: migrate7},
 	{Version: 8, Name: "image list index (deleted, os_hidden, created_at, id)", Up: migrate8},
+	{Version: 9, Name: "leases on work in flight (uploads, imports, copies, tasks)", Up: migrate9},
 }
 
 // Tables lists the image tables, for schema comparisons.
 var Tables = []string{"images", "image_properties", "image_tags", "image_members", "tasks", "image_locations",
-	"metadef_namespaces", "metadef_resource_types", "metadef_namespace_resource_types", "metadef_entries"}
+	"metadef_namespaces", "metadef_resource_types", "metadef_namespace_resource_types", "metadef_entries", "image_leases"}
 
 type v1Image struct {
 	ID              string     `gorm:"primaryKey;size:36"`
@@ -216,3 +217,19 @@ func migrate8(tx *gorm.DB) error {
 	}
 	return tx.Migrator().CreateIndex(&v8Image{}, "ix_images_list")
 }
+
+// v9Lease is a lease on work in flight (glance.Lease): which member owns an
+// upload, import, copy or task, and until when, so that any live member
+// can recover it once its owner stops renewing. Indexed by owner (renewal
+// and release) and by lease_until (finding expired ones).
+type v9Lease struct {
+	Kind       string    `gorm:"primaryKey;size:16"`
+	ID         string    `gorm:"primaryKey;size:300"`
+	Owner      string    `gorm:"size:255;not null;index:ix_image_leases_owner"`
+	LeaseUntil time.Time `gorm:"not null;index:ix_image_leases_until"`
+	Detail     string    `gorm:"size:255;not null"`
+}
+
+func (v9Lease) TableName() string { return "image_leases" }
+
+func migrate9(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v9Lease{}) }

@@ -91,13 +91,8 @@ func (s *Service) Upload(ctx context.Context, c Caller, id string, body io.Reade
 // the data streams through m (nil: no byte limit) and the image is activated.
 func (s *Service) uploadMetered(ctx context.Context, im *loaded, body io.Reader, store string, m *meter) (*glance.Image, error) {
 	id := im.ID
-	saving, err := s.transition(ctx, id, glance.StatusQueued, func(cur *glance.Image) error {
-		if cur.DiskFormat == nil || cur.ContainerFormat == nil {
-			return glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
-		}
-		cur.Status, cur.BlobKey = glance.StatusSaving, blobKey(id)
-		return nil
-	})
+	saving, release, err := s.startSaving(ctx, id)
+	defer release()
 	if errors.Is(err, glance.ErrConflict) {
 		return nil, glance.Errorf(glance.ErrConflict, "Image %s is already receiving data", id)
 	}
@@ -113,6 +108,25 @@ func (s *Service) uploadMetered(ctx context.Context, im *loaded, body io.Reader,
 		return nil, m.quotaError(err)
 	}
 	return s.activate(ctx, saving, ready)
+}
+
+// startSaving takes the upload lease on a queued image and moves it to
+// saving with a new blob key: ErrConflict when it is not queued or another
+// upload holds the lease. release, never nil, drops the lease once the
+// image has left saving (active, or back to queued).
+func (s *Service) startSaving(ctx context.Context, id string) (saving *glance.Image, release func(), err error) {
+	key := blobKey(id)
+	if release, err = s.hold(ctx, glance.LeaseUpload, id, key); err != nil {
+		return nil, release, err
+	}
+	saving, err = s.transition(ctx, id, glance.StatusQueued, func(cur *glance.Image) error {
+		if cur.DiskFormat == nil || cur.ContainerFormat == nil {
+			return glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
+		}
+		cur.Status, cur.BlobKey = glance.StatusSaving, key
+		return nil
+	})
+	return saving, release, err
 }
 
 // uploadSlot takes one of the MaxConcurrentUploads slots for a client's
@@ -359,51 +373,4 @@ func (s *Service) ReadData(ctx context.Context, im *glance.Image, offset, length
 		return nil, glance.Errorf(glance.ErrUnavailable, "The image store is unavailable; try again later.")
 	}
 	return nil, err
-}
-
-// RecoverInterrupted returns images a crash left in saving or importing to
-// queued and removes their partial (and, for imports, staged) data, and
-// removes copies to further stores that a crash cut short. Data stored
-// before locations were recorded is placed in the default store. Run it at
-// start-up, before serving.
-func (s *Service) RecoverInterrupted(ctx context.Context) (int, error) {
-	if n, err := s.repo.AdoptUnplacedData(ctx, s.stores.defaultStore); err != nil {
-		return 0, err
-	} else if n > 0 {
-		s.log.Info("image data without a recorded store placed in the default store", "images", n, "store", s.stores.defaultStore)
-	}
-	// Staged images (uploading) wait for their import and keep their data.
-	ims, err := s.repo.ListByStatus(ctx, glance.StatusSaving, glance.StatusImporting)
-	if err != nil {
-		return 0, err
-	}
-	for _, im := range ims {
-		if _, placing := im.Properties[placingProperty]; placing {
-			if err := s.unplace(ctx, im); err != nil {
-				return 0, err
-			}
-			continue
-		}
-		if s.staging != nil {
-			s.staging.Delete(ctx, im.ID)
-		}
-		s.abortUpload(ctx, im)
-		s.log.Warn("upload interrupted by a restart; image returned to queued", "image", im.ID)
-	}
-	s.failInterruptedTasks(ctx)
-	copies, err := s.repo.ListLocations(ctx, glance.LocationPending)
-	if err != nil {
-		return len(ims), err
-	}
-	for _, ref := range copies {
-		im, err := s.repo.Get(ctx, ref.ImageID)
-		if err != nil {
-			continue
-		}
-		s.removeBlob(ctx, ref.Store, im.BlobKey)
-		_ = s.repo.RemoveLocation(ctx, ref.ImageID, ref.Store)
-		s.endStoreImport(ctx, ref.ImageID, ref.Store, false)
-		s.log.Warn("copy of image data interrupted by a restart; partial copy removed", "image", ref.ImageID, "store", ref.Store)
-	}
-	return len(ims) + len(copies), nil
 }

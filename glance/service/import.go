@@ -92,17 +92,21 @@ func (s *Service) Import(ctx context.Context, c Caller, id string, req ImportReq
 		return nil, glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to importing data.")
 	}
 	task := s.newImportTask(c, id, requestID, importInput(id, req, targets))
-	if err := s.taskRepo.CreateTask(ctx, task); err != nil {
+	releaseTask, err := s.createLeasedTask(ctx, task)
+	if err != nil {
 		return nil, err
 	}
-	importing, err := s.startImporting(ctx, im.Image, from, task, targets)
+	importing, releaseUpload, err := s.startImporting(ctx, im.Image, from, task, targets)
 	if err != nil {
+		releaseTask()
 		return nil, err
 	}
 	inject := s.plugins.injectFor(c)
 	s.running.Add(1)
 	go func() {
 		defer s.running.Done()
+		defer releaseTask()
+		defer releaseUpload()
 		defer s.waitUploadSlot()()
 		defer metrics.ImageTaskRunning()()
 		s.runImport(context.WithoutCancel(ctx), task, importing, req, targets, inject)
@@ -138,27 +142,35 @@ func (s *Service) newImportTask(c Caller, id, requestID string, input map[string
 		Input: input, Result: map[string]any{}}
 }
 
-// startImporting moves the image from status from to importing, taking the
-// import lock for task; the task fails when the image changed meanwhile.
-func (s *Service) startImporting(ctx context.Context, im *glance.Image, from string, task *glance.Task, targets []string) (*glance.Image, error) {
-	importing, err := s.transition(ctx, im.ID, from, func(cur *glance.Image) error {
-		if !sameFormats(cur, im) {
-			return glance.Errorf(glance.ErrConflict, "Image %s changed meanwhile; retry.", im.ID)
-		}
-		cur.Status, cur.BlobKey = glance.StatusImporting, blobKey(im.ID)
-		cur.Properties["os_glance_import_task"] = task.ID
-		cur.Properties["os_glance_importing_to_stores"] = s.storeList(targets)
-		cur.Properties["os_glance_failed_import"] = ""
-		return nil
-	})
+// startImporting takes the upload lease on the image and moves it from
+// status from to importing, taking the import lock for task; the task
+// fails when the image changed meanwhile. release, never nil, drops the
+// lease once the image has left importing.
+func (s *Service) startImporting(ctx context.Context, im *glance.Image, from string, task *glance.Task, targets []string) (
+	importing *glance.Image, release func(), err error) {
+	key := blobKey(im.ID)
+	release, err = s.hold(ctx, glance.LeaseUpload, im.ID, key)
+	if err == nil {
+		importing, err = s.transition(ctx, im.ID, from, func(cur *glance.Image) error {
+			if !sameFormats(cur, im) {
+				return glance.Errorf(glance.ErrConflict, "Image %s changed meanwhile; retry.", im.ID)
+			}
+			cur.Status, cur.BlobKey = glance.StatusImporting, key
+			cur.Properties["os_glance_import_task"] = task.ID
+			cur.Properties["os_glance_importing_to_stores"] = s.storeList(targets)
+			cur.Properties["os_glance_failed_import"] = ""
+			return nil
+		})
+	}
 	if err != nil {
+		release()
 		s.finishTask(context.WithoutCancel(ctx), task, fmt.Errorf("image changed state: %w", err))
 		if errors.Is(err, glance.ErrConflict) {
-			return nil, glance.Errorf(glance.ErrConflict, "Image %s changed state meanwhile", im.ID)
+			return nil, func() {}, glance.Errorf(glance.ErrConflict, "Image %s changed state meanwhile", im.ID)
 		}
-		return nil, err
+		return nil, func() {}, err
 	}
-	return importing, nil
+	return importing, release, nil
 }
 
 // precheckURI refuses obviously bad web-download URIs before any work.
@@ -304,11 +316,13 @@ func (s *Service) activateThenCopy(ctx context.Context, im, ready *glance.Image,
 	}
 	var pending []string
 	for _, store := range rest {
-		if err := s.repo.AddLocation(ctx, im.ID, store, glance.LocationPending); err != nil {
+		release, err := s.reserveLocations(ctx, active, []string{store})
+		if err != nil {
 			s.log.ErrorContext(ctx, "copying image data to a store failed", "image", im.ID, "store", store, "err", err)
 			s.endStoreImport(ctx, im.ID, store, false)
 			continue
 		}
+		defer release()
 		pending = append(pending, store)
 	}
 	s.copyPending(ctx, active, pending)

@@ -32,14 +32,17 @@ func (s *Service) importCopy(ctx context.Context, c Caller, im *loaded, req Impo
 	if len(todo) == 0 || err != nil {
 		return nil, err
 	}
-	if err := s.reserveLocations(ctx, im.ID, todo); err != nil {
+	releaseCopies, err := s.reserveLocations(ctx, im.Image, todo)
+	if err != nil {
 		return nil, err
 	}
 	task := s.newImportTask(c, im.ID, requestID, importInput(im.ID, req, todo))
-	if err := s.taskRepo.CreateTask(ctx, task); err != nil {
+	releaseTask, err := s.createLeasedTask(ctx, task)
+	if err != nil {
 		for _, t := range todo {
 			_ = s.repo.RemoveLocation(context.WithoutCancel(ctx), im.ID, t)
 		}
+		releaseCopies()
 		return nil, err
 	}
 	s.editImportProperties(ctx, im.ID, func(p map[string]string) {
@@ -51,6 +54,8 @@ func (s *Service) importCopy(ctx context.Context, c Caller, im *loaded, req Impo
 	s.running.Add(1)
 	go func() {
 		defer s.running.Done()
+		defer releaseTask()
+		defer releaseCopies()
 		defer s.waitUploadSlot()()
 		defer metrics.ImageTaskRunning()()
 		s.runCopy(context.WithoutCancel(ctx), task, src, todo, req.mustSucceed())
@@ -89,21 +94,34 @@ func copyTargets(im *glance.Image, req ImportRequest, targets []string) ([]strin
 	return todo, nil
 }
 
-// reserveLocations adds a pending location in each store, all or none: a
-// store already receiving a copy is a conflict.
-func (s *Service) reserveLocations(ctx context.Context, id string, stores []string) error {
+// reserveLocations takes the copy lease on each store, then adds a
+// pending location in each, all or none: a store already receiving a copy
+// is a conflict. release, never nil, drops the leases once the copies
+// ended (their locations active or removed).
+func (s *Service) reserveLocations(ctx context.Context, im *glance.Image, stores []string) (release func(), err error) {
+	ids := make([]string, len(stores))
 	for i, t := range stores {
-		if err := s.repo.AddLocation(ctx, id, t, glance.LocationPending); err != nil {
+		ids[i] = glance.CopyLeaseID(im.ID, t)
+	}
+	release, err = s.holdAll(ctx, glance.LeaseCopy, ids, im.BlobKey)
+	for i, t := range stores {
+		if err != nil {
+			break
+		}
+		if err = s.repo.AddLocation(ctx, im.ID, t, glance.LocationPending); err != nil {
 			for _, added := range stores[:i] {
-				_ = s.repo.RemoveLocation(context.WithoutCancel(ctx), id, added)
+				_ = s.repo.RemoveLocation(context.WithoutCancel(ctx), im.ID, added)
 			}
-			if errors.Is(err, glance.ErrConflict) {
-				return glance.Errorf(glance.ErrConflict, "New operation on image '%s' is not permitted as prior operation is still in progress", id)
-			}
-			return err
+			release()
 		}
 	}
-	return nil
+	if errors.Is(err, glance.ErrConflict) {
+		return func() {}, glance.Errorf(glance.ErrConflict, "New operation on image '%s' is not permitted as prior operation is still in progress", im.ID)
+	}
+	if err != nil {
+		return func() {}, err
+	}
+	return release, nil
 }
 
 // runCopy copies the data to the stores and records the outcome on the

@@ -201,6 +201,14 @@ func (h *hashes) matches(vd *ValidationData) bool {
 // and so does the image. On failure the image returns to queued and the
 // data is left where it was: it is not the image's yet.
 func (s *Service) placeData(ctx context.Context, id, store, key string, in LocationInput) (*glance.Image, error) {
+	release, err := s.hold(ctx, glance.LeaseUpload, id, key)
+	defer release()
+	if errors.Is(err, glance.ErrConflict) {
+		return nil, glance.Errorf(glance.ErrConflict, "Image %s is already receiving data", id)
+	}
+	if err != nil {
+		return nil, err
+	}
 	saving, err := s.transition(ctx, id, glance.StatusQueued, func(cur *glance.Image) error {
 		if cur.DiskFormat == nil || cur.ContainerFormat == nil {
 			return glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")

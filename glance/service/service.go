@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"imagestack/common/cluster"
 	"imagestack/glance"
 	"imagestack/glance/cache"
 	"imagestack/glance/webfetch"
@@ -59,6 +60,10 @@ type Config struct {
 	// LocationReadTimeout bounds reading a location's data when it is
 	// added (default DefaultLocationReadTimeout).
 	LocationReadTimeout time.Duration
+	// LeaseTTL is how long work in flight stays this member's without a
+	// renewal (cluster.lease_ttl; default DefaultLeaseTTL): how long work
+	// of a member that died waits before another recovers it.
+	LeaseTTL time.Duration
 }
 
 // DefaultTaskTimeToLive is Glance's task_time_to_live (48 hours).
@@ -110,6 +115,7 @@ func checkQuotas(im *glance.Image) error {
 // Service implements the image operations.
 type Service struct {
 	importState
+	leaseState
 	taskRepo glance.TaskRepository
 	repo     glance.Repository
 	metadefs glance.MetadefRepository
@@ -161,6 +167,16 @@ type Deps struct {
 	Limits glance.Limits
 	// Log receives what the service logs (nil: slog.Default()).
 	Log *slog.Logger
+	// Member is the member of the deployment this service runs as: it
+	// owns the work this service runs by lease. Zero: a member of its own
+	// unique name, which recovers only work whose lease expired.
+	Member cluster.Member
+	// Leases keeps the leases on work in flight; nil takes Repository
+	// when it implements glance.LeaseRepository too (the database does).
+	Leases glance.LeaseRepository
+	// OnLeaseRecovered, when set, is called with the lease kind each time
+	// this member recovers work whose owner stopped (a metric).
+	OnLeaseRecovered func(kind string)
 }
 
 // New returns an image service built from d, with cfg's limits (zero
@@ -194,6 +210,9 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if cfg.LocationReadTimeout <= 0 {
 		cfg.LocationReadTimeout = DefaultLocationReadTimeout
 	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = DefaultLeaseTTL
+	}
 	log := d.Log
 	if log == nil {
 		log = slog.Default()
@@ -206,6 +225,9 @@ func New(d Deps, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("image service: %w", err)
 	}
 	s.cache = d.Cache
+	if err := s.setupLeases(d, cfg); err != nil {
+		return nil, err
+	}
 	if d.Limits != nil {
 		usage, ok := d.Repository.(glance.UsageRepository)
 		if !ok {

@@ -42,10 +42,14 @@ func (s *Service) Stage(ctx context.Context, c Caller, id string, body io.Reader
 // data streams through m (nil: no byte limit) into the staging area.
 func (s *Service) stageMetered(ctx context.Context, im *loaded, body io.Reader, m *meter) error {
 	id := im.ID
-	_, err := s.transition(ctx, id, glance.StatusQueued, func(im *glance.Image) error {
-		im.Status = glance.StatusUploading
-		return nil
-	})
+	release, err := s.hold(ctx, glance.LeaseStage, id, "")
+	defer release()
+	if err == nil {
+		_, err = s.transition(ctx, id, glance.StatusQueued, func(im *glance.Image) error {
+			im.Status = glance.StatusUploading
+			return nil
+		})
+	}
 	if errors.Is(err, glance.ErrConflict) {
 		return glance.Errorf(glance.ErrConflict, "Image %s is already receiving data", id)
 	}

@@ -301,3 +301,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// DefaultBlobStore is the store new image data goes to; other members of
+// a deployment share it (compute hosts pass snapshots through it).
+func (s *Service) DefaultBlobStore() storage.Store { return s.stores.byID[s.stores.defaultStore] }

@@ -64,18 +64,33 @@ func (s *Service) CreateTask(ctx context.Context, c Caller, nt NewTask, requestI
 	now := s.stamp()
 	task := &glance.Task{ID: uuid.NewString(), Type: nt.Type, Status: glance.TaskPending, Owner: c.Project(),
 		UserID: c.Creds.UserID, RequestID: requestID, CreatedAt: now, UpdatedAt: now, Input: redactedInput(nt.Input, uri)}
-	if err := s.taskRepo.CreateTask(ctx, task); err != nil {
+	release, err := s.createLeasedTask(ctx, task)
+	if err != nil {
 		return nil, err
 	}
 	shown := *task
 	s.running.Add(1)
 	go func() {
 		defer s.running.Done()
+		defer release()
 		defer s.waitUploadSlot()()
 		defer metrics.ImageTaskRunning()()
 		s.runLegacyImport(context.WithoutCancel(ctx), c, task, nt.Input, uri)
 	}()
 	return &shown, nil
+}
+
+// createLeasedTask takes the lease on a new task, then records it; release,
+// never nil, drops the lease once the task has ended.
+func (s *Service) createLeasedTask(ctx context.Context, task *glance.Task) (release func(), err error) {
+	if release, err = s.hold(ctx, glance.LeaseTask, task.ID, ""); err != nil {
+		return release, err
+	}
+	if err := s.taskRepo.CreateTask(ctx, task); err != nil {
+		release()
+		return func() {}, err
+	}
+	return release, nil
 }
 
 // legacyImportURI is Glance's validate_legacy_import_from_uri: http(s) only,
@@ -137,13 +152,8 @@ func (s *Service) legacyImport(ctx context.Context, c Caller, task *glance.Task,
 	if err := s.taskRepo.UpdateTask(ctx, task); err != nil {
 		return err
 	}
-	saving, err := s.transition(ctx, im.ID, glance.StatusQueued, func(cur *glance.Image) error {
-		if cur.DiskFormat == nil || cur.ContainerFormat == nil {
-			return glance.Errorf(glance.ErrBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
-		}
-		cur.Status, cur.BlobKey = glance.StatusSaving, blobKey(im.ID)
-		return nil
-	})
+	saving, release, err := s.startSaving(ctx, im.ID)
+	defer release()
 	if err != nil {
 		return err
 	}

@@ -62,42 +62,6 @@ func (s *Service) markFailedImport(ctx context.Context, id, store string) {
 	})
 }
 
-// failInterruptedTasks marks import tasks that a crash left pending or
-// processing as failed (their images were recovered already), releasing
-// their images' import locks; the images of legacy import tasks are
-// deleted.
-func (s *Service) failInterruptedTasks(ctx context.Context) {
-	if s.taskRepo == nil {
-		return
-	}
-	tasks, err := s.taskRepo.ListTasks(ctx, "", "")
-	if err != nil {
-		s.log.Error("could not list import tasks to recover", "err", err)
-		return
-	}
-	for _, t := range tasks {
-		if (t.Status == glance.TaskPending || t.Status == glance.TaskProcessing) && t.Type == glance.TaskTypeImport {
-			// A legacy import's image goes, as when the import fails.
-			s.failLegacyImport(ctx, t, errors.New("the import was interrupted by a restart of the image service"))
-			s.log.Warn("import task interrupted by a restart marked failed", "task", t.ID, "image", t.ImageID)
-		} else if t.Status == glance.TaskPending || t.Status == glance.TaskProcessing {
-			// Stores the task had not reached yet count as failed.
-			s.editImportProperties(ctx, t.ImageID, func(p map[string]string) {
-				for _, st := range strings.Split(p["os_glance_importing_to_stores"], ",") {
-					if st != "" {
-						p["os_glance_failed_import"] = addToList(p["os_glance_failed_import"], st)
-					}
-				}
-				if _, ok := p["os_glance_importing_to_stores"]; ok {
-					p["os_glance_importing_to_stores"] = ""
-				}
-			})
-			s.finishTask(ctx, t, errors.New("the import was interrupted by a restart of the image service"))
-			s.log.Warn("import task interrupted by a restart marked failed", "task", t.ID, "image", t.ImageID)
-		}
-	}
-}
-
 // finishTask records the outcome on the task and releases the image's
 // import lock (os_glance_import_task), as Glance does when a task ends.
 func (s *Service) finishTask(ctx context.Context, task *glance.Task, err error) {

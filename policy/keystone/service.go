@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"imagestack/common/cluster"
 )
 
 // Config is the identity service's behaviour that operators set.
@@ -56,6 +58,12 @@ type Service struct {
 	logins loginGuard
 }
 
+// DefaultValidationCacheTTL is Config.ValidationCacheTTL when unset: the
+// bound on how long another replica sharing the database keeps accepting
+// a revoked token, or a token's roles, user or project as they were before
+// a change made through this one.
+const DefaultValidationCacheTTL = 5 * time.Second
+
 type cachedToken struct {
 	tok     *Token
 	gen     uint64
@@ -76,7 +84,7 @@ func New(repo Repository, authz Authorizer, cfg Config, log *slog.Logger) *Servi
 		cfg.PasswordIterations = DefaultPasswordIterations
 	}
 	if cfg.ValidationCacheTTL == 0 {
-		cfg.ValidationCacheTTL = 5 * time.Second
+		cfg.ValidationCacheTTL = DefaultValidationCacheTTL
 	}
 	if log == nil {
 		log = slog.Default()
@@ -111,19 +119,12 @@ func newID() string {
 
 // RunJanitor deletes expired tokens every interval until ctx ends.
 func (s *Service) RunJanitor(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.repo.DeleteExpiredTokens(ctx, s.now())
-			if err != nil {
-				s.log.Warn("expired token cleanup failed", "err", err)
-			} else if n > 0 {
-				s.log.Info("expired tokens removed", "count", n)
-			}
+	cluster.Every(ctx, interval, func(ctx context.Context) {
+		n, err := s.repo.DeleteExpiredTokens(ctx, s.now())
+		if err != nil {
+			s.log.Warn("expired token cleanup failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("expired tokens removed", "count", n)
 		}
-	}
+	})
 }
