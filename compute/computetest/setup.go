@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"imagestack/common/cluster"
 	"imagestack/common/db/dbtest"
 	"imagestack/compute"
 	"imagestack/compute/api"
@@ -104,6 +105,9 @@ type config struct {
 	offloadTime  int
 	reclaim      time.Duration
 	lazy         service.LazyBases
+	timing       cluster.Timing
+	scheduler    service.SchedulerConfig
+	noHost       bool
 }
 
 // WithDB runs the service over gdb instead of a fresh SQLite database.
@@ -158,6 +162,16 @@ func WithReclaimInterval(d time.Duration) Option { return func(c *config) { c.re
 // WithLazyBases lets servers boot from bases still arriving, through l.
 func WithLazyBases(l service.LazyBases) Option { return func(c *config) { c.lazy = l } }
 
+// WithTiming sets when a silent compute host is down.
+func WithTiming(t cluster.Timing) Option { return func(c *config) { c.timing = t } }
+
+// WithScheduler tunes placement.
+func WithScheduler(sc service.SchedulerConfig) Option { return func(c *config) { c.scheduler = sc } }
+
+// WithoutHost registers no compute host for the fake hypervisor (tests
+// register their own with RegisterHost).
+func WithoutHost() Option { return func(c *config) { c.noHost = true } }
+
 // WithAPI serves the compute API over the service in Setup.Server.
 func WithAPI() Option { return func(c *config) { c.api = true } }
 
@@ -187,7 +201,7 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	}
 	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, HostServices: repo, QuotaStore: repo, Groups: repo, Images: s.Images, Cache: cache,
 		Projects: cfg.projects, Quotas: cfg.quotas, UnifiedLimits: cfg.limits, SnapshotDir: t.TempDir(), ShelvedOffloadTime: cfg.offloadTime,
-		ReclaimInterval: cfg.reclaim, LazyBases: cfg.lazy}
+		ReclaimInterval: cfg.reclaim, LazyBases: cfg.lazy, Nodes: repo, Timing: cfg.timing, Scheduler: cfg.scheduler}
 	if cfg.networks != nil {
 		deps.Networks = cfg.networks
 	}
@@ -212,6 +226,10 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 		t.Fatal(err)
 	}
 	s.Member, s.Admin = s.Service.NewCaller(MemberCreds), s.Service.NewCaller(AdminCreds)
+	if !cfg.noHypervisor && !cfg.noHost {
+		host, _ := os.Hostname()
+		RegisterHost(t, repo, Host{Name: host})
+	}
 	if cfg.api {
 		s.serveAPI(t)
 	}

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"os"
 	"regexp"
 	"slices"
 
@@ -101,7 +100,7 @@ func (s *Service) listRules(c Caller, q *ListQuery, rule string) error {
 // servers through (all run here, in ZoneName).
 func (s *Service) onThisHost(q ListQuery) bool {
 	if q.Host != "" {
-		if name, _ := os.Hostname(); q.Host != name {
+		if q.Host != s.host() {
 			return false
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"imagestack/common/cluster"
 	"imagestack/compute"
 	"imagestack/policy"
 )
@@ -107,6 +108,18 @@ type Deps struct {
 	// its VM before it is offloaded (Nova's shelved_offload_time): 0 at
 	// once, below 0 never (but by shelveOffload).
 	ShelvedOffloadTime int
+	// Nodes keeps the compute hosts (their capacity and heartbeats) and
+	// what servers take of them; nil: no host, every boot NoValidHost.
+	Nodes compute.NodeRepository
+	// HostZones tells hosts' availability zones; nil: each host's own.
+	HostZones HostZones
+	// Host is this process's compute host ("": the machine's host name):
+	// the services it registers are this host's.
+	Host string
+	// Timing says when a silent host is down (cluster.service_down_time).
+	Timing cluster.Timing
+	// Scheduler tunes placement (compute.scheduler).
+	Scheduler SchedulerConfig
 }
 
 // Service implements compute operations.
@@ -120,8 +133,10 @@ type Service struct {
 	locks   sync.Map       // server id -> *sync.Mutex: one operation at a time per server
 	rows    sync.Map       // server id -> *sync.Mutex: one read-modify-write at a time per server
 	quit    chan struct{}  // closed by Shutdown: background retries give up
-	placing sync.Mutex     // one placement at a time: two members never take the same last room
-	stopped sync.Once
+	// groupLocks: group id -> *sync.Mutex: one placement at a time per
+	// server group in a process, so members see each other's hosts.
+	groupLocks sync.Map
+	stopped    sync.Once
 	// registered is set once this process registered its host's services.
 	registered atomic.Bool
 	pending    sync.Map // server id -> *ActionEvent: the running event of its last action
