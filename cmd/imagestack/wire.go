@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"imagestack/common/cluster"
 	"imagestack/common/config"
 	"imagestack/compute"
 	"imagestack/compute/configdrive"
@@ -195,7 +196,11 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 		deps.LazyBases = endpoint
 		stop = func() { endpoint.Close() }
 	}
-	deps.HostServices = computeRepo
+	deps.HostServices, deps.Nodes, deps.Host = computeRepo, computeRepo, cfg.Compute.Host
+	deps.Timing = clusterTiming(cfg)
+	sc := cfg.Compute.Scheduler
+	deps.Scheduler = computeservice.SchedulerConfig{CPUAllocationRatio: sc.CPUAllocationRatio, RAMAllocationRatio: sc.RAMAllocationRatio,
+		DiskAllocationRatio: sc.DiskAllocationRatio, RAMWeightMultiplier: sc.RAMWeightMultiplier}
 	deps.QuotaStore, deps.Groups = computeRepo, computeRepo
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
 	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
@@ -225,7 +230,31 @@ func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz co
 	if err := svc.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
 		return nil, stop, fmt.Errorf("default flavors: %w", err)
 	}
+	if err := startHeartbeat(ctx, cfg, svc, deps.Hypervisor != nil); err != nil {
+		return nil, stop, err
+	}
 	return svc, stop, nil
+}
+
+// startHeartbeat registers this process's host as a compute node, before
+// the API takes its first boot, and keeps it alive while ctx lasts, when
+// this process has the compute role and a hypervisor.
+func startHeartbeat(ctx context.Context, cfg config.Config, svc *computeservice.Service, hypervisor bool) error {
+	member := cluster.NewMember(cfg.Cluster.MemberName, cfg.Compute.Host, cfg.Roles)
+	if !member.Has(cluster.RoleCompute) || !hypervisor {
+		return nil
+	}
+	if _, err := svc.RegisterNode(ctx, member.Host); err != nil {
+		return fmt.Errorf("register compute host %s: %w", member.Host, err)
+	}
+	go svc.RunHeartbeat(ctx, member, clusterTiming(cfg))
+	return nil
+}
+
+// clusterTiming is the configured cluster timing.
+func clusterTiming(cfg config.Config) cluster.Timing {
+	return cluster.Timing{LeaseTTL: cfg.Cluster.LeaseTTL.Std(), Heartbeat: cfg.Cluster.HeartbeatInterval.Std(),
+		ServiceDownTime: cfg.Cluster.ServiceDownTime.Std()}
 }
 
 // shelvedPollInterval is how often shelved servers are checked for

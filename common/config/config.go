@@ -82,6 +82,20 @@ type StoreConfig struct {
 	S3            S3Config `yaml:"s3"`
 }
 
+// SchedulerConfig is the compute scheduler's (Nova's [filter_scheduler]
+// and the allocation ratios of nova-compute).
+type SchedulerConfig struct {
+	// Allocation ratios this compute host registers with: it takes servers
+	// up to its capacity x ratio (Nova's defaults 4.0, 1.0, 1.0).
+	CPUAllocationRatio  float64 `yaml:"cpu_allocation_ratio"`
+	RAMAllocationRatio  float64 `yaml:"ram_allocation_ratio"`
+	DiskAllocationRatio float64 `yaml:"disk_allocation_ratio"`
+	// RAMWeightMultiplier weighs hosts by free RAM: positive (default 1.0)
+	// spreads servers and batches over the emptiest hosts, negative packs
+	// them onto the fullest that still fit.
+	RAMWeightMultiplier float64 `yaml:"ram_weight_multiplier"`
+}
+
 // ConsoleConfig is the remote console proxy's (Nova's nova-novncproxy with
 // [vnc] and [consoleauth]). An empty listen turns consoles off.
 type ConsoleConfig struct {
@@ -262,6 +276,8 @@ type Config struct {
 		// LazyBaseFillRate caps the background fill of a lazy base, in
 		// MiB/s (0, the default: no cap); what a VM reads is never held.
 		LazyBaseFillRate int `yaml:"lazy_base_fill_rate"`
+		// Scheduler tunes where servers go.
+		Scheduler SchedulerConfig `yaml:"scheduler"`
 	} `yaml:"compute"`
 	Network struct {
 		Listener `yaml:",inline"`
@@ -349,6 +365,7 @@ func Default() Config {
 	c.Compute.ForceConfigDrive = true
 	c.Compute.LazyBase = true
 	c.Compute.DHCPDomain = "novalocal"
+	c.Compute.Scheduler = SchedulerConfig{CPUAllocationRatio: 4, RAMAllocationRatio: 1, DiskAllocationRatio: 1, RAMWeightMultiplier: 1}
 	c.Network.Listen = "127.0.0.1:9696"
 	c.Network.DnsmasqUser = "root"
 	c.Network.DefaultNetwork.Name = "private"
@@ -476,6 +493,9 @@ func (c *Config) checkLimits() error {
 	case "kvm", "qemu", "auto":
 	default:
 		return fmt.Errorf("config: compute.virt_type must be kvm, qemu or auto, not %q", c.Compute.VirtType)
+	}
+	if sc := c.Compute.Scheduler; sc.CPUAllocationRatio <= 0 || sc.RAMAllocationRatio <= 0 || sc.DiskAllocationRatio <= 0 {
+		return errors.New("config: compute.scheduler allocation ratios must be positive")
 	}
 	if c.Compute.ReclaimInstanceInterval < 0 {
 		return errors.New("config: compute.reclaim_instance_interval must not be negative")
