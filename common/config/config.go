@@ -94,6 +94,10 @@ type SchedulerConfig struct {
 	// spreads servers and batches over the emptiest hosts, negative packs
 	// them onto the fullest that still fit.
 	RAMWeightMultiplier float64 `yaml:"ram_weight_multiplier"`
+	// HostSubsetSize is how many of the best hosts a placement picks from
+	// at random (default 1: the best); more makes API replicas placing at
+	// once race less for the same host.
+	HostSubsetSize int `yaml:"host_subset_size"`
 }
 
 // ConsoleConfig is the remote console proxy's (Nova's nova-novncproxy with
@@ -365,7 +369,7 @@ func Default() Config {
 	c.Compute.ForceConfigDrive = true
 	c.Compute.LazyBase = true
 	c.Compute.DHCPDomain = "novalocal"
-	c.Compute.Scheduler = SchedulerConfig{CPUAllocationRatio: 4, RAMAllocationRatio: 1, DiskAllocationRatio: 1, RAMWeightMultiplier: 1}
+	c.Compute.Scheduler = SchedulerConfig{CPUAllocationRatio: 4, RAMAllocationRatio: 1, DiskAllocationRatio: 1, RAMWeightMultiplier: 1, HostSubsetSize: 1}
 	c.Network.Listen = "127.0.0.1:9696"
 	c.Network.DnsmasqUser = "root"
 	c.Network.DefaultNetwork.Name = "private"

@@ -10,13 +10,14 @@ import (
 	"imagestack/compute"
 )
 
-// NewReplicas builds n compute services over the one database gdb, as the
-// API replicas of one deployment are (each with its own fake hypervisor
-// and image cache), registering no compute host: tests register theirs.
-func NewReplicas(t testing.TB, gdb *gorm.DB, n int, opts ...Option) []*Setup {
+// NewReplicas builds a compute service on each of gdbs (connections to
+// one database), as the API replicas of one deployment are (each with its
+// own fake hypervisor and image cache), registering no compute host:
+// tests register theirs.
+func NewReplicas(t testing.TB, gdbs []*gorm.DB, opts ...Option) []*Setup {
 	t.Helper()
-	out := make([]*Setup, n)
-	for i := range out {
+	out := make([]*Setup, len(gdbs))
+	for i, gdb := range gdbs {
 		out[i] = NewSetup(t, append([]Option{WithDB(gdb), WithoutHost()}, opts...)...)
 	}
 	return out

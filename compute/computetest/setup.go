@@ -108,6 +108,7 @@ type config struct {
 	timing       cluster.Timing
 	scheduler    service.SchedulerConfig
 	noHost       bool
+	onDecision   func(service.Decision)
 }
 
 // WithDB runs the service over gdb instead of a fresh SQLite database.
@@ -168,6 +169,9 @@ func WithTiming(t cluster.Timing) Option { return func(c *config) { c.timing = t
 // WithScheduler tunes placement.
 func WithScheduler(sc service.SchedulerConfig) Option { return func(c *config) { c.scheduler = sc } }
 
+// WithDecisions makes the scheduler report each placement to fn.
+func WithDecisions(fn func(service.Decision)) Option { return func(c *config) { c.onDecision = fn } }
+
 // WithoutHost registers no compute host for the fake hypervisor (tests
 // register their own with RegisterHost).
 func WithoutHost() Option { return func(c *config) { c.noHost = true } }
@@ -201,7 +205,8 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	}
 	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, HostServices: repo, QuotaStore: repo, Groups: repo, Images: s.Images, Cache: cache,
 		Projects: cfg.projects, Quotas: cfg.quotas, UnifiedLimits: cfg.limits, SnapshotDir: t.TempDir(), ShelvedOffloadTime: cfg.offloadTime,
-		ReclaimInterval: cfg.reclaim, LazyBases: cfg.lazy, Nodes: repo, Timing: cfg.timing, Scheduler: cfg.scheduler}
+		ReclaimInterval: cfg.reclaim, LazyBases: cfg.lazy, Nodes: repo, Timing: cfg.timing, Scheduler: cfg.scheduler,
+		OnDecision: cfg.onDecision}
 	if cfg.networks != nil {
 		deps.Networks = cfg.networks
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 
 	"imagestack/compute"
 )
@@ -67,8 +66,6 @@ func place(hosts []string, g *compute.ServerGroup, server string) (string, error
 // schedule places a server: it picks a host for what the server asks
 // (scheduler.go), claims the server's resources there and records the
 // host on the server and in its group; errNoValidHost when no host fits.
-// Members of one group are placed one at a time in a process, so that
-// they see each other's hosts.
 func (s *Service) schedule(ctx context.Context, c Caller, id string) error {
 	sv, err := s.Servers.GetServer(ctx, id)
 	if err != nil {
@@ -78,15 +75,7 @@ func (s *Service) schedule(ctx context.Context, c Caller, id string) error {
 	if err != nil {
 		return err
 	}
-	if req.group != nil {
-		mu, _ := s.groupLocks.LoadOrStore(req.group.ID, &sync.Mutex{})
-		mu.(*sync.Mutex).Lock()
-		defer mu.(*sync.Mutex).Unlock()
-		if g, err := s.Groups.GroupOfServer(ctx, id); err == nil { // members placed while this one waited
-			req.group = &g
-		}
-	}
-	node, err := s.claim(ctx, req)
+	node, err := s.placeOne(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -94,10 +83,30 @@ func (s *Service) schedule(ctx context.Context, c Caller, id string) error {
 		s.release(ctx, id)
 		return err
 	}
-	if req.group != nil {
-		return s.Groups.SetMemberHost(ctx, id, node.Host)
-	}
 	return nil
+}
+
+// placeOne claims a host for r. A process places one server at a time,
+// as Nova's scheduler does: each decision reads the claims of the one
+// before, so the servers of a batch spread (or pack) as weighed instead
+// of all racing for the same best host; only other replicas' decisions
+// can race with it, and the claims' compare-and-set settles those. A
+// group member's host is recorded in its group before the next decision.
+func (s *Service) placeOne(ctx context.Context, r placementRequest) (compute.ComputeNode, error) {
+	s.placing.Lock()
+	defer s.placing.Unlock()
+	g, err := s.Groups.GroupOfServer(ctx, r.alloc.ServerID)
+	switch {
+	case err == nil:
+		r.group = &g
+	case !errors.Is(err, compute.ErrNotFound):
+		return compute.ComputeNode{}, err
+	}
+	node, err := s.claim(ctx, r)
+	if err == nil && r.group != nil {
+		err = s.Groups.SetMemberHost(ctx, r.alloc.ServerID, node.Host)
+	}
+	return node, err
 }
 
 // release frees what a server took of its host (deleted, offloaded).

@@ -22,6 +22,10 @@ type SchedulerConfig struct {
 	// the hosts with most room, negative packs them onto the fullest
 	// hosts that still fit, 0 leaves hosts in name order.
 	RAMWeightMultiplier float64
+	// HostSubsetSize is how many of the best hosts a placement picks from
+	// at random (Nova's host_subset_size; 0 or 1: always the best). More
+	// than one makes API replicas placing at once race less for one host.
+	HostSubsetSize int
 }
 
 // Nova's default allocation ratios.
@@ -124,6 +128,17 @@ func (s *Service) candidates(hosts []hostState, r placementRequest) ([]hostState
 	return out, nil
 }
 
+// Decision is one placement: the server, the host it got ("" none),
+// how long reading, choosing and claiming took, how many claims were
+// tried (more than one: other schedulers won races or filled hosts), and
+// the error (errNoValidHost's message when no host fits).
+type Decision struct {
+	ServerID, Host string
+	Took           time.Duration
+	Claims         int
+	Err            error
+}
+
 // claimRounds bounds how often a placement reads the hosts again after
 // its claims lost races to other schedulers.
 const claimRounds = 8
@@ -132,6 +147,18 @@ const claimRounds = 8
 // one when another scheduler changed that host meanwhile or filled it,
 // and reads the hosts again when every try lost a race.
 func (s *Service) claim(ctx context.Context, r placementRequest) (compute.ComputeNode, error) {
+	d := Decision{ServerID: r.alloc.ServerID}
+	start := time.Now()
+	n, err := s.tryClaims(ctx, r, &d.Claims)
+	if s.OnDecision != nil {
+		d.Host, d.Took, d.Err = n.Host, time.Since(start), err
+		s.OnDecision(d)
+	}
+	return n, err
+}
+
+// tryClaims is claim, counting the claims it tries in *claims.
+func (s *Service) tryClaims(ctx context.Context, r placementRequest, claims *int) (compute.ComputeNode, error) {
 	if s.Nodes == nil {
 		return compute.ComputeNode{}, errNoValidHost
 	}
@@ -144,10 +171,14 @@ func (s *Service) claim(ctx context.Context, r placementRequest) (compute.Comput
 		if err != nil {
 			return compute.ComputeNode{}, err
 		}
+		if n := min(s.Scheduler.HostSubsetSize, len(cands)); n > 1 {
+			rand.Shuffle(n, func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+		}
 		raced := false
 		for _, h := range cands {
 			a := r.alloc
 			a.Host = h.Host
+			*claims++
 			err := s.Nodes.Claim(ctx, a, h.Generation)
 			switch {
 			case err == nil:
@@ -231,7 +262,8 @@ func (s *Service) computeServices(ctx context.Context) (map[string]compute.HostS
 }
 
 // requestFor is what sv asks of a host: its flavor's resources, its zone,
-// its image's hypervisor type and architecture and its group.
+// its image's hypervisor type and architecture (its group is read when
+// it is placed).
 func (s *Service) requestFor(ctx context.Context, c Caller, sv *compute.Server) (placementRequest, error) {
 	r := placementRequest{alloc: compute.Allocation{ServerID: sv.ID, VCPUs: sv.VCPUs, MemoryMB: sv.RAM, DiskGB: sv.Disk}}
 	r.zone, _, _ = strings.Cut(sv.AvailabilityZone, ":")
@@ -242,13 +274,6 @@ func (s *Service) requestFor(ctx context.Context, c Caller, sv *compute.Server) 
 	if im, err := s.Images.Get(ctx, c.Creds, imageID); err == nil {
 		r.hvType = cmp.Or(im.Properties["img_hv_type"], im.Properties["hypervisor_type"])
 		r.arch = cmp.Or(im.Properties["hw_architecture"], im.Properties["architecture"])
-	}
-	g, err := s.Groups.GroupOfServer(ctx, sv.ID)
-	switch {
-	case err == nil:
-		r.group = &g
-	case !errors.Is(err, compute.ErrNotFound):
-		return r, err
 	}
 	return r, nil
 }

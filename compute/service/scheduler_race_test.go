@@ -23,7 +23,7 @@ var raceQuotas = service.Quotas{Instances: 100000, Cores: 100000, RAM: 1 << 30}
 // NoValidHost, on every engine.
 func TestConcurrentScheduling(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		replicas := computetest.NewReplicas(t, gdb, 3, computetest.WithQuotas(raceQuotas),
+		replicas := computetest.NewReplicas(t, []*gorm.DB{gdb, gdb, gdb}, computetest.WithQuotas(raceQuotas),
 			computetest.WithScheduler(service.SchedulerConfig{RAMWeightMultiplier: 1}))
 		repo := replicas[0].Repo
 		for i := range 20 { // 2 vCPUs x 4 and 1 GiB: eight m1.nano each

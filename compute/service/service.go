@@ -120,6 +120,9 @@ type Deps struct {
 	Timing cluster.Timing
 	// Scheduler tunes placement (compute.scheduler).
 	Scheduler SchedulerConfig
+	// OnDecision, when set, hears of every placement the scheduler makes
+	// or fails (for metrics and benchmarks); it must not block.
+	OnDecision func(Decision)
 }
 
 // Service implements compute operations.
@@ -133,10 +136,8 @@ type Service struct {
 	locks   sync.Map       // server id -> *sync.Mutex: one operation at a time per server
 	rows    sync.Map       // server id -> *sync.Mutex: one read-modify-write at a time per server
 	quit    chan struct{}  // closed by Shutdown: background retries give up
-	// groupLocks: group id -> *sync.Mutex: one placement at a time per
-	// server group in a process, so members see each other's hosts.
-	groupLocks sync.Map
-	stopped    sync.Once
+	placing sync.Mutex     // one placement at a time in a process (placeOne)
+	stopped sync.Once
 	// registered is set once this process registered its host's services.
 	registered atomic.Bool
 	pending    sync.Map // server id -> *ActionEvent: the running event of its last action
