@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"slices"
 	"time"
 
 	"imagestack/common/cluster"
@@ -62,7 +63,41 @@ func (s *Service) RegisterNode(ctx context.Context, host string) (compute.Comput
 			return compute.ComputeNode{}, err
 		}
 	}
-	return s.Nodes.RegisterNode(ctx, s.localNode(host))
+	n, err := s.Nodes.RegisterNode(ctx, s.localNode(host))
+	if err == nil {
+		s.adoptServers(ctx, host)
+	}
+	return n, err
+}
+
+// hostedStates are the vm_states of servers whose VM exists on a host.
+var hostedStates = []string{compute.VMActive, compute.VMStopped, compute.VMPaused, compute.VMSuspended, compute.VMResized,
+	compute.VMSoftDeleted, compute.VMShelved}
+
+// adoptServers places on host the servers with a VM but no host: those
+// created before hosts were recorded, when every server ran on the one
+// host there was. They keep their host and take their share of it (as
+// far as its ratios allow: they run already).
+func (s *Service) adoptServers(ctx context.Context, host string) {
+	live, err := s.Servers.ListServers(ctx, compute.ServerFilter{})
+	if err != nil {
+		s.log.Warn("could not look for servers without a host", "err", err)
+		return
+	}
+	for _, sv := range live {
+		if sv.Host != "" || !slices.Contains(hostedStates, sv.VMState) {
+			continue
+		}
+		if _, err := s.update(ctx, sv.ID, func(sv *compute.Server) { sv.Host, sv.Node = host, host }); err != nil {
+			s.log.Warn("could not record a server's host", "server", sv.ID, "err", err)
+			continue
+		}
+		sv.Host = host
+		if err := s.claimOnHost(ctx, sv, sv.VCPUs, sv.RAM, sv.Disk); err != nil {
+			s.log.Warn("a server of this host takes more than its ratios allow", "server", sv.ID, "err", err)
+		}
+		s.log.Info("server placed on this host, where it ran before hosts were recorded", "server", sv.ID, "host", host)
+	}
 }
 
 // RunHeartbeat is the compute role's heartbeat: it registers member.Host

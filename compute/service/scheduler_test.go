@@ -172,3 +172,33 @@ func TestAllocationsFollowServers(t *testing.T) {
 	e.Service.Wait()
 	used("deleted", 0)
 }
+
+// TestRegisterAdoptsServers: servers that ran before hosts were recorded
+// (a VM, no host) are placed on the host that registers, with their
+// allocation; servers without a VM are left alone.
+func TestRegisterAdoptsServers(t *testing.T) {
+	ctx := context.Background()
+	e := computetest.NewSetup(t)
+	legacy := bootOn(t, e, service.CreateRequest{})
+	failed := bootOn(t, e, service.CreateRequest{ImageRef: "xen"}) // no host runs xen: NoValidHost
+	legacy.Host, legacy.Node = "", ""
+	if err := e.Repo.UpdateServer(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Repo.ReleaseAllocation(ctx, legacy.ID); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.Service.RegisterNode(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sv := e.Get(t, legacy.ID); sv.Host != n.Host || sv.Node != n.Host {
+		t.Fatalf("legacy server on %q/%q, want %s", sv.Host, sv.Node, n.Host)
+	}
+	if a, err := e.Repo.AllocationOf(ctx, legacy.ID); err != nil || a.Host != n.Host || a.MemoryMB != 128 {
+		t.Fatalf("legacy server's allocation: %+v %v", a, err)
+	}
+	if sv := e.Get(t, failed.ID); sv.Host != "" {
+		t.Fatalf("a server without a VM adopted: %+v", sv)
+	}
+}
