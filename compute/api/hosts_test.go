@@ -52,6 +52,10 @@ func TestTwoComputeHosts(t *testing.T) {
 	if len(hypervisors) != 2 || hypervisors[here] != "up/"+here || hypervisors["compute-2"] != "up/compute-2" {
 		t.Fatalf("hypervisors of two live hosts: %v", hypervisors)
 	}
+	first := e.Boot(t, e.Member) // hosts in name order when weights tie
+	if first.Host != "compute-2" || first.Status() != "ACTIVE" {
+		t.Fatalf("first server on %q (%s), want compute-2", first.Host, first.Status())
+	}
 	stopOther()
 	time.Sleep(timing.ServiceDownTime + 100*time.Millisecond)
 	services, hypervisors = states()
@@ -61,6 +65,18 @@ func TestTwoComputeHosts(t *testing.T) {
 	for range 3 {
 		if sv := e.Boot(t, e.Member); sv.Host != here || sv.Status() != "ACTIVE" {
 			t.Fatalf("a server went to %q (%s) with compute-2 down", sv.Host, sv.Status())
+		}
+	}
+	for host, want := range map[string]int{"compute-2": 1, here: 3, "elsewhere": 0} {
+		_, body := do(t, e.Server, "GET", "/v2.1/servers/detail?all_tenants=1&host="+host, "admin", "")
+		list := body["servers"].([]any)
+		if len(list) != want {
+			t.Errorf("servers on %s: %d, want %d", host, len(list), want)
+		}
+		for _, s := range list {
+			if sv := s.(map[string]any); sv["OS-EXT-SRV-ATTR:host"] != host || sv["OS-EXT-SRV-ATTR:hypervisor_hostname"] != host {
+				t.Errorf("server listed on %s shows host %v", host, sv["OS-EXT-SRV-ATTR:host"])
+			}
 		}
 	}
 }
