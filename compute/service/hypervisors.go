@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,13 +128,18 @@ func memTotalMB() int {
 	return 0
 }
 
-// diskGB is the size and free space of the filesystem holding dir, in GiB.
+// diskGB is the size and free space of the filesystem that holds (or
+// will hold: its nearest existing parent) dir, in GiB.
 func diskGB(dir string) (int, int) {
 	if dir == "" {
 		dir = "/"
 	}
 	var st syscall.Statfs_t
-	if syscall.Statfs(dir, &st) != nil {
+	for syscall.Statfs(dir, &st) != nil {
+		if parent := filepath.Dir(dir); parent != dir {
+			dir = parent
+			continue
+		}
 		return 0, 0
 	}
 	return int(st.Blocks * uint64(st.Bsize) >> 30), int(st.Bavail * uint64(st.Bsize) >> 30)
