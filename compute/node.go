@@ -89,14 +89,16 @@ type NodeRepository interface {
 	DeleteNode(ctx context.Context, host string) error
 	// NodeUsage returns the sum of the allocations on each host.
 	NodeUsage(ctx context.Context) (map[string]NodeUsage, error)
-	// Claim records a as the server's only allocation, in one transaction
+	// Claim records a as the server's allocation on a.Host (replacing the
+	// one it had there; those on other hosts stay), in one transaction
 	// that moves node a.Host from generation to generation+1 and checks
 	// that a fits next to the node's other allocations. It fails with
 	// ErrGenerationChanged when the node is no longer at generation (or is
 	// gone) and with ErrNoRoom when a does not fit; then nothing changed.
 	Claim(ctx context.Context, a Allocation, generation int64) error
-	// AllocationOf returns the server's allocation, or ErrNotFound.
-	AllocationOf(ctx context.Context, serverID string) (Allocation, error)
-	// ReleaseAllocation removes the server's allocation (none: nil).
-	ReleaseAllocation(ctx context.Context, serverID string) error
+	// AllocationOf returns the server's allocation on host, or ErrNotFound.
+	AllocationOf(ctx context.Context, serverID, host string) (Allocation, error)
+	// ReleaseAllocation removes the server's allocation on host, or on
+	// every host when host is "" (none: nil).
+	ReleaseAllocation(ctx context.Context, serverID, host string) error
 }

@@ -59,6 +59,9 @@ func TestTwoComputeHosts(t *testing.T) {
 	stopOther()
 	time.Sleep(timing.ServiceDownTime + 100*time.Millisecond)
 	services, hypervisors = states()
+	if e.Service.HostUp(ctx, "compute-2") || !e.Service.HostUp(ctx, here) || e.Service.HostUp(ctx, "elsewhere") {
+		t.Error("HostUp disagrees with os-services")
+	}
 	if services[here] != "up/nova" || services["compute-2"] != "down/nova" || hypervisors["compute-2"] != "down/compute-2" || hypervisors[here] != "up/"+here {
 		t.Fatalf("after compute-2's heartbeat stopped: %v %v", services, hypervisors)
 	}

@@ -398,11 +398,12 @@ type v16Node struct {
 
 func (v16Node) TableName() string { return "compute_nodes" }
 
-// v16Allocation is what one server takes of its host (placement's
-// allocations, one row per server).
+// v16Allocation is what one server takes of one host (placement's
+// allocations): one row per server and host, two while a move holds both
+// its source and its destination.
 type v16Allocation struct {
 	ServerID string `gorm:"primaryKey;size:36"`
-	Host     string `gorm:"size:255;not null;index:ix_allocations_host"`
+	Host     string `gorm:"primaryKey;size:255;index:ix_allocations_host"`
 	VCPUs    int    `gorm:"column:vcpus;not null"`
 	MemoryMB int    `gorm:"not null"`
 	DiskGB   int    `gorm:"not null"`

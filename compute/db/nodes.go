@@ -37,8 +37,8 @@ func (nodeRow) TableName() string { return "compute_nodes" }
 
 type allocationRow struct {
 	ServerID string `gorm:"primaryKey"`
-	Host     string
-	VCPUs    int `gorm:"column:vcpus"`
+	Host     string `gorm:"primaryKey"`
+	VCPUs    int    `gorm:"column:vcpus"`
 	MemoryMB int
 	DiskGB   int
 }
@@ -185,13 +185,17 @@ func (r *Repo) Claim(ctx context.Context, a compute.Allocation, generation int64
 }
 
 // AllocationOf implements compute.NodeRepository.
-func (r *Repo) AllocationOf(ctx context.Context, serverID string) (compute.Allocation, error) {
+func (r *Repo) AllocationOf(ctx context.Context, serverID, host string) (compute.Allocation, error) {
 	var row allocationRow
-	err := r.db.WithContext(ctx).Where("server_id = ?", serverID).Take(&row).Error
+	err := r.db.WithContext(ctx).Where("server_id = ? AND host = ?", serverID, host).Take(&row).Error
 	return compute.Allocation(row), classify(err, "allocation of server "+serverID)
 }
 
 // ReleaseAllocation implements compute.NodeRepository.
-func (r *Repo) ReleaseAllocation(ctx context.Context, serverID string) error {
-	return classify(r.db.WithContext(ctx).Where("server_id = ?", serverID).Delete(&allocationRow{}).Error, "allocation of server "+serverID)
+func (r *Repo) ReleaseAllocation(ctx context.Context, serverID, host string) error {
+	q := r.db.WithContext(ctx).Where("server_id = ?", serverID)
+	if host != "" {
+		q = q.Where("host = ?", host)
+	}
+	return classify(q.Delete(&allocationRow{}).Error, "allocation of server "+serverID)
 }

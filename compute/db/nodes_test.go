@@ -56,14 +56,47 @@ func TestNodes(t *testing.T) {
 		if err != nil || len(list) != 1 || !list[0].UpdatedAt.Equal(now.Add(2*time.Minute)) {
 			t.Fatalf("list: %+v %v", list, err)
 		}
-		if err := r.ReleaseAllocation(ctx, "s1"); err != nil {
+		if err := r.ReleaseAllocation(ctx, "s1", ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.AllocationOf(ctx, "s1"); !errors.Is(err, compute.ErrNotFound) {
+		if _, err := r.AllocationOf(ctx, "s1", "h1"); !errors.Is(err, compute.ErrNotFound) {
 			t.Fatalf("released allocation: %v", err)
 		}
-		if a, err := r.AllocationOf(ctx, "s2"); err != nil || a.MemoryMB != 512 {
+		if a, err := r.AllocationOf(ctx, "s2", "h1"); err != nil || a.MemoryMB != 512 {
 			t.Fatalf("allocation: %+v %v", a, err)
+		}
+	})
+}
+
+// TestAllocationsPerHost: a server may hold allocations on two hosts (a
+// move's source and destination); each host counts its own, and they are
+// released one host or all at once.
+func TestAllocationsPerHost(t *testing.T) {
+	eachRepo(t, func(t *testing.T, r *computedb.Repo) {
+		ctx, now := context.Background(), time.Now()
+		for _, h := range []string{"a", "b"} {
+			if _, err := r.RegisterNode(ctx, compute.ComputeNode{Host: h, VCPUs: 4, MemoryMB: 1024, LocalGB: 10,
+				CPUAllocationRatio: 1, RAMAllocationRatio: 1, DiskAllocationRatio: 1, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Claim(ctx, compute.Allocation{ServerID: "s", Host: h, VCPUs: 1, MemoryMB: 512}, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if u, err := r.NodeUsage(ctx); err != nil || u["a"].MemoryMB != 512 || u["b"].MemoryMB != 512 {
+			t.Fatalf("usage: %+v %v", u, err)
+		}
+		if err := r.ReleaseAllocation(ctx, "s", "a"); err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := r.NodeUsage(ctx); u["a"].Servers != 0 || u["b"].Servers != 1 {
+			t.Fatalf("after releasing a: %+v", u)
+		}
+		if err := r.ReleaseAllocation(ctx, "s", ""); err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := r.NodeUsage(ctx); len(u) != 0 {
+			t.Fatalf("after releasing all: %+v", u)
 		}
 	})
 }

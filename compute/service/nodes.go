@@ -130,3 +130,13 @@ func (s *Service) RunHeartbeat(ctx context.Context, member cluster.Member, timin
 		}
 	}
 }
+
+// HostUp reports whether host's nova-compute is up: it heartbeat within
+// service_down_time and is not forced down; unknown hosts are down (the
+// moves' compute.HostStates).
+func (s *Service) HostUp(ctx context.Context, host string) bool {
+	all, err := s.hostServices(ctx)
+	return err == nil && slices.ContainsFunc(all, func(sv ComputeService) bool {
+		return sv.Binary == compute.BinaryCompute && sv.Host == host && sv.Up
+	})
+}

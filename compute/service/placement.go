@@ -114,7 +114,7 @@ func (s *Service) release(ctx context.Context, id string) {
 	if s.Nodes == nil {
 		return
 	}
-	if err := s.Nodes.ReleaseAllocation(ctx, id); err != nil {
+	if err := s.Nodes.ReleaseAllocation(ctx, id, ""); err != nil {
 		s.log.Error("could not free a server's resources on its host", "server", id, "err", err)
 	}
 }

@@ -181,11 +181,11 @@ func TestRegisterAdoptsServers(t *testing.T) {
 	e := computetest.NewSetup(t)
 	legacy := bootOn(t, e, service.CreateRequest{})
 	failed := bootOn(t, e, service.CreateRequest{ImageRef: "xen"}) // no host runs xen: NoValidHost
-	legacy.Host, legacy.Node = "", ""
-	if err := e.Repo.UpdateServer(ctx, legacy); err != nil {
+	if err := e.Repo.ReleaseAllocation(ctx, legacy.ID, legacy.Host); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Repo.ReleaseAllocation(ctx, legacy.ID); err != nil {
+	legacy.Host, legacy.Node = "", ""
+	if err := e.Repo.UpdateServer(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}
 	n, err := e.Service.RegisterNode(ctx, "")
@@ -195,7 +195,7 @@ func TestRegisterAdoptsServers(t *testing.T) {
 	if sv := e.Get(t, legacy.ID); sv.Host != n.Host || sv.Node != n.Host {
 		t.Fatalf("legacy server on %q/%q, want %s", sv.Host, sv.Node, n.Host)
 	}
-	if a, err := e.Repo.AllocationOf(ctx, legacy.ID); err != nil || a.Host != n.Host || a.MemoryMB != 128 {
+	if a, err := e.Repo.AllocationOf(ctx, legacy.ID, n.Host); err != nil || a.Host != n.Host || a.MemoryMB != 128 {
 		t.Fatalf("legacy server's allocation: %+v %v", a, err)
 	}
 	if sv := e.Get(t, failed.ID); sv.Host != "" {
