@@ -61,6 +61,8 @@ type ServerFilterMore struct {
 	Locked, ConfigDrive *bool
 	// KeyName is a regular expression as Name.
 	KeyName string
+	// Host "" = any: the compute host the servers were placed on.
+	Host string
 	// IP and IP6 are regular expressions one of the server's IPv4 (IP) or
 	// IPv6 (IP6) addresses must match from its start (Nova's re.match).
 	IP, IP6 string

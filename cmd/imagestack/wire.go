@@ -212,6 +212,10 @@ func repoDeps(cfg config.Config, repo *computedb.Repo, deps *computeservice.Deps
 	deps.HostServices, deps.QuotaStore, deps.Groups, deps.TaskLeases = repo, repo, repo, repo
 	deps.Aggregates, deps.DefaultZone = repo, cfg.Compute.DefaultAvailabilityZone
 	deps.Migrations = repo
+	deps.Nodes, deps.Host, deps.HostZones = repo, cfg.Compute.Host, computeservice.AggregateZones{Aggregates: repo}
+	sc := cfg.Compute.Scheduler
+	deps.Scheduler = computeservice.SchedulerConfig{CPUAllocationRatio: sc.CPUAllocationRatio, RAMAllocationRatio: sc.RAMAllocationRatio,
+		DiskAllocationRatio: sc.DiskAllocationRatio, RAMWeightMultiplier: sc.RAMWeightMultiplier, HostSubsetSize: sc.HostSubsetSize}
 	deps.SnapshotDir = filepath.Join(cfg.StateDir, "compute", "snapshots")
 	deps.ConfigDriveDir, deps.ForceConfigDrive = filepath.Join(cfg.StateDir, "compute", "config-drives"), cfg.Compute.ForceConfigDrive
 	deps.ShelvedOffloadTime = cfg.Compute.ShelvedOffloadTime
@@ -290,6 +294,9 @@ func startComputeWork(ctx context.Context, cfg config.Config, svc *computeservic
 		if err := svc.SyncHost(ctx); err != nil {
 			return fmt.Errorf("reconcile servers with libvirt: %w", err)
 		}
+		if err := startHeartbeat(ctx, cfg, svc); err != nil {
+			return err
+		}
 		go svc.WatchEvents(ctx)
 	}
 	if !api {
@@ -300,6 +307,21 @@ func startComputeWork(ctx context.Context, cfg config.Config, svc *computeservic
 	if err := svc.EnsureDefaultFlavors(ctx, compute.DefaultFlavors); err != nil {
 		return fmt.Errorf("default flavors: %w", err)
 	}
+	return nil
+}
+
+// startHeartbeat registers this process's host as a compute node, before
+// the API takes its first boot, and keeps it alive while ctx lasts, when
+// this process has the compute role and a hypervisor.
+func startHeartbeat(ctx context.Context, cfg config.Config, svc *computeservice.Service) error {
+	member := svc.Member
+	if !member.Has(cluster.RoleCompute) || svc.Hypervisor == nil {
+		return nil
+	}
+	if _, err := svc.RegisterNode(ctx, member.Host); err != nil {
+		return fmt.Errorf("register compute host %s: %w", member.Host, err)
+	}
+	go svc.RunHeartbeat(ctx, member, timing(cfg))
 	return nil
 }
 

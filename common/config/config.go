@@ -94,6 +94,24 @@ type StoreConfig struct {
 	S3            S3Config `yaml:"s3"`
 }
 
+// SchedulerConfig is the compute scheduler's (Nova's [filter_scheduler]
+// and the allocation ratios of nova-compute).
+type SchedulerConfig struct {
+	// Allocation ratios this compute host registers with: it takes servers
+	// up to its capacity x ratio (Nova's defaults 4.0, 1.0, 1.0).
+	CPUAllocationRatio  float64 `yaml:"cpu_allocation_ratio"`
+	RAMAllocationRatio  float64 `yaml:"ram_allocation_ratio"`
+	DiskAllocationRatio float64 `yaml:"disk_allocation_ratio"`
+	// RAMWeightMultiplier weighs hosts by free RAM: positive (default 1.0)
+	// spreads servers and batches over the emptiest hosts, negative packs
+	// them onto the fullest that still fit.
+	RAMWeightMultiplier float64 `yaml:"ram_weight_multiplier"`
+	// HostSubsetSize is how many of the best hosts a placement picks from
+	// at random (default 1: the best); more makes API replicas placing at
+	// once race less for the same host.
+	HostSubsetSize int `yaml:"host_subset_size"`
+}
+
 // ConsoleConfig is the remote console proxy's (Nova's nova-novncproxy with
 // [vnc] and [consoleauth]). An empty listen turns consoles off.
 type ConsoleConfig struct {
@@ -279,6 +297,8 @@ type Config struct {
 		// DefaultAvailabilityZone is the zone of hosts no aggregate puts
 		// in one (Nova's default_availability_zone, "nova").
 		DefaultAvailabilityZone string `yaml:"default_availability_zone"`
+		// Scheduler tunes where servers go.
+		Scheduler SchedulerConfig `yaml:"scheduler"`
 	} `yaml:"compute"`
 	Network struct {
 		Listener `yaml:",inline"`
@@ -375,6 +395,7 @@ func Default() Config {
 	c.Compute.ImageCache = ComputeImageCacheConfig{MaxSize: 50 << 30, CleanInterval: Duration(10 * time.Minute),
 		MinimumAge: Duration(10 * time.Minute)}
 	c.Compute.DefaultAvailabilityZone = "nova"
+	c.Compute.Scheduler = SchedulerConfig{CPUAllocationRatio: 4, RAMAllocationRatio: 1, DiskAllocationRatio: 1, RAMWeightMultiplier: 1, HostSubsetSize: 1}
 	c.Network.Listen = "127.0.0.1:9696"
 	c.Network.DnsmasqUser = "root"
 	c.Network.DefaultNetwork.Name = "private"
@@ -503,6 +524,9 @@ func (c *Config) checkLimits() error {
 	case "kvm", "qemu", "auto":
 	default:
 		return fmt.Errorf("config: compute.virt_type must be kvm, qemu or auto, not %q", c.Compute.VirtType)
+	}
+	if sc := c.Compute.Scheduler; sc.CPUAllocationRatio <= 0 || sc.RAMAllocationRatio <= 0 || sc.DiskAllocationRatio <= 0 {
+		return errors.New("config: compute.scheduler allocation ratios must be positive")
 	}
 	if c.Compute.ReclaimInstanceInterval < 0 {
 		return errors.New("config: compute.reclaim_instance_interval must not be negative")

@@ -13,9 +13,11 @@ import (
 // parameters and UUIDs from it, cpu_info an object from 2.28, paging from
 // 2.33, and from 2.88 no amounts, uptime in show and no statistics.
 func TestHypervisorVersions(t *testing.T) {
-	srv := computetest.NewSetup(t, computetest.WithAPI()).Server
+	e := computetest.NewSetup(t, computetest.WithAPI())
+	srv := e.Server
 	host, _ := os.Hostname()
 	do(t, srv, "POST", "/v2.1/servers", "admin", `{"server":{"name":"vm1","imageRef":"img","flavorRef":"1"}}`)
+	e.Service.Wait() // a server is on a hypervisor once scheduled
 	part := host[:len(host)/2+1]
 
 	_, body := do(t, srv, "GET", "/v2.1/os-hypervisors/"+part+"/servers", "admin", "", mv("2.52")...)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -109,7 +110,7 @@ func amountsOf(h service.Hypervisor) hypervisorAmounts {
 
 func detailAt(r *http.Request, h service.Hypervisor, withServers bool) hypervisorView {
 	_, sid := hypervisorIDs(r, h)
-	v := hypervisorView{hypervisorBrief: briefAt(r, h, withServers), Type: "QEMU", HostIP: "127.0.0.1",
+	v := hypervisorView{hypervisorBrief: briefAt(r, h, withServers), Type: cmp.Or(h.Type, "QEMU"), Version: h.Version, HostIP: "127.0.0.1",
 		Service: hypervisorServiceView{Host: h.Hostname, ID: sid, DisabledReason: h.Service.DisabledReason}}
 	if atLeast(r, "2.88") {
 		up := service.HostUptime(time.Now())

@@ -211,7 +211,7 @@ func (a *API) serverFlavor(r *http.Request, sv *compute.Server, extraSpecs bool)
 // extendedOf is sv's OS-EXT-SRV-ATTR attributes at r's microversion.
 func (a *API) extendedOf(r *http.Request, sv *compute.Server, userData bool) *extendedView {
 	p := a.svc.PlacementOf(sv)
-	v := &extendedView{Host: nullable(p.Host), InstanceName: p.InstanceName, HypervisorHostname: nullable(p.Host)}
+	v := &extendedView{Host: nullable(p.Host), InstanceName: p.InstanceName, HypervisorHostname: nullable(p.Node)}
 	if !atLeast(r, "2.3") {
 		return v
 	}
@@ -240,11 +240,7 @@ func (a *API) addVersionedFields(r *http.Request, v *serverView, sv *compute.Ser
 		v.Locked = some(sv.Locked)
 	}
 	if atLeast(r, "2.16") && show.rights.HostStatus && (show.full || atLeast(r, "2.75")) {
-		state := show.rights.HostState
-		if a.svc.PlacementOf(sv).Host == "" {
-			state = ""
-		}
-		v.HostStatus = some(state)
+		v.HostStatus = some(show.rights.StatusOf(a.svc.PlacementOf(sv).Host))
 	}
 	if atLeast(r, "2.19") {
 		v.Description = some(sv.Description)

@@ -71,7 +71,8 @@ func TestServiceUpdatesBefore253(t *testing.T) {
 // TestServiceUpdatesFrom253: ids are UUIDs; PUT and DELETE take them,
 // with Nova's 400 and 404 rules; the internal services are listed.
 func TestServiceUpdatesFrom253(t *testing.T) {
-	srv := computetest.NewSetup(t, computetest.WithAPI()).Server
+	e := computetest.NewSetup(t, computetest.WithAPI())
+	srv := e.Server
 	_, body := do(t, srv, "GET", "/v2.1/os-services", "admin", "", mv("2.53")...)
 	ids := map[string]string{}
 	for _, e := range body["services"].([]any) {
@@ -118,7 +119,10 @@ func TestServiceUpdatesFrom253(t *testing.T) {
 			t.Errorf("DELETE %s at %s: %d %v, want %d", c.id, c.version, resp.StatusCode, body, c.status)
 		}
 	}
+	// A server placed on the host (enabled and up again) holds its service.
+	do(t, srv, "PUT", "/v2.1/os-services/"+cid, "admin", `{"status":"enabled","forced_down":false}`, mv("2.53")...)
 	do(t, srv, "POST", "/v2.1/servers", "admin", `{"server":{"name":"vm","imageRef":"img","flavorRef":"1"}}`)
+	e.Service.Wait()
 	if resp, body := do(t, srv, "DELETE", "/v2.1/os-services/"+cid, "admin", "", mv("2.53")...); resp.StatusCode != 409 {
 		t.Errorf("DELETE of a compute hosting servers: %d %v", resp.StatusCode, body)
 	}

@@ -326,16 +326,18 @@ func TestLimitAndZoneBodies(t *testing.T) {
 	wantBody(t, "zones", body, `{"availabilityZoneInfo": [{"zoneName": "nova", "zoneState": {"available": true}, "hosts": null}]}`, nil)
 	_, body = do(t, srv, "GET", "/v2.1/os-availability-zone/detail", "admin", "")
 	host, _ := os.Hostname()
-	updated := regexp.MustCompile(`"updated_at":"([0-9T:.-]+)"`).FindStringSubmatch(mustJSON(body))
-	if len(updated) != 2 || len(updated[1]) != len(usageTimeFormat) {
+	// The conductor and scheduler were updated as this process answered,
+	// nova-compute at its host's last heartbeat.
+	updated := regexp.MustCompile(`"updated_at":"([0-9T:.-]+)"`).FindAllStringSubmatch(mustJSON(body), -1)
+	if len(updated) != 3 || len(updated[0][1]) != len(usageTimeFormat) || len(updated[2][1]) != len(usageTimeFormat) {
 		t.Fatalf("zone detail updated_at: %v", body)
 	}
 	wantBody(t, "zones detail", body, `{"availabilityZoneInfo": [{"zoneName": "internal", "zoneState": {"available": true},
 		"hosts": {"{host}": {"nova-conductor": {"available": true, "active": true, "updated_at": "{updated}"},
 			"nova-scheduler": {"available": true, "active": true, "updated_at": "{updated}"}}}},
 		{"zoneName": "nova", "zoneState": {"available": true},
-		"hosts": {"{host}": {"nova-compute": {"available": true, "active": true, "updated_at": "{updated}"}}}}]}`,
-		map[string]string{"host": host, "updated": updated[1]})
+		"hosts": {"{host}": {"nova-compute": {"available": true, "active": true, "updated_at": "{heartbeat}"}}}}]}`,
+		map[string]string{"host": host, "updated": updated[0][1], "heartbeat": updated[2][1]})
 
 	v21 := `{"id": "v2.1", "status": "CURRENT", "version": "2.90", "min_version": "2.1", "updated": "2013-07-23T11:33:21Z",
 		"links": [{"rel": "self", "href": "{url}/v2.1/"}]`

@@ -302,13 +302,17 @@ type madeImage struct {
 
 var _ compute.Images = (*Images)(nil)
 
-// fakeImages are the images Images serves: "img" (raw), and an ami image
-// "ami" booting the kernel "aki" with the ramdisk "ari".
+// fakeImages are the images Images serves: "img" (raw), an ami image
+// "ami" booting the kernel "aki" with the ramdisk "ari", and raw images
+// for other hosts: "arm" (hw_architecture aarch64), "xen" (hypervisor_type
+// xen).
 var fakeImages = map[string]compute.ImageInfo{
 	"img": {DiskFormat: "raw", Properties: map[string]string{"os_distro": "x", "image_type": "base"}},
 	"ami": {DiskFormat: "ami", Properties: map[string]string{"kernel_id": "aki", "ramdisk_id": "ari", "os_command_line": "console=ttyS0 quiet"}},
 	"aki": {DiskFormat: "aki", Properties: map[string]string{}},
 	"ari": {DiskFormat: "ari", Properties: map[string]string{}},
+	"arm": {DiskFormat: "raw", Properties: map[string]string{"hw_architecture": "aarch64"}},
+	"xen": {DiskFormat: "raw", Properties: map[string]string{"hypervisor_type": "xen"}},
 }
 
 // Get implements compute.Images.

@@ -115,6 +115,10 @@ type config struct {
 	member       string
 	leaseTTL     time.Duration
 	hosts        []string
+	timing       cluster.Timing
+	scheduler    service.SchedulerConfig
+	noHost       bool
+	onDecision   func(service.Decision)
 }
 
 // WithDB runs the service over gdb instead of a fresh SQLite database.
@@ -182,6 +186,19 @@ func WithLeaseTTL(d time.Duration) Option { return func(c *config) { c.leaseTTL 
 // with its nova-compute service registered.
 func WithHosts(names ...string) Option { return func(c *config) { c.hosts = names } }
 
+// WithTiming sets when a silent compute host is down.
+func WithTiming(t cluster.Timing) Option { return func(c *config) { c.timing = t } }
+
+// WithScheduler tunes placement.
+func WithScheduler(sc service.SchedulerConfig) Option { return func(c *config) { c.scheduler = sc } }
+
+// WithDecisions makes the scheduler report each placement to fn.
+func WithDecisions(fn func(service.Decision)) Option { return func(c *config) { c.onDecision = fn } }
+
+// WithoutHost registers no compute host for the fake hypervisor (tests
+// register their own with RegisterHost).
+func WithoutHost() Option { return func(c *config) { c.noHost = true } }
+
 // WithAPI serves the compute API over the service in Setup.Server.
 func WithAPI() Option { return func(c *config) { c.api = true } }
 
@@ -211,7 +228,8 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 	}
 	deps := service.Deps{Flavors: repo, Servers: repo, KeyPairs: repo, Actions: repo, Migrations: repo, HostServices: repo, QuotaStore: repo, Groups: repo, Images: s.Images, Cache: cache,
 		Projects: cfg.projects, Quotas: cfg.quotas, UnifiedLimits: cfg.limits, SnapshotDir: t.TempDir(), ShelvedOffloadTime: cfg.offloadTime,
-		ReclaimInterval: cfg.reclaim, LazyBases: cfg.lazy, Aggregates: repo}
+		ReclaimInterval: cfg.reclaim, LazyBases: cfg.lazy, Aggregates: repo, Nodes: repo, Timing: cfg.timing, Scheduler: cfg.scheduler,
+		OnDecision: cfg.onDecision}
 	s.Cache = cache
 	if cfg.networks != nil {
 		deps.Networks = cfg.networks
@@ -245,6 +263,10 @@ func NewSetup(t testing.TB, opts ...Option) *Setup {
 		t.Fatal(err)
 	}
 	s.Member, s.Admin = s.Service.NewCaller(MemberCreds), s.Service.NewCaller(AdminCreds)
+	if !cfg.noHypervisor && !cfg.noHost {
+		host, _ := os.Hostname()
+		RegisterHost(t, repo, Host{Name: host})
+	}
 	if cfg.api {
 		s.serveAPI(t)
 	}

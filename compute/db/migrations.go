@@ -29,6 +29,7 @@ var Migrations = []commondb.Migration{
 	{Version: 13, Name: "server tags", Up: migrate13},
 	{Version: 14, Name: "server description, flavor copy, kernel and ramdisk", Up: migrate14},
 	{Version: 15, Name: "host and node of servers", Up: migrate15},
+	{Version: 16, Name: "compute nodes and allocations", Up: migrate16},
 	{Version: 17, Name: "calls from API replicas to compute hosts", Up: migrate17},
 	{Version: 18, Name: "leases on server tasks", Up: migrate18},
 	{Version: 19, Name: "host aggregates", Up: migrate19},
@@ -37,8 +38,8 @@ var Migrations = []commondb.Migration{
 
 // Tables lists the compute tables, for schema comparisons.
 var Tables = []string{"flavors", "flavor_extra_specs", "servers", "server_metadata", "key_pairs", "flavor_projects", "quota_locks", "instance_actions",
-	"compute_services", "instance_actions_events", "quotas", "server_groups", "server_group_members", "server_tags", "host_calls",
-	"migrations", "aggregates", "aggregate_hosts", "aggregate_metadata", "aggregate_serial"}
+	"compute_services", "instance_actions_events", "quotas", "server_groups", "server_group_members", "server_tags",
+	"compute_nodes", "allocations", "host_calls", "migrations", "aggregates", "aggregate_hosts", "aggregate_metadata", "aggregate_serial"}
 
 type v1Flavor struct {
 	ID         string    `gorm:"primaryKey;size:255"`
@@ -376,6 +377,45 @@ func migrate15(tx *gorm.DB) error {
 	}
 	return tx.Migrator().CreateIndex(&v15Server{}, "ix_servers_host")
 }
+
+// v16Node is a compute host as it registered (Nova's compute_nodes): its
+// capacity and ratios, its hypervisor, its heartbeat (updated_at) and the
+// generation every claim on it moves by one.
+type v16Node struct {
+	ID                  uint64    `gorm:"primaryKey;autoIncrement"`
+	Host                string    `gorm:"size:255;not null;uniqueIndex:uq_compute_nodes_host"`
+	HypervisorHostname  string    `gorm:"size:255;not null"`
+	Zone                string    `gorm:"size:255;not null;default:''"`
+	VCPUs               int       `gorm:"column:vcpus;not null"`
+	MemoryMB            int       `gorm:"not null"`
+	LocalGB             int       `gorm:"not null"`
+	CPUAllocationRatio  float64   `gorm:"column:cpu_allocation_ratio;not null"`
+	RAMAllocationRatio  float64   `gorm:"column:ram_allocation_ratio;not null"`
+	DiskAllocationRatio float64   `gorm:"not null"`
+	HypervisorType      string    `gorm:"size:255;not null;default:''"`
+	HypervisorVersion   int       `gorm:"not null;default:0"`
+	Architecture        string    `gorm:"size:32;not null;default:''"`
+	Generation          int64     `gorm:"not null;default:0"`
+	CreatedAt           time.Time `gorm:"not null"`
+	UpdatedAt           time.Time `gorm:"not null"`
+}
+
+func (v16Node) TableName() string { return "compute_nodes" }
+
+// v16Allocation is what one server takes of one host (placement's
+// allocations): one row per server and host, two while a move holds both
+// its source and its destination.
+type v16Allocation struct {
+	ServerID string `gorm:"primaryKey;size:36"`
+	Host     string `gorm:"primaryKey;size:255;index:ix_allocations_host"`
+	VCPUs    int    `gorm:"column:vcpus;not null"`
+	MemoryMB int    `gorm:"not null"`
+	DiskGB   int    `gorm:"not null"`
+}
+
+func (v16Allocation) TableName() string { return "allocations" }
+
+func migrate16(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&v16Node{}, &v16Allocation{}) }
 
 // v17HostCall is one hypervisor call an API replica asks of a compute host
 // (compute/hostrpc): queued by the caller, claimed and leased by the host's

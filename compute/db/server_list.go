@@ -146,7 +146,7 @@ func filtered(q *gorm.DB, f compute.ServerFilter) (*gorm.DB, error) {
 		q = q.Where("updated_at <= ?", ms(*f.ChangesBefore))
 	}
 	for col, v := range map[string]string{"project_id": f.ProjectID, "user_id": f.UserID, "vm_state": f.Status, "image_id": f.ImageID,
-		"flavor_id": f.FlavorID, "reservation_id": f.ReservationID} {
+		"flavor_id": f.FlavorID, "reservation_id": f.ReservationID, "host": f.Host} {
 		if v != "" {
 			q = q.Where(col+" = ?", v)
 		}

@@ -107,7 +107,7 @@ func (s *Service) evacuateTo(ctx context.Context, c Caller, ev *ActionEvent, m *
 	s.setMigration(ctx, m, compute.MigrationPreMigrating, &dest)
 	sv, err := s.progress(ctx, id, func(sv *compute.Server) { sv.Host, sv.Node, sv.VMState = dest.Host, dest.Node, compute.VMActive })
 	if err != nil {
-		s.release(ctx, id, dest.Host)
+		s.releaseMove(ctx, id, dest.Host)
 		s.setMigration(ctx, m, compute.MigrationFailed, nil)
 		return
 	}
@@ -126,7 +126,7 @@ func (s *Service) evacuateTo(ctx context.Context, c Caller, ev *ActionEvent, m *
 // server stays as it was (task cleared, the cause noted), the migration
 // ends in error and the action's event fails.
 func (s *Service) placeMove(ctx context.Context, ev *ActionEvent, m *compute.Migration, p compute.MoveRequest) (compute.Destination, bool) {
-	dest, err := s.claim(ctx, p)
+	dest, err := s.claimMove(ctx, p)
 	if err != nil {
 		s.setMigration(ctx, m, compute.MigrationError, nil)
 		s.endTask(ctx, p.Server.ID, err)
@@ -135,9 +135,9 @@ func (s *Service) placeMove(ctx context.Context, ev *ActionEvent, m *compute.Mig
 	return dest, err == nil
 }
 
-// claim asks Destinations for a host; without them (one host) there is
+// claimMove asks Destinations for a host; without them (one host) there is
 // no other host to go to.
-func (s *Service) claim(ctx context.Context, p compute.MoveRequest) (compute.Destination, error) {
+func (s *Service) claimMove(ctx context.Context, p compute.MoveRequest) (compute.Destination, error) {
 	if s.Destinations == nil {
 		return compute.Destination{}, compute.ErrNoValidHost
 	}
@@ -148,9 +148,9 @@ func (s *Service) claim(ctx context.Context, p compute.MoveRequest) (compute.Des
 	return d, err
 }
 
-// release gives back a claim, logging a failure (the scheduler's
+// releaseMove gives back a claim, logging a failure (the scheduler's
 // accounting heals when the server is deleted or moved again).
-func (s *Service) release(ctx context.Context, serverID, host string) {
+func (s *Service) releaseMove(ctx context.Context, serverID, host string) {
 	if s.Destinations == nil || host == "" {
 		return
 	}
@@ -217,7 +217,7 @@ func (s *Service) CleanEvacuated(ctx context.Context, host string, local compute
 		}
 		n++
 		s.setMigration(ctx, &m, compute.MigrationCompleted, nil)
-		s.release(ctx, m.ServerID, host)
+		s.releaseMove(ctx, m.ServerID, host)
 	}
 	return n, nil
 }

@@ -12,7 +12,7 @@ import (
 
 // bootOn boots a server for the member and records it on host h1, where
 // the fake router spawned it.
-func bootOn(t *testing.T, e *computetest.Setup) *compute.Server {
+func bootOnHosts(t *testing.T, e *computetest.Setup) *compute.Server {
 	t.Helper()
 	sv := e.Boot(t, e.Member)
 	e.PlaceOn(t, sv.ID, "h1")
@@ -40,7 +40,7 @@ func migrationsOf(t *testing.T, e *computetest.Setup, id string) []compute.Migra
 func TestEvacuate(t *testing.T) {
 	e := computetest.NewSetup(t, computetest.WithHosts("h1", "h2"))
 	ctx := context.Background()
-	sv := bootOn(t, e)
+	sv := bootOnHosts(t, e)
 	if _, err := e.Service.Evacuate(ctx, e.Admin, sv.ID, service.EvacuateRequest{}); !errors.Is(err, compute.ErrBadRequest) ||
 		compute.Message(err) != "Compute service of h1 is still in use." {
 		t.Fatalf("evacuate from a host that is up: %v", err)
@@ -96,7 +96,7 @@ func TestEvacuate(t *testing.T) {
 func TestEvacuateNoValidHost(t *testing.T) {
 	e := computetest.NewSetup(t, computetest.WithHosts("h1", "h2"))
 	ctx := context.Background()
-	sv := bootOn(t, e)
+	sv := bootOnHosts(t, e)
 	e.Hosts.SetUp("h1", false)
 	e.Hosts.SetFull("h2", true)
 	if _, err := e.Service.Evacuate(ctx, e.Admin, sv.ID, service.EvacuateRequest{}); err != nil {

@@ -20,3 +20,6 @@ var Place = place
 func (s *Service) CheckQuotaDelta(ctx context.Context, project string, vcpus, ram int) error {
 	return s.checkQuotaDelta(ctx, project, vcpus, ram)
 }
+
+// DiskGB exposes diskGB to tests.
+var DiskGB = diskGB

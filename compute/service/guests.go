@@ -93,7 +93,7 @@ func (s *Service) checkZone(ctx context.Context, c Caller, zone string) error {
 		if err := s.authorize(c, "os_compute_api:servers:create:forced_host", nil); err != nil {
 			return err
 		}
-		if h, _ := os.Hostname(); host != h {
+		if host != s.host() {
 			return compute.Errorf(compute.ErrBadRequest, "No valid host was found. Compute host %s could not be found.", compute.Clip(host))
 		}
 	}
@@ -112,7 +112,7 @@ func (s *Service) checkDestination(c Caller, req *CreateRequest) error {
 	if strings.Contains(req.AvailabilityZone, ":") {
 		return compute.Errorf(compute.ErrBadRequest, "One mechanism with host and/or hypervisor_hostname and another mechanism with zone:host:node are mutually exclusive.")
 	}
-	h, _ := os.Hostname()
+	h := s.host()
 	if req.Host != "" && req.Host != h {
 		return compute.Errorf(compute.ErrBadRequest, "Compute host %s could not be found.", compute.Clip(req.Host))
 	}

@@ -13,9 +13,14 @@ import (
 
 const netA, netB = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
 
+// createOne creates one server of req (defaults: image "img", flavor 42,
+// m1.nano) for the member and waits for its boot.
 func createOne(t *testing.T, e *computetest.Setup, req service.CreateRequest) (*compute.Server, string) {
 	t.Helper()
-	req.FlavorRef, req.MinCount, req.MaxCount = "42", 1, 1
+	req.MinCount, req.MaxCount = 1, 1
+	if req.FlavorRef == "" {
+		req.FlavorRef = "42"
+	}
 	if req.Name == "" {
 		req.Name = "vm"
 	}

@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,13 +17,15 @@ import (
 	"imagestack/compute"
 )
 
-// Hypervisor is this host as os-hypervisors shows it: its capacity, what
-// the live servers take of it, and its compute service.
+// Hypervisor is a compute host as os-hypervisors shows it: its capacity,
+// what the servers allocated on it take, and its compute service.
 type Hypervisor struct {
 	ID                                   int
 	UUID                                 string // stable per host name (shown from 2.53)
 	Hostname                             string
 	Up                                   bool
+	Type                                 string
+	Version                              int
 	VCPUs, MemoryMB, LocalGB             int
 	VCPUsUsed, MemoryMBUsed, LocalGBUsed int
 	RunningVMs                           int
@@ -39,37 +41,55 @@ type HostedServer struct{ Name, UUID string }
 // stays the same across restarts without being stored.
 var hypervisorNamespace = uuid.MustParse("5f1c3a8e-6c44-4d43-9a9b-0c2e7d1c9f10")
 
-// Hypervisors reports the hypervisors (this host, while its nova-compute
-// service exists) under rule, one of Nova's os-hypervisors rules (admins
-// by default).
+// Hypervisors reports every registered compute host whose nova-compute
+// service exists (Nova skips the nodes of deleted services), up while it
+// heartbeats, under rule, one of Nova's os-hypervisors rules (admins by
+// default).
 func (s *Service) Hypervisors(ctx context.Context, c Caller, rule string) ([]Hypervisor, error) {
 	if err := s.authorize(c, "os_compute_api:os-hypervisors:"+rule, nil); err != nil {
 		return nil, err
 	}
 	services, err := s.hostServices(ctx)
+	if err != nil || s.Nodes == nil {
+		return []Hypervisor{}, err
+	}
+	nodes, usage, err := s.nodesAndUsage(ctx)
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(services, func(sv ComputeService) bool { return sv.Binary == compute.BinaryCompute })
-	if i < 0 {
-		return []Hypervisor{}, nil // the compute service was deleted: Nova skips its node
+	hosted, err := s.serversByHost(ctx)
+	if err != nil {
+		return nil, err
 	}
-	name, _ := os.Hostname()
-	h := Hypervisor{ID: 1, UUID: uuid.NewSHA1(hypervisorNamespace, []byte(name)).String(), Hostname: name,
-		Up: services[i].Up, VCPUs: runtime.NumCPU(), MemoryMB: memTotalMB(), Service: services[i], Servers: []HostedServer{}}
-	h.LocalGB, h.FreeDiskGB = diskGB(s.SnapshotDir)
+	out := []Hypervisor{}
+	for _, n := range nodes {
+		i := slices.IndexFunc(services, func(sv ComputeService) bool { return sv.Binary == compute.BinaryCompute && sv.Host == n.Host })
+		if i < 0 {
+			continue
+		}
+		u := usage[n.Host]
+		out = append(out, Hypervisor{ID: n.ID, UUID: uuid.NewSHA1(hypervisorNamespace, []byte(n.HypervisorHostname)).String(),
+			Hostname: n.HypervisorHostname, Up: services[i].Up, Type: n.HypervisorType, Version: n.HypervisorVersion,
+			VCPUs: n.VCPUs, MemoryMB: n.MemoryMB, LocalGB: n.LocalGB, VCPUsUsed: u.VCPUs, MemoryMBUsed: u.MemoryMB,
+			LocalGBUsed: u.DiskGB, RunningVMs: u.Servers, FreeDiskGB: n.LocalGB - u.DiskGB, Service: services[i],
+			Servers: append([]HostedServer{}, hosted[n.Host]...)})
+	}
+	return out, nil
+}
+
+// serversByHost lists the live servers by the host they were placed on.
+func (s *Service) serversByHost(ctx context.Context) (map[string][]HostedServer, error) {
 	live, err := s.Servers.ListServers(ctx, compute.ServerFilter{})
 	if err != nil {
 		return nil, err
 	}
+	out := map[string][]HostedServer{}
 	for _, sv := range live {
-		if sv.VMState == compute.VMShelvedOffloaded {
-			continue // its VM is gone, its resources free
+		if sv.Host != "" && sv.VMState != compute.VMShelvedOffloaded {
+			out[sv.Host] = append(out[sv.Host], HostedServer{Name: sv.Name, UUID: sv.ID})
 		}
-		h.VCPUsUsed, h.MemoryMBUsed, h.LocalGBUsed, h.RunningVMs = h.VCPUsUsed+sv.VCPUs, h.MemoryMBUsed+sv.RAM, h.LocalGBUsed+sv.Disk, h.RunningVMs+1
-		h.Servers = append(h.Servers, HostedServer{Name: sv.Name, UUID: sv.ID})
 	}
-	return []Hypervisor{h}, nil
+	return out, nil
 }
 
 // HostUptime is the host's uptime as Nova shows it (the output of
@@ -108,13 +128,18 @@ func memTotalMB() int {
 	return 0
 }
 
-// diskGB is the size and free space of the filesystem holding dir, in GiB.
+// diskGB is the size and free space of the filesystem that holds (or
+// will hold: its nearest existing parent) dir, in GiB.
 func diskGB(dir string) (int, int) {
 	if dir == "" {
 		dir = "/"
 	}
 	var st syscall.Statfs_t
-	if syscall.Statfs(dir, &st) != nil {
+	for syscall.Statfs(dir, &st) != nil {
+		if parent := filepath.Dir(dir); parent != dir {
+			dir = parent
+			continue
+		}
 		return 0, 0
 	}
 	return int(st.Blocks * uint64(st.Bsize) >> 30), int(st.Bavail * uint64(st.Bsize) >> 30)

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"time"
 
@@ -76,8 +75,7 @@ func (s *Service) record(ctx context.Context, c Caller, serverID, action string)
 	if !ok {
 		return nil
 	}
-	host, _ := os.Hostname()
-	if err := s.Actions.StartEvent(ctx, serverID, reqID, compute.Event{Name: name, StartTime: now, Host: host}); err != nil {
+	if err := s.Actions.StartEvent(ctx, serverID, reqID, compute.Event{Name: name, StartTime: now, Host: s.host()}); err != nil {
 		s.log.Error("could not record server action event", "server", serverID, "event", name, "err", err)
 		return nil
 	}

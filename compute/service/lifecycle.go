@@ -174,7 +174,7 @@ func (s *Service) boot(ctx context.Context, c Caller, id, adminPass string) {
 		}
 		return
 	}
-	if err := s.schedule(ctx, id); err != nil {
+	if err := s.schedule(ctx, c, id); err != nil {
 		s.failServer(ctx, id, err)
 		return
 	}
@@ -321,6 +321,7 @@ func (s *Service) finishDelete(ctx context.Context, id string) {
 	}); err != nil {
 		s.log.Error("could not record deleted server", "server", id, "err", err)
 	}
+	s.release(ctx, id)
 	s.leaveGroup(ctx, id)
 	if s.Consoles != nil {
 		s.Consoles.Revoke(ctx, id)

@@ -70,7 +70,7 @@ func (s *Service) liveMigrateTo(ctx context.Context, c Caller, ev *ActionEvent, 
 		status = compute.MigrationFailed
 	}
 	if err != nil {
-		s.release(ctx, id, dest.Host)
+		s.releaseMove(ctx, id, dest.Host)
 		s.setMigration(ctx, m, status, nil)
 		s.endTask(ctx, id, err)
 		ev.Finish(ctx, err)
@@ -81,7 +81,7 @@ func (s *Service) liveMigrateTo(ctx context.Context, c Caller, ev *ActionEvent, 
 	})); err != nil && !errors.Is(err, errGone) {
 		s.log.Error("could not record a live-migrated server", "server", id, "err", err)
 	}
-	s.release(ctx, id, src)
+	s.releaseMove(ctx, id, src)
 	s.setMigration(ctx, m, compute.MigrationCompleted, nil)
 }
 

@@ -17,7 +17,7 @@ import (
 func TestLiveMigrate(t *testing.T) {
 	e := computetest.NewSetup(t, computetest.WithHosts("h1", "h2"))
 	ctx := context.Background()
-	sv := bootOn(t, e)
+	sv := bootOnHosts(t, e)
 	h1, h2 := e.Hosts.Host("h1"), e.Hosts.Host("h2")
 	boots := len(h1.Disk(sv.ID))
 	if err := e.Service.LiveMigrate(ctx, e.Member, sv.ID, service.LiveMigrateRequest{}); !errors.Is(err, compute.ErrForbidden) {

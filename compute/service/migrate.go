@@ -86,7 +86,7 @@ func (s *Service) moveTo(ctx context.Context, c Caller, ev *ActionEvent, m *comp
 		err = s.carry(ctx, c, sv, src, dest.Host, mv.flavor)
 	}
 	if err != nil {
-		s.release(ctx, id, dest.Host)
+		s.releaseMove(ctx, id, dest.Host)
 		s.setMigration(ctx, m, compute.MigrationFailed, nil)
 		if !errors.Is(err, errGone) {
 			s.failServer(ctx, id, err)
@@ -186,6 +186,7 @@ func (s *Service) confirmMove(ctx context.Context, sv *compute.Server) error {
 		if err := s.Hypervisor.ConfirmResize(ctx, sv.ID); err != nil {
 			return err
 		}
+		s.keepClaim(ctx, sv, sv.VCPUs, sv.RAM, sv.Disk)
 		s.setMigration(ctx, m, compute.MigrationConfirmed, nil)
 		return nil
 	}
@@ -203,6 +204,7 @@ func (s *Service) revertMove(ctx context.Context, sv *compute.Server) error {
 		if err := s.Hypervisor.RevertResize(ctx, sv.ID, compute.ResizeSpec{MemoryMiB: sv.OldRAM, VCPUs: sv.OldVCPUs, RootGB: sv.OldDisk}); err != nil {
 			return err
 		}
+		s.keepClaim(ctx, sv, sv.OldVCPUs, sv.OldRAM, sv.OldDisk)
 		s.setMigration(ctx, m, compute.MigrationReverted, nil)
 		return nil
 	}
@@ -219,7 +221,7 @@ func (s *Service) revertMove(ctx context.Context, sv *compute.Server) error {
 	if err != nil {
 		return err
 	}
-	s.release(ctx, sv.ID, m.DestCompute)
+	s.releaseMove(ctx, sv.ID, m.DestCompute)
 	s.setMigration(ctx, m, compute.MigrationReverted, nil)
 	return nil
 }
@@ -239,7 +241,7 @@ func (s *Service) dropMoveSource(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("the server's VM left on %s: %w", m.SourceCompute, err)
 	}
-	s.release(ctx, id, m.SourceCompute)
+	s.releaseMove(ctx, id, m.SourceCompute)
 	s.setMigration(ctx, m, compute.MigrationConfirmed, nil)
 	return nil
 }

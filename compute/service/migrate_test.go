@@ -17,7 +17,7 @@ import (
 func TestMigrateConfirm(t *testing.T) {
 	e := computetest.NewSetup(t, computetest.WithHosts("h1", "h2"))
 	ctx := context.Background()
-	sv := bootOn(t, e)
+	sv := bootOnHosts(t, e)
 	h1, h2 := e.Hosts.Host("h1"), e.Hosts.Host("h2")
 	h1.WriteDisk(sv.ID, []byte("guest data"))
 	if err := e.Service.Migrate(ctx, e.Member, sv.ID, ""); !errors.Is(err, compute.ErrForbidden) {
@@ -75,7 +75,7 @@ func TestMigrateConfirm(t *testing.T) {
 func TestResizeToAnotherHostRevert(t *testing.T) {
 	e := computetest.NewSetup(t, computetest.WithHosts("h1", "h2"))
 	ctx := context.Background()
-	sv := bootOn(t, e)
+	sv := bootOnHosts(t, e)
 	h1, h2 := e.Hosts.Host("h1"), e.Hosts.Host("h2")
 	if err := e.Service.Resize(ctx, e.Member, sv.ID, "84"); err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestResizeToAnotherHostRevert(t *testing.T) {
 func TestMigrateFailures(t *testing.T) {
 	e := computetest.NewSetup(t, computetest.WithHosts("h1", "h2"))
 	ctx := context.Background()
-	sv := bootOn(t, e)
+	sv := bootOnHosts(t, e)
 	e.Hosts.SetFull("h2", true)
 	if err := e.Service.Migrate(ctx, e.Admin, sv.ID, ""); err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestMigrateFailures(t *testing.T) {
 func TestDeleteMovedServer(t *testing.T) {
 	e := computetest.NewSetup(t, computetest.WithHosts("h1", "h2"))
 	ctx := context.Background()
-	sv := bootOn(t, e)
+	sv := bootOnHosts(t, e)
 	if err := e.Service.Migrate(ctx, e.Admin, sv.ID, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"imagestack/compute"
 )
@@ -39,11 +40,20 @@ func (s *Service) Resize(ctx context.Context, c Caller, id, flavorRef string) er
 	if err != nil {
 		return err
 	}
-	if s.Destinations != nil && sv.Host != "" {
+	if s.Destinations != nil && sv.Host != "" && s.otherHostUp(ctx, sv.Host) {
 		return s.startMove(ctx, c, sv, move{typ: compute.MigrationResize, action: "resize", flavor: f, specs: specs})
 	}
+	// Until confirmed or reverted, the server holds the larger of both
+	// flavors on its host, so either end fits (Nova's migration
+	// allocation); a host without that room is Nova's 400 NoValidHost.
+	if err := s.claimOnHost(ctx, sv, max(f.VCPUs, sv.VCPUs), max(f.RAM, sv.RAM), max(f.Disk, sv.Disk)); err != nil {
+		if errors.Is(err, errNoValidHost) {
+			return compute.Errorf(compute.ErrBadRequest, "%s", errNoValidHost.Error())
+		}
+		return err
+	}
 	from := sv.FlavorID
-	return s.act(ctx, c, id, rule, "resize", compute.TaskResizePrep,
+	err = s.act(ctx, c, id, rule, "resize", compute.TaskResizePrep,
 		func(sv *compute.Server) bool { return resizable(sv) && sv.FlavorID == from },
 		func(ctx context.Context, sv *compute.Server) error { return s.resizeInPlace(ctx, sv, f) },
 		func(sv *compute.Server) {
@@ -51,6 +61,46 @@ func (s *Service) Resize(ctx context.Context, c Caller, id, flavorRef string) er
 			sv.OldVMState, sv.VMState = sv.VMState, compute.VMResized
 			sv.SetFlavor(f, specs)
 		})
+	if err != nil { // not started: the server keeps what its flavor takes
+		s.keepClaim(ctx, sv, sv.VCPUs, sv.RAM, sv.Disk)
+	}
+	return err
+}
+
+// claimOnHost makes what sv takes of its host vcpus, ram and disk,
+// retrying while other claims move the host's generation; errNoValidHost
+// when the host lacks the room. A server without a host takes nothing.
+func (s *Service) claimOnHost(ctx context.Context, sv *compute.Server, vcpus, ram, disk int) error {
+	if s.Nodes == nil || sv.Host == "" {
+		return nil
+	}
+	a := compute.Allocation{ServerID: sv.ID, Host: sv.Host, VCPUs: vcpus, MemoryMB: ram, DiskGB: disk}
+	for range claimRounds {
+		nodes, err := s.Nodes.ListNodes(ctx)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(nodes, func(n compute.ComputeNode) bool { return n.Host == sv.Host })
+		if i < 0 {
+			return errNoValidHost
+		}
+		err = s.Nodes.Claim(ctx, a, nodes[i].Generation)
+		switch {
+		case errors.Is(err, compute.ErrNoRoom):
+			return errNoValidHost
+		case !errors.Is(err, compute.ErrGenerationChanged):
+			return err
+		}
+	}
+	return errNoValidHost
+}
+
+// keepClaim is claimOnHost for an allocation that shrinks (a confirmed
+// or reverted resize): it always fits, so a failure is only logged.
+func (s *Service) keepClaim(ctx context.Context, sv *compute.Server, vcpus, ram, disk int) {
+	if err := s.claimOnHost(ctx, sv, vcpus, ram, disk); err != nil {
+		s.log.Error("could not record what a resized server takes of its host", "server", sv.ID, "err", err)
+	}
 }
 
 // resizable: Nova resizes active and stopped servers.

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"os"
 	"regexp"
 	"slices"
 
@@ -56,7 +55,7 @@ func (s *Service) ListServers(ctx context.Context, c Caller, q ListQuery, detail
 	if err := s.listRules(c, &q, rule); err != nil {
 		return nil, err
 	}
-	if !s.onThisHost(q) {
+	if !s.onThisHost(&q) {
 		return []*compute.Server{}, nil
 	}
 	list, err := s.Servers.ListServers(ctx, q.ServerFilter)
@@ -97,13 +96,9 @@ func (s *Service) listRules(c Caller, q *ListQuery, rule string) error {
 	return s.authorize(c, rule+":get_all_tenants", nil)
 }
 
-// onThisHost reports whether q's host and zone filters let this host's
-// servers through (all run here, in ZoneName).
-func (s *Service) onThisHost(q ListQuery) bool {
-	if q.Host != "" {
-		if name, _ := os.Hostname(); q.Host != name {
-			return false
-		}
-	}
+// onThisHost reports whether q's zone filter lets servers through (all
+// run in ZoneName); its host filter goes to the repository.
+func (s *Service) onThisHost(q *ListQuery) bool {
+	q.ServerFilter.Host = q.Host
 	return q.Zone == "" || regexp.MustCompile(q.Zone).MatchString(ZoneName)
 }

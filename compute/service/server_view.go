@@ -1,8 +1,8 @@
 package service
 
 import (
+	"cmp"
 	"context"
-	"os"
 
 	"imagestack/compute"
 	"imagestack/policy"
@@ -15,10 +15,11 @@ type ViewRights struct {
 	ExtendedAttributes bool
 	HostStatus         bool
 	FlavorExtraSpecs   bool
-	// HostState is this host's state as host_status shows it, read only
-	// with the HostStatus right: UP, MAINTENANCE (nova-compute disabled)
-	// or DOWN (forced down, or no hypervisor).
-	HostState string
+	// HostStates are the compute hosts' states as host_status shows them,
+	// read only with the HostStatus right: UP, MAINTENANCE (nova-compute
+	// disabled) or DOWN (forced down, or no heartbeat); a host missing
+	// (its service deleted) is DOWN too.
+	HostStates map[string]string
 }
 
 // ViewRights decides c's rights on sv (nil: on servers of c's project, as
@@ -35,42 +36,58 @@ func (s *Service) ViewRights(ctx context.Context, c Caller, sv *compute.Server) 
 		FlavorExtraSpecs:   can("os_compute_api:servers:show:flavor-extra-specs"),
 	}
 	if r.HostStatus {
-		r.HostState = s.hostState(ctx)
+		r.HostStates = s.hostStatuses(ctx)
 	}
 	return r
 }
 
-// hostState is this host's state for host_status.
-func (s *Service) hostState(ctx context.Context) string {
+// hostStatuses are the compute hosts' states for host_status (nil: the
+// services could not be read, every host UNKNOWN).
+func (s *Service) hostStatuses(ctx context.Context) map[string]string {
 	all, err := s.hostServices(ctx)
 	if err != nil {
-		return "UNKNOWN"
+		return nil
 	}
+	out := map[string]string{}
 	for _, sv := range all {
 		switch {
 		case sv.Binary != compute.BinaryCompute:
 		case !sv.Up:
-			return "DOWN"
+			out[sv.Host] = "DOWN"
 		case !sv.Enabled:
-			return "MAINTENANCE"
+			out[sv.Host] = "MAINTENANCE"
 		default:
-			return "UP"
+			out[sv.Host] = "UP"
 		}
 	}
-	return "DOWN" // the service was deleted
+	return out
 }
 
-// Placement is where a server runs: its host ("" when it has none: not
-// scheduled yet, or offloaded) and the VM's name on the hypervisor.
+// StatusOf is the host_status of a server on host with rights r: ""
+// without a host, DOWN for a host whose service is gone.
+func (r ViewRights) StatusOf(host string) string {
+	switch {
+	case host == "":
+		return ""
+	case r.HostStates == nil:
+		return "UNKNOWN"
+	case r.HostStates[host] == "":
+		return "DOWN"
+	}
+	return r.HostStates[host]
+}
+
+// Placement is where a server runs: its host and node ("" when it has
+// none: not scheduled yet, no host found, or offloaded) and the VM's name
+// on the hypervisor.
 type Placement struct {
-	Host, InstanceName string
+	Host, Node, InstanceName string
 }
 
 // domainNamer is a hypervisor that tells the name it gives a server's VM.
 type domainNamer interface{ DomainName(serverID string) string }
 
-// PlacementOf tells where sv runs: the host it records, or this host for
-// a server with a VM placed before hosts were recorded.
+// PlacementOf tells where sv runs: the host the scheduler placed it on.
 func (s *Service) PlacementOf(sv *compute.Server) Placement {
 	p := Placement{InstanceName: sv.ID}
 	if n, ok := s.Hypervisor.(domainNamer); ok {
@@ -79,8 +96,6 @@ func (s *Service) PlacementOf(sv *compute.Server) Placement {
 	if sv.TaskState == compute.TaskScheduling || sv.VMState == compute.VMDeleted {
 		return p
 	}
-	if p.Host = sv.Host; p.Host == "" { // placed before hosts were recorded
-		p.Host, _ = os.Hostname()
-	}
+	p.Host, p.Node = sv.Host, cmp.Or(sv.Node, sv.Host)
 	return p
 }

@@ -137,6 +137,19 @@ type Deps struct {
 	Destinations    compute.Destinations
 	HostStates      compute.HostStates
 	HostHypervisors compute.HostHypervisors
+	// Nodes keeps the compute hosts (their capacity and heartbeats) and
+	// what servers take of them; nil: no host, every boot NoValidHost.
+	Nodes compute.NodeRepository
+	// HostZones tells hosts' availability zones; nil: each host's own.
+	HostZones HostZones
+	// Host is this process's compute host ("": the machine's host name):
+	// the services it registers are this host's.
+	Host string
+	// Scheduler tunes placement (compute.scheduler).
+	Scheduler SchedulerConfig
+	// OnDecision, when set, hears of every placement the scheduler makes
+	// or fails (for metrics and benchmarks); it must not block.
+	OnDecision func(Decision)
 }
 
 // Service implements compute operations.
@@ -150,7 +163,7 @@ type Service struct {
 	locks   sync.Map       // server id -> *sync.Mutex: one operation at a time per server
 	rows    sync.Map       // server id -> *sync.Mutex: one read-modify-write at a time per server
 	quit    chan struct{}  // closed by Shutdown: background retries give up
-	placing sync.Mutex     // one placement at a time: two members never take the same last room
+	placing sync.Mutex     // one placement at a time in a process (placeOne)
 	stopped sync.Once
 	// registered is set once this process registered its host's services.
 	registered atomic.Bool
@@ -168,6 +181,12 @@ func New(deps Deps, authz Authorizer, log *slog.Logger) *Service {
 	}
 	s := &Service{Deps: deps, flavors: deps.Flavors, authz: authz, log: log, now: time.Now, quit: make(chan struct{})}
 	s.leases = newTaskLeases(deps, time.Now)
+	if s.Nodes != nil && s.Destinations == nil {
+		s.Destinations = moveDestinations{s}
+	}
+	if s.Nodes != nil && s.HostStates == nil {
+		s.HostStates = s
+	}
 	return s
 }
 

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -16,30 +15,36 @@ import (
 const ZoneInternal = "internal"
 
 // ComputeService is one service of the deployment as os-services lists
-// it: this host's nova-compute (zone ZoneName) and the conductor and
-// scheduler it stands in for (zone ZoneInternal).
+// it: each compute host's nova-compute (in its host's zone) and the
+// conductor and scheduler the API processes stand in for (zone
+// ZoneInternal).
 type ComputeService struct {
 	compute.HostService
 	Zone    string
 	Enabled bool
-	Up      bool // the compute service's hypervisor is reachable; not forced down
-	Updated time.Time
+	// Up: a nova-compute's host heartbeats within service_down_time (the
+	// other services are up while a process answers); never forced down.
+	Up      bool
+	Updated time.Time // a nova-compute's last heartbeat
+	alive   bool      // Up but for forced_down
 }
 
-// hostBinaries are the services this host registers, as Nova's
-// services do at start-up.
-var hostBinaries = []string{compute.BinaryCompute, compute.BinaryConductor, compute.BinaryScheduler}
+// apiBinaries are the services an API process registers, as Nova's
+// services do at start-up; nova-compute is registered by each compute host
+// (RegisterNode).
+var apiBinaries = []string{compute.BinaryConductor, compute.BinaryScheduler}
 
 // hostServices returns the deployment's services. The first call of a
-// process registers this host's (as each Nova service registers itself
-// when it starts), so a deleted service comes back at the next start.
-// Without a repository the services are this host's, enabled.
+// process registers its host's conductor and scheduler (as each Nova
+// service registers itself when it starts), so a deleted service comes
+// back at the next start. Without a repository the services are this
+// host's, enabled.
 func (s *Service) hostServices(ctx context.Context) ([]ComputeService, error) {
-	host, _ := os.Hostname()
+	host := s.host()
 	var list []compute.HostService
 	if s.HostServices == nil {
 		now := s.now().UTC() // one heartbeat for the services of this process
-		for i, b := range hostBinaries {
+		for i, b := range []string{compute.BinaryCompute, compute.BinaryConductor, compute.BinaryScheduler} {
 			list = append(list, compute.HostService{ID: i + 1, Host: host, Binary: b, UpdatedAt: now})
 		}
 	} else {
@@ -51,20 +56,48 @@ func (s *Service) hostServices(ctx context.Context) ([]ComputeService, error) {
 			return nil, err
 		}
 	}
-	zones, err := s.hostZones(ctx)
+	nodes, zones, err := s.nodesByHost(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]ComputeService, len(list))
 	now := s.now().UTC() // this process's services are alive as it answers
 	for i, hs := range list {
-		cs := ComputeService{HostService: hs, Zone: ZoneInternal, Enabled: !hs.Disabled, Up: !hs.ForcedDown, Updated: now}
+		cs := ComputeService{HostService: hs, Zone: ZoneInternal, Enabled: !hs.Disabled, alive: true, Updated: now}
 		if hs.Binary == compute.BinaryCompute {
-			cs.Zone, cs.Up = cmp.Or(zones[hs.Host], s.defaultZone()), cs.Up && s.Hypervisor != nil
+			n, ok := nodes[hs.Host]
+			cs.Zone, cs.alive, cs.Updated = cmp.Or(zones[hs.Host], n.Zone, s.defaultZone()), ok && s.alive(n), hs.UpdatedAt
+			if ok {
+				cs.Updated = n.UpdatedAt
+			} else if s.Nodes == nil {
+				cs.alive = s.Hypervisor != nil
+			}
 		}
+		cs.Up = cs.alive && !hs.ForcedDown
 		out[i] = cs
 	}
 	return out, nil
+}
+
+// nodesByHost reads the compute nodes by host and the hosts' zones.
+func (s *Service) nodesByHost(ctx context.Context) (map[string]compute.ComputeNode, map[string]string, error) {
+	nodes, zones := map[string]compute.ComputeNode{}, map[string]string{}
+	if s.Nodes == nil {
+		return nodes, zones, nil
+	}
+	list, err := s.Nodes.ListNodes(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range list {
+		nodes[n.Host] = n
+	}
+	if s.HostZones != nil {
+		if zones, err = s.HostZones.HostZones(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	return nodes, zones, nil
 }
 
 func (s *Service) registerServices(ctx context.Context, host string) error {
@@ -72,7 +105,7 @@ func (s *Service) registerServices(ctx context.Context, host string) error {
 		return nil
 	}
 	now := s.now().UTC() // the services of a process start together
-	for _, b := range hostBinaries {
+	for _, b := range apiBinaries {
 		if _, err := s.HostServices.EnsureHostService(ctx, host, b, now); err != nil {
 			return err
 		}
@@ -97,9 +130,9 @@ func (s *Service) Services(ctx context.Context, c Caller, host, binary string) (
 }
 
 // ComputeEnabled reports whether this host's nova-compute service takes
-// new servers: it exists (was not deleted since the process started), is
-// not disabled and not forced down. Scheduling fails new servers with
-// NoValidHost when it does not; errors reading the state count as not.
+// new servers: it exists (was not deleted since it registered), is not
+// disabled and not forced down. The scheduler places no server on a host
+// where it does not; errors reading the state count as not.
 func (s *Service) ComputeEnabled(ctx context.Context) bool {
 	all, err := s.hostServices(ctx)
 	if err != nil {
@@ -107,7 +140,7 @@ func (s *Service) ComputeEnabled(ctx context.Context) bool {
 		return false
 	}
 	for _, sv := range all {
-		if sv.Binary == compute.BinaryCompute && sv.Enabled && !sv.ForcedDown {
+		if sv.Binary == compute.BinaryCompute && sv.Host == s.host() && sv.Enabled && !sv.ForcedDown {
 			return true
 		}
 	}
@@ -192,7 +225,7 @@ func (s *Service) applyServiceChange(ctx context.Context, sv ComputeService, ch 
 			return sv, err
 		}
 	}
-	sv.Enabled, sv.Up = !sv.Disabled, !sv.ForcedDown && (sv.Binary != compute.BinaryCompute || s.Hypervisor != nil)
+	sv.Enabled, sv.Up = !sv.Disabled, sv.alive && !sv.ForcedDown
 	return sv, nil
 }
 
@@ -210,12 +243,8 @@ func (s *Service) DeleteService(ctx context.Context, c Caller, id string, byUUID
 		return err
 	}
 	if sv.Binary == compute.BinaryCompute {
-		live, err := s.Servers.ListServers(ctx, compute.ServerFilter{Limit: 1})
-		if err != nil {
+		if err := s.checkHostEmpty(ctx, sv.Host); err != nil {
 			return err
-		}
-		if len(live) > 0 {
-			return compute.Errorf(compute.ErrConflict, "Unable to delete compute service that is hosting instances. Migrate or delete the instances first.")
 		}
 	}
 	if s.HostServices == nil {
@@ -226,6 +255,24 @@ func (s *Service) DeleteService(ctx context.Context, c Caller, id string, byUUID
 			return compute.Errorf(compute.ErrNotFound, "Service %s not found.", compute.Clip(id))
 		}
 		return err
+	}
+	if sv.Binary == compute.BinaryCompute && s.Nodes != nil {
+		return s.Nodes.DeleteNode(ctx, sv.Host) // as Nova deletes the service's compute nodes
+	}
+	return nil
+}
+
+// checkHostEmpty refuses (409) to delete the compute service of a host
+// that servers are on, or may still be placed on (not scheduled yet).
+func (s *Service) checkHostEmpty(ctx context.Context, host string) error {
+	live, err := s.Servers.ListServers(ctx, compute.ServerFilter{})
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(live, func(sv *compute.Server) bool {
+		return sv.Host == host || (sv.Host == "" && sv.VMState == compute.VMBuilding)
+	}) {
+		return compute.Errorf(compute.ErrConflict, "Unable to delete compute service that is hosting instances. Migrate or delete the instances first.")
 	}
 	return nil
 }

@@ -43,3 +43,21 @@ func TestComputeEnabled(t *testing.T) {
 		t.Fatalf("hypervisors of a deleted compute service: %+v %v", hvs, err)
 	}
 }
+
+// TestRegisterNodeCapacity: a host registers this machine's CPUs, memory
+// and the size of the filesystem its instance files will be on, even
+// before their directory exists, with the configured allocation ratios.
+func TestRegisterNodeCapacity(t *testing.T) {
+	e := computetest.NewSetup(t, computetest.WithoutHost())
+	n, err := e.Service.RegisterNode(context.Background(), "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Host != "h" || n.VCPUs < 1 || n.MemoryMB < 1 || n.LocalGB < 1 || n.CPUAllocationRatio != 4 || n.RAMAllocationRatio != 1 ||
+		n.DiskAllocationRatio != 1 || n.HypervisorType != "QEMU" || n.Architecture == "" {
+		t.Fatalf("registered %+v", n)
+	}
+	if size, _ := service.DiskGB(t.TempDir() + "/not/made/yet"); size < 1 {
+		t.Fatalf("size of the filesystem of a directory not made yet: %d GiB", size)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 
 	"imagestack/compute"
@@ -103,7 +102,6 @@ func (s *Service) shelve(ctx context.Context, c Caller, id, imageID string) {
 	}
 	offload := s.ShelvedOffloadTime == 0
 	if err == nil {
-		host, _ := os.Hostname()
 		at := s.now().UTC()
 		_, err = s.settle(ctx, id, unlessGone(func(sv *compute.Server) {
 			sv.VMState, sv.TaskState, sv.PowerState = compute.VMShelved, compute.TaskNone, compute.PowerShutdown
@@ -111,7 +109,7 @@ func (s *Service) shelve(ctx context.Context, c Caller, id, imageID string) {
 				sv.TaskState = compute.TaskShelvingOffloading
 			}
 			sv.SystemMetadata = withShelvedKeys(sv.SystemMetadata, map[string]string{compute.SysShelvedImageID: imageID,
-				compute.SysShelvedAt: at.Format(shelvedAtLayout), compute.SysShelvedHost: host})
+				compute.SysShelvedAt: at.Format(shelvedAtLayout), compute.SysShelvedHost: sv.Host})
 		}))
 	}
 	if err != nil {
@@ -192,9 +190,12 @@ func (s *Service) offload(ctx context.Context, id string) {
 	}
 	if _, err := s.settle(ctx, id, unlessGone(func(sv *compute.Server) {
 		sv.VMState, sv.TaskState, sv.PowerState = compute.VMShelvedOffloaded, compute.TaskNone, compute.PowerShutdown
+		sv.Host, sv.Node = "", ""
 	})); err != nil && !errors.Is(err, errGone) {
 		s.log.Error("could not record the offloaded server", "server", id, "err", err)
+		return
 	}
+	s.release(ctx, id) // an offloaded server takes nothing of a host
 }
 
 // UnshelveRequest is a parsed unshelve action.
@@ -285,6 +286,10 @@ func (s *Service) spawnShelved(ctx context.Context, c Caller, id, imageID string
 	}
 	if imageID == "" {
 		return fmt.Errorf("server %s has no shelved image", id)
+	}
+	if err := s.schedule(ctx, c, id); err != nil {
+		s.failServer(ctx, id, err)
+		return errGone // the server is in ERROR now: nothing to revert
 	}
 	// Never from a lazy base: the shelved image is deleted once the
 	// server runs, which would cut a base still arriving short.
