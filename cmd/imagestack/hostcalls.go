@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 
@@ -24,24 +26,48 @@ import (
 // the user may boot the image.
 var hostCredentials = policy.Credentials{UserID: "imagestack-compute-host", Roles: []string{"admin", "service"}, IsAdmin: true}
 
-// remoteParts are what the api role reaches compute hosts with.
-type remoteParts struct {
-	gdb      *gorm.DB
-	servers  compute.ServerRepository
-	liveness hostrpc.HostLiveness
-	blobs    storage.Store
+// serviceLiveness is hostrpc's view of which hosts are up: the compute
+// service's (heartbeats against cluster.service_down_time, forced down),
+// once the service exists.
+type serviceLiveness struct {
+	svc atomic.Pointer[computeservice.Service]
 }
 
-// remoteHypervisor is the api role's hypervisor: every call becomes a
-// row of host_calls that the server's host runs (compute/hostrpc), and
-// images travel as references the host resolves with its own cache.
-func remoteHypervisor(p remoteParts, log *slog.Logger) (compute.Hypervisor, computeservice.ImageCache, error) {
-	hv, err := hostrpc.New(hostrpc.Config{DB: p.gdb, Hosts: hostrpc.FromServers(p.servers, ""), Liveness: p.liveness,
-		Blobs: p.blobs, DomainName: libvirtDomainName, Log: log})
-	if err != nil {
-		return nil, nil, err
+// Up implements hostrpc.HostLiveness.
+func (l *serviceLiveness) Up(ctx context.Context, host string) (bool, error) {
+	svc := l.svc.Load()
+	if svc == nil {
+		return false, errors.New("the compute service is starting")
 	}
-	return hv, hostrpc.DeferredCache{}, nil
+	return svc.HostUp(ctx, host), nil
+}
+
+// remoteHosts reaches one named host's hypervisor through host calls
+// (the source of a move, a host cleaning up after an evacuation).
+type remoteHosts struct{ cfg hostrpc.Config }
+
+// OnHost implements compute.HostHypervisors.
+func (r remoteHosts) OnHost(_ context.Context, host string) (compute.Hypervisor, error) {
+	cfg := r.cfg
+	cfg.Hosts = hostrpc.OneHost(host)
+	return hostrpc.New(cfg)
+}
+
+// useRemoteHosts makes deps reach the servers' hosts through host calls
+// (the api role without the compute role): every hypervisor call becomes a
+// row of host_calls that the server's host runs, and images travel as
+// references each host resolves with its own cache. started hands the
+// compute service over once it exists, for the hosts' liveness.
+func useRemoteHosts(gdb *gorm.DB, blobs storage.Store, deps *computeservice.Deps, log *slog.Logger) (started func(*computeservice.Service), err error) {
+	live := &serviceLiveness{}
+	cfg := hostrpc.Config{DB: gdb, Hosts: hostrpc.FromServers(deps.Servers, ""), Liveness: live, Blobs: blobs,
+		DomainName: libvirtDomainName, Log: log}
+	hv, err := hostrpc.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	deps.Hypervisor, deps.Cache, deps.LazyBases, deps.HostHypervisors = hv, hostrpc.DeferredCache{}, nil, remoteHosts{cfg}
+	return func(svc *computeservice.Service) { live.svc.Store(svc) }, nil
 }
 
 // startAgent serves the calls API replicas queue for this host, with its
@@ -68,4 +94,22 @@ func startAgent(ctx context.Context, cfg config.Config, gdb *gorm.DB, member clu
 // does (the name depends on nothing else).
 func libvirtDomainName(serverID string) string {
 	return (*computelibvirt.Driver)(nil).DomainName(serverID)
+}
+
+// startHostWithAgent opens this host (startHost) and serves the calls API
+// replicas queue for it; stop ends the agent (once its running calls
+// ended), then closes the host.
+func startHostWithAgent(ctx context.Context, cfg config.Config, gdb *gorm.DB, deps *computeservice.Deps, blobs storage.Store,
+	log *slog.Logger) (stop func(), err error) {
+	closeHost, err := startHost(cfg, deps, log)
+	if err != nil || deps.Hypervisor == nil {
+		return closeHost, err
+	}
+	agentCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	wait, err := startAgent(agentCtx, cfg, gdb, deps.Member, *deps, blobs, log)
+	if err != nil {
+		cancel()
+		return closeHost, err
+	}
+	return func() { cancel(); wait(); closeHost() }, nil
 }

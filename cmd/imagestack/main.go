@@ -138,7 +138,7 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	computeService, stopCompute, err := startCompute(ctx, cfg, gdb, enforcer, computeDeps, log)
+	computeService, stopCompute, err := startCompute(ctx, cfg, gdb, enforcer, computeDeps, imageService.DefaultBlobStore(), log)
 	defer stopCompute()
 	if err != nil {
 		return err

@@ -1,18 +1,13 @@
 package main
 
 import (
-	"log/slog"
 	"net"
 	"os"
 	"slices"
 	"strings"
 
-	"gorm.io/gorm"
-
 	"imagestack/common/cluster"
 	"imagestack/common/config"
-	"imagestack/compute"
-	computeservice "imagestack/compute/service"
 )
 
 // Roles (configuration key roles): an "api" process serves the identity,
@@ -63,13 +58,4 @@ func newMember(cfg config.Config, lns map[string]net.Listener) cluster.Member {
 func timing(cfg config.Config) cluster.Timing {
 	return cluster.Timing{LeaseTTL: cfg.Cluster.LeaseTTL.Std(), Heartbeat: cfg.Cluster.HeartbeatInterval.Std(),
 		ServiceDownTime: cfg.Cluster.ServiceDownTime.Std()}
-}
-
-// remoteCompute is the seam of an api-only process to the compute hosts:
-// the hypervisor and image cache that reach a server's host through the
-// shared database (hostrpc). Until that is wired it returns none: compute
-// actions answer 503, as when libvirt is unreachable.
-func remoteCompute(cfg config.Config, gdb *gorm.DB, member cluster.Member, log *slog.Logger) (compute.Hypervisor, computeservice.ImageCache) {
-	log.Warn("api role without the compute role: no compute host can be reached yet, compute actions answer 503", "member", member.Name)
-	return nil, nil
 }

@@ -16,6 +16,7 @@ import (
 	"imagestack/compute"
 	"imagestack/compute/configdrive"
 	computedb "imagestack/compute/db"
+	"imagestack/compute/hostrpc"
 	"imagestack/compute/imagecache"
 	computelibvirt "imagestack/compute/libvirt"
 	computeservice "imagestack/compute/service"
@@ -182,22 +183,27 @@ func openStores(ctx context.Context, stores []config.StoreConfig) ([]glanceservi
 // default flavors. deps brings the other families (images, projects).
 // stop, never nil, ends the service, then the renewal of its leases and
 // the host's libvirt connection and endpoint.
-func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz computeservice.Authorizer, deps computeservice.Deps, log *slog.Logger) (
-	svc *computeservice.Service, stop func(), err error) {
+func startCompute(ctx context.Context, cfg config.Config, gdb *gorm.DB, authz computeservice.Authorizer, deps computeservice.Deps,
+	blobs storage.Store, log *slog.Logger) (svc *computeservice.Service, stop func(), err error) {
 	stop = func() {}
 	computeRepo, err := computedb.New(gdb)
 	if err != nil {
 		return nil, stop, err
 	}
 	repoDeps(cfg, computeRepo, &deps)
+	started := func(*computeservice.Service) {}
 	if slices.Contains(cfg.Roles, cluster.RoleCompute) {
-		if stop, err = startHost(cfg, &deps, log); err != nil {
+		if stop, err = startHostWithAgent(ctx, cfg, gdb, &deps, blobs, log); err != nil {
 			return nil, stop, err
 		}
-	} else {
-		deps.Hypervisor, deps.Cache = remoteCompute(cfg, gdb, deps.Member, log)
+	} else if started, err = useRemoteHosts(gdb, blobs, &deps, log); err != nil {
+		return nil, stop, err
 	}
 	svc = computeservice.New(deps, authz, log)
+	started(svc)
+	if slices.Contains(cfg.Roles, cluster.RoleAPI) { // calls whose host died mid-call end failed
+		go hostrpc.RunRecovery(ctx, gdb, cluster.RenewEvery(cfg.Cluster.LeaseTTL.Std()), log)
+	}
 	// Leases are renewed until the work under them has ended.
 	renewing, stopRenewing := context.WithCancel(context.WithoutCancel(ctx))
 	go svc.RenewTaskLeases(renewing)
