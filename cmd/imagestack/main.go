@@ -132,7 +132,7 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	computeDeps := computeservice.Deps{Images: localImages{imageService}, Projects: identity.projects, Networks: networkService.ForCompute(),
-		UnifiedLimits: computeLimits(cfg, identity.limits), Member: member, Timing: timing(cfg)}
+		UnifiedLimits: computeLimits(cfg, identity.limits), Member: member, Timing: timing(cfg), OnDecision: countDecision}
 	proxy, stopConsoles, err := startConsoles(cfg, &computeDeps, log)
 	defer stopConsoles()
 	if err != nil {
