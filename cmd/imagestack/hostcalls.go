@@ -67,6 +67,7 @@ func useRemoteHosts(gdb *gorm.DB, blobs storage.Store, deps *computeservice.Deps
 		return nil, err
 	}
 	deps.Hypervisor, deps.Cache, deps.LazyBases, deps.HostHypervisors = hv, hostrpc.DeferredCache{}, nil, remoteHosts{cfg}
+	deps.Precacher = remotePrecacher{hv: hv, images: deps.Images}
 	return func(svc *computeservice.Service) { live.svc.Store(svc) }, nil
 }
 
@@ -112,4 +113,20 @@ func startHostWithAgent(ctx context.Context, cfg config.Config, gdb *gorm.DB, de
 		return closeHost, err
 	}
 	return func() { cancel(); wait(); closeHost() }, nil
+}
+
+// remotePrecacher has compute hosts fetch images into their caches through
+// host calls (os-aggregates' images action).
+type remotePrecacher struct {
+	hv     *hostrpc.Hypervisor
+	images compute.Images
+}
+
+// Precache implements compute.ImagePrecacher.
+func (p remotePrecacher) Precache(ctx context.Context, user policy.Credentials, host, imageID string) error {
+	im, err := p.images.Get(ctx, user, imageID)
+	if err != nil {
+		return err
+	}
+	return p.hv.Precache(ctx, host, hostrpc.Ref(im.ID, im.Checksum))
 }

@@ -66,6 +66,7 @@ var methods = map[string]method{
 	mInjectNMI:     {quick, plain(compute.Hypervisor.InjectNMI)},
 	mDestroy:       {power, (*Agent).destroy},
 	mSnapshot:      {image, (*Agent).snapshot},
+	mPrecache:      {image, (*Agent).precache},
 	mReboot: {power, func(a *Agent, ctx context.Context, row callRow, args callArgs) (callResult, error) {
 		return callResult{}, a.hv.Reboot(ctx, row.ServerID, args.Hard)
 	}},

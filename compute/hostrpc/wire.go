@@ -19,7 +19,8 @@ type callArgs struct {
 	Spec   *wireSpec           `json:"spec,omitempty"`
 	Hard   bool                `json:"hard,omitempty"`
 	Size   *compute.ResizeSpec `json:"size,omitempty"`
-	BlobID string              `json:"blob,omitempty"` // Snapshot: the blob store key the host writes the snapshot to
+	BlobID string              `json:"blob,omitempty"`  // Snapshot: the blob store key the host writes the snapshot to
+	Image  string              `json:"image,omitempty"` // Precache: the image's reference (Ref)
 }
 
 // wireSpec is a SpawnSpec as it crosses hosts: BaseImage, Kernel and
