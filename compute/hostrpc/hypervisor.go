@@ -39,18 +39,28 @@ func (h *Hypervisor) Rebuild(ctx context.Context, spec compute.SpawnSpec) error 
 }
 
 func (h *Hypervisor) spawn(ctx context.Context, m string, spec compute.SpawnSpec) error {
+	ws, err := toWire(spec)
+	if err != nil {
+		return err
+	}
+	return h.do(ctx, m, spec.ServerID, callArgs{Spec: ws})
+}
+
+// toWire is spec as it crosses hosts: its config drive's bytes instead of
+// its path.
+func toWire(spec compute.SpawnSpec) (*wireSpec, error) {
 	if spec.LazyBase != nil {
-		return fmt.Errorf("server %s: a lazy base cannot cross hosts (the api role has no LazyBases)", spec.ServerID)
+		return nil, fmt.Errorf("server %s: a lazy base cannot cross hosts (the api role has no LazyBases)", spec.ServerID)
 	}
 	ws := &wireSpec{SpawnSpec: spec}
 	if spec.ConfigDrive != "" {
 		data, err := readSmall(spec.ConfigDrive, maxConfigDrive)
 		if err != nil {
-			return fmt.Errorf("config drive of server %s: %w", spec.ServerID, err)
+			return nil, fmt.Errorf("config drive of server %s: %w", spec.ServerID, err)
 		}
 		ws.ConfigDriveData = data
 	}
-	return h.do(ctx, m, spec.ServerID, callArgs{Spec: ws})
+	return ws, nil
 }
 
 // readSmall reads a whole file of at most limit bytes.
@@ -203,6 +213,6 @@ func (h *Hypervisor) Snapshot(ctx context.Context, id, dst string) error {
 // dropBlob deletes a blob that may not exist.
 func (h *Hypervisor) dropBlob(ctx context.Context, key string) {
 	if err := h.cfg.Blobs.Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		h.cfg.Log.Warn("host calls: could not delete a snapshot in transit", "key", key, "err", err)
+		h.cfg.Log.Warn("host calls: could not delete a disk in transit", "key", key, "err", err)
 	}
 }

@@ -67,6 +67,8 @@ var methods = map[string]method{
 	mDestroy:       {power, (*Agent).destroy},
 	mSnapshot:      {image, (*Agent).snapshot},
 	mPrecache:      {image, (*Agent).precache},
+	mExportDisk:    {image, (*Agent).exportDisk},
+	mImportDisk:    {image, (*Agent).importDisk},
 	mReboot: {power, func(a *Agent, ctx context.Context, row callRow, args callArgs) (callResult, error) {
 		return callResult{}, a.hv.Reboot(ctx, row.ServerID, args.Hard)
 	}},
