@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"imagestack/common/cluster"
+	"imagestack/common/reqid"
 	"imagestack/compute"
 	"imagestack/storage"
 )
@@ -151,7 +152,12 @@ func (a *Agent) serve(ctx context.Context, row callRow) {
 		delete(a.busy, row.ServerID)
 		a.mu.Unlock()
 	}()
-	log := a.cfg.Log.With("call", row.ID, "method", row.Method, "server", row.ServerID, "request_id", row.RequestID)
+	// The call runs as a request of its own on this host, within the
+	// chain of the API request that caused it (its global request id).
+	ids := reqid.IDs{Request: reqid.New(), Global: row.RequestID}
+	ctx = reqid.WithIDs(ctx, ids)
+	log := a.cfg.Log.With("call", row.ID, "method", row.Method, "server", row.ServerID, "request_id", ids.Request,
+		"global_request_id", row.RequestID)
 	res, err := a.run(ctx, row)
 	if err != nil {
 		log.Info("host call failed", "err", err)

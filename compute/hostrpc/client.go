@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
-	"imagestack/common/httpx"
+	"imagestack/common/reqid"
 	"imagestack/compute"
 	"imagestack/storage"
 )
@@ -79,7 +79,7 @@ func (h *Hypervisor) callHost(ctx context.Context, host, method, serverID string
 		return callResult{}, err
 	}
 	row := callRow{ID: uuid.NewString(), Host: host, ServerID: serverID, Method: method, Args: string(data),
-		RequestID: httpx.RequestID(ctx)}
+		RequestID: reqid.FromContext(ctx).GlobalID()}
 	if err := h.calls.insert(ctx, &row); err != nil {
 		return callResult{}, err
 	}

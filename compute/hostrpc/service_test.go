@@ -23,6 +23,7 @@ func TestServiceOnAnotherHost(t *testing.T) {
 	gdb := dbtest.OpenSQLite(t)
 	s := computetest.NewSetup(t, computetest.WithDB(gdb), computetest.WithoutHypervisor())
 	env := newTestEnv(t, gdb)
+	computetest.RegisterHost(t, s.Repo, computetest.Host{Name: "host-1"}) // heartbeating: the scheduler places there
 	cacheDir := t.TempDir()
 	cache, err := imagecache.New(cacheDir, s.Log)
 	if err != nil {

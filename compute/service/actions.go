@@ -31,7 +31,7 @@ func (s *Service) act(ctx context.Context, c Caller, id, rule, action, task stri
 		return err
 	}
 	s.record(ctx, c, id, action)
-	s.background(id, func(ctx context.Context) {
+	s.background(ctx, id, func(ctx context.Context) {
 		cur, err := s.Servers.GetServer(ctx, id)
 		if err != nil || gone(cur) {
 			return

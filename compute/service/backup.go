@@ -63,7 +63,7 @@ func (s *Service) CreateBackup(ctx context.Context, c Caller, id string, req Bac
 		s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone })
 		return "", err
 	}
-	s.background(id, func(ctx context.Context) { s.backup(ctx, c, id, imageID, req) })
+	s.background(ctx, id, func(ctx context.Context) { s.backup(ctx, c, id, imageID, req) })
 	return imageID, nil
 }
 

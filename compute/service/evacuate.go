@@ -64,7 +64,7 @@ func (s *Service) Evacuate(ctx context.Context, c Caller, id string, req Evacuat
 		s.setMigration(ctx, m, compute.MigrationAccepted, &compute.Destination{Host: req.Host})
 	}
 	p := compute.MoveRequest{Server: sv, RAM: sv.RAM, VCPUs: sv.VCPUs, Disk: sv.Disk, Host: req.Host, Force: req.Force, Exclude: []string{sv.Host}}
-	s.background(id, func(ctx context.Context) { s.evacuateTo(ctx, c, ev, m, p, pass) })
+	s.background(ctx, id, func(ctx context.Context) { s.evacuateTo(ctx, c, ev, m, p, pass) })
 	return pass, nil
 }
 

@@ -259,7 +259,7 @@ func (s *Service) watchBase(id, imageID string, base compute.ArrivingBase) {
 // on another image meanwhile.
 func (s *Service) failOnBadBase(id, imageID string, err error) {
 	// One operation per server at a time: after what is under way.
-	s.background(id, func(ctx context.Context) {
+	s.background(context.Background(), id, func(ctx context.Context) {
 		if sv, gerr := s.Servers.GetServer(ctx, id); gerr != nil || sv.ImageID != imageID {
 			return
 		}

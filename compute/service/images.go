@@ -56,7 +56,7 @@ func (s *Service) CreateImage(ctx context.Context, c Caller, id, name string, me
 		s.progress(ctx, id, func(sv *compute.Server) { sv.TaskState = compute.TaskNone })
 		return "", err
 	}
-	s.background(id, func(ctx context.Context) {
+	s.background(ctx, id, func(ctx context.Context) {
 		if err := s.snapshot(ctx, c, id, imageID, compute.TaskImagePending, compute.TaskImageUploading); err != nil {
 			s.log.Error("snapshot failed; image removed", "server", id, "image", imageID, "err", err)
 			s.deleteImage(ctx, c.Creds, id, imageID)

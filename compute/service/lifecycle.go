@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"imagestack/common/metrics"
+	"imagestack/common/reqid"
 	"imagestack/compute"
 )
 
@@ -27,13 +28,14 @@ func gone(sv *compute.Server) bool {
 	return sv.VMState == compute.VMDeleted || sv.TaskState == compute.TaskDeleting
 }
 
-// background runs work for a server after the request returns, one
+// background runs work for a server after the request req returns, one
 // operation per server at a time, under this member's lease on the
 // server's task (tasklease.go): work waits while another member's live
 // lease holds the server, and its context ends if the lease is lost.
-func (s *Service) background(serverID string, work func(ctx context.Context)) {
+func (s *Service) background(req context.Context, serverID string, work func(ctx context.Context)) {
 	s.tasks.Add(1)
 	lease, first := s.leases.enter(serverID)
+	ids := reqid.FromContext(req) // the work logs, and sends to hosts, the request's ids
 	go func() {
 		defer s.tasks.Done()
 		defer metrics.ServerTaskRunning()()
@@ -42,6 +44,7 @@ func (s *Service) background(serverID string, work func(ctx context.Context)) {
 		if !ok {
 			return
 		}
+		ctx = reqid.WithIDs(ctx, ids)
 		mu, _ := s.locks.LoadOrStore(serverID, &sync.Mutex{})
 		mu.(*sync.Mutex).Lock()
 		defer mu.(*sync.Mutex).Unlock()
@@ -292,7 +295,7 @@ func (s *Service) claimDelete(ctx context.Context, c Caller, id, task string, fi
 	}
 	s.record(ctx, c, id, compute.ActionDelete)
 	s.deleteShelvedImage(ctx, c, sv)
-	s.background(id, func(ctx context.Context) { finish(ctx, id) })
+	s.background(ctx, id, func(ctx context.Context) { finish(ctx, id) })
 	return nil
 }
 

@@ -51,7 +51,7 @@ func (s *Service) LiveMigrate(ctx context.Context, c Caller, id string, req Live
 	m := s.startMigration(ctx, sv, compute.MigrationLive, compute.MigrationQueued, "")
 	p := compute.MoveRequest{Server: sv, RAM: sv.RAM, VCPUs: sv.VCPUs, Disk: sv.Disk, Host: req.Host, Force: req.Force, Exclude: []string{sv.Host}}
 	block := req.Block == nil || *req.Block
-	s.background(id, func(ctx context.Context) { s.liveMigrateTo(ctx, c, ev, m, p, block) })
+	s.background(ctx, id, func(ctx context.Context) { s.liveMigrateTo(ctx, c, ev, m, p, block) })
 	return nil
 }
 

@@ -66,7 +66,7 @@ func (s *Service) startMove(ctx context.Context, c Caller, sv *compute.Server, m
 	ev := s.record(ctx, c, sv.ID, mv.action)
 	m := s.startMigration(ctx, sv, mv.typ, compute.MigrationPreMigrating, mv.flavor.ID)
 	p := compute.MoveRequest{Server: sv, RAM: mv.flavor.RAM, VCPUs: mv.flavor.VCPUs, Disk: mv.flavor.Disk, Host: mv.host, Exclude: []string{sv.Host}}
-	s.background(sv.ID, func(ctx context.Context) { s.moveTo(ctx, c, ev, m, p, mv) })
+	s.background(ctx, sv.ID, func(ctx context.Context) { s.moveTo(ctx, c, ev, m, p, mv) })
 	return nil
 }
 

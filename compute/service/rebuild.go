@@ -79,7 +79,7 @@ func (s *Service) Rebuild(ctx context.Context, c Caller, id string, req RebuildR
 		return nil, "", err
 	}
 	s.record(ctx, c, id, compute.ActionRebuild)
-	s.background(id, func(ctx context.Context) { s.provision(ctx, c, id, imageRef, pass, s.Hypervisor.Rebuild) })
+	s.background(ctx, id, func(ctx context.Context) { s.provision(ctx, c, id, imageRef, pass, s.Hypervisor.Rebuild) })
 	return sv, pass, nil
 }
 

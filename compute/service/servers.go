@@ -152,7 +152,7 @@ func (s *Service) Create(ctx context.Context, c Caller, req CreateRequest) (*Cre
 	for _, sv := range res.Servers {
 		s.record(ctx, c, sv.ID, compute.ActionCreate)
 		if s.attachNetworks(ctx, c, sv, g.networks) {
-			s.background(sv.ID, func(ctx context.Context) { s.boot(ctx, c, sv.ID, res.AdminPass) })
+			s.background(ctx, sv.ID, func(ctx context.Context) { s.boot(ctx, c, sv.ID, res.AdminPass) })
 		}
 	}
 	return res, nil

@@ -88,7 +88,7 @@ func (s *Service) Shelve(ctx context.Context, c Caller, id string) error {
 		s.deleteImage(ctx, c.Creds, id, imageID)
 		return err
 	}
-	s.background(id, func(ctx context.Context) { s.shelve(ctx, c, id, imageID) })
+	s.background(ctx, id, func(ctx context.Context) { s.shelve(ctx, c, id, imageID) })
 	return nil
 }
 
@@ -171,7 +171,7 @@ func (s *Service) ShelveOffload(ctx context.Context, c Caller, id string) error 
 		return err
 	}
 	s.record(ctx, c, id, compute.ActionShelveOffload)
-	s.background(id, func(ctx context.Context) { s.offload(ctx, id) })
+	s.background(ctx, id, func(ctx context.Context) { s.offload(ctx, id) })
 	return nil
 }
 
@@ -237,7 +237,7 @@ func (s *Service) Unshelve(ctx context.Context, c Caller, id string, req Unshelv
 		return err
 	}
 	s.record(ctx, c, id, compute.ActionUnshelve)
-	s.background(id, func(ctx context.Context) { s.unshelve(ctx, c, id) })
+	s.background(ctx, id, func(ctx context.Context) { s.unshelve(ctx, c, id) })
 	return nil
 }
 

@@ -47,7 +47,7 @@ func (s *Service) OffloadExpired(ctx context.Context) {
 			continue
 		}
 		id := sv.ID
-		s.background(id, func(ctx context.Context) { s.offload(ctx, id) })
+		s.background(ctx, id, func(ctx context.Context) { s.offload(ctx, id) })
 	}
 }
 
@@ -73,7 +73,7 @@ func (s *Service) recoverShelve(ctx context.Context, sv *compute.Server) bool {
 		return true
 	case sv.TaskState == compute.TaskShelvingOffloading:
 		id := sv.ID
-		s.background(id, func(ctx context.Context) { s.offload(ctx, id) })
+		s.background(ctx, id, func(ctx context.Context) { s.offload(ctx, id) })
 		return true
 	case shelved && sv.TaskState != compute.TaskNone:
 		// An unshelve that did not finish: whatever it started goes.

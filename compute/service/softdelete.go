@@ -97,7 +97,7 @@ func (s *Service) ReclaimDeleted(ctx context.Context) error {
 		}
 		s.log.Info("reclaiming a soft-deleted server", "server", sv.ID)
 		id := sv.ID
-		s.background(id, func(ctx context.Context) { s.finishDelete(ctx, id) })
+		s.background(ctx, id, func(ctx context.Context) { s.finishDelete(ctx, id) })
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func (s *Service) TriggerCrashDump(ctx context.Context, c Caller, id string) err
 		return compute.Errorf(compute.ErrUnavailable, "No hypervisor is available on this host.")
 	}
 	s.record(ctx, c, id, "trigger_crash_dump")
-	s.background(id, func(ctx context.Context) {
+	s.background(ctx, id, func(ctx context.Context) {
 		if err := s.Hypervisor.InjectNMI(ctx, id); err != nil {
 			s.log.Warn("trigger_crash_dump: no NMI injected", "server", id, "err", err)
 		}

@@ -86,9 +86,9 @@ func (s *Service) recoverServer(ctx context.Context, sv *compute.Server) {
 	id := sv.ID
 	switch {
 	case sv.TaskState == compute.TaskDeleting:
-		s.background(id, func(ctx context.Context) { s.finishDelete(ctx, id) })
+		s.background(ctx, id, func(ctx context.Context) { s.finishDelete(ctx, id) })
 	case sv.TaskState == compute.TaskSoftDeleting:
-		s.background(id, func(ctx context.Context) { s.finishSoftDelete(ctx, id) })
+		s.background(ctx, id, func(ctx context.Context) { s.finishSoftDelete(ctx, id) })
 	case sv.VMState == compute.VMBuilding || sv.TaskState == compute.TaskRebuilding:
 		s.failServer(ctx, id, errInterrupted)
 	case s.recoverShelve(ctx, sv): // shelved servers keep their states
