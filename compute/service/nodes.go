@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"imagestack/common/cluster"
+	"imagestack/common/metrics"
 	"imagestack/compute"
 )
 
@@ -119,9 +120,13 @@ func (s *Service) RunHeartbeat(ctx context.Context, member cluster.Member, timin
 				s.log.Warn("could not register this compute host; retrying", "host", member.Host, "err", err)
 			} else {
 				s.log.Info("compute host registered", "host", n.Host, "vcpus", n.VCPUs, "memory_mb", n.MemoryMB, "local_gb", n.LocalGB)
+				metrics.HostCapacity(n.Host, n.VCPUs, int64(n.MemoryMB), int64(n.LocalGB))
+				metrics.Heartbeat(n.Host)
 			}
 		} else if err := s.Nodes.HeartbeatNode(ctx, member.Host, s.now().UTC()); err != nil && ctx.Err() == nil {
 			s.log.Warn("compute host heartbeat failed", "host", member.Host, "err", err)
+		} else if err == nil {
+			metrics.Heartbeat(member.Host)
 		}
 		select {
 		case <-ctx.Done():
