@@ -47,7 +47,10 @@ func topologyReplicaKilledInFlight(t *testing.T, tp *Topology) {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		retrying(t, fmt.Sprintf("glance-direct import %d", i), func() error { return glanceDirect(ctx, demo, i) })
+		var id string
+		retrying(t, fmt.Sprintf("glance-direct import %d", i), func() (err error) { id, err = glanceDirect(ctx, demo, i); return err })
+		t.Logf("glance-direct %s: staged through %v, imported through %v", id, tp.ServedBy("/v2/images/"+id+"/stage"),
+			tp.ServedBy("/v2/images/"+id+"/import"))
 	}
 	data := randomBytes(2 << 20)
 	web := trickleServer(data)
@@ -91,23 +94,23 @@ func topologyReplicaKilledInFlight(t *testing.T, tp *Topology) {
 }
 
 // glanceDirect stages 1 MiB and imports it (glance-direct): the two
-// requests may reach different replicas.
-func glanceDirect(ctx context.Context, c *gophercloud.ServiceClient, i int) error {
+// requests may reach different replicas. It returns the image's id.
+func glanceDirect(ctx context.Context, c *gophercloud.ServiceClient, i int) (string, error) {
 	im, err := images.Create(ctx, c, images.CreateOpts{Name: fmt.Sprintf("topo-direct-%d", i), DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
 	if err != nil {
-		return err
+		return "", err
 	}
 	img := topoImage{id: im.ID, data: randomBytes(1 << 20)}
 	if err := imagedata.Stage(ctx, c, im.ID, bytes.NewReader(img.data)).ExtractErr(); err != nil {
-		return fmt.Errorf("stage: %w", err)
+		return im.ID, fmt.Errorf("stage: %w", err)
 	}
 	if err := imageimport.Create(ctx, c, im.ID, imageimport.CreateOpts{Name: imageimport.GlanceDirectMethod}).ExtractErr(); err != nil {
-		return fmt.Errorf("import: %w", err)
+		return im.ID, fmt.Errorf("import: %w", err)
 	}
 	if err := waitImageStatus(ctx, c, im.ID, "active"); err != nil {
-		return err
+		return im.ID, err
 	}
-	return downloadSame(ctx, c, img)
+	return im.ID, downloadSame(ctx, c, img)
 }
 
 // webDownload asks for a web-download import of url and waits for its end.
