@@ -35,6 +35,12 @@ TOPO_DIR=${TOPO_DIR:-/tmp/imagestack-topo}
 VIP=${TOPO_VIP:-127.0.0.10}
 CHECK_PATH=${TOPO_CHECK_PATH:-/healthcheck}
 COMPUTE=${TOPO_COMPUTE:-1}
+# Short cluster timings, so that faults show within seconds: a replica's or
+# host's work is recovered once its lease expired, a host is down after
+# service_down_time without a heartbeat.
+LEASE_TTL=${TOPO_LEASE_TTL:-6s}
+HEARTBEAT=${TOPO_HEARTBEAT:-2s}
+DOWN_TIME=${TOPO_DOWN_TIME:-10s}
 TOOLS=${IMAGESTACK_TOOLS:-/var/cache/imagestack/tools}
 MINIO_BIN=$TOOLS/bin/minio
 S3_USER=imagestack
@@ -440,7 +446,7 @@ member_cfg() {
 	cat <<-EOF
 		state_dir: $TOPO_DIR/$name
 		roles: [$role]
-		cluster: {member_name: $name}
+		cluster: {member_name: $name, lease_ttl: $LEASE_TTL, heartbeat_interval: $HEARTBEAT, service_down_time: $DOWN_TIME}
 		database: {dsn: "mysql://root:@tcp($VIP:$GALERA_FRONT)/imagestack"}
 		identity: {listen: "$ip:${PORT[identity]}", public_url: "http://$VIP:${PORT[identity]}"}
 		image:
@@ -449,6 +455,8 @@ member_cfg() {
 		  store: s3
 		  s3: {endpoint: "$VIP:$S3_FRONT", bucket: $BUCKET, access_key: $S3_USER, secret_key: $S3_PASSWORD,
 		       region: us-east-1, create_bucket: true}
+		  # web-download may fetch from loopback servers (the tests' own)
+		  web_download: {allowed_networks: ["127.0.0.0/8"]}
 		compute:
 		  listen: "$ip:${PORT[compute]}"
 		  public_url: "http://$VIP:${PORT[compute]}"
@@ -468,8 +476,12 @@ member_cfg() {
 
 member_spawn() {
 	local name=$1 role=$2 d=$TOPO_DIR/$1
-	mkdir -p "$d"
+	mkdir -p "$d" "$TOPO_DIR/staging"
 	member_cfg "$name" "$role" >"$d/imagestack.yaml"
+	# One staging area for all (a shared filesystem): data staged through
+	# one replica is imported by whichever replica the import request
+	# reaches, and recovered by any.
+	[ -L "$d/staging" ] || ln -s "$TOPO_DIR/staging" "$d/staging"
 	# The same bootstrap passwords everywhere: one clouds.yaml for the deployment.
 	cp "$TOPO_DIR/bootstrap-passwords.json" "$d/bootstrap-passwords.json"
 	spawn "$name" "$BIN" -config "$d/imagestack.yaml"

@@ -229,3 +229,18 @@ func (tp *Topology) CLI(cloud string, args ...string) (string, error) {
 	}
 	return out, nil
 }
+
+// ServedBy names the API replicas whose log shows a request for path.
+func (tp *Topology) ServedBy(path string) []string {
+	var by []string
+	for _, r := range []string{"api-1", "api-2", "api-3"} {
+		data, _ := os.ReadFile(filepath.Join(topologyDir, r, "out.log"))
+		for line := range strings.Lines(string(data)) {
+			if strings.Contains(line, `"msg":"request"`) && strings.Contains(line, `"path":"`+path+`"`) {
+				by = append(by, r)
+				break
+			}
+		}
+	}
+	return by
+}

@@ -50,6 +50,13 @@ func TestTopology(t *testing.T) {
 	t.Run("a MinIO drive stops", func(t *testing.T) { topologyMinIODown(t, tp, demo, kept) })
 	t.Run("an API replica is killed", func(t *testing.T) { topologyReplicaKilled(t, tp, kept) })
 	t.Run("compute hosts have their own libvirtd", func(t *testing.T) { topologyComputeHosts(t, tp) })
+	var booted []topoServer
+	var marker string
+	t.Run("servers boot on both hosts through HAProxy", func(t *testing.T) { booted, marker = topologyBootServers(t, tp) })
+	if len(booted) == 2 {
+		t.Run("a compute host dies and its servers are evacuated", func(t *testing.T) { topologyHostDown(t, tp, booted, marker) })
+	}
+	t.Run("an API replica is killed during uploads and an import", func(t *testing.T) { topologyReplicaKilledInFlight(t, tp) })
 }
 
 // topoImage is an image with the data it was uploaded with.
