@@ -10,7 +10,8 @@ import (
 )
 
 // Host is a compute host a test registers: a fake hypervisor's capacity.
-// Zero fields get generous defaults (64 vCPUs, 256 GiB of RAM, 10 TiB of
+// Zone is the node's own zone (none: its aggregates', else the default
+// zone). Zero fields get generous defaults (64 vCPUs, 256 GiB of RAM, 10 TiB of
 // disk, Nova's ratios, QEMU on x86_64, a heartbeat now).
 type Host struct {
 	Name                     string
@@ -23,7 +24,7 @@ type Host struct {
 
 // Node is h as the compute node it registers.
 func (h Host) Node() compute.ComputeNode {
-	return compute.ComputeNode{Host: h.Name, HypervisorHostname: h.Name, Zone: cmp.Or(h.Zone, "nova"),
+	return compute.ComputeNode{Host: h.Name, HypervisorHostname: h.Name, Zone: h.Zone,
 		VCPUs: cmp.Or(h.VCPUs, 64), MemoryMB: cmp.Or(h.MemoryMB, 256<<10), LocalGB: cmp.Or(h.LocalGB, 10<<10),
 		CPUAllocationRatio: cmp.Or(h.CPURatio, 4), RAMAllocationRatio: cmp.Or(h.RAMRatio, 1), DiskAllocationRatio: 1,
 		HypervisorType: "QEMU", Architecture: cmp.Or(h.Arch, "x86_64"), UpdatedAt: cmp.Or(h.Heartbeat, time.Now()).UTC()}

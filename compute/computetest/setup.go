@@ -280,8 +280,12 @@ func setMember(deps *service.Deps, cfg config, leases compute.TaskLeaseRepositor
 	if name == "" {
 		name = "computetest"
 	}
-	deps.Member, deps.TaskLeases = cluster.NewMember(name, name+"-host", nil), leases
-	deps.Timing = cluster.DefaultTiming
+	// The member runs on the machine, the host the fake hypervisor is
+	// registered as (service.New makes Deps.Host and Member.Host one).
+	deps.Member, deps.TaskLeases = cluster.NewMember(name, "", nil), leases
+	if deps.Timing == (cluster.Timing{}) { // WithTiming's, else the defaults
+		deps.Timing = cluster.DefaultTiming
+	}
 	if cfg.leaseTTL > 0 {
 		deps.Timing.LeaseTTL = cfg.leaseTTL
 	}

@@ -2,11 +2,18 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"imagestack/compute/computetest"
 	"imagestack/compute/console"
@@ -25,23 +32,104 @@ func TestBrowserConnects(t *testing.T) {
 	page := consoleURL(t, e, sv.ID)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	tab := openPage(ctx, t, chromium, page)
+	want := "Connected to " + computetest.DesktopName + sv.ID
+	// The page is read in real time until noVNC says it connected (a
+	// virtual time budget ran out before a loaded machine's handshake).
+	status := ""
+	for ctx.Err() == nil && status != want {
+		time.Sleep(100 * time.Millisecond)
+		status = tab.eval(t, `(document.getElementById("status") || {}).textContent || ""`)
+	}
+	if status != want {
+		t.Fatalf("noVNC did not connect; its status says %q", status)
+	}
+}
+
+// devtoolsPage is a page of a headless Chromium, reached through its
+// DevTools protocol.
+type devtoolsPage struct {
+	conn *websocket.Conn
+	id   int
+}
+
+// openPage starts headless Chromium on url and connects to its page.
+// Chromium's whole process group is ended when the test ends.
+func openPage(ctx context.Context, t *testing.T, chromium, url string) *devtoolsPage {
+	t.Helper()
+	dir := t.TempDir()
 	// --no-sandbox: tests may run as root, where Chromium's sandbox refuses
-	// to start. The virtual time budget lets the page's scripts run their
-	// course before the DOM is dumped.
-	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir="+t.TempDir(),
-		"--virtual-time-budget=10000", "--dump-dom", page)
+	// to start.
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir="+dir,
+		"--remote-debugging-port=0", url)
 	// Its own process group, ended whole afterwards: no helper process of
 	// Chromium outlives the test.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out, err := cmd.Output()
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	if err != nil {
+	if err := cmd.Start(); err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
-	want := `<div id="status">Connected to ` + computetest.DesktopName + sv.ID + `</div>`
-	if !strings.Contains(string(out), want) {
-		i := strings.Index(string(out), `<div id="status">`)
-		t.Fatalf("noVNC did not connect; its page says %.120s", string(out)[max(i, 0):])
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
+	var port string
+	for ctx.Err() == nil && port == "" { // Chromium writes its port once it listens
+		time.Sleep(50 * time.Millisecond)
+		data, _ := os.ReadFile(filepath.Join(dir, "DevToolsActivePort"))
+		port, _, _ = strings.Cut(string(data), "\n")
+	}
+	var ws string
+	for ctx.Err() == nil && ws == "" {
+		time.Sleep(50 * time.Millisecond)
+		ws = pageSocket(port)
+	}
+	conn, _, err := websocket.DefaultDialer.DialContext(ctx, ws, nil)
+	if err != nil {
+		t.Fatalf("chromium's page %q: %v", ws, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &devtoolsPage{conn: conn}
+}
+
+// pageSocket returns the DevTools socket of Chromium's first page ("" while
+// it has none).
+func pageSocket(port string) string {
+	resp, err := http.Get("http://127.0.0.1:" + port + "/json/list")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var targets []struct{ Type, WebSocketDebuggerURL string }
+	_ = json.NewDecoder(resp.Body).Decode(&targets)
+	for _, tg := range targets {
+		if tg.Type == "page" {
+			return tg.WebSocketDebuggerURL
+		}
+	}
+	return ""
+}
+
+// eval returns the string expr evaluates to in the page.
+func (p *devtoolsPage) eval(t *testing.T, expr string) string {
+	t.Helper()
+	p.id++
+	req := map[string]any{"id": p.id, "method": "Runtime.evaluate", "params": map[string]any{"expression": expr, "returnByValue": true}}
+	if err := p.conn.WriteJSON(req); err != nil {
+		t.Fatalf("devtools: %v", err)
+	}
+	for {
+		var resp struct {
+			ID     int
+			Result struct{ Result struct{ Value any } }
+			Error  *struct{ Message string }
+		}
+		if err := p.conn.ReadJSON(&resp); err != nil {
+			t.Fatalf("devtools: %v", err)
+		}
+		if resp.ID != p.id {
+			continue // an event
+		}
+		if resp.Error != nil {
+			t.Fatalf("devtools: %s", resp.Error.Message)
+		}
+		return fmt.Sprint(resp.Result.Result.Value)
 	}
 }

@@ -115,10 +115,30 @@ func (r *Repo) CreateServerGroup(ctx context.Context, g compute.ServerGroup, lim
 		if limit >= 0 && int(n)+1 > limit {
 			return compute.Errorf(compute.ErrOverQuota, "Quota exceeded, too many server groups.")
 		}
+		created, err := afterLastGroup(tx, g.ProjectID, ms(g.CreatedAt))
+		if err != nil {
+			return err
+		}
 		return tx.Create(&serverGroupRow{ID: g.ID, Name: g.Name, ProjectID: g.ProjectID, UserID: g.UserID, Policy: g.Policy,
-			MaxServerPerHost: g.MaxServerPerHost, CreatedAt: ms(g.CreatedAt)}).Error
+			MaxServerPerHost: g.MaxServerPerHost, CreatedAt: created}).Error
 	})
 	return classify(err, "server group "+g.ID)
+}
+
+// afterLastGroup returns created, or a millisecond after the project's
+// newest group when that is not earlier: a project's groups list in the
+// order they were created (Nova's, by its auto-increment id) even when
+// two are created in the same millisecond. The project's lock (tx) keeps
+// two creates from reading the same newest group.
+func afterLastGroup(tx *gorm.DB, projectID string, created time.Time) (time.Time, error) {
+	var last []serverGroupRow
+	if err := tx.Where("project_id = ?", projectID).Order("created_at DESC").Limit(1).Find(&last).Error; err != nil {
+		return created, err
+	}
+	if len(last) == 1 && !created.After(last[0].CreatedAt) {
+		created = ms(last[0].CreatedAt).Add(time.Millisecond)
+	}
+	return created, nil
 }
 
 // GetServerGroup implements compute.ServerGroupRepository.
@@ -134,7 +154,8 @@ func (r *Repo) GetServerGroup(ctx context.Context, id string) (compute.ServerGro
 	return gs[0], nil
 }
 
-// ListServerGroups implements compute.ServerGroupRepository.
+// ListServerGroups implements compute.ServerGroupRepository: by
+// creation time (distinct within a project: afterLastGroup), then id.
 func (r *Repo) ListServerGroups(ctx context.Context, projectID string) ([]compute.ServerGroup, error) {
 	db := r.db.WithContext(ctx).Order("created_at, id")
 	if projectID != "" {

@@ -86,6 +86,15 @@ func TestServerGroups(t *testing.T) {
 		if list, _ := r.ListServerGroups(ctx, ""); len(list) != 1 || len(list[0].Members) != 1 {
 			t.Fatalf("list: %+v", list)
 		}
+		// Groups created in the same millisecond list in creation order.
+		for _, id := range []string{"z", "a", "m"} {
+			if err := r.CreateServerGroup(ctx, compute.ServerGroup{ID: id, ProjectID: "q", Policy: compute.PolicyAffinity, CreatedAt: t0}, 10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if list, _ := r.ListServerGroups(ctx, "q"); len(list) != 3 || list[0].ID != "z" || list[1].ID != "a" || list[2].ID != "m" {
+			t.Fatalf("groups of one millisecond: %+v", list)
+		}
 		if err := r.DeleteServerGroup(ctx, "g1"); err != nil {
 			t.Fatal(err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -296,11 +295,8 @@ func (s *Service) hostsWithServers(ctx context.Context, hosts []string) (bool, e
 	if err != nil {
 		return false, err
 	}
-	// This host goes by its member's host and by the machine's name (its
-	// services'); a server on no host yet is on this one.
-	here := s.hostName()
-	machine, _ := os.Hostname()
-	hereListed := slices.Contains(hosts, here) || slices.Contains(hosts, machine)
+	here := s.host()
+	hereListed := slices.Contains(hosts, here)
 	for _, sv := range servers {
 		if slices.Contains(hosts, sv.Host) || hereListed && (sv.Host == "" || sv.Host == here) {
 			return true, nil

@@ -11,9 +11,6 @@ import (
 	"imagestack/policy"
 )
 
-// hostName is this compute host's name (see HostOf).
-func (s *Service) hostName() string { return HostOf(s.Member) }
-
 // HostOf is the compute host of member m: its Host, or the machine's name.
 func HostOf(m cluster.Member) string {
 	if m.Host != "" {
@@ -26,7 +23,7 @@ func HostOf(m cluster.Member) string {
 // BasesInUse returns the ids of the images whose bases this host's cache
 // must keep (see BasesInUseOn). It is the image cache's InUse.
 func (s *Service) BasesInUse(ctx context.Context) (map[string]bool, error) {
-	return BasesInUseOn(ctx, s.Servers, s.hostName())
+	return BasesInUseOn(ctx, s.Servers, s.host())
 }
 
 // BasesInUseOn returns the ids of the images whose bases host's cache must
@@ -136,10 +133,8 @@ type LocalPrecacher struct{ Service *Service }
 // Precache implements compute.ImagePrecacher.
 func (l LocalPrecacher) Precache(ctx context.Context, user policy.Credentials, host, imageID string) error {
 	s := l.Service
-	// This host registers its services under the machine's name and
-	// places servers under its member's host: either names it.
-	if machine, _ := os.Hostname(); host != s.hostName() && host != machine {
-		return fmt.Errorf("host %s is not this one (%s): %w", host, s.hostName(), compute.ErrUnavailable)
+	if host != s.host() {
+		return fmt.Errorf("host %s is not this one (%s): %w", host, s.host(), compute.ErrUnavailable)
 	}
 	if s.Cache == nil {
 		return fmt.Errorf("this host has no image cache: %w", compute.ErrUnavailable)

@@ -57,11 +57,20 @@ func TestBasesInUseFollowServers(t *testing.T) {
 	if removed, err := s.Cache.Evict(ctx); err != nil || len(removed) != 0 {
 		t.Fatalf("evicted %v (%v) while a server uses it", removed, err)
 	}
-	// The server's base is another host's business once it runs there.
+	// The scheduler placed the server here; a server on no host (one
+	// recorded before hosts were) counts on every host; its base is
+	// another host's business once it runs there.
+	if inUse, err := service.BasesInUseOn(ctx, s.Repo, "elsewhere"); err != nil || len(inUse) != 0 {
+		t.Fatalf("a server of this host counts elsewhere: %v %v", inUse, err)
+	}
+	moved := *sv
+	moved.Host = ""
+	if err := s.Repo.UpdateServer(ctx, &moved); err != nil {
+		t.Fatal(err)
+	}
 	if inUse, err := service.BasesInUseOn(ctx, s.Repo, "elsewhere"); err != nil || !inUse["img"] {
 		t.Fatalf("a server on no host yet counts on every host: %v %v", inUse, err)
 	}
-	moved := *sv
 	moved.Host = "elsewhere"
 	if err := s.Repo.UpdateServer(ctx, &moved); err != nil {
 		t.Fatal(err)

@@ -57,15 +57,16 @@ func (s *Service) knownHost(ctx context.Context, host string) error {
 	return nil
 }
 
-// otherHostUp reports whether a compute host other than host is up: a
-// resize goes to another host when there is one, and stays in place on a
-// deployment of one host (Nova's allow_resize_to_same_host).
+// otherHostUp reports whether a compute host (one with a nova-compute
+// service) other than host is up by HostStates: a resize goes to another
+// host when there is one, and stays in place on a deployment of one host
+// (Nova's allow_resize_to_same_host).
 func (s *Service) otherHostUp(ctx context.Context, host string) bool {
-	if s.Nodes == nil || s.HostStates == nil {
+	if s.HostStates == nil {
 		return true
 	}
-	nodes, err := s.Nodes.ListNodes(ctx)
-	return err == nil && slices.ContainsFunc(nodes, func(n compute.ComputeNode) bool {
-		return n.Host != host && s.HostStates.HostUp(ctx, n.Host)
+	hosts, err := s.computeHosts(ctx)
+	return err == nil && slices.ContainsFunc(hosts, func(h string) bool {
+		return h != host && s.HostStates.HostUp(ctx, h)
 	})
 }

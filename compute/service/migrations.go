@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"os"
 
 	"github.com/google/uuid"
 
@@ -100,8 +99,7 @@ func (s *Service) startMigration(ctx context.Context, sv *compute.Server, typ, s
 	now := s.now().UTC()
 	host, node := sv.Host, sv.Node
 	if host == "" { // placed before hosts were recorded: this one
-		host, _ = os.Hostname()
-		node = host
+		host, node = s.host(), s.host()
 	}
 	m := &compute.Migration{UUID: uuid.NewString(), ServerID: sv.ID, Type: typ, Status: status,
 		SourceCompute: host, SourceNode: node, ProjectID: sv.ProjectID, UserID: sv.UserID, CreatedAt: now, UpdatedAt: now}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"os"
 	"runtime"
 	"slices"
 	"time"
@@ -15,14 +14,8 @@ import (
 )
 
 // host is this process's compute host name (compute.host, else the
-// machine's host name).
-func (s *Service) host() string {
-	if s.Host != "" {
-		return s.Host
-	}
-	name, _ := os.Hostname()
-	return name
-}
+// member's, else the machine's host name: see New).
+func (s *Service) host() string { return HostOf(cluster.Member{Host: s.Host}) }
 
 // timing is the deployment's timing (the defaults when not configured).
 func (s *Service) timing() cluster.Timing {
@@ -41,7 +34,7 @@ func (s *Service) alive(n compute.ComputeNode) bool {
 // CPUs, its memory, the filesystem of its instance files), the configured
 // allocation ratios, and a heartbeat now.
 func (s *Service) localNode(host string) compute.ComputeNode {
-	n := compute.ComputeNode{Host: host, HypervisorHostname: host, Zone: ZoneName, VCPUs: runtime.NumCPU(), MemoryMB: memTotalMB(),
+	n := compute.ComputeNode{Host: host, HypervisorHostname: host, VCPUs: runtime.NumCPU(), MemoryMB: memTotalMB(),
 		CPUAllocationRatio:  cmp.Or(s.Scheduler.CPUAllocationRatio, defaultCPURatio),
 		RAMAllocationRatio:  cmp.Or(s.Scheduler.RAMAllocationRatio, defaultRAMRatio),
 		DiskAllocationRatio: cmp.Or(s.Scheduler.DiskAllocationRatio, defaultDiskRatio),

@@ -221,11 +221,9 @@ func (s *Service) hostStates(ctx context.Context) ([]hostState, error) {
 	if err != nil {
 		return nil, err
 	}
-	zones := map[string]string{}
-	if s.HostZones != nil {
-		if zones, err = s.HostZones.HostZones(ctx); err != nil {
-			return nil, err
-		}
+	zones, err := s.hostZones(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []hostState
 	for _, n := range nodes {
@@ -233,7 +231,7 @@ func (s *Service) hostStates(ctx context.Context) ([]hostState, error) {
 		if !ok {
 			continue // its compute service was deleted: Nova skips the node
 		}
-		h := hostState{ComputeNode: n, used: usage[n.Host], zone: cmp.Or(zones[n.Host], n.Zone, ZoneName),
+		h := hostState{ComputeNode: n, used: usage[n.Host], zone: s.zoneOf(zones, n.Host, n.Zone),
 			up: s.alive(n) && !sv.ForcedDown, enabled: !sv.Disabled}
 		out = append(out, h)
 	}

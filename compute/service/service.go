@@ -4,6 +4,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -140,10 +141,13 @@ type Deps struct {
 	// Nodes keeps the compute hosts (their capacity and heartbeats) and
 	// what servers take of them; nil: no host, every boot NoValidHost.
 	Nodes compute.NodeRepository
-	// HostZones tells hosts' availability zones; nil: each host's own.
+	// HostZones tells hosts' availability zones; nil: those of
+	// Aggregates (AggregateZones), or none without them.
 	HostZones HostZones
-	// Host is this process's compute host ("": the machine's host name):
-	// the services it registers are this host's.
+	// Host is this process's compute host ("": Member.Host, else the
+	// machine's host name): the services it registers, the servers its
+	// image cache keeps bases for and the tasks it recovers are this
+	// host's. New makes Member.Host the same.
 	Host string
 	// Scheduler tunes placement (compute.scheduler).
 	Scheduler SchedulerConfig
@@ -178,6 +182,12 @@ func New(deps Deps, authz Authorizer, log *slog.Logger) *Service {
 	}
 	if deps.Quotas == (Quotas{}) {
 		deps.Quotas = DefaultQuotas
+	}
+	// One name for this host: compute.host, the member's, or the machine's.
+	deps.Host = HostOf(cluster.Member{Host: cmp.Or(deps.Host, deps.Member.Host)})
+	deps.Member.Host = deps.Host
+	if deps.HostZones == nil && deps.Aggregates != nil {
+		deps.HostZones = AggregateZones{Aggregates: deps.Aggregates}
 	}
 	s := &Service{Deps: deps, flavors: deps.Flavors, authz: authz, log: log, now: time.Now, quit: make(chan struct{})}
 	s.leases = newTaskLeases(deps, time.Now)

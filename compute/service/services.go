@@ -1,7 +1,6 @@
 package service
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -66,7 +65,7 @@ func (s *Service) hostServices(ctx context.Context) ([]ComputeService, error) {
 		cs := ComputeService{HostService: hs, Zone: ZoneInternal, Enabled: !hs.Disabled, alive: true, Updated: now}
 		if hs.Binary == compute.BinaryCompute {
 			n, ok := nodes[hs.Host]
-			cs.Zone, cs.alive, cs.Updated = cmp.Or(zones[hs.Host], n.Zone, s.defaultZone()), ok && s.alive(n), hs.UpdatedAt
+			cs.Zone, cs.alive, cs.Updated = s.zoneOf(zones, hs.Host, n.Zone), ok && s.alive(n), hs.UpdatedAt
 			if ok {
 				cs.Updated = n.UpdatedAt
 			} else if s.Nodes == nil {
@@ -81,23 +80,18 @@ func (s *Service) hostServices(ctx context.Context) ([]ComputeService, error) {
 
 // nodesByHost reads the compute nodes by host and the hosts' zones.
 func (s *Service) nodesByHost(ctx context.Context) (map[string]compute.ComputeNode, map[string]string, error) {
-	nodes, zones := map[string]compute.ComputeNode{}, map[string]string{}
-	if s.Nodes == nil {
-		return nodes, zones, nil
-	}
-	list, err := s.Nodes.ListNodes(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, n := range list {
-		nodes[n.Host] = n
-	}
-	if s.HostZones != nil {
-		if zones, err = s.HostZones.HostZones(ctx); err != nil {
+	nodes := map[string]compute.ComputeNode{}
+	if s.Nodes != nil {
+		list, err := s.Nodes.ListNodes(ctx)
+		if err != nil {
 			return nil, nil, err
 		}
+		for _, n := range list {
+			nodes[n.Host] = n
+		}
 	}
-	return nodes, zones, nil
+	zones, err := s.hostZones(ctx)
+	return nodes, zones, err
 }
 
 func (s *Service) registerServices(ctx context.Context, host string) error {

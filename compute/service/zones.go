@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -118,9 +119,22 @@ func (z AggregateZones) HostZones(ctx context.Context) (map[string]string, error
 	return out, nil
 }
 
-// hostZones is AggregateZones.HostZones on the service's aggregates.
+// hostZones maps hosts to the zones HostZones puts them in (none
+// without HostZones).
 func (s *Service) hostZones(ctx context.Context) (map[string]string, error) {
-	return AggregateZones{Aggregates: s.Aggregates}.HostZones(ctx)
+	if s.HostZones == nil {
+		return map[string]string{}, nil
+	}
+	return s.HostZones.HostZones(ctx)
+}
+
+// zoneOf is the one rule for a compute host's zone, as os-services,
+// os-availability-zone and the scheduler show it: the zone its
+// aggregates put it in (zones, from hostZones), else the zone its node
+// registered with (none unless a deployment's fixture says), else the
+// default zone.
+func (s *Service) zoneOf(zones map[string]string, host, nodeZone string) string {
+	return cmp.Or(zones[host], nodeZone, s.defaultZone())
 }
 
 // zoneExists reports whether servers may ask for zone: the default zone,
@@ -133,18 +147,14 @@ func (s *Service) zoneExists(ctx context.Context, zone string) (bool, error) {
 	return len(hosts) > 0, err
 }
 
-// HostZone returns the availability zone of a compute host: the zone of
-// its aggregates that have one, else the default zone. The scheduler
-// filters hosts with it.
+// HostZone returns the availability zone of a compute host (zoneOf): the
+// zone of its aggregates that have one, else the default zone.
 func (s *Service) HostZone(ctx context.Context, host string) (string, error) {
-	zones, err := s.hostZones(ctx)
+	nodes, zones, err := s.nodesByHost(ctx)
 	if err != nil {
 		return "", err
 	}
-	if z := zones[host]; z != "" {
-		return z, nil
-	}
-	return s.defaultZone(), nil
+	return s.zoneOf(zones, host, nodes[host].Zone), nil
 }
 
 // HostsInZone returns the compute hosts (those with a compute service) in
