@@ -22,7 +22,7 @@ test:
 	@set -e; eval "$$(bash scripts/test-env.sh)"; \
 	  test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }; \
 	  $(GO) vet ./...; \
-	  $(GO) test -count=1 -timeout 30m ./...
+	  $(GO) test -count=1 -timeout 45m ./...
 
 # Benchmarks that print figures and same-run ratios.
 bench:

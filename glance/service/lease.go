@@ -82,6 +82,9 @@ func (s *Service) hold(ctx context.Context, kind, id, detail string) (release fu
 	return s.releaser(ctx, kind, id), nil
 }
 
+// releaseWait bounds a lease release's first try.
+const releaseWait = 2 * time.Second
+
 // releaser returns the release of a lease this member holds: once the
 // database answers, so that no lease of finished work stays renewed.
 func (s *Service) releaser(ctx context.Context, kind, id string) func() {
@@ -90,6 +93,11 @@ func (s *Service) releaser(ctx context.Context, kind, id string) func() {
 		once.Do(func() {
 			s.addHeld(kind, -1)
 			s.untilReachable(ctx, "release the lease on "+kind+" "+id, func(ctx context.Context) error {
+				// Briefly: a request that ends while the database is away
+				// answers without waiting out a statement timeout here too
+				// (the release is retried in the background).
+				ctx, cancel := context.WithTimeout(ctx, releaseWait)
+				defer cancel()
 				return s.leases.ReleaseLease(ctx, kind, id, s.me.ID)
 			})
 		})
