@@ -89,7 +89,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	renewCtx, stopRenew := context.WithCancel(context.WithoutCancel(ctx))
 	renewed := make(chan struct{})
 	go func() { defer close(renewed); a.renewLoop(renewCtx) }()
-	ticking(ctx, a.cfg.Poll, func() { a.poll(ctx) })
+	cluster.Every(ctx, a.cfg.Poll, func(context.Context) { a.poll(ctx) })
 	a.wg.Wait()
 	stopRenew()
 	<-renewed
@@ -134,7 +134,7 @@ func (a *Agent) logDB(ctx context.Context, what string, err error) {
 
 // renewLoop extends the leases of the calls running here every LeaseTTL/3.
 func (a *Agent) renewLoop(ctx context.Context) {
-	ticking(ctx, cluster.RenewEvery(a.cfg.LeaseTTL), func() {
+	cluster.Every(ctx, cluster.RenewEvery(a.cfg.LeaseTTL), func(context.Context) {
 		a.mu.Lock()
 		idle := len(a.busy) == 0
 		a.mu.Unlock()

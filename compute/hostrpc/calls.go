@@ -229,7 +229,7 @@ func (c calls) purge(ctx context.Context, t time.Time) error {
 // caller collected within a day) until ctx ends; every member runs it.
 func RunRecovery(ctx context.Context, gdb *gorm.DB, every time.Duration, log *slog.Logger) {
 	c := newCalls(gdb)
-	ticking(ctx, every, func() {
+	cluster.Every(ctx, every, func(context.Context) {
 		n, err := RecoverExpired(ctx, gdb)
 		if err == nil {
 			err = c.purge(ctx, c.now().Add(-24*time.Hour))
@@ -240,18 +240,4 @@ func RunRecovery(ctx context.Context, gdb *gorm.DB, every time.Duration, log *sl
 			log.Warn("host calls: failed calls whose host stopped running them", "calls", n)
 		}
 	})
-}
-
-// ticking runs fn every interval until ctx ends.
-func ticking(ctx context.Context, every time.Duration, fn func()) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
-		}
-	}
 }

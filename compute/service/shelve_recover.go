@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"imagestack/common/cluster"
 	"imagestack/compute"
 	"imagestack/policy"
 )
@@ -20,7 +21,7 @@ func (s *Service) PollShelved(ctx context.Context, interval time.Duration) {
 	if s.ShelvedOffloadTime <= 0 || s.Hypervisor == nil {
 		return
 	}
-	every(ctx, interval, func() { s.OffloadExpired(ctx) })
+	cluster.Every(ctx, interval, func(context.Context) { s.OffloadExpired(ctx) })
 }
 
 // OffloadExpired offloads the shelved servers whose ShelvedOffloadTime has

@@ -193,7 +193,7 @@ func (s *Service) RenewTaskLeases(ctx context.Context) {
 	if l.repo == nil {
 		return
 	}
-	every(ctx, cluster.RenewEvery(l.ttl), func() {
+	cluster.Every(ctx, cluster.RenewEvery(l.ttl), func(context.Context) {
 		lost, err := l.renew(ctx)
 		if err != nil {
 			s.log.Warn("could not renew the leases on server tasks", "err", err)
@@ -202,20 +202,6 @@ func (s *Service) RenewTaskLeases(ctx context.Context) {
 			s.log.Error("lost the lease on a server's task to another member: the task records nothing more", "server", id)
 		}
 	})
-}
-
-// every runs fn every d until ctx ends.
-func every(ctx context.Context, d time.Duration, fn func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
-		}
-	}
 }
 
 // renew extends this member's leases and cancels the tasks of those lost,

@@ -125,7 +125,7 @@ func (s *Service) RunTaskRecovery(ctx context.Context) {
 	if s.TaskLeases == nil {
 		return
 	}
-	every(ctx, cluster.RenewEvery(s.leases.ttl), func() {
+	cluster.Every(ctx, cluster.RenewEvery(s.leases.ttl), func(context.Context) {
 		if _, err := s.RecoverTasks(ctx, false); err != nil {
 			s.log.Warn("could not recover server tasks", "err", err)
 		}
